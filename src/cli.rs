@@ -1,0 +1,185 @@
+//! The command line: every flag defined once, with its help. Validation into settings
+//! happens in `config.rs`; this module only describes what users can type.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit status:
+  0    every URL was fetched and its status is in --ok-status
+  1    at least one URL failed (transport error, invalid URL line, or status outside --ok-status)
+  2    usage error or unreadable input (nothing was fetched)
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "octopus",
+    version,
+    about = "Fetch many URLs concurrently: one record per URL, a summary, honest exit codes",
+    long_about = "Fetch many URLs concurrently: one record per URL on stdout (text or JSON Lines), \
+a throughput summary on stderr, and an exit status scripts can trust.\n\n\
+With no subcommand, `fetch` is assumed: `cat urls.txt | octopus --json`.",
+    args_conflicts_with_subcommands = true,
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch URLs from arguments, files or stdin (the default command)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FetchArgs {
+    /// URLs (anything containing `://`), files of URLs (one per line), or `-` for stdin.
+    /// With none, URLs are read from stdin.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Number of requests in flight at once
+    #[arg(short, long, default_value_t = 50, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Deadline for each whole request: connect, headers, redirects and the full body
+    #[arg(long, default_value = "10s", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Deadline for establishing each connection (TCP and TLS)
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Follow at most N redirects; 0 does not follow them (the 3xx is the result)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_redirects: u32,
+
+    /// HTTP method (default GET, or POST when --data is given)
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Extra request header, `Name: value` (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Request body: a string, or @FILE to send a file's contents
+    #[arg(short = 'd', long, value_name = "DATA")]
+    pub data: Option<String>,
+
+    /// User-Agent header [default: octopus/VERSION]
+    #[arg(short = 'A', long, value_name = "UA")]
+    pub user_agent: Option<String>,
+
+    /// Do not verify TLS certificates
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Proxy URL (http://, https:// or socks5://). Without it, HTTP_PROXY, HTTPS_PROXY,
+    /// ALL_PROXY and NO_PROXY are honoured
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Connect to ADDR for HOST:PORT instead of resolving HOST (like curl), repeatable
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Largest body read per URL (e.g. 100MiB, 512k); a larger one is an error record
+    #[arg(long, default_value = "100MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_body: u64,
+
+    /// Statuses that count as success, e.g. `200-299,304`
+    #[arg(long, default_value = "200-399", value_name = "LIST")]
+    pub ok_status: String,
+
+    /// How long a response stays in the cache
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub cache_ttl: Duration,
+
+    /// Most responses kept in the cache
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub cache_size: u64,
+
+    /// Fetch every line, even repeats (no cache, no coalescing)
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Write JSON Lines records, and the summary as a JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    /// No summary and no progress bar on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// No progress bar (it is shown only when stderr is a terminal)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Parse a duration such as `10s`, `250ms`, `1m30s`; a bare number means seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("'{s}' is not a duration"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e})"))
+}
+
+/// Parse a byte size such as `100MiB`, `10M`, `512k`, `1024` (k/M/G are 1024-based, like curl).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 100MiB, 512k, 1024)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}': unknown size unit '{unit}' (use k, M or G)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100MiB"), Ok(100 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

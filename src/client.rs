@@ -1,0 +1,173 @@
+//! One HTTP exchange per call: build the ureq agent from validated settings, fetch a URL,
+//! read the body to the end, classify any failure.
+//!
+//! Invariants: `Client::fetch` never panics and never returns before the body is read or
+//! abandoned; every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
+//! request (see `resolver.rs`); the whole exchange, redirects and body included, is bounded
+//! by `timeout` (ureq's `timeout_global`).
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http::{self, HeaderName, HeaderValue, Method};
+use ureq::tls::TlsConfig;
+use ureq::{Agent, Proxy, ResponseExt};
+use url::Url;
+
+use crate::record::{ErrorKind, Failure, Response};
+use crate::resolver::{OctopusResolver, ResolveRule};
+use crate::target::redact_text;
+
+/// Everything that shapes the requests of a run. Built and validated by `config.rs`.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Arc<[u8]>>,
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_redirects: u32,
+    pub max_body: u64,
+    pub insecure: bool,
+    /// `None`: honour HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the environment.
+    pub proxy: Option<String>,
+    pub resolve: Vec<ResolveRule>,
+    /// Idle connections kept for reuse (normally the concurrency).
+    pub idle_connections: usize,
+}
+
+/// A configured HTTP client shared by all workers.
+#[derive(Debug)]
+pub struct Client {
+    agent: Agent,
+    method: Method,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<Arc<[u8]>>,
+    max_body: u64,
+}
+
+/// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
+/// connection, which at a thousand connections is a quarter of a gigabyte.
+const INPUT_BUFFER: usize = 64 * 1024;
+const OUTPUT_BUFFER: usize = 16 * 1024;
+
+impl Client {
+    pub fn new(cfg: &ClientConfig) -> Result<Client, String> {
+        let proxy = match &cfg.proxy {
+            Some(p) => Some(Proxy::new(p).map_err(|e| format!("--proxy '{p}': {e}"))?),
+            None => Proxy::try_from_env(),
+        };
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(cfg.max_redirects)
+            .max_redirects_will_error(cfg.max_redirects > 0)
+            .save_redirect_history(true)
+            .user_agent(cfg.user_agent.as_str())
+            .timeout_global(Some(cfg.timeout))
+            .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
+            .max_idle_connections(cfg.idle_connections)
+            .max_idle_connections_per_host(cfg.idle_connections)
+            .input_buffer_size(INPUT_BUFFER)
+            .output_buffer_size(OUTPUT_BUFFER)
+            .max_response_header_size(INPUT_BUFFER)
+            .allow_non_standard_methods(true)
+            .tls_config(
+                TlsConfig::builder()
+                    .disable_verification(cfg.insecure)
+                    .build(),
+            )
+            .proxy(proxy)
+            .build();
+        let connector = ureq::unversioned::transport::DefaultConnector::default();
+        let agent = Agent::with_parts(config, connector, OctopusResolver::new(&cfg.resolve));
+        Ok(Client {
+            agent,
+            method: cfg.method.clone(),
+            headers: cfg.headers.clone(),
+            body: cfg.body.clone(),
+            max_body: cfg.max_body,
+        })
+    }
+
+    /// Fetch one URL and read its body to the end (discarding it).
+    pub fn fetch(&self, url: &Url) -> Result<Response, Failure> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(url.as_str());
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let sent = match &self.body {
+            Some(body) => builder.body(&body[..]).map(|r| self.agent.run(r)),
+            None => builder.body(()).map(|r| self.agent.run(r)),
+        };
+        let response = match sent {
+            Err(e) => {
+                let msg = format!("URL cannot be sent: {e}");
+                return Err(Failure::new(ErrorKind::InvalidUrl, redact_text(&msg, url)));
+            }
+            Ok(Err(e)) => return Err(classify(e, url)),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        let final_url = redact_text(&response.get_uri().to_string(), url);
+        let redirects = response
+            .get_redirect_history()
+            .map_or(0, |h| h.len().saturating_sub(1) as u32);
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = response.into_body();
+        let mut reader = body.with_config().limit(self.max_body).reader();
+        let bytes = io::copy(&mut reader, &mut io::sink())
+            .map_err(|e| classify(ureq::Error::from(e), url))?;
+        Ok(Response {
+            status,
+            final_url,
+            redirects,
+            bytes,
+            content_type,
+        })
+    }
+}
+
+/// Map a ureq error to the record's error kind and a message with any password masked.
+fn classify(error: ureq::Error, url: &Url) -> Failure {
+    use ureq::Error as E;
+    let kind = match &error {
+        E::Timeout(_) => ErrorKind::Timeout,
+        E::HostNotFound => ErrorKind::Dns,
+        E::ConnectionFailed => ErrorKind::Connect,
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => ErrorKind::Tls,
+        E::TooManyRedirects => ErrorKind::TooManyRedirects,
+        E::RedirectFailed => ErrorKind::Redirect,
+        E::BodyExceedsLimit(_) => ErrorKind::BodyTooLarge,
+        E::InvalidProxyUrl | E::ConnectProxyFailed(_) => ErrorKind::Proxy,
+        E::BadUri(_) => ErrorKind::InvalidUrl,
+        E::Protocol(_)
+        | E::Http(_)
+        | E::LargeResponseHeader(..)
+        | E::Decompress(..)
+        | E::BodyStalled
+        | E::StatusCode(_) => ErrorKind::Protocol,
+        E::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::AddrNotAvailable => ErrorKind::Connect,
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            io::ErrorKind::InvalidData => ErrorKind::Protocol,
+            _ => ErrorKind::Io,
+        },
+        _ => ErrorKind::Io,
+    };
+    let message = match &error {
+        E::BodyExceedsLimit(limit) => format!("body larger than --max-body ({limit} bytes)"),
+        other => other.to_string(),
+    };
+    Failure::new(kind, redact_text(&message, url))
+}

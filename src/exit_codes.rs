@@ -1,0 +1,8 @@
+//! The exit statuses scripts rely on (documented in `--help` and the README).
+
+/// Every URL was fetched and its status is in `--ok-status`.
+pub const SUCCESS: i32 = 0;
+/// At least one URL failed: transport error, invalid URL line, or status outside `--ok-status`.
+pub const SOME_FAILED: i32 = 1;
+/// Usage error or unreadable input.
+pub const USAGE: i32 = 2;

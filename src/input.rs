@@ -1,0 +1,319 @@
+//! Where URLs come from: command-line arguments, files and stdin, read as a stream.
+//!
+//! Invariants: input is never read into memory whole; a line is held only up to
+//! `MAX_LINE` bytes (the rest is skipped and the line reported as too long); blank lines
+//! and `#` comments are dropped here, so everything yielded deserves one record.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Lines longer than this (in bytes, before trimming) are reported, not parsed.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// One place URLs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A URL given on the command line.
+    Url(String),
+    /// Standard input (`-`, or no INPUT with stdin not a terminal).
+    Stdin,
+    /// A file of URLs, one per line.
+    File(PathBuf),
+}
+
+impl Source {
+    /// Classify one INPUT argument: a URL if it contains `://`, `-` for stdin, else a file.
+    pub fn from_arg(arg: &str) -> Source {
+        if arg == "-" {
+            Source::Stdin
+        } else if arg.contains("://") {
+            Source::Url(arg.to_string())
+        } else {
+            Source::File(PathBuf::from(arg))
+        }
+    }
+
+    /// Check a file input before anything is fetched: it must exist, be readable, not a directory.
+    pub fn check(&self) -> Result<(), String> {
+        let Source::File(path) = self else {
+            return Ok(());
+        };
+        let shown = path.display();
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        if meta.is_dir() {
+            return Err(format!("cannot read {shown}: it is a directory"));
+        }
+        File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        Ok(())
+    }
+
+    fn name(&self) -> Arc<str> {
+        match self {
+            Source::Url(_) => Arc::from("arg"),
+            Source::Stdin => Arc::from("-"),
+            Source::File(p) => Arc::from(p.display().to_string()),
+        }
+    }
+}
+
+/// Why a line cannot even be looked at as a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    NotUtf8,
+    TooLong(u64),
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineError::NotUtf8 => write!(f, "line is not valid UTF-8"),
+            LineError::TooLong(n) => write!(f, "line is {n} bytes long (limit {MAX_LINE})"),
+        }
+    }
+}
+
+/// A non-blank, non-comment input line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub input: Arc<str>,
+    pub number: u64,
+    /// The trimmed text, or why it could not be read as text. `raw` keeps a lossy copy.
+    pub text: Result<String, LineError>,
+    pub raw: String,
+}
+
+/// A reader of one source's lines that enforces `MAX_LINE`.
+struct LineReader {
+    reader: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    fn new(reader: Box<dyn BufRead + Send>) -> Self {
+        LineReader {
+            reader,
+            buf: Vec::with_capacity(256),
+        }
+    }
+
+    /// Read the next physical line into `self.buf` (at most `MAX_LINE` bytes kept).
+    /// Returns the line's full length, or `None` at end of input.
+    fn next_line(&mut self) -> io::Result<Option<u64>> {
+        self.buf.clear();
+        let mut total: u64 = 0;
+        let mut seen_any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(seen_any.then_some(total));
+            }
+            seen_any = true;
+            let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            let room = MAX_LINE.saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            total += chunk.len() as u64;
+            self.reader.consume(used);
+            if done {
+                return Ok(Some(total));
+            }
+        }
+    }
+}
+
+/// Trim what curl and wget ignore around a URL: whitespace, CR, a UTF-8 byte-order mark.
+fn trim_line(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+fn is_skipped(trimmed: &[u8]) -> bool {
+    trimmed.is_empty() || trimmed.starts_with(b"#")
+}
+
+fn trim_bytes(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b);
+    b.trim_ascii()
+}
+
+/// Streams the lines of several sources in order.
+pub struct Lines {
+    sources: std::vec::IntoIter<Source>,
+    current: Option<(Arc<str>, LineReader)>,
+    number: u64,
+    /// How many URL arguments have been opened so far (their "line" numbers).
+    args_opened: u64,
+    /// Whether the source being read now is stdin (which can be endless).
+    pub on_stdin: bool,
+}
+
+impl Lines {
+    pub fn new(sources: Vec<Source>) -> Self {
+        Lines {
+            sources: sources.into_iter(),
+            current: None,
+            number: 0,
+            args_opened: 0,
+            on_stdin: false,
+        }
+    }
+
+    fn open(source: &Source) -> io::Result<Box<dyn BufRead + Send>> {
+        Ok(match source {
+            Source::Url(u) => Box::new(io::Cursor::new(u.clone().into_bytes())),
+            Source::Stdin => Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
+            Source::File(p) => Box::new(BufReader::with_capacity(64 * 1024, File::open(p)?)),
+        })
+    }
+
+    /// The next line worth a record, or an I/O error naming the input.
+    pub fn next_line(&mut self) -> Option<Result<Line, String>> {
+        loop {
+            if self.current.is_none() {
+                let source = self.sources.next()?;
+                self.on_stdin = source == Source::Stdin;
+                self.number = 0;
+                let name = source.name();
+                match Self::open(&source) {
+                    Ok(r) => self.current = Some((name, LineReader::new(r))),
+                    Err(e) => return Some(Err(format!("cannot read {name}: {e}"))),
+                }
+                if let Source::Url(_) = source {
+                    // Arguments are numbered by their position among URL arguments.
+                    self.number = self.args_opened;
+                    self.args_opened += 1;
+                }
+            }
+            let (name, reader) = self.current.as_mut()?;
+            let name = name.clone();
+            match reader.next_line() {
+                Ok(None) => {
+                    self.current = None;
+                    continue;
+                }
+                Err(e) => {
+                    self.current = None;
+                    return Some(Err(format!("error reading {name}: {e}")));
+                }
+                Ok(Some(len)) => {
+                    self.number += 1;
+                    let bytes = trim_bytes(&reader.buf);
+                    if is_skipped(bytes) {
+                        continue;
+                    }
+                    let raw = String::from_utf8_lossy(bytes).into_owned();
+                    let text = if len > MAX_LINE as u64 {
+                        Err(LineError::TooLong(len))
+                    } else {
+                        match std::str::from_utf8(bytes) {
+                            Ok(s) => Ok(trim_line(s).to_string()),
+                            Err(_) => Err(LineError::NotUtf8),
+                        }
+                    };
+                    return Some(Ok(Line {
+                        input: name,
+                        number: self.number,
+                        text,
+                        raw,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Count the lines of finite sources that will yield records (for the progress bar's total).
+/// Returns `None` when stdin is among the sources, since it can be endless.
+pub fn count_lines(sources: &[Source]) -> Option<u64> {
+    let mut total = 0;
+    for source in sources {
+        match source {
+            Source::Stdin => return None,
+            Source::Url(_) => total += 1,
+            Source::File(p) => {
+                let mut reader = LineReader::new(Box::new(BufReader::new(File::open(p).ok()?)));
+                while let Ok(Some(_)) = reader.next_line() {
+                    if !is_skipped(trim_bytes(&reader.buf)) {
+                        total += 1;
+                    }
+                }
+            }
+        }
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(data: &[u8]) -> Vec<(u64, Result<String, LineError>)> {
+        let mut lines = Lines::new(vec![]);
+        lines.current = Some((
+            Arc::from("t"),
+            LineReader::new(Box::new(io::Cursor::new(data.to_vec()))),
+        ));
+        let mut out = vec![];
+        while let Some(Ok(l)) = lines.next_line() {
+            out.push((l.number, l.text));
+        }
+        out
+    }
+
+    #[test]
+    fn trims_and_skips() {
+        let got =
+            lines_of(b"\xEF\xBB\xBFhttp://a/\r\n\n  # comment\n\thttp://b/  \r\n#x\nc.example");
+        assert_eq!(
+            got,
+            vec![
+                (1, Ok("http://a/".to_string())),
+                (4, Ok("http://b/".to_string())),
+                (6, Ok("c.example".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_bad_bytes_and_long_lines() {
+        let mut data = b"http://a/\xff\n".to_vec();
+        data.extend(std::iter::repeat_n(b'a', MAX_LINE + 10));
+        data.extend(b"\nhttp://ok/\n");
+        let got = lines_of(&data);
+        assert_eq!(got[0], (1, Err(LineError::NotUtf8)));
+        assert_eq!(got[1], (2, Err(LineError::TooLong(MAX_LINE as u64 + 10))));
+        assert_eq!(got[2], (3, Ok("http://ok/".to_string())));
+    }
+
+    #[test]
+    fn numbers_arguments_by_position() {
+        let mut lines = Lines::new(vec![
+            Source::Url("http://a/".into()),
+            Source::Url("http://b/".into()),
+        ]);
+        let a = lines.next_line().unwrap().unwrap();
+        let b = lines.next_line().unwrap().unwrap();
+        assert_eq!(
+            (&*a.input, a.number, &*b.input, b.number),
+            ("arg", 1, "arg", 2)
+        );
+        assert!(lines.next_line().is_none());
+    }
+
+    #[test]
+    fn classifies_arguments() {
+        assert_eq!(Source::from_arg("-"), Source::Stdin);
+        assert_eq!(Source::from_arg("http://x"), Source::Url("http://x".into()));
+        assert_eq!(
+            Source::from_arg("urls.txt"),
+            Source::File("urls.txt".into())
+        );
+    }
+}

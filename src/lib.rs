@@ -1,0 +1,19 @@
+//! octopus: a bulk HTTP fetcher. The binary is a thin shell over this library; see
+//! ARCHITECTURE.md for the codemap.
+
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod engine;
+pub mod exit_codes;
+pub mod fdlimit;
+pub mod input;
+pub mod output;
+pub mod progress;
+pub mod record;
+pub mod resolver;
+pub mod stop;
+pub mod summary;
+pub mod target;

@@ -1,0 +1,66 @@
+//! The progress bar on stderr (indicatif): done/total when the inputs are finite, a counter
+//! with a rate when streaming stdin.
+//!
+//! Invariants: drawn only to stderr and only when it is a terminal (decided in `config.rs`);
+//! counting lines for the total happens on a background thread, so fetching starts at once.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::input::{Source, count_lines};
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+const COUNTER: &str = "{spinner} {pos} URLs  {per_sec}  {elapsed}";
+const BAR: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {per_sec}  ETA {eta}";
+
+impl Progress {
+    pub fn hidden() -> Self {
+        Progress { bar: None }
+    }
+
+    pub fn new(sources: &[Source]) -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(COUNTER) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if !sources.contains(&Source::Stdin) {
+            let (bar, sources) = (bar.clone(), sources.to_vec());
+            let _ = std::thread::Builder::new()
+                .name("octopus-count".into())
+                .spawn(move || {
+                    if let Some(total) = count_lines(&sources) {
+                        bar.set_length(total);
+                        if let Ok(style) = ProgressStyle::with_template(BAR) {
+                            bar.set_style(style.progress_chars("=> "));
+                        }
+                    }
+                });
+        }
+        Progress { bar: Some(bar) }
+    }
+
+    pub fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// Run `f` with the bar hidden (for writing to a terminal the bar shares).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

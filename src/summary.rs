@@ -1,0 +1,143 @@
+//! The run's totals: tallied record by record, printed once at the end on stderr.
+//!
+//! Invariant: `ok + failed == urls`, and `urls + not_fetched == lines` of the input read;
+//! `failed_by_kind` adds up to `failed` (non-ok HTTP statuses count as `http_status`).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::engine::InputStats;
+use crate::record::Record;
+use crate::stop::StopReason;
+
+/// The bucket for responses whose status is outside `--ok-status`.
+pub const HTTP_STATUS: &str = "http_status";
+
+#[derive(Debug, Clone)]
+pub struct Tally {
+    started: Instant,
+    pub urls: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub failed_by_kind: BTreeMap<&'static str, u64>,
+    pub cached: u64,
+    pub bytes: u64,
+}
+
+impl Tally {
+    pub fn start() -> Self {
+        Tally {
+            started: Instant::now(),
+            urls: 0,
+            ok: 0,
+            failed: 0,
+            failed_by_kind: BTreeMap::new(),
+            cached: 0,
+            bytes: 0,
+        }
+    }
+
+    pub fn add(&mut self, record: &Record) {
+        self.urls += 1;
+        self.cached += u64::from(record.cached);
+        if let Some(r) = record.response() {
+            self.bytes += r.bytes;
+        }
+        if record.ok {
+            self.ok += 1;
+            return;
+        }
+        self.failed += 1;
+        let kind = record.failure().map_or(HTTP_STATUS, |f| f.kind.as_str());
+        *self.failed_by_kind.entry(kind).or_default() += 1;
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Close the run: combine the tally with what the reader saw and why it stopped.
+    pub fn finish(&self, input: &InputStats, stopped: Option<StopReason>) -> Summary {
+        let secs = self.elapsed().as_secs_f64();
+        Summary {
+            kind: "summary",
+            urls: self.urls,
+            ok: self.ok,
+            failed: self.failed,
+            failed_by_kind: self.failed_by_kind.clone(),
+            cached: self.cached,
+            bytes: self.bytes,
+            elapsed_ms: round3(secs * 1000.0),
+            urls_per_second: round3(if secs > 0.0 {
+                self.urls as f64 / secs
+            } else {
+                0.0
+            }),
+            not_fetched: input.lines.saturating_sub(self.urls),
+            input_complete: input.complete,
+            stopped: stopped.map(StopReason::as_str),
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The summary line's content; serialised as-is for `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub urls: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub failed_by_kind: BTreeMap<&'static str, u64>,
+    pub cached: u64,
+    pub bytes: u64,
+    pub elapsed_ms: f64,
+    pub urls_per_second: f64,
+    pub not_fetched: u64,
+    pub input_complete: bool,
+    pub stopped: Option<&'static str>,
+}
+
+impl Summary {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The human summary, in the original benchmark's words.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "[octopus] Retrieving {} urls took {:.2} seconds meaning {:.2} urls/second. ok: {}, failed: {}",
+            self.urls,
+            self.elapsed_ms / 1000.0,
+            self.urls_per_second,
+            self.ok,
+            self.failed
+        );
+        if !self.failed_by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .failed_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            s.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        s.push_str(&format!(", cached: {}", self.cached));
+        if let Some(why) = self.stopped {
+            s.push_str(&format!(
+                "\n[octopus] stopped ({}): {} URLs not fetched",
+                why.replace('_', " "),
+                self.not_fetched
+            ));
+            if !self.input_complete {
+                s.push_str(", and the rest of the input was not read");
+            }
+        }
+        s
+    }
+}

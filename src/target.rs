@@ -1,0 +1,175 @@
+//! Turning one trimmed input line into the URL to fetch, as curl and wget would read it.
+//!
+//! Invariants: only `http` and `https` URLs with a host come out of `parse_target`; a line
+//! with whitespace or control characters inside is refused (so CR/LF can never be smuggled
+//! into a request line); nothing here touches the network or the file system.
+
+use url::Url;
+
+/// Parse a trimmed, non-blank input line into an http(s) URL.
+///
+/// A line without a scheme gets `http://` (`example.com/a` → `http://example.com/a`).
+/// Errors are one-line messages meant for the record's `error.message`.
+pub fn parse_target(line: &str) -> Result<Url, String> {
+    if let Some((pos, c)) = line
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("URL contains {} at byte {pos}", describe_char(c)));
+    }
+    let parsed = if has_scheme(line) {
+        Url::parse(line)
+    } else {
+        Url::parse(&format!("http://{line}"))
+    };
+    let url = parsed.map_err(|e| format!("malformed URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(format!(
+                "unsupported scheme '{other}' (only http and https)"
+            ));
+        }
+    }
+    match url.host_str() {
+        Some(h) if !h.is_empty() => Ok(url),
+        _ => Err("URL has no host".to_string()),
+    }
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".to_string(),
+        '\r' => "a carriage return".to_string(),
+        '\n' => "a line feed".to_string(),
+        '\0' => "a NUL byte".to_string(),
+        '\t' => "a tab".to_string(),
+        c => format!("control or space character U+{:04X}", c as u32),
+    }
+}
+
+/// Does the line start with `scheme:` (as opposed to `host:port` or `user:pass@host`)?
+fn has_scheme(line: &str) -> bool {
+    if line.contains("://") {
+        return true;
+    }
+    let Some(colon) = line.find(':') else {
+        return false;
+    };
+    let (scheme, rest) = (&line[..colon], &line[colon + 1..]);
+    let is_scheme_name = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme_name {
+        return false;
+    }
+    // `localhost:8080/x` is a host and a port; `user:pass@host/` is credentials.
+    let port_follows = rest.starts_with(|c: char| c.is_ascii_digit());
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let credentials_follow = rest[..authority_end].contains('@');
+    !port_follows && !credentials_follow
+}
+
+/// The URL as text with any password replaced by `***`, for records and messages.
+pub fn redact(url: &Url) -> String {
+    if url.password().is_none() {
+        return url.as_str().to_string();
+    }
+    let mut shown = url.clone();
+    // Cannot fail: the URL has a host (it has a password).
+    let _ = shown.set_password(Some("***"));
+    shown.as_str().to_string()
+}
+
+/// Mask `user:password@` inside free text (an error message that quotes a URL).
+pub fn redact_text(text: &str, url: &Url) -> String {
+    match url.password() {
+        Some(p) if !p.is_empty() => text.replace(p, "***"),
+        _ => text.to_string(),
+    }
+}
+
+/// Mask a password in a line that did not parse as a URL (`scheme://user:pass@...`).
+pub fn redact_raw(line: &str) -> String {
+    let start = line.find("://").map_or(0, |i| i + 3);
+    let rest = &line[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return line.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &line[..start], &rest[..colon], &rest[at..]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> String {
+        parse_target(line)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|e| e)
+    }
+
+    #[test]
+    fn adds_http_to_bare_hosts() {
+        assert_eq!(ok("example.com"), "http://example.com/");
+        assert_eq!(ok("example.com/a?b=1"), "http://example.com/a?b=1");
+        assert_eq!(ok("localhost:8080/x"), "http://localhost:8080/x");
+        assert_eq!(ok("127.0.0.1:9"), "http://127.0.0.1:9/");
+        assert_eq!(ok("user:pw@host/"), "http://user:pw@host/");
+    }
+
+    #[test]
+    fn keeps_http_and_https() {
+        assert_eq!(ok("https://a.example/"), "https://a.example/");
+        assert_eq!(ok("HTTP://A.example"), "http://a.example/");
+    }
+
+    #[test]
+    fn refuses_other_schemes_and_bad_urls() {
+        for line in [
+            "ftp://x/",
+            "file:///etc/passwd",
+            "file:/etc/passwd",
+            "mailto:a@b",
+            "javascript:alert(1)",
+        ] {
+            let e = parse_target(line).unwrap_err();
+            assert!(e.contains("unsupported scheme"), "{line}: {e}");
+        }
+        assert!(parse_target("http://").unwrap_err().contains("malformed"));
+        assert!(
+            parse_target("http://h:99999/")
+                .unwrap_err()
+                .contains("port")
+        );
+        assert!(parse_target("http://a b/").unwrap_err().contains("space"));
+        assert!(parse_target("http://a/\r\nX: y").is_err());
+        assert!(parse_target("http://a/\0").unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn masks_passwords() {
+        let url = parse_target("https://user:secret@h/p").unwrap();
+        assert_eq!(redact(&url), "https://user:***@h/p");
+        assert_eq!(
+            redact_text("failed https://user:secret@h/p", &url),
+            "failed https://user:***@h/p"
+        );
+        assert_eq!(
+            redact_raw("http://u:pw@h:99999/x"),
+            "http://u:***@h:99999/x"
+        );
+        assert_eq!(redact_raw("u:pw@h/x@y"), "u:***@h/x@y");
+        assert_eq!(redact_raw("http://h/a:b@c"), "http://h/a:b@c");
+        let plain = parse_target("https://h/p").unwrap();
+        assert_eq!(redact(&plain), "https://h/p");
+    }
+}
