@@ -14,6 +14,7 @@ pub mod output;
 pub mod progress;
 pub mod record;
 pub mod resolver;
+pub mod server;
 pub mod stop;
 pub mod summary;
 pub mod target;

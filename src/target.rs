@@ -67,11 +67,9 @@ fn has_scheme(line: &str) -> bool {
     if !is_scheme_name {
         return false;
     }
-    // `localhost:8080/x` is a host and a port; `user:pass@host/` is credentials.
-    let port_follows = rest.starts_with(|c: char| c.is_ascii_digit());
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let credentials_follow = rest[..authority_end].contains('@');
-    !port_follows && !credentials_follow
+    // `localhost:8080/x` is a host and a port. (`user:pw@host` without a scheme reads as
+    // scheme `user` and is refused: link lists hold far more `mailto:a@b` than that.)
+    !rest.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// The URL as text with any password replaced by `***`, for records and messages.
@@ -123,7 +121,6 @@ mod tests {
         assert_eq!(ok("example.com/a?b=1"), "http://example.com/a?b=1");
         assert_eq!(ok("localhost:8080/x"), "http://localhost:8080/x");
         assert_eq!(ok("127.0.0.1:9"), "http://127.0.0.1:9/");
-        assert_eq!(ok("user:pw@host/"), "http://user:pw@host/");
     }
 
     #[test]

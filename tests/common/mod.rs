@@ -1,0 +1,73 @@
+//! Shared helpers for the CLI tests: the built binary with a clean environment, and parsing
+//! of its JSON Lines output.
+#![allow(dead_code)]
+
+use std::process::Output;
+
+pub use octopus::server::Server;
+
+/// The `octopus` binary, with proxy variables removed so traffic stays on loopback.
+pub fn octopus() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_octopus"));
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// The same, as a plain `std::process::Command` (for tests that signal or pipe it).
+pub fn octopus_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_octopus"));
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+pub fn server() -> Server {
+    Server::start().expect("test server starts on 127.0.0.1")
+}
+
+/// Parse stdout as JSON Lines.
+pub fn records(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// The one record for `line` (panics if there is not exactly one).
+pub fn record_for_line(records: &[serde_json::Value], line: u64) -> serde_json::Value {
+    let found: Vec<_> = records.iter().filter(|r| r["line"] == line).collect();
+    assert_eq!(found.len(), 1, "records for line {line}: {found:?}");
+    found[0].clone()
+}
+
+/// The summary object printed on stderr with `--json`.
+pub fn json_summary(output: &Output) -> serde_json::Value {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("\"type\":\"summary\""))
+        .unwrap_or_else(|| panic!("no summary in stderr: {stderr}"));
+    serde_json::from_str(line).expect("summary is JSON")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

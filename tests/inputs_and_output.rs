@@ -1,0 +1,295 @@
+//! Input forms, record formats, summary and exit codes of `octopus fetch`.
+
+mod common;
+use common::*;
+
+use std::io::Write;
+
+#[test]
+fn url_arguments_give_text_records_and_exit_0() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/status/200"), s.url("/bytes/1234")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let bytes_line = lines.iter().find(|l| l.contains("/bytes/1234")).unwrap();
+    let fields: Vec<&str> = bytes_line.split(' ').collect();
+    assert_eq!(fields[0], "200");
+    assert!(fields[1].ends_with("ms"), "{bytes_line}");
+    assert_eq!(fields[2], "1234");
+    assert_eq!(fields[3], s.url("/bytes/1234"));
+    assert!(
+        stderr(&out).contains("[octopus] Retrieving 2 urls took"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fetch_subcommand_and_default_command_are_the_same() {
+    let s = server();
+    for args in [vec!["fetch".to_string(), s.url("/a")], vec![s.url("/a")]] {
+        let out = octopus().args(&args).arg("--json").output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(records(&out).len(), 1);
+    }
+}
+
+#[test]
+fn stdin_is_read_when_no_input_is_given_and_with_dash() {
+    let s = server();
+    let input = format!("{}\n{}\n", s.url("/one"), s.url("/two"));
+    for args in [vec![], vec!["-"]] {
+        let out = octopus()
+            .args(&args)
+            .arg("--json")
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let recs = records(&out);
+        assert_eq!(recs.len(), 2);
+        assert!(recs.iter().all(|r| r["input"] == "-"));
+    }
+    assert_eq!(s.hits("/one"), 2);
+}
+
+#[test]
+fn files_are_streamed_with_blank_lines_comments_bom_and_crlf_skipped() {
+    let s = server();
+    let mut file = tempfile();
+    let host = s.addr().to_string();
+    write!(
+        file.1,
+        "\u{feff}# list of URLs\r\n\r\n  {}  \r\n\t{host}/no-scheme\r\n# done\n\n",
+        s.url("/first")
+    )
+    .unwrap();
+    let out = octopus().arg(&file.0).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(record_for_line(&recs, 3)["url"], s.url("/first"));
+    let bare = record_for_line(&recs, 4);
+    assert_eq!(
+        bare["url"],
+        format!("http://{host}/no-scheme"),
+        "http:// is added"
+    );
+    assert_eq!(bare["input"], file.0.display().to_string());
+    assert_eq!(s.hits("/no-scheme"), 1);
+}
+
+#[test]
+fn json_records_follow_the_documented_schema() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/redirect/2"), "--json".into(), "--no-cache".into()])
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    let r = &recs[0];
+    let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    for key in [
+        "url",
+        "final_url",
+        "input",
+        "line",
+        "status",
+        "ok",
+        "error",
+        "bytes",
+        "elapsed_ms",
+        "redirects",
+        "cached",
+        "content_type",
+    ] {
+        assert!(keys.contains(&key), "missing {key} in {r}");
+    }
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["error"], serde_json::Value::Null);
+    assert_eq!(r["final_url"], s.url("/redirect/0"));
+    assert_eq!(r["redirects"], 2);
+    assert_eq!(r["line"], 1);
+    assert_eq!(r["input"], "arg");
+    assert_eq!(r["cached"], false);
+    assert_eq!(r["content_type"], "text/plain");
+    assert!(r["elapsed_ms"].as_f64().unwrap() >= 0.0);
+
+    let summary = json_summary(&out);
+    assert_eq!(summary["urls"], 1);
+    assert_eq!(summary["ok"], 1);
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["not_fetched"], 0);
+}
+
+#[test]
+fn a_failed_status_exits_1_and_ok_status_widens_success() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/status/200"), s.url("/status/404")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("404 "), "{}", stdout(&out));
+    assert!(stderr(&out).contains("http_status: 1"), "{}", stderr(&out));
+
+    let out = octopus()
+        .args([
+            s.url("/status/404"),
+            "--ok-status".into(),
+            "200-299,404".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_lines_become_error_records_and_the_run_goes_on() {
+    let s = server();
+    let mut input = Vec::new();
+    input.extend_from_slice(b"ftp://files.example/x\n");
+    input.extend_from_slice(b"file:///etc/passwd\n");
+    input.extend_from_slice(b"http://\n");
+    input.extend_from_slice(b"http://bad\xffbyte/\n");
+    input.extend_from_slice(b"http://a b/\n");
+    input.extend_from_slice(b"http://u:hunter2@127.0.0.1:99999/\n");
+    input.extend(std::iter::repeat_n(b'a', 100_000));
+    input.push(b'\n');
+    input.extend_from_slice(s.url("/fine").as_bytes());
+    input.push(b'\n');
+    let out = octopus().arg("--json").write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 8, "one record per line: {recs:?}");
+    for line in 1..=7 {
+        let r = record_for_line(&recs, line);
+        assert_eq!(r["error"]["kind"], "invalid_url", "line {line}: {r}");
+        assert_eq!(r["ok"], false);
+        assert_eq!(r["status"], serde_json::Value::Null);
+    }
+    assert!(
+        record_for_line(&recs, 1)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ftp")
+    );
+    assert!(
+        record_for_line(&recs, 4)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
+    assert!(
+        record_for_line(&recs, 7)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("long")
+    );
+    assert_eq!(record_for_line(&recs, 8)["status"], 200);
+    let all = stdout(&out) + &stderr(&out);
+    assert!(!all.contains("hunter2"), "password leaked: {all}");
+    assert!(all.contains("u:***@"));
+    assert!(!all.contains("root:"), "a file: URL must never be read");
+}
+
+#[test]
+fn unreadable_inputs_exit_2_before_anything_is_fetched() {
+    let s = server();
+    let dir = std::env::temp_dir();
+    for bad in ["/definitely/not/here.txt", dir.to_str().unwrap()] {
+        let out = octopus().args([&s.url("/x"), bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        s.requests(),
+        0,
+        "nothing is fetched when an input is unreadable"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["-c", "0", "http://127.0.0.1:9/"], "concurrency"),
+        (&["-c", "-3", "http://127.0.0.1:9/"], "-3"),
+        (&["-H", "NoColon", "http://127.0.0.1:9/"], "Name: value"),
+        (&["--timeout", "soon", "http://127.0.0.1:9/"], "duration"),
+        (
+            &["--resolve", "nonsense", "http://127.0.0.1:9/"],
+            "HOST:PORT:ADDR",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = octopus().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = octopus().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for needle in ["Exit status", "130", "--concurrency", "--json"] {
+        assert!(help.contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn quiet_hides_the_summary_and_no_progress_bar_on_a_pipe() {
+    let s = server();
+    let out = octopus().args([s.url("/q"), "-q".into()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+    let out = octopus().args([s.url("/q")]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "only the summary, no progress bar: {err:?}"
+    );
+}
+
+#[test]
+fn every_line_gets_exactly_one_record_under_concurrency() {
+    let s = server();
+    let input: String = (0..500)
+        .map(|i| format!("{}\n", s.url(&format!("/n/{i}"))))
+        .collect();
+    let out = octopus()
+        .args(["--json", "-c", "64"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 500);
+    let mut lines: Vec<u64> = recs.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=500).collect::<Vec<_>>());
+    let summary = json_summary(&out);
+    assert_eq!(summary["urls"], 500);
+    assert_eq!(summary["ok"], 500);
+}
+
+/// A temporary file that is removed when dropped.
+fn tempfile() -> (std::path::PathBuf, std::fs::File) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "octopus-test-{}-{}.txt",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}

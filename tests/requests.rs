@@ -1,0 +1,272 @@
+//! What octopus sends and how it reads answers: methods, headers, bodies, redirects,
+//! decoding, limits, deadlines, proxies and `--resolve`, against a real loopback server.
+
+mod common;
+use common::*;
+
+#[test]
+fn method_headers_body_and_user_agent_are_sent() {
+    let s = server();
+    let out = octopus()
+        .args([
+            s.url("/echo/get"),
+            "-H".into(),
+            "X-Token: abc123".into(),
+            "-H".into(),
+            "Accept: text/plain".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = s.last_request("/echo/get").unwrap();
+    assert!(seen.starts_with("GET /echo/get HTTP/1.1"), "{seen}");
+    assert!(seen.to_lowercase().contains("x-token: abc123"), "{seen}");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        seen.to_lowercase()
+            .contains(&format!("user-agent: octopus/{version}")),
+        "{seen}"
+    );
+
+    octopus()
+        .args([
+            s.url("/echo/post"),
+            "-d".into(),
+            "a=1&b=2".into(),
+            "-A".into(),
+            "probe/1".into(),
+        ])
+        .assert()
+        .success();
+    let seen = s.last_request("/echo/post").unwrap();
+    assert!(
+        seen.starts_with("POST /echo/post"),
+        "-d implies POST: {seen}"
+    );
+    assert!(seen.ends_with("a=1&b=2"), "{seen}");
+    assert!(
+        seen.to_lowercase().contains("user-agent: probe/1"),
+        "{seen}"
+    );
+    assert!(
+        seen.to_lowercase()
+            .contains("content-type: application/x-www-form-urlencoded")
+    );
+
+    let body_file = std::env::temp_dir().join(format!("octopus-body-{}", std::process::id()));
+    std::fs::write(&body_file, b"{\"from\":\"file\"}").unwrap();
+    octopus()
+        .args([
+            s.url("/echo/put"),
+            "-X".into(),
+            "put".into(),
+            "-d".into(),
+            format!("@{}", body_file.display()),
+        ])
+        .assert()
+        .success();
+    let _ = std::fs::remove_file(&body_file);
+    let seen = s.last_request("/echo/put").unwrap();
+    assert!(seen.starts_with("PUT /echo/put"), "{seen}");
+    assert!(seen.ends_with("{\"from\":\"file\"}"), "{seen}");
+}
+
+#[test]
+fn redirects_are_followed_and_limited() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/redirect/3"), "--json".into()])
+        .output()
+        .unwrap();
+    let r = &records(&out)[0];
+    assert_eq!(
+        (r["status"].as_u64(), r["redirects"].as_u64()),
+        (Some(200), Some(3))
+    );
+    assert_eq!(r["final_url"], s.url("/redirect/0"));
+
+    let out = octopus()
+        .args([
+            s.url("/redirect/3"),
+            "--json".into(),
+            "--max-redirects".into(),
+            "2".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(records(&out)[0]["error"]["kind"], "too_many_redirects");
+
+    let out = octopus()
+        .args([
+            s.url("/redirect/3"),
+            "--json".into(),
+            "--max-redirects".into(),
+            "0".into(),
+        ])
+        .output()
+        .unwrap();
+    let r = &records(&out)[0];
+    assert_eq!(r["status"], 302, "with redirects off the 3xx is the result");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "302 is inside the default --ok-status 200-399"
+    );
+}
+
+#[test]
+fn gzip_bodies_are_decoded() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/gzip"), "--json".into()])
+        .output()
+        .unwrap();
+    let r = &records(&out)[0];
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["bytes"], 6, "decoded `hello\\n`: {r}");
+}
+
+#[test]
+fn bodies_past_max_body_are_errors() {
+    let s = server();
+    let out = octopus()
+        .args([
+            s.url("/bytes/5000"),
+            s.url("/bytes/100"),
+            "--json".into(),
+            "--max-body".into(),
+            "1k".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out);
+    let big = recs
+        .iter()
+        .find(|r| r["url"] == s.url("/bytes/5000"))
+        .unwrap();
+    assert_eq!(big["error"]["kind"], "body_too_large", "{big}");
+    let small = recs
+        .iter()
+        .find(|r| r["url"] == s.url("/bytes/100"))
+        .unwrap();
+    assert_eq!(small["bytes"], 100);
+}
+
+#[test]
+fn a_stalled_server_times_out() {
+    let s = server();
+    let out = octopus()
+        .args([
+            s.url("/stall"),
+            "--json".into(),
+            "--timeout".into(),
+            "500ms".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = &records(&out)[0];
+    assert_eq!(r["error"]["kind"], "timeout", "{r}");
+}
+
+#[test]
+fn the_timeout_is_a_deadline_for_the_whole_body() {
+    // The server sends a byte every 200 ms: each read succeeds, only an absolute deadline
+    // can stop it before the 100 bytes (20 s) are through.
+    let s = server();
+    let out = octopus()
+        .args([
+            s.url("/trickle/100"),
+            "--json".into(),
+            "--timeout".into(),
+            "1s".into(),
+        ])
+        .output()
+        .unwrap();
+    let r = &records(&out)[0];
+    assert_eq!(r["error"]["kind"], "timeout", "{r}");
+}
+
+#[test]
+fn connection_refused_is_a_connect_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = octopus()
+        .args([format!("http://127.0.0.1:{port}/"), "--json".into()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(records(&out)[0]["error"]["kind"], "connect");
+}
+
+#[test]
+fn garbage_answers_are_protocol_errors() {
+    let s = server();
+    let out = octopus()
+        .args([s.url("/garbage"), "--json".into()])
+        .output()
+        .unwrap();
+    assert_eq!(records(&out)[0]["error"]["kind"], "protocol");
+}
+
+#[test]
+fn resolve_sends_a_name_to_a_chosen_address() {
+    let s = server();
+    let port = s.addr().port();
+    let out = octopus()
+        .args([
+            format!("http://octopus.test:{port}/resolved"),
+            "--resolve".into(),
+            format!("octopus.test:{port}:127.0.0.1"),
+            "--json".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(s.hits("/resolved"), 1);
+    let seen = s.last_request("/resolved").unwrap();
+    assert!(
+        seen.to_lowercase()
+            .contains(&format!("host: octopus.test:{port}")),
+        "{seen}"
+    );
+}
+
+#[test]
+fn proxies_from_the_flag_and_the_environment_are_used() {
+    // The loopback server plays the proxy: it is asked to CONNECT to the named host, then
+    // answers the tunnelled request itself. The name is never resolved here.
+    let proxy = server();
+    octopus()
+        .args(["http://octopus.test/via-flag", "--proxy", &proxy.url("")])
+        .assert()
+        .success();
+    assert_eq!(proxy.hits("octopus.test:80"), 1);
+    assert_eq!(proxy.hits("/via-flag"), 1);
+
+    octopus()
+        .arg("http://octopus.test/via-env")
+        .env("http_proxy", proxy.url(""))
+        .assert()
+        .success();
+    assert_eq!(proxy.hits("octopus.test:80"), 2);
+    assert_eq!(proxy.hits("/via-env"), 1);
+
+    let direct = server();
+    let port = direct.addr().port();
+    octopus()
+        .arg(direct.url("/not-proxied"))
+        .env("http_proxy", proxy.url(""))
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .success();
+    assert_eq!(
+        direct.hits("/not-proxied"),
+        1,
+        "NO_PROXY is honoured (port {port})"
+    );
+}

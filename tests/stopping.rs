@@ -1,0 +1,99 @@
+//! Stopping early: Ctrl-C, SIGTERM, and stdout closed by the reader (`| head -1`).
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+
+fn slow_input(s: &Server, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
+        .collect()
+}
+
+/// Start octopus on `n` slow URLs at concurrency 2, wait for its first record, send `signal`.
+fn interrupted_run(signal: i32) -> (std::process::Output, Vec<String>) {
+    let s = server();
+    let mut child = octopus_std()
+        .args(["--json", "-c", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(slow_input(&s, 40).as_bytes()).unwrap();
+    drop(stdin);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines = std::iter::once(first.trim_end().to_string())
+        .chain(rest.lines().map(str::to_string))
+        .collect();
+    (out, lines)
+}
+
+fn check_interrupted(signal: i32, code: i32, reason: &str) {
+    let (out, lines) = interrupted_run(signal);
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    for line in &lines {
+        let r: serde_json::Value = serde_json::from_str(line).expect("every record is whole");
+        assert_eq!(r["status"], 200, "in-flight requests finish: {r}");
+    }
+    let summary = json_summary(&out);
+    assert_eq!(summary["stopped"], reason);
+    let fetched = summary["urls"].as_u64().unwrap();
+    assert_eq!(fetched, lines.len() as u64);
+    assert!(fetched < 40);
+    assert_eq!(
+        fetched + summary["not_fetched"].as_u64().unwrap(),
+        40,
+        "{summary}"
+    );
+}
+
+#[test]
+fn ctrl_c_flushes_records_reports_unfetched_and_exits_130() {
+    check_interrupted(libc::SIGINT, 130, "interrupted");
+}
+
+#[test]
+fn sigterm_is_handled_the_same_way_and_exits_143() {
+    check_interrupted(libc::SIGTERM, 143, "terminated");
+}
+
+#[test]
+fn closed_stdout_ends_the_run_quietly() {
+    let s = server();
+    let mut child = octopus_std()
+        .args(["-c", "4"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(slow_input(&s, 100).as_bytes()).unwrap();
+    drop(stdin);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout); // like `| head -1`
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("stopped (output closed)"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        s.requests() < 100,
+        "no new requests after the output closed"
+    );
+}
