@@ -18,6 +18,7 @@ use crate::summary::Tally;
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Fetch(args)) => fetch(&args),
+        Some(Command::Bench(args)) => crate::bench::run(&args),
         None => fetch(&cli.fetch),
     }
 }

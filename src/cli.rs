@@ -35,7 +35,34 @@ pub struct Cli {
 pub enum Command {
     /// Fetch URLs from arguments, files or stdin (the default command)
     #[command(after_help = EXIT_CODES_HELP)]
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
+    /// Reproduce the original benchmark offline: sequential vs octopus vs octopus+cache
+    /// against an embedded server on 127.0.0.1 with simulated latency
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Number of URLs to retrieve in each run
+    #[arg(default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub urls: u64,
+
+    /// Concurrency of the octopus runs (the original's thread count)
+    #[arg(default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub threads: u32,
+
+    /// Simulated server latency per request
+    #[arg(long, default_value = "100ms", value_name = "DUR", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Distinct URLs the cached run draws its URLs from (the original used 13 sites)
+    #[arg(long, default_value_t = 13, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub distinct: u64,
+
+    /// Print the results as one JSON object instead of the RESULTS block
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,11 +1,17 @@
-//! The scheduler: one reader thread streams input lines into a bounded channel, a dedicated
-//! rayon pool of `concurrency` workers fetches them, and records flow over a second bounded
-//! channel to the one receiver on the calling thread (which alone owns stdout).
+//! The scheduler: one reader thread streams input lines into a bounded channel,
+//! `concurrency` worker threads fetch them, and records flow over a second bounded channel
+//! to the one receiver on the calling thread (which alone owns stdout).
 //!
 //! Invariants: memory is bounded by the two channels (a few lines per worker), never by the
 //! input's size; every line a worker takes up yields exactly one record; after a stop no
 //! new request starts; `run` returns only when every worker has finished.
+//!
+//! Workers are plain scoped threads that block in I/O, not a rayon pool: an idle rayon
+//! thread searches every other thread's deque for work before it sleeps, which is
+//! O(threads²) at start and at the tail of a run. Measured on 2 cores: a 1000-thread pool
+//! cost 0.3-2 s of CPU per run, a 5000-thread one minutes (see ARCHITECTURE.md).
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,13 +65,6 @@ pub fn run(
         .cache
         .map(|c| Cache::new(c.ttl, c.capacity, &config.client))
         .filter(|_| Cache::applies_to(&config.client.method));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.concurrency)
-        .stack_size(WORKER_STACK)
-        .thread_name(|i| format!("octopus-worker-{i}"))
-        .build()
-        .map_err(|e| format!("cannot start {} worker threads: {e}", config.concurrency))?;
-
     let depth = (config.concurrency * 2).max(64);
     let (job_tx, job_rx) = crossbeam_channel::bounded::<Line>(depth);
     let (record_tx, record_rx) = crossbeam_channel::bounded::<Record>(depth);
@@ -90,11 +89,27 @@ pub fn run(
         config,
         stop,
     };
+    let mut started = 0;
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let record_tx = record_tx;
-            pool.broadcast(|_| worker.work(&job_rx, &record_tx));
-        });
+        for i in 0..config.concurrency {
+            let (worker, jobs, records) = (&worker, &job_rx, record_tx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("octopus-worker-{i}"))
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, move || worker.work(jobs, &records));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "octopus: could start only {started} of {} workers ({e}); going on with {started}",
+                        config.concurrency
+                    );
+                    break;
+                }
+            }
+        }
+        drop(record_tx);
         loop {
             let record = match record_rx.try_recv() {
                 Ok(r) => r,
@@ -110,6 +125,14 @@ pub fn run(
         }
     });
     sink.idle();
+    // With every worker gone, a reader blocked on a full job channel gets an error and stops.
+    drop(job_rx);
+    if started == 0 {
+        return Err(format!(
+            "cannot start any of {} worker threads",
+            config.concurrency
+        ));
+    }
 
     // The reader is done unless a stop left it blocked on stdin; don't wait for that.
     if !(stop.is_stopped() && reads_stdin) {

@@ -2,6 +2,7 @@
 //! ARCHITECTURE.md for the codemap.
 
 pub mod app;
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod client;

@@ -281,8 +281,16 @@ fn every_line_gets_exactly_one_record_under_concurrency() {
     assert_eq!(summary["ok"], 500);
 }
 
-/// A temporary file that is removed when dropped.
-fn tempfile() -> (std::path::PathBuf, std::fs::File) {
+/// A temporary file (path, handle), removed when dropped.
+struct TempFile(std::path::PathBuf, std::fs::File);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tempfile() -> TempFile {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
@@ -291,5 +299,5 @@ fn tempfile() -> (std::path::PathBuf, std::fs::File) {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     let file = std::fs::File::create(&path).unwrap();
-    (path, file)
+    TempFile(path, file)
 }
