@@ -168,7 +168,9 @@ fn classify(error: ureq::Error, url: &Url) -> Failure {
     let message = match &error {
         E::BodyExceedsLimit(limit) => format!("body larger than --max-body ({limit} bytes)"),
         E::Timeout(ureq::Timeout::Global) => "deadline passed (--timeout)".to_string(),
-        E::Timeout(ureq::Timeout::Connect) => "no connection in time (--connect-timeout)".to_string(),
+        E::Timeout(ureq::Timeout::Connect) => {
+            "no connection in time (--connect-timeout)".to_string()
+        }
         other => other.to_string(),
     };
     Failure::new(kind, redact_text(&message, url))

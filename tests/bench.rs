@@ -7,7 +7,16 @@ use common::*;
 #[test]
 fn bench_reports_three_runs_over_the_embedded_server() {
     let out = octopus()
-        .args(["bench", "40", "8", "--latency", "5ms", "--distinct", "5", "--json"])
+        .args([
+            "bench",
+            "40",
+            "8",
+            "--latency",
+            "5ms",
+            "--distinct",
+            "5",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -24,7 +33,10 @@ fn bench_reports_three_runs_over_the_embedded_server() {
     assert_eq!(runs[0]["server_requests"], 40);
     assert_eq!(runs[1]["server_requests"], 40);
     let cached = runs[2]["server_requests"].as_u64().unwrap();
-    assert!((1..=5).contains(&cached), "at most one request per distinct URL: {cached}");
+    assert!(
+        (1..=5).contains(&cached),
+        "at most one request per distinct URL: {cached}"
+    );
     assert_eq!(report["ideal_seconds"].as_f64().unwrap(), 5.0 * 0.005);
 }
 
