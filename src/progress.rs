@@ -14,8 +14,19 @@ pub struct Progress {
     bar: Option<ProgressBar>,
 }
 
-const COUNTER: &str = "{spinner} {pos} URLs  {per_sec}  {elapsed}";
-const BAR: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {per_sec}  ETA {eta}";
+const COUNTER: &str = "{spinner} {pos} URLs  {rate}  {elapsed}";
+const BAR: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {rate}  ETA {eta}";
+
+/// A template with `{rate}` as whole URLs per second.
+fn style(template: &str) -> Option<ProgressStyle> {
+    let style = ProgressStyle::with_template(template).ok()?;
+    Some(style.with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        },
+    ))
+}
 
 impl Progress {
     pub fn hidden() -> Self {
@@ -24,7 +35,7 @@ impl Progress {
 
     pub fn new(sources: &[Source]) -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(COUNTER) {
+        if let Some(style) = style(COUNTER) {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -35,7 +46,7 @@ impl Progress {
                 .spawn(move || {
                     if let Some(total) = count_lines(&sources) {
                         bar.set_length(total);
-                        if let Ok(style) = ProgressStyle::with_template(BAR) {
+                        if let Some(style) = style(BAR) {
                             bar.set_style(style.progress_chars("=> "));
                         }
                     }

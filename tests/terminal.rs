@@ -1,0 +1,99 @@
+//! Behaviour that depends on terminals and process limits, run under `script(1)` (a pty)
+//! and `ulimit`.
+
+mod common;
+use common::*;
+
+use std::process::Command;
+
+fn has_script() -> bool {
+    Command::new("script").arg("--version").output().is_ok()
+}
+
+#[test]
+fn no_input_on_a_terminal_is_a_usage_error_with_a_hint() {
+    if !has_script() {
+        panic!("script(1) from util-linux is needed for this test");
+    }
+    let bin = env!("CARGO_BIN_EXE_octopus");
+    let out = Command::new("script")
+        .args(["-qec", bin, "/dev/null"])
+        .output()
+        .unwrap();
+    let shown = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("no URLs given"), "{shown}");
+}
+
+#[test]
+fn the_progress_bar_on_a_terminal_never_reaches_stdout() {
+    let s = server();
+    let dir = std::env::temp_dir().join(format!("octopus-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("urls.txt");
+    let records_file = dir.join("records.jsonl");
+    let urls: String = (0..30)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/20/{i}"))))
+        .collect();
+    std::fs::write(&list, urls).unwrap();
+    let command = format!(
+        "{} --json -c 2 {} > {}",
+        env!("CARGO_BIN_EXE_octopus"),
+        list.display(),
+        records_file.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let written = std::fs::read_to_string(&records_file).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(written.lines().count(), 30);
+    for line in written.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("only whole JSON records on stdout");
+    }
+    // The terminal (stderr) got the summary.
+    assert!(
+        stdout(&out).contains("\"type\":\"summary\""),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_concurrency_above_the_open_file_limit_is_refused_up_front() {
+    let s = server();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 300 && exec \"$0\" -c 1000 \"$1\"",
+            env!("CARGO_BIN_EXE_octopus"),
+            &s.url("/never"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("open files"), "{}", stderr(&out));
+    assert_eq!(s.requests(), 0);
+}
+
+#[test]
+fn the_open_file_limit_is_raised_for_a_large_concurrency() {
+    // A soft limit of 256 with a higher hard limit: 600 workers need it raised.
+    let s = server();
+    let urls: String = (0..600)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/50/{i}"))))
+        .collect();
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -Sn 256 && exec \"$0\" -q -c 600 --json",
+        env!("CARGO_BIN_EXE_octopus"),
+    ]);
+    let out = cmd.write_stdin(urls).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(records(&out).len(), 600);
+}
