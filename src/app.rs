@@ -34,8 +34,8 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    match crate::fdlimit::ensure_room(config.concurrency) {
-        Ok(idle) => config.client.idle_connections = idle,
+    match crate::fdlimit::ensure_room(config.concurrency, config.client.pool_shards) {
+        Ok(idle) => config.client.idle_per_shard = idle,
         Err(e) => return fail(&e),
     }
     let stop = Arc::new(Stop::default());

@@ -78,7 +78,9 @@ pub fn run(args: &BenchArgs) -> i32 {
 
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     // Client and server sockets both live in this process.
-    crate::fdlimit::ensure_room(2 * args.threads as usize)?;
+    let threads = args.threads as usize;
+    let idle_per_shard =
+        crate::fdlimit::ensure_room(2 * threads, crate::client::pool_shards(threads))?;
     let server = Server::start().map_err(|e| format!("cannot start the embedded server: {e}"))?;
     let ms = args.latency.as_millis();
     let plain = UrlFile::write("plain", args.urls, |i| {
@@ -91,9 +93,30 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     })?;
 
     let runs = vec![
-        timed_run("sequential", &plain.0, 1, &["--no-cache"], &server)?,
-        timed_run("octopus", &plain.0, args.threads, &["--no-cache"], &server)?,
-        timed_run("octopus+cache", &cached.0, args.threads, &[], &server)?,
+        timed_run(
+            "sequential",
+            &plain.0,
+            1,
+            &["--no-cache"],
+            &server,
+            idle_per_shard,
+        )?,
+        timed_run(
+            "octopus",
+            &plain.0,
+            args.threads,
+            &["--no-cache"],
+            &server,
+            idle_per_shard,
+        )?,
+        timed_run(
+            "octopus+cache",
+            &cached.0,
+            args.threads,
+            &[],
+            &server,
+            idle_per_shard,
+        )?,
     ];
     let ideal = args.urls.div_ceil(u64::from(args.threads)) as f64 * args.latency.as_secs_f64();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
@@ -116,6 +139,7 @@ fn timed_run(
     concurrency: u32,
     extra: &[&str],
     server: &Server,
+    idle_per_shard: usize,
 ) -> Result<RunResult, String> {
     let mut argv = vec!["octopus".to_string(), "fetch".into(), "-q".into()];
     argv.extend(["-c".to_string(), concurrency.to_string()]);
@@ -128,7 +152,8 @@ fn timed_run(
     else {
         return Err(format!("internal: cannot build the {name} run's options"));
     };
-    let config = Config::from_args(&fetch)?;
+    let mut config = Config::from_args(&fetch)?;
+    config.client.idle_per_shard = config.client.idle_per_shard.min(idle_per_shard);
     let before = server.requests();
     let mut sink = CountingSink(Tally::start());
     let started = Instant::now();

@@ -2,30 +2,63 @@
 //! reaches the network, and concurrent repeats share one fetch.
 //!
 //! Invariants: keyed on method + URL + a fingerprint of everything else that shapes the
-//! request (headers, body); bounded to `capacity` entries; only HTTP responses are kept, so a
-//! transport error is handed to the repeats that were waiting on it but a later repeat fetches
-//! again; only GET and HEAD are cached (other methods are not safe to repeat-skip).
+//! request (headers, body); bounded to about `capacity` entries; only HTTP responses are
+//! kept, so a transport error is handed to the repeats that were waiting on it but a later
+//! repeat fetches again; only GET and HEAD are cached (other methods are not safe to skip).
+//!
+//! Layout: the key space is split over mutex-guarded shards. Every entry has the same TTL, so
+//! insertion order is expiry order: one queue per shard serves both expiry and the size bound
+//! (the oldest entry goes first). A shard's lock is never held during a fetch. This replaced
+//! moka, whose epoch-based bookkeeping cost about 15% of a 20000-URL loopback run.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use ureq::http::Method;
 
 use crate::client::ClientConfig;
-use crate::record::{Failure, Outcome, Response};
+use crate::record::{ErrorKind, Failure, Outcome, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     method: Method,
-    url: String,
+    url: Arc<str>,
     variant: u64,
 }
 
+/// A fetch in progress that repeats wait on.
+#[derive(Default)]
+struct Flight {
+    outcome: Mutex<Option<Outcome>>,
+    done: Condvar,
+}
+
+enum Slot {
+    Ready { outcome: Outcome, stored: Instant },
+    InFlight(Arc<Flight>),
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: HashMap<Key, Slot>,
+    /// Ready entries in the order they were stored (also their expiry order).
+    order: VecDeque<(Key, Instant)>,
+}
+
 pub struct Cache {
-    inner: moka::sync::Cache<Key, Outcome>,
+    shards: Vec<Mutex<Shard>>,
+    ttl: Duration,
+    per_shard: usize,
     variant: u64,
+}
+
+const SHARDS: usize = 64;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Cache {
@@ -36,10 +69,9 @@ impl Cache {
         client.body.hash(&mut h);
         client.user_agent.hash(&mut h);
         Cache {
-            inner: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            ttl,
+            per_shard: (capacity as usize).div_ceil(SHARDS).max(1),
             variant: h.finish(),
         }
     }
@@ -59,29 +91,121 @@ impl Cache {
     ) -> (Outcome, bool) {
         let key = Key {
             method: method.clone(),
-            url: url.to_string(),
+            url: Arc::from(url),
             variant: self.variant,
         };
-        let mut fetched_here = false;
-        let result = self.inner.entry(key).or_try_insert_with(|| {
-            fetched_here = true;
-            match fetch() {
-                Ok(response) => Ok(Arc::new(Ok(response))),
-                Err(failure) => Err(failure),
+        let shard = &self.shards[shard_of(&key)];
+        let flight = {
+            let mut guard = lock(shard);
+            let now = Instant::now();
+            match guard.slots.get(&key) {
+                Some(Slot::Ready { outcome, stored }) if now.duration_since(*stored) < self.ttl => {
+                    return (Arc::clone(outcome), true);
+                }
+                Some(Slot::InFlight(flight)) => {
+                    let flight = Arc::clone(flight);
+                    drop(guard);
+                    return (wait(&flight), true);
+                }
+                _ => {}
             }
-        });
-        let outcome = match result {
-            Ok(entry) => entry.into_value(),
-            Err(shared_failure) => Arc::new(Err(Failure::clone(&shared_failure))),
+            let flight = Arc::new(Flight::default());
+            guard
+                .slots
+                .insert(key.clone(), Slot::InFlight(Arc::clone(&flight)));
+            flight
         };
-        (outcome, !fetched_here)
+        // If `fetch` panicked, the guard still releases the waiters.
+        let mut landing = Landing {
+            cache: self,
+            shard,
+            key,
+            flight,
+            outcome: None,
+        };
+        let outcome: Outcome = Arc::new(fetch());
+        landing.outcome = Some(Arc::clone(&outcome));
+        drop(landing);
+        (outcome, false)
+    }
+}
+
+fn shard_of(key: &Key) -> usize {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish() as usize % SHARDS
+}
+
+fn wait(flight: &Flight) -> Outcome {
+    let mut outcome = lock(&flight.outcome);
+    loop {
+        if let Some(o) = outcome.as_ref() {
+            return Arc::clone(o);
+        }
+        outcome = flight
+            .done
+            .wait(outcome)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+}
+
+/// Stores a finished fetch and wakes its waiters, also when the fetch unwinds.
+struct Landing<'a> {
+    cache: &'a Cache,
+    shard: &'a Mutex<Shard>,
+    key: Key,
+    flight: Arc<Flight>,
+    outcome: Option<Outcome>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.take().unwrap_or_else(|| {
+            Arc::new(Err(Failure::new(ErrorKind::Io, "the fetch was abandoned")))
+        });
+        {
+            let mut shard = lock(self.shard);
+            let now = Instant::now();
+            if outcome.is_ok() {
+                let slot = Slot::Ready {
+                    outcome: Arc::clone(&outcome),
+                    stored: now,
+                };
+                shard.slots.insert(self.key.clone(), slot);
+                shard.order.push_back((self.key.clone(), now));
+            } else {
+                shard.slots.remove(&self.key);
+            }
+            shard.evict(now, self.cache.ttl, self.cache.per_shard);
+        }
+        *lock(&self.flight.outcome) = Some(outcome);
+        self.flight.done.notify_all();
+    }
+}
+
+impl Shard {
+    /// Drop expired entries and, past `capacity`, the oldest ones.
+    fn evict(&mut self, now: Instant, ttl: Duration, capacity: usize) {
+        while let Some((key, stored)) = self.order.front() {
+            let expired = now.duration_since(*stored) >= ttl;
+            if !expired && self.order.len() <= capacity {
+                break;
+            }
+            // Only remove the entry this queue item stands for (not a newer one, nor a fetch
+            // in flight for the same key).
+            if let Some(Slot::Ready { stored: s, .. }) = self.slots.get(key)
+                && s == stored
+            {
+                self.slots.remove(key);
+            }
+            self.order.pop_front();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ErrorKind;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn client() -> ClientConfig {
@@ -126,20 +250,46 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_repeats_share_one_fetch() {
+    fn entries_expire_and_the_size_is_bounded() {
+        let cache = Cache::new(Duration::from_millis(30), 64, &client());
+        let calls = AtomicUsize::new(0);
+        let fetch = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(response())
+        };
+        cache.get_or_fetch(&Method::GET, "http://a/", fetch);
+        std::thread::sleep(Duration::from_millis(40));
+        let (_, cached) = cache.get_or_fetch(&Method::GET, "http://a/", fetch);
+        assert!(!cached, "expired");
+
+        let big = Cache::new(Duration::from_secs(30), 64, &client());
+        for i in 0..10_000 {
+            big.get_or_fetch(&Method::GET, &format!("http://h/{i}"), || Ok(response()));
+        }
+        let kept: usize = big.shards.iter().map(|s| lock(s).slots.len()).sum();
+        assert!(kept <= SHARDS, "bounded to one per shard here: {kept}");
+    }
+
+    #[test]
+    fn concurrent_repeats_share_one_fetch_and_its_failure() {
         let cache = Cache::new(Duration::from_secs(30), 10, &client());
         let calls = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..8 {
-                s.spawn(|| {
-                    cache.get_or_fetch(&Method::GET, "http://a/", || {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(50));
-                        Ok(response())
+        let results: Vec<(Outcome, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        cache.get_or_fetch(&Method::GET, "http://a/", || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(50));
+                            Err(Failure::new(ErrorKind::Timeout, "slow"))
+                        })
                     })
-                });
-            }
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(results.iter().all(|(o, _)| o.is_err()));
+        assert_eq!(results.iter().filter(|(_, cached)| !cached).count(), 1);
     }
 }

@@ -6,6 +6,8 @@
 //! request (see `resolver.rs`); the whole exchange, redirects and body included, is bounded
 //! by `timeout` (ureq's `timeout_global`).
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,14 +36,25 @@ pub struct ClientConfig {
     /// `None`: honour HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the environment.
     pub proxy: Option<String>,
     pub resolve: Vec<ResolveRule>,
-    /// Idle connections kept for reuse (normally the concurrency).
-    pub idle_connections: usize,
+    /// Connection pools, each holding the idle connections of the hosts hashed to it.
+    pub pool_shards: usize,
+    /// Idle connections kept for reuse in each pool (bounded by the open-file limit).
+    pub idle_per_shard: usize,
+}
+
+/// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
+/// walks every idle connection once per distinct host in it, on every checkout; with many
+/// hosts in one pool that cost dominated a run (see ARCHITECTURE.md). Hashing hosts over
+/// separate pools keeps each pool's host count, and its lock's traffic, small.
+pub fn pool_shards(concurrency: usize) -> usize {
+    concurrency.clamp(1, 64)
 }
 
 /// A configured HTTP client shared by all workers.
 #[derive(Debug)]
 pub struct Client {
-    agent: Agent,
+    /// One agent (and connection pool) per shard; a host always uses the same one.
+    agents: Vec<Agent>,
     method: Method,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<Arc<[u8]>>,
@@ -67,8 +80,8 @@ impl Client {
             .user_agent(cfg.user_agent.as_str())
             .timeout_global(Some(cfg.timeout))
             .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
-            .max_idle_connections(cfg.idle_connections)
-            .max_idle_connections_per_host(cfg.idle_connections)
+            .max_idle_connections(cfg.idle_per_shard)
+            .max_idle_connections_per_host(cfg.idle_per_shard)
             .input_buffer_size(INPUT_BUFFER)
             .output_buffer_size(OUTPUT_BUFFER)
             .max_response_header_size(INPUT_BUFFER)
@@ -80,10 +93,18 @@ impl Client {
             )
             .proxy(proxy)
             .build();
-        let connector = ureq::unversioned::transport::DefaultConnector::default();
-        let agent = Agent::with_parts(config, connector, OctopusResolver::new(&cfg.resolve));
+        let agents = (0..cfg.pool_shards.max(1))
+            .map(|_| {
+                let connector = ureq::unversioned::transport::DefaultConnector::default();
+                Agent::with_parts(
+                    config.clone(),
+                    connector,
+                    OctopusResolver::new(&cfg.resolve),
+                )
+            })
+            .collect();
         Ok(Client {
-            agent,
+            agents,
             method: cfg.method.clone(),
             headers: cfg.headers.clone(),
             body: cfg.body.clone(),
@@ -91,8 +112,20 @@ impl Client {
         })
     }
 
+    fn agent_for(&self, url: &Url) -> &Agent {
+        let shard = if self.agents.len() > 1 {
+            let mut h = DefaultHasher::new();
+            (url.host_str(), url.port_or_known_default()).hash(&mut h);
+            h.finish() as usize % self.agents.len()
+        } else {
+            0
+        };
+        &self.agents[shard]
+    }
+
     /// Fetch one URL and read its body to the end (discarding it).
     pub fn fetch(&self, url: &Url) -> Result<Response, Failure> {
+        let agent = self.agent_for(url);
         let mut builder = http::Request::builder()
             .method(self.method.clone())
             .uri(url.as_str());
@@ -100,8 +133,8 @@ impl Client {
             builder = builder.header(name, value);
         }
         let sent = match &self.body {
-            Some(body) => builder.body(&body[..]).map(|r| self.agent.run(r)),
-            None => builder.body(()).map(|r| self.agent.run(r)),
+            Some(body) => builder.body(&body[..]).map(|r| agent.run(r)),
+            None => builder.body(()).map(|r| agent.run(r)),
         };
         let response = match sent {
             Err(e) => {

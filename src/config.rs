@@ -130,7 +130,8 @@ impl Config {
             insecure: args.insecure,
             proxy: args.proxy.clone(),
             resolve,
-            idle_connections: concurrency,
+            pool_shards: crate::client::pool_shards(concurrency),
+            idle_per_shard: concurrency,
         };
         let cache = (!args.no_cache && args.cache_size > 0 && !args.cache_ttl.is_zero()).then_some(
             CacheConfig {
@@ -214,7 +215,8 @@ pub(crate) mod tests {
             insecure: false,
             proxy: None,
             resolve: vec![],
-            idle_connections: 4,
+            pool_shards: 1,
+            idle_per_shard: 4,
         }
     }
 

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Peer benchmark: octopus against curl --parallel, wget2, xargs+curl and the original
+octopus-http, every workload with every peer in the same run, against nginx on 127.0.0.1.
+
+Started by bench/peers.sh (which installs the tools). All traffic goes to 127.0.0.0/8.
+Reports median wall time, URLs/s, ratio to octopus, ratio to the ideal time and peak RSS.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PORT = 18090
+HOSTS_W6 = 200
+ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
+RUN_TIMEOUT = 600  # seconds: every command is bounded
+
+
+def nginx_conf(workdir):
+    extra = "\n".join(
+        f"    listen 127.0.1.{i}:{PORT} backlog=4096;" for i in range(1, HOSTS_W6 + 1)
+    )
+    return f"""
+load_module {ECHO_MODULE};
+worker_processes 2;
+worker_rlimit_nofile 65536;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 16384; multi_accept on; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  server {{
+    listen 127.0.0.1:{PORT} backlog=4096;
+{extra}
+    location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
+    location /w4/ {{ access_log {workdir}/access.log; echo_sleep 0.1; echo "ok"; }}
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="octopus-nginx-")
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_conf(self.dir))
+        subprocess.run(["nginx", "-c", conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
+                       check=True)
+        time.sleep(0.5)
+
+    def logged(self):
+        try:
+            with open(os.path.join(self.dir, "access.log")) as f:
+                return sum(1 for _ in f)
+        except FileNotFoundError:
+            return 0
+
+    def stop(self):
+        pid_file = os.path.join(self.dir, "nginx.pid")
+        try:
+            with open(pid_file) as f:
+                os.kill(int(f.read().strip()), 15)
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+        time.sleep(0.5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def timed(cmd, stdin_path=None, shell=False):
+    """Run a command; return (wall seconds, peak RSS MB, exit code)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        full = ["/usr/bin/time", "-f", "%e %M", "-o", t.name]
+        full += ["sh", "-c", cmd] if shell else cmd
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        try:
+            start = time.monotonic()
+            p = subprocess.run(full, stdin=stdin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+            wall = time.monotonic() - start
+        finally:
+            if stdin_path:
+                stdin.close()
+        fields = t.read().split()
+        rss_mb = int(fields[-1]) / 1024 if fields else float("nan")
+        if p.returncode != 0:
+            sys.stderr.write(f"  ! exit {p.returncode}: {' '.join(map(str, cmd))[:120]}\n"
+                             f"    {p.stderr.decode(errors='replace')[-300:]}\n")
+        return wall, rss_mb, p.returncode
+
+
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        for line in lines:
+            f.write(line + "\n")
+
+
+def peer_commands(tool, urls_file, curl_cfg, c, args):
+    return {
+        "octopus": ([args.octopus, "-q", "-c", str(c), urls_file], False),
+        "curl --parallel": (f"curl -s --parallel --parallel-max {c} -K {curl_cfg}", True),
+        "wget2": (f"wget2 -q --no-config --max-threads={c} -O /dev/null -i {urls_file}", True),
+        "xargs -P + curl": (f"xargs -P {c} -n 1 curl -s -o /dev/null < {urls_file}", True),
+        "octopus-http (original)": ([args.python, args.original, urls_file, str(c)], False),
+    }[tool]
+
+
+def run_workload(name, urls, c, ideal, tools, args, work, extra=None):
+    urls_file = os.path.join(work, f"{name}.txt")
+    curl_cfg = os.path.join(work, f"{name}.curl")
+    write_lines(urls_file, urls)
+    write_lines(curl_cfg, [f'url = "{u}"\noutput = "/dev/null"' for u in urls])
+    rows = []
+    for tool in tools:
+        cmd, shell = peer_commands(tool, urls_file, curl_cfg, c, args)
+        walls, rss, codes = [], [], []
+        for _ in range(args.repeat):
+            w, r, code = timed(cmd, shell=shell)
+            walls.append(w)
+            rss.append(r)
+            codes.append(code)
+        med = statistics.median(walls)
+        rows.append({"workload": name, "tool": tool, "urls": len(urls), "concurrency": c,
+                     "wall_s": med, "walls": walls, "urls_per_s": len(urls) / med,
+                     "ideal_s": ideal, "peak_rss_mb": max(rss), "exit_codes": codes})
+        print(f"  {name} {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
+              f"rss {max(rss):.0f} MB", flush=True)
+    base = next((r["wall_s"] for r in rows if r["tool"] == "octopus"), None)
+    for r in rows:
+        r["vs_octopus"] = r["wall_s"] / base if base else None
+        r["vs_ideal"] = r["wall_s"] / ideal if ideal else None
+    return rows
+
+
+def wrk_rate(url, connections):
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
+                         capture_output=True, text=True, timeout=60).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    return float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--octopus", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--original", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6"])
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="octopus-peers-")
+    base = f"http://127.0.0.1:{PORT}"
+    all_tools = ["octopus", "curl --parallel", "wget2", "xargs -P + curl", "octopus-http (original)"]
+    rows, notes = [], {}
+    nginx = Nginx()
+    try:
+        w = set(args.workloads)
+        if "W1" in w:
+            rows += run_workload("W1", [f"{base}/delay/{i}" for i in range(2000)], 200, 1.0,
+                                 all_tools, args, work)
+        if "W2" in w:
+            rows += run_workload("W2", [f"{base}/delay/{i}" for i in range(10000)], 1000, 1.0,
+                                 ["octopus", "curl --parallel", "wget2", "octopus-http (original)"],
+                                 args, work)
+        if "W3" in w:
+            rows += run_workload("W3", [f"{base}/n/{i}" for i in range(20000)], 64, None,
+                                 all_tools, args, work)
+            notes["W3 wrk -t2 -c64 req/s"] = wrk_rate(f"{base}/n/1", 64)
+        if "W4" in w:
+            urls = [f"{base}/w4/site-{(i * 7919) % 13}" for i in range(2000)]
+            for tool, cmd in [("octopus", None), ("octopus-http (original)", "cache")]:
+                before = nginx.logged()
+                urls_file = os.path.join(work, "W4.txt")
+                write_lines(urls_file, urls)
+                if tool == "octopus":
+                    wall, rss, _ = timed([args.octopus, "-q", "-c", "200", urls_file])
+                else:
+                    wall, rss, _ = timed([args.python, args.original, urls_file, "200", "cache"])
+                time.sleep(0.3)
+                seen = nginx.logged() - before
+                rows.append({"workload": "W4", "tool": tool, "urls": 2000, "concurrency": 200,
+                             "wall_s": wall, "urls_per_s": 2000 / wall, "ideal_s": 0.1,
+                             "peak_rss_mb": rss, "server_requests": seen})
+                print(f"  W4 {tool}: {wall:.2f}s, server saw {seen} requests", flush=True)
+        if "W5" in w:
+            for n in (250_000, 1_000_000):
+                urls_file = os.path.join(work, f"W5-{n}.txt")
+                write_lines(urls_file, (f"{base}/n/{i}" for i in range(n)))
+                for label, flags in [("cache off", ["--no-cache"]), ("cache on", [])]:
+                    wall, rss, _ = timed([args.octopus, "-q", "-c", "64", *flags], stdin_path=urls_file)
+                    rows.append({"workload": "W5", "tool": f"octopus ({label}, {n} URLs)",
+                                 "urls": n, "concurrency": 64, "wall_s": wall,
+                                 "urls_per_s": n / wall, "ideal_s": None, "peak_rss_mb": rss})
+                    print(f"  W5 {n} {label}: {wall:.1f}s rss {rss:.0f} MB", flush=True)
+                os.remove(urls_file)
+        if "W6" in w:
+            urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
+            rows += run_workload("W6", urls, 64, None, ["octopus", "curl --parallel"], args, work)
+    finally:
+        nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    stamp = time.strftime("%Y-%m-%dT%H%M%S")
+    with open(os.path.join(args.out, "latest.json"), "w") as f:
+        json.dump({"when": stamp, "rows": rows, "notes": notes}, f, indent=1)
+    table = ["| workload | tool | URLs | c | median wall s | URLs/s | × octopus | × ideal | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        fmt = lambda v, spec: "–" if v is None else format(v, spec)
+        table.append(f"| {r['workload']} | {r['tool']} | {r['urls']} | {r['concurrency']} | "
+                     f"{r['wall_s']:.2f} | {r['urls_per_s']:.0f} | {fmt(r.get('vs_octopus'), '.2f')} | "
+                     f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} |"
+                     + (f" server saw {r['server_requests']} |" if "server_requests" in r else ""))
+    for k, v in notes.items():
+        table.append(f"\n{k}: {v:.0f}")
+    text = "\n".join(table)
+    with open(os.path.join(args.out, f"{stamp}.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
