@@ -1,9 +1,9 @@
-//! The scheduler: one reader thread streams input lines into a bounded channel,
-//! `concurrency` worker threads fetch them, and records flow over a second bounded channel
-//! to the one receiver on the calling thread (which alone owns stdout).
+//! The scheduler: the feed (`feed.rs`) streams input lines, `concurrency` worker threads
+//! fetch them, and records flow over a bounded channel to the one receiver on the calling
+//! thread (which alone owns stdout).
 //!
-//! Invariants: memory is bounded by the two channels (a few lines per worker), never by the
-//! input's size; every line a worker takes up yields exactly one record; after a stop no
+//! Invariants: memory is bounded by the feed and the record channel (a few lines per
+//! worker), never by the input's size; every line a worker takes up yields exactly one record; after a stop no
 //! new request starts; `run` returns only when every worker has finished.
 //!
 //! Workers are plain scoped threads that block in I/O, not a rayon pool: an idle rayon
@@ -12,16 +12,16 @@
 //! cost 0.3-2 s of CPU per run, a 5000-thread one minutes (see ARCHITECTURE.md).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, select};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::cache::Cache;
 use crate::client::Client;
 use crate::config::Config;
-use crate::input::{Line, Lines, Source};
+use crate::feed::{self, Feed, InputStats};
+use crate::input::Line;
 use crate::record::{ErrorKind, Failure, Outcome, Record};
 use crate::stop::Stop;
 use crate::target::{parse_target, redact, redact_raw};
@@ -31,24 +31,6 @@ pub trait RecordSink {
     fn record(&mut self, record: Record);
     /// No record is waiting right now: a good moment to flush buffered output.
     fn idle(&mut self) {}
-}
-
-/// What the reader saw of the input.
-#[derive(Debug, Default)]
-pub struct InputStats {
-    /// Lines that deserve a record (non-blank, non-comment), including any not fetched.
-    pub lines: u64,
-    /// Whether the input was read to its end (false when a stop left stdin unread).
-    pub complete: bool,
-    /// Inputs that could not be read (opened or read), with the reason.
-    pub errors: Vec<String>,
-}
-
-#[derive(Default)]
-struct SharedInput {
-    lines: AtomicU64,
-    complete: AtomicBool,
-    errors: Mutex<Vec<String>>,
 }
 
 /// Stack for each worker thread: requests need little, and there may be thousands of workers.
@@ -66,22 +48,8 @@ pub fn run(
         .map(|c| Cache::new(c.ttl, c.capacity, &config.client))
         .filter(|_| Cache::applies_to(&config.client.method));
     let depth = (config.concurrency * 2).max(64);
-    let (job_tx, job_rx) = crossbeam_channel::bounded::<Line>(depth);
     let (record_tx, record_rx) = crossbeam_channel::bounded::<Record>(depth);
-    let shared = Arc::new(SharedInput::default());
-    let reads_stdin = config.sources.contains(&Source::Stdin);
-
-    let reader = {
-        let (sources, stop, shared) = (
-            config.sources.clone(),
-            Arc::clone(stop),
-            Arc::clone(&shared),
-        );
-        std::thread::Builder::new()
-            .name("octopus-reader".into())
-            .spawn(move || read_input(sources, &job_tx, &stop, &shared))
-            .map_err(|e| format!("cannot start the input reader: {e}"))?
-    };
+    let (feed, reader) = feed::start(config.sources.clone(), depth, stop)?;
 
     let worker = Worker {
         client: &client,
@@ -92,11 +60,11 @@ pub fn run(
     let mut started = 0;
     std::thread::scope(|scope| {
         for i in 0..config.concurrency {
-            let (worker, jobs, records) = (&worker, &job_rx, record_tx.clone());
+            let (worker, feed, records) = (&worker, &feed, record_tx.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("octopus-worker-{i}"))
                 .stack_size(WORKER_STACK)
-                .spawn_scoped(scope, move || worker.work(jobs, &records));
+                .spawn_scoped(scope, move || worker.work(feed, &records));
             match spawned {
                 Ok(_) => started += 1,
                 Err(e) => {
@@ -110,71 +78,49 @@ pub fn run(
             }
         }
         drop(record_tx);
-        loop {
-            let record = match record_rx.try_recv() {
-                Ok(r) => r,
-                Err(_) => {
-                    sink.idle();
-                    match record_rx.recv() {
-                        Ok(r) => r,
-                        Err(_) => break,
-                    }
-                }
-            };
-            sink.record(record);
-        }
+        receive(&record_rx, sink);
     });
-    sink.idle();
-    // With every worker gone, a reader blocked on a full job channel gets an error and stops.
-    drop(job_rx);
+    let input = reader.finish(feed, stop);
     if started == 0 {
         return Err(format!(
             "cannot start any of {} worker threads",
             config.concurrency
         ));
     }
-
-    // The reader is done unless a stop left it blocked on stdin; don't wait for that.
-    if !(stop.is_stopped() && reads_stdin) {
-        let _ = reader.join();
-    } else {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let errors = shared.errors.lock().map(|e| e.clone()).unwrap_or_default();
-    Ok(InputStats {
-        lines: shared.lines.load(Ordering::SeqCst),
-        complete: shared.complete.load(Ordering::SeqCst),
-        errors,
-    })
+    Ok(input)
 }
 
-/// The reader thread: stream lines into the job channel; after a stop, only count the rest
-/// of finite inputs (so the summary can say how many were not fetched).
-fn read_input(sources: Vec<Source>, jobs: &Sender<Line>, stop: &Stop, shared: &SharedInput) {
-    let mut lines = Lines::new(sources);
-    let mut sending = true;
-    while let Some(item) = lines.next_line() {
-        let line = match item {
-            Ok(line) => line,
-            Err(message) => {
-                if let Ok(mut errors) = shared.errors.lock() {
-                    errors.push(message);
+/// How long the receiver lets records gather after a busy spell before it blocks again:
+/// it then wakes once per handful of records instead of once per record.
+const GATHER: Duration = Duration::from_micros(500);
+
+/// Hand every record to `sink` until all workers are gone; `idle` whenever none is waiting.
+fn receive(records: &Receiver<Record>, sink: &mut dyn RecordSink) {
+    let mut busy = false;
+    loop {
+        match records.try_recv() {
+            Ok(record) => {
+                busy = true;
+                sink.record(record);
+            }
+            Err(TryRecvError::Empty) => {
+                sink.idle();
+                if std::mem::take(&mut busy) {
+                    std::thread::sleep(GATHER);
+                    continue;
                 }
-                continue;
+                match records.recv() {
+                    Ok(record) => {
+                        busy = true;
+                        sink.record(record);
+                    }
+                    Err(_) => break,
+                }
             }
-        };
-        shared.lines.fetch_add(1, Ordering::SeqCst);
-        if sending {
-            select! {
-                send(jobs, line) -> sent => sending = sent.is_ok(),
-                recv(stop.waiter()) -> _ => sending = false,
-            }
-        }
-        if !sending && lines.on_stdin {
-            return;
+            Err(TryRecvError::Disconnected) => break,
         }
     }
-    shared.complete.store(true, Ordering::SeqCst);
+    sink.idle();
 }
 
 struct Worker<'a> {
@@ -185,15 +131,8 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    fn work(&self, jobs: &Receiver<Line>, records: &Sender<Record>) {
-        loop {
-            let line = select! {
-                recv(jobs) -> line => match line {
-                    Ok(line) => line,
-                    Err(_) => return,
-                },
-                recv(self.stop.waiter()) -> _ => return,
-            };
+    fn work(&self, feed: &Feed, records: &Sender<Record>) {
+        while let Some(line) = feed.next(self.stop) {
             if self.stop.is_stopped() || records.send(self.process(line)).is_err() {
                 return;
             }

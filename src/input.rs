@@ -5,7 +5,7 @@
 //! and `#` comments are dropped here, so everything yielded deserves one record.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -86,14 +86,14 @@ pub struct Line {
 
 /// A reader of one source's lines that enforces `MAX_LINE`.
 struct LineReader {
-    reader: Box<dyn BufRead + Send>,
+    reader: BufReader<Box<dyn Read + Send>>,
     buf: Vec<u8>,
 }
 
 impl LineReader {
-    fn new(reader: Box<dyn BufRead + Send>) -> Self {
+    fn new(reader: Box<dyn Read + Send>) -> Self {
         LineReader {
-            reader,
+            reader: BufReader::with_capacity(64 * 1024, reader),
             buf: Vec::with_capacity(256),
         }
     }
@@ -165,12 +165,20 @@ impl Lines {
         }
     }
 
-    fn open(source: &Source) -> io::Result<Box<dyn BufRead + Send>> {
+    fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
         Ok(match source {
             Source::Url(u) => Box::new(io::Cursor::new(u.clone().into_bytes())),
-            Source::Stdin => Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
-            Source::File(p) => Box::new(BufReader::with_capacity(64 * 1024, File::open(p)?)),
+            Source::Stdin => Box::new(io::stdin()),
+            Source::File(p) => Box::new(File::open(p)?),
         })
+    }
+
+    /// True when the next line cannot come without a read from the OS (which may block,
+    /// as stdin fed by a slow producer does): a good moment to hand over buffered work.
+    pub fn would_read(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_none_or(|(_, r)| r.reader.buffer().is_empty())
     }
 
     /// The next line worth a record, or an I/O error naming the input.
@@ -238,7 +246,7 @@ pub fn count_lines(sources: &[Source]) -> Option<u64> {
             Source::Stdin => return None,
             Source::Url(_) => total += 1,
             Source::File(p) => {
-                let mut reader = LineReader::new(Box::new(BufReader::new(File::open(p).ok()?)));
+                let mut reader = LineReader::new(Box::new(File::open(p).ok()?));
                 while let Ok(Some(_)) = reader.next_line() {
                     if !is_skipped(trim_bytes(&reader.buf)) {
                         total += 1;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod exit_codes;
 pub mod fdlimit;
+pub mod feed;
 pub mod input;
 pub mod output;
 pub mod progress;

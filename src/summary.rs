@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::engine::InputStats;
+use crate::feed::InputStats;
 use crate::record::Record;
 use crate::stop::StopReason;
 

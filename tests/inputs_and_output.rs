@@ -301,3 +301,43 @@ fn tempfile() -> TempFile {
     let file = std::fs::File::create(&path).unwrap();
     TempFile(path, file)
 }
+
+#[test]
+fn a_slow_producer_on_stdin_gets_each_record_before_sending_the_next_line() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let s = server();
+    let mut child = octopus_std()
+        .args(["--json", "-c", "4"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Liveness guard: if a line were held back, the read below would never return.
+    let pid = child.id() as i32;
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_err()
+        {
+            // SAFETY: kill(2) on our child, which has not been waited for yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for i in 0..3 {
+        writeln!(stdin, "{}", s.url(&format!("/live/{i}"))).unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let r: serde_json::Value = serde_json::from_str(&line).expect("a record, not EOF");
+        assert_eq!(r["line"], i + 1);
+    }
+    drop(stdin);
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    assert!(child.wait().unwrap().success());
+}
