@@ -214,14 +214,14 @@ def main():
     stamp = time.strftime("%Y-%m-%dT%H%M%S")
     with open(os.path.join(args.out, "latest.json"), "w") as f:
         json.dump({"when": stamp, "rows": rows, "notes": notes}, f, indent=1)
-    table = ["| workload | tool | URLs | c | median wall s | URLs/s | × octopus | × ideal | peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    table = ["| workload | tool | URLs | c | median wall s | URLs/s | × octopus | × ideal | peak RSS MB | server saw |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         fmt = lambda v, spec: "–" if v is None else format(v, spec)
         table.append(f"| {r['workload']} | {r['tool']} | {r['urls']} | {r['concurrency']} | "
                      f"{r['wall_s']:.2f} | {r['urls_per_s']:.0f} | {fmt(r.get('vs_octopus'), '.2f')} | "
-                     f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} |"
-                     + (f" server saw {r['server_requests']} |" if "server_requests" in r else ""))
+                     f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} | "
+                     f"{r.get('server_requests', '')} |")
     for k, v in notes.items():
         table.append(f"\n{k}: {v:.0f}")
     text = "\n".join(table)
