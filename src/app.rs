@@ -76,7 +76,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         code
     } else if !input.errors.is_empty() {
         exit_codes::USAGE
-    } else if summary.failed > 0 {
+    } else if summary.counts.failed > 0 {
         exit_codes::SOME_FAILED
     } else {
         exit_codes::SUCCESS

@@ -159,7 +159,7 @@ fn timed_run(
     let started = Instant::now();
     engine::run(&config, &Arc::new(Stop::default()), &mut sink)?;
     let seconds = started.elapsed().as_secs_f64();
-    let tally = sink.0;
+    let tally = sink.0.counts;
     Ok(RunResult {
         name,
         urls: tally.urls,

@@ -15,9 +15,9 @@ use crate::stop::StopReason;
 /// The bucket for responses whose status is outside `--ok-status`.
 pub const HTTP_STATUS: &str = "http_status";
 
-#[derive(Debug, Clone)]
-pub struct Tally {
-    started: Instant,
+/// Counts of records by what became of them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
     pub urls: u64,
     pub ok: u64,
     pub failed: u64,
@@ -26,32 +26,34 @@ pub struct Tally {
     pub bytes: u64,
 }
 
+#[derive(Debug, Clone)]
+pub struct Tally {
+    started: Instant,
+    pub counts: Counts,
+}
+
 impl Tally {
     pub fn start() -> Self {
         Tally {
             started: Instant::now(),
-            urls: 0,
-            ok: 0,
-            failed: 0,
-            failed_by_kind: BTreeMap::new(),
-            cached: 0,
-            bytes: 0,
+            counts: Counts::default(),
         }
     }
 
     pub fn add(&mut self, record: &Record) {
-        self.urls += 1;
-        self.cached += u64::from(record.cached);
+        let c = &mut self.counts;
+        c.urls += 1;
+        c.cached += u64::from(record.cached);
         if let Some(r) = record.response() {
-            self.bytes += r.bytes;
+            c.bytes += r.bytes;
         }
         if record.ok {
-            self.ok += 1;
+            c.ok += 1;
             return;
         }
-        self.failed += 1;
+        c.failed += 1;
         let kind = record.failure().map_or(HTTP_STATUS, |f| f.kind.as_str());
-        *self.failed_by_kind.entry(kind).or_default() += 1;
+        *c.failed_by_kind.entry(kind).or_default() += 1;
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -61,21 +63,13 @@ impl Tally {
     /// Close the run: combine the tally with what the reader saw and why it stopped.
     pub fn finish(&self, input: &InputStats, stopped: Option<StopReason>) -> Summary {
         let secs = self.elapsed().as_secs_f64();
+        let urls = self.counts.urls;
         Summary {
             kind: "summary",
-            urls: self.urls,
-            ok: self.ok,
-            failed: self.failed,
-            failed_by_kind: self.failed_by_kind.clone(),
-            cached: self.cached,
-            bytes: self.bytes,
+            counts: self.counts.clone(),
             elapsed_ms: round3(secs * 1000.0),
-            urls_per_second: round3(if secs > 0.0 {
-                self.urls as f64 / secs
-            } else {
-                0.0
-            }),
-            not_fetched: input.lines.saturating_sub(self.urls),
+            urls_per_second: round3(if secs > 0.0 { urls as f64 / secs } else { 0.0 }),
+            not_fetched: input.lines.saturating_sub(urls),
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
         }
@@ -91,12 +85,8 @@ fn round3(x: f64) -> f64 {
 pub struct Summary {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub urls: u64,
-    pub ok: u64,
-    pub failed: u64,
-    pub failed_by_kind: BTreeMap<&'static str, u64>,
-    pub cached: u64,
-    pub bytes: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub elapsed_ms: f64,
     pub urls_per_second: f64,
     pub not_fetched: u64,
@@ -111,23 +101,24 @@ impl Summary {
 
     /// The human summary, in the original benchmark's words.
     pub fn to_text(&self) -> String {
+        let c = &self.counts;
         let mut s = format!(
             "[octopus] Retrieving {} urls took {:.2} seconds meaning {:.2} urls/second. ok: {}, failed: {}",
-            self.urls,
+            c.urls,
             self.elapsed_ms / 1000.0,
             self.urls_per_second,
-            self.ok,
-            self.failed
+            c.ok,
+            c.failed
         );
-        if !self.failed_by_kind.is_empty() {
-            let kinds: Vec<String> = self
+        if !c.failed_by_kind.is_empty() {
+            let kinds: Vec<String> = c
                 .failed_by_kind
                 .iter()
                 .map(|(k, n)| format!("{k}: {n}"))
                 .collect();
             s.push_str(&format!(" ({})", kinds.join(", ")));
         }
-        s.push_str(&format!(", cached: {}", self.cached));
+        s.push_str(&format!(", cached: {}", c.cached));
         if let Some(why) = self.stopped {
             s.push_str(&format!(
                 "\n[octopus] stopped ({}): {} URLs not fetched",

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::Stdio;
+use std::process::{Child, ChildStdout, Stdio};
 
 fn slow_input(s: &Server, n: usize) -> String {
     (0..n)
@@ -12,22 +12,29 @@ fn slow_input(s: &Server, n: usize) -> String {
         .collect()
 }
 
-/// Start octopus on `n` slow URLs at concurrency 2, wait for its first record, send `signal`.
-fn interrupted_run(signal: i32) -> (std::process::Output, Vec<String>) {
-    let s = server();
+/// Start octopus with `args` on `input` (stdin then closed); return it with its stdout and
+/// the first line it wrote.
+fn spawn_fed(args: &[&str], input: &str) -> (Child, BufReader<ChildStdout>, String) {
     let mut child = octopus_std()
-        .args(["--json", "-c", "2"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(slow_input(&s, 40).as_bytes()).unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
     drop(stdin);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
+    (child, stdout, first)
+}
+
+/// Start octopus on 40 slow URLs at concurrency 2, wait for its first record, send `signal`.
+fn interrupted_run(signal: i32) -> (std::process::Output, Vec<String>) {
+    let s = server();
+    let (child, mut stdout, first) = spawn_fed(&["--json", "-c", "2"], &slow_input(&s, 40));
     // SAFETY: plain kill(2) on our own child's pid.
     unsafe {
         libc::kill(child.id() as i32, signal);
@@ -73,19 +80,7 @@ fn sigterm_is_handled_the_same_way_and_exits_143() {
 #[test]
 fn closed_stdout_ends_the_run_quietly() {
     let s = server();
-    let mut child = octopus_std()
-        .args(["-c", "4"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(slow_input(&s, 100).as_bytes()).unwrap();
-    drop(stdin);
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (child, stdout, _first) = spawn_fed(&["-c", "4"], &slow_input(&s, 100));
     drop(stdout); // like `| head -1`
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
