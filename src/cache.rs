@@ -81,6 +81,37 @@ impl Cache {
         method == Method::GET || method == Method::HEAD
     }
 
+    fn key(&self, method: &Method, url: &str) -> Key {
+        Key {
+            method: method.clone(),
+            url: Arc::from(url),
+            variant: self.variant,
+        }
+    }
+
+    /// A stored, unexpired outcome for `method url`, without waiting or fetching. (The
+    /// scheduler does its own coalescing of in-flight repeats and uses this with `store`.)
+    pub fn peek(&self, method: &Method, url: &str) -> Option<Outcome> {
+        let key = self.key(method, url);
+        let shard = lock(&self.shards[shard_of(&key)]);
+        match shard.slots.get(&key) {
+            Some(Slot::Ready { outcome, stored }) if stored.elapsed() < self.ttl => {
+                Some(Arc::clone(outcome))
+            }
+            _ => None,
+        }
+    }
+
+    /// Keep a final outcome for later repeats (only HTTP responses are kept).
+    pub fn store(&self, method: &Method, url: &str, outcome: &Outcome) {
+        if outcome.is_err() {
+            return;
+        }
+        let key = self.key(method, url);
+        let mut shard = lock(&self.shards[shard_of(&key)]);
+        shard.put(key, outcome, self.ttl, self.per_shard);
+    }
+
     /// The outcome for `method url`: from the cache, from a fetch already in flight for the
     /// same key, or from calling `fetch` now. The flag is true when `fetch` was not called.
     pub fn get_or_fetch(
@@ -89,11 +120,7 @@ impl Cache {
         url: &str,
         fetch: impl FnOnce() -> Result<Response, Failure>,
     ) -> (Outcome, bool) {
-        let key = Key {
-            method: method.clone(),
-            url: Arc::from(url),
-            variant: self.variant,
-        };
+        let key = self.key(method, url);
         let shard = &self.shards[shard_of(&key)];
         let flight = {
             let mut guard = lock(shard);
@@ -165,18 +192,16 @@ impl Drop for Landing<'_> {
         });
         {
             let mut shard = lock(self.shard);
-            let now = Instant::now();
             if outcome.is_ok() {
-                let slot = Slot::Ready {
-                    outcome: Arc::clone(&outcome),
-                    stored: now,
-                };
-                shard.slots.insert(self.key.clone(), slot);
-                shard.order.push_back((self.key.clone(), now));
+                shard.put(
+                    self.key.clone(),
+                    &outcome,
+                    self.cache.ttl,
+                    self.cache.per_shard,
+                );
             } else {
                 shard.slots.remove(&self.key);
             }
-            shard.evict(now, self.cache.ttl, self.cache.per_shard);
         }
         *lock(&self.flight.outcome) = Some(outcome);
         self.flight.done.notify_all();
@@ -184,6 +209,18 @@ impl Drop for Landing<'_> {
 }
 
 impl Shard {
+    /// Store a response under `key` (replacing a fetch in flight) and keep the bounds.
+    fn put(&mut self, key: Key, outcome: &Outcome, ttl: Duration, capacity: usize) {
+        let now = Instant::now();
+        let slot = Slot::Ready {
+            outcome: Arc::clone(outcome),
+            stored: now,
+        };
+        self.slots.insert(key.clone(), slot);
+        self.order.push_back((key, now));
+        self.evict(now, ttl, capacity);
+    }
+
     /// Drop expired entries and, past `capacity`, the oldest ones.
     fn evict(&mut self, now: Instant, ttl: Duration, capacity: usize) {
         while let Some((key, stored)) = self.order.front() {
@@ -219,6 +256,7 @@ mod tests {
             redirects: 0,
             bytes: 3,
             content_type: None,
+            retry_after: None,
         }
     }
 

@@ -138,6 +138,52 @@ pub struct FetchArgs {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// At most N requests in flight to one host (scheme, host and port)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          help_heading = "Politeness")]
+    pub per_host: Option<u32>,
+
+    /// At most N requests in flight to URLs starting with PREFIX (repeatable; the first
+    /// matching prefix applies)
+    #[arg(long = "limit", value_name = "PREFIX=N", help_heading = "Politeness")]
+    pub limits: Vec<String>,
+
+    /// At most N request starts per second or minute, overall: `20/s`, `90/m`
+    #[arg(long, value_name = "N/s", help_heading = "Politeness")]
+    pub rate: Option<String>,
+
+    /// At least DUR between two request starts to the same host
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Politeness")]
+    pub delay: Option<Duration>,
+
+    /// How many lines past a waiting one may be looked at for a URL that can start
+    #[arg(long, default_value_t = 1000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000), help_heading = "Politeness")]
+    pub lookahead: u64,
+
+    /// Retry transport errors, timeouts and --retry-on statuses up to N times
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = "Retries")]
+    pub retries: u32,
+
+    /// Statuses that are retried
+    #[arg(
+        long,
+        default_value = "429,500-599",
+        value_name = "LIST",
+        help_heading = "Retries"
+    )]
+    pub retry_on: String,
+
+    /// Base of the exponential backoff between retries (with jitter)
+    #[arg(long, default_value = "1s", value_name = "DUR", value_parser = parse_duration,
+          help_heading = "Retries")]
+    pub retry_delay: Duration,
+
+    /// Longest wait before a retry, a server's Retry-After included
+    #[arg(long, default_value = "60s", value_name = "DUR", value_parser = parse_duration,
+          help_heading = "Retries")]
+    pub max_retry_wait: Duration,
+
     /// Write JSON Lines records, and the summary as a JSON object
     #[arg(long)]
     pub json: bool,

@@ -17,6 +17,7 @@ use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy, ResponseExt};
 use url::Url;
 
+use crate::policy::parse_retry_after;
 use crate::record::{ErrorKind, Failure, Response};
 use crate::resolver::{OctopusResolver, ResolveRule};
 use crate::target::redact_text;
@@ -149,11 +150,10 @@ impl Client {
         let redirects = response
             .get_redirect_history()
             .map_or(0, |h| h.len().saturating_sub(1) as u32);
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
+        let retry_after = header(http::header::RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         let mut body = response.into_body();
         let mut reader = body.with_config().limit(self.max_body).reader();
         let bytes = io::copy(&mut reader, &mut io::sink())
@@ -164,6 +164,7 @@ impl Client {
             redirects,
             bytes,
             content_type,
+            retry_after,
         })
     }
 }

@@ -10,6 +10,7 @@ use ureq::http::{HeaderName, HeaderValue, Method};
 use crate::cli::FetchArgs;
 use crate::client::ClientConfig;
 use crate::input::Source;
+use crate::policy::{Policy, PrefixLimit, Rate, RetryPolicy};
 use crate::resolver::ResolveRule;
 
 /// How records are written to stdout.
@@ -73,6 +74,7 @@ pub struct Config {
     pub summary: bool,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    pub policy: Policy,
 }
 
 impl Config {
@@ -139,7 +141,28 @@ impl Config {
                 capacity: args.cache_size,
             },
         );
+        let policy = Policy {
+            per_host: args.per_host.map(|n| n as usize),
+            limits: args
+                .limits
+                .iter()
+                .map(|l| l.parse())
+                .collect::<Result<Vec<PrefixLimit>, _>>()?,
+            rate: args.rate.as_deref().map(str::parse::<Rate>).transpose()?,
+            delay: args.delay.filter(|d| !d.is_zero()),
+            retry: RetryPolicy {
+                retries: args.retries,
+                on_status: args
+                    .retry_on
+                    .parse()
+                    .map_err(|e: String| e.replace("--ok-status", "--retry-on"))?,
+                base: args.retry_delay,
+                max_wait: args.max_retry_wait,
+            },
+            lookahead: args.lookahead as usize,
+        };
         Ok(Config {
+            policy,
             sources,
             concurrency,
             client,

@@ -23,8 +23,10 @@ use crate::config::Config;
 use crate::feed::{self, Feed, InputStats};
 use crate::input::Line;
 use crate::record::{ErrorKind, Failure, Outcome, Record};
+use crate::scheduler::Scheduled;
 use crate::stop::Stop;
 use crate::target::{parse_target, redact, redact_raw};
+use url::Url;
 
 /// Receives the records of a run, on the thread that called `run`.
 pub trait RecordSink {
@@ -57,28 +59,43 @@ pub fn run(
         config,
         stop,
     };
-    let mut started = 0;
-    std::thread::scope(|scope| {
-        for i in 0..config.concurrency {
-            let (worker, feed, records) = (&worker, &feed, record_tx.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("octopus-worker-{i}"))
-                .stack_size(WORKER_STACK)
-                .spawn_scoped(scope, move || worker.work(feed, &records));
-            match spawned {
-                Ok(_) => started += 1,
-                Err(e) => {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "octopus: could start only {started} of {} workers ({e}); going on with {started}",
-                        config.concurrency
-                    );
-                    break;
-                }
+    let scheduled = Scheduled {
+        client: &client,
+        cache: cache.as_ref(),
+        config,
+        stop,
+    };
+    // Only used on the polite path: the dispatcher hands jobs out and hears back.
+    let (job_tx, job_rx) = crossbeam_channel::bounded(config.concurrency);
+    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    let started = std::thread::scope(|scope| {
+        let started = if config.policy.is_active() {
+            // Workers fetch what the dispatcher hands them; it alone reads the feed.
+            let started = spawn_workers(scope, config.concurrency, &record_tx, |records| {
+                scheduled.work(&job_rx, &done_tx, records)
+            });
+            let (scheduled, feed, records) = (&scheduled, &feed, record_tx.clone());
+            let dispatcher = std::thread::Builder::new()
+                .name("octopus-dispatcher".into())
+                .spawn_scoped(scope, move || {
+                    scheduled.dispatch(feed, job_tx, &done_rx, &records)
+                });
+            if let Err(e) = dispatcher {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "octopus: cannot start the dispatcher: {e}"
+                );
+                stop.request(crate::stop::StopReason::Interrupt);
             }
-        }
+            started
+        } else {
+            spawn_workers(scope, config.concurrency, &record_tx, |records| {
+                worker.work(&feed, records)
+            })
+        };
         drop(record_tx);
         receive(&record_rx, sink);
+        started
     });
     let input = reader.finish(feed, stop);
     if started == 0 {
@@ -88,6 +105,35 @@ pub fn run(
         ));
     }
     Ok(input)
+}
+
+/// Start up to `n` worker threads running `work` with their own handle on `records`.
+/// Returns how many started (a system out of threads gets a warning and fewer workers).
+fn spawn_workers<'scope, 'env, F>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    n: usize,
+    records: &Sender<Record>,
+    work: F,
+) -> usize
+where
+    F: Fn(&Sender<Record>) + Send + Sync + 'scope,
+{
+    let work = Arc::new(work);
+    for i in 0..n {
+        let (work, records) = (Arc::clone(&work), records.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("octopus-worker-{i}"))
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, move || work(&records));
+        if let Err(e) = spawned {
+            let _ = writeln!(
+                std::io::stderr(),
+                "octopus: could start only {i} of {n} workers ({e}); going on with {i}"
+            );
+            return i;
+        }
+    }
+    n
 }
 
 /// How long the receiver lets records gather after a busy spell before it blocks again:
@@ -141,42 +187,48 @@ impl Worker<'_> {
 
     fn process(&self, line: Line) -> Record {
         let started = Instant::now();
-        let (url, outcome, cached) = self.outcome(&line);
-        let ok = match outcome.as_ref() {
-            Ok(response) => self.config.ok_status.contains(response.status),
-            Err(_) => false,
+        let (url, shown) = match parse_line(&line) {
+            Ok(target) => target,
+            Err((shown, failure)) => return self.record(&line, shown, Arc::new(Err(failure))),
         };
-        Record {
-            input: line.input,
-            line: line.number,
-            url,
-            outcome,
-            elapsed: started.elapsed(),
-            cached,
-            ok,
-        }
-    }
-
-    fn outcome(&self, line: &Line) -> (String, Outcome, bool) {
-        let invalid = |shown: String, message: String| {
-            let failure = Failure::new(ErrorKind::InvalidUrl, message);
-            (shown, Arc::new(Err(failure)), false)
-        };
-        let text = match &line.text {
-            Ok(text) => text,
-            Err(e) => return invalid(redact_raw(&line.raw), e.to_string()),
-        };
-        let url = match parse_target(text) {
-            Ok(url) => url,
-            Err(message) => return invalid(redact_raw(text), message),
-        };
-        let shown = redact(&url);
         let (outcome, cached) = match self.cache {
             Some(cache) => cache.get_or_fetch(&self.config.client.method, url.as_str(), || {
                 self.client.fetch(&url)
             }),
             None => (Arc::new(self.client.fetch(&url)), false),
         };
-        (shown, outcome, cached)
+        let mut record = self.record(&line, shown, outcome);
+        record.elapsed = started.elapsed();
+        record.cached = cached;
+        record.attempts = u32::from(!cached);
+        record
+    }
+
+    fn record(&self, line: &Line, shown: String, outcome: Outcome) -> Record {
+        Record::new(
+            line.input.clone(),
+            line.number,
+            shown,
+            outcome,
+            &self.config.ok_status,
+        )
+    }
+}
+
+/// The URL to fetch for `line` and how to show it (password masked), or the record's
+/// `invalid_url` failure with the line as shown.
+pub(crate) fn parse_line(line: &Line) -> Result<(Url, String), (String, Failure)> {
+    let invalid =
+        |shown: String, message: String| (shown, Failure::new(ErrorKind::InvalidUrl, message));
+    let text = match &line.text {
+        Ok(text) => text,
+        Err(e) => return Err(invalid(redact_raw(&line.raw), e.to_string())),
+    };
+    match parse_target(text) {
+        Ok(url) => {
+            let shown = redact(&url);
+            Ok((url, shown))
+        }
+        Err(message) => Err(invalid(redact_raw(text), message)),
     }
 }

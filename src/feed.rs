@@ -81,6 +81,12 @@ pub fn start(
 }
 
 impl Feed {
+    /// The batches themselves, for a consumer that selects over other events too (the
+    /// scheduler's dispatcher). Not to be mixed with `next` in one run.
+    pub fn batches(&self) -> &Receiver<Vec<Line>> {
+        &self.batches
+    }
+
     /// The next line, or `None` when the input is exhausted or the run is stopped.
     pub fn next(&self, stop: &Stop) -> Option<Line> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());

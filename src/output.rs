@@ -24,7 +24,8 @@ pub fn printer(format: Format) -> Box<dyn Printer> {
     }
 }
 
-/// `STATUS ELAPSEDms BYTES URL [-> FINAL_URL] [cached] [KIND: MESSAGE]`, `ERR` for no status.
+/// `STATUS ELAPSEDms BYTES URL [-> FINAL_URL] [cached] [attempts=N] [waited=Nms]
+/// [KIND: MESSAGE]`, `ERR` for no status.
 pub struct TextPrinter;
 
 impl Printer for TextPrinter {
@@ -46,6 +47,12 @@ impl Printer for TextPrinter {
         }
         if r.cached {
             out.extend_from_slice(b" cached");
+        }
+        if r.attempts > 1 {
+            let _ = write!(out, " attempts={}", r.attempts);
+        }
+        if !r.waited.is_zero() {
+            let _ = write!(out, " waited={}ms", r.waited.as_millis());
         }
         if let Some(f) = r.failure() {
             // Messages come from servers and libraries: keep them on one line.
@@ -77,6 +84,8 @@ struct JsonRecord<'a> {
     redirects: u32,
     cached: bool,
     content_type: Option<&'a str>,
+    attempts: u32,
+    waited_ms: f64,
 }
 
 impl Printer for JsonPrinter {
@@ -91,15 +100,22 @@ impl Printer for JsonPrinter {
             ok: r.ok,
             error: r.failure(),
             bytes: resp.map_or(0, |x| x.bytes),
-            elapsed_ms: (r.elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            elapsed_ms: millis(r.elapsed),
             redirects: resp.map_or(0, |x| x.redirects),
             cached: r.cached,
             content_type: resp.and_then(|x| x.content_type.as_deref()),
+            attempts: r.attempts,
+            waited_ms: millis(r.waited),
         };
         // Serialising plain data into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, &json);
         out.push(b'\n');
     }
+}
+
+/// Milliseconds with microsecond precision.
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// Buffers formatted records and writes them to a stream (stdout in the binary).

@@ -86,6 +86,8 @@ pub struct Response {
     pub redirects: u32,
     pub bytes: u64,
     pub content_type: Option<String>,
+    /// What a `Retry-After` header asked for, if the response had one.
+    pub retry_after: Option<Duration>,
 }
 
 /// What fetching one URL produced. Shared (`Arc`) between the cache and every record it serves.
@@ -107,9 +109,40 @@ pub struct Record {
     pub cached: bool,
     /// Whether the status is inside `--ok-status` (always false for failures).
     pub ok: bool,
+    /// Time spent waiting for a slot (`--per-host`, `--limit`, `--rate`, `--delay`) and
+    /// between retries.
+    pub waited: Duration,
+    /// Requests made for this line (0 when none was: invalid line, cache).
+    pub attempts: u32,
 }
 
 impl Record {
+    /// A record for line `line` of `input`; `ok` is judged against `ok_status`. Timing,
+    /// cache and attempt fields start at zero for the caller to fill in.
+    pub fn new(
+        input: Arc<str>,
+        line: u64,
+        url: String,
+        outcome: Outcome,
+        ok_status: &crate::config::StatusRanges,
+    ) -> Record {
+        let ok = match outcome.as_ref() {
+            Ok(response) => ok_status.contains(response.status),
+            Err(_) => false,
+        };
+        Record {
+            input,
+            line,
+            url,
+            outcome,
+            elapsed: Duration::ZERO,
+            cached: false,
+            ok,
+            waited: Duration::ZERO,
+            attempts: 0,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         self.outcome.as_ref().as_ref().ok().map(|r| r.status)
     }

@@ -24,6 +24,11 @@ pub struct Counts {
     pub failed_by_kind: BTreeMap<&'static str, u64>,
     pub cached: u64,
     pub bytes: u64,
+    /// Records that waited for a slot, a rate, a delay or a retry, and their total wait.
+    pub waited: u64,
+    pub waited_ms: u64,
+    /// Records that took more than one attempt.
+    pub retried: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +49,11 @@ impl Tally {
         let c = &mut self.counts;
         c.urls += 1;
         c.cached += u64::from(record.cached);
+        if !record.waited.is_zero() {
+            c.waited += 1;
+            c.waited_ms += record.waited.as_millis() as u64;
+        }
+        c.retried += u64::from(record.attempts > 1);
         if let Some(r) = record.response() {
             c.bytes += r.bytes;
         }
@@ -119,6 +129,15 @@ impl Summary {
             s.push_str(&format!(" ({})", kinds.join(", ")));
         }
         s.push_str(&format!(", cached: {}", c.cached));
+        if c.waited > 0 {
+            s.push_str(&format!(
+                ", waited: {} ({} ms in all)",
+                c.waited, c.waited_ms
+            ));
+        }
+        if c.retried > 0 {
+            s.push_str(&format!(", retried: {}", c.retried));
+        }
         if let Some(why) = self.stopped {
             s.push_str(&format!(
                 "\n[octopus] stopped ({}): {} URLs not fetched",
