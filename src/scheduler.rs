@@ -54,7 +54,7 @@ pub enum Done {
         outcome: Outcome,
     },
     Retry {
-        job: Job,
+        job: Box<Job>,
         after: Duration,
     },
 }
@@ -95,7 +95,10 @@ impl Scheduled<'_> {
                     .wait_before_retry(&outcome, job.attempts, jitter)
             {
                 if !self.stop.is_stopped() {
-                    let _ = done.send(Done::Retry { job, after });
+                    let _ = done.send(Done::Retry {
+                        job: Box::new(job),
+                        after,
+                    });
                     continue;
                 }
             }
@@ -167,7 +170,7 @@ struct Dispatcher<'s, 'a> {
     s: &'s Scheduled<'a>,
     window: VecDeque<Job>,
     retries: BinaryHeap<Reverse<(Instant, u64)>>,
-    retry_jobs: HashMap<u64, Job>,
+    retry_jobs: HashMap<u64, Box<Job>>,
     retry_seq: u64,
     in_flight: usize,
     per_host: HashMap<String, usize>,
@@ -249,7 +252,7 @@ impl<'s, 'a> Dispatcher<'s, 'a> {
             if let Some(mut job) = self.retry_jobs.remove(&seq) {
                 job.queued = now;
                 job.held = false;
-                self.window.push_front(job);
+                self.window.push_front(*job);
             }
         }
     }

@@ -1,6 +1,9 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for `octopus bench` and the tests: simulated latency,
 //! status codes, sizes, redirects, misbehaviour, and a hit counter per path.
 //!
+//! Also kept, per Host header: the most requests answered at once, and (on request) every
+//! arrival time, for tests of politeness limits.
+//!
 //! Invariants: binds only to loopback; one thread per connection with keep-alive (so a delay
 //! never blocks other connections); dropping the `Server` stops accepting and lets stalled
 //! connections go. Routes (any path may carry extra segments or a query after them):
@@ -12,6 +15,8 @@
 //! | `/bytes/N` | 200 with an N-byte body |
 //! | `/redirect/N` | 302 to `/redirect/N-1`; `/redirect/0` is 200 |
 //! | `/redirect-to?url=U` | 302 to U (verbatim) |
+//! | `/flaky/N` | 503 for the first N requests to the exact path, then 200 |
+//! | `/retry-after/S` | 429 with `Retry-After: S` |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
 //! | `/stall` | reads the request, never answers |
@@ -26,7 +31,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct State {
@@ -34,6 +39,10 @@ struct State {
     requests: AtomicU64,
     hits: Mutex<HashMap<String, u64>>,
     last: Mutex<HashMap<String, Vec<u8>>>,
+    /// Per Host header: requests being answered now, and the most at once.
+    in_flight: Mutex<HashMap<String, (u64, u64)>>,
+    /// When requests arrived, per Host header (kept only when asked for).
+    arrivals: Mutex<Option<HashMap<String, Vec<Instant>>>>,
 }
 
 pub struct Server {
@@ -84,6 +93,34 @@ impl Server {
             .map(|r| String::from_utf8_lossy(r).into_owned())
     }
 
+    /// The most requests with this Host header that were being answered at once.
+    pub fn max_in_flight(&self, host: &str) -> u64 {
+        self.state
+            .in_flight
+            .lock()
+            .map_or(0, |m| m.get(host).map_or(0, |&(_, max)| max))
+    }
+
+    /// Start keeping the arrival time of every request (off by default: it grows).
+    pub fn keep_arrivals(&self) {
+        if let Ok(mut a) = self.state.arrivals.lock() {
+            a.get_or_insert_with(HashMap::new);
+        }
+    }
+
+    /// Arrival times of requests with this Host header, in order (see `keep_arrivals`).
+    pub fn arrivals(&self, host: &str) -> Vec<Instant> {
+        let Ok(a) = self.state.arrivals.lock() else {
+            return Vec::new();
+        };
+        let mut times = a
+            .as_ref()
+            .and_then(|m| m.get(host).cloned())
+            .unwrap_or_default();
+        times.sort();
+        times
+    }
+
     /// Requests received in all.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
@@ -116,6 +153,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
 struct Request {
     method: String,
     path: String,
+    host: String,
     head: String,
     body: Vec<u8>,
     close: bool,
@@ -150,15 +188,35 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let host = header("host").unwrap_or_default();
     let mut body = vec![0; length.min(16 << 20)];
     reader.read_exact(&mut body)?;
     Ok(Some(Request {
         method,
         path,
+        host,
         head,
         body,
         close,
     }))
+}
+
+impl State {
+    /// Run `f` counted as one request in flight for `host`.
+    fn answering<R>(&self, host: &str, f: impl FnOnce() -> R) -> R {
+        if let Ok(mut m) = self.in_flight.lock() {
+            let entry = m.entry(host.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(entry.0);
+        }
+        let result = f();
+        if let Ok(mut m) = self.in_flight.lock()
+            && let Some(entry) = m.get_mut(host)
+        {
+            entry.0 -= 1;
+        }
+        result
+    }
 }
 
 fn serve_connection(stream: TcpStream, state: &State) {
@@ -178,7 +236,15 @@ fn serve_connection(stream: TcpStream, state: &State) {
             seen.extend_from_slice(&request.body);
             last.insert(request.path.clone(), seen);
         }
-        match respond(&request, &mut writer, state) {
+        if let Ok(mut arrivals) = state.arrivals.lock()
+            && let Some(map) = arrivals.as_mut()
+        {
+            map.entry(request.host.clone())
+                .or_default()
+                .push(Instant::now());
+        }
+        let answered = state.answering(&request.host, || respond(&request, &mut writer, state));
+        match answered {
             Ok(true) if !request.close => continue,
             _ => break,
         }
@@ -220,6 +286,22 @@ fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<boo
             }
             out.flush()?;
             Ok(true)
+        }
+        ("flaky", Some(failures)) => {
+            // The first N requests for this exact path fail with 503.
+            let seen = state
+                .hits
+                .lock()
+                .map_or(0, |h| h.get(&req.path).copied().unwrap_or(0));
+            if seen <= failures {
+                send(out, 503, &[], b"try again\n")
+            } else {
+                send(out, 200, &[], b"ok\n")
+            }
+        }
+        ("retry-after", Some(secs)) => {
+            let wait = secs.to_string();
+            send(out, 429, &[("Retry-After", &wait)], b"slow down\n")
         }
         ("redirect", Some(0)) => send(out, 200, &[], b"arrived\n"),
         ("redirect", Some(n)) => {
