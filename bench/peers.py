@@ -140,6 +140,37 @@ def run_workload(name, urls, c, ideal, tools, args, work, extra=None):
     return rows
 
 
+def head_of_line(args, work, base):
+    """W7: 200 URLs for host A limited to 2 in flight, then 2000 for host B, 100 ms each,
+    c=200. Times when the last B and the last A record come out (octopus only: the peers
+    have no per-host limit)."""
+    a = [f"{base}/delay/a{i}" for i in range(200)]
+    b = [f"http://127.0.1.1:{PORT}/delay/b{i}" for i in range(2000)]
+    urls_file = os.path.join(work, "W7.txt")
+    write_lines(urls_file, a + b)
+    rows = []
+    for _ in range(args.repeat):
+        start = time.monotonic()
+        p = subprocess.Popen([args.octopus, "-q", "--json", "-c", "200", "--limit", f"{base}/=2",
+                              urls_file], stdout=subprocess.PIPE, text=True)
+        last = {"a": 0.0, "b": 0.0}
+        for line in p.stdout:
+            last["b" if "127.0.1.1" in line else "a"] = time.monotonic() - start
+        p.wait(timeout=RUN_TIMEOUT)
+        rows.append(last)
+        print(f"  W7 B done {last['b']:.2f}s, A done {last['a']:.2f}s", flush=True)
+    b_done = statistics.median(r["b"] for r in rows)
+    a_done = statistics.median(r["a"] for r in rows)
+    return [
+        {"workload": "W7", "tool": "octopus: the 2000 B URLs", "urls": 2000, "concurrency": 200,
+         "wall_s": b_done, "urls_per_s": 2000 / b_done, "ideal_s": 2000 / 198 * 0.1,
+         "vs_ideal": b_done / (2000 / 198 * 0.1), "peak_rss_mb": float("nan")},
+        {"workload": "W7", "tool": "octopus: the 200 A URLs (2 at a time)", "urls": 200,
+         "concurrency": 2, "wall_s": a_done, "urls_per_s": 200 / a_done, "ideal_s": 10.0,
+         "vs_ideal": a_done / 10.0, "peak_rss_mb": float("nan")},
+    ]
+
+
 def wrk_rate(url, connections):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
                          capture_output=True, text=True, timeout=60).stdout
@@ -156,7 +187,7 @@ def main():
     ap.add_argument("--original", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6"])
+    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -204,6 +235,8 @@ def main():
                                  "urls_per_s": n / wall, "ideal_s": None, "peak_rss_mb": rss})
                     print(f"  W5 {n} {label}: {wall:.1f}s rss {rss:.0f} MB", flush=True)
                 os.remove(urls_file)
+        if "W7" in w:
+            rows += head_of_line(args, work, base)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ["octopus", "curl --parallel"], args, work)
