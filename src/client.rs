@@ -4,23 +4,25 @@
 //! Invariants: `Client::fetch` never panics and never returns before the body is read or
 //! abandoned; every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
 //! request (see `resolver.rs`); the whole exchange, redirects and body included, is bounded
-//! by `timeout` (ureq's `timeout_global`).
+//! by `timeout` (ureq's `timeout_global`, given what is left of it on each redirect hop).
 
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 use ureq::tls::TlsConfig;
-use ureq::{Agent, Proxy, ResponseExt};
+use ureq::{Agent, Proxy};
 use url::Url;
 
 use crate::policy::parse_retry_after;
 use crate::record::{ErrorKind, Failure, Response};
+use crate::redirect::{Hop, is_redirect, next_hop, same_origin, strip_credentials};
 use crate::resolver::{OctopusResolver, ResolveRule};
-use crate::target::redact_text;
+use crate::target::{redact, redact_text};
 
 /// Everything that shapes the requests of a run. Built and validated by `config.rs`.
 #[derive(Debug, Clone)]
@@ -60,6 +62,8 @@ pub struct Client {
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<Arc<[u8]>>,
     max_body: u64,
+    max_redirects: u32,
+    timeout: Duration,
 }
 
 /// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
@@ -75,9 +79,9 @@ impl Client {
         };
         let config = Agent::config_builder()
             .http_status_as_error(false)
-            .max_redirects(cfg.max_redirects)
-            .max_redirects_will_error(cfg.max_redirects > 0)
-            .save_redirect_history(true)
+            // Redirects are followed in `fetch` (see redirect.rs).
+            .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(cfg.user_agent.as_str())
             .timeout_global(Some(cfg.timeout))
             .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
@@ -110,6 +114,8 @@ impl Client {
             headers: cfg.headers.clone(),
             body: cfg.body.clone(),
             max_body: cfg.max_body,
+            max_redirects: cfg.max_redirects,
+            timeout: cfg.timeout,
         })
     }
 
@@ -124,32 +130,102 @@ impl Client {
         &self.agents[shard]
     }
 
-    /// Fetch one URL and read its body to the end (discarding it).
+    /// Fetch one URL, following redirects, and read the final body to the end (discarded).
     pub fn fetch(&self, url: &Url) -> Result<Response, Failure> {
-        let agent = self.agent_for(url);
+        let deadline = Instant::now() + self.timeout;
+        let mut hop = Hop {
+            url: url.clone(),
+            method: self.method.clone(),
+            keep_body: true,
+        };
+        let mut headers = Cow::Borrowed(&self.headers);
+        let mut redirects = 0;
+        loop {
+            let response = self.send(&hop, &headers, redirects > 0, deadline, url)?;
+            let status = response.status().as_u16();
+            let location = is_redirect(status)
+                .then(|| response.headers().get(http::header::LOCATION))
+                .flatten();
+            let Some(location) = location.filter(|_| self.max_redirects > 0) else {
+                return self.read(response, &hop.url, redirects, url);
+            };
+            if redirects == self.max_redirects {
+                let msg = format!(
+                    "more than {} redirects (--max-redirects)",
+                    self.max_redirects
+                );
+                return Err(Failure::new(ErrorKind::TooManyRedirects, msg));
+            }
+            let location = location.to_str().map_err(|_| {
+                Failure::new(ErrorKind::Redirect, "redirect Location is not valid text")
+            })?;
+            let next = next_hop(&hop.url, &hop.method, status, location)?;
+            // Read what little a redirect carries, so its connection can be reused.
+            let _ = io::copy(
+                &mut response.into_body().with_config().limit(64 * 1024).reader(),
+                &mut io::sink(),
+            );
+            if !same_origin(&hop.url, &next.url) {
+                strip_credentials(headers.to_mut());
+            }
+            hop = Hop {
+                keep_body: hop.keep_body && next.keep_body,
+                ..next
+            };
+            redirects += 1;
+        }
+    }
+
+    /// Send one request of the chain; hops after the first get what is left of the deadline.
+    fn send(
+        &self,
+        hop: &Hop,
+        headers: &[(HeaderName, HeaderValue)],
+        later_hop: bool,
+        deadline: Instant,
+        original: &Url,
+    ) -> Result<http::Response<ureq::Body>, Failure> {
+        let agent = self.agent_for(&hop.url);
         let mut builder = http::Request::builder()
-            .method(self.method.clone())
-            .uri(url.as_str());
-        for (name, value) in &self.headers {
+            .method(hop.method.clone())
+            .uri(hop.url.as_str());
+        for (name, value) in headers {
             builder = builder.header(name, value);
         }
-        let sent = match &self.body {
-            Some(body) => builder.body(&body[..]).map(|r| agent.run(r)),
-            None => builder.body(()).map(|r| agent.run(r)),
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if later_hop && remaining.is_zero() {
+            return Err(Failure::new(
+                ErrorKind::Timeout,
+                "deadline passed (--timeout)",
+            ));
+        }
+        let budget = later_hop.then_some(remaining);
+        let sent = match self.body.as_ref().filter(|_| hop.keep_body) {
+            Some(body) => builder.body(&body[..]).map(|r| run(agent, r, budget)),
+            None => builder.body(()).map(|r| run(agent, r, budget)),
         };
-        let response = match sent {
+        match sent {
             Err(e) => {
                 let msg = format!("URL cannot be sent: {e}");
-                return Err(Failure::new(ErrorKind::InvalidUrl, redact_text(&msg, url)));
+                Err(Failure::new(
+                    ErrorKind::InvalidUrl,
+                    redact_text(&msg, original),
+                ))
             }
-            Ok(Err(e)) => return Err(classify(e, url)),
-            Ok(Ok(r)) => r,
-        };
+            Ok(Err(e)) => Err(classify(e, original)),
+            Ok(Ok(r)) => Ok(r),
+        }
+    }
+
+    /// Read the final response's body to the end and describe it.
+    fn read(
+        &self,
+        response: http::Response<ureq::Body>,
+        at: &Url,
+        redirects: u32,
+        original: &Url,
+    ) -> Result<Response, Failure> {
         let status = response.status().as_u16();
-        let final_url = redact_text(&response.get_uri().to_string(), url);
-        let redirects = response
-            .get_redirect_history()
-            .map_or(0, |h| h.len().saturating_sub(1) as u32);
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
         let retry_after = header(http::header::RETRY_AFTER)
@@ -157,15 +233,32 @@ impl Client {
         let mut body = response.into_body();
         let mut reader = body.with_config().limit(self.max_body).reader();
         let bytes = io::copy(&mut reader, &mut io::sink())
-            .map_err(|e| classify(ureq::Error::from(e), url))?;
+            .map_err(|e| classify(ureq::Error::from(e), original))?;
         Ok(Response {
             status,
-            final_url,
+            final_url: redact(at),
             redirects,
             bytes,
             content_type,
             retry_after,
         })
+    }
+}
+
+/// Run one request, with `budget` as its whole deadline when given (later redirect hops).
+fn run<S: ureq::AsSendBody>(
+    agent: &Agent,
+    request: http::Request<S>,
+    budget: Option<Duration>,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    match budget {
+        Some(left) => agent.run(
+            agent
+                .configure_request(request)
+                .timeout_global(Some(left))
+                .build(),
+        ),
+        None => agent.run(request),
     }
 }
 

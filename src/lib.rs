@@ -16,6 +16,7 @@ pub mod output;
 pub mod policy;
 pub mod progress;
 pub mod record;
+pub mod redirect;
 pub mod resolver;
 pub mod scheduler;
 pub mod server;

@@ -1,0 +1,144 @@
+//! Following redirects ourselves (ureq is told not to), so that what crosses to another
+//! origin is under our control.
+//!
+//! Invariants: only http and https targets are followed (`file:`, `ftp:` and the like are
+//! refused, never fetched); `Authorization`, `Cookie` and `Proxy-Authorization` are dropped
+//! for good once a redirect leaves the origin (scheme, host, port) they were given for;
+//! 301/302 turn POST into GET and 303 turns anything but HEAD into GET, without a body;
+//! 307/308 keep the method and body.
+
+use ureq::http::{HeaderName, HeaderValue, Method, header};
+use url::Url;
+
+use crate::record::{ErrorKind, Failure};
+use crate::target::{redact, redact_text};
+
+/// Where a redirect leads and how to ask there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub url: Url,
+    pub method: Method,
+    pub keep_body: bool,
+}
+
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The next hop after `status` with `location` from `from`, asked with `method`.
+pub fn next_hop(from: &Url, method: &Method, status: u16, location: &str) -> Result<Hop, Failure> {
+    let url = from.join(location.trim()).map_err(|e| {
+        let msg = format!("cannot follow redirect to '{location}': {e}");
+        Failure::new(ErrorKind::Redirect, redact_text(&msg, from))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        let msg = format!("refused to follow redirect to {}", redact(&url));
+        return Err(Failure::new(ErrorKind::Redirect, msg));
+    }
+    let becomes_get = match status {
+        301 | 302 => *method == Method::POST,
+        303 => *method != Method::HEAD,
+        _ => false,
+    };
+    Ok(Hop {
+        url,
+        method: if becomes_get {
+            Method::GET
+        } else {
+            method.clone()
+        },
+        keep_body: !becomes_get,
+    })
+}
+
+/// Whether `a` and `b` share scheme, host and port.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Drop the headers that carry credentials.
+pub fn strip_credentials(headers: &mut Vec<(HeaderName, HeaderValue)>) {
+    headers.retain(|(name, _)| {
+        !(name == header::AUTHORIZATION
+            || name == header::COOKIE
+            || name == header::PROXY_AUTHORIZATION)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn relative_and_absolute_locations() {
+        let from = url("http://a.example/x/y");
+        let hop = next_hop(&from, &Method::GET, 302, "../z?q=1").unwrap();
+        assert_eq!(hop.url.as_str(), "http://a.example/z?q=1");
+        let hop = next_hop(&from, &Method::GET, 301, "https://b.example/").unwrap();
+        assert_eq!(hop.url.as_str(), "https://b.example/");
+    }
+
+    #[test]
+    fn non_http_targets_are_refused() {
+        let from = url("http://a.example/");
+        for location in [
+            "file:///etc/passwd",
+            "ftp://files.example/x",
+            "javascript:alert(1)",
+        ] {
+            let e = next_hop(&from, &Method::GET, 302, location).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Redirect, "{location}");
+        }
+    }
+
+    #[test]
+    fn methods_change_as_browsers_and_curl_do() {
+        let from = url("http://a.example/");
+        let post = |status| next_hop(&from, &Method::POST, status, "/n").unwrap();
+        assert_eq!(
+            (post(302).method, post(302).keep_body),
+            (Method::GET, false)
+        );
+        assert_eq!(
+            (post(303).method, post(303).keep_body),
+            (Method::GET, false)
+        );
+        assert_eq!(
+            (post(307).method, post(307).keep_body),
+            (Method::POST, true)
+        );
+        assert_eq!(post(308).method, Method::POST);
+        let head = next_hop(&from, &Method::HEAD, 303, "/n").unwrap();
+        assert_eq!(head.method, Method::HEAD);
+    }
+
+    #[test]
+    fn origins_and_credentials() {
+        assert!(same_origin(
+            &url("http://a.example/x"),
+            &url("http://a.example:80/y")
+        ));
+        assert!(!same_origin(
+            &url("http://a.example/"),
+            &url("https://a.example/")
+        ));
+        assert!(!same_origin(
+            &url("http://a.example/"),
+            &url("http://a.example:8080/")
+        ));
+        let mut headers = vec![
+            (header::AUTHORIZATION, HeaderValue::from_static("x")),
+            (header::COOKIE, HeaderValue::from_static("x")),
+            (header::PROXY_AUTHORIZATION, HeaderValue::from_static("x")),
+            (header::ACCEPT, HeaderValue::from_static("x")),
+        ];
+        strip_credentials(&mut headers);
+        assert_eq!(headers.len(), 1);
+    }
+}
