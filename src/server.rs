@@ -17,6 +17,8 @@
 //! | `/redirect-to?url=U` | 302 to U (verbatim) |
 //! | `/flaky/N` | 503 for the first N requests to the exact path, then 200 |
 //! | `/retry-after/S` | 429 with `Retry-After: S` |
+//! | `/loop` | 302 to itself |
+//! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
 //! | `/stall` | reads the request, never answers |
@@ -244,6 +246,12 @@ fn serve_connection(stream: TcpStream, state: &State) {
                 .push(Instant::now());
         }
         let answered = state.answering(&request.host, || respond(&request, &mut writer, state));
+        if request.path.starts_with("/reset") {
+            let _ = writer.flush();
+            // Linger 0: closing sends RST instead of FIN.
+            let _ = socket2::SockRef::from(reader.get_ref()).set_linger(Some(Duration::ZERO));
+            return;
+        }
         match answered {
             Ok(true) if !request.close => continue,
             _ => break,
@@ -307,6 +315,13 @@ fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<boo
         ("redirect", Some(n)) => {
             let location = format!("/redirect/{}", n - 1);
             send(out, 302, &[("Location", &location)], b"")
+        }
+        ("loop", _) => send(out, 302, &[("Location", "/loop")], b""),
+        ("reset", _) => {
+            // Promise 1000 bytes, send 10, then reset the connection (see `serve_connection`).
+            write!(out, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")?;
+            out.flush()?;
+            Ok(false)
         }
         ("redirect-to", _) => {
             let target = req

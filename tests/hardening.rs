@@ -40,3 +40,70 @@ fn credentials_are_not_sent_to_another_host_after_a_redirect() {
         "the first host got them: {asked}"
     );
 }
+
+#[test]
+fn misbehaving_servers_give_the_right_error_kinds() {
+    let s = server();
+    let cases = [
+        ("/loop", "too_many_redirects"),
+        ("/redirect-to?url=ftp://files.example/x", "redirect"),
+        ("/redirect-to?url=file:///etc/passwd", "redirect"),
+        ("/reset", "io"),
+        ("/garbage", "protocol"),
+        ("/stall", "timeout"),
+        ("/trickle/100", "timeout"),
+        ("/bytes/5000", "body_too_large"),
+    ];
+    let urls: Vec<String> = cases.iter().map(|(p, _)| s.url(p)).collect();
+    let out = octopus()
+        .args(["--json", "--timeout", "1s", "--max-body", "1k", "-c", "8"])
+        .write_stdin(urls.join("\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out);
+    assert_eq!(recs.len(), cases.len(), "every fault ends as a record");
+    for (line, (path, kind)) in cases.iter().enumerate() {
+        let r = record_for_line(&recs, line as u64 + 1);
+        assert_eq!(r["error"]["kind"], *kind, "{path}: {r}");
+    }
+    assert_eq!(s.hits("/loop"), 11, "the first request and 10 redirects, no more");
+    let summary = json_summary(&out);
+    assert_eq!(summary["failed"], cases.len() as u64);
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_a_dns_error() {
+    // A network namespace with no network: the lookup fails at once, nothing leaves the
+    // machine. Needs root (CI and the project's machines run as root).
+    let bin = env!("CARGO_BIN_EXE_octopus");
+    let out = std::process::Command::new("unshare")
+        .args(["-n", bin, "--json", "http://nothing.invalid/"])
+        .output()
+        .expect("unshare(1) from util-linux");
+    let rec: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("unshare -n failed (root needed?): {}", stderr(&out)));
+    assert_eq!(rec["error"]["kind"], "dns", "{rec}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn empty_inputs_and_comment_only_inputs_are_fine() {
+    for input in ["", "# only\n# comments\n\n   \n"] {
+        let out = octopus().arg("--json").write_stdin(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{input:?}");
+        assert!(out.stdout.is_empty());
+        let summary = json_summary(&out);
+        assert_eq!((summary["urls"].as_u64(), summary["not_fetched"].as_u64()), (Some(0), Some(0)));
+    }
+}
+
+#[test]
+fn header_values_cannot_smuggle_lines() {
+    let out = octopus()
+        .args(["-H", "X-A: ok\r\nInjected: 1", "http://127.0.0.1:9/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--header"), "{}", stderr(&out));
+}

@@ -160,15 +160,16 @@ fn bad_lines_become_error_records_and_the_run_goes_on() {
     input.extend_from_slice(b"http://bad\xffbyte/\n");
     input.extend_from_slice(b"http://a b/\n");
     input.extend_from_slice(b"http://u:hunter2@127.0.0.1:99999/\n");
-    input.extend(std::iter::repeat_n(b'a', 100_000));
+    input.extend(std::iter::repeat_n(b'a', 1_000_000));
     input.push(b'\n');
+    input.extend_from_slice(b"http://nul\0byte.example/\n");
     input.extend_from_slice(s.url("/fine").as_bytes());
     input.push(b'\n');
     let out = octopus().arg("--json").write_stdin(input).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let recs = records(&out);
-    assert_eq!(recs.len(), 8, "one record per line: {recs:?}");
-    for line in 1..=7 {
+    assert_eq!(recs.len(), 9, "one record per line: {recs:?}");
+    for line in 1..=8 {
         let r = record_for_line(&recs, line);
         assert_eq!(r["error"]["kind"], "invalid_url", "line {line}: {r}");
         assert_eq!(r["ok"], false);
@@ -192,7 +193,8 @@ fn bad_lines_become_error_records_and_the_run_goes_on() {
             .unwrap()
             .contains("long")
     );
-    assert_eq!(record_for_line(&recs, 8)["status"], 200);
+    assert!(record_for_line(&recs, 8)["error"]["message"].as_str().unwrap().contains("NUL"));
+    assert_eq!(record_for_line(&recs, 9)["status"], 200);
     let all = stdout(&out) + &stderr(&out);
     assert!(!all.contains("hunter2"), "password leaked: {all}");
     assert!(all.contains("u:***@"));
