@@ -281,6 +281,13 @@ fn classify(error: ureq::Error, url: &Url) -> Failure {
         | E::Decompress(..)
         | E::BodyStalled
         | E::StatusCode(_) => ErrorKind::Protocol,
+        E::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            ErrorKind::Tls
+        }
         E::Io(io) => match io.kind() {
             io::ErrorKind::ConnectionRefused
             | io::ErrorKind::HostUnreachable

@@ -165,6 +165,13 @@ impl Lines {
         }
     }
 
+    /// Lines of any reader (named `name` in records), with the same rules as for files.
+    pub fn from_reader(name: &str, reader: Box<dyn Read + Send>) -> Self {
+        let mut lines = Lines::new(Vec::new());
+        lines.current = Some((Arc::from(name), LineReader::new(reader)));
+        lines
+    }
+
     fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
         Ok(match source {
             Source::Url(u) => Box::new(io::Cursor::new(u.clone().into_bytes())),
@@ -263,11 +270,7 @@ mod tests {
     use super::*;
 
     fn lines_of(data: &[u8]) -> Vec<(u64, Result<String, LineError>)> {
-        let mut lines = Lines::new(vec![]);
-        lines.current = Some((
-            Arc::from("t"),
-            LineReader::new(Box::new(io::Cursor::new(data.to_vec()))),
-        ));
+        let mut lines = Lines::from_reader("t", Box::new(io::Cursor::new(data.to_vec())));
         let mut out = vec![];
         while let Some(Ok(l)) = lines.next_line() {
             out.push((l.number, l.text));

@@ -319,7 +319,10 @@ fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<boo
         ("loop", _) => send(out, 302, &[("Location", "/loop")], b""),
         ("reset", _) => {
             // Promise 1000 bytes, send 10, then reset the connection (see `serve_connection`).
-            write!(out, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")?;
+            write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789"
+            )?;
             out.flush()?;
             Ok(false)
         }

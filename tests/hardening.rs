@@ -67,7 +67,11 @@ fn misbehaving_servers_give_the_right_error_kinds() {
         let r = record_for_line(&recs, line as u64 + 1);
         assert_eq!(r["error"]["kind"], *kind, "{path}: {r}");
     }
-    assert_eq!(s.hits("/loop"), 11, "the first request and 10 redirects, no more");
+    assert_eq!(
+        s.hits("/loop"),
+        11,
+        "the first request and 10 redirects, no more"
+    );
     let summary = json_summary(&out);
     assert_eq!(summary["failed"], cases.len() as u64);
 }
@@ -94,7 +98,10 @@ fn empty_inputs_and_comment_only_inputs_are_fine() {
         assert_eq!(out.status.code(), Some(0), "{input:?}");
         assert!(out.stdout.is_empty());
         let summary = json_summary(&out);
-        assert_eq!((summary["urls"].as_u64(), summary["not_fetched"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(
+            (summary["urls"].as_u64(), summary["not_fetched"].as_u64()),
+            (Some(0), Some(0))
+        );
     }
 }
 

@@ -193,7 +193,12 @@ fn bad_lines_become_error_records_and_the_run_goes_on() {
             .unwrap()
             .contains("long")
     );
-    assert!(record_for_line(&recs, 8)["error"]["message"].as_str().unwrap().contains("NUL"));
+    assert!(
+        record_for_line(&recs, 8)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NUL")
+    );
     assert_eq!(record_for_line(&recs, 9)["status"], 200);
     let all = stdout(&out) + &stderr(&out);
     assert!(!all.contains("hunter2"), "password leaked: {all}");
