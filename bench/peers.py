@@ -171,6 +171,34 @@ def head_of_line(args, work, base):
     ]
 
 
+def load_test(args, work, base):
+    """W8: 100000 URLs at c=1000: zero errors, and open file descriptors sampled from
+    /proc during the run: they must stay bounded (no growth with the URLs done)."""
+    urls_file = os.path.join(work, "W8.txt")
+    write_lines(urls_file, (f"{base}/n/{i}" for i in range(100_000)))
+    start = time.monotonic()
+    p = subprocess.Popen([args.octopus, "--json", "-c", "1000", urls_file],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    samples = []
+    while p.poll() is None:
+        try:
+            samples.append(len(os.listdir(f"/proc/{p.pid}/fd")))
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    err = p.communicate(timeout=RUN_TIMEOUT)[1]
+    wall = time.monotonic() - start
+    summary = json.loads(next(l for l in err.splitlines() if '"type":"summary"' in l))
+    half = len(samples) // 2
+    first, second = max(samples[:half] or [0]), max(samples[half:] or [0])
+    print(f"  W8 {wall:.1f}s ok {summary['ok']} failed {summary['failed']} "
+          f"fds max first half {first}, second half {second}", flush=True)
+    return [{"workload": "W8", "tool": f"octopus (failed {summary['failed']}; fds max {first} "
+             f"in the first half, {second} in the second)", "urls": 100_000,
+             "concurrency": 1000, "wall_s": wall, "urls_per_s": 100_000 / wall,
+             "ideal_s": None, "peak_rss_mb": float("nan")}]
+
+
 def wrk_rate(url, connections):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
                          capture_output=True, text=True, timeout=60).stdout
@@ -187,7 +215,7 @@ def main():
     ap.add_argument("--original", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7"])
+    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -235,6 +263,8 @@ def main():
                                  "urls_per_s": n / wall, "ideal_s": None, "peak_rss_mb": rss})
                     print(f"  W5 {n} {label}: {wall:.1f}s rss {rss:.0f} MB", flush=True)
                 os.remove(urls_file)
+        if "W8" in w:
+            rows += load_test(args, work, base)
         if "W7" in w:
             rows += head_of_line(args, work, base)
         if "W6" in w:

@@ -138,6 +138,26 @@ fn is_skipped(trimmed: &[u8]) -> bool {
     trimmed.is_empty() || trimmed.starts_with(b"#")
 }
 
+/// What a physical line of `len` bytes (the first `MAX_LINE` in `buf`) holds: `None` for a
+/// blank or comment line, else its trimmed text or why it cannot be read as text.
+fn line_text(buf: &[u8], len: u64) -> Option<Result<String, LineError>> {
+    let bytes = trim_bytes(buf);
+    if is_skipped(bytes) {
+        return None;
+    }
+    if len > MAX_LINE as u64 {
+        return Some(Err(LineError::TooLong(len)));
+    }
+    match std::str::from_utf8(bytes) {
+        // Unicode whitespace (vertical tab, no-break space, …) can still hide a blank line.
+        Ok(s) => {
+            let text = trim_line(s);
+            (!text.is_empty() && !text.starts_with('#')).then(|| Ok(text.to_string()))
+        }
+        Err(_) => Some(Err(LineError::NotUtf8)),
+    }
+}
+
 fn trim_bytes(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b);
     b.trim_ascii()
@@ -219,19 +239,10 @@ impl Lines {
                 }
                 Ok(Some(len)) => {
                     self.number += 1;
-                    let bytes = trim_bytes(&reader.buf);
-                    if is_skipped(bytes) {
+                    let Some(text) = line_text(&reader.buf, len) else {
                         continue;
-                    }
-                    let raw = String::from_utf8_lossy(bytes).into_owned();
-                    let text = if len > MAX_LINE as u64 {
-                        Err(LineError::TooLong(len))
-                    } else {
-                        match std::str::from_utf8(bytes) {
-                            Ok(s) => Ok(trim_line(s).to_string()),
-                            Err(_) => Err(LineError::NotUtf8),
-                        }
                     };
+                    let raw = String::from_utf8_lossy(trim_bytes(&reader.buf)).into_owned();
                     return Some(Ok(Line {
                         input: name,
                         number: self.number,
@@ -254,10 +265,8 @@ pub fn count_lines(sources: &[Source]) -> Option<u64> {
             Source::Url(_) => total += 1,
             Source::File(p) => {
                 let mut reader = LineReader::new(Box::new(File::open(p).ok()?));
-                while let Ok(Some(_)) = reader.next_line() {
-                    if !is_skipped(trim_bytes(&reader.buf)) {
-                        total += 1;
-                    }
+                while let Ok(Some(len)) = reader.next_line() {
+                    total += u64::from(line_text(&reader.buf, len).is_some());
                 }
             }
         }

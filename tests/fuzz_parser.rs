@@ -28,8 +28,8 @@ fn url_like() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The reader's rules, restated plainly: lines split on LF, a BOM at the start of a line
-/// and ASCII whitespace trimmed, blank and `#` lines skipped.
+/// The reader's rules, restated plainly: lines split on LF; whitespace (Unicode's, for a
+/// line that is UTF-8) and byte-order marks trimmed; blank and `#` lines skipped.
 fn expected_count(data: &[u8]) -> usize {
     let mut parts: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     if data.ends_with(b"\n") || data.is_empty() {
@@ -37,12 +37,19 @@ fn expected_count(data: &[u8]) -> usize {
     }
     parts
         .iter()
-        .map(|l| {
-            l.strip_prefix("\u{feff}".as_bytes())
-                .unwrap_or(l)
-                .trim_ascii()
+        .filter(|l| match std::str::from_utf8(l) {
+            Ok(s) => {
+                let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+                !t.is_empty() && !t.starts_with('#')
+            }
+            Err(_) => {
+                let t = l
+                    .strip_prefix("\u{feff}".as_bytes())
+                    .unwrap_or(l)
+                    .trim_ascii();
+                !t.is_empty() && !t.starts_with(b"#")
+            }
         })
-        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
         .count()
 }
 

@@ -348,3 +348,15 @@ fn a_slow_producer_on_stdin_gets_each_record_before_sending_the_next_line() {
     watchdog.join().unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn lines_of_unicode_whitespace_are_blank() {
+    // Found by the property test: a vertical tab or a no-break space alone is a blank line.
+    let out = octopus()
+        .arg("--json")
+        .write_stdin("\u{b}\t\n\u{a0}\n\u{2003}# comment\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(out.stdout.is_empty());
+}
