@@ -23,7 +23,6 @@ use crate::config::Config;
 use crate::feed::{self, Feed, InputStats};
 use crate::input::Line;
 use crate::record::{ErrorKind, Failure, Outcome, Record};
-use crate::scheduler::Scheduled;
 use crate::stop::Stop;
 use crate::target::{parse_target, redact, redact_raw};
 use url::Url;
@@ -59,12 +58,6 @@ pub fn run(
         config,
         stop,
     };
-    let scheduled = Scheduled {
-        client: &client,
-        cache: cache.as_ref(),
-        config,
-        stop,
-    };
     // Only used on the polite path: the dispatcher hands jobs out and hears back.
     let (job_tx, job_rx) = crossbeam_channel::bounded(config.concurrency);
     let (done_tx, done_rx) = crossbeam_channel::unbounded();
@@ -72,9 +65,9 @@ pub fn run(
         let started = if config.policy.is_active() {
             // Workers fetch what the dispatcher hands them; it alone reads the feed.
             let started = spawn_workers(scope, config.concurrency, &record_tx, |records| {
-                scheduled.work(&job_rx, &done_tx, records)
+                worker.work_scheduled(&job_rx, &done_tx, records)
             });
-            let (scheduled, feed, records) = (&scheduled, &feed, record_tx.clone());
+            let (scheduled, feed, records) = (&worker, &feed, record_tx.clone());
             let dispatcher = std::thread::Builder::new()
                 .name("octopus-dispatcher".into())
                 .spawn_scoped(scope, move || {
@@ -169,11 +162,12 @@ fn receive(records: &Receiver<Record>, sink: &mut dyn RecordSink) {
     sink.idle();
 }
 
-struct Worker<'a> {
-    client: &'a Client,
-    cache: Option<&'a Cache>,
-    config: &'a Config,
-    stop: &'a Stop,
+/// What every worker (and the polite path's dispatcher) shares for one run.
+pub(crate) struct Worker<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) cache: Option<&'a Cache>,
+    pub(crate) config: &'a Config,
+    pub(crate) stop: &'a Stop,
 }
 
 impl Worker<'_> {
@@ -204,7 +198,7 @@ impl Worker<'_> {
         record
     }
 
-    fn record(&self, line: &Line, shown: String, outcome: Outcome) -> Record {
+    pub(crate) fn record(&self, line: &Line, shown: String, outcome: Outcome) -> Record {
         Record::new(
             line.input.clone(),
             line.number,

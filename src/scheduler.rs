@@ -18,14 +18,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, never, select};
 use url::Url;
 
-use crate::cache::Cache;
-use crate::client::Client;
-use crate::config::Config;
-use crate::engine::parse_line;
+use crate::engine::{Worker, parse_line};
 use crate::feed::Feed;
 use crate::input::Line;
 use crate::record::{Outcome, Record};
-use crate::stop::Stop;
 
 /// A URL on its way through the scheduler.
 pub struct Job {
@@ -59,27 +55,15 @@ pub enum Done {
     },
 }
 
-/// Shared by the dispatcher and the workers.
-pub struct Scheduled<'a> {
-    pub client: &'a Client,
-    pub cache: Option<&'a Cache>,
-    pub config: &'a Config,
-    pub stop: &'a Stop,
-}
-
-impl Scheduled<'_> {
-    fn record(&self, line: &Line, shown: String, outcome: Outcome) -> Record {
-        Record::new(
-            line.input.clone(),
-            line.number,
-            shown,
-            outcome,
-            &self.config.ok_status,
-        )
-    }
-
+/// The polite path's halves, on the engine's shared worker context.
+impl Worker<'_> {
     /// A worker: fetch what the dispatcher hands out; report each attempt's end.
-    pub fn work(&self, jobs: &Receiver<Job>, done: &Sender<Done>, records: &Sender<Record>) {
+    pub(crate) fn work_scheduled(
+        &self,
+        jobs: &Receiver<Job>,
+        done: &Sender<Done>,
+        records: &Sender<Record>,
+    ) {
         let random = RandomState::new();
         for mut job in jobs.iter() {
             if self.stop.is_stopped() {
@@ -122,7 +106,7 @@ impl Scheduled<'_> {
 
     /// The dispatcher: runs until the input, the window, the retries and the requests in
     /// flight are all done, or the run is stopped. Dropping `jobs` then ends the workers.
-    pub fn dispatch(
+    pub(crate) fn dispatch(
         &self,
         feed: &Feed,
         jobs: Sender<Job>,
@@ -167,7 +151,7 @@ impl Scheduled<'_> {
 }
 
 struct Dispatcher<'s, 'a> {
-    s: &'s Scheduled<'a>,
+    s: &'s Worker<'a>,
     window: VecDeque<Job>,
     retries: BinaryHeap<Reverse<(Instant, u64)>>,
     retry_jobs: HashMap<u64, Box<Job>>,
@@ -182,7 +166,7 @@ struct Dispatcher<'s, 'a> {
 }
 
 impl<'s, 'a> Dispatcher<'s, 'a> {
-    fn new(s: &'s Scheduled<'a>) -> Self {
+    fn new(s: &'s Worker<'a>) -> Self {
         Dispatcher {
             s,
             window: VecDeque::new(),
