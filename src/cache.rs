@@ -312,13 +312,15 @@ mod tests {
     fn concurrent_repeats_share_one_fetch_and_its_failure() {
         let cache = Cache::new(Duration::from_secs(30), 10, &client());
         let calls = AtomicUsize::new(0);
+        let start = std::sync::Barrier::new(8);
         let results: Vec<(Outcome, bool)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| {
                     s.spawn(|| {
+                        start.wait();
                         cache.get_or_fetch(&Method::GET, "http://a/", || {
                             calls.fetch_add(1, Ordering::SeqCst);
-                            std::thread::sleep(Duration::from_millis(50));
+                            std::thread::sleep(Duration::from_millis(300));
                             Err(Failure::new(ErrorKind::Timeout, "slow"))
                         })
                     })

@@ -60,8 +60,8 @@ fn entries_expire_after_the_ttl() {
     let s = server();
     let url = s.url("/ttl");
     let out = octopus()
-        .args(["--json", "-c", "1", "--cache-ttl", "100ms"])
-        .write_stdin(format!("{url}\n{url}\n{}\n{url}\n", s.url("/delay/300")))
+        .args(["--json", "-c", "1", "--cache-ttl", "500ms"])
+        .write_stdin(format!("{url}\n{url}\n{}\n{url}\n", s.url("/delay/800")))
         .output()
         .unwrap();
     let recs = records(&out);
