@@ -16,7 +16,7 @@
 //! | `/redirect/N` | 302 to `/redirect/N-1`; `/redirect/0` is 200 |
 //! | `/redirect-to?url=U` | 302 to U (verbatim) |
 //! | `/flaky/N` | 503 for the first N requests to the exact path, then 200 |
-//! | `/retry-after/S` | 429 with `Retry-After: S` |
+//! | `/retry-after/S`, `/unavailable/S` | 429, or 503, with `Retry-After: S` |
 //! | `/loop` | 302 to itself |
 //! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
@@ -307,9 +307,10 @@ fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<boo
                 send(out, 200, &[], b"ok\n")
             }
         }
-        ("retry-after", Some(secs)) => {
+        ("retry-after" | "unavailable", Some(secs)) => {
             let wait = secs.to_string();
-            send(out, 429, &[("Retry-After", &wait)], b"slow down\n")
+            let status = if name == "unavailable" { 503 } else { 429 };
+            send(out, status, &[("Retry-After", &wait)], b"slow down\n")
         }
         ("redirect", Some(0)) => send(out, 200, &[], b"arrived\n"),
         ("redirect", Some(n)) => {

@@ -193,20 +193,20 @@ fn failures_are_retried_and_attempts_counted() {
 
 #[test]
 fn retry_after_is_honoured_up_to_max_retry_wait() {
-    let h = Hosts::new();
-    let url = h.url("a.test", "/retry-after/1");
-    let out = h.run(&["--retries", "1", "--retry-delay", "10ms"], &[url]);
-    let r = &records(&out)[0];
-    assert_eq!(
-        (r["status"].as_u64(), r["attempts"].as_u64()),
-        (Some(429), Some(2))
-    );
-    let times = h.s.arrivals(&h.host("a.test"));
-    assert!(
-        times[1] - times[0] >= Duration::from_millis(950),
-        "{times:?}"
-    );
-    assert!(r["waited_ms"].as_f64().unwrap() >= 1000.0, "{r}");
+    for (path, status) in [("/retry-after/1", 429), ("/unavailable/1", 503)] {
+        let h = Hosts::new();
+        let url = h.url("a.test", path);
+        let out = h.run(&["--retries", "1", "--retry-delay", "10ms"], &[url]);
+        let r = &records(&out)[0];
+        let got = (r["status"].as_u64(), r["attempts"].as_u64());
+        assert_eq!(got, (Some(status), Some(2)), "{r}");
+        let times = h.s.arrivals(&h.host("a.test"));
+        assert!(
+            times[1] - times[0] >= Duration::from_millis(950),
+            "{times:?}"
+        );
+        assert!(r["waited_ms"].as_f64().unwrap() >= 1000.0, "{r}");
+    }
 
     let h = Hosts::new();
     let out = h.run(
