@@ -103,13 +103,13 @@ impl<W: Write> RecordSink for Sink<'_, W> {
     }
 
     fn idle(&mut self) {
-        let flushed = if self.share_terminal {
+        let open = if self.share_terminal {
             let output = &mut self.output;
             self.progress.suspend(|| output.flush())
         } else {
             self.output.flush()
         };
-        if !flushed && self.output.is_closed() {
+        if !open {
             self.stop.request(StopReason::OutputClosed);
         }
     }

@@ -63,41 +63,43 @@ pub fn run(
     let (done_tx, done_rx) = crossbeam_channel::unbounded();
     let started = std::thread::scope(|scope| {
         let started = if config.policy.is_active() {
-            // Workers fetch what the dispatcher hands them; it alone reads the feed.
-            let started = spawn_workers(scope, config.concurrency, &record_tx, |records| {
-                worker.work_scheduled(&job_rx, &done_tx, records)
-            });
+            // The dispatcher alone reads the feed; workers fetch what it hands them. It
+            // starts first, so a failure to start it leaves nothing running.
             let (scheduled, feed, records) = (&worker, &feed, record_tx.clone());
             let dispatcher = std::thread::Builder::new()
                 .name("octopus-dispatcher".into())
                 .spawn_scoped(scope, move || {
                     scheduled.dispatch(feed, job_tx, &done_rx, &records)
                 });
-            if let Err(e) = dispatcher {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "octopus: cannot start the dispatcher: {e}"
-                );
-                stop.request(crate::stop::StopReason::Interrupt);
+            match dispatcher {
+                Ok(_) => Ok(spawn_workers(
+                    scope,
+                    config.concurrency,
+                    &record_tx,
+                    |records| worker.work_scheduled(&job_rx, &done_tx, records),
+                )),
+                Err(e) => Err(format!("cannot start the dispatcher thread: {e}")),
             }
-            started
         } else {
-            spawn_workers(scope, config.concurrency, &record_tx, |records| {
-                worker.work(&feed, records)
-            })
+            Ok(spawn_workers(
+                scope,
+                config.concurrency,
+                &record_tx,
+                |records| worker.work(&feed, records),
+            ))
         };
         drop(record_tx);
         receive(&record_rx, sink);
         started
     });
     let input = reader.finish(feed, stop);
-    if started == 0 {
-        return Err(format!(
+    match started? {
+        0 => Err(format!(
             "cannot start any of {} worker threads",
             config.concurrency
-        ));
+        )),
+        _ => Ok(input),
     }
-    Ok(input)
 }
 
 /// Start up to `n` worker threads running `work` with their own handle on `records`.

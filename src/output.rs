@@ -174,8 +174,4 @@ impl<W: Write> Output<W> {
             }
         }
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
 }
