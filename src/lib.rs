@@ -1,25 +1,69 @@
-//! octopus: a bulk HTTP fetcher. The binary is a thin shell over this library; see
-//! ARCHITECTURE.md for the codemap.
+//! octopus: a bulk HTTP fetcher. Enqueue URLs with a handler each; worker threads fetch them
+//! concurrently, politely (limits per host and per URL prefix, a rate, a delay, retries) and
+//! hand each handler the URL's [`Response`]: status, headers, body, final URL, error, time.
+//! Repeats inside a TTL come from an in-memory cache, and repeats of a URL in flight wait
+//! for its fetch. The `octopus` command line runs on this same API.
+//!
+//! ```
+//! use std::time::Duration;
+//! use octopus::{Octopus, Response};
+//!
+//! fn main() -> Result<(), octopus::Error> {
+//!     let site = "http://127.0.0.1:8080";
+//! #   // The example runs against a server of its own on a free port.
+//! #   let server = octopus_testserver::Server::start().expect("a loopback server");
+//! #   let site = server.url("");
+//! #   let site = site.as_str();
+//!     // 4 requests in flight; repeats inside 10 s come from the cache;
+//!     // at most 2 requests in flight to URLs under the prefix (the original's limiter).
+//!     let otto = Octopus::builder()
+//!         .concurrency(4)
+//!         .cache_ttl(Duration::from_secs(10))
+//!         .timeout(Duration::from_secs(5))
+//!         .limit(&format!("{site}/"), 2)
+//!         .build()?;
+//!
+//!     let handle = |response: &Response| match response.error() {
+//!         None => println!("{} {} {} bytes", response.url(),
+//!                          response.status().unwrap_or(0), response.body().len()),
+//!         Some(failure) => println!("{} failed: {failure}", response.url()),
+//!     };
+//!     otto.enqueue(format!("{site}/a"), handle);
+//!     otto.enqueue(format!("{site}/a"), handle); // served from the cache
+//!     otto.enqueue(format!("{site}/b"), handle);
+//!     otto.wait(); // returns when every handler has run
+//! #   assert_eq!(server.hits("/a"), 1);
+//! #   assert_eq!(server.hits("/b"), 1);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! For many URLs, [`Octopus::fetch_all`] takes them lazily from an iterator and returns the
+//! responses as an iterator, with memory bounded whatever the count. [`Record`] serializes a
+//! response as the command line's JSON Lines record. [`input`] reads URL lists the way the
+//! command line does.
+//!
+//! The library has no process-wide side effects (no signal handlers, no printing, no
+//! terminal detection) except one it is asked for: [`Builder::build`] raises the open-file
+//! limit to fit the concurrency.
 
-pub mod app;
-pub mod bench;
-pub mod cache;
-pub mod cli;
-pub mod client;
-pub mod config;
-pub mod engine;
-pub mod exit_codes;
-pub mod fdlimit;
-pub mod feed;
+#![warn(missing_docs)]
+
+mod builder;
+mod error;
+mod failure;
+mod http;
 pub mod input;
-pub mod output;
-pub mod policy;
-pub mod progress;
-pub mod record;
-pub mod redirect;
-pub mod resolver;
-pub mod scheduler;
-pub mod server;
-pub mod stop;
-pub mod summary;
-pub mod target;
+mod policy;
+mod record;
+mod response;
+mod run;
+mod settings;
+
+pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};
+pub use error::{Error, Setting};
+pub use failure::{ErrorKind, Failure};
+pub use input::Request;
+pub use record::Record;
+pub use response::Response;
+pub use run::{Octopus, Responses, Stats};

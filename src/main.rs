@@ -1,6 +1,10 @@
+//! The `octopus` command line: parse the arguments, run the command, exit with its status.
+
+mod cli;
+
 use clap::Parser;
 
 fn main() {
-    let cli = octopus::cli::Cli::parse();
-    std::process::exit(octopus::app::run(cli));
+    let args = cli::args::Cli::parse();
+    std::process::exit(cli::run(args));
 }

@@ -1,81 +1,32 @@
 //! Politeness settings and their arithmetic: in-flight limits per host and per URL prefix,
 //! a global start rate, a per-host gap between starts, and the retry policy (which outcomes,
-//! how long to wait). The scheduler (`scheduler.rs`) applies them.
+//! how long to wait). The scheduler (`run/`) applies them.
+//!
+//! Invariant: pure arithmetic, no I/O and no clock (times are passed in).
 
 use std::time::{Duration, SystemTime};
 
-use crate::config::StatusRanges;
-use crate::record::{ErrorKind, Failure, Response};
+use crate::failure::Failure;
+use crate::http::Fetched;
+use crate::settings::StatusSet;
 
-/// A `--rate` value: request starts per second.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate(pub f64);
-
-impl Rate {
-    /// The gap between two starts at this rate.
-    pub fn interval(self) -> Duration {
-        Duration::from_secs_f64(1.0 / self.0)
-    }
-}
-
-impl std::str::FromStr for Rate {
-    type Err = String;
-
-    /// `N/s`, `N/m` (or a bare `N`, per second).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "--rate '{s}': expected a number of requests per second or minute, e.g. 20/s or 90/m"
-            )
-        };
-        let (n, per) = s.split_once('/').unwrap_or((s, "s"));
-        let n: f64 = n.trim().parse().map_err(|_| bad())?;
-        let per_second = match per.trim() {
-            "s" | "sec" | "second" => n,
-            "m" | "min" | "minute" => n / 60.0,
-            _ => return Err(bad()),
-        };
-        if !per_second.is_finite() || per_second <= 0.0 {
-            return Err(bad());
-        }
-        Ok(Rate(per_second))
-    }
-}
-
-/// One `--limit PREFIX=N`.
+/// One prefix limit: at most `max` requests in flight to URLs starting with `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrefixLimit {
+pub(crate) struct PrefixLimit {
     pub prefix: String,
     pub max: usize,
 }
 
-impl std::str::FromStr for PrefixLimit {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--limit '{s}': expected PREFIX=N, e.g. http://a.example/=2");
-        let (prefix, n) = s.rsplit_once('=').ok_or_else(bad)?;
-        let max: usize = n.trim().parse().map_err(|_| bad())?;
-        if prefix.is_empty() || max == 0 {
-            return Err(bad());
-        }
-        Ok(PrefixLimit {
-            prefix: prefix.to_string(),
-            max,
-        })
-    }
-}
-
 /// When and how to try a URL again.
 #[derive(Debug, Clone)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt (0: none).
     pub retries: u32,
-    /// Statuses that are retried (`--retry-on`, default 429 and 500-599).
-    pub on_status: StatusRanges,
-    /// Base of the exponential backoff (`--retry-delay`).
+    /// Statuses that are retried (default 429 and 500-599).
+    pub on_status: StatusSet,
+    /// Base of the exponential backoff.
     pub base: Duration,
-    /// Longest wait before a retry, Retry-After included (`--max-retry-wait`).
+    /// Longest wait before a retry, Retry-After included.
     pub max_wait: Duration,
 }
 
@@ -84,7 +35,7 @@ impl RetryPolicy {
     /// `jitter` in 0..1 spreads retries (full jitter on the exponential part).
     pub fn wait_before_retry(
         &self,
-        outcome: &Result<Response, Failure>,
+        outcome: &Result<Fetched, Failure>,
         attempt: u32,
         jitter: f64,
     ) -> Option<Duration> {
@@ -94,33 +45,21 @@ impl RetryPolicy {
         let retry_after = match outcome {
             Ok(r) if self.on_status.contains(r.status) => r.retry_after,
             Ok(_) => return None,
-            Err(f) if retryable(f.kind) => None,
+            Err(f) if f.kind().is_transient() => None,
             Err(_) => return None,
         };
-        let backoff = self
+        let exponential = self
             .base
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let factor = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
+        let backoff = Duration::try_from_secs_f64(exponential.as_secs_f64() * factor)
+            .unwrap_or(Duration::MAX);
         Some(retry_after.unwrap_or(backoff).min(self.max_wait))
     }
 }
 
-/// Transport failures worth another try (a bad URL or an oversized body is not).
-fn retryable(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Dns
-            | ErrorKind::Connect
-            | ErrorKind::Timeout
-            | ErrorKind::Tls
-            | ErrorKind::Protocol
-            | ErrorKind::Proxy
-            | ErrorKind::Io
-    )
-}
-
 /// Parse a `Retry-After` value: delay-seconds or an HTTP date (relative to `now`).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -129,68 +68,57 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Everything the scheduler enforces. `is_active` is false for a plain run.
+/// Everything the scheduler enforces. With no limit set, every URL may start at once.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub per_host: Option<usize>,
     pub limits: Vec<PrefixLimit>,
-    pub rate: Option<Rate>,
+    /// The gap between two request starts (from the rate), overall.
+    pub interval: Option<Duration>,
+    /// The gap between two request starts to the same host.
     pub delay: Option<Duration>,
     pub retry: RetryPolicy,
-    /// Lines the scheduler may look ahead past ones that have to wait.
+    /// URLs the scheduler looks at, past ones that have to wait.
     pub lookahead: usize,
 }
 
 impl Policy {
-    pub fn is_active(&self) -> bool {
-        self.per_host.is_some()
-            || !self.limits.is_empty()
-            || self.rate.is_some()
-            || self.delay.is_some()
-            || self.retry.retries > 0
-    }
-
-    /// The first `--limit` whose prefix starts `url`.
+    /// The first prefix limit whose prefix starts `url`.
     pub fn limit_for(&self, url: &str) -> Option<usize> {
         self.limits.iter().position(|l| url.starts_with(&l.prefix))
+    }
+
+    /// Whether a URL's host must be known (per-host limits and delays count by it).
+    pub fn counts_hosts(&self) -> bool {
+        self.per_host.is_some() || self.delay.is_some()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::ErrorKind;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
             retries: 3,
-            on_status: "429,500-599".parse().unwrap(),
+            on_status: StatusSet::new(vec![(429, 429), (500, 599)]),
             base: Duration::from_millis(100),
             max_wait: Duration::from_secs(5),
         }
     }
 
-    fn status(code: u16, retry_after: Option<Duration>) -> Result<Response, Failure> {
-        Ok(Response {
+    fn status(code: u16, retry_after: Option<Duration>) -> Result<Fetched, Failure> {
+        Ok(Fetched {
             status: code,
             final_url: String::new(),
             redirects: 0,
             bytes: 0,
             content_type: None,
             retry_after,
+            headers: http::HeaderMap::new(),
+            body: Vec::new(),
         })
-    }
-
-    #[test]
-    fn rates_and_limits_parse() {
-        assert_eq!("20/s".parse::<Rate>().unwrap(), Rate(20.0));
-        assert_eq!("90/m".parse::<Rate>().unwrap(), Rate(1.5));
-        assert_eq!("5".parse::<Rate>().unwrap(), Rate(5.0));
-        assert!("0/s".parse::<Rate>().is_err());
-        assert!("x/h".parse::<Rate>().is_err());
-        let l: PrefixLimit = "http://a.example/x=2".parse().unwrap();
-        assert_eq!((l.prefix.as_str(), l.max), ("http://a.example/x", 2));
-        assert!("http://a/=0".parse::<PrefixLimit>().is_err());
-        assert!("nolimit".parse::<PrefixLimit>().is_err());
     }
 
     #[test]
@@ -222,6 +150,26 @@ mod tests {
         assert!(p.wait_before_retry(&timeout, 1, 0.5).is_some());
         let invalid = Err(Failure::new(ErrorKind::InvalidUrl, "bad"));
         assert_eq!(p.wait_before_retry(&invalid, 1, 0.5), None);
+    }
+
+    #[test]
+    fn huge_bases_saturate_instead_of_overflowing() {
+        let p = RetryPolicy {
+            base: Duration::MAX,
+            max_wait: Duration::from_secs(60),
+            ..policy()
+        };
+        let wait = p.wait_before_retry(&status(503, None), 3, 1.0);
+        assert_eq!(wait, Some(Duration::from_secs(60)));
+        let unbounded = RetryPolicy {
+            max_wait: Duration::MAX,
+            ..p
+        };
+        assert!(
+            unbounded
+                .wait_before_retry(&status(503, None), 3, 1.0)
+                .is_some()
+        );
     }
 
     #[test]

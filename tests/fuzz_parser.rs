@@ -5,8 +5,7 @@
 
 use std::io::Cursor;
 
-use octopus::input::Lines;
-use octopus::target::{parse_target, redact};
+use octopus::input::{Lines, parse_target, redact};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-pub use octopus::server::Server;
+pub use octopus_testserver::Server;
 
 /// The `octopus` binary, with proxy variables removed so traffic stays on loopback.
 pub fn octopus() -> assert_cmd::Command {

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::feed::InputStats;
-use crate::record::Record;
-use crate::stop::StopReason;
+use octopus::Response;
+
+use crate::cli::feed::InputStats;
+use crate::cli::stop::StopReason;
 
 /// The bucket for responses whose status is outside `--ok-status`.
 pub const HTTP_STATUS: &str = "http_status";
@@ -45,24 +46,22 @@ impl Tally {
         }
     }
 
-    pub fn add(&mut self, record: &Record) {
+    pub fn add(&mut self, record: &Response) {
         let c = &mut self.counts;
         c.urls += 1;
-        c.cached += u64::from(record.cached);
-        if !record.waited.is_zero() {
+        c.cached += u64::from(record.cached());
+        if !record.waited().is_zero() {
             c.waited += 1;
-            c.waited_ms += record.waited.as_millis() as u64;
+            c.waited_ms += record.waited().as_millis() as u64;
         }
-        c.retried += u64::from(record.attempts > 1);
-        if let Some(r) = record.response() {
-            c.bytes += r.bytes;
-        }
-        if record.ok {
+        c.retried += u64::from(record.attempts() > 1);
+        c.bytes += record.bytes();
+        if record.ok() {
             c.ok += 1;
             return;
         }
         c.failed += 1;
-        let kind = record.failure().map_or(HTTP_STATUS, |f| f.kind.as_str());
+        let kind = record.error().map_or(HTTP_STATUS, |f| f.kind().as_str());
         *c.failed_by_kind.entry(kind).or_default() += 1;
     }
 

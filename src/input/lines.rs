@@ -1,4 +1,4 @@
-//! Where URLs come from: command-line arguments, files and stdin, read as a stream.
+//! Where URLs come from: command-line arguments, files, stdin or any reader, read as a stream.
 //!
 //! Invariants: input is never read into memory whole; a line is held only up to
 //! `MAX_LINE` bytes (the rest is skipped and the line reported as too long); blank lines
@@ -36,20 +36,22 @@ impl Source {
     }
 
     /// Check a file input before anything is fetched: it must exist, be readable, not a directory.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InputError> {
         let Source::File(path) = self else {
             return Ok(());
         };
-        let shown = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let open = |error| InputError::open(&self.name(), error);
+        let meta = std::fs::metadata(path).map_err(open)?;
         if meta.is_dir() {
-            return Err(format!("cannot read {shown}: it is a directory"));
+            let error = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory");
+            return Err(open(error));
         }
-        File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        File::open(path).map_err(open)?;
         Ok(())
     }
 
-    fn name(&self) -> Arc<str> {
+    /// The input's name in records: the file path, `-` for stdin, `arg` for a URL argument.
+    pub fn name(&self) -> Arc<str> {
         match self {
             Source::Url(_) => Arc::from("arg"),
             Source::Stdin => Arc::from("-"),
@@ -58,12 +60,56 @@ impl Source {
     }
 }
 
+/// An input that could not be opened or read.
+#[derive(Debug)]
+pub struct InputError {
+    input: Arc<str>,
+    opening: bool,
+    error: io::Error,
+}
+
+impl InputError {
+    fn open(input: &Arc<str>, error: io::Error) -> Self {
+        InputError {
+            input: Arc::clone(input),
+            opening: true,
+            error,
+        }
+    }
+
+    /// The input's name (see [`Source::name`]).
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let doing = if self.opening {
+            "cannot read"
+        } else {
+            "error reading"
+        };
+        write!(f, "{doing} {}: {}", self.input, self.error)
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// Why a line cannot even be looked at as a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineError {
+    /// The line is not valid UTF-8.
     NotUtf8,
+    /// The line is longer than [`MAX_LINE`] (its length in bytes).
     TooLong(u64),
 }
+
+impl std::error::Error for LineError {}
 
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,10 +123,13 @@ impl std::fmt::Display for LineError {
 /// A non-blank, non-comment input line.
 #[derive(Debug, Clone)]
 pub struct Line {
+    /// The input's name (see [`Source::name`]).
     pub input: Arc<str>,
+    /// 1-based line number within the input (position among URL arguments for `arg`).
     pub number: u64,
-    /// The trimmed text, or why it could not be read as text. `raw` keeps a lossy copy.
+    /// The trimmed text, or why it could not be read as text.
     pub text: Result<String, LineError>,
+    /// The trimmed line, lossily decoded (what a record shows for an unreadable line).
     pub raw: String,
 }
 
@@ -171,10 +220,11 @@ pub struct Lines {
     /// How many URL arguments have been opened so far (their "line" numbers).
     args_opened: u64,
     /// Whether the source being read now is stdin (which can be endless).
-    pub on_stdin: bool,
+    on_stdin: bool,
 }
 
 impl Lines {
+    /// The lines of `sources`, read in order.
     pub fn new(sources: Vec<Source>) -> Self {
         Lines {
             sources: sources.into_iter(),
@@ -200,6 +250,11 @@ impl Lines {
         })
     }
 
+    /// Whether the source being read now is stdin (which can be endless).
+    pub fn is_on_stdin(&self) -> bool {
+        self.on_stdin
+    }
+
     /// True when the next line cannot come without a read from the OS (which may block,
     /// as stdin fed by a slow producer does): a good moment to hand over buffered work.
     pub fn would_read(&self) -> bool {
@@ -208,8 +263,9 @@ impl Lines {
             .is_none_or(|(_, r)| r.reader.buffer().is_empty())
     }
 
-    /// The next line worth a record, or an I/O error naming the input.
-    pub fn next_line(&mut self) -> Option<Result<Line, String>> {
+    /// The next line worth a record, or an I/O error naming the input (reading then goes
+    /// on with the next input).
+    pub fn next_line(&mut self) -> Option<Result<Line, InputError>> {
         loop {
             if self.current.is_none() {
                 let source = self.sources.next()?;
@@ -218,7 +274,7 @@ impl Lines {
                 let name = source.name();
                 match Self::open(&source) {
                     Ok(r) => self.current = Some((name, LineReader::new(r))),
-                    Err(e) => return Some(Err(format!("cannot read {name}: {e}"))),
+                    Err(e) => return Some(Err(InputError::open(&name, e))),
                 }
                 if let Source::Url(_) = source {
                     // Arguments are numbered by their position among URL arguments.
@@ -233,9 +289,13 @@ impl Lines {
                     self.current = None;
                     continue;
                 }
-                Err(e) => {
+                Err(error) => {
                     self.current = None;
-                    return Some(Err(format!("error reading {name}: {e}")));
+                    return Some(Err(InputError {
+                        input: name,
+                        opening: false,
+                        error,
+                    }));
                 }
                 Ok(Some(len)) => {
                     self.number += 1;

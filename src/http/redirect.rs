@@ -10,23 +10,28 @@
 use ureq::http::{HeaderName, HeaderValue, Method, header};
 use url::Url;
 
-use crate::record::{ErrorKind, Failure};
-use crate::target::{redact, redact_text};
+use crate::failure::{ErrorKind, Failure};
+use crate::input::{redact, redact_text};
 
 /// Where a redirect leads and how to ask there.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
+pub(crate) struct Hop {
     pub url: Url,
     pub method: Method,
     pub keep_body: bool,
 }
 
-pub fn is_redirect(status: u16) -> bool {
+pub(crate) fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// The next hop after `status` with `location` from `from`, asked with `method`.
-pub fn next_hop(from: &Url, method: &Method, status: u16, location: &str) -> Result<Hop, Failure> {
+pub(crate) fn next_hop(
+    from: &Url,
+    method: &Method,
+    status: u16,
+    location: &str,
+) -> Result<Hop, Failure> {
     let url = from.join(location.trim()).map_err(|e| {
         let msg = format!("cannot follow redirect to '{location}': {e}");
         Failure::new(ErrorKind::Redirect, redact_text(&msg, from))
@@ -52,14 +57,14 @@ pub fn next_hop(from: &Url, method: &Method, status: u16, location: &str) -> Res
 }
 
 /// Whether `a` and `b` share scheme, host and port.
-pub fn same_origin(a: &Url, b: &Url) -> bool {
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Drop the headers that carry credentials.
-pub fn strip_credentials(headers: &mut Vec<(HeaderName, HeaderValue)>) {
+pub(crate) fn strip_credentials(headers: &mut Vec<(HeaderName, HeaderValue)>) {
     headers.retain(|(name, _)| {
         !(name == header::AUTHORIZATION
             || name == header::COOKIE
@@ -93,7 +98,7 @@ mod tests {
             "javascript:alert(1)",
         ] {
             let e = next_hop(&from, &Method::GET, 302, location).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::Redirect, "{location}");
+            assert_eq!(e.kind(), ErrorKind::Redirect, "{location}");
         }
     }
 

@@ -1,28 +1,23 @@
 //! `octopus bench`: the original project's benchmark, reproduced offline. An embedded server
-//! on 127.0.0.1 simulates latency; the same engine `fetch` uses runs three times over URL
-//! lists written to temporary files: sequentially (`-c 1`), at the given concurrency, and
-//! with the cache on over URLs drawn from a small distinct set.
+//! on 127.0.0.1 simulates latency; the library runs three times over generated URLs:
+//! sequentially (concurrency 1), at the given concurrency, and with the cache on over URLs
+//! drawn from a small distinct set.
 //!
-//! Invariant: every run goes through `Config::from_args` and `engine::run`, exactly like
-//! `octopus fetch FILE` with default options, so the numbers are the product's numbers.
+//! Invariant: every run is the library's `Octopus::fetch_all` with the command line's
+//! default settings (the same engine and path as `octopus fetch`), so the numbers are the
+//! product's numbers.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Instant;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
-use clap::Parser;
+use octopus::Octopus;
+use octopus_testserver::Server;
 use serde::Serialize;
 
-use crate::cli::{BenchArgs, Cli, Command};
-use crate::config::Config;
-use crate::engine::{self, RecordSink};
-use crate::exit_codes;
-use crate::record::Record;
-use crate::server::Server;
-use crate::stop::Stop;
-use crate::summary::Tally;
+use super::args::BenchArgs;
+use super::exit_codes;
+use super::output::summary::Tally;
 
 /// The result of one timed run.
 #[derive(Debug, Clone, Serialize)]
@@ -77,45 +72,28 @@ pub fn run(args: &BenchArgs) -> i32 {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
-    // Client and server sockets both live in this process.
-    let threads = args.threads as usize;
-    let idle_per_shard =
-        crate::fdlimit::ensure_room(2 * threads, crate::client::pool_shards(threads))?;
     let server = Server::start().map_err(|e| format!("cannot start the embedded server: {e}"))?;
     let ms = args.latency.as_millis();
-    let plain = UrlFile::write("plain", args.urls, |i| {
-        server.url(&format!("/delay/{ms}/{i}"))
-    })?;
+    let base = server.url("/delay");
+    let plain = move |i: u64| format!("{base}/{ms}/{i}");
+    let base = server.url("/delay");
+    let distinct = args.distinct;
+    // The same deterministic draw of URLs in every run.
     let mut draw = XorShift(0x9E37_79B9_7F4A_7C15);
-    let cached = UrlFile::write("cached", args.urls, |_| {
-        let pick = draw.next() % args.distinct;
-        server.url(&format!("/delay/{ms}/site-{pick}"))
-    })?;
-
+    let cached = move |_| {
+        let pick = draw.next() % distinct;
+        format!("{base}/{ms}/site-{pick}")
+    };
     let runs = vec![
-        timed_run(
-            "sequential",
-            &plain.0,
-            1,
-            &["--no-cache"],
-            &server,
-            idle_per_shard,
-        )?,
-        timed_run(
-            "octopus",
-            &plain.0,
-            args.threads,
-            &["--no-cache"],
-            &server,
-            idle_per_shard,
-        )?,
+        timed_run("sequential", args.urls, 1, false, &server, plain.clone())?,
+        timed_run("octopus", args.urls, args.threads, false, &server, plain)?,
         timed_run(
             "octopus+cache",
-            &cached.0,
+            args.urls,
             args.threads,
-            &[],
+            true,
             &server,
-            idle_per_shard,
+            cached,
         )?,
     ];
     let ideal = args.urls.div_ceil(u64::from(args.threads)) as f64 * args.latency.as_secs_f64();
@@ -132,56 +110,49 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     })
 }
 
-/// One run of the fetch engine over `file`, exactly as `octopus fetch -c C [extra] FILE`.
+/// One run over `urls` URLs made by `url`, with the command line's default settings, through
+/// the library's pull (as `octopus fetch -c C [--no-cache]` runs).
 fn timed_run(
     name: &'static str,
-    file: &Path,
+    urls: u64,
     concurrency: u32,
-    extra: &[&str],
+    cache: bool,
     server: &Server,
-    idle_per_shard: usize,
+    url: impl FnMut(u64) -> String + Send + 'static,
 ) -> Result<RunResult, String> {
-    let mut argv = vec!["octopus".to_string(), "fetch".into(), "-q".into()];
-    argv.extend(["-c".to_string(), concurrency.to_string()]);
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    argv.push(file.display().to_string());
-    let Ok(Cli {
-        command: Some(Command::Fetch(fetch)),
-        ..
-    }) = Cli::try_parse_from(&argv)
-    else {
-        return Err(format!("internal: cannot build the {name} run's options"));
-    };
-    let mut config = Config::from_args(&fetch)?;
-    config.client.idle_per_shard = config.client.idle_per_shard.min(idle_per_shard);
+    let mut builder = Octopus::builder()
+        .concurrency(concurrency as usize)
+        .keep_bodies(false)
+        .keep_headers(false);
+    if cache {
+        builder = builder.cache_ttl(Duration::from_secs(30));
+    }
+    let octopus = builder.build().map_err(|e| e.to_string())?;
     let before = server.requests();
-    let mut sink = CountingSink(Tally::start());
+    let mut tally = Tally::start();
     let started = Instant::now();
-    engine::run(&config, &Arc::new(Stop::default()), &mut sink)?;
+    let responses = octopus
+        .fetch_all((0..urls).map(url))
+        .map_err(|e| e.to_string())?;
+    for response in responses {
+        tally.add(&response);
+    }
     let seconds = started.elapsed().as_secs_f64();
-    let tally = sink.0.counts;
+    let counts = tally.counts;
     Ok(RunResult {
         name,
-        urls: tally.urls,
+        urls: counts.urls,
         concurrency,
         seconds,
         urls_per_second: if seconds > 0.0 {
-            tally.urls as f64 / seconds
+            counts.urls as f64 / seconds
         } else {
             0.0
         },
-        ok: tally.ok,
-        failed: tally.failed,
+        ok: counts.ok,
+        failed: counts.failed,
         server_requests: server.requests() - before,
     })
-}
-
-struct CountingSink(Tally);
-
-impl RecordSink for CountingSink {
-    fn record(&mut self, record: Record) {
-        self.0.add(&record);
-    }
 }
 
 /// The RESULTS block, in the original benchmark's words.
@@ -213,30 +184,6 @@ pub fn render(r: &BenchReport) -> String {
         r.speedup
     );
     s
-}
-
-/// A temporary file of URLs, removed when dropped.
-struct UrlFile(PathBuf);
-
-impl UrlFile {
-    fn write(label: &str, n: u64, mut url: impl FnMut(u64) -> String) -> Result<UrlFile, String> {
-        let path =
-            std::env::temp_dir().join(format!("octopus-bench-{}-{label}.txt", std::process::id()));
-        let file = UrlFile(path);
-        let err = |e: io::Error| format!("cannot write {}: {e}", file.0.display());
-        let mut out = BufWriter::new(std::fs::File::create(&file.0).map_err(err)?);
-        for i in 0..n {
-            writeln!(out, "{}", url(i)).map_err(err)?;
-        }
-        out.flush().map_err(err)?;
-        Ok(file)
-    }
-}
-
-impl Drop for UrlFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// A tiny deterministic generator: the same draw of URLs in every run.

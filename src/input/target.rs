@@ -6,11 +6,25 @@
 
 use url::Url;
 
+use crate::failure::{ErrorKind, Failure};
+
 /// Parse a trimmed, non-blank input line into an http(s) URL.
 ///
 /// A line without a scheme gets `http://` (`example.com/a` → `http://example.com/a`).
-/// Errors are one-line messages meant for the record's `error.message`.
-pub fn parse_target(line: &str) -> Result<Url, String> {
+/// A line that is not a fetchable URL is an `invalid_url` [`Failure`] whose one-line
+/// message says why.
+///
+/// ```
+/// let url = octopus::input::parse_target("example.com/a").unwrap();
+/// assert_eq!(url.as_str(), "http://example.com/a");
+/// let refused = octopus::input::parse_target("ftp://files.example/").unwrap_err();
+/// assert_eq!(refused.kind(), octopus::ErrorKind::InvalidUrl);
+/// ```
+pub fn parse_target(line: &str) -> Result<Url, Failure> {
+    parse(line).map_err(|message| Failure::new(ErrorKind::InvalidUrl, message))
+}
+
+fn parse(line: &str) -> Result<Url, String> {
     if let Some((pos, c)) = line
         .char_indices()
         .find(|(_, c)| c.is_whitespace() || c.is_control())
@@ -73,6 +87,11 @@ fn has_scheme(line: &str) -> bool {
 }
 
 /// The URL as text with any password replaced by `***`, for records and messages.
+///
+/// ```
+/// let url = octopus::input::parse_target("https://user:secret@example.com/").unwrap();
+/// assert_eq!(octopus::input::redact(&url), "https://user:***@example.com/");
+/// ```
 pub fn redact(url: &Url) -> String {
     if url.password().is_none() {
         return url.as_str().to_string();
@@ -84,7 +103,7 @@ pub fn redact(url: &Url) -> String {
 }
 
 /// Mask `user:password@` inside free text (an error message that quotes a URL).
-pub fn redact_text(text: &str, url: &Url) -> String {
+pub(crate) fn redact_text(text: &str, url: &Url) -> String {
     match url.password() {
         Some(p) if !p.is_empty() => text.replace(p, "***"),
         _ => text.to_string(),
@@ -92,7 +111,7 @@ pub fn redact_text(text: &str, url: &Url) -> String {
 }
 
 /// Mask a password in a line that did not parse as a URL (`scheme://user:pass@...`).
-pub fn redact_raw(line: &str) -> String {
+pub(crate) fn redact_raw(line: &str) -> String {
     let start = line.find("://").map_or(0, |i| i + 3);
     let rest = &line[start..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -110,9 +129,7 @@ mod tests {
     use super::*;
 
     fn ok(line: &str) -> String {
-        parse_target(line)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|e| e)
+        parse(line).map(|u| u.to_string()).unwrap_or_else(|e| e)
     }
 
     #[test]
@@ -138,18 +155,18 @@ mod tests {
             "mailto:a@b",
             "javascript:alert(1)",
         ] {
-            let e = parse_target(line).unwrap_err();
+            let e = parse(line).unwrap_err();
             assert!(e.contains("unsupported scheme"), "{line}: {e}");
         }
-        assert!(parse_target("http://").unwrap_err().contains("malformed"));
-        assert!(
-            parse_target("http://h:99999/")
-                .unwrap_err()
-                .contains("port")
+        assert!(parse("http://").unwrap_err().contains("malformed"));
+        assert!(parse("http://h:99999/").unwrap_err().contains("port"));
+        assert!(parse("http://a b/").unwrap_err().contains("space"));
+        assert!(parse("http://a/\r\nX: y").is_err());
+        assert!(parse("http://a/\0").unwrap_err().contains("NUL"));
+        assert_eq!(
+            parse_target("mailto:a@b").unwrap_err().kind(),
+            ErrorKind::InvalidUrl
         );
-        assert!(parse_target("http://a b/").unwrap_err().contains("space"));
-        assert!(parse_target("http://a/\r\nX: y").is_err());
-        assert!(parse_target("http://a/\0").unwrap_err().contains("NUL"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Host-name resolution for ureq: `--resolve HOST:PORT:ADDR` overrides, then the system resolver.
+//! Host-name resolution for ureq: overrides (`--resolve HOST:PORT:ADDR`, the builder's
+//! `resolve`), then the system resolver.
 //!
 //! Invariant: resolution runs on the calling worker thread. ureq's default resolver spawns a
 //! thread per request whenever a whole-request timeout is set (measured: ~4x fewer requests
@@ -14,39 +15,16 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
-/// One `--resolve` rule: connections to `host:port` go to `addr` instead.
+/// One override: connections to `host:port` (host in lower case) go to `addr` instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolveRule {
+pub(crate) struct ResolveRule {
     pub host: String,
     pub port: u16,
     pub addr: IpAddr,
 }
 
-impl std::str::FromStr for ResolveRule {
-    type Err = String;
-
-    /// Parse curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 address).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad =
-            || format!("--resolve '{s}': expected HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1");
-        let (host, rest) = s.split_once(':').ok_or_else(bad)?;
-        let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
-        let port: u16 = port.parse().map_err(|_| bad())?;
-        let addr = addr.trim_start_matches('[').trim_end_matches(']');
-        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-        if host.is_empty() {
-            return Err(bad());
-        }
-        Ok(ResolveRule {
-            host: host.to_ascii_lowercase(),
-            port,
-            addr,
-        })
-    }
-}
-
 #[derive(Debug, Default)]
-pub struct OctopusResolver {
+pub(crate) struct OctopusResolver {
     overrides: HashMap<(String, u16), SocketAddr>,
 }
 
@@ -103,22 +81,6 @@ impl Resolver for OctopusResolver {
             Err(ureq::Error::HostNotFound)
         } else {
             Ok(result)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_curl_resolve_rules() {
-        let r: ResolveRule = "Example.com:443:127.0.0.1".parse().unwrap();
-        assert_eq!((r.host.as_str(), r.port), ("example.com", 443));
-        let v6: ResolveRule = "h:80:[::1]".parse().unwrap();
-        assert_eq!(v6.addr, "::1".parse::<IpAddr>().unwrap());
-        for bad in ["h:80", "h:x:127.0.0.1", ":80:127.0.0.1", "h:80:nothost"] {
-            assert!(bad.parse::<ResolveRule>().is_err(), "{bad}");
         }
     }
 }

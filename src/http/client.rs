@@ -1,5 +1,6 @@
-//! One HTTP exchange per call: build the ureq agent from validated settings, fetch a URL,
-//! read the body to the end, classify any failure.
+//! One HTTP exchange per call: build the ureq agents from validated settings, fetch a URL,
+//! read the body to the end (keeping it, and the headers, only when asked), classify any
+//! failure.
 //!
 //! Invariants: `Client::fetch` never panics and never returns before the body is read or
 //! abandoned; every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
@@ -18,15 +19,16 @@ use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy};
 use url::Url;
 
+use super::Fetched;
+use super::redirect::{Hop, is_redirect, next_hop, same_origin, strip_credentials};
+use super::resolver::{OctopusResolver, ResolveRule};
+use crate::failure::{ErrorKind, Failure};
+use crate::input::{redact, redact_text};
 use crate::policy::parse_retry_after;
-use crate::record::{ErrorKind, Failure, Response};
-use crate::redirect::{Hop, is_redirect, next_hop, same_origin, strip_credentials};
-use crate::resolver::{OctopusResolver, ResolveRule};
-use crate::target::{redact, redact_text};
 
-/// Everything that shapes the requests of a run. Built and validated by `config.rs`.
+/// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
 #[derive(Debug, Clone)]
-pub struct ClientConfig {
+pub(crate) struct ClientSettings {
     pub method: Method,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<Arc<[u8]>>,
@@ -35,9 +37,13 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     pub max_redirects: u32,
     pub max_body: u64,
+    /// Keep the final response's body (up to `max_body`) rather than discard it.
+    pub keep_body: bool,
+    /// Keep the final response's headers.
+    pub keep_headers: bool,
     pub insecure: bool,
-    /// `None`: honour HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the environment.
-    pub proxy: Option<String>,
+    /// The proxy to use, if any (the builder reads the environment's when asked to).
+    pub proxy: Option<Proxy>,
     pub resolve: Vec<ResolveRule>,
     /// Connection pools, each holding the idle connections of the hosts hashed to it.
     pub pool_shards: usize,
@@ -49,21 +55,16 @@ pub struct ClientConfig {
 /// walks every idle connection once per distinct host in it, on every checkout; with many
 /// hosts in one pool that cost dominated a run (see ARCHITECTURE.md). Hashing hosts over
 /// separate pools keeps each pool's host count, and its lock's traffic, small.
-pub fn pool_shards(concurrency: usize) -> usize {
+pub(crate) fn pool_shards(concurrency: usize) -> usize {
     concurrency.clamp(1, 64)
 }
 
 /// A configured HTTP client shared by all workers.
 #[derive(Debug)]
-pub struct Client {
+pub(crate) struct Client {
     /// One agent (and connection pool) per shard; a host always uses the same one.
     agents: Vec<Agent>,
-    method: Method,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Option<Arc<[u8]>>,
-    max_body: u64,
-    max_redirects: u32,
-    timeout: Duration,
+    cfg: ClientSettings,
 }
 
 /// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
@@ -72,11 +73,8 @@ const INPUT_BUFFER: usize = 64 * 1024;
 const OUTPUT_BUFFER: usize = 16 * 1024;
 
 impl Client {
-    pub fn new(cfg: &ClientConfig) -> Result<Client, String> {
-        let proxy = match &cfg.proxy {
-            Some(p) => Some(Proxy::new(p).map_err(|e| format!("--proxy '{p}': {e}"))?),
-            None => Proxy::try_from_env(),
-        };
+    /// One agent per pool shard, configured from `cfg`.
+    pub fn new(cfg: &ClientSettings) -> Client {
         let config = Agent::config_builder()
             .http_status_as_error(false)
             // Redirects are followed in `fetch` (see redirect.rs).
@@ -96,7 +94,7 @@ impl Client {
                     .disable_verification(cfg.insecure)
                     .build(),
             )
-            .proxy(proxy)
+            .proxy(cfg.proxy.clone())
             .build();
         let agents = (0..cfg.pool_shards.max(1))
             .map(|_| {
@@ -108,15 +106,10 @@ impl Client {
                 )
             })
             .collect();
-        Ok(Client {
+        Client {
             agents,
-            method: cfg.method.clone(),
-            headers: cfg.headers.clone(),
-            body: cfg.body.clone(),
-            max_body: cfg.max_body,
-            max_redirects: cfg.max_redirects,
-            timeout: cfg.timeout,
-        })
+            cfg: cfg.clone(),
+        }
     }
 
     fn agent_for(&self, url: &Url) -> &Agent {
@@ -130,15 +123,17 @@ impl Client {
         &self.agents[shard]
     }
 
-    /// Fetch one URL, following redirects, and read the final body to the end (discarded).
-    pub fn fetch(&self, url: &Url) -> Result<Response, Failure> {
-        let deadline = Instant::now() + self.timeout;
+    /// Fetch one URL, following redirects, and read the final body to the end.
+    pub fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
+        // The timeout is bounded when settings are validated; the fallback only guards that.
+        let now = Instant::now();
+        let deadline = now.checked_add(self.cfg.timeout).unwrap_or(now);
         let mut hop = Hop {
             url: url.clone(),
-            method: self.method.clone(),
+            method: self.cfg.method.clone(),
             keep_body: true,
         };
-        let mut headers = Cow::Borrowed(&self.headers);
+        let mut headers = Cow::Borrowed(&self.cfg.headers);
         let mut redirects = 0;
         loop {
             let response = self.send(&hop, &headers, redirects > 0, deadline, url)?;
@@ -146,13 +141,13 @@ impl Client {
             let location = is_redirect(status)
                 .then(|| response.headers().get(http::header::LOCATION))
                 .flatten();
-            let Some(location) = location.filter(|_| self.max_redirects > 0) else {
+            let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
                 return self.read(response, &hop.url, redirects, url);
             };
-            if redirects == self.max_redirects {
+            if redirects == self.cfg.max_redirects {
                 let msg = format!(
                     "more than {} redirects (--max-redirects)",
-                    self.max_redirects
+                    self.cfg.max_redirects
                 );
                 return Err(Failure::new(ErrorKind::TooManyRedirects, msg));
             }
@@ -200,7 +195,7 @@ impl Client {
             ));
         }
         let budget = later_hop.then_some(remaining);
-        let sent = match self.body.as_ref().filter(|_| hop.keep_body) {
+        let sent = match self.cfg.body.as_ref().filter(|_| hop.keep_body) {
             Some(body) => builder.body(&body[..]).map(|r| run(agent, r, budget)),
             None => builder.body(()).map(|r| run(agent, r, budget)),
         };
@@ -224,23 +219,33 @@ impl Client {
         at: &Url,
         redirects: u32,
         original: &Url,
-    ) -> Result<Response, Failure> {
-        let status = response.status().as_u16();
-        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+    ) -> Result<Fetched, Failure> {
+        let (parts, mut body) = response.into_parts();
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
         let retry_after = header(http::header::RETRY_AFTER)
             .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-        let mut body = response.into_body();
-        let mut reader = body.with_config().limit(self.max_body).reader();
-        let bytes = io::copy(&mut reader, &mut io::sink())
-            .map_err(|e| classify(ureq::Error::from(e), original))?;
-        Ok(Response {
-            status,
+        let mut reader = body.with_config().limit(self.cfg.max_body).reader();
+        let mut kept = Vec::new();
+        let read = if self.cfg.keep_body {
+            io::Read::read_to_end(&mut reader, &mut kept).map(|n| n as u64)
+        } else {
+            io::copy(&mut reader, &mut io::sink())
+        };
+        let bytes = read.map_err(|e| classify(ureq::Error::from(e), original))?;
+        Ok(Fetched {
+            status: parts.status.as_u16(),
             final_url: redact(at),
             redirects,
             bytes,
             content_type,
             retry_after,
+            headers: if self.cfg.keep_headers {
+                parts.headers
+            } else {
+                http::HeaderMap::new()
+            },
+            body: kept,
         })
     }
 }

@@ -1,14 +1,14 @@
 //! The progress bar on stderr (indicatif): done/total when the inputs are finite, a counter
 //! with a rate when streaming stdin.
 //!
-//! Invariants: drawn only to stderr and only when it is a terminal (decided in `config.rs`);
+//! Invariants: drawn only to stderr and only when it is a terminal (decided in `settings.rs`);
 //! counting lines for the total happens on a background thread, so fetching starts at once.
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::input::{Source, count_lines};
+use octopus::input::{Source, count_lines};
 
 pub struct Progress {
     bar: Option<ProgressBar>,

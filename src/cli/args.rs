@@ -1,5 +1,6 @@
 //! The command line: every flag defined once, with its help. Validation into settings
-//! happens in `config.rs`; this module only describes what users can type.
+//! happens in `settings.rs` (and the library's builder); this module only describes what
+//! users can type, and parses durations and sizes (bounded, so nothing downstream overflows).
 
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ pub struct FetchArgs {
 
     /// Number of requests in flight at once
     #[arg(short, long, default_value_t = 50, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+          value_parser = clap::value_parser!(u32).range(1..=octopus::MAX_CONCURRENCY as i64))]
     pub concurrency: u32,
 
     /// Deadline for each whole request: connect, headers, redirects and the full body
@@ -197,16 +198,23 @@ pub struct FetchArgs {
     pub no_progress: bool,
 }
 
-/// Parse a duration such as `10s`, `250ms`, `1m30s`; a bare number means seconds.
+/// Parse a duration such as `10s`, `250ms`, `1m30s`; a bare number means seconds. At most
+/// 365 days (the library's `MAX_DURATION`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+    let parsed = match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
         }
-        return Err(format!("'{s}' is not a duration"));
+        Ok(_) => return Err(format!("'{s}' is not a duration")),
+        Err(_) => {
+            humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e})"))?
+        }
+    };
+    if parsed > octopus::MAX_DURATION {
+        return Err(format!("'{s}' is too long (at most 365 days)"));
     }
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e})"))
+    Ok(parsed)
 }
 
 /// Parse a byte size such as `100MiB`, `10M`, `512k`, `1024` (k/M/G are 1024-based, like curl).
@@ -239,6 +247,12 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("99999999999999999999y").is_err());
+        for huge in ["1e30", "1e19", "366d"] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("too long"), "{huge}: {e}");
+        }
+        assert_eq!(parse_duration("365d"), Ok(octopus::MAX_DURATION));
     }
 
     #[test]

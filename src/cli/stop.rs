@@ -1,14 +1,12 @@
 //! Stopping a run early: Ctrl-C, SIGTERM, or stdout closed by the reader of our output.
 //!
-//! Invariants: the first request wins and is never overwritten; once stopped, no new request
-//! starts (requests in flight finish within their deadline); a second signal exits at once.
-//! `Stop::waiter()` hands out a channel that disconnects on stop, so threads blocked in a
-//! channel `select!` wake immediately.
+//! Invariants: the first reason wins and is never overwritten; a stop stops the `Octopus`
+//! (no new request starts; requests in flight finish within their deadline); a second
+//! signal exits at once.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crossbeam_channel::{Receiver, Sender};
+use octopus::Octopus;
 
 /// Why a run stopped before its input ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,33 +43,26 @@ impl StopReason {
     }
 }
 
+/// Why the run of one `Octopus` was stopped, if it was.
 pub struct Stop {
     reason: AtomicU8,
-    wake: Mutex<Option<Sender<()>>>,
-    waiter: Receiver<()>,
-}
-
-impl Default for Stop {
-    fn default() -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(0);
-        Stop {
-            reason: AtomicU8::new(0),
-            wake: Mutex::new(Some(tx)),
-            waiter: rx,
-        }
-    }
+    octopus: Octopus,
 }
 
 impl Stop {
-    /// Ask the run to stop; the first reason given is kept.
+    pub fn new(octopus: Octopus) -> Self {
+        Stop {
+            reason: AtomicU8::new(0),
+            octopus,
+        }
+    }
+
+    /// Stop the run; the first reason given is kept.
     pub fn request(&self, reason: StopReason) {
         let _ = self
             .reason
             .compare_exchange(0, reason.code(), Ordering::SeqCst, Ordering::SeqCst);
-        // Dropping the sender disconnects every waiter.
-        if let Ok(mut wake) = self.wake.lock() {
-            wake.take();
-        }
+        self.octopus.stop();
     }
 
     pub fn reason(&self) -> Option<StopReason> {
@@ -85,11 +76,6 @@ impl Stop {
 
     pub fn is_stopped(&self) -> bool {
         self.reason.load(Ordering::Relaxed) != 0
-    }
-
-    /// A receiver that never yields a message and disconnects when the run is stopped.
-    pub fn waiter(&self) -> &Receiver<()> {
-        &self.waiter
     }
 
     /// Route SIGINT and SIGTERM to this `Stop`; a second signal exits the process at once.
@@ -119,17 +105,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_reason_wins_and_waiters_wake() {
-        let stop = Stop::default();
+    fn first_reason_wins_and_the_octopus_stops() {
+        let octopus = Octopus::builder().concurrency(1).build().unwrap();
+        let stop = Stop::new(octopus.clone());
         assert!(!stop.is_stopped());
-        assert!(stop.waiter().try_recv().is_err());
         stop.request(StopReason::OutputClosed);
         stop.request(StopReason::Interrupt);
         assert_eq!(stop.reason(), Some(StopReason::OutputClosed));
-        assert_eq!(
-            stop.waiter().recv(),
-            Err(crossbeam_channel::RecvError),
-            "disconnected"
-        );
+        assert!(octopus.is_stopped());
     }
 }

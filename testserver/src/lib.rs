@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 server on 127.0.0.1 for `octopus bench` and the tests: simulated latency,
-//! status codes, sizes, redirects, misbehaviour, and a hit counter per path.
+//! A small HTTP/1.1 server on 127.0.0.1 for `octopus bench`, octopus's tests and its doc
+//! examples: simulated latency, status codes, sizes, redirects, misbehaviour, and a hit
+//! counter per path. It is not part of octopus's public API.
 //!
 //! Also kept, per Host header: the most requests answered at once, and (on request) every
 //! arrival time, for tests of politeness limits.
@@ -21,11 +22,16 @@
 //! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
+//! | `/html` | 200 with a small HTML page (`text/html`) |
 //! | `/stall` | reads the request, never answers |
 //! | `/trickle/N` | promises N bytes, sends one every 200 ms |
 //! | `/garbage` | answers bytes that are not HTTP, then closes |
 //! | `CONNECT host:port` | 200, then serves the tunnelled requests itself (a proxy stand-in) |
 //! | anything else | 200 "ok" |
+
+#![warn(missing_docs)]
+
+mod routes;
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -36,10 +42,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
-struct State {
-    stopping: AtomicBool,
+pub(crate) struct State {
+    pub(crate) stopping: AtomicBool,
     requests: AtomicU64,
-    hits: Mutex<HashMap<String, u64>>,
+    pub(crate) hits: Mutex<HashMap<String, u64>>,
     last: Mutex<HashMap<String, Vec<u8>>>,
     /// Per Host header: requests being answered now, and the most at once.
     in_flight: Mutex<HashMap<String, (u64, u64)>>,
@@ -47,6 +53,7 @@ struct State {
     arrivals: Mutex<Option<HashMap<String, Vec<Instant>>>>,
 }
 
+/// A running server; dropping it stops accepting connections.
 pub struct Server {
     addr: SocketAddr,
     state: Arc<State>,
@@ -71,6 +78,7 @@ impl Server {
         Ok(Server { addr, state })
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -152,12 +160,12 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
     host: String,
-    head: String,
-    body: Vec<u8>,
+    pub(crate) head: String,
+    pub(crate) body: Vec<u8>,
     close: bool,
 }
 
@@ -245,7 +253,9 @@ fn serve_connection(stream: TcpStream, state: &State) {
                 .or_default()
                 .push(Instant::now());
         }
-        let answered = state.answering(&request.host, || respond(&request, &mut writer, state));
+        let answered = state.answering(&request.host, || {
+            routes::respond(&request, &mut writer, state)
+        });
         if request.path.starts_with("/reset") {
             let _ = writer.flush();
             // Linger 0: closing sends RST instead of FIN.
@@ -259,154 +269,4 @@ fn serve_connection(stream: TcpStream, state: &State) {
     }
     let _ = writer.flush();
     let _ = reader.get_ref().shutdown(Shutdown::Both);
-}
-
-/// Answer one request; `Ok(false)` closes the connection.
-fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<bool> {
-    if req.method == "CONNECT" {
-        // Play a proxy that tunnels to this very server: later requests on the connection
-        // are served as the origin.
-        out.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
-        out.flush()?;
-        return Ok(true);
-    }
-    let route = req.path.split('?').next().unwrap_or("/");
-    let mut segments = route.trim_start_matches('/').split('/');
-    let name = segments.next().unwrap_or_default();
-    let number = segments.next().and_then(|n| n.parse::<u64>().ok());
-    match (name, number) {
-        ("status", Some(code)) => send(out, code as u16, &[], b"status\n"),
-        ("delay", Some(ms)) => {
-            thread::sleep(Duration::from_millis(ms));
-            send(out, 200, &[], b"ok\n")
-        }
-        ("bytes", Some(n)) => {
-            write!(
-                out,
-                "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )?;
-            let chunk = [b'x'; 8192];
-            let mut left = n;
-            while left > 0 {
-                let take = left.min(chunk.len() as u64) as usize;
-                out.write_all(&chunk[..take])?;
-                left -= take as u64;
-            }
-            out.flush()?;
-            Ok(true)
-        }
-        ("flaky", Some(failures)) => {
-            // The first N requests for this exact path fail with 503.
-            let seen = state
-                .hits
-                .lock()
-                .map_or(0, |h| h.get(&req.path).copied().unwrap_or(0));
-            if seen <= failures {
-                send(out, 503, &[], b"try again\n")
-            } else {
-                send(out, 200, &[], b"ok\n")
-            }
-        }
-        ("retry-after" | "unavailable", Some(secs)) => {
-            let wait = secs.to_string();
-            let status = if name == "unavailable" { 503 } else { 429 };
-            send(out, status, &[("Retry-After", &wait)], b"slow down\n")
-        }
-        ("redirect", Some(0)) => send(out, 200, &[], b"arrived\n"),
-        ("redirect", Some(n)) => {
-            let location = format!("/redirect/{}", n - 1);
-            send(out, 302, &[("Location", &location)], b"")
-        }
-        ("loop", _) => send(out, 302, &[("Location", "/loop")], b""),
-        ("reset", _) => {
-            // Promise 1000 bytes, send 10, then reset the connection (see `serve_connection`).
-            write!(
-                out,
-                "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789"
-            )?;
-            out.flush()?;
-            Ok(false)
-        }
-        ("redirect-to", _) => {
-            let target = req
-                .path
-                .split_once("?url=")
-                .map_or("/", |(_, u)| u)
-                .to_string();
-            send(out, 302, &[("Location", &target)], b"")
-        }
-        ("echo", _) => {
-            let mut body = req.head.clone().into_bytes();
-            body.extend_from_slice(&req.body);
-            send(out, 200, &[], &body)
-        }
-        ("gzip", _) => send(out, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
-        ("stall", _) => {
-            for _ in 0..1200 {
-                if state.stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            Ok(false)
-        }
-        ("trickle", Some(n)) => {
-            write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n")?;
-            out.flush()?;
-            for _ in 0..n {
-                if state.stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(200));
-                out.write_all(b"x")?;
-                out.flush()?;
-            }
-            Ok(true)
-        }
-        ("garbage", _) => {
-            out.write_all(b"this is not HTTP at all\r\n\r\n")?;
-            out.flush()?;
-            Ok(false)
-        }
-        _ if req.method == "HEAD" => send(out, 200, &[], b""),
-        _ => send(out, 200, &[], b"ok\n"),
-    }
-}
-
-/// `hello\n`, gzip-compressed.
-const GZIP_HELLO: &[u8] = &[
-    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xe7,
-    0x02, 0x00, 0x20, 0x30, 0x3a, 0x36, 0x06, 0x00, 0x00, 0x00,
-];
-
-fn send(
-    out: &mut impl Write,
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> io::Result<bool> {
-    write!(out, "HTTP/1.1 {status} {}\r\n", reason(status))?;
-    for (name, value) in headers {
-        write!(out, "{name}: {value}\r\n")?;
-    }
-    write!(
-        out,
-        "Content-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
-        body.len()
-    )?;
-    out.write_all(body)?;
-    out.flush()?;
-    Ok(true)
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
 }

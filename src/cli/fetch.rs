@@ -1,0 +1,166 @@
+//! The `fetch` command: settings from the command line, an `Octopus` from them, the input
+//! pulled through it, each response counted, shown in the progress bar and written to stdout
+//! by this one thread; then the summary and the exit status.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use octopus::{ErrorKind, Octopus, Response, Responses};
+
+use super::args::FetchArgs;
+use super::exit_codes;
+use super::feed::{Input, InputStats};
+use super::output::progress::Progress;
+use super::output::summary::Tally;
+use super::output::{Format, Output};
+use super::settings::{FetchSettings, describe};
+use super::stop::{Stop, StopReason};
+
+pub fn fail(message: &str) -> i32 {
+    let _ = writeln!(io::stderr(), "octopus: {message}");
+    exit_codes::USAGE
+}
+
+/// `octopus fetch`.
+pub fn fetch(args: &FetchArgs) -> i32 {
+    let settings = match FetchSettings::from_args(args) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let octopus = match settings.builder.clone().build() {
+        Ok(o) => o,
+        Err(e) => return fail(&describe(&e)),
+    };
+    let stop = Arc::new(Stop::new(octopus.clone()));
+    if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop)) {
+        return fail(&format!("cannot install signal handlers: {e}"));
+    }
+    let progress = match settings.progress {
+        true => Progress::new(&settings.sources),
+        false => Progress::hidden(),
+    };
+    let stdout = io::stdout();
+    let mut sink = Sink {
+        share_terminal: settings.progress && stdout.is_terminal(),
+        output: Output::new(settings.format, stdout.lock()),
+        tally: Tally::start(),
+        progress: &progress,
+        stop: &stop,
+    };
+    let (input, feed) = Input::new(settings.sources.clone());
+    match octopus.fetch_all(feed) {
+        Ok(mut responses) => receive(&mut responses, &mut sink),
+        Err(e) => return fail(&describe(&e)),
+    }
+    progress.finish();
+    let input = input.finish(stop.is_stopped());
+    report(&settings, &octopus, &sink.tally, &input, &stop)
+}
+
+/// Print the input errors and the summary; the exit status.
+fn report(
+    settings: &FetchSettings,
+    octopus: &Octopus,
+    tally: &Tally,
+    input: &InputStats,
+    stop: &Stop,
+) -> i32 {
+    let stderr = &mut io::stderr();
+    for error in &input.errors {
+        let _ = writeln!(stderr, "octopus: {error}");
+    }
+    let refused = octopus.stats().worker_start_failures;
+    if refused > 0 {
+        let _ = writeln!(
+            stderr,
+            "octopus: the system refused {refused} worker threads; the run went on with fewer"
+        );
+    }
+    let summary = tally.finish(input, stop.reason());
+    if settings.summary {
+        let line = match settings.format {
+            Format::Json => summary.to_json(),
+            Format::Text => summary.to_text(),
+        };
+        let _ = writeln!(stderr, "{line}");
+    }
+    if let Some(code) = stop.reason().and_then(StopReason::exit_code) {
+        code
+    } else if !input.errors.is_empty() {
+        exit_codes::USAGE
+    } else if summary.counts.failed > 0 {
+        exit_codes::SOME_FAILED
+    } else {
+        exit_codes::SUCCESS
+    }
+}
+
+/// How long the receiver lets responses gather after a busy spell before it blocks again:
+/// it then wakes once per handful of responses instead of once per response.
+const GATHER: Duration = Duration::from_micros(500);
+
+/// Hand every response to `sink` until the run is over; `idle` whenever none is waiting.
+fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
+    let mut busy = false;
+    loop {
+        if let Some(response) = responses.try_next() {
+            busy = true;
+            sink.record(&response);
+            continue;
+        }
+        sink.idle();
+        if std::mem::take(&mut busy) {
+            std::thread::sleep(GATHER);
+            continue;
+        }
+        match responses.next() {
+            Some(response) => {
+                busy = true;
+                sink.record(&response);
+            }
+            None => break,
+        }
+    }
+    sink.idle();
+}
+
+/// Receives each response: count it, advance the bar, write it.
+struct Sink<'a, W: Write> {
+    output: Output<W>,
+    tally: Tally,
+    progress: &'a Progress,
+    stop: &'a Stop,
+    /// stdout and the bar share one terminal: hide the bar while writing.
+    share_terminal: bool,
+}
+
+impl<W: Write> Sink<'_, W> {
+    fn record(&mut self, response: &Response) {
+        // A line cancelled by a stop was not fetched: the summary counts it as such.
+        if response
+            .error()
+            .is_some_and(|f| f.kind() == ErrorKind::Cancelled)
+        {
+            return;
+        }
+        self.tally.add(response);
+        self.progress.inc();
+        if !self.output.write(response) {
+            self.stop.request(StopReason::OutputClosed);
+        }
+    }
+
+    /// No response is waiting right now: a good moment to flush buffered output.
+    fn idle(&mut self) {
+        let open = if self.share_terminal {
+            let output = &mut self.output;
+            self.progress.suspend(|| output.flush())
+        } else {
+            self.output.flush()
+        };
+        if !open {
+            self.stop.request(StopReason::OutputClosed);
+        }
+    }
+}

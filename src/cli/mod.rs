@@ -1,0 +1,24 @@
+//! The command line on the library: arguments (`args.rs`), settings from them
+//! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
+//! printing in `output/` and its stopping in `stop.rs`), `bench` (`bench.rs`), and exit
+//! codes. Everything else is the library's.
+
+pub mod args;
+mod bench;
+mod exit_codes;
+mod feed;
+mod fetch;
+mod output;
+mod settings;
+mod stop;
+
+use args::{Cli, Command};
+
+/// Run the parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Some(Command::Fetch(args)) => fetch::fetch(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+        None => fetch::fetch(&cli.fetch),
+    }
+}

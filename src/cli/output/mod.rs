@@ -1,0 +1,93 @@
+//! Writing records to stdout: one printer per format behind `Printer` (`text.rs`,
+//! `json.rs`), and `Output`, the one buffered writer that owns stdout; the run's summary
+//! (`summary.rs`) and the progress bar (`progress.rs`) on stderr.
+//!
+//! Invariants: a record is always written whole, as one line ending in `\n`; output is
+//! flushed whenever the run is idle, so `| jq` sees records as they complete; a closed stdout
+//! (EPIPE) is reported once to the caller, never as a panic.
+
+mod json;
+pub mod progress;
+pub mod summary;
+mod text;
+
+use std::io::{self, Write};
+
+use octopus::Response;
+
+/// How records are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Formats one record as one line (with its trailing newline) into `out`.
+pub trait Printer: Send {
+    fn print(&self, response: &Response, out: &mut Vec<u8>);
+}
+
+fn printer(format: Format) -> Box<dyn Printer> {
+    match format {
+        Format::Text => Box::new(text::TextPrinter),
+        Format::Json => Box::new(json::JsonPrinter),
+    }
+}
+
+/// Buffers formatted records and writes them to a stream (stdout in the binary).
+pub struct Output<W: Write> {
+    printer: Box<dyn Printer>,
+    buf: Vec<u8>,
+    stream: W,
+    closed: bool,
+}
+
+/// Flush once this much is buffered even if more records are waiting.
+const FLUSH_AT: usize = 64 * 1024;
+
+impl<W: Write> Output<W> {
+    pub fn new(format: Format, stream: W) -> Self {
+        Output {
+            printer: printer(format),
+            buf: Vec::with_capacity(FLUSH_AT + 1024),
+            stream,
+            closed: false,
+        }
+    }
+
+    /// Format a record; returns false once the stream is closed.
+    pub fn write(&mut self, response: &Response) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.printer.print(response, &mut self.buf);
+        if self.buf.len() >= FLUSH_AT {
+            return self.flush();
+        }
+        true
+    }
+
+    /// Write out what is buffered; returns false once the stream is closed.
+    pub fn flush(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
+        let result = self
+            .stream
+            .write_all(&self.buf)
+            .and_then(|()| self.stream.flush());
+        self.buf.clear();
+        match result {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                false
+            }
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "octopus: cannot write output: {e}");
+                self.closed = true;
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! From the parsed command line to what `fetch` runs with: the library's `Builder` (which
+//! validates the fetch settings), the inputs (checked readable before anything is fetched),
+//! and the output choices. Parsers for the flags' small languages (`200-299,304`, `20/s`,
+//! `PREFIX=N`, `Name: value`, `HOST:PORT:ADDR`, `@FILE`) live here, with messages naming
+//! the flag.
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+
+use octopus::input::Source;
+use octopus::{Builder, Octopus};
+
+use super::args::FetchArgs;
+use super::output::Format;
+
+/// What the `fetch` command runs with.
+pub struct FetchSettings {
+    pub builder: Builder,
+    pub sources: Vec<Source>,
+    pub format: Format,
+    /// Print the summary on stderr.
+    pub summary: bool,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl FetchSettings {
+    /// Read the command line. `Err` is a usage message (exit status 2).
+    pub fn from_args(args: &FetchArgs) -> Result<FetchSettings, String> {
+        let sources = sources(&args.inputs)?;
+        for source in &sources {
+            source.check().map_err(|e| e.to_string())?;
+        }
+        Ok(FetchSettings {
+            builder: politeness(args, request(args)?)?,
+            sources,
+            format: if args.json {
+                Format::Json
+            } else {
+                Format::Text
+            },
+            summary: !args.quiet,
+            progress: !args.quiet && !args.no_progress && std::io::stderr().is_terminal(),
+        })
+    }
+}
+
+/// What shapes each request, and the cache.
+fn request(args: &FetchArgs) -> Result<Builder, String> {
+    let mut b = Octopus::builder()
+        .concurrency(args.concurrency as usize)
+        .timeout(args.timeout)
+        .connect_timeout(args.connect_timeout)
+        .max_redirects(args.max_redirects)
+        .max_body(args.max_body)
+        .accept_invalid_certs(args.insecure)
+        // Records carry neither bodies nor headers: memory stays flat.
+        .keep_bodies(false)
+        .keep_headers(false)
+        .ok_status(status_list("--ok-status", &args.ok_status)?)
+        .cache_size(usize::try_from(args.cache_size).unwrap_or(usize::MAX));
+    if let Some(method) = &args.method {
+        b = b.method(method);
+    }
+    let mut has_content_type = false;
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header '{h}': expected 'Name: value'"))?;
+        has_content_type |= name.trim().eq_ignore_ascii_case("content-type");
+        b = b.header(name, value);
+    }
+    if let Some(data) = &args.data {
+        b = b.body(read_data(data)?);
+        if !has_content_type {
+            b = b.header("Content-Type", "application/x-www-form-urlencoded");
+        }
+    }
+    if let Some(ua) = &args.user_agent {
+        b = b.user_agent(ua);
+    }
+    if let Some(proxy) = &args.proxy {
+        b = b.proxy(proxy);
+    }
+    for rule in &args.resolve {
+        let (host, port, addr) = resolve_rule(rule)?;
+        b = b.resolve(host, port, addr);
+    }
+    if !args.no_cache {
+        b = b.cache_ttl(args.cache_ttl);
+    }
+    Ok(b)
+}
+
+/// Limits, rate, delay and retries.
+fn politeness(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
+    if let Some(n) = args.per_host {
+        b = b.per_host(n as usize);
+    }
+    for limit in &args.limits {
+        let (prefix, n) = prefix_limit(limit)?;
+        b = b.limit(prefix, n);
+    }
+    if let Some(rate) = &args.rate {
+        b = b.rate(per_second(rate)?);
+    }
+    if let Some(delay) = args.delay {
+        b = b.delay(delay);
+    }
+    Ok(
+        b.lookahead(usize::try_from(args.lookahead).unwrap_or(usize::MAX))
+            .retries(args.retries)
+            .retry_on(status_list("--retry-on", &args.retry_on)?)
+            .retry_delay(args.retry_delay)
+            .max_retry_wait(args.max_retry_wait),
+    )
+}
+
+/// How `fetch` reports a builder error: in the words of the flag.
+pub fn describe(error: &octopus::Error) -> String {
+    match error {
+        octopus::Error::Setting {
+            setting,
+            value,
+            reason,
+        } => format!("--{setting} '{value}': {reason}"),
+        other => other.to_string(),
+    }
+}
+
+/// INPUT arguments to sources; none means stdin, unless stdin is a terminal.
+fn sources(inputs: &[String]) -> Result<Vec<Source>, String> {
+    if inputs.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err(
+                "no URLs given: pass URLs or files of URLs, or pipe URLs on stdin \
+                        (e.g. `octopus fetch urls.txt` or `cat urls.txt | octopus`)"
+                    .into(),
+            );
+        }
+        return Ok(vec![Source::Stdin]);
+    }
+    Ok(inputs.iter().map(|a| Source::from_arg(a)).collect())
+}
+
+/// `-d STRING` or `-d @FILE`.
+fn read_data(data: &str) -> Result<Vec<u8>, String> {
+    match data.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read(path).map_err(|e| format!("--data @{path}: cannot read file: {e}"))
+        }
+        None => Ok(data.as_bytes().to_vec()),
+    }
+}
+
+/// `200-299, 304`: inclusive ranges of statuses (their bounds are the builder's to check).
+fn status_list(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
+    let bad =
+        |part: &str| format!("{flag} '{s}': '{part}' is not a status or a range like 200-299");
+    let mut ranges = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let lo: u16 = lo.trim().parse().map_err(|_| bad(part))?;
+        let hi: u16 = hi.trim().parse().map_err(|_| bad(part))?;
+        ranges.push(lo..=hi);
+    }
+    if ranges.is_empty() {
+        return Err(bad(s));
+    }
+    Ok(ranges)
+}
+
+/// `N/s`, `N/m` (or a bare `N`, per second), as starts per second.
+fn per_second(s: &str) -> Result<f64, String> {
+    let bad = || {
+        format!(
+            "--rate '{s}': expected a number of requests per second or minute, e.g. 20/s or 90/m"
+        )
+    };
+    let (n, per) = s.split_once('/').unwrap_or((s, "s"));
+    let n: f64 = n.trim().parse().map_err(|_| bad())?;
+    let per_second = match per.trim() {
+        "s" | "sec" | "second" => n,
+        "m" | "min" | "minute" => n / 60.0,
+        _ => return Err(bad()),
+    };
+    if !per_second.is_finite() || per_second <= 0.0 {
+        return Err(bad());
+    }
+    Ok(per_second)
+}
+
+/// `PREFIX=N`.
+fn prefix_limit(s: &str) -> Result<(&str, usize), String> {
+    let bad = || format!("--limit '{s}': expected PREFIX=N, e.g. http://a.example/=2");
+    let (prefix, n) = s.rsplit_once('=').ok_or_else(bad)?;
+    let max: usize = n.trim().parse().map_err(|_| bad())?;
+    if prefix.is_empty() || max == 0 {
+        return Err(bad());
+    }
+    Ok((prefix, max))
+}
+
+/// curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 address).
+fn resolve_rule(s: &str) -> Result<(&str, u16, IpAddr), String> {
+    let bad =
+        || format!("--resolve '{s}': expected HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1");
+    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host, port, addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lists() {
+        let r = status_list("--ok-status", "200-299, 304").unwrap();
+        assert_eq!(r, vec![200..=299, 304..=304]);
+        for bad in ["", "abc", "200-", "70000"] {
+            assert!(status_list("--ok-status", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates_limits_and_resolve_rules() {
+        assert_eq!(per_second("20/s"), Ok(20.0));
+        assert_eq!(per_second("90/m"), Ok(1.5));
+        assert_eq!(per_second("5"), Ok(5.0));
+        assert!(per_second("0/s").is_err());
+        assert!(per_second("x/h").is_err());
+        assert_eq!(
+            prefix_limit("http://a.example/x=2"),
+            Ok(("http://a.example/x", 2))
+        );
+        assert!(prefix_limit("http://a/=0").is_err());
+        assert!(prefix_limit("nolimit").is_err());
+        let (host, port, _) = resolve_rule("Example.com:443:127.0.0.1").unwrap();
+        assert_eq!((host, port), ("Example.com", 443));
+        let (_, _, v6) = resolve_rule("h:80:[::1]").unwrap();
+        assert_eq!(v6, "::1".parse::<IpAddr>().unwrap());
+        for bad in ["h:80", "h:x:127.0.0.1", ":80:127.0.0.1", "h:80:nothost"] {
+            assert!(resolve_rule(bad).is_err(), "{bad}");
+        }
+    }
+}

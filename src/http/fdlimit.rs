@@ -1,0 +1,34 @@
+//! The open-file limit: raise the soft limit so the concurrency's sockets fit, or refuse up
+//! front with a clear error instead of failing mid-run with "too many open files".
+
+use rlimit::Resource;
+
+use crate::Error;
+
+/// File descriptors kept aside for stdin/stdout/stderr, input files, the resolver and the like.
+const RESERVE: u64 = 64;
+
+/// Make room for `concurrency` requests in flight plus idle connections in `shards` pools
+/// of up to `concurrency` each. Returns how many idle connections each pool may keep
+/// (fewer when the hard limit is tight, so the total never outgrows the limit).
+pub(crate) fn ensure_room(concurrency: usize, shards: usize) -> Result<usize, Error> {
+    let c = concurrency as u64;
+    let shards = shards.max(1) as u64;
+    let (soft, hard) = Resource::NOFILE.get().map_err(Error::OpenFileLimit)?;
+    let needed = c + RESERVE;
+    if hard < needed {
+        return Err(Error::OpenFiles {
+            concurrency,
+            needed,
+            hard_limit: hard,
+        });
+    }
+    let wanted = (c + shards * c + RESERVE).min(hard);
+    if soft < wanted {
+        Resource::NOFILE
+            .set(wanted, hard)
+            .map_err(Error::OpenFileLimit)?;
+    }
+    let limit = soft.max(wanted);
+    Ok((limit.saturating_sub(c + RESERVE) / shards).min(c) as usize)
+}

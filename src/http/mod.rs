@@ -1,0 +1,34 @@
+//! HTTP: one exchange per call (`client.rs`), with our own redirect following
+//! (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), and room in the
+//! open-file limit for the concurrency (`fdlimit.rs`).
+
+mod client;
+pub(crate) mod fdlimit;
+mod redirect;
+mod resolver;
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+pub(crate) use client::{Client, ClientSettings, pool_shards};
+pub(crate) use resolver::ResolveRule;
+
+/// What one exchange produced when the server answered: the final response of the redirect
+/// chain, its body read to the end (kept only when asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fetched {
+    pub status: u16,
+    /// The URL after redirects, password masked.
+    pub final_url: String,
+    pub redirects: u32,
+    /// Body bytes read (decoded), whether or not the body is kept.
+    pub bytes: u64,
+    pub content_type: Option<String>,
+    /// What a `Retry-After` header asked for, if the response had one.
+    pub retry_after: Option<Duration>,
+    /// The final response's headers (empty unless headers are kept).
+    pub headers: HeaderMap,
+    /// The decoded body (empty unless bodies are kept).
+    pub body: Vec<u8>,
+}

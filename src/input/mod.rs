@@ -1,0 +1,13 @@
+//! Where URLs come from and how a line becomes a URL: [`Request`] (one URL to fetch and its
+//! origin), [`Lines`] (URL lists streamed from files, stdin or any reader, with the command
+//! line's rules), and [`parse_target`] (a line read as curl and wget would read it).
+
+mod lines;
+mod request;
+mod target;
+
+pub use lines::{InputError, Line, LineError, Lines, MAX_LINE, Source, count_lines};
+pub(crate) use request::Origin;
+pub use request::Request;
+pub(crate) use target::redact_text;
+pub use target::{parse_target, redact};

@@ -1,0 +1,160 @@
+//! `Response`: what became of one enqueued URL, as its handler (or a pull) receives it.
+//!
+//! Invariant: every field is filled in one place (`Response::settled`), with one meaning
+//! whatever way the outcome came (a fetch, the cache, another request's fetch, a refusal).
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::failure::Failure;
+use crate::http::Fetched;
+use crate::input::Origin;
+
+/// What fetching one URL produced. Shared between the cache and every response it serves.
+pub(crate) type Outcome = Arc<Result<Fetched, Failure>>;
+
+/// What became of one URL: an HTTP response (any status) or a [`Failure`], with how long it
+/// took, whether it came from the cache, and how many attempts and how much waiting it took.
+///
+/// Bodies and headers are there when the builder kept them ([`crate::Builder::keep_bodies`],
+/// [`crate::Builder::keep_headers`], both on by default); `bytes()` counts the body either way.
+#[derive(Debug, Clone)]
+pub struct Response {
+    url: String,
+    origin: Option<Origin>,
+    outcome: Outcome,
+    elapsed: Duration,
+    waited: Duration,
+    attempts: u32,
+    cached: bool,
+    ok: bool,
+}
+
+/// How an outcome reached a response: timing and provenance, filled in by the scheduler.
+pub(crate) struct Settled {
+    pub elapsed: Duration,
+    pub waited: Duration,
+    pub attempts: u32,
+    pub cached: bool,
+    pub ok: bool,
+}
+
+static NO_HEADERS: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
+
+impl Response {
+    /// The one constructor: `url` as shown, where it came from, its outcome and how.
+    pub(crate) fn settled(
+        url: String,
+        origin: Option<Origin>,
+        outcome: Outcome,
+        how: Settled,
+    ) -> Response {
+        Response {
+            url,
+            origin,
+            outcome,
+            elapsed: how.elapsed,
+            waited: how.waited,
+            attempts: how.attempts,
+            cached: how.cached,
+            ok: how.ok,
+        }
+    }
+
+    fn fetched(&self) -> Option<&Fetched> {
+        self.outcome.as_ref().as_ref().ok()
+    }
+
+    /// The URL as enqueued, normalised (`http://` added, password masked); the text itself
+    /// when it is not a URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL after redirects (password masked); `None` when there is no response.
+    pub fn final_url(&self) -> Option<&str> {
+        self.fetched().map(|f| f.final_url.as_str())
+    }
+
+    /// The HTTP status; `None` when there is no response (see [`Response::error`]).
+    pub fn status(&self) -> Option<u16> {
+        self.fetched().map(|f| f.status)
+    }
+
+    /// Whether the status counts as success ([`crate::Builder::ok_status`]); false for failures.
+    pub fn ok(&self) -> bool {
+        self.ok
+    }
+
+    /// The final response's headers (empty when there is no response or headers are not kept).
+    pub fn headers(&self) -> &HeaderMap {
+        self.fetched().map_or(&NO_HEADERS, |f| &f.headers)
+    }
+
+    /// The first value of header `name` (any case), if it is there and is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Content-Type`, kept even when headers are not.
+    pub fn content_type(&self) -> Option<&str> {
+        self.fetched().and_then(|f| f.content_type.as_deref())
+    }
+
+    /// The body, decoded (gzip, brotli); empty when there is none or bodies are not kept.
+    pub fn body(&self) -> &[u8] {
+        self.fetched().map_or(&[], |f| f.body.as_slice())
+    }
+
+    /// The body as text, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.body()).ok()
+    }
+
+    /// Body bytes read (decoded), whether or not the body was kept.
+    pub fn bytes(&self) -> u64 {
+        self.fetched().map_or(0, |f| f.bytes)
+    }
+
+    /// Why there is no response, if there is none.
+    pub fn error(&self) -> Option<&Failure> {
+        self.outcome.as_ref().as_ref().err()
+    }
+
+    /// Redirects followed to the final response.
+    pub fn redirects(&self) -> u32 {
+        self.fetched().map_or(0, |f| f.redirects)
+    }
+
+    /// From being enqueued to the outcome: waits, attempts and redirects included.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Time spent waiting for a limit, a rate or a delay, and between retries.
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+
+    /// Requests made for this URL (0 when none was: cache, invalid URL, cancelled).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Whether the outcome came from the cache or from another request's fetch of the same URL.
+    pub fn cached(&self) -> bool {
+        self.cached
+    }
+
+    /// The name of the input the URL came from ([`crate::Request::with_origin`]), if given.
+    pub fn input(&self) -> Option<&str> {
+        self.origin.as_ref().map(|o| &*o.input)
+    }
+
+    /// The URL's line number in its input, if given.
+    pub fn line(&self) -> Option<u64> {
+        self.origin.as_ref().map(|o| o.line)
+    }
+}

@@ -1,0 +1,312 @@
+//! The engine: the scheduler under one lock, worker threads that ask it for tasks, and the
+//! count of requests whose consumer has not returned yet (what `wait` waits for).
+//!
+//! Invariants:
+//! - workers are plain threads (not a rayon pool: its idle work-stealing cost seconds of CPU
+//!   at high concurrency, see ARCHITECTURE.md), started as work arrives, never more than the
+//!   concurrency; one is started by `start`, so there is always one;
+//! - a worker takes its next task itself when it finishes one, so a busy run needs no
+//!   hand-off thread; idle workers wait on `work`, and at most one (the timekeeper) waits on
+//!   `timer` for the earliest rate, delay or retry timer;
+//! - the lock is never held during a fetch or a consumer call;
+//! - a consumer that panics is counted and the run goes on; `outstanding` counts it done.
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::Stats;
+use super::job::{Consumer, Delivery, Job, Ticket};
+use super::scheduler::{Scheduler, Task};
+use crate::Error;
+use crate::http::Client;
+use crate::input::Request;
+use crate::settings::Settings;
+
+/// Stack for each worker thread: requests need little, and there may be thousands of workers.
+const WORKER_STACK: usize = 512 * 1024;
+
+thread_local! {
+    /// Set while this thread runs a consumer (a handler), which `wait` must not block.
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
+}
+
+pub(crate) struct Engine {
+    state: Mutex<State>,
+    /// Idle workers wait here.
+    work: Condvar,
+    /// The timekeeper waits here.
+    timer: Condvar,
+    /// `wait` waits here for `outstanding` to reach zero.
+    settled: Condvar,
+    client: Client,
+    pub(crate) settings: Settings,
+    next_id: AtomicU64,
+    handler_panics: AtomicU64,
+    spawn_failures: AtomicU64,
+}
+
+struct State {
+    scheduler: Scheduler,
+    /// Requests enqueued whose consumer has not returned yet.
+    outstanding: u64,
+    /// Worker threads started (or being started) and not exited.
+    workers: usize,
+    /// Workers waiting on `work`.
+    idle: usize,
+    /// The worker waiting on `timer`: its token and until when.
+    timekeeper: Option<(u64, Instant)>,
+    tokens: u64,
+    /// No handle is left: workers exit once nothing waits.
+    closed: bool,
+}
+
+impl Engine {
+    /// An engine for `settings` with its first worker running.
+    pub fn start(settings: Settings, client: Client) -> Result<Arc<Engine>, Error> {
+        let engine = Arc::new(Engine {
+            state: Mutex::new(State {
+                scheduler: Scheduler::new(&settings),
+                outstanding: 0,
+                workers: 1,
+                idle: 0,
+                timekeeper: None,
+                tokens: 0,
+                closed: false,
+            }),
+            work: Condvar::new(),
+            timer: Condvar::new(),
+            settled: Condvar::new(),
+            client,
+            settings,
+            next_id: AtomicU64::new(0),
+            handler_panics: AtomicU64::new(0),
+            spawn_failures: AtomicU64::new(0),
+        });
+        engine.spawn_worker().map_err(Error::Thread)?;
+        Ok(engine)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Take a request; `consumer` receives its response, exactly once, on a worker thread.
+    pub fn enqueue(self: &Arc<Self>, request: Request, consumer: Consumer) {
+        let taken = Instant::now();
+        let resolved = request.resolve();
+        let ticket = Ticket {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            shown: resolved.shown,
+            origin: resolved.origin,
+            consumer,
+            taken,
+        };
+        // Prepared before taking the lock: the lock is held for as little as possible.
+        let job = match resolved.url {
+            Ok(url) => {
+                let keyed = self.settings.cache.is_some();
+                Ok(Job::new(ticket, url, &self.settings.policy, keyed))
+            }
+            Err(failure) => Err((ticket, failure)),
+        };
+        let mut state = self.lock();
+        state.outstanding += 1;
+        match job {
+            Ok(job) => state.scheduler.admit(job, taken),
+            Err((ticket, failure)) => state.scheduler.refuse(ticket, failure, taken),
+        }
+        self.nudge(state);
+    }
+
+    /// Wake or start a worker for work that is waiting, and make sure the earliest timer is
+    /// kept. Releases the lock (a worker may have to be started).
+    fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
+        let mut start = false;
+        if state.scheduler.has_work() {
+            if state.idle > 0 {
+                self.work.notify_one();
+            } else if state.timekeeper.is_some() {
+                self.timer.notify_one();
+            } else if state.workers < self.settings.concurrency {
+                state.workers += 1;
+                start = true;
+            }
+        }
+        if let Some(wake) = state.scheduler.next_wake() {
+            match state.timekeeper {
+                Some((_, until)) if until <= wake => {}
+                Some(_) => self.timer.notify_one(),
+                None if state.idle > 0 => self.work.notify_one(),
+                None => {}
+            }
+        }
+        drop(state);
+        if start && let Err(_failed) = self.spawn_worker() {
+            self.spawn_failures.fetch_add(1, Ordering::Relaxed);
+            self.lock().workers -= 1;
+        }
+    }
+
+    fn spawn_worker(self: &Arc<Self>) -> std::io::Result<()> {
+        let engine = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("octopus-worker".into())
+            .stack_size(WORKER_STACK)
+            .spawn(move || engine.work())
+            .map(drop)
+    }
+
+    /// A worker: take tasks until the engine is closed and nothing waits.
+    fn work(self: Arc<Self>) {
+        let mut state = self.lock();
+        loop {
+            match state.scheduler.next_task(Instant::now()) {
+                Task::Deliver(delivery) => {
+                    self.nudge(state);
+                    state = self.deliver(delivery);
+                }
+                Task::Fetch(job) => {
+                    self.nudge(state);
+                    state = self.fetch(job);
+                }
+                Task::Idle(_) if state.closed && state.scheduler.is_drained() => {
+                    state.workers -= 1;
+                    // Let the other idle workers see it too.
+                    self.work.notify_all();
+                    self.timer.notify_all();
+                    return;
+                }
+                Task::Idle(wake) => state = self.idle(state, wake),
+            }
+        }
+    }
+
+    /// Fetch a job, report it, and deliver its response unless it is to be retried. Returns
+    /// with the lock taken again.
+    fn fetch(self: &Arc<Self>, job: Job) -> MutexGuard<'_, State> {
+        let result = self.client.fetch(&job.url);
+        let mut state = self.lock();
+        let delivery = state.scheduler.finished(job, result, Instant::now());
+        match delivery {
+            Some(delivery) => {
+                drop(state);
+                self.deliver(delivery)
+            }
+            None => {
+                // A retry timer was set: make sure someone keeps it.
+                self.nudge(state);
+                self.lock()
+            }
+        }
+    }
+
+    /// Run a consumer (catching a panic), then count its request done. Returns with the
+    /// lock taken again.
+    fn deliver(&self, delivery: Delivery) -> MutexGuard<'_, State> {
+        let Delivery { consumer, response } = delivery;
+        IN_HANDLER.set(true);
+        let returned = catch_unwind(AssertUnwindSafe(move || consumer(response)));
+        IN_HANDLER.set(false);
+        if returned.is_err() {
+            self.handler_panics.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut state = self.lock();
+        state.outstanding -= 1;
+        if state.outstanding == 0 {
+            self.settled.notify_all();
+        }
+        state
+    }
+
+    /// Wait for work, or as the timekeeper until `wake` when it is the earliest timer.
+    fn idle<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        wake: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        let earliest = wake.filter(|w| state.timekeeper.is_none_or(|(_, t)| *w < t));
+        let Some(until) = earliest else {
+            state.idle += 1;
+            state = self.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.idle -= 1;
+            return state;
+        };
+        if state.timekeeper.is_some() {
+            // The current timekeeper waits for a later time: it steps down when it wakes.
+            self.timer.notify_one();
+        }
+        state.tokens += 1;
+        let token = state.tokens;
+        state.timekeeper = Some((token, until));
+        let timeout = until.saturating_duration_since(Instant::now());
+        state = match self.timer.wait_timeout(state, timeout) {
+            Ok((state, _)) => state,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+        if state.timekeeper.is_some_and(|(t, _)| t == token) {
+            state.timekeeper = None;
+        }
+        state
+    }
+
+    /// Start nothing more; what waits is delivered (see `Scheduler::stop`).
+    pub fn stop(self: &Arc<Self>) {
+        let mut state = self.lock();
+        state.scheduler.stop(Instant::now());
+        self.work.notify_all();
+        self.timer.notify_all();
+        self.nudge(state);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.lock().scheduler.is_stopped()
+    }
+
+    /// No handle is left: let the workers go once nothing waits.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.work.notify_all();
+        self.timer.notify_all();
+    }
+
+    /// Wait until every request's consumer has returned, or `timeout` passes. From inside a
+    /// consumer, returns `false` at once (it would wait for itself).
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        if IN_HANDLER.get() {
+            return false;
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut state = self.lock();
+        while state.outstanding > 0 {
+            state = match deadline {
+                None => self.settled.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    match self.settled.wait_timeout(state, left) {
+                        Ok((state, _)) => state,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    }
+                }
+            };
+        }
+        true
+    }
+
+    pub fn stats(&self) -> Stats {
+        let state = self.lock();
+        Stats {
+            pending: state.outstanding,
+            handler_panics: self.handler_panics.load(Ordering::Relaxed),
+            workers: state.workers,
+            worker_start_failures: self.spawn_failures.load(Ordering::Relaxed),
+        }
+    }
+}

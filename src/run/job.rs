@@ -1,0 +1,113 @@
+//! What travels through the scheduler: a `Ticket` for every enqueued request, a `Job` for
+//! one that is to be fetched, and a `Delivery` (a settled response and who receives it).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::input::Origin;
+use crate::policy::Policy;
+use crate::response::{Outcome, Response, Settled};
+use crate::settings::StatusSet;
+
+/// Receives the response of one request, exactly once.
+pub(crate) type Consumer = Box<dyn FnOnce(Response) + Send>;
+
+/// What every enqueued request carries until its response is settled.
+pub(crate) struct Ticket {
+    pub id: u64,
+    /// The URL as shown in the response (normalised, password masked).
+    pub shown: String,
+    pub origin: Option<Origin>,
+    pub consumer: Consumer,
+    /// When it was enqueued: `elapsed` counts from here.
+    pub taken: Instant,
+}
+
+/// How a settled outcome was reached, besides the time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Effort {
+    pub waited: Duration,
+    pub attempts: u32,
+    pub cached: bool,
+}
+
+impl Ticket {
+    /// The response for this request, settled at `now` with `outcome`.
+    pub fn settle(
+        self,
+        outcome: Outcome,
+        now: Instant,
+        effort: Effort,
+        ok_status: &StatusSet,
+    ) -> Delivery {
+        let ok = outcome
+            .as_ref()
+            .as_ref()
+            .is_ok_and(|f| ok_status.contains(f.status));
+        let how = Settled {
+            elapsed: now.saturating_duration_since(self.taken),
+            waited: effort.waited,
+            attempts: effort.attempts,
+            cached: effort.cached,
+            ok,
+        };
+        Delivery {
+            consumer: self.consumer,
+            response: Response::settled(self.shown, self.origin, outcome, how),
+        }
+    }
+}
+
+/// A request to fetch, with its state in the scheduler.
+pub(crate) struct Job {
+    pub ticket: Ticket,
+    pub url: Url,
+    /// The URL as a key for the cache and for merging repeats (when the cache is on).
+    pub key: Option<Arc<str>>,
+    /// `scheme://host:port`, when per-host limits or delays count by it.
+    pub host: Option<String>,
+    /// The prefix limit that applies, if any.
+    pub limit: Option<usize>,
+    /// When it last started waiting in the window.
+    pub queued: Instant,
+    /// Whether a limit held it back during this stay in the window.
+    pub held: bool,
+    /// Whether it was started and leads its URL (repeats wait for its outcome).
+    pub leads: bool,
+    pub effort: Effort,
+    /// The last attempt's outcome, while it waits for a retry.
+    pub last: Option<Outcome>,
+}
+
+impl Job {
+    pub fn new(ticket: Ticket, url: Url, policy: &Policy, keyed: bool) -> Job {
+        let queued = ticket.taken;
+        Job {
+            key: keyed.then(|| Arc::from(url.as_str())),
+            host: policy
+                .counts_hosts()
+                .then(|| url.origin().ascii_serialization()),
+            limit: policy.limit_for(url.as_str()),
+            ticket,
+            url,
+            queued,
+            held: false,
+            leads: false,
+            effort: Effort::default(),
+            last: None,
+        }
+    }
+
+    /// The job's response, settled at `now` with `outcome`.
+    pub fn settle(self, outcome: Outcome, now: Instant, ok_status: &StatusSet) -> Delivery {
+        self.ticket.settle(outcome, now, self.effort, ok_status)
+    }
+}
+
+/// A settled response and the consumer it goes to.
+pub(crate) struct Delivery {
+    pub consumer: Consumer,
+    pub response: Response,
+}

@@ -1,0 +1,175 @@
+//! The limiter: how many requests are in flight per host and per URL prefix, when the rate
+//! lets the next request start, and when each host last got one (for the delay).
+//!
+//! Invariants: counts go up when a request starts and down when that attempt ends, so a
+//! limit is never exceeded; no clock of its own (`now` is passed in); with no limit set,
+//! every check passes and nothing is stored.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::policy::Policy;
+
+pub(crate) struct Limits {
+    per_host: Option<usize>,
+    prefix_max: Vec<usize>,
+    interval: Option<Duration>,
+    delay: Option<Duration>,
+    in_host: HashMap<String, usize>,
+    in_prefix: Vec<usize>,
+    last_start: HashMap<String, Instant>,
+    next_start: Option<Instant>,
+}
+
+/// Hosts remembered for the delay before old ones are forgotten.
+const REMEMBERED_HOSTS: usize = 4096;
+
+impl Limits {
+    pub fn new(policy: &Policy) -> Self {
+        Limits {
+            per_host: policy.per_host,
+            prefix_max: policy.limits.iter().map(|l| l.max).collect(),
+            interval: policy.interval,
+            delay: policy.delay,
+            in_host: HashMap::new(),
+            in_prefix: vec![0; policy.limits.len()],
+            last_start: HashMap::new(),
+            next_start: None,
+        }
+    }
+
+    /// When the rate lets the next request start, if that is later than `now`.
+    pub fn rate_gate(&self, now: Instant) -> Option<Instant> {
+        self.next_start.filter(|&t| t > now)
+    }
+
+    /// Whether a request to `host` under prefix limit `limit` may start at `now`. If not,
+    /// when it may (for a delay), or `None` when it must wait for a request to end.
+    pub fn check(
+        &self,
+        host: Option<&str>,
+        limit: Option<usize>,
+        now: Instant,
+    ) -> Result<(), Option<Instant>> {
+        if let (Some(max), Some(host)) = (self.per_host, host)
+            && self.in_host.get(host).copied().unwrap_or(0) >= max
+        {
+            return Err(None);
+        }
+        if let Some(l) = limit
+            && self.in_prefix[l] >= self.prefix_max[l]
+        {
+            return Err(None);
+        }
+        if let (Some(gap), Some(host)) = (self.delay, host)
+            && let Some(last) = self.last_start.get(host)
+        {
+            let next = last.checked_add(gap).unwrap_or(*last);
+            if next > now {
+                return Err(Some(next));
+            }
+        }
+        Ok(())
+    }
+
+    /// Count a request starting at `now`.
+    pub fn start(&mut self, host: Option<&str>, limit: Option<usize>, now: Instant) {
+        if let Some(host) = host {
+            if self.per_host.is_some() {
+                *self.in_host.entry(host.to_string()).or_default() += 1;
+            }
+            if let Some(gap) = self.delay {
+                if self.last_start.len() > REMEMBERED_HOSTS {
+                    self.last_start
+                        .retain(|_, t| now.saturating_duration_since(*t) < gap);
+                }
+                self.last_start.insert(host.to_string(), now);
+            }
+        }
+        if let Some(l) = limit {
+            self.in_prefix[l] += 1;
+        }
+        if let Some(interval) = self.interval {
+            let from = self.next_start.map_or(now, |t| t.max(now));
+            self.next_start = Some(from.checked_add(interval).unwrap_or(from));
+        }
+    }
+
+    /// Count the end of a request started with `start`.
+    pub fn release(&mut self, host: Option<&str>, limit: Option<usize>) {
+        if let (Some(_), Some(host)) = (self.per_host, host)
+            && let Some(n) = self.in_host.get_mut(host)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.in_host.remove(host);
+            }
+        }
+        if let Some(l) = limit {
+            self.in_prefix[l] -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::tests::policy;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn per_host_and_prefix_limits_count_until_release() {
+        let mut p = policy();
+        p.per_host = Some(2);
+        p.limits = vec![crate::policy::PrefixLimit {
+            prefix: "http://a/x".into(),
+            max: 1,
+        }];
+        let mut l = Limits::new(&p);
+        let t = Instant::now();
+        l.start(Some("http://a"), None, t);
+        l.start(Some("http://a"), None, t);
+        assert_eq!(l.check(Some("http://a"), None, t), Err(None));
+        assert_eq!(l.check(Some("http://b"), None, t), Ok(()));
+        l.release(Some("http://a"), None);
+        assert_eq!(l.check(Some("http://a"), None, t), Ok(()));
+        l.start(Some("http://b"), Some(0), t);
+        assert_eq!(l.check(Some("http://c"), Some(0), t), Err(None));
+        l.release(Some("http://b"), Some(0));
+        assert_eq!(l.check(Some("http://c"), Some(0), t), Ok(()));
+    }
+
+    #[test]
+    fn rate_and_delay_say_when() {
+        let mut p = policy();
+        p.interval = Some(100 * MS);
+        p.delay = Some(250 * MS);
+        let mut l = Limits::new(&p);
+        let t0 = Instant::now();
+        assert_eq!(l.rate_gate(t0), None);
+        l.start(Some("http://a"), None, t0);
+        assert_eq!(l.rate_gate(t0), Some(t0 + 100 * MS));
+        assert_eq!(l.rate_gate(t0 + 100 * MS), None);
+        assert_eq!(
+            l.check(Some("http://a"), None, t0 + 100 * MS),
+            Err(Some(t0 + 250 * MS))
+        );
+        assert_eq!(l.check(Some("http://b"), None, t0 + 100 * MS), Ok(()));
+        assert_eq!(l.check(Some("http://a"), None, t0 + 250 * MS), Ok(()));
+        // Starts late after an idle spell do not bank the time that went by.
+        l.start(Some("http://b"), None, t0 + 1000 * MS);
+        assert_eq!(l.rate_gate(t0 + 1000 * MS), Some(t0 + 1100 * MS));
+    }
+
+    #[test]
+    fn nothing_is_kept_without_limits() {
+        let mut l = Limits::new(&policy());
+        let t = Instant::now();
+        for _ in 0..10 {
+            l.start(Some("http://a"), None, t);
+        }
+        assert_eq!(l.check(Some("http://a"), None, t), Ok(()));
+        assert!(l.in_host.is_empty() && l.last_start.is_empty());
+    }
+}

@@ -1,0 +1,195 @@
+//! Running requests: [`Octopus`], the handle callers hold; the engine (`engine.rs`: worker
+//! threads around the scheduler); the scheduler (`scheduler.rs`: limits, timers, window,
+//! merging of repeats, all decisions, no threads); the cache (`cache.rs`); the limiter
+//! (`limits.rs`); and the pull form (`stream.rs`, [`Responses`]).
+
+mod cache;
+mod engine;
+mod job;
+mod limits;
+mod scheduler;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Builder, Error, Request, Response};
+pub(crate) use engine::Engine;
+pub use stream::Responses;
+
+/// A bulk HTTP fetcher: enqueue URLs with a handler each; worker threads fetch them,
+/// politely and concurrently, and call each handler with the URL's [`Response`].
+///
+/// Built with [`Octopus::builder`]. Cheap to clone (clones share one engine) and
+/// `Send + Sync`: URLs can be enqueued from any thread, also from inside a handler (a
+/// crawler), while others are in flight. The engine's threads end once every clone is
+/// dropped and nothing is left to do.
+///
+/// Handlers run on the worker threads, one call per enqueued URL, whatever happens to it:
+/// an invalid URL, a transport failure and a cancelled request are responses too (see
+/// [`Response::error`]). A handler that panics is counted ([`Stats::handler_panics`]; the
+/// panic message goes to stderr through the standard panic hook) and the run goes on.
+#[derive(Clone)]
+pub struct Octopus {
+    handle: Arc<Handle>,
+}
+
+/// What the engine's counters say (see [`Octopus::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests whose handler has not returned yet.
+    pub pending: u64,
+    /// Handlers that panicked.
+    pub handler_panics: u64,
+    /// Worker threads running (started as work arrives, up to the concurrency).
+    pub workers: usize,
+    /// Worker threads the system refused to start (the run goes on with fewer).
+    pub worker_start_failures: u64,
+}
+
+/// Closes the engine when the last clone of an `Octopus` is dropped.
+struct Handle {
+    engine: Arc<Engine>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.engine.close();
+    }
+}
+
+impl Octopus {
+    /// Settings for a new `Octopus`, with the defaults listed on [`Builder`].
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn from_engine(engine: Arc<Engine>) -> Octopus {
+        Octopus {
+            handle: Arc::new(Handle { engine }),
+        }
+    }
+
+    fn engine(&self) -> &Arc<Engine> {
+        &self.handle.engine
+    }
+
+    /// Fetch `request` (a URL as `&str` or `String`, or a [`Request`]) and call `handler`
+    /// with its response, on a worker thread, exactly once. Never blocks: the queue grows
+    /// with what is enqueued (for a bounded pull over many URLs, see [`Octopus::fetch_all`]).
+    pub fn enqueue<R, H>(&self, request: R, handler: H)
+    where
+        R: Into<Request>,
+        H: FnOnce(&Response) + Send + 'static,
+    {
+        self.engine()
+            .enqueue(request.into(), Box::new(move |response| handler(&response)));
+    }
+
+    /// Fetch `requests`, taken lazily from the iterator on a thread of their own, and
+    /// return their responses as an iterator, in the order they complete. At most the
+    /// look-ahead plus the concurrency are taken ahead of the responses read, so memory
+    /// stays bounded however long the iterator is.
+    ///
+    /// ```
+    /// # let server = octopus_testserver::Server::start().unwrap();
+    /// # let site = server.url("");
+    /// let otto = octopus::Octopus::builder().concurrency(8).build()?;
+    /// let urls = (0..100).map(move |i| format!("{site}/page/{i}"));
+    /// let ok = otto.fetch_all(urls)?.filter(|r| r.ok()).count();
+    /// assert_eq!(ok, 100);
+    /// # Ok::<(), octopus::Error>(())
+    /// ```
+    pub fn fetch_all<I>(&self, requests: I) -> Result<Responses, Error>
+    where
+        I: IntoIterator + Send + 'static,
+        I::IntoIter: Send + 'static,
+        I::Item: Into<Request>,
+    {
+        Responses::start(self.clone(), requests.into_iter().map(Into::into))
+    }
+
+    pub(crate) fn submit(&self, request: Request, consumer: Box<dyn FnOnce(Response) + Send>) {
+        self.engine().enqueue(request, consumer);
+    }
+
+    /// How many requests may be outstanding in a pull: the look-ahead plus the concurrency.
+    pub(crate) fn pull_window(&self) -> usize {
+        let settings = &self.engine().settings;
+        settings
+            .policy
+            .lookahead
+            .saturating_add(settings.concurrency)
+    }
+
+    /// Return when nothing is queued, in flight or running in a handler. Called from inside
+    /// a handler, returns at once (it would wait for itself).
+    pub fn wait(&self) {
+        self.engine().wait(None);
+    }
+
+    /// Like [`Octopus::wait`], for at most `timeout`: true when everything is done.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.engine().wait(Some(timeout))
+    }
+
+    /// Start no new request: those waiting (for a slot, a rate, a delay) are handed to their
+    /// handlers as `cancelled` failures, those waiting for a retry with their last outcome,
+    /// and URLs enqueued from now on are cancelled at once. Requests in flight finish
+    /// (within their timeout) and are delivered as usual. Stopping is for good.
+    pub fn stop(&self) {
+        self.engine().stop();
+    }
+
+    /// Whether [`Octopus::stop`] was called (on this or any clone).
+    pub fn is_stopped(&self) -> bool {
+        self.engine().is_stopped()
+    }
+
+    /// The engine's counters now.
+    pub fn stats(&self) -> Stats {
+        self.engine().stats()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Helpers for the unit tests of the run modules.
+
+    use std::time::Duration;
+
+    use crate::http::Fetched;
+    use crate::policy::{Policy, RetryPolicy};
+    use crate::settings::StatusSet;
+
+    pub(crate) fn fetched(status: u16) -> Fetched {
+        Fetched {
+            status,
+            final_url: "http://a/".into(),
+            redirects: 0,
+            bytes: 3,
+            content_type: None,
+            retry_after: None,
+            headers: http::HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// No limits, no retries, a look-ahead of 1000.
+    pub(crate) fn policy() -> Policy {
+        Policy {
+            per_host: None,
+            limits: Vec::new(),
+            interval: None,
+            delay: None,
+            retry: RetryPolicy {
+                retries: 0,
+                on_status: StatusSet::new(vec![(429, 429), (500, 599)]),
+                base: Duration::from_millis(100),
+                max_wait: Duration::from_secs(60),
+            },
+            lookahead: 1000,
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The scheduler's decisions, step by step, with an injected clock (`t0` plus offsets).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::Response;
+use crate::policy::PrefixLimit;
+use crate::run::tests::{fetched, policy};
+use crate::settings::CacheSettings;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn settings(policy: Policy, cache: bool) -> Settings {
+    let client = crate::http::ClientSettings {
+        method: http::Method::GET,
+        headers: vec![],
+        body: None,
+        user_agent: "octopus/test".into(),
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(5),
+        max_redirects: 10,
+        max_body: 1 << 20,
+        keep_body: false,
+        keep_headers: false,
+        insecure: false,
+        proxy: None,
+        resolve: vec![],
+        pool_shards: 1,
+        idle_per_shard: 4,
+    };
+    Settings {
+        concurrency: 8,
+        client,
+        cache: cache.then_some(CacheSettings {
+            ttl: Duration::from_secs(30),
+            capacity: 100,
+        }),
+        ok_status: StatusSet::new(vec![(200, 399)]),
+        policy,
+    }
+}
+
+/// A scheduler and the responses its deliveries would hand out.
+struct Bench {
+    s: Scheduler,
+    settings: Settings,
+    ids: u64,
+    seen: Arc<Mutex<Vec<Response>>>,
+}
+
+impl Bench {
+    fn new(policy: Policy, cache: bool) -> Bench {
+        let settings = settings(policy, cache);
+        Bench {
+            s: Scheduler::new(&settings),
+            settings,
+            ids: 0,
+            seen: Arc::default(),
+        }
+    }
+
+    fn admit(&mut self, url: &str, now: Instant) {
+        self.ids += 1;
+        let seen = Arc::clone(&self.seen);
+        let ticket = Ticket {
+            id: self.ids,
+            shown: url.to_string(),
+            origin: None,
+            consumer: Box::new(move |r| seen.lock().unwrap().push(r)),
+            taken: now,
+        };
+        let keyed = self.settings.cache.is_some();
+        let job = Job::new(ticket, url.parse().unwrap(), &self.settings.policy, keyed);
+        self.s.admit(job, now);
+    }
+
+    /// The next task must be a fetch: its URL.
+    fn fetch(&mut self, now: Instant) -> Job {
+        match self.s.next_task(now) {
+            Task::Fetch(job) => job,
+            Task::Deliver(d) => panic!("expected a fetch, got a delivery of {}", d.response.url()),
+            Task::Idle(wake) => panic!("expected a fetch, got idle until {wake:?}"),
+        }
+    }
+
+    fn idle(&mut self, now: Instant) -> Option<Instant> {
+        match self.s.next_task(now) {
+            Task::Idle(wake) => wake,
+            Task::Fetch(job) => panic!("expected idle, got a fetch of {}", job.url),
+            Task::Deliver(d) => panic!("expected idle, got a delivery of {}", d.response.url()),
+        }
+    }
+
+    /// Hand every waiting delivery to its consumer; the responses so far.
+    fn deliveries(&mut self, now: Instant) -> Vec<Response> {
+        while let Task::Deliver(d) = self.s.next_task(now) {
+            (d.consumer)(d.response);
+        }
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+fn done(delivery: Option<Delivery>) -> Response {
+    let d = delivery.expect("a final outcome");
+    d.response
+}
+
+#[test]
+fn without_limits_the_oldest_starts_first() {
+    let t0 = Instant::now();
+    let mut b = Bench::new(policy(), false);
+    b.admit("http://a/1", t0);
+    b.admit("http://a/2", t0);
+    assert_eq!(b.fetch(t0).url.as_str(), "http://a/1");
+    assert_eq!(b.fetch(t0).url.as_str(), "http://a/2");
+    assert_eq!(b.idle(t0), None);
+}
+
+#[test]
+fn a_host_at_its_limit_waits_and_others_pass_it() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.per_host = Some(1);
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/1", t0);
+    b.admit("http://a/2", t0);
+    b.admit("http://b/1", t0);
+    let a1 = b.fetch(t0);
+    assert_eq!(
+        b.fetch(t0).url.as_str(),
+        "http://b/1",
+        "b passes the held a/2"
+    );
+    assert_eq!(b.idle(t0), None, "a/2 waits for a slot, not a timer");
+    let r = done(b.s.finished(a1, Ok(fetched(200)), t0 + 40 * MS));
+    assert_eq!((r.attempts(), r.waited()), (1, Duration::ZERO));
+    let a2 = b.fetch(t0 + 40 * MS);
+    assert_eq!(a2.url.as_str(), "http://a/2");
+    assert_eq!(a2.effort.waited, 40 * MS, "held from t0 to its start");
+}
+
+#[test]
+fn the_first_matching_prefix_limit_counts() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.limits = vec![
+        PrefixLimit {
+            prefix: "http://a/".into(),
+            max: 1,
+        },
+        PrefixLimit {
+            prefix: "http://a/x/".into(),
+            max: 10,
+        },
+    ];
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/x/1", t0);
+    b.admit("http://a/x/2", t0);
+    b.admit("http://c/", t0);
+    let first = b.fetch(t0);
+    assert_eq!(b.fetch(t0).url.as_str(), "http://c/");
+    assert_eq!(b.idle(t0), None);
+    let _ = b.s.finished(first, Ok(fetched(200)), t0);
+    assert_eq!(b.fetch(t0).url.as_str(), "http://a/x/2");
+}
+
+#[test]
+fn the_rate_spaces_starts_and_names_the_next_time() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.interval = Some(100 * MS);
+    let mut b = Bench::new(p, false);
+    for i in 0..3 {
+        b.admit(&format!("http://a/{i}"), t0);
+    }
+    b.fetch(t0);
+    assert_eq!(b.idle(t0 + 10 * MS), Some(t0 + 100 * MS));
+    assert_eq!(b.s.next_wake(), Some(t0 + 100 * MS));
+    let second = b.fetch(t0 + 100 * MS);
+    assert_eq!(second.effort.waited, 100 * MS, "held by the rate since t0");
+    assert_eq!(b.idle(t0 + 150 * MS), Some(t0 + 200 * MS));
+}
+
+#[test]
+fn the_delay_holds_one_host_only() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.delay = Some(250 * MS);
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/1", t0);
+    b.admit("http://a/2", t0);
+    b.admit("http://b/1", t0);
+    b.fetch(t0);
+    assert_eq!(b.fetch(t0).url.as_str(), "http://b/1");
+    assert_eq!(b.idle(t0 + 100 * MS), Some(t0 + 250 * MS));
+    assert_eq!(b.fetch(t0 + 250 * MS).url.as_str(), "http://a/2");
+}
+
+#[test]
+fn retries_wait_on_a_timer_then_count_their_attempts() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.retry.retries = 2;
+    p.retry.max_wait = 500 * MS;
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/flaky", t0);
+    let job = b.fetch(t0);
+    let mut busy = fetched(503);
+    busy.retry_after = Some(Duration::from_secs(2));
+    assert!(
+        b.s.finished(job, Ok(busy), t0).is_none(),
+        "a retry, no delivery"
+    );
+    let due = t0 + 500 * MS;
+    assert_eq!(
+        b.idle(t0 + 100 * MS),
+        Some(due),
+        "Retry-After capped at max_wait"
+    );
+    let job = b.fetch(due);
+    assert_eq!(job.effort.attempts, 2);
+    let r = done(b.s.finished(job, Ok(fetched(200)), due + 10 * MS));
+    assert_eq!((r.status(), r.attempts()), (Some(200), 2));
+    assert_eq!(r.waited(), 500 * MS);
+    assert_eq!(r.elapsed(), 510 * MS);
+}
+
+#[test]
+fn repeats_wait_for_the_fetch_in_flight_then_come_from_the_cache() {
+    let t0 = Instant::now();
+    let mut b = Bench::new(policy(), true);
+    b.admit("http://a/", t0);
+    b.admit("http://a/", t0 + MS);
+    let job = b.fetch(t0);
+    assert_eq!(b.idle(t0), None, "the repeat holds no task");
+    let leader = done(b.s.finished(job, Ok(fetched(200)), t0 + 30 * MS));
+    assert!(!leader.cached());
+    let follower = b.deliveries(t0 + 30 * MS);
+    assert_eq!(follower.len(), 1);
+    assert!(follower[0].cached());
+    assert_eq!(follower[0].attempts(), 0);
+    assert_eq!(follower[0].elapsed(), 29 * MS);
+
+    b.admit("http://a/", t0 + 40 * MS);
+    let hit = b.deliveries(t0 + 40 * MS);
+    assert!(hit[0].cached() && hit[0].status() == Some(200));
+}
+
+#[test]
+fn transport_failures_go_to_the_waiting_repeats_but_are_not_kept() {
+    let t0 = Instant::now();
+    let mut b = Bench::new(policy(), true);
+    b.admit("http://a/", t0);
+    b.admit("http://a/", t0);
+    let job = b.fetch(t0);
+    assert_eq!(b.idle(t0), None, "the repeat joins the fetch in flight");
+    let refused = Failure::new(ErrorKind::Connect, "refused");
+    let _ = b.s.finished(job, Err(refused), t0);
+    assert_eq!(
+        b.deliveries(t0)[0].error().map(Failure::kind),
+        Some(ErrorKind::Connect)
+    );
+    b.admit("http://a/", t0);
+    assert_eq!(b.fetch(t0).url.as_str(), "http://a/", "fetched again");
+}
+
+#[test]
+fn the_window_looks_ahead_at_most_lookahead_jobs() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.per_host = Some(1);
+    p.lookahead = 2;
+    let mut b = Bench::new(p, false);
+    for url in ["http://a/1", "http://a/2", "http://a/3", "http://b/1"] {
+        b.admit(url, t0);
+    }
+    let a1 = b.fetch(t0);
+    assert_eq!(b.idle(t0), None, "b/1 is past the look-ahead");
+    let _ = b.s.finished(a1, Ok(fetched(200)), t0);
+    b.fetch(t0);
+    assert_eq!(
+        b.fetch(t0).url.as_str(),
+        "http://b/1",
+        "it moved into the window"
+    );
+}
+
+#[test]
+fn stop_cancels_what_waits_and_settles_what_awaits_a_retry() {
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.per_host = Some(1);
+    p.retry.retries = 1;
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/1", t0);
+    b.admit("http://a/2", t0);
+    b.admit("http://b/1", t0);
+    let a1 = b.fetch(t0);
+    let b1 = b.fetch(t0);
+    assert!(b.s.finished(b1, Ok(fetched(503)), t0).is_none());
+    b.s.stop(t0);
+    let mut settled = b.deliveries(t0);
+    settled.sort_by(|x, y| x.url().cmp(y.url()));
+    let kinds: Vec<_> = settled
+        .iter()
+        .map(|r| (r.url(), r.status(), r.error().map(Failure::kind)))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("http://a/2", None, Some(ErrorKind::Cancelled)),
+            ("http://b/1", Some(503), None),
+        ]
+    );
+    let r = done(b.s.finished(a1, Ok(fetched(200)), t0));
+    assert_eq!(
+        r.status(),
+        Some(200),
+        "in flight at the stop: delivered as usual"
+    );
+    b.admit("http://c/", t0);
+    let late = b.deliveries(t0);
+    assert_eq!(
+        late[0].error().map(Failure::kind),
+        Some(ErrorKind::Cancelled)
+    );
+    assert!(b.s.is_drained());
+}

@@ -1,0 +1,42 @@
+//! Validated settings of an `Octopus`, as the builder leaves them: what shapes requests
+//! (`ClientSettings`), what the scheduler enforces (`Policy`), the cache, and which statuses
+//! count as success.
+//!
+//! Invariant: everything here was checked by `Builder::build`; nothing downstream validates.
+
+use std::time::Duration;
+
+use crate::http::ClientSettings;
+use crate::policy::Policy;
+
+/// Inclusive ranges of statuses (which count as success, which are retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatusSet(Vec<(u16, u16)>);
+
+impl StatusSet {
+    pub fn new(ranges: Vec<(u16, u16)>) -> Self {
+        StatusSet(ranges)
+    }
+
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
+}
+
+/// The cache's settings, when it is on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CacheSettings {
+    pub ttl: Duration,
+    pub capacity: usize,
+}
+
+/// Everything an `Octopus` runs with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub concurrency: usize,
+    pub client: ClientSettings,
+    /// `None`: no cache and no merging of repeats (also for methods other than GET and HEAD).
+    pub cache: Option<CacheSettings>,
+    pub ok_status: StatusSet,
+    pub policy: Policy,
+}

@@ -1,0 +1,175 @@
+//! The answers: one small function per route (the table is in the crate docs).
+
+use std::io::{self, Write};
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::Duration;
+
+use crate::{Request, State};
+
+/// Answer one request; `Ok(false)` closes the connection.
+pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io::Result<bool> {
+    if req.method == "CONNECT" {
+        // Play a proxy that tunnels to this very server: later requests on the connection
+        // are served as the origin.
+        out.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        out.flush()?;
+        return Ok(true);
+    }
+    let route = req.path.split('?').next().unwrap_or("/");
+    let mut segments = route.trim_start_matches('/').split('/');
+    let name = segments.next().unwrap_or_default();
+    let number = segments.next().and_then(|n| n.parse::<u64>().ok());
+    match (name, number) {
+        ("status", Some(code)) => send(out, code as u16, &[], b"status\n"),
+        ("delay", Some(ms)) => {
+            thread::sleep(Duration::from_millis(ms));
+            send(out, 200, &[], b"ok\n")
+        }
+        ("bytes", Some(n)) => bytes(out, n),
+        ("flaky", Some(failures)) => flaky(req, out, state, failures),
+        ("retry-after" | "unavailable", Some(secs)) => {
+            let wait = secs.to_string();
+            let status = if name == "unavailable" { 503 } else { 429 };
+            send(out, status, &[("Retry-After", &wait)], b"slow down\n")
+        }
+        ("redirect", Some(0)) => send(out, 200, &[], b"arrived\n"),
+        ("redirect", Some(n)) => {
+            let location = format!("/redirect/{}", n - 1);
+            send(out, 302, &[("Location", &location)], b"")
+        }
+        ("loop", _) => send(out, 302, &[("Location", "/loop")], b""),
+        ("reset", _) => reset(out),
+        ("redirect-to", _) => {
+            let target = req.path.split_once("?url=").map_or("/", |(_, u)| u);
+            send(out, 302, &[("Location", target)], b"")
+        }
+        ("echo", _) => {
+            let mut body = req.head.clone().into_bytes();
+            body.extend_from_slice(&req.body);
+            send(out, 200, &[], &body)
+        }
+        ("gzip", _) => send(out, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
+        ("html", _) => send(out, 200, &[("Content-Type", "text/html")], HTML),
+        ("stall", _) => stall(state),
+        ("trickle", Some(n)) => trickle(out, state, n),
+        ("garbage", _) => {
+            out.write_all(b"this is not HTTP at all\r\n\r\n")?;
+            out.flush()?;
+            Ok(false)
+        }
+        _ if req.method == "HEAD" => send(out, 200, &[], b""),
+        _ => send(out, 200, &[], b"ok\n"),
+    }
+}
+
+/// 200 with an `n`-byte body of `x`.
+fn bytes(out: &mut impl Write, n: u64) -> io::Result<bool> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )?;
+    let chunk = [b'x'; 8192];
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..take])?;
+        left -= take as u64;
+    }
+    out.flush()?;
+    Ok(true)
+}
+
+/// The first `failures` requests for this exact path fail with 503, later ones get 200.
+fn flaky(req: &Request, out: &mut impl Write, state: &State, failures: u64) -> io::Result<bool> {
+    let seen = state
+        .hits
+        .lock()
+        .map_or(0, |h| h.get(&req.path).copied().unwrap_or(0));
+    if seen <= failures {
+        send(out, 503, &[], b"try again\n")
+    } else {
+        send(out, 200, &[], b"ok\n")
+    }
+}
+
+/// Promise 1000 bytes, send 10; the connection is then reset (see `serve_connection`).
+fn reset(out: &mut impl Write) -> io::Result<bool> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789"
+    )?;
+    out.flush()?;
+    Ok(false)
+}
+
+/// Read the request, never answer (until the server is dropped or a minute passes).
+fn stall(state: &State) -> io::Result<bool> {
+    for _ in 0..1200 {
+        if state.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    Ok(false)
+}
+
+/// Promise `n` bytes and send one every 200 ms.
+fn trickle(out: &mut impl Write, state: &State, n: u64) -> io::Result<bool> {
+    write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n")?;
+    out.flush()?;
+    for _ in 0..n {
+        if state.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(200));
+        out.write_all(b"x")?;
+        out.flush()?;
+    }
+    Ok(true)
+}
+
+/// `hello\n`, gzip-compressed.
+const GZIP_HELLO: &[u8] = &[
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xe7,
+    0x02, 0x00, 0x20, 0x30, 0x3a, 0x36, 0x06, 0x00, 0x00, 0x00,
+];
+
+/// A small HTML page.
+const HTML: &[u8] = b"<!doctype html><html><head><title>Octopus test page</title></head>\
+<body><p>Hello from the loopback server.</p></body></html>\n";
+
+/// A whole response with `Content-Length` (and `text/plain` unless `headers` name a type).
+fn send(
+    out: &mut impl Write,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<bool> {
+    write!(out, "HTTP/1.1 {status} {}\r\n", reason(status))?;
+    for (name, value) in headers {
+        write!(out, "{name}: {value}\r\n")?;
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        out.write_all(b"Content-Type: text/plain\r\n")?;
+    }
+    write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
+    out.write_all(body)?;
+    out.flush()?;
+    Ok(true)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        302 => "Found",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
