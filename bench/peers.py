@@ -106,6 +106,7 @@ def write_lines(path, lines):
 def peer_commands(tool, urls_file, curl_cfg, c, args):
     return {
         "octopus": ([args.octopus, "-q", "-c", str(c), urls_file], False),
+        "octopus (before)": ([args.before, "-q", "-c", str(c), urls_file], False),
         "curl --parallel": (f"curl -s --parallel --parallel-max {c} -K {curl_cfg}", True),
         "wget2": (f"wget2 -q --no-config --max-threads={c} -O /dev/null -i {urls_file}", True),
         "xargs -P + curl": (f"xargs -P {c} -n 1 curl -s -o /dev/null < {urls_file}", True),
@@ -215,12 +216,16 @@ def main():
     ap.add_argument("--original", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--octopus-before", dest="before", default=None,
+                    help="another octopus binary (e.g. built from the previous commit) to run "
+                         "beside octopus in W1, W2, W3 and W6, for before/after numbers")
     ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
     base = f"http://127.0.0.1:{PORT}"
-    all_tools = ["octopus", "curl --parallel", "wget2", "xargs -P + curl", "octopus-http (original)"]
+    ours = ["octopus", "octopus (before)"] if args.before else ["octopus"]
+    all_tools = ours + ["curl --parallel", "wget2", "xargs -P + curl", "octopus-http (original)"]
     rows, notes = [], {}
     nginx = Nginx()
     try:
@@ -230,7 +235,7 @@ def main():
                                  all_tools, args, work)
         if "W2" in w:
             rows += run_workload("W2", [f"{base}/delay/{i}" for i in range(10000)], 1000, 1.0,
-                                 ["octopus", "curl --parallel", "wget2", "octopus-http (original)"],
+                                 ours + ["curl --parallel", "wget2", "octopus-http (original)"],
                                  args, work)
         if "W3" in w:
             rows += run_workload("W3", [f"{base}/n/{i}" for i in range(20000)], 64, None,
@@ -269,7 +274,7 @@ def main():
             rows += head_of_line(args, work, base)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
-            rows += run_workload("W6", urls, 64, None, ["octopus", "curl --parallel"], args, work)
+            rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)

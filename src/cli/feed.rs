@@ -132,4 +132,10 @@ impl Iterator for Feed {
             }
         }
     }
+
+    /// At least one more line without a read that may block (so that the pull hands over
+    /// what it has before such a read), or none promised.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::from(!lock(&self.lines).would_read()), None)
+    }
 }

@@ -95,9 +95,32 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Take a request; `consumer` receives its response, exactly once, on a worker thread.
-    pub fn enqueue(self: &Arc<Self>, request: Request, consumer: Consumer) {
+    /// Take requests; each consumer receives its response, exactly once, on a worker thread.
+    pub fn enqueue(self: &Arc<Self>, requests: Vec<(Request, Consumer)>) {
         let taken = Instant::now();
+        // Prepared before taking the lock: the lock is held for as little as possible.
+        let prepared: Vec<_> = requests
+            .into_iter()
+            .map(|(request, consumer)| self.prepare(request, consumer, taken))
+            .collect();
+        let mut state = self.lock();
+        state.outstanding += prepared.len() as u64;
+        for entry in prepared {
+            match entry {
+                Ok(job) => state.scheduler.admit(job, taken),
+                Err((ticket, failure)) => state.scheduler.refuse(ticket, failure, taken),
+            }
+        }
+        self.nudge(state);
+    }
+
+    /// A request's job, or its ticket and why it cannot be fetched.
+    fn prepare(
+        &self,
+        request: Request,
+        consumer: Consumer,
+        taken: Instant,
+    ) -> Result<Job, (Ticket, crate::Failure)> {
         let resolved = request.resolve();
         let ticket = Ticket {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -106,21 +129,13 @@ impl Engine {
             consumer,
             taken,
         };
-        // Prepared before taking the lock: the lock is held for as little as possible.
-        let job = match resolved.url {
+        match resolved.url {
             Ok(url) => {
                 let keyed = self.settings.cache.is_some();
                 Ok(Job::new(ticket, url, &self.settings.policy, keyed))
             }
             Err(failure) => Err((ticket, failure)),
-        };
-        let mut state = self.lock();
-        state.outstanding += 1;
-        match job {
-            Ok(job) => state.scheduler.admit(job, taken),
-            Err((ticket, failure)) => state.scheduler.refuse(ticket, failure, taken),
         }
-        self.nudge(state);
     }
 
     /// Wake or start a worker for work that is waiting, and make sure the earliest timer is

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::{Builder, Error, Request, Response};
 pub(crate) use engine::Engine;
+use job::Consumer;
 pub use stream::Responses;
 
 /// A bulk HTTP fetcher: enqueue URLs with a handler each; worker threads fetch them,
@@ -83,8 +84,8 @@ impl Octopus {
         R: Into<Request>,
         H: FnOnce(&Response) + Send + 'static,
     {
-        self.engine()
-            .enqueue(request.into(), Box::new(move |response| handler(&response)));
+        let consumer: Consumer = Box::new(move |response| handler(&response));
+        self.engine().enqueue(vec![(request.into(), consumer)]);
     }
 
     /// Fetch `requests`, taken lazily from the iterator on a thread of their own, and
@@ -110,8 +111,8 @@ impl Octopus {
         Responses::start(self.clone(), requests.into_iter().map(Into::into))
     }
 
-    pub(crate) fn submit(&self, request: Request, consumer: Box<dyn FnOnce(Response) + Send>) {
-        self.engine().enqueue(request, consumer);
+    pub(crate) fn submit(&self, requests: Vec<(Request, Consumer)>) {
+        self.engine().enqueue(requests);
     }
 
     /// How many requests may be outstanding in a pull: the look-ahead plus the concurrency.

@@ -2,8 +2,8 @@
 //! never more than a window ahead of the responses, and `Responses` hands the responses out
 //! as an iterator.
 //!
-//! Invariants: at most `window` requests are taken and not yet answered, so memory is
-//! bounded whatever the iterator's length; the feeder wakes once per refill, not once per
+//! Invariants: at most `window` requests are taken whose responses are not yet read, so
+//! memory is bounded whatever the iterator's length and however slow the reader; the feeder wakes once per refill, not once per
 //! response; `Responses` ends after the last response, and also when the `Octopus` is
 //! stopped and every request taken has been answered (the iterator may be blocked in a read
 //! that never ends, such as a terminal's stdin).
@@ -25,7 +25,7 @@ pub struct Responses {
     octopus: Octopus,
 }
 
-/// How many requests are taken and not yet answered.
+/// How many requests are taken and their responses not yet read.
 struct Window {
     state: Mutex<Taken>,
     room: Condvar,
@@ -58,16 +58,18 @@ impl Window {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Wait for room for one more request; false when no more should be taken.
-    fn take(&self, octopus: &Octopus) -> bool {
+    /// Wait for room, and take room for up to `most` requests: how many (0 when no more
+    /// should be taken).
+    fn take(&self, most: usize, octopus: &Octopus) -> usize {
         let mut taken = self.lock();
         loop {
             if !taken.open || octopus.is_stopped() {
-                return false;
+                return 0;
             }
             if taken.outstanding < self.size {
-                taken.outstanding += 1;
-                return true;
+                let room = most.min(self.size - taken.outstanding);
+                taken.outstanding += room;
+                return room;
             }
             taken = match self.room.wait_timeout(taken, POLL) {
                 Ok((taken, _)) => taken,
@@ -76,10 +78,12 @@ impl Window {
         }
     }
 
-    fn answered(&self) {
+    /// `n` responses were read (or room taken for them was not used).
+    fn answered(&self, n: usize) {
         let mut taken = self.lock();
-        taken.outstanding -= 1;
-        if taken.outstanding == self.refill_at {
+        let before = taken.outstanding;
+        taken.outstanding -= n;
+        if (taken.outstanding..before).contains(&self.refill_at) {
             self.room.notify_one();
         }
     }
@@ -115,31 +119,53 @@ impl Responses {
 
     /// The next response if one is ready now, without waiting.
     pub fn try_next(&mut self) -> Option<Response> {
-        self.responses.try_recv().ok()
+        let response = self.responses.try_recv().ok()?;
+        self.window.answered(1);
+        Some(response)
     }
 }
 
-/// Take requests while there is room, each answered into `sender`.
+/// Requests handed to the engine at once, at most.
+const BATCH: usize = 64;
+
+/// Take requests while there is room, each answered into `sender`. They are handed over in
+/// batches, a batch as soon as the iterator may block for the next one (the lower bound of
+/// its `size_hint` is zero), so that a slow source never has requests held back.
 fn feed(
     octopus: &Octopus,
     mut requests: impl Iterator<Item = Request>,
     sender: &Sender<Response>,
     window: &Arc<Window>,
 ) {
-    while window.take(octopus) {
-        let Some(request) = requests.next() else {
-            window.answered();
+    loop {
+        let room = window.take(BATCH, octopus);
+        if room == 0 {
             return;
-        };
-        let (sender, window) = (sender.clone(), Arc::clone(window));
-        octopus.submit(
-            request,
-            Box::new(move |response| {
+        }
+        let mut batch = Vec::with_capacity(room);
+        let mut ended = false;
+        while batch.len() < room {
+            let Some(request) = requests.next() else {
+                ended = true;
+                break;
+            };
+            let sender = sender.clone();
+            let consumer: Box<dyn FnOnce(Response) + Send> = Box::new(move |response| {
                 // The receiver may be gone (the `Responses` was dropped): nothing to do then.
                 let _ = sender.send(response);
-                window.answered();
-            }),
-        );
+            });
+            batch.push((request, consumer));
+            if requests.size_hint().0 == 0 {
+                break;
+            }
+        }
+        window.answered(room - batch.len());
+        if !batch.is_empty() {
+            octopus.submit(batch);
+        }
+        if ended {
+            return;
+        }
     }
 }
 
@@ -149,15 +175,18 @@ impl Iterator for Responses {
     fn next(&mut self) -> Option<Response> {
         loop {
             match self.responses.recv_timeout(POLL) {
-                Ok(response) => return Some(response),
-                Err(RecvTimeoutError::Disconnected) => return None,
-                Err(RecvTimeoutError::Timeout) => {
-                    // Stopped, with the feeder perhaps blocked in its iterator for good.
-                    let done = self.octopus.is_stopped() && self.window.outstanding() == 0;
-                    if done && self.responses.is_empty() {
-                        return None;
-                    }
+                Ok(response) => {
+                    self.window.answered(1);
+                    return Some(response);
                 }
+                Err(RecvTimeoutError::Disconnected) => return None,
+                // Stopped, with the feeder perhaps blocked in its iterator for good.
+                Err(RecvTimeoutError::Timeout)
+                    if self.octopus.is_stopped() && self.window.outstanding() == 0 =>
+                {
+                    return None;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
             }
         }
     }
