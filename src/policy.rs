@@ -4,11 +4,24 @@
 //!
 //! Invariant: pure arithmetic, no I/O and no clock (times are passed in).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::failure::Failure;
 use crate::http::Fetched;
-use crate::settings::StatusSet;
+
+/// Inclusive ranges of statuses (which count as success, which are retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatusSet(Vec<(u16, u16)>);
+
+impl StatusSet {
+    pub fn new(ranges: Vec<(u16, u16)>) -> Self {
+        StatusSet(ranges)
+    }
+
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
+}
 
 /// One prefix limit: at most `max` requests in flight to URLs starting with `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,16 +69,6 @@ impl RetryPolicy {
             .unwrap_or(Duration::MAX);
         Some(retry_after.unwrap_or(backoff).min(self.max_wait))
     }
-}
-
-/// Parse a `Retry-After` value: delay-seconds or an HTTP date (relative to `now`).
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Everything the scheduler enforces. With no limit set, every URL may start at once.
@@ -170,21 +173,5 @@ mod tests {
                 .wait_before_retry(&status(503, None), 3, 1.0)
                 .is_some()
         );
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-            Some(Duration::ZERO),
-            "a date in the past means now"
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

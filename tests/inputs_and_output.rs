@@ -360,3 +360,31 @@ fn lines_of_unicode_whitespace_are_blank() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn mistyped_numbers_are_usage_errors_never_panics_or_hangs() {
+    let cases: [&[&str]; 7] = [
+        &["--timeout", "1e30"],
+        &["--timeout", "1e19"],
+        &["--rate", "1e-30/s"],
+        &["--rate", "1e-19/s"],
+        &["--retry-delay", "1e19", "--max-retry-wait", "1e19"],
+        &["--delay", "99999999999999999999y"],
+        &["--cache-ttl", "400d"],
+    ];
+    for args in cases {
+        let out = octopus()
+            .args(args)
+            .arg("http://127.0.0.1:9/")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains(args[0]),
+            "the message names the flag: {args:?}: {err}"
+        );
+    }
+}

@@ -188,6 +188,11 @@ fn per_second(s: &str) -> Result<f64, String> {
     if !per_second.is_finite() || per_second <= 0.0 {
         return Err(bad());
     }
+    if per_second < 1.0 / octopus::MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "--rate '{s}': too slow (at least one request a year)"
+        ));
+    }
     Ok(per_second)
 }
 
@@ -237,6 +242,8 @@ mod tests {
         assert_eq!(per_second("5"), Ok(5.0));
         assert!(per_second("0/s").is_err());
         assert!(per_second("x/h").is_err());
+        assert!(per_second("1e-19/s").unwrap_err().contains("too slow"));
+        assert!(per_second("1/m").is_ok());
         assert_eq!(
             prefix_limit("http://a.example/x=2"),
             Ok(("http://a.example/x", 2))

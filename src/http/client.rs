@@ -12,7 +12,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 use ureq::tls::TlsConfig;
@@ -24,7 +24,6 @@ use super::redirect::{Hop, is_redirect, next_hop, same_origin, strip_credentials
 use super::resolver::{OctopusResolver, ResolveRule};
 use crate::failure::{ErrorKind, Failure};
 use crate::input::{redact, redact_text};
-use crate::policy::parse_retry_after;
 
 /// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
 #[derive(Debug, Clone)]
@@ -223,8 +222,8 @@ impl Client {
         let (parts, mut body) = response.into_parts();
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
-        let retry_after = header(http::header::RETRY_AFTER)
-            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let retry_after =
+            header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let mut reader = body.with_config().limit(self.cfg.max_body).reader();
         let mut kept = Vec::new();
         let read = if self.cfg.keep_body {
@@ -248,6 +247,16 @@ impl Client {
             body: kept,
         })
     }
+}
+
+/// Parse a `Retry-After` value: delay-seconds or an HTTP date (relative to `now`).
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Run one request, with `budget` as its whole deadline when given (later redirect hops).
@@ -313,4 +322,25 @@ fn classify(error: ureq::Error, url: &Url) -> Failure {
         other => other.to_string(),
     };
     Failure::new(kind, redact_text(&message, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
 }

@@ -13,7 +13,7 @@ mod stream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Builder, Error, Request, Response};
+use crate::{Error, Request, Response};
 pub(crate) use engine::Engine;
 use job::Consumer;
 pub use stream::Responses;
@@ -21,7 +21,7 @@ pub use stream::Responses;
 /// A bulk HTTP fetcher: enqueue URLs with a handler each; worker threads fetch them,
 /// politely and concurrently, and call each handler with the URL's [`Response`].
 ///
-/// Built with [`Octopus::builder`]. Cheap to clone (clones share one engine) and
+/// Built with [`Octopus::builder`](crate::Octopus::builder). Cheap to clone (clones share one engine) and
 /// `Send + Sync`: URLs can be enqueued from any thread, also from inside a handler (a
 /// crawler), while others are in flight. The engine's threads end once every clone is
 /// dropped and nothing is left to do.
@@ -61,11 +61,6 @@ impl Drop for Handle {
 }
 
 impl Octopus {
-    /// Settings for a new `Octopus`, with the defaults listed on [`Builder`].
-    pub fn builder() -> Builder {
-        Builder::default()
-    }
-
     pub(crate) fn from_engine(engine: Arc<Engine>) -> Octopus {
         Octopus {
             handle: Arc::new(Handle { engine }),
@@ -161,8 +156,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use crate::http::Fetched;
-    use crate::policy::{Policy, RetryPolicy};
-    use crate::settings::StatusSet;
+    use crate::policy::{Policy, RetryPolicy, StatusSet};
 
     pub(crate) fn fetched(status: u16) -> Fetched {
         Fetched {

@@ -28,8 +28,9 @@ use super::limits::Limits;
 use crate::failure::{ErrorKind, Failure};
 use crate::http::Fetched;
 use crate::policy::Policy;
+use crate::policy::StatusSet;
 use crate::response::Outcome;
-use crate::settings::{Settings, StatusSet};
+use crate::settings::Settings;
 
 /// What a worker should do next.
 pub(crate) enum Task {

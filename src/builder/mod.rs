@@ -1,18 +1,15 @@
 //! `Builder`: every setting of an `Octopus`, checked in `build` (typed errors naming the
 //! setting), then the open-file limit, the HTTP client and the engine.
 
+mod validate;
+
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Method};
-
-use crate::error::{Error, Setting};
-use crate::http::{Client, ClientSettings, ResolveRule, fdlimit, pool_shards};
-use crate::policy::{Policy, PrefixLimit, RetryPolicy};
+use crate::error::Error;
+use crate::http::{Client, fdlimit};
 use crate::run::Octopus;
-use crate::settings::{CacheSettings, Settings, StatusSet};
 
 /// The longest duration any setting takes (a year): longer ones are refused, so that no
 /// deadline can overflow.
@@ -90,6 +87,13 @@ impl Default for Builder {
             retry_delay: Duration::from_secs(1),
             max_retry_wait: Duration::from_secs(60),
         }
+    }
+}
+
+impl Octopus {
+    /// Settings for a new `Octopus`, with the defaults listed on [`Builder`].
+    pub fn builder() -> Builder {
+        Builder::default()
     }
 }
 
@@ -270,194 +274,4 @@ impl Builder {
         let engine = crate::run::Engine::start(settings, client)?;
         Ok(Octopus::from_engine(engine))
     }
-
-    /// The settings, validated.
-    fn settings(&self) -> Result<Settings, Error> {
-        let concurrency = self.concurrency;
-        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            let reason = format!("must be from 1 to {MAX_CONCURRENCY}");
-            return Err(Error::setting(Setting::Concurrency, concurrency, reason));
-        }
-        let method = self.checked_method()?;
-        let cache = match self.cache_ttl {
-            Some(ttl) if !ttl.is_zero() && self.cache_size > 0 => Some(CacheSettings {
-                ttl: bounded(Setting::CacheTtl, ttl)?,
-                capacity: self.cache_size,
-            }),
-            _ => None,
-        };
-        Ok(Settings {
-            concurrency,
-            // Only safe methods are answered from the cache or merged with each other.
-            cache: cache.filter(|_| method == Method::GET || method == Method::HEAD),
-            client: self.client(method, concurrency)?,
-            ok_status: statuses(Setting::OkStatus, &self.ok_status)?,
-            policy: self.policy()?,
-        })
-    }
-
-    fn checked_method(&self) -> Result<Method, Error> {
-        match &self.method {
-            Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                .map_err(|_| Error::setting(Setting::Method, m, "not an HTTP method")),
-            None if self.body.is_some() => Ok(Method::POST),
-            None => Ok(Method::GET),
-        }
-    }
-
-    fn client(&self, method: Method, concurrency: usize) -> Result<ClientSettings, Error> {
-        let timeout = positive(Setting::Timeout, self.timeout)?;
-        let connect_timeout = positive(Setting::ConnectTimeout, self.connect_timeout)?;
-        let headers = self
-            .headers
-            .iter()
-            .map(|(n, v)| header(n, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let user_agent = match &self.user_agent {
-            Some(ua) => {
-                HeaderValue::from_str(ua).map_err(|_| {
-                    Error::setting(Setting::UserAgent, ua, "contains control characters")
-                })?;
-                ua.clone()
-            }
-            None => format!("octopus/{}", env!("CARGO_PKG_VERSION")),
-        };
-        let proxy = match &self.proxy {
-            Some(p) => Some(
-                ureq::Proxy::new(p)
-                    .map_err(|e| Error::setting(Setting::Proxy, p, e.to_string()))?,
-            ),
-            None if self.proxy_from_env => ureq::Proxy::try_from_env(),
-            None => None,
-        };
-        let resolve = self
-            .resolve
-            .iter()
-            .map(|(host, port, addr)| match host.is_empty() {
-                true => Err(Error::setting(Setting::Resolve, host, "the host is empty")),
-                false => Ok(ResolveRule {
-                    host: host.to_ascii_lowercase(),
-                    port: *port,
-                    addr: *addr,
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ClientSettings {
-            method,
-            headers,
-            body: self.body.as_deref().map(Arc::from),
-            user_agent,
-            timeout,
-            connect_timeout,
-            max_redirects: self.max_redirects,
-            max_body: self.max_body,
-            keep_body: self.keep_bodies,
-            keep_headers: self.keep_headers,
-            insecure: self.accept_invalid_certs,
-            proxy,
-            resolve,
-            pool_shards: pool_shards(concurrency),
-            idle_per_shard: concurrency,
-        })
-    }
-
-    fn policy(&self) -> Result<Policy, Error> {
-        let positive_count = |setting, n: usize| match n {
-            0 => Err(Error::setting(setting, n, "must be at least 1")),
-            n => Ok(n),
-        };
-        let limits = self
-            .limits
-            .iter()
-            .map(|(prefix, max)| match prefix.is_empty() {
-                true => Err(Error::setting(
-                    Setting::Limit,
-                    prefix,
-                    "the prefix is empty",
-                )),
-                false => Ok(PrefixLimit {
-                    prefix: prefix.clone(),
-                    max: positive_count(Setting::Limit, *max)?,
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Policy {
-            per_host: self
-                .per_host
-                .map(|n| positive_count(Setting::PerHost, n))
-                .transpose()?,
-            limits,
-            interval: self.rate.map(interval).transpose()?,
-            delay: self
-                .delay
-                .map(|d| bounded(Setting::Delay, d))
-                .transpose()?
-                .filter(|d| !d.is_zero()),
-            retry: RetryPolicy {
-                retries: self.retries,
-                on_status: statuses(Setting::RetryOn, &self.retry_on)?,
-                base: bounded(Setting::RetryDelay, self.retry_delay)?,
-                max_wait: bounded(Setting::MaxRetryWait, self.max_retry_wait)?,
-            },
-            lookahead: positive_count(Setting::Lookahead, self.lookahead)?,
-        })
-    }
-}
-
-/// `d` if it is at most `MAX_DURATION`.
-fn bounded(setting: Setting, d: Duration) -> Result<Duration, Error> {
-    if d > MAX_DURATION {
-        let reason = "is too long (at most 365 days)";
-        return Err(Error::setting(setting, format!("{d:?}"), reason));
-    }
-    Ok(d)
-}
-
-/// `d` if it is more than zero and at most `MAX_DURATION`.
-fn positive(setting: Setting, d: Duration) -> Result<Duration, Error> {
-    if d.is_zero() {
-        return Err(Error::setting(setting, "0s", "must be more than zero"));
-    }
-    bounded(setting, d)
-}
-
-/// The gap between request starts at `per_second`; a year at most.
-fn interval(per_second: f64) -> Result<Duration, Error> {
-    let refused = |reason| Error::setting(Setting::Rate, format!("{per_second}/s"), reason);
-    if !per_second.is_finite() || per_second <= 0.0 {
-        return Err(refused("must be a number above zero"));
-    }
-    match Duration::try_from_secs_f64(1.0 / per_second) {
-        Ok(gap) if gap <= MAX_DURATION => Ok(gap),
-        _ => Err(refused("is too slow (at least one request a year)")),
-    }
-}
-
-fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
-    let shown = || format!("{name}: {value}");
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| Error::setting(Setting::Header, shown(), "not a valid header name"))?;
-    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-        let reason = "the value contains characters not allowed in a header \
-                      (CR, LF, NUL or other control characters)";
-        Error::setting(Setting::Header, shown(), reason)
-    })?;
-    Ok((name, value))
-}
-
-fn statuses(setting: Setting, ranges: &[RangeInclusive<u16>]) -> Result<StatusSet, Error> {
-    let shown = |r: &RangeInclusive<u16>| format!("{}-{}", r.start(), r.end());
-    if ranges.is_empty() {
-        return Err(Error::setting(setting, "", "no status given"));
-    }
-    let mut set = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        let (lo, hi) = (*r.start(), *r.end());
-        if !(100..=999).contains(&lo) || !(100..=999).contains(&hi) || lo > hi {
-            let reason = "statuses are from 100 to 999, low to high";
-            return Err(Error::setting(setting, shown(r), reason));
-        }
-        set.push((lo, hi));
-    }
-    Ok(StatusSet::new(set))
 }
