@@ -341,3 +341,30 @@ fn bad_settings_are_typed_errors_naming_the_setting() {
     let message = builder().concurrency(0).build().err().unwrap().to_string();
     assert!(message.contains("concurrency"), "{message}");
 }
+
+#[test]
+fn handles_and_pulls_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Octopus>();
+    send_sync::<Response>();
+    send_sync::<Error>();
+    send::<octopus::Responses>();
+}
+
+#[test]
+fn workers_start_as_work_arrives() {
+    let s = server();
+    let otto = builder().concurrency(1000).build().unwrap();
+    let seen = Seen::default();
+    otto.enqueue(s.url("/one"), seen.handler());
+    otto.wait();
+    let started = otto.stats().workers;
+    assert!(started <= 2, "one URL started {started} of 1000 workers");
+    for i in 0..40 {
+        otto.enqueue(s.url(&format!("/delay/20/{i}")), seen.handler());
+    }
+    otto.wait();
+    assert_eq!(seen.all().len(), 41);
+    assert!(otto.stats().workers <= 1000);
+}

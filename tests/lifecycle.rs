@@ -1,0 +1,58 @@
+//! An `Octopus`'s threads end once its last handle is dropped and nothing is left to do.
+//! Alone in its test binary, so that no other engine's threads are counted.
+
+mod common;
+use common::*;
+
+use std::time::{Duration, Instant};
+
+use octopus::{Octopus, Response};
+
+/// Threads of this process named `octopus-worker`.
+fn workers_running() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|name| name.trim() == "octopus-worker")
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_workers_end_with_the_last_handle() {
+    let s = server();
+    let otto = Octopus::builder()
+        .proxy_from_env(false)
+        .concurrency(16)
+        .retries(1)
+        .retry_delay(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for i in 0..40 {
+        otto.enqueue(s.url(&format!("/delay/20/{i}")), |_: &Response| {});
+    }
+    // Still waiting for a retry when the handles go: the run finishes first.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    otto.enqueue(s.url("/flaky/1/x"), move |r: &Response| {
+        flag.store(r.status() == Some(200), std::sync::atomic::Ordering::SeqCst);
+    });
+    let clone = otto.clone();
+    drop(otto);
+    assert!(workers_running() > 0, "the workers are still busy");
+    drop(clone);
+    // A liveness bound, not a speed claim: the threads must go, however slowly.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workers_running() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(workers_running(), 0);
+    assert!(
+        done.load(std::sync::atomic::Ordering::SeqCst),
+        "the retry still ran"
+    );
+    assert_eq!(s.hits("/flaky/1/x"), 2);
+}
