@@ -120,14 +120,18 @@ def run_workload(name, urls, c, ideal, tools, args, work, extra=None):
     write_lines(urls_file, urls)
     write_lines(curl_cfg, [f'url = "{u}"\noutput = "/dev/null"' for u in urls])
     rows = []
+    ours = ("octopus", "octopus (before)")
+    tools = [t for t in tools if t in ours or args.peers is None or t in args.peers]
+    # Rounds of every tool in turn, so that a drift of the machine hits them all alike.
+    runs = {tool: [] for tool in tools}
+    for _ in range(args.repeat):
+        for tool in tools:
+            cmd, shell = peer_commands(tool, urls_file, curl_cfg, c, args)
+            runs[tool].append(timed(cmd, shell=shell))
     for tool in tools:
-        cmd, shell = peer_commands(tool, urls_file, curl_cfg, c, args)
-        walls, rss, codes = [], [], []
-        for _ in range(args.repeat):
-            w, r, code = timed(cmd, shell=shell)
-            walls.append(w)
-            rss.append(r)
-            codes.append(code)
+        walls = [w for w, _, _ in runs[tool]]
+        rss = [r for _, r, _ in runs[tool]]
+        codes = [code for _, _, code in runs[tool]]
         med = statistics.median(walls)
         rows.append({"workload": name, "tool": tool, "urls": len(urls), "concurrency": c,
                      "wall_s": med, "walls": walls, "urls_per_s": len(urls) / med,
@@ -216,6 +220,9 @@ def main():
     ap.add_argument("--original", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--peers", default=None, type=lambda v: v.split(","),
+                    help="only these peers besides octopus, comma-separated tool names as in "
+                         "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
                          "beside octopus in W1, W2, W3 and W6, for before/after numbers")

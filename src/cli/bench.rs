@@ -71,7 +71,7 @@ pub fn run(args: &BenchArgs) -> i32 {
     }
 }
 
-pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
+fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let server = Server::start().map_err(|e| format!("cannot start the embedded server: {e}"))?;
     let ms = args.latency.as_millis();
     let base = server.url("/delay");
@@ -120,8 +120,10 @@ fn timed_run(
     server: &Server,
     url: impl FnMut(u64) -> String + Send + 'static,
 ) -> Result<RunResult, String> {
+    // Offline whatever the environment says: no proxy.
     let mut builder = Octopus::builder()
         .concurrency(concurrency as usize)
+        .proxy_from_env(false)
         .keep_bodies(false)
         .keep_headers(false);
     if cache {

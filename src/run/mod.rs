@@ -74,6 +74,10 @@ impl Octopus {
     /// Fetch `request` (a URL as `&str` or `String`, or a [`Request`]) and call `handler`
     /// with its response, on a worker thread, exactly once. Never blocks: the queue grows
     /// with what is enqueued (for a bounded pull over many URLs, see [`Octopus::fetch_all`]).
+    ///
+    /// While a handler runs, its worker fetches nothing: a handler should not wait for other
+    /// requests of the same `Octopus` (`wait` returns at once there; reading a pull there
+    /// can stall once every worker does it). Enqueueing more is fine.
     pub fn enqueue<R, H>(&self, request: R, handler: H)
     where
         R: Into<Request>,
