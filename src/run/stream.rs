@@ -19,6 +19,10 @@ use crate::{Error, Octopus, Request, Response};
 const POLL: Duration = Duration::from_millis(100);
 
 /// The responses of [`Octopus::fetch_all`], in the order they complete (an iterator).
+///
+/// It ends after the last request's response, or, once the `Octopus` is stopped, when every
+/// request taken has been answered. Dropping it early stops taking requests from the
+/// iterator; those already taken are still fetched.
 pub struct Responses {
     responses: Receiver<Response>,
     window: Arc<Window>,
