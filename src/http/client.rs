@@ -20,10 +20,12 @@ use ureq::{Agent, Proxy};
 use url::Url;
 
 use super::Fetched;
-use super::redirect::{Hop, is_redirect, next_hop, same_origin, strip_credentials};
+use super::classify::{classify, is_stale};
+use super::connector::{Recording, noting_connections};
+use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
 use crate::failure::{ErrorKind, Failure};
-use crate::input::{redact, redact_text};
+use crate::input::{mask_userinfo, redact};
 
 /// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
 #[derive(Debug, Clone)]
@@ -66,9 +68,13 @@ pub(crate) struct Client {
     cfg: ClientSettings,
 }
 
+/// The largest response head read (status line and headers).
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
 /// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
-/// connection, which at a thousand connections is a quarter of a gigabyte.
-const INPUT_BUFFER: usize = 64 * 1024;
+/// connection, which at a thousand connections is a quarter of a gigabyte. It is larger
+/// than `MAX_HEAD`, so that a head over the limit is seen as such, not as a stalled read.
+const INPUT_BUFFER: usize = MAX_HEAD + 8 * 1024;
 const OUTPUT_BUFFER: usize = 16 * 1024;
 
 impl Client {
@@ -86,7 +92,7 @@ impl Client {
             .max_idle_connections_per_host(cfg.idle_per_shard)
             .input_buffer_size(INPUT_BUFFER)
             .output_buffer_size(OUTPUT_BUFFER)
-            .max_response_header_size(INPUT_BUFFER)
+            .max_response_header_size(MAX_HEAD)
             .allow_non_standard_methods(true)
             .tls_config(
                 TlsConfig::builder()
@@ -97,10 +103,9 @@ impl Client {
             .build();
         let agents = (0..cfg.pool_shards.max(1))
             .map(|_| {
-                let connector = ureq::unversioned::transport::DefaultConnector::default();
                 Agent::with_parts(
                     config.clone(),
-                    connector,
+                    Recording::default(),
                     OctopusResolver::new(&cfg.resolve),
                 )
             })
@@ -135,13 +140,16 @@ impl Client {
         let mut headers = Cow::Borrowed(&self.cfg.headers);
         let mut redirects = 0;
         loop {
-            let response = self.send(&hop, &headers, redirects > 0, deadline, url)?;
+            let response = self.send(&hop, &headers, redirects > 0, deadline)?;
             let status = response.status().as_u16();
+            // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
             let location = is_redirect(status)
                 .then(|| response.headers().get(http::header::LOCATION))
-                .flatten();
+                .flatten()
+                .map(|value| location_text(value.as_bytes()))
+                .filter(|location| !location.is_empty());
             let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                return self.read(response, &hop.url, redirects, url);
+                return self.read(response, &hop, redirects);
             };
             if redirects == self.cfg.max_redirects {
                 let msg = format!(
@@ -150,10 +158,7 @@ impl Client {
                 );
                 return Err(Failure::new(ErrorKind::TooManyRedirects, msg));
             }
-            let location = location.to_str().map_err(|_| {
-                Failure::new(ErrorKind::Redirect, "redirect Location is not valid text")
-            })?;
-            let next = next_hop(&hop.url, &hop.method, status, location)?;
+            let next = next_hop(&hop.url, &hop.method, status, &location)?;
             // Read what little a redirect carries, so its connection can be reused.
             let _ = io::copy(
                 &mut response.into_body().with_config().limit(64 * 1024).reader(),
@@ -171,70 +176,108 @@ impl Client {
     }
 
     /// Send one request of the chain; hops after the first get what is left of the deadline.
+    /// A request of an idempotent method that fails on a pooled connection the server had
+    /// already closed is sent again (as curl and Go's client do); each such failure uses up
+    /// one pooled connection, and one on a new connection is final.
     fn send(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
         later_hop: bool,
         deadline: Instant,
-        original: &Url,
     ) -> Result<http::Response<ureq::Body>, Failure> {
         let agent = self.agent_for(&hop.url);
-        let mut builder = http::Request::builder()
-            .method(hop.method.clone())
-            .uri(hop.url.as_str());
-        for (name, value) in headers {
-            builder = builder.header(name, value);
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if later_hop && remaining.is_zero() {
-            return Err(Failure::new(
-                ErrorKind::Timeout,
-                "deadline passed (--timeout)",
-            ));
-        }
-        let budget = later_hop.then_some(remaining);
-        let sent = match self.cfg.body.as_ref().filter(|_| hop.keep_body) {
-            Some(body) => builder.body(&body[..]).map(|r| run(agent, r, budget)),
-            None => builder.body(()).map(|r| run(agent, r, budget)),
-        };
-        match sent {
-            Err(e) => {
-                let msg = format!("URL cannot be sent: {e}");
-                Err(Failure::new(
-                    ErrorKind::InvalidUrl,
-                    redact_text(&msg, original),
-                ))
+        let proxy = self.proxy_for(&hop.url);
+        let mut budget = later_hop.then(|| deadline.saturating_duration_since(Instant::now()));
+        for _ in 0..=self.cfg.idle_per_shard {
+            if budget.is_some_and(|left| left.is_zero()) {
+                return Err(Failure::new(
+                    ErrorKind::Timeout,
+                    "deadline passed (--timeout)",
+                ));
             }
-            Ok(Err(e)) => Err(classify(e, original)),
-            Ok(Ok(r)) => Ok(r),
+            let head = self.head(hop, headers, later_hop)?;
+            let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
+            let (result, connected) = noting_connections(|| match body {
+                Some(body) => run(agent, http::Request::from_parts(head, body), budget),
+                None => run(agent, http::Request::from_parts(head, ()), budget),
+            });
+            match result {
+                Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {
+                    budget = Some(deadline.saturating_duration_since(Instant::now()));
+                }
+                Err(e) => return Err(classify(&e, proxy.as_deref())),
+                Ok(response) => return Ok(response),
+            }
         }
+        Err(Failure::new(
+            ErrorKind::Io,
+            "every pooled connection to the host had been closed by the server",
+        ))
+    }
+
+    /// The request head for `hop`. The first hop's URL was checked sendable when it was
+    /// parsed; a redirect's target that cannot be sent is a `redirect` failure.
+    fn head(
+        &self,
+        hop: &Hop,
+        headers: &[(HeaderName, HeaderValue)],
+        later_hop: bool,
+    ) -> Result<http::request::Parts, Failure> {
+        let uri = hop.url.as_str().parse::<http::Uri>().map_err(|e| {
+            let kind = if later_hop {
+                ErrorKind::Redirect
+            } else {
+                ErrorKind::InvalidUrl
+            };
+            Failure::new(kind, format!("URL cannot be sent: {e}"))
+        })?;
+        let (mut head, ()) = http::Request::new(()).into_parts();
+        head.method = hop.method.clone();
+        head.uri = uri;
+        for (name, value) in headers {
+            head.headers.append(name, value.clone());
+        }
+        Ok(head)
+    }
+
+    /// The proxy a request to `url` goes through, as shown in messages.
+    fn proxy_for(&self, url: &Url) -> Option<String> {
+        let proxy = self.cfg.proxy.as_ref()?;
+        let uri = url.as_str().parse::<http::Uri>().ok()?;
+        (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
 
     /// Read the final response's body to the end and describe it.
     fn read(
         &self,
         response: http::Response<ureq::Body>,
-        at: &Url,
+        hop: &Hop,
         redirects: u32,
-        original: &Url,
     ) -> Result<Fetched, Failure> {
         let (parts, mut body) = response.into_parts();
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
         let retry_after =
             header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let mut reader = body.with_config().limit(self.cfg.max_body).reader();
+        let status = parts.status.as_u16();
         let mut kept = Vec::new();
-        let read = if self.cfg.keep_body {
-            io::Read::read_to_end(&mut reader, &mut kept).map(|n| n as u64)
+        // HEAD, 1xx, 204 and 304 have no body, whatever Content-Encoding says: nothing to
+        // read or decode (ureq has put the connection back already).
+        let bytes = if hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304) {
+            0
         } else {
-            io::copy(&mut reader, &mut io::sink())
+            let mut reader = body.with_config().limit(self.cfg.max_body).reader();
+            let read = if self.cfg.keep_body {
+                io::Read::read_to_end(&mut reader, &mut kept).map(|n| n as u64)
+            } else {
+                io::copy(&mut reader, &mut io::sink())
+            };
+            read.map_err(|e| classify(&ureq::Error::from(e), None))?
         };
-        let bytes = read.map_err(|e| classify(ureq::Error::from(e), original))?;
         Ok(Fetched {
-            status: parts.status.as_u16(),
-            final_url: redact(at),
+            status,
+            final_url: redact(&hop.url),
             redirects,
             bytes,
             content_type,
@@ -259,7 +302,7 @@ fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Run one request, with `budget` as its whole deadline when given (later redirect hops).
+/// Run one request, with `budget` as its whole deadline when given (later tries).
 fn run<S: ureq::AsSendBody>(
     agent: &Agent,
     request: http::Request<S>,
@@ -274,54 +317,6 @@ fn run<S: ureq::AsSendBody>(
         ),
         None => agent.run(request),
     }
-}
-
-/// Map a ureq error to the record's error kind and a message with any password masked.
-fn classify(error: ureq::Error, url: &Url) -> Failure {
-    use ureq::Error as E;
-    let kind = match &error {
-        E::Timeout(_) => ErrorKind::Timeout,
-        E::HostNotFound => ErrorKind::Dns,
-        E::ConnectionFailed => ErrorKind::Connect,
-        E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => ErrorKind::Tls,
-        E::TooManyRedirects => ErrorKind::TooManyRedirects,
-        E::RedirectFailed => ErrorKind::Redirect,
-        E::BodyExceedsLimit(_) => ErrorKind::BodyTooLarge,
-        E::InvalidProxyUrl | E::ConnectProxyFailed(_) => ErrorKind::Proxy,
-        E::BadUri(_) => ErrorKind::InvalidUrl,
-        E::Protocol(_)
-        | E::Http(_)
-        | E::LargeResponseHeader(..)
-        | E::Decompress(..)
-        | E::BodyStalled
-        | E::StatusCode(_) => ErrorKind::Protocol,
-        E::Io(io)
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
-        {
-            ErrorKind::Tls
-        }
-        E::Io(io) => match io.kind() {
-            io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::AddrNotAvailable => ErrorKind::Connect,
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,
-            io::ErrorKind::InvalidData => ErrorKind::Protocol,
-            _ => ErrorKind::Io,
-        },
-        _ => ErrorKind::Io,
-    };
-    let message = match &error {
-        E::BodyExceedsLimit(limit) => format!("body larger than --max-body ({limit} bytes)"),
-        E::Timeout(ureq::Timeout::Global) => "deadline passed (--timeout)".to_string(),
-        E::Timeout(ureq::Timeout::Connect) => {
-            "no connection in time (--connect-timeout)".to_string()
-        }
-        other => other.to_string(),
-    };
-    Failure::new(kind, redact_text(&message, url))
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), and room in the
 //! open-file limit for the concurrency (`fdlimit.rs`).
 
+mod classify;
 mod client;
+mod connector;
 pub(crate) mod fdlimit;
 mod redirect;
 mod resolver;

@@ -11,7 +11,7 @@ use ureq::http::{HeaderName, HeaderValue, Method, header};
 use url::Url;
 
 use crate::failure::{ErrorKind, Failure};
-use crate::input::{redact, redact_text};
+use crate::input::{mask_userinfo, redact};
 
 /// Where a redirect leads and how to ask there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub(crate) fn next_hop(
 ) -> Result<Hop, Failure> {
     let url = from.join(location.trim()).map_err(|e| {
         let msg = format!("cannot follow redirect to '{location}': {e}");
-        Failure::new(ErrorKind::Redirect, redact_text(&msg, from))
+        Failure::new(ErrorKind::Redirect, mask_userinfo(&msg))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         let msg = format!("refused to follow redirect to {}", redact(&url));
@@ -54,6 +54,20 @@ pub(crate) fn next_hop(
         },
         keep_body: !becomes_get,
     })
+}
+
+/// A `Location` value as text: bytes outside printable ASCII (raw UTF-8 or Latin-1, which
+/// some servers send) percent-encoded, as browsers and curl do; surrounding space trimmed.
+pub(crate) fn location_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for &b in bytes.trim_ascii() {
+        if b.is_ascii_graphic() {
+            text.push(char::from(b));
+        } else {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    text
 }
 
 /// Whether `a` and `b` share scheme, host and port.
@@ -121,6 +135,15 @@ mod tests {
         assert_eq!(post(308).method, Method::POST);
         let head = next_hop(&from, &Method::HEAD, 303, "/n").unwrap();
         assert_eq!(head.method, Method::HEAD);
+    }
+
+    #[test]
+    fn raw_location_bytes_are_percent_encoded() {
+        assert_eq!(location_text(b" /a?b=1 "), "/a?b=1");
+        assert_eq!(location_text("/target-\u{fc}".as_bytes()), "/target-%C3%BC");
+        assert_eq!(location_text(b"/target-\xfc"), "/target-%FC");
+        assert_eq!(location_text(b"/a b"), "/a%20b");
+        assert_eq!(location_text(b""), "");
     }
 
     #[test]

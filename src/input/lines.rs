@@ -24,11 +24,13 @@ pub enum Source {
 }
 
 impl Source {
-    /// Classify one INPUT argument: a URL if it contains `://`, `-` for stdin, else a file.
+    /// Classify one INPUT argument as curl users expect: `-` is stdin; a URL if it contains
+    /// `://`, or if no file of that name exists and it looks like `host[:port][/path]`
+    /// (`example.com/a`, `localhost:8080`); else a file.
     pub fn from_arg(arg: &str) -> Source {
         if arg == "-" {
             Source::Stdin
-        } else if arg.contains("://") {
+        } else if arg.contains("://") || (std::fs::metadata(arg).is_err() && looks_like_host(arg)) {
             Source::Url(arg.to_string())
         } else {
             Source::File(PathBuf::from(arg))
@@ -58,6 +60,41 @@ impl Source {
             Source::File(p) => Arc::from(p.display().to_string()),
         }
     }
+}
+
+/// Whether `arg` reads as `host[:port][/path]`: a host name with a dot (or `localhost`, or
+/// an IP address), then a port or a path. A bare `name.ext` with a list file's extension
+/// (`urls.txt`) is a file name.
+fn looks_like_host(arg: &str) -> bool {
+    let (authority, path) = arg.split_at(arg.find(['/', '?', '#']).unwrap_or(arg.len()));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
+    let name_like = !host.is_empty()
+        && host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    let ip = host.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost");
+    const LIST_FILES: [&str; 13] = [
+        "txt", "csv", "tsv", "lst", "list", "log", "json", "jsonl", "ndjson", "gz", "xz", "zst",
+        "urls",
+    ];
+    let extension = host
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let bare_file_name =
+        path.is_empty() && port.is_none() && LIST_FILES.contains(&extension.as_str());
+    (name_like || ip) && !bare_file_name
 }
 
 /// An input that could not be opened or read.
@@ -90,7 +127,11 @@ impl std::fmt::Display for InputError {
         } else {
             "error reading"
         };
-        write!(f, "{doing} {}: {}", self.input, self.error)
+        write!(f, "{doing} {}: {}", self.input, self.error)?;
+        if self.opening && self.error.kind() == io::ErrorKind::NotFound {
+            write!(f, " (to fetch it as a URL, write http://{})", self.input)?;
+        }
+        Ok(())
     }
 }
 
@@ -391,9 +432,18 @@ mod tests {
     fn classifies_arguments() {
         assert_eq!(Source::from_arg("-"), Source::Stdin);
         assert_eq!(Source::from_arg("http://x"), Source::Url("http://x".into()));
-        assert_eq!(
-            Source::from_arg("urls.txt"),
-            Source::File("urls.txt".into())
-        );
+        for file in ["urls.txt", "list", "dir/urls.csv", "a:b", "x:80a/y", ""] {
+            assert_eq!(Source::from_arg(file), Source::File(file.into()), "{file}");
+        }
+        for url in [
+            "example.com/path",
+            "example.com",
+            "localhost:8080",
+            "127.0.0.1:9/x",
+            "a.example:443",
+            "sites.txt/index.html",
+        ] {
+            assert_eq!(Source::from_arg(url), Source::Url(url.into()), "{url}");
+        }
     }
 }

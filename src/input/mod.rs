@@ -9,5 +9,5 @@ mod target;
 pub use lines::{InputError, Line, LineError, Lines, MAX_LINE, Source, count_lines};
 pub(crate) use request::Origin;
 pub use request::Request;
-pub(crate) use target::redact_text;
+pub(crate) use target::mask_userinfo;
 pub use target::{parse_target, redact};

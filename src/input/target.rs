@@ -34,6 +34,11 @@ fn parse(line: &str) -> Result<Url, String> {
     let parsed = if has_scheme(line) {
         Url::parse(line)
     } else {
+        // `/a/b`, `./x`, `../x`: a path, not a host.
+        let host = line.split(['/', '?', '#']).next().unwrap_or_default();
+        if host.is_empty() || host.chars().all(|c| c == '.') {
+            return Err("a path, not a URL (no host)".to_string());
+        }
         Url::parse(&format!("http://{line}"))
     };
     let url = parsed.map_err(|e| format!("malformed URL: {e}"))?;
@@ -45,10 +50,14 @@ fn parse(line: &str) -> Result<Url, String> {
             ));
         }
     }
-    match url.host_str() {
-        Some(h) if !h.is_empty() => Ok(url),
-        _ => Err("URL has no host".to_string()),
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("URL has no host".to_string());
     }
+    // What the URL parser takes but a request line cannot carry (e.g. over 64 KiB).
+    if let Err(e) = url.as_str().parse::<http::Uri>() {
+        return Err(format!("URL cannot be sent: {e}"));
+    }
+    Ok(url)
 }
 
 fn describe_char(c: char) -> String {
@@ -102,26 +111,45 @@ pub fn redact(url: &Url) -> String {
     shown.as_str().to_string()
 }
 
-/// Mask `user:password@` inside free text (an error message that quotes a URL).
-pub(crate) fn redact_text(text: &str, url: &Url) -> String {
-    match url.password() {
-        Some(p) if !p.is_empty() => text.replace(p, "***"),
-        _ => text.to_string(),
+/// Mask the password of every URL in free text (`scheme://user:password@host` becomes
+/// `scheme://user:***@host`), and nothing else.
+pub(crate) fn mask_userinfo(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        shown.push_str(before);
+        let end = after
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '\'' | '"' | '<' | '>' | ')') || c.is_whitespace()
+            })
+            .unwrap_or(after.len());
+        shown.push_str(&mask_authority(&after[..end]));
+        rest = &after[end..];
+    }
+    shown.push_str(rest);
+    shown
+}
+
+/// `user:password@host` as `user:***@host`; anything else as it is.
+fn mask_authority(authority: &str) -> String {
+    let Some(at) = authority.rfind('@') else {
+        return authority.to_string();
+    };
+    match authority[..at].find(':') {
+        Some(colon) => format!("{}:***{}", &authority[..colon], &authority[at..]),
+        None => authority.to_string(),
     }
 }
 
-/// Mask a password in a line that did not parse as a URL (`scheme://user:pass@...`).
+/// Mask a password in a line that did not parse as a URL (`scheme://user:pass@...`, or
+/// `user:pass@host/...` without a scheme).
 pub(crate) fn redact_raw(line: &str) -> String {
-    let start = line.find("://").map_or(0, |i| i + 3);
-    let rest = &line[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return line.to_string();
-    };
-    match rest[..at].find(':') {
-        Some(colon) => format!("{}{}:***{}", &line[..start], &rest[..colon], &rest[at..]),
-        None => line.to_string(),
+    if line.contains("://") {
+        return mask_userinfo(line);
     }
+    let end = line.find(['/', '?', '#']).unwrap_or(line.len());
+    format!("{}{}", mask_authority(&line[..end]), &line[end..])
 }
 
 #[cfg(test)]
@@ -163,6 +191,11 @@ mod tests {
         assert!(parse("http://a b/").unwrap_err().contains("space"));
         assert!(parse("http://a/\r\nX: y").is_err());
         assert!(parse("http://a/\0").unwrap_err().contains("NUL"));
+        for path in ["/a/b/c", "../x", "./y", "/", "?q"] {
+            assert!(parse(path).unwrap_err().contains("path"), "{path}");
+        }
+        let long = format!("http://h/{}", "a".repeat(65_530));
+        assert!(parse(&long).unwrap_err().contains("cannot be sent"));
         assert_eq!(
             parse_target("mailto:a@b").unwrap_err().kind(),
             ErrorKind::InvalidUrl
@@ -174,8 +207,13 @@ mod tests {
         let url = parse_target("https://user:secret@h/p").unwrap();
         assert_eq!(redact(&url), "https://user:***@h/p");
         assert_eq!(
-            redact_text("failed https://user:secret@h/p", &url),
-            "failed https://user:***@h/p"
+            mask_userinfo("failed https://user:secret@h/p, to http://a:b@c:1 too"),
+            "failed https://user:***@h/p, to http://a:***@c:1 too"
+        );
+        assert_eq!(
+            mask_userinfo("Connection refused at http://u:o@h/"),
+            "Connection refused at http://u:***@h/",
+            "only the password is masked, not its letters elsewhere"
         );
         assert_eq!(
             redact_raw("http://u:pw@h:99999/x"),

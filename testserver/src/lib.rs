@@ -22,12 +22,21 @@
 //! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
+//! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |
 //! | `/html` | 200 with a small HTML page (`text/html`) |
+//! | `/headers/N` | 200 with N `Set-Cookie` header lines |
+//! | `/big-head/N` | 200 with one header N bytes long |
+//! | `/redirect-raw/utf8`, `/redirect-raw/latin1` | 302 to `/target-ü`, its `Location` raw UTF-8 or Latin-1 bytes |
+//! | `/redirect-empty` | 302 with an empty `Location` |
+//! | `/redirect-creds`, `/redirect-creds/bad` | 302 to `http://a:s3cret@HOST/landed`, or to a malformed URL with those credentials |
+//! | `/drop-next` | 200; the next request on the same connection is read, never answered, and the connection closed (a stale keep-alive connection) |
 //! | `/stall` | reads the request, never answers |
 //! | `/trickle/N` | promises N bytes, sends one every 200 ms |
 //! | `/garbage` | answers bytes that are not HTTP, then closes |
 //! | `CONNECT host:port` | 200, then serves the tunnelled requests itself (a proxy stand-in) |
 //! | anything else | 200 "ok" |
+//!
+//! A `HEAD` request gets the headers its `GET` would get, and no body.
 
 #![warn(missing_docs)]
 
@@ -163,7 +172,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
 pub(crate) struct Request {
     pub(crate) method: String,
     pub(crate) path: String,
-    host: String,
+    pub(crate) host: String,
     pub(crate) head: String,
     pub(crate) body: Vec<u8>,
     close: bool,
@@ -229,6 +238,28 @@ impl State {
     }
 }
 
+impl State {
+    /// Count a request and keep what the accessors report.
+    fn track(&self, request: &Request) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut hits) = self.hits.lock() {
+            *hits.entry(request.path.clone()).or_default() += 1;
+        }
+        if let Ok(mut last) = self.last.lock() {
+            let mut seen = request.head.clone().into_bytes();
+            seen.extend_from_slice(&request.body);
+            last.insert(request.path.clone(), seen);
+        }
+        if let Ok(mut arrivals) = self.arrivals.lock()
+            && let Some(map) = arrivals.as_mut()
+        {
+            map.entry(request.host.clone())
+                .or_default()
+                .push(Instant::now());
+        }
+    }
+}
+
 fn serve_connection(stream: TcpStream, state: &State) {
     let _ = stream.set_nodelay(true);
     let Ok(write_half) = stream.try_clone() else {
@@ -236,23 +267,15 @@ fn serve_connection(stream: TcpStream, state: &State) {
     };
     let mut writer = io::BufWriter::new(write_half);
     let mut reader = BufReader::new(stream);
+    // After `/drop-next`, the next request on the connection is read and left unanswered:
+    // the connection closes, as a server's stale keep-alive connection does.
+    let mut drop_next = false;
     while let Ok(Some(request)) = read_request(&mut reader) {
-        state.requests.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut hits) = state.hits.lock() {
-            *hits.entry(request.path.clone()).or_default() += 1;
+        state.track(&request);
+        if drop_next {
+            break;
         }
-        if let Ok(mut last) = state.last.lock() {
-            let mut seen = request.head.clone().into_bytes();
-            seen.extend_from_slice(&request.body);
-            last.insert(request.path.clone(), seen);
-        }
-        if let Ok(mut arrivals) = state.arrivals.lock()
-            && let Some(map) = arrivals.as_mut()
-        {
-            map.entry(request.host.clone())
-                .or_default()
-                .push(Instant::now());
-        }
+        drop_next = request.path.starts_with("/drop-next");
         let answered = state.answering(&request.host, || {
             routes::respond(&request, &mut writer, state)
         });

@@ -21,36 +21,54 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
     let name = segments.next().unwrap_or_default();
     let number = segments.next().and_then(|n| n.parse::<u64>().ok());
     match (name, number) {
-        ("status", Some(code)) => send(out, code as u16, &[], b"status\n"),
+        ("status", Some(code)) => send(out, req, code as u16, &[], b"status\n"),
         ("delay", Some(ms)) => {
             thread::sleep(Duration::from_millis(ms));
-            send(out, 200, &[], b"ok\n")
+            send(out, req, 200, &[], b"ok\n")
         }
-        ("bytes", Some(n)) => bytes(out, n),
+        ("bytes", Some(n)) => bytes(out, req, n),
         ("flaky", Some(failures)) => flaky(req, out, state, failures),
         ("retry-after" | "unavailable", Some(secs)) => {
             let wait = secs.to_string();
             let status = if name == "unavailable" { 503 } else { 429 };
-            send(out, status, &[("Retry-After", &wait)], b"slow down\n")
+            send(out, req, status, &[("Retry-After", &wait)], b"slow down\n")
         }
-        ("redirect", Some(0)) => send(out, 200, &[], b"arrived\n"),
+        ("redirect", Some(0)) => send(out, req, 200, &[], b"arrived\n"),
         ("redirect", Some(n)) => {
             let location = format!("/redirect/{}", n - 1);
-            send(out, 302, &[("Location", &location)], b"")
+            send(out, req, 302, &[("Location", &location)], b"")
         }
-        ("loop", _) => send(out, 302, &[("Location", "/loop")], b""),
+        ("loop", _) => send(out, req, 302, &[("Location", "/loop")], b""),
         ("reset", _) => reset(out),
         ("redirect-to", _) => {
             let target = req.path.split_once("?url=").map_or("/", |(_, u)| u);
-            send(out, 302, &[("Location", target)], b"")
+            send(out, req, 302, &[("Location", target)], b"")
         }
         ("echo", _) => {
             let mut body = req.head.clone().into_bytes();
             body.extend_from_slice(&req.body);
-            send(out, 200, &[], &body)
+            send(out, req, 200, &[], &body)
         }
-        ("gzip", _) => send(out, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
-        ("html", _) => send(out, 200, &[("Content-Type", "text/html")], HTML),
+        ("gzip", _) => send(out, req, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
+        ("empty", Some(code)) => send_head(out, code as u16, &[("Content-Encoding", "gzip")]),
+        ("headers", Some(n)) => many_headers(out, req, n),
+        ("big-head", Some(n)) => {
+            let value = "v".repeat(n as usize);
+            send(out, req, 200, &[("X-Big", &value)], b"ok\n")
+        }
+        ("redirect-raw", _) => redirect_raw(out, route.ends_with("latin1")),
+        ("redirect-empty", _) => send(out, req, 302, &[("Location", "")], b""),
+        ("redirect-creds", _) => {
+            let target = match route.ends_with("/bad") {
+                true => "http://a:s3cret@[bad/".to_string(),
+                false => format!("http://a:s3cret@{}/landed", req.host),
+            };
+            send(out, req, 302, &[("Location", &target)], b"")
+        }
+        ("target-ü", _) | ("target-%C3%BC", _) | ("target-%FC", _) => {
+            send(out, req, 200, &[], b"arrived\n")
+        }
+        ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
         ("stall", _) => stall(state),
         ("trickle", Some(n)) => trickle(out, state, n),
         ("garbage", _) => {
@@ -58,24 +76,50 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             out.flush()?;
             Ok(false)
         }
-        _ if req.method == "HEAD" => send(out, 200, &[], b""),
-        _ => send(out, 200, &[], b"ok\n"),
+        _ if req.method == "HEAD" => send(out, req, 200, &[], b""),
+        _ => send(out, req, 200, &[], b"ok\n"),
     }
 }
 
 /// 200 with an `n`-byte body of `x`.
-fn bytes(out: &mut impl Write, n: u64) -> io::Result<bool> {
+fn bytes(out: &mut impl Write, req: &Request, n: u64) -> io::Result<bool> {
     write!(
         out,
         "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
     )?;
     let chunk = [b'x'; 8192];
-    let mut left = n;
+    let mut left = if req.method == "HEAD" { 0 } else { n };
     while left > 0 {
         let take = left.min(chunk.len() as u64) as usize;
         out.write_all(&chunk[..take])?;
         left -= take as u64;
     }
+    out.flush()?;
+    Ok(true)
+}
+
+/// 200 with `n` `Set-Cookie` lines.
+fn many_headers(out: &mut impl Write, req: &Request, n: u64) -> io::Result<bool> {
+    let cookies: Vec<(String, String)> = (0..n)
+        .map(|i| ("Set-Cookie".to_string(), format!("c{i}=v{i}; Path=/")))
+        .collect();
+    let headers: Vec<(&str, &str)> = cookies
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    send(out, req, 200, &headers, b"ok\n")
+}
+
+/// 302 to `/target-ü`, the `Location` written as raw UTF-8 or Latin-1 bytes.
+fn redirect_raw(out: &mut impl Write, latin1: bool) -> io::Result<bool> {
+    let target: &[u8] = if latin1 {
+        b"/target-\xfc"
+    } else {
+        "/target-\u{fc}".as_bytes()
+    };
+    out.write_all(b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: ")?;
+    out.write_all(target)?;
+    out.write_all(b"\r\n\r\n")?;
     out.flush()?;
     Ok(true)
 }
@@ -87,9 +131,9 @@ fn flaky(req: &Request, out: &mut impl Write, state: &State, failures: u64) -> i
         .lock()
         .map_or(0, |h| h.get(&req.path).copied().unwrap_or(0));
     if seen <= failures {
-        send(out, 503, &[], b"try again\n")
+        send(out, req, 503, &[], b"try again\n")
     } else {
-        send(out, 200, &[], b"ok\n")
+        send(out, req, 200, &[], b"ok\n")
     }
 }
 
@@ -139,9 +183,11 @@ const GZIP_HELLO: &[u8] = &[
 const HTML: &[u8] = b"<!doctype html><html><head><title>Octopus test page</title></head>\
 <body><p>Hello from the loopback server.</p></body></html>\n";
 
-/// A whole response with `Content-Length` (and `text/plain` unless `headers` name a type).
+/// A whole response with `Content-Length` (and `text/plain` unless `headers` name a type);
+/// the body is left out for `HEAD`.
 fn send(
     out: &mut impl Write,
+    req: &Request,
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
@@ -157,7 +203,20 @@ fn send(
         out.write_all(b"Content-Type: text/plain\r\n")?;
     }
     write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
-    out.write_all(body)?;
+    if req.method != "HEAD" {
+        out.write_all(body)?;
+    }
+    out.flush()?;
+    Ok(true)
+}
+
+/// A response head with no body at all (for 1xx, 204, 304, and `HEAD`).
+fn send_head(out: &mut impl Write, status: u16, headers: &[(&str, &str)]) -> io::Result<bool> {
+    write!(out, "HTTP/1.1 {status} {}\r\n", reason(status))?;
+    for (name, value) in headers {
+        write!(out, "{name}: {value}\r\n")?;
+    }
+    out.write_all(b"\r\n")?;
     out.flush()?;
     Ok(true)
 }
@@ -165,6 +224,8 @@ fn send(
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
+        304 => "Not Modified",
         302 => "Found",
         404 => "Not Found",
         429 => "Too Many Requests",

@@ -1,6 +1,12 @@
 //! The text record: `STATUS ELAPSEDms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
 //! [waited=Nms] [KIND: MESSAGE]`, `ERR` for no status (awk-friendly, space-separated).
+//!
+//! Invariant: no field before the message holds a space or a control character, and the
+//! message holds no control character: what an input line or a server sent cannot move the
+//! terminal's cursor, retitle it, or shift awk's fields. Such characters are
+//! percent-encoded (`%1B`), as in a URL.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use octopus::Response;
@@ -19,10 +25,10 @@ impl Printer for TextPrinter {
             "{status} {}ms {} {}",
             r.elapsed().as_millis(),
             r.bytes(),
-            r.url()
+            escape(r.url(), true)
         );
         if let Some(final_url) = r.final_url().filter(|_| r.redirects() > 0) {
-            let _ = write!(out, " -> {final_url}");
+            let _ = write!(out, " -> {}", escape(final_url, true));
         }
         if r.cached() {
             out.extend_from_slice(b" cached");
@@ -34,14 +40,51 @@ impl Printer for TextPrinter {
             let _ = write!(out, " waited={}ms", r.waited().as_millis());
         }
         if let Some(f) = r.error() {
-            // Messages come from servers and libraries: keep them on one line.
-            let message: String = f
-                .message()
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            let _ = write!(out, " {}: {message}", f.kind());
+            let _ = write!(out, " {}: {}", f.kind(), escape(f.message(), false));
         }
         out.push(b'\n');
+    }
+}
+
+/// `text` with control characters (C0, DEL, C1), bidirectional-text controls and, when
+/// `spaces`, white space percent-encoded byte by byte.
+fn escape(text: &str, spaces: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            || (spaces && c.is_whitespace())
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let mut utf8 = [0; 4];
+            for b in c.encode_utf8(&mut utf8).bytes() {
+                escaped.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn controls_bidi_and_spaces_are_percent_encoded() {
+        assert_eq!(escape("http://h/a", true), "http://h/a");
+        assert_eq!(
+            escape("http://h/\u{1b}]0;x\u{7}", true),
+            "http://h/%1B]0;x%07"
+        );
+        assert_eq!(escape("a b\rc", true), "a%20b%0Dc");
+        assert_eq!(escape("a b\rc", false), "a b%0Dc");
+        assert_eq!(escape("x\u{202E}y\u{85}", false), "x%E2%80%AEy%C2%85");
+        assert_eq!(escape("ü", true), "ü");
     }
 }

@@ -1,0 +1,130 @@
+//! From a ureq error to a `Failure`: one kind per error, and a one-line message that does
+//! not repeat the kind, names the proxy when the proxy is what failed, and masks every
+//! password in a URL it quotes.
+
+use std::io;
+
+use ureq::Error as E;
+
+use super::client::MAX_HEAD;
+use crate::failure::{ErrorKind, Failure};
+use crate::input::mask_userinfo;
+
+/// The most header lines a response may have: ureq's parser has room for this many.
+pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEADERS;
+
+/// The failure for `error`. `proxy` is the proxy the request went through, if any (as
+/// shown: password masked): a failure to reach it is the proxy's.
+pub(crate) fn classify(error: &E, proxy: Option<&str>) -> Failure {
+    let kind = kind(error);
+    let message = mask_userinfo(&message(error));
+    match proxy {
+        Some(proxy) if reaching(kind, error) => {
+            Failure::new(ErrorKind::Proxy, format!("proxy {proxy}: {message}"))
+        }
+        _ => Failure::new(kind, message),
+    }
+}
+
+/// Whether the error happened while reaching the first hop (with a proxy: the proxy).
+fn reaching(kind: ErrorKind, error: &E) -> bool {
+    matches!(kind, ErrorKind::Connect | ErrorKind::Dns)
+        || matches!(error, E::Timeout(ureq::Timeout::Connect))
+}
+
+fn kind(error: &E) -> ErrorKind {
+    match error {
+        E::Timeout(_) => ErrorKind::Timeout,
+        E::HostNotFound => ErrorKind::Dns,
+        E::ConnectionFailed => ErrorKind::Connect,
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => ErrorKind::Tls,
+        E::TooManyRedirects => ErrorKind::TooManyRedirects,
+        E::RedirectFailed => ErrorKind::Redirect,
+        E::BodyExceedsLimit(_) => ErrorKind::BodyTooLarge,
+        E::InvalidProxyUrl | E::ConnectProxyFailed(_) => ErrorKind::Proxy,
+        E::BadUri(_) => ErrorKind::InvalidUrl,
+        E::Protocol(_)
+        | E::Http(_)
+        | E::LargeResponseHeader(..)
+        | E::Decompress(..)
+        | E::BodyStalled
+        | E::StatusCode(_) => ErrorKind::Protocol,
+        E::Io(io) if is_tls(io) => ErrorKind::Tls,
+        E::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::AddrNotAvailable => ErrorKind::Connect,
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            io::ErrorKind::InvalidData => ErrorKind::Protocol,
+            _ => ErrorKind::Io,
+        },
+        _ => ErrorKind::Io,
+    }
+}
+
+/// rustls reports certificate failures inside I/O errors.
+fn is_tls(io: &io::Error) -> bool {
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+}
+
+/// The message, without the `io:`/`protocol:` prefixes ureq puts before its own.
+fn message(error: &E) -> String {
+    match error {
+        E::BodyExceedsLimit(limit) => format!("body larger than --max-body ({limit} bytes)"),
+        E::Timeout(ureq::Timeout::Global) => "deadline passed (--timeout)".to_string(),
+        E::Timeout(ureq::Timeout::Connect) => {
+            "no connection in time (--connect-timeout)".to_string()
+        }
+        E::Timeout(other) => format!("deadline passed ({other})"),
+        E::LargeResponseHeader(..) => format!(
+            "response head larger than {} KiB (the most octopus reads)",
+            MAX_HEAD / 1024
+        ),
+        E::Protocol(ureq_proto::Error::HttpParseTooManyHeaders) => format!(
+            "response has more than {MAX_HEADER_LINES} header lines (the most octopus reads)"
+        ),
+        E::Protocol(e) => e.to_string(),
+        E::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a request failed as one on a connection the server had already closed does:
+/// reset, broken pipe, or the end of the stream before a response.
+pub(crate) fn is_stale(error: &E) -> bool {
+    matches!(error, E::Io(io) if matches!(
+        io.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_do_not_repeat_the_kind_and_name_the_proxy() {
+        let refused = E::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        let direct = classify(&refused, None);
+        assert_eq!(direct.kind(), ErrorKind::Connect);
+        assert!(!direct.message().starts_with("io:"), "{direct}");
+        let proxied = classify(&refused, Some("http://127.0.0.1:1"));
+        assert_eq!(proxied.kind(), ErrorKind::Proxy);
+        assert!(proxied.message().starts_with("proxy http://127.0.0.1:1: "));
+        let reset = E::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            classify(&reset, Some("p")).kind(),
+            ErrorKind::Io,
+            "not reaching it"
+        );
+        assert!(is_stale(&reset) && !is_stale(&refused));
+        let big = classify(&E::LargeResponseHeader(70_000, MAX_HEAD), None);
+        assert_eq!(big.kind(), ErrorKind::Protocol);
+        assert!(big.message().contains("response head larger than 64 KiB"));
+    }
+}
