@@ -25,6 +25,10 @@ pub enum Setting {
     Proxy,
     /// [`crate::Builder::resolve`]
     Resolve,
+    /// [`crate::Builder::root_certs_pem`] (or `SSL_CERT_FILE`, `SSL_CERT_DIR`)
+    CaCert,
+    /// [`crate::Builder::client_cert_pem`]
+    ClientCert,
     /// [`crate::Builder::ok_status`]
     OkStatus,
     /// [`crate::Builder::cache_ttl`]
@@ -59,6 +63,8 @@ impl Setting {
             Setting::UserAgent => "user-agent",
             Setting::Proxy => "proxy",
             Setting::Resolve => "resolve",
+            Setting::CaCert => "cacert",
+            Setting::ClientCert => "cert",
             Setting::OkStatus => "ok-status",
             Setting::CacheTtl => "cache-ttl",
             Setting::PerHost => "per-host",

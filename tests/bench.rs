@@ -60,3 +60,21 @@ fn bench_prints_a_results_block_like_the_original() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+#[test]
+fn without_latency_there_is_no_ideal_time_to_reach() {
+    let out = octopus()
+        .args(["bench", "10", "5", "--latency", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("% of it"), "{text}");
+    assert!(text.contains("No latency was simulated"), "{text}");
+    let out = octopus()
+        .args(["bench", "10", "5", "--latency", "0", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["efficiency"], serde_json::Value::Null);
+}

@@ -97,3 +97,49 @@ fn the_open_file_limit_is_raised_for_a_large_concurrency() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(records(&out).len(), 600);
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_is_answered_above_the_progress_bar() {
+    let s = server();
+    let dir = std::env::temp_dir().join(format!("octopus-tty-int-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("urls.txt");
+    let urls: String = (0..200)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/50/{i}"))))
+        .collect();
+    std::fs::write(&list, urls).unwrap();
+    // The run takes about 5 s; it is interrupted once it has surely started.
+    let command = format!(
+        "{} -c 2 {} > /dev/null & p=$!; sleep 1; kill -INT $p; wait $p; echo \"exit=$?\"",
+        env!("CARGO_BIN_EXE_octopus"),
+        list.display(),
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let shown = stdout(&out);
+    assert_eq!(shown.matches("octopus: stopping:").count(), 1, "{shown}");
+    assert!(shown.contains("stopped (interrupted)"), "{shown}");
+    assert!(shown.contains("exit=130"), "{shown}");
+}
+
+#[test]
+fn bench_shows_each_phase_on_a_terminal() {
+    let command = format!("{} bench 20 5 --latency 1ms", env!("CARGO_BIN_EXE_octopus"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let shown = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    for phase in ["sequential", "octopus+cache"] {
+        let bar = shown
+            .lines()
+            .any(|l| l.contains(phase) && l.contains("/20 URLs"));
+        assert!(bar, "no progress for {phase}: {shown}");
+    }
+}

@@ -1,5 +1,7 @@
-//! TLS: certificates are verified by default; `--insecure` accepts a self-signed one.
-//! The server is a minimal rustls one on 127.0.0.1 with a certificate made by rcgen.
+//! TLS: certificates are verified by default; `--insecure` accepts a self-signed one;
+//! `--cacert` and `SSL_CERT_FILE` trust a private certificate authority; `--cert` and
+//! `--key` present a client certificate. The servers are minimal rustls ones on 127.0.0.1
+//! with certificates made by rcgen.
 
 mod common;
 use common::*;
@@ -20,7 +22,12 @@ fn self_signed_server() -> u16 {
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key)
         .unwrap();
-    let config = Arc::new(config);
+    serve(Arc::new(config))
+}
+
+/// Serve `200 ok` with `config` on a port of 127.0.0.1; the accept thread lives as long as
+/// the test process.
+fn serve(config: Arc<rustls::ServerConfig>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -79,4 +86,156 @@ fn insecure_accepts_a_self_signed_certificate() {
         (Some(200), Some(3)),
         "{r}"
     );
+}
+
+/// A private certificate authority with a server certificate for `secure.test` and a
+/// client certificate, all in PEM files under a temporary directory.
+struct Pki {
+    dir: std::path::PathBuf,
+    server_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    server_key: Vec<u8>,
+    ca_der: rustls::pki_types::CertificateDer<'static>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf = |name: &str| {
+            let key = KeyPair::generate().unwrap();
+            let params = CertificateParams::new(vec![name.to_string()]).unwrap();
+            (params.signed_by(&key, &ca).unwrap(), key)
+        };
+        let (server, server_key) = leaf("secure.test");
+        let (client, client_key) = leaf("client.test");
+        let dir = std::env::temp_dir().join(format!(
+            "octopus-pki-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.join("client.pem"), client.pem()).unwrap();
+        std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem()).unwrap();
+        Pki {
+            dir,
+            server_chain: vec![server.der().clone(), ca.der().clone()],
+            server_key: server_key.serialize_der(),
+            ca_der: ca.der().clone(),
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// A server with the CA-signed certificate; with `clients`, it asks for a client
+    /// certificate signed by the CA and refuses the handshake without one.
+    fn server(&self, clients: bool) -> u16 {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.server_key.clone().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = if clients {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(self.ca_der.clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let config = builder
+            .with_single_cert(self.server_chain.clone(), key)
+            .unwrap();
+        serve(Arc::new(config))
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_only() {
+    let pki = Pki::new();
+    let port = pki.server(false);
+    let out = fetch(port, &[]);
+    assert_eq!(
+        records(&out)[0]["error"]["kind"],
+        "tls",
+        "not trusted by default"
+    );
+
+    let out = fetch(port, &["--cacert", &pki.file("ca.pem")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let out = octopus()
+        .env("SSL_CERT_FILE", pki.file("ca.pem"))
+        .args([
+            "--json",
+            "--resolve",
+            &format!("secure.test:{port}:127.0.0.1"),
+        ])
+        .arg(format!("https://secure.test:{port}/"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "SSL_CERT_FILE is honoured: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_client_certificate_is_presented_when_given() {
+    let pki = Pki::new();
+    let port = pki.server(true);
+    let ca = pki.file("ca.pem");
+    let out = fetch(port, &["--cacert", &ca]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "refused without one: {}",
+        stdout(&out)
+    );
+    let refused = &records(&out)[0];
+    assert_eq!(refused["status"], serde_json::Value::Null, "{refused}");
+
+    let (cert, key) = (pki.file("client.pem"), pki.file("client-key.pem"));
+    let out = fetch(port, &["--cacert", &ca, "--cert", &cert, "--key", &key]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(records(&out)[0]["status"], 200);
+}
+
+#[test]
+fn unusable_certificate_files_are_usage_errors() {
+    let pki = Pki::new();
+    for (flag, file) in [
+        ("--cacert", pki.file("client-key.pem")),
+        ("--cacert", pki.file("missing.pem")),
+        ("--cert", pki.file("ca.pem")),
+    ] {
+        let out = octopus()
+            .args([flag, &file, "https://secure.test/"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {file}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
 }

@@ -21,7 +21,8 @@ pub const MAX_CONCURRENCY: usize = 100_000;
 /// Settings for an [`Octopus`]; [`Builder::build`] checks them all and starts it.
 ///
 /// Defaults: concurrency 50, timeout 10 s (connect 5 s), up to 10 redirects, GET,
-/// `User-Agent: octopus/VERSION`, certificates verified, the proxy from the environment
+/// `User-Agent: octopus/VERSION`, certificates verified against the system's roots, the
+/// proxy from the environment
 /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), bodies up to 100 MiB kept with the
 /// headers, success = 200-399, no cache, no limits, no retries (retried statuses 429 and
 /// 500-599, backoff from 1 s, waits of at most 60 s), look-ahead 1000.
@@ -36,6 +37,8 @@ pub struct Builder {
     body: Option<Vec<u8>>,
     user_agent: Option<String>,
     accept_invalid_certs: bool,
+    root_certs: Option<Vec<u8>>,
+    client_cert: Option<(Vec<u8>, Vec<u8>)>,
     proxy: Option<String>,
     proxy_from_env: bool,
     resolve: Vec<(String, u16, IpAddr)>,
@@ -68,6 +71,8 @@ impl Default for Builder {
             body: None,
             user_agent: None,
             accept_invalid_certs: false,
+            root_certs: None,
+            client_cert: None,
             proxy: None,
             proxy_from_env: true,
             resolve: Vec::new(),
@@ -151,6 +156,22 @@ impl Builder {
     /// Accept any TLS certificate (default: verify them).
     pub fn accept_invalid_certs(mut self, accept: bool) -> Self {
         self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Trust only the certificate authorities in `pem` (PEM, one or more certificates), like
+    /// curl's `--cacert`. Without it, the operating system's trusted roots are used
+    /// (`SSL_CERT_FILE` and `SSL_CERT_DIR` override them), or, on a system that has none,
+    /// the roots bundled with octopus (Mozilla's).
+    pub fn root_certs_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certs = Some(pem.into());
+        self
+    }
+
+    /// Present this client certificate to servers that ask for one (mutual TLS): the chain
+    /// in `certs`, its private key in `key` (PEM; the same text may hold both).
+    pub fn client_cert_pem(mut self, certs: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.client_cert = Some((certs.into(), key.into()));
         self
     }
 

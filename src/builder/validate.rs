@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue, Method};
 
 use super::{Builder, MAX_CONCURRENCY, MAX_DURATION};
 use crate::error::{Error, Setting};
-use crate::http::{ClientSettings, ResolveRule, pool_shards};
+use crate::http::{ClientSettings, ResolveRule, client_cert, pool_shards, roots};
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
 use crate::settings::{CacheSettings, Settings};
 
@@ -85,6 +85,16 @@ impl Builder {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let roots = match self.accept_invalid_certs {
+            // Nothing is verified: reading the system's roots would be wasted.
+            true => ureq::tls::RootCerts::WebPki,
+            false => roots(self.root_certs.as_deref())?,
+        };
+        let client_cert = self
+            .client_cert
+            .as_ref()
+            .map(|(certs, key)| client_cert(certs, key))
+            .transpose()?;
         Ok(ClientSettings {
             method,
             headers,
@@ -97,6 +107,8 @@ impl Builder {
             keep_body: self.keep_bodies,
             keep_headers: self.keep_headers,
             insecure: self.accept_invalid_certs,
+            roots,
+            client_cert,
             proxy,
             resolve,
             pool_shards: pool_shards(concurrency),

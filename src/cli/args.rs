@@ -2,6 +2,7 @@
 //! happens in `settings.rs` (and the library's builder); this module only describes what
 //! users can type, and parses durations and sizes (bounded, so nothing downstream overflows).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,7 +12,8 @@ Exit status:
   0    every URL was fetched and its status is in --ok-status
   1    at least one URL failed (transport error, invalid URL line, or status outside --ok-status)
   2    usage error or unreadable input (nothing was fetched)
-  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM";
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM
+  141  the reader of the output went away (`| head`), as for a process killed by SIGPIPE";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,6 +111,19 @@ pub struct FetchArgs {
     /// Do not verify TLS certificates
     #[arg(short = 'k', long)]
     pub insecure: bool,
+
+    /// Trust only the certificate authorities in FILE (PEM), like curl. Without it, the
+    /// system's trusted roots (SSL_CERT_FILE and SSL_CERT_DIR override them)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM chain, may include the key) for servers that ask for one
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert, when it is not in the --cert file
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 
     /// Proxy URL (http://, https:// or socks5://). Without it, HTTP_PROXY, HTTPS_PROXY,
     /// ALL_PROXY and NO_PROXY are honoured

@@ -3,6 +3,8 @@
 //! sequentially (concurrency 1), at the given concurrency, and with the cache on over URLs
 //! drawn from a small distinct set.
 //!
+//! On a terminal, each run shows its progress on stderr; the report goes to stdout.
+//!
 //! Invariant: every run is the library's `Octopus::fetch_all` with the command line's
 //! default settings (the same engine and path as `octopus fetch`), so the numbers are the
 //! product's numbers.
@@ -17,6 +19,7 @@ use serde::Serialize;
 
 use super::args::BenchArgs;
 use super::exit_codes;
+use super::output::progress::Progress;
 use super::output::summary::Tally;
 
 /// The result of one timed run.
@@ -42,8 +45,8 @@ pub struct BenchReport {
     pub runs: Vec<RunResult>,
     /// ⌈urls / concurrency⌉ × latency.
     pub ideal_seconds: f64,
-    /// ideal / octopus time.
-    pub efficiency: f64,
+    /// ideal / octopus time (none without latency: there is no ideal time then).
+    pub efficiency: Option<f64>,
     /// sequential time / octopus time.
     pub speedup: f64,
 }
@@ -104,7 +107,7 @@ fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         latency_ms: args.latency.as_secs_f64() * 1000.0,
         distinct: args.distinct,
         ideal_seconds: ideal,
-        efficiency: ratio(ideal, runs[1].seconds),
+        efficiency: (ideal > 0.0).then(|| ratio(ideal, runs[1].seconds)),
         speedup: ratio(runs[0].seconds, runs[1].seconds),
         runs,
     })
@@ -131,6 +134,7 @@ fn timed_run(
     }
     let octopus = builder.build().map_err(|e| e.to_string())?;
     let before = server.requests();
+    let progress = Progress::phase(name, urls);
     let mut tally = Tally::start();
     let started = Instant::now();
     let responses = octopus
@@ -138,7 +142,9 @@ fn timed_run(
         .map_err(|e| e.to_string())?;
     for response in responses {
         tally.add(&response);
+        progress.inc();
     }
+    progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     let counts = tally.counts;
     Ok(RunResult {
@@ -170,20 +176,27 @@ pub fn render(r: &BenchReport) -> String {
             let _ = writeln!(s, "  ({} of them failed)", run.failed);
         }
     }
+    let _ = match r.efficiency {
+        Some(efficiency) => writeln!(
+            s,
+            "\nIdeal time at concurrency {} with {} ms latency: {:.2} seconds; octopus reached {:.1}% of it.",
+            r.concurrency,
+            r.latency_ms,
+            r.ideal_seconds,
+            efficiency * 100.0,
+        ),
+        None => writeln!(
+            s,
+            "\nNo latency was simulated (--latency 0): there is no ideal time to compare with; \
+             the runs measure octopus's own cost per URL."
+        ),
+    };
     let cached = &r.runs[2];
     let _ = write!(
         s,
-        "\nIdeal time at concurrency {} with {} ms latency: {:.2} seconds; octopus reached {:.1}% of it.\n\
-         The server saw {} requests for the {} URLs of the cached run ({} distinct).\n\n\
+        "The server saw {} requests for the {} URLs of the cached run ({} distinct).\n\n\
          Overall, octopus was {:.2} times faster than sequential requests.",
-        r.concurrency,
-        r.latency_ms,
-        r.ideal_seconds,
-        r.efficiency * 100.0,
-        cached.server_requests,
-        cached.urls,
-        r.distinct,
-        r.speedup
+        cached.server_requests, cached.urls, r.distinct, r.speedup
     );
     s
 }

@@ -32,14 +32,15 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&describe(&e)),
     };
-    let stop = Arc::new(Stop::new(octopus.clone()));
-    if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop)) {
-        return fail(&format!("cannot install signal handlers: {e}"));
-    }
     let progress = match settings.progress {
         true => Progress::new(&settings.sources),
         false => Progress::hidden(),
     };
+    let stop = Arc::new(Stop::new(octopus.clone()));
+    let tell = settings.summary;
+    if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), tell) {
+        return fail(&format!("cannot install signal handlers: {e}"));
+    }
     let stdout = io::stdout();
     let mut sink = Sink {
         share_terminal: settings.progress && stdout.is_terminal(),
@@ -85,8 +86,8 @@ fn report(
         };
         let _ = writeln!(stderr, "{line}");
     }
-    if let Some(code) = stop.reason().and_then(StopReason::exit_code) {
-        code
+    if let Some(reason) = stop.reason() {
+        reason.exit_code()
     } else if !input.errors.is_empty() {
         exit_codes::USAGE
     } else if summary.counts.failed > 0 {

@@ -7,6 +7,7 @@
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
+use std::path::Path;
 
 use octopus::input::Source;
 use octopus::{Builder, Octopus};
@@ -83,6 +84,17 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     if let Some(proxy) = &args.proxy {
         b = b.proxy(proxy);
     }
+    if let Some(file) = &args.cacert {
+        b = b.root_certs_pem(read_file("--cacert", file)?);
+    }
+    if let Some(cert) = &args.cert {
+        let chain = read_file("--cert", cert)?;
+        let key = match &args.key {
+            Some(key) => read_file("--key", key)?,
+            None => chain.clone(),
+        };
+        b = b.client_cert_pem(chain, key);
+    }
     for rule in &args.resolve {
         let (host, port, addr) = resolve_rule(rule)?;
         b = b.resolve(host, port, addr);
@@ -152,6 +164,11 @@ fn read_data(data: &str) -> Result<Vec<u8>, String> {
         }
         None => Ok(data.as_bytes().to_vec()),
     }
+}
+
+/// The contents of a file a flag names.
+fn read_file(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{flag} {}: cannot read file: {e}", path.display()))
 }
 
 /// `200-299, 304`: inclusive ranges of statuses (their bounds are the builder's to check).

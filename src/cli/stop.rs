@@ -1,12 +1,16 @@
 //! Stopping a run early: Ctrl-C, SIGTERM, or stdout closed by the reader of our output.
 //!
 //! Invariants: the first reason wins and is never overwritten; a stop stops the `Octopus`
-//! (no new request starts; requests in flight finish within their deadline); a second
+//! (no new request starts; requests in flight finish within their deadline); the first
+//! signal is answered once on stderr (how many requests are still finishing); a second
 //! signal exits at once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use octopus::Octopus;
+
+use super::output::progress::Progress;
 
 /// Why a run stopped before its input ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,12 +21,13 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    /// The conventional exit status for this reason (128 + signal number), if any.
-    pub fn exit_code(self) -> Option<i32> {
+    /// The conventional exit status for this reason: 128 + the signal's number, and for a
+    /// closed output that of a process killed by SIGPIPE, as `cat` or `grep` give there.
+    pub fn exit_code(self) -> i32 {
         match self {
-            StopReason::Interrupt => Some(130),
-            StopReason::Terminate => Some(143),
-            StopReason::OutputClosed => None,
+            StopReason::Interrupt => 130,
+            StopReason::Terminate => 143,
+            StopReason::OutputClosed => 141,
         }
     }
 
@@ -78,8 +83,13 @@ impl Stop {
         self.reason.load(Ordering::Relaxed) != 0
     }
 
-    /// Route SIGINT and SIGTERM to this `Stop`; a second signal exits the process at once.
-    pub fn install_signal_handlers(stop: std::sync::Arc<Stop>) -> std::io::Result<()> {
+    /// Route SIGINT and SIGTERM to this `Stop`: the first stops the run and, when `tell`,
+    /// says so through `progress` (above the bar, or on stderr); a second exits at once.
+    pub fn install_signal_handlers(
+        stop: Arc<Stop>,
+        progress: Progress,
+        tell: bool,
+    ) -> std::io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
         std::thread::Builder::new()
@@ -89,14 +99,32 @@ impl Stop {
                     if stop.is_stopped() {
                         std::process::exit(128 + signal);
                     }
-                    stop.request(if signal == SIGTERM {
+                    let reason = if signal == SIGTERM {
                         StopReason::Terminate
                     } else {
                         StopReason::Interrupt
-                    });
+                    };
+                    stop.request(reason);
+                    if tell {
+                        progress.notice(&stop.stopping(reason));
+                    }
                 }
             })?;
         Ok(())
+    }
+
+    /// What the first signal is answered with.
+    fn stopping(&self, reason: StopReason) -> String {
+        let n = self.octopus.stats().in_flight;
+        let finishing = match n {
+            1 => "1 request in flight finishes".to_string(),
+            n => format!("{n} requests in flight finish"),
+        };
+        let again = match reason {
+            StopReason::Terminate => "a second SIGTERM",
+            _ => "Ctrl-C again",
+        };
+        format!("octopus: stopping: {finishing} first (within --timeout); {again} quits now")
     }
 }
 
@@ -113,5 +141,7 @@ mod tests {
         stop.request(StopReason::Interrupt);
         assert_eq!(stop.reason(), Some(StopReason::OutputClosed));
         assert!(octopus.is_stopped());
+        let told = stop.stopping(StopReason::Interrupt);
+        assert!(told.contains("0 requests in flight") && told.contains("Ctrl-C again"));
     }
 }

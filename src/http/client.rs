@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
-use ureq::tls::TlsConfig;
+use ureq::tls::{ClientCert, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 use url::Url;
 
@@ -43,6 +43,10 @@ pub(crate) struct ClientSettings {
     /// Keep the final response's headers.
     pub keep_headers: bool,
     pub insecure: bool,
+    /// The certificate authorities trusted (see `trust.rs`).
+    pub roots: RootCerts,
+    /// The certificate presented to servers that ask for one (mutual TLS).
+    pub client_cert: Option<ClientCert>,
     /// The proxy to use, if any (the builder reads the environment's when asked to).
     pub proxy: Option<Proxy>,
     pub resolve: Vec<ResolveRule>,
@@ -97,6 +101,8 @@ impl Client {
             .tls_config(
                 TlsConfig::builder()
                     .disable_verification(cfg.insecure)
+                    .root_certs(cfg.roots.clone())
+                    .client_cert(cfg.client_cert.clone())
                     .build(),
             )
             .proxy(cfg.proxy.clone())

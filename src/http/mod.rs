@@ -1,6 +1,8 @@
 //! HTTP: one exchange per call (`client.rs`), with our own redirect following
-//! (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), and room in the
-//! open-file limit for the concurrency (`fdlimit.rs`).
+//! (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), connections that
+//! say whether they are new (`connector.rs`), failures classified (`classify.rs`), trusted
+//! roots and client certificates (`trust.rs`), and room in the open-file limit for the
+//! concurrency (`fdlimit.rs`).
 
 mod classify;
 mod client;
@@ -8,6 +10,7 @@ mod connector;
 pub(crate) mod fdlimit;
 mod redirect;
 mod resolver;
+mod trust;
 
 use std::time::Duration;
 
@@ -15,6 +18,7 @@ use http::HeaderMap;
 
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use resolver::ResolveRule;
+pub(crate) use trust::{client_cert, roots};
 
 /// What one exchange produced when the server answered: the final response of the redirect
 /// chain, its body read to the end (kept only when asked for).

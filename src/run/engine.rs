@@ -319,6 +319,7 @@ impl Engine {
         let state = self.lock();
         Stats {
             pending: state.outstanding,
+            in_flight: state.scheduler.in_flight(),
             handler_panics: self.handler_panics.load(Ordering::Relaxed),
             workers: state.workers,
             worker_start_failures: self.spawn_failures.load(Ordering::Relaxed),

@@ -41,6 +41,8 @@ pub struct Octopus {
 pub struct Stats {
     /// Requests whose handler has not returned yet.
     pub pending: u64,
+    /// Requests being fetched now.
+    pub in_flight: usize,
     /// Handlers that panicked.
     pub handler_panics: u64,
     /// Worker threads running (started as work arrives, up to the concurrency).

@@ -57,6 +57,8 @@ pub(crate) struct Scheduler {
     leaders: HashMap<Arc<str>, Vec<Job>>,
     /// The earliest time a limit (rate, delay) named during the last scan of the window.
     scan_wake: Option<Instant>,
+    /// Jobs started and not finished.
+    fetching: usize,
     stopped: bool,
     jitter: RandomState,
 }
@@ -75,6 +77,7 @@ impl Scheduler {
             retrying: HashMap::new(),
             leaders: HashMap::new(),
             scan_wake: None,
+            fetching: 0,
             stopped: false,
             jitter: RandomState::new(),
         }
@@ -190,6 +193,7 @@ impl Scheduler {
     fn start(&mut self, i: usize, now: Instant) -> Option<Job> {
         let mut job = self.leave_window(i, now)?;
         self.limits.start(job.host.as_deref(), job.limit, now);
+        self.fetching += 1;
         job.effort.attempts += 1;
         if let Some(key) = &job.key {
             self.leaders.entry(Arc::clone(key)).or_default();
@@ -206,6 +210,7 @@ impl Scheduler {
         now: Instant,
     ) -> Option<Delivery> {
         self.limits.release(job.host.as_deref(), job.limit);
+        self.fetching -= 1;
         let outcome: Outcome = Arc::new(result);
         let jitter = self.jitter(&job);
         let retry = self
@@ -269,6 +274,11 @@ impl Scheduler {
 
     pub fn is_stopped(&self) -> bool {
         self.stopped
+    }
+
+    /// Jobs being fetched now.
+    pub fn in_flight(&self) -> usize {
+        self.fetching
     }
 
     fn promote_due_retries(&mut self, now: Instant) {

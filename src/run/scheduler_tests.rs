@@ -24,6 +24,8 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         keep_body: false,
         keep_headers: false,
         insecure: false,
+        roots: ureq::tls::RootCerts::WebPki,
+        client_cert: None,
         proxy: None,
         resolve: vec![],
         pool_shards: 1,

@@ -1,21 +1,26 @@
 //! The progress bar on stderr (indicatif): done/total when the inputs are finite, a counter
 //! with a rate when streaming stdin.
 //!
-//! Invariants: drawn only to stderr and only when it is a terminal (decided in `settings.rs`);
+//! Invariants: drawn only to stderr and only when it is a terminal (decided in `settings.rs`
+//! for `fetch`, here for `bench`);
 //! counting lines for the total happens on a background thread, so fetching starts at once.
 
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use octopus::input::{Source, count_lines};
 
+/// The bar, or nothing (clones share one bar).
+#[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
 }
 
-const COUNTER: &str = "{spinner} {pos} URLs  {rate}  {elapsed}";
-const BAR: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {rate}  ETA {eta}";
+const COUNTER: &str = "{spinner} {pos} URLs  {rate}  {elapsed}  {msg}";
+const PHASE: &str = "{prefix:>14} [{elapsed_precise}] {wide_bar} {pos}/{len} URLs  {rate}";
+const BAR: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {rate}  ETA {eta}  {msg}";
 
 /// A template with `{rate}` as whole URLs per second.
 fn style(template: &str) -> Option<ProgressStyle> {
@@ -66,6 +71,35 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.suspend(f),
             None => f(),
+        }
+    }
+
+    /// A bar for one phase of `octopus bench` (`total` URLs), when stderr is a terminal.
+    pub fn phase(name: &str, total: u64) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Progress::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Some(style) = style(PHASE) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar.tick();
+        Progress { bar: Some(bar) }
+    }
+
+    /// A line for the user on stderr, above the bar when there is one (which then says
+    /// it is stopping).
+    pub fn notice(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message("stopping");
+                bar.println(line);
+            }
+            None => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
         }
     }
 
