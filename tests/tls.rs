@@ -239,3 +239,18 @@ fn unusable_certificate_files_are_usage_errors() {
         assert!(stderr(&out).contains(flag), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn an_ssl_cert_file_without_certificates_is_never_ignored() {
+    let pki = Pki::new();
+    let port = pki.server(false);
+    let out = octopus()
+        .env("SSL_CERT_FILE", pki.file("missing.pem"))
+        .args(["--json", "--resolve", &format!("secure.test:{port}:127.0.0.1")])
+        .arg(format!("https://secure.test:{port}/"))
+        .output()
+        .unwrap();
+    let r = &records(&out)[0];
+    assert_eq!(r["error"]["kind"], "tls", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("SSL_CERT_FILE"), "{r}");
+}

@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue, Method};
 
 use super::{Builder, MAX_CONCURRENCY, MAX_DURATION};
 use crate::error::{Error, Setting};
-use crate::http::{ClientSettings, ResolveRule, client_cert, pool_shards, roots};
+use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
 use crate::settings::{CacheSettings, Settings};
 
@@ -85,11 +85,7 @@ impl Builder {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let roots = match self.accept_invalid_certs {
-            // Nothing is verified: reading the system's roots would be wasted.
-            true => ureq::tls::RootCerts::WebPki,
-            false => roots(self.root_certs.as_deref())?,
-        };
+        let roots = self.root_certs.as_deref().map(given_roots).transpose()?;
         let client_cert = self
             .client_cert
             .as_ref()

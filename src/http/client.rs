@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
@@ -24,6 +24,7 @@ use super::classify::{classify, is_stale};
 use super::connector::{Recording, noting_connections};
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
+use super::trust::system_roots;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::{mask_userinfo, redact};
 
@@ -43,8 +44,9 @@ pub(crate) struct ClientSettings {
     /// Keep the final response's headers.
     pub keep_headers: bool,
     pub insecure: bool,
-    /// The certificate authorities trusted (see `trust.rs`).
-    pub roots: RootCerts,
+    /// The certificate authorities trusted when given (`--cacert`); `None`: the system's
+    /// (see `trust.rs`).
+    pub roots: Option<RootCerts>,
     /// The certificate presented to servers that ask for one (mutual TLS).
     pub client_cert: Option<ClientCert>,
     /// The proxy to use, if any (the builder reads the environment's when asked to).
@@ -67,8 +69,12 @@ pub(crate) fn pool_shards(concurrency: usize) -> usize {
 /// A configured HTTP client shared by all workers.
 #[derive(Debug)]
 pub(crate) struct Client {
-    /// One agent (and connection pool) per shard; a host always uses the same one.
-    agents: Vec<Agent>,
+    /// For `http` URLs: one agent (and connection pool) per shard; a host always uses the
+    /// same one.
+    plain: Vec<Agent>,
+    /// The same for `https` URLs, made at the first one: a run without TLS reads no
+    /// certificate store.
+    secure: OnceLock<Result<Vec<Agent>, Failure>>,
     cfg: ClientSettings,
 }
 
@@ -82,55 +88,50 @@ const INPUT_BUFFER: usize = MAX_HEAD + 8 * 1024;
 const OUTPUT_BUFFER: usize = 16 * 1024;
 
 impl Client {
-    /// One agent per pool shard, configured from `cfg`.
+    /// A client for `cfg`, with its agents for `http` URLs.
     pub fn new(cfg: &ClientSettings) -> Client {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            // Redirects are followed in `fetch` (see redirect.rs).
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .user_agent(cfg.user_agent.as_str())
-            .timeout_global(Some(cfg.timeout))
-            .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
-            .max_idle_connections(cfg.idle_per_shard)
-            .max_idle_connections_per_host(cfg.idle_per_shard)
-            .input_buffer_size(INPUT_BUFFER)
-            .output_buffer_size(OUTPUT_BUFFER)
-            .max_response_header_size(MAX_HEAD)
-            .allow_non_standard_methods(true)
-            .tls_config(
-                TlsConfig::builder()
-                    .disable_verification(cfg.insecure)
-                    .root_certs(cfg.roots.clone())
-                    .client_cert(cfg.client_cert.clone())
-                    .build(),
-            )
-            .proxy(cfg.proxy.clone())
-            .build();
-        let agents = (0..cfg.pool_shards.max(1))
-            .map(|_| {
-                Agent::with_parts(
-                    config.clone(),
-                    Recording::default(),
-                    OctopusResolver::new(&cfg.resolve),
-                )
-            })
-            .collect();
         Client {
-            agents,
+            plain: agents(cfg, TlsConfig::default()),
+            secure: OnceLock::new(),
             cfg: cfg.clone(),
         }
     }
 
-    fn agent_for(&self, url: &Url) -> &Agent {
-        let shard = if self.agents.len() > 1 {
+    /// The agents for `https` URLs, made with the trusted roots on first use.
+    fn secure_agents(&self) -> Result<&[Agent], Failure> {
+        let made = self.secure.get_or_init(|| {
+            let cfg = &self.cfg;
+            let roots = match (&cfg.roots, cfg.insecure) {
+                // Nothing is verified: no store to read.
+                (_, true) => RootCerts::WebPki,
+                (Some(given), false) => given.clone(),
+                (None, false) => system_roots().map_err(|e| Failure::new(ErrorKind::Tls, e))?,
+            };
+            let tls = TlsConfig::builder()
+                .disable_verification(cfg.insecure)
+                .root_certs(roots)
+                .client_cert(cfg.client_cert.clone())
+                .build();
+            Ok(agents(cfg, tls))
+        });
+        made.as_deref().map_err(Clone::clone)
+    }
+
+    fn agent_for(&self, url: &Url) -> Result<&Agent, Failure> {
+        let agents = match url.scheme() {
+            "https" => self.secure_agents()?,
+            _ => &self.plain,
+        };
+        let shard = if agents.len() > 1 {
             let mut h = DefaultHasher::new();
             (url.host_str(), url.port_or_known_default()).hash(&mut h);
-            h.finish() as usize % self.agents.len()
+            h.finish() as usize % agents.len()
         } else {
             0
         };
-        &self.agents[shard]
+        agents
+            .get(shard)
+            .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))
     }
 
     /// Fetch one URL, following redirects, and read the final body to the end.
@@ -192,7 +193,7 @@ impl Client {
         later_hop: bool,
         deadline: Instant,
     ) -> Result<http::Response<ureq::Body>, Failure> {
-        let agent = self.agent_for(&hop.url);
+        let agent = self.agent_for(&hop.url)?;
         let proxy = self.proxy_for(&hop.url);
         let mut budget = later_hop.then(|| deadline.saturating_duration_since(Instant::now()));
         for _ in 0..=self.cfg.idle_per_shard {
@@ -306,6 +307,36 @@ fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// One agent per pool shard, configured from `cfg` and `tls`.
+fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        // Redirects are followed in `fetch` (see redirect.rs).
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(cfg.user_agent.as_str())
+        .timeout_global(Some(cfg.timeout))
+        .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
+        .max_idle_connections(cfg.idle_per_shard)
+        .max_idle_connections_per_host(cfg.idle_per_shard)
+        .input_buffer_size(INPUT_BUFFER)
+        .output_buffer_size(OUTPUT_BUFFER)
+        .max_response_header_size(MAX_HEAD)
+        .allow_non_standard_methods(true)
+        .tls_config(tls)
+        .proxy(cfg.proxy.clone())
+        .build();
+    (0..cfg.pool_shards.max(1))
+        .map(|_| {
+            Agent::with_parts(
+                config.clone(),
+                Recording::default(),
+                OctopusResolver::new(&cfg.resolve),
+            )
+        })
+        .collect()
 }
 
 /// Run one request, with `budget` as its whole deadline when given (later tries).

@@ -18,7 +18,7 @@ use http::HeaderMap;
 
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use resolver::ResolveRule;
-pub(crate) use trust::{client_cert, roots};
+pub(crate) use trust::{client_cert, given_roots};
 
 /// What one exchange produced when the server answered: the final response of the redirect
 /// chain, its body read to the end (kept only when asked for).

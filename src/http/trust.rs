@@ -4,32 +4,37 @@
 //! other root, as curl's `--cacert` does; otherwise the operating system's store is used
 //! (`SSL_CERT_FILE` and `SSL_CERT_DIR` override it, as with OpenSSL), and only where it has
 //! no certificate at all, the roots bundled with octopus (Mozilla's, from webpki-roots).
-//! Everything is read once, when an `Octopus` is built.
+//! Given certificates are read when an `Octopus` is built; the system's, once per process,
+//! at the first `https` request (a plain-HTTP run reads no certificate store).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, parse_pem};
 
 use crate::error::{Error, Setting};
 
-/// The roots to trust: the certificates in `pem` when given, else the system's.
-pub(crate) fn roots(pem: Option<&[u8]>) -> Result<RootCerts, Error> {
-    if let Some(pem) = pem {
-        let certs =
-            certificates(pem).map_err(|reason| Error::setting(Setting::CaCert, "(PEM)", reason))?;
-        return Ok(RootCerts::Specific(Arc::new(certs)));
-    }
+/// The roots in `pem` (the builder's `root_certs_pem`, `--cacert`).
+pub(crate) fn given_roots(pem: &[u8]) -> Result<RootCerts, Error> {
+    let certs =
+        certificates(pem).map_err(|reason| Error::setting(Setting::CaCert, "(PEM)", reason))?;
+    Ok(RootCerts::Specific(Arc::new(certs)))
+}
+
+/// The operating system's roots (or `SSL_CERT_FILE`'s and `SSL_CERT_DIR`'s), read once per
+/// process; Mozilla's bundled roots where the system has none. A variable that names no
+/// readable certificate is an error, never a silent fallback.
+pub(crate) fn system_roots() -> Result<RootCerts, String> {
+    static SYSTEM: OnceLock<Result<RootCerts, String>> = OnceLock::new();
+    SYSTEM.get_or_init(load_system_roots).clone()
+}
+
+fn load_system_roots() -> Result<RootCerts, String> {
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
-        // Variables that name certificates must give some: never fall back silently then.
         for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
             if let Some(value) = std::env::var_os(var) {
-                let reason = format!("{var} names no readable certificate");
-                return Err(Error::setting(
-                    Setting::CaCert,
-                    value.to_string_lossy(),
-                    reason,
-                ));
+                let value = value.to_string_lossy();
+                return Err(format!("{var} ({value}) names no readable certificate"));
             }
         }
         return Ok(RootCerts::WebPki);
@@ -80,9 +85,9 @@ mod tests {
     fn given_pem_must_hold_certificates() {
         let cert = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).unwrap();
         let pem = cert.cert.pem();
-        assert!(matches!(roots(Some(pem.as_bytes())), Ok(RootCerts::Specific(c)) if c.len() == 1));
+        assert!(matches!(given_roots(pem.as_bytes()), Ok(RootCerts::Specific(c)) if c.len() == 1));
         assert!(matches!(
-            roots(Some(b"not a certificate")),
+            given_roots(b"not a certificate"),
             Err(Error::Setting {
                 setting: Setting::CaCert,
                 ..

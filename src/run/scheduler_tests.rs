@@ -24,7 +24,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         keep_body: false,
         keep_headers: false,
         insecure: false,
-        roots: ureq::tls::RootCerts::WebPki,
+        roots: None,
         client_cert: None,
         proxy: None,
         resolve: vec![],
