@@ -244,8 +244,10 @@ fn unusable_certificate_files_are_usage_errors() {
 fn an_ssl_cert_file_without_certificates_is_never_ignored() {
     let pki = Pki::new();
     let port = pki.server(false);
+    // (This machine may set SSL_CERT_DIR as well: then the certificates there count.)
     let out = octopus()
         .env("SSL_CERT_FILE", pki.file("missing.pem"))
+        .env_remove("SSL_CERT_DIR")
         .args(["--json", "--resolve", &format!("secure.test:{port}:127.0.0.1")])
         .arg(format!("https://secure.test:{port}/"))
         .output()
