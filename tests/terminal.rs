@@ -25,29 +25,40 @@ fn no_input_on_a_terminal_is_a_usage_error_with_a_hint() {
     assert!(shown.contains("no URLs given"), "{shown}");
 }
 
-#[test]
-fn the_progress_bar_on_a_terminal_never_reaches_stdout() {
-    let s = server();
-    let dir = std::env::temp_dir().join(format!("octopus-tty-{}", std::process::id()));
+/// A directory named after `label` holding `urls.txt`: `n` URLs of `s` answering after
+/// `delay_ms`.
+fn url_list(s: &Server, label: &str, n: usize, delay_ms: u64) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("octopus-{label}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let list = dir.join("urls.txt");
-    let records_file = dir.join("records.jsonl");
-    let urls: String = (0..30)
-        .map(|i| format!("{}\n", s.url(&format!("/delay/20/{i}"))))
+    let urls: String = (0..n)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/{delay_ms}/{i}"))))
         .collect();
-    std::fs::write(&list, urls).unwrap();
-    let command = format!(
-        "{} --json -c 2 {} > {}",
-        env!("CARGO_BIN_EXE_octopus"),
-        list.display(),
-        records_file.display()
-    );
-    let out = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
+    std::fs::write(dir.join("urls.txt"), urls).unwrap();
+    dir
+}
+
+/// Run a shell command on a pseudo-terminal (script(1)); its output is what the terminal got.
+fn on_a_terminal(command: &str) -> std::process::Output {
+    Command::new("script")
+        .args(["-qec", command, "/dev/null"])
         .env_remove("http_proxy")
         .env_remove("HTTP_PROXY")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_progress_bar_on_a_terminal_never_reaches_stdout() {
+    let s = server();
+    let dir = url_list(&s, "tty", 30, 20);
+    let records_file = dir.join("records.jsonl");
+    let command = format!(
+        "{} --json -c 2 {} > {}",
+        env!("CARGO_BIN_EXE_octopus"),
+        dir.join("urls.txt").display(),
+        records_file.display()
+    );
+    let out = on_a_terminal(&command);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let written = std::fs::read_to_string(&records_file).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -101,25 +112,14 @@ fn the_open_file_limit_is_raised_for_a_large_concurrency() {
 #[test]
 fn ctrl_c_on_a_terminal_is_answered_above_the_progress_bar() {
     let s = server();
-    let dir = std::env::temp_dir().join(format!("octopus-tty-int-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let list = dir.join("urls.txt");
-    let urls: String = (0..200)
-        .map(|i| format!("{}\n", s.url(&format!("/delay/50/{i}"))))
-        .collect();
-    std::fs::write(&list, urls).unwrap();
+    let dir = url_list(&s, "tty-int", 200, 50);
     // The run takes about 5 s; it is interrupted once it has surely started.
     let command = format!(
         "{} -c 2 {} > /dev/null & p=$!; sleep 1; kill -INT $p; wait $p; echo \"exit=$?\"",
         env!("CARGO_BIN_EXE_octopus"),
-        list.display(),
+        dir.join("urls.txt").display(),
     );
-    let out = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .output()
-        .unwrap();
+    let out = on_a_terminal(&command);
     let _ = std::fs::remove_dir_all(&dir);
     let shown = stdout(&out);
     assert_eq!(shown.matches("octopus: stopping:").count(), 1, "{shown}");
@@ -130,10 +130,7 @@ fn ctrl_c_on_a_terminal_is_answered_above_the_progress_bar() {
 #[test]
 fn bench_shows_each_phase_on_a_terminal() {
     let command = format!("{} bench 20 5 --latency 1ms", env!("CARGO_BIN_EXE_octopus"));
-    let out = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .unwrap();
+    let out = on_a_terminal(&command);
     let shown = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     for phase in ["sequential", "octopus+cache"] {

@@ -248,11 +248,21 @@ fn an_ssl_cert_file_without_certificates_is_never_ignored() {
     let out = octopus()
         .env("SSL_CERT_FILE", pki.file("missing.pem"))
         .env_remove("SSL_CERT_DIR")
-        .args(["--json", "--resolve", &format!("secure.test:{port}:127.0.0.1")])
+        .args([
+            "--json",
+            "--resolve",
+            &format!("secure.test:{port}:127.0.0.1"),
+        ])
         .arg(format!("https://secure.test:{port}/"))
         .output()
         .unwrap();
     let r = &records(&out)[0];
     assert_eq!(r["error"]["kind"], "tls", "{r}");
-    assert!(r["error"]["message"].as_str().unwrap().contains("SSL_CERT_FILE"), "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SSL_CERT_FILE"),
+        "{r}"
+    );
 }
