@@ -29,6 +29,10 @@ pub enum Setting {
     CaCert,
     /// [`crate::Builder::client_cert_pem`]
     ClientCert,
+    /// [`crate::Builder::save_to`]
+    OutputDir,
+    /// [`crate::Builder::skip_existing`]
+    SkipExisting,
     /// [`crate::Builder::ok_status`]
     OkStatus,
     /// [`crate::Builder::cache_ttl`]
@@ -65,6 +69,8 @@ impl Setting {
             Setting::Resolve => "resolve",
             Setting::CaCert => "cacert",
             Setting::ClientCert => "cert",
+            Setting::OutputDir => "output-dir",
+            Setting::SkipExisting => "skip-existing",
             Setting::OkStatus => "ok-status",
             Setting::CacheTtl => "cache-ttl",
             Setting::PerHost => "per-host",

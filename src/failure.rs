@@ -35,6 +35,9 @@ pub enum ErrorKind {
     Io,
     /// The request never started: the run was stopped first ([`crate::Octopus::stop`]).
     Cancelled,
+    /// The response came, but its body could not be saved (disk full, permission, a name the
+    /// file system refuses). The status is kept.
+    Save,
 }
 
 impl ErrorKind {
@@ -53,6 +56,7 @@ impl ErrorKind {
             ErrorKind::Proxy => "proxy",
             ErrorKind::Io => "io",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Save => "save",
         }
     }
 

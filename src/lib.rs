@@ -50,6 +50,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod capture;
 mod error;
 mod failure;
 mod http;
@@ -61,6 +62,7 @@ mod run;
 mod settings;
 
 pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};
+pub use capture::{Hash, Layout, Saved};
 pub use error::{Error, Setting};
 pub use failure::{ErrorKind, Failure};
 pub use input::Request;

@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use crate::failure::Failure;
-use crate::http::Fetched;
+use crate::response::Outcome;
 
 /// Inclusive ranges of statuses (which count as success, which are retried).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +47,7 @@ impl RetryPolicy {
     /// `jitter` in 0..1 spreads retries (full jitter on the exponential part).
     pub fn wait_before_retry(
         &self,
-        outcome: &Result<Fetched, Failure>,
+        outcome: &Outcome,
         attempt: u32,
         jitter: f64,
     ) -> Option<Duration> {
@@ -56,10 +55,9 @@ impl RetryPolicy {
             return None;
         }
         let retry_after = match outcome {
-            Ok(r) if self.on_status.contains(r.status) => r.retry_after,
-            Ok(_) => return None,
-            Err(f) if f.kind().is_transient() => None,
-            Err(_) => return None,
+            Outcome::Answered(r) if self.on_status.contains(r.status) => r.retry_after,
+            Outcome::Failed(f) if f.kind().is_transient() => None,
+            _ => return None,
         };
         let exponential = self
             .base
@@ -100,7 +98,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::failure::ErrorKind;
+    use crate::failure::{ErrorKind, Failure};
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -111,17 +109,10 @@ mod tests {
         }
     }
 
-    fn status(code: u16, retry_after: Option<Duration>) -> Result<Fetched, Failure> {
-        Ok(Fetched {
-            status: code,
-            final_url: String::new(),
-            redirects: 0,
-            bytes: 0,
-            content_type: None,
-            retry_after,
-            headers: http::HeaderMap::new(),
-            body: Vec::new(),
-        })
+    fn status(code: u16, retry_after: Option<Duration>) -> Outcome {
+        let mut fetched = crate::run::tests::fetched(code);
+        fetched.retry_after = retry_after;
+        Outcome::Answered(fetched)
     }
 
     #[test]
@@ -149,9 +140,9 @@ mod tests {
             None,
             "out of retries"
         );
-        let timeout = Err(Failure::new(ErrorKind::Timeout, "slow"));
+        let timeout = Outcome::Failed(Failure::new(ErrorKind::Timeout, "slow"));
         assert!(p.wait_before_retry(&timeout, 1, 0.5).is_some());
-        let invalid = Err(Failure::new(ErrorKind::InvalidUrl, "bad"));
+        let invalid = Outcome::Failed(Failure::new(ErrorKind::InvalidUrl, "bad"));
         assert_eq!(p.wait_before_retry(&invalid, 1, 0.5), None);
     }
 

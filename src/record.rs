@@ -1,8 +1,15 @@
 //! `Record`: a response as one JSON Lines object, with the documented, stable field set the
-//! command line's `--json` writes.
+//! command line's `--json` writes. Fields for what was kept of the body (headers, body,
+//! digests, title, saved file) appear only when there is something to show.
 
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use http::HeaderMap;
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
+use crate::capture::Hash;
 use crate::failure::Failure;
 use crate::response::Response;
 
@@ -29,10 +36,34 @@ pub struct Record<'a> {
     content_type: Option<&'a str>,
     attempts: u32,
     waited_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Headers<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha1: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha512: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layout: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    skipped: bool,
 }
 
 impl<'a> From<&'a Response> for Record<'a> {
     fn from(r: &'a Response) -> Self {
+        let body = r.kept_body();
+        let text = body.and_then(|b| std::str::from_utf8(b).ok());
         Record {
             url: r.url(),
             final_url: r.final_url(),
@@ -48,7 +79,44 @@ impl<'a> From<&'a Response> for Record<'a> {
             content_type: r.content_type(),
             attempts: r.attempts(),
             waited_ms: millis(r.waited()),
+            headers: r.has_headers().then(|| Headers(r.headers())),
+            body: text.map(Cow::Borrowed),
+            body_base64: body
+                .filter(|_| text.is_none())
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+            sha256: r.hash(Hash::Sha256),
+            sha1: r.hash(Hash::Sha1),
+            sha512: r.hash(Hash::Sha512),
+            md5: r.hash(Hash::Md5),
+            title: r.title(),
+            saved: r.saved().map(|s| s.path().to_string_lossy()),
+            layout: r.saved().map(|s| s.layout().name()),
+            skipped: r.skipped(),
         }
+    }
+}
+
+/// Headers as a JSON object: lower-case names; one value as a string, a repeated header's
+/// values as a list of strings, in order.
+#[derive(Debug)]
+struct Headers<'a>(&'a HeaderMap);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.keys_len()))?;
+        for name in self.0.keys() {
+            let values: Vec<Cow<'_, str>> = self
+                .0
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()))
+                .collect();
+            match values.as_slice() {
+                [one] => map.serialize_entry(name.as_str(), one)?,
+                many => map.serialize_entry(name.as_str(), many)?,
+            }
+        }
+        map.end()
     }
 }
 

@@ -8,23 +8,57 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+use crate::capture::{Hash, Saved};
 use crate::failure::Failure;
 use crate::http::Fetched;
 use crate::input::Origin;
 
-/// What fetching one URL produced. Shared between the cache and every response it serves.
-pub(crate) type Outcome = Arc<Result<Fetched, Failure>>;
+/// What became of one request.
+// Always behind an `Arc` (`Shared`), built once and never moved around: the variants' sizes
+// do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The server answered (any status).
+    Answered(Fetched),
+    /// No answer, and why.
+    Failed(Failure),
+    /// Not fetched: its body was saved before (`skip_existing`).
+    Skipped(Saved),
+}
+
+/// An outcome shared between the cache and every response it serves.
+pub(crate) type Shared = Arc<Outcome>;
+
+impl Outcome {
+    pub fn answer(&self) -> Option<&Fetched> {
+        match self {
+            Outcome::Answered(fetched) => Some(fetched),
+            _ => None,
+        }
+    }
+}
+
+impl From<Result<Fetched, Failure>> for Outcome {
+    fn from(result: Result<Fetched, Failure>) -> Self {
+        match result {
+            Ok(fetched) => Outcome::Answered(fetched),
+            Err(failure) => Outcome::Failed(failure),
+        }
+    }
+}
 
 /// What became of one URL: an HTTP response (any status) or a [`Failure`], with how long it
 /// took, whether it came from the cache, and how many attempts and how much waiting it took.
 ///
 /// Bodies and headers are there when the builder kept them ([`crate::Builder::keep_bodies`],
 /// [`crate::Builder::keep_headers`], both on by default); `bytes()` counts the body either way.
+/// Digests, the HTML title and the saved file are there when asked for.
 #[derive(Debug, Clone)]
 pub struct Response {
     url: String,
     origin: Option<Origin>,
-    outcome: Outcome,
+    outcome: Shared,
     elapsed: Duration,
     waited: Duration,
     attempts: u32,
@@ -48,7 +82,7 @@ impl Response {
     pub(crate) fn settled(
         url: String,
         origin: Option<Origin>,
-        outcome: Outcome,
+        outcome: Shared,
         how: Settled,
     ) -> Response {
         Response {
@@ -64,7 +98,7 @@ impl Response {
     }
 
     fn fetched(&self) -> Option<&Fetched> {
-        self.outcome.as_ref().as_ref().ok()
+        self.outcome.answer()
     }
 
     /// The URL as enqueued, normalised (`http://` added, password masked); the text itself
@@ -90,7 +124,14 @@ impl Response {
 
     /// The final response's headers (empty when there is no response or headers are not kept).
     pub fn headers(&self) -> &HeaderMap {
-        self.fetched().map_or(&NO_HEADERS, |f| &f.headers)
+        self.fetched()
+            .and_then(|f| f.headers.as_ref())
+            .unwrap_or(&NO_HEADERS)
+    }
+
+    /// Whether headers were kept ([`crate::Builder::keep_headers`]) for this response.
+    pub fn has_headers(&self) -> bool {
+        self.fetched().is_some_and(|f| f.headers.is_some())
     }
 
     /// The first value of header `name` (any case), if it is there and is text.
@@ -105,7 +146,12 @@ impl Response {
 
     /// The body, decoded (gzip, brotli); empty when there is none or bodies are not kept.
     pub fn body(&self) -> &[u8] {
-        self.fetched().map_or(&[], |f| f.body.as_slice())
+        self.kept_body().unwrap_or_default()
+    }
+
+    /// The body when it was kept ([`crate::Builder::keep_bodies`]), even if empty.
+    pub fn kept_body(&self) -> Option<&[u8]> {
+        self.fetched().and_then(|f| f.capture.body.as_deref())
     }
 
     /// The body as text, when it is UTF-8.
@@ -118,9 +164,49 @@ impl Response {
         self.fetched().map_or(0, |f| f.bytes)
     }
 
-    /// Why there is no response, if there is none.
+    /// Why there is no response, if there is none; or, for a response whose body could not
+    /// be saved, why (kind `save`; the status is there too).
     pub fn error(&self) -> Option<&Failure> {
-        self.outcome.as_ref().as_ref().err()
+        match self.outcome.as_ref() {
+            Outcome::Failed(failure) => Some(failure),
+            Outcome::Answered(f) => f.capture.saved.as_ref().and_then(|s| s.as_ref().err()),
+            Outcome::Skipped(_) => None,
+        }
+    }
+
+    /// The body's digest by `hash`, in lower-case hex, when asked for ([`crate::Builder::hashes`]).
+    pub fn hash(&self, hash: Hash) -> Option<&str> {
+        self.digests()
+            .iter()
+            .find(|(h, _)| *h == hash)
+            .map(|(_, hex)| hex.as_str())
+    }
+
+    /// Every digest asked for, with its algorithm.
+    pub fn digests(&self) -> &[(Hash, String)] {
+        self.fetched().map_or(&[], |f| f.capture.digests.as_slice())
+    }
+
+    /// The HTML title (entities decoded, white space collapsed), when asked for
+    /// ([`crate::Builder::titles`]) and the response is an HTML page with one.
+    pub fn title(&self) -> Option<&str> {
+        self.fetched().and_then(|f| f.capture.title.as_deref())
+    }
+
+    /// Where the body was saved ([`crate::Builder::save_to`]), or for a skipped request,
+    /// where it had been saved before.
+    pub fn saved(&self) -> Option<&Saved> {
+        match self.outcome.as_ref() {
+            Outcome::Answered(f) => f.capture.saved.as_ref().and_then(|s| s.as_ref().ok()),
+            Outcome::Skipped(saved) => Some(saved),
+            Outcome::Failed(_) => None,
+        }
+    }
+
+    /// Whether the request was not made because its file was there already
+    /// ([`crate::Builder::skip_existing`]). A skipped response has no status and is `ok`.
+    pub fn skipped(&self) -> bool {
+        matches!(self.outcome.as_ref(), Outcome::Skipped(_))
     }
 
     /// Redirects followed to the final response.

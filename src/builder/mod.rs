@@ -5,8 +5,10 @@ mod validate;
 
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::capture::{Hash, Layout};
 use crate::error::Error;
 use crate::http::{Client, fdlimit};
 use crate::run::Octopus;
@@ -45,6 +47,12 @@ pub struct Builder {
     max_body: u64,
     keep_bodies: bool,
     keep_headers: bool,
+    hashes: Vec<Hash>,
+    titles: bool,
+    save_to: Option<PathBuf>,
+    layout: Layout,
+    save_all: bool,
+    skip_existing: bool,
     ok_status: Vec<RangeInclusive<u16>>,
     cache_ttl: Option<Duration>,
     cache_size: usize,
@@ -79,6 +87,12 @@ impl Default for Builder {
             max_body: 100 << 20,
             keep_bodies: true,
             keep_headers: true,
+            hashes: Vec::new(),
+            titles: false,
+            save_to: None,
+            layout: Layout::Mirror,
+            save_all: false,
+            skip_existing: false,
             ok_status: vec![200..=399],
             cache_ttl: None,
             cache_size: 100_000,
@@ -209,6 +223,46 @@ impl Builder {
     /// Keep headers in responses (default true; the `Content-Type` is kept either way).
     pub fn keep_headers(mut self, keep: bool) -> Self {
         self.keep_headers = keep;
+        self
+    }
+
+    /// Digests of each body to compute, as it streams through ([`crate::Response::hash`]).
+    pub fn hashes(mut self, hashes: impl IntoIterator<Item = Hash>) -> Self {
+        self.hashes = hashes.into_iter().collect();
+        self
+    }
+
+    /// Read the `<title>` of HTML responses ([`crate::Response::title`]), with an HTML
+    /// tokenizer over at most the first MiB of the body.
+    pub fn titles(mut self, titles: bool) -> Self {
+        self.titles = titles;
+        self
+    }
+
+    /// Save each body whose status is OK ([`Builder::ok_status`]) under `dir` (created if
+    /// needed), in the [`Builder::save_layout`]: written whole or not at all, never
+    /// outside `dir`. [`crate::Response::saved`] says where.
+    pub fn save_to(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.save_to = Some(dir.into());
+        self
+    }
+
+    /// How saved bodies are laid out (default [`Layout::Mirror`]).
+    pub fn save_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Save every HTTP response's body, whatever its status (default: OK ones only).
+    pub fn save_all(mut self, all: bool) -> Self {
+        self.save_all = all;
+        self
+    }
+
+    /// Do not fetch a URL whose file is already saved (mirror layout): its response says
+    /// it was skipped ([`crate::Response::skipped`]).
+    pub fn skip_existing(mut self, skip: bool) -> Self {
+        self.skip_existing = skip;
         self
     }
 

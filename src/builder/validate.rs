@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 
 use super::{Builder, MAX_CONCURRENCY, MAX_DURATION};
+use crate::capture::{Capture, Layout, Saver};
 use crate::error::{Error, Setting};
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
@@ -29,13 +30,49 @@ impl Builder {
             }),
             _ => None,
         };
+        let ok_status = statuses(Setting::OkStatus, &self.ok_status)?;
+        let safe = method == Method::GET || method == Method::HEAD;
+        let mut client = self.client(method, concurrency)?;
+        client.capture = self.capture(&ok_status)?;
         Ok(Settings {
             concurrency,
             // Only safe methods are answered from the cache or merged with each other.
-            cache: cache.filter(|_| method == Method::GET || method == Method::HEAD),
-            client: self.client(method, concurrency)?,
-            ok_status: statuses(Setting::OkStatus, &self.ok_status)?,
+            cache: cache.filter(|_| safe),
+            client,
+            ok_status,
             policy: self.policy()?,
+        })
+    }
+
+    /// What to keep of bodies; the output directory made ready.
+    fn capture(&self, ok_status: &StatusSet) -> Result<Capture, Error> {
+        if self.skip_existing && (self.save_to.is_none() || self.layout != Layout::Mirror) {
+            let reason = "needs an output directory in the mirror layout";
+            return Err(Error::setting(Setting::SkipExisting, "true", reason));
+        }
+        let save = match &self.save_to {
+            None => None,
+            Some(dir) => {
+                let shown = dir.display();
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::setting(Setting::OutputDir, &shown, e.to_string()))?;
+                Some(Arc::new(Saver::new(
+                    dir.clone(),
+                    self.layout,
+                    self.save_all,
+                    self.skip_existing,
+                    ok_status.clone(),
+                )))
+            }
+        };
+        let mut hashes = self.hashes.clone();
+        hashes.sort();
+        hashes.dedup();
+        Ok(Capture {
+            body: self.keep_bodies,
+            hashes,
+            title: self.titles,
+            save,
         })
     }
 
@@ -100,7 +137,7 @@ impl Builder {
             connect_timeout,
             max_redirects: self.max_redirects,
             max_body: self.max_body,
-            keep_body: self.keep_bodies,
+            capture: Capture::default(),
             keep_headers: self.keep_headers,
             insecure: self.accept_invalid_certs,
             roots,

@@ -200,6 +200,46 @@ pub struct FetchArgs {
           help_heading = "Retries")]
     pub max_retry_wait: Duration,
 
+    /// Add the final response's headers to JSON records (`headers`)
+    #[arg(long, help_heading = "Content")]
+    pub include_headers: bool,
+
+    /// Add the body to JSON records: `body` when it is UTF-8 text, else `body_base64`
+    #[arg(long, help_heading = "Content")]
+    pub include_body: bool,
+
+    /// Add digests of the body to JSON records: sha256 (the default), sha1, sha512, md5
+    #[arg(long, value_name = "LIST", num_args = 0..=1, default_missing_value = "sha256",
+          help_heading = "Content")]
+    pub hash: Option<String>,
+
+    /// Add the <title> of HTML pages to JSON records (`title`)
+    #[arg(long, help_heading = "Content")]
+    pub title: bool,
+
+    /// Save bodies under DIR (those with an --ok-status; see --save-all)
+    #[arg(long, value_name = "DIR", help_heading = "Content")]
+    pub output_dir: Option<PathBuf>,
+
+    /// With --output-dir: save every response's body, whatever its status
+    #[arg(long, requires = "output_dir", help_heading = "Content")]
+    pub save_all: bool,
+
+    /// With --output-dir: `mirror` (HOST[_PORT]/PATH, like wget -x) or `hash`
+    /// (ab/abcdef….body, by SHA-256, each content once)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "mirror",
+        requires = "output_dir",
+        help_heading = "Content"
+    )]
+    pub layout: LayoutArg,
+
+    /// With --output-dir (mirror layout): do not fetch a URL whose file is already there
+    #[arg(long, requires = "output_dir", help_heading = "Content")]
+    pub skip_existing: bool,
+
     /// Write JSON Lines records, and the summary as a JSON object
     #[arg(long)]
     pub json: bool,
@@ -211,6 +251,13 @@ pub struct FetchArgs {
     /// No progress bar (it is shown only when stderr is a terminal)
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    Mirror,
+    Hash,
 }
 
 /// Parse a duration such as `10s`, `250ms`, `1m30s`; a bare number means seconds. At most

@@ -48,6 +48,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         tally: Tally::start(),
         progress: &progress,
         stop: &stop,
+        told_save: false,
     };
     let (input, feed) = Input::new(settings.sources.clone());
     match octopus.fetch_all(feed) {
@@ -134,6 +135,8 @@ struct Sink<'a, W: Write> {
     stop: &'a Stop,
     /// stdout and the bar share one terminal: hide the bar while writing.
     share_terminal: bool,
+    /// Whether a failure to save was told on stderr already.
+    told_save: bool,
 }
 
 impl<W: Write> Sink<'_, W> {
@@ -144,6 +147,16 @@ impl<W: Write> Sink<'_, W> {
             .is_some_and(|f| f.kind() == ErrorKind::Cancelled)
         {
             return;
+        }
+        // Saving can fail for every URL (a full disk): said once here, in every record there.
+        if let Some(failure) = response.error().filter(|f| f.kind() == ErrorKind::Save)
+            && !std::mem::replace(&mut self.told_save, true)
+        {
+            let line = format!(
+                "octopus: cannot save: {} (the records of URLs not saved say `save`; the run goes on)",
+                failure.message()
+            );
+            self.progress.notice(&line);
         }
         self.tally.add(response);
         self.progress.inc();

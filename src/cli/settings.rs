@@ -10,9 +10,9 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 
 use octopus::input::Source;
-use octopus::{Builder, Octopus};
+use octopus::{Builder, Hash, Layout, Octopus};
 
-use super::args::FetchArgs;
+use super::args::{FetchArgs, LayoutArg};
 use super::output::Format;
 
 /// What the `fetch` command runs with.
@@ -56,9 +56,10 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
         .max_redirects(args.max_redirects)
         .max_body(args.max_body)
         .accept_invalid_certs(args.insecure)
-        // Records carry neither bodies nor headers: memory stays flat.
-        .keep_bodies(false)
-        .keep_headers(false)
+        // Records carry bodies and headers only when asked: memory stays flat otherwise.
+        .keep_bodies(args.include_body)
+        .keep_headers(args.include_headers)
+        .titles(args.title)
         .ok_status(status_list("--ok-status", &args.ok_status)?)
         .cache_size(usize::try_from(args.cache_size).unwrap_or(usize::MAX));
     if let Some(method) = &args.method {
@@ -102,7 +103,33 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     if !args.no_cache {
         b = b.cache_ttl(args.cache_ttl);
     }
+    if let Some(list) = &args.hash {
+        b = b.hashes(hash_list(list)?);
+    }
+    if let Some(dir) = &args.output_dir {
+        let layout = match args.layout {
+            LayoutArg::Mirror => Layout::Mirror,
+            LayoutArg::Hash => Layout::Hash,
+        };
+        b = b
+            .save_to(dir)
+            .save_layout(layout)
+            .save_all(args.save_all)
+            .skip_existing(args.skip_existing);
+    }
     Ok(b)
+}
+
+/// `sha256,md5`: digest names.
+fn hash_list(list: &str) -> Result<Vec<Hash>, String> {
+    list.split(',')
+        .filter(|name| !name.trim().is_empty())
+        .map(|name| {
+            Hash::from_name(name).ok_or_else(|| {
+                format!("--hash '{list}': '{name}' is not one of sha256, sha1, sha512, md5")
+            })
+        })
+        .collect()
 }
 
 /// Limits, rate, delay and retries.
@@ -250,6 +277,12 @@ mod tests {
         for bad in ["", "abc", "200-", "70000"] {
             assert!(status_list("--ok-status", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hash_lists() {
+        assert_eq!(hash_list("sha256,MD5"), Ok(vec![Hash::Sha256, Hash::Md5]));
+        assert!(hash_list("sha256,crc").unwrap_err().contains("crc"));
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl Stop {
                     };
                     stop.request(reason);
                     if tell {
+                        progress.stopping();
                         progress.notice(&stop.stopping(reason));
                     }
                 }

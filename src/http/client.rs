@@ -25,6 +25,7 @@ use super::connector::{Recording, noting_connections};
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
 use super::trust::system_roots;
+use crate::capture::{Capture, Captured, Reading};
 use crate::failure::{ErrorKind, Failure};
 use crate::input::{mask_userinfo, redact};
 
@@ -39,8 +40,8 @@ pub(crate) struct ClientSettings {
     pub connect_timeout: Duration,
     pub max_redirects: u32,
     pub max_body: u64,
-    /// Keep the final response's body (up to `max_body`) rather than discard it.
-    pub keep_body: bool,
+    /// What to keep of each final response's body.
+    pub capture: Capture,
     /// Keep the final response's headers.
     pub keep_headers: bool,
     pub insecure: bool,
@@ -268,19 +269,23 @@ impl Client {
         let retry_after =
             header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let status = parts.status.as_u16();
-        let mut kept = Vec::new();
         // HEAD, 1xx, 204 and 304 have no body, whatever Content-Encoding says: nothing to
         // read or decode (ureq has put the connection back already).
-        let bytes = if hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304) {
-            0
-        } else {
-            let mut reader = body.with_config().limit(self.cfg.max_body).reader();
-            let read = if self.cfg.keep_body {
-                io::Read::read_to_end(&mut reader, &mut kept).map(|n| n as u64)
-            } else {
-                io::copy(&mut reader, &mut io::sink())
+        let bodiless = hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304);
+        let mut reader = body.with_config().limit(self.cfg.max_body).reader();
+        let (bytes, capture) = if self.cfg.capture.is_empty() {
+            let bytes = match bodiless {
+                true => 0,
+                false => io::copy(&mut reader, &mut io::sink())
+                    .map_err(|e| classify(&ureq::Error::from(e), None))?,
             };
-            read.map_err(|e| classify(&ureq::Error::from(e), None))?
+            (bytes, Captured::default())
+        } else {
+            let reading = self
+                .cfg
+                .capture
+                .start(&hop.url, status, content_type.as_deref());
+            read_into(reading, &mut reader, bodiless)?
         };
         Ok(Fetched {
             status,
@@ -289,13 +294,36 @@ impl Client {
             bytes,
             content_type,
             retry_after,
-            headers: if self.cfg.keep_headers {
-                parts.headers
-            } else {
-                http::HeaderMap::new()
-            },
-            body: kept,
+            headers: self.cfg.keep_headers.then_some(parts.headers),
+            capture,
         })
+    }
+}
+
+/// Read a body through `reading` (nothing when `bodiless`): its size and what was kept.
+fn read_into(
+    mut reading: Reading,
+    reader: &mut impl io::Read,
+    bodiless: bool,
+) -> Result<(u64, Captured), Failure> {
+    let mut buf = vec![0; 64 * 1024];
+    let mut bytes = 0;
+    if bodiless {
+        return Ok((bytes, reading.finish()));
+    }
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok((bytes, reading.finish())),
+            Ok(n) => {
+                bytes += n as u64;
+                reading.chunk(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                reading.abandon();
+                return Err(classify(&ureq::Error::from(e), None));
+            }
+        }
     }
 }
 

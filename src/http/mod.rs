@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+use crate::capture::Captured;
+
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use resolver::ResolveRule;
 pub(crate) use trust::{client_cert, given_roots};
@@ -33,8 +35,8 @@ pub(crate) struct Fetched {
     pub content_type: Option<String>,
     /// What a `Retry-After` header asked for, if the response had one.
     pub retry_after: Option<Duration>,
-    /// The final response's headers (empty unless headers are kept).
-    pub headers: HeaderMap,
-    /// The decoded body (empty unless bodies are kept).
-    pub body: Vec<u8>,
+    /// The final response's headers, when kept.
+    pub headers: Option<HeaderMap>,
+    /// What was kept of the body (see `capture`).
+    pub capture: Captured,
 }

@@ -11,13 +11,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::response::Outcome;
+use crate::response::Shared;
 use crate::settings::CacheSettings;
 
 pub(crate) struct Cache {
     ttl: Duration,
     capacity: usize,
-    entries: HashMap<Arc<str>, (Outcome, Instant)>,
+    entries: HashMap<Arc<str>, (Shared, Instant)>,
     /// Keys in the order they were stored (also their expiry order).
     order: VecDeque<(Arc<str>, Instant)>,
 }
@@ -33,14 +33,14 @@ impl Cache {
     }
 
     /// The stored outcome for `url`, if it is younger than the TTL at `now`.
-    pub fn get(&self, url: &str, now: Instant) -> Option<Outcome> {
+    pub fn get(&self, url: &str, now: Instant) -> Option<Shared> {
         let (outcome, stored) = self.entries.get(url)?;
         (now.saturating_duration_since(*stored) < self.ttl).then(|| Arc::clone(outcome))
     }
 
     /// Keep `outcome` for `url` from `now` on (transport failures are not kept).
-    pub fn insert(&mut self, url: Arc<str>, outcome: &Outcome, now: Instant) {
-        if outcome.is_err() {
+    pub fn insert(&mut self, url: Arc<str>, outcome: &Shared, now: Instant) {
+        if outcome.answer().is_none() {
             return;
         }
         self.entries
@@ -74,6 +74,7 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::failure::{ErrorKind, Failure};
+    use crate::response::Outcome;
     use crate::run::tests::fetched;
 
     fn cache(ttl_ms: u64, capacity: usize) -> Cache {
@@ -87,7 +88,7 @@ mod tests {
     fn entries_are_served_until_they_expire() {
         let t0 = Instant::now();
         let mut c = cache(30_000, 10);
-        let ok: Outcome = Arc::new(Ok(fetched(200)));
+        let ok: Shared = Arc::new(Outcome::Answered(fetched(200)));
         c.insert(Arc::from("http://a/"), &ok, t0);
         assert!(c.get("http://a/", t0 + Duration::from_secs(29)).is_some());
         assert!(c.get("http://a/", t0 + Duration::from_secs(30)).is_none());
@@ -98,7 +99,7 @@ mod tests {
     fn transport_failures_are_not_kept() {
         let t0 = Instant::now();
         let mut c = cache(30_000, 10);
-        let failed: Outcome = Arc::new(Err(Failure::new(ErrorKind::Connect, "refused")));
+        let failed: Shared = Arc::new(Outcome::Failed(Failure::new(ErrorKind::Connect, "refused")));
         c.insert(Arc::from("http://a/"), &failed, t0);
         assert!(c.get("http://a/", t0).is_none());
     }
@@ -107,7 +108,7 @@ mod tests {
     fn the_size_is_bounded_oldest_first() {
         let t0 = Instant::now();
         let mut c = cache(30_000, 64);
-        let ok: Outcome = Arc::new(Ok(fetched(200)));
+        let ok: Shared = Arc::new(Outcome::Answered(fetched(200)));
         for i in 0..10_000 {
             c.insert(Arc::from(format!("http://h/{i}")), &ok, t0);
         }
@@ -120,7 +121,7 @@ mod tests {
     fn a_refreshed_entry_outlives_its_old_queue_item() {
         let t0 = Instant::now();
         let mut c = cache(1_000, 10);
-        let ok: Outcome = Arc::new(Ok(fetched(200)));
+        let ok: Shared = Arc::new(Outcome::Answered(fetched(200)));
         c.insert(Arc::from("http://a/"), &ok, t0);
         let t1 = t0 + Duration::from_millis(900);
         c.insert(Arc::from("http://a/"), &ok, t1);

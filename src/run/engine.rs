@@ -23,6 +23,7 @@ use super::scheduler::{Scheduler, Task};
 use crate::Error;
 use crate::http::Client;
 use crate::input::Request;
+use crate::response::Outcome;
 use crate::settings::Settings;
 
 /// Stack for each worker thread: requests need little, and there may be thousands of workers.
@@ -204,9 +205,13 @@ impl Engine {
     /// Fetch a job, report it, and deliver its response unless it is to be retried. Returns
     /// with the lock taken again.
     fn fetch(self: &Arc<Self>, job: Job) -> MutexGuard<'_, State> {
-        let result = self.client.fetch(&job.url);
+        let saver = self.settings.client.capture.save.as_ref();
+        let outcome = match saver.and_then(|saver| saver.existing(&job.url)) {
+            Some(saved) => Outcome::Skipped(saved),
+            None => Outcome::from(self.client.fetch(&job.url)),
+        };
         let mut state = self.lock();
-        let delivery = state.scheduler.finished(job, result, Instant::now());
+        let delivery = state.scheduler.finished(job, outcome, Instant::now());
         match delivery {
             Some(delivery) => {
                 drop(state);

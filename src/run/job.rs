@@ -9,7 +9,7 @@ use url::Url;
 use crate::input::Origin;
 use crate::policy::Policy;
 use crate::policy::StatusSet;
-use crate::response::{Outcome, Response, Settled};
+use crate::response::{Outcome, Response, Settled, Shared};
 
 /// Receives the response of one request, exactly once.
 pub(crate) type Consumer = Box<dyn FnOnce(Response) + Send>;
@@ -37,15 +37,21 @@ impl Ticket {
     /// The response for this request, settled at `now` with `outcome`.
     pub fn settle(
         self,
-        outcome: Outcome,
+        outcome: Shared,
         now: Instant,
         effort: Effort,
         ok_status: &StatusSet,
     ) -> Delivery {
-        let ok = outcome
-            .as_ref()
-            .as_ref()
-            .is_ok_and(|f| ok_status.contains(f.status));
+        // A skipped request is fine; an answer is when its status is, and its body was saved
+        // if it was to be.
+        let ok = match outcome.as_ref() {
+            Outcome::Answered(f) => {
+                ok_status.contains(f.status)
+                    && !f.capture.saved.as_ref().is_some_and(Result::is_err)
+            }
+            Outcome::Skipped(_) => true,
+            Outcome::Failed(_) => false,
+        };
         let how = Settled {
             elapsed: now.saturating_duration_since(self.taken),
             waited: effort.waited,
@@ -78,7 +84,7 @@ pub(crate) struct Job {
     pub leads: bool,
     pub effort: Effort,
     /// The last attempt's outcome, while it waits for a retry.
-    pub last: Option<Outcome>,
+    pub last: Option<Shared>,
 }
 
 impl Job {
@@ -101,7 +107,7 @@ impl Job {
     }
 
     /// The job's response, settled at `now` with `outcome`.
-    pub fn settle(self, outcome: Outcome, now: Instant, ok_status: &StatusSet) -> Delivery {
+    pub fn settle(self, outcome: Shared, now: Instant, ok_status: &StatusSet) -> Delivery {
         self.ticket.settle(outcome, now, self.effort, ok_status)
     }
 }

@@ -172,8 +172,8 @@ pub(crate) mod tests {
             bytes: 3,
             content_type: None,
             retry_after: None,
-            headers: http::HeaderMap::new(),
-            body: Vec::new(),
+            headers: None,
+            capture: Default::default(),
         }
     }
 

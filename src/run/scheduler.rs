@@ -26,10 +26,9 @@ use super::cache::Cache;
 use super::job::{Delivery, Effort, Job, Ticket};
 use super::limits::Limits;
 use crate::failure::{ErrorKind, Failure};
-use crate::http::Fetched;
 use crate::policy::Policy;
 use crate::policy::StatusSet;
-use crate::response::Outcome;
+use crate::response::{Outcome, Shared};
 use crate::settings::Settings;
 
 /// What a worker should do next.
@@ -98,7 +97,7 @@ impl Scheduler {
     /// Take a request that cannot be fetched (its URL is invalid): its failure is its outcome.
     pub fn refuse(&mut self, ticket: Ticket, failure: Failure, now: Instant) {
         let delivery = ticket.settle(
-            Arc::new(Err(failure)),
+            Arc::new(Outcome::Failed(failure)),
             now,
             Effort::default(),
             &self.ok_status,
@@ -203,15 +202,14 @@ impl Scheduler {
     }
 
     /// A fetch ended. Returns the job's delivery, or `None` when it will be retried.
-    pub fn finished(
-        &mut self,
-        mut job: Job,
-        result: Result<Fetched, Failure>,
-        now: Instant,
-    ) -> Option<Delivery> {
+    pub fn finished(&mut self, mut job: Job, outcome: Outcome, now: Instant) -> Option<Delivery> {
         self.limits.release(job.host.as_deref(), job.limit);
         self.fetching -= 1;
-        let outcome: Outcome = Arc::new(result);
+        if matches!(outcome, Outcome::Skipped(_)) {
+            // Its file was there: the attempt it was started for was not made.
+            job.effort.attempts -= 1;
+        }
+        let outcome: Shared = Arc::new(outcome);
         let jitter = self.jitter(&job);
         let retry = self
             .policy
@@ -233,7 +231,7 @@ impl Scheduler {
 
     /// Settle a job with its final outcome. When it leads its URL, the outcome goes into the
     /// cache and to the repeats that waited for it.
-    fn conclude(&mut self, job: Job, outcome: Outcome, now: Instant) -> Delivery {
+    fn conclude(&mut self, job: Job, outcome: Shared, now: Instant) -> Delivery {
         if let Some(key) = job.key.as_ref().filter(|_| job.leads) {
             if let Some(cache) = &mut self.cache {
                 cache.insert(Arc::clone(key), &outcome, now);
@@ -336,8 +334,8 @@ enum Merge {
     Apart,
 }
 
-fn cancelled() -> Outcome {
-    Arc::new(Err(Failure::new(
+fn cancelled() -> Shared {
+    Arc::new(Outcome::Failed(Failure::new(
         ErrorKind::Cancelled,
         "the run was stopped before this request started",
     )))

@@ -21,7 +21,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         connect_timeout: Duration::from_secs(5),
         max_redirects: 10,
         max_body: 1 << 20,
-        keep_body: false,
+        capture: Default::default(),
         keep_headers: false,
         insecure: false,
         roots: None,
@@ -103,6 +103,10 @@ impl Bench {
     }
 }
 
+fn answer(status: u16) -> Outcome {
+    Outcome::Answered(fetched(status))
+}
+
 fn done(delivery: Option<Delivery>) -> Response {
     let d = delivery.expect("a final outcome");
     d.response
@@ -135,7 +139,7 @@ fn a_host_at_its_limit_waits_and_others_pass_it() {
         "b passes the held a/2"
     );
     assert_eq!(b.idle(t0), None, "a/2 waits for a slot, not a timer");
-    let r = done(b.s.finished(a1, Ok(fetched(200)), t0 + 40 * MS));
+    let r = done(b.s.finished(a1, answer(200), t0 + 40 * MS));
     assert_eq!((r.attempts(), r.waited()), (1, Duration::ZERO));
     let a2 = b.fetch(t0 + 40 * MS);
     assert_eq!(a2.url.as_str(), "http://a/2");
@@ -163,7 +167,7 @@ fn the_first_matching_prefix_limit_counts() {
     let first = b.fetch(t0);
     assert_eq!(b.fetch(t0).url.as_str(), "http://c/");
     assert_eq!(b.idle(t0), None);
-    let _ = b.s.finished(first, Ok(fetched(200)), t0);
+    let _ = b.s.finished(first, answer(200), t0);
     assert_eq!(b.fetch(t0).url.as_str(), "http://a/x/2");
 }
 
@@ -211,7 +215,7 @@ fn retries_wait_on_a_timer_then_count_their_attempts() {
     let mut busy = fetched(503);
     busy.retry_after = Some(Duration::from_secs(2));
     assert!(
-        b.s.finished(job, Ok(busy), t0).is_none(),
+        b.s.finished(job, Outcome::Answered(busy), t0).is_none(),
         "a retry, no delivery"
     );
     let due = t0 + 500 * MS;
@@ -222,7 +226,7 @@ fn retries_wait_on_a_timer_then_count_their_attempts() {
     );
     let job = b.fetch(due);
     assert_eq!(job.effort.attempts, 2);
-    let r = done(b.s.finished(job, Ok(fetched(200)), due + 10 * MS));
+    let r = done(b.s.finished(job, answer(200), due + 10 * MS));
     assert_eq!((r.status(), r.attempts()), (Some(200), 2));
     assert_eq!(r.waited(), 500 * MS);
     assert_eq!(r.elapsed(), 510 * MS);
@@ -236,7 +240,7 @@ fn repeats_wait_for_the_fetch_in_flight_then_come_from_the_cache() {
     b.admit("http://a/", t0 + MS);
     let job = b.fetch(t0);
     assert_eq!(b.idle(t0), None, "the repeat holds no task");
-    let leader = done(b.s.finished(job, Ok(fetched(200)), t0 + 30 * MS));
+    let leader = done(b.s.finished(job, answer(200), t0 + 30 * MS));
     assert!(!leader.cached());
     let follower = b.deliveries(t0 + 30 * MS);
     assert_eq!(follower.len(), 1);
@@ -258,7 +262,7 @@ fn transport_failures_go_to_the_waiting_repeats_but_are_not_kept() {
     let job = b.fetch(t0);
     assert_eq!(b.idle(t0), None, "the repeat joins the fetch in flight");
     let refused = Failure::new(ErrorKind::Connect, "refused");
-    let _ = b.s.finished(job, Err(refused), t0);
+    let _ = b.s.finished(job, Outcome::Failed(refused), t0);
     assert_eq!(
         b.deliveries(t0)[0].error().map(Failure::kind),
         Some(ErrorKind::Connect)
@@ -279,7 +283,7 @@ fn the_window_looks_ahead_at_most_lookahead_jobs() {
     }
     let a1 = b.fetch(t0);
     assert_eq!(b.idle(t0), None, "b/1 is past the look-ahead");
-    let _ = b.s.finished(a1, Ok(fetched(200)), t0);
+    let _ = b.s.finished(a1, answer(200), t0);
     b.fetch(t0);
     assert_eq!(
         b.fetch(t0).url.as_str(),
@@ -300,7 +304,7 @@ fn stop_cancels_what_waits_and_settles_what_awaits_a_retry() {
     b.admit("http://b/1", t0);
     let a1 = b.fetch(t0);
     let b1 = b.fetch(t0);
-    assert!(b.s.finished(b1, Ok(fetched(503)), t0).is_none());
+    assert!(b.s.finished(b1, answer(503), t0).is_none());
     b.s.stop(t0);
     let mut settled = b.deliveries(t0);
     settled.sort_by(|x, y| x.url().cmp(y.url()));
@@ -315,7 +319,7 @@ fn stop_cancels_what_waits_and_settles_what_awaits_a_retry() {
             ("http://b/1", Some(503), None),
         ]
     );
-    let r = done(b.s.finished(a1, Ok(fetched(200)), t0));
+    let r = done(b.s.finished(a1, answer(200), t0));
     assert_eq!(
         r.status(),
         Some(200),

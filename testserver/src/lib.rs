@@ -22,6 +22,8 @@
 //! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
+//! | `/brotli` | 200 with a brotli-encoded `hello\n` (`Content-Encoding: br`) |
+//! | `/binary/N` | 200 with N bytes 0, 1, 2, … 255, 0, … (not UTF-8) |
 //! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |
 //! | `/html` | 200 with a small HTML page (`text/html`) |
 //! | `/headers/N` | 200 with N `Set-Cookie` header lines |

@@ -50,6 +50,12 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             send(out, req, 200, &[], &body)
         }
         ("gzip", _) => send(out, req, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
+        ("brotli", _) => send(out, req, 200, &[("Content-Encoding", "br")], BROTLI_HELLO),
+        ("binary", Some(n)) => {
+            let body: Vec<u8> = (0..n).map(|i| (i % 256) as u8).collect();
+            let headers = [("Content-Type", "application/octet-stream")];
+            send(out, req, 200, &headers, &body)
+        }
         ("empty", Some(code)) => send_head(out, code as u16, &[("Content-Encoding", "gzip")]),
         ("headers", Some(n)) => many_headers(out, req, n),
         ("big-head", Some(n)) => {
@@ -178,6 +184,9 @@ const GZIP_HELLO: &[u8] = &[
     0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xe7,
     0x02, 0x00, 0x20, 0x30, 0x3a, 0x36, 0x06, 0x00, 0x00, 0x00,
 ];
+
+/// `hello\n`, brotli-compressed.
+const BROTLI_HELLO: &[u8] = &[139, 2, 128, 104, 101, 108, 108, 111, 10, 3];
 
 /// A small HTML page.
 const HTML: &[u8] = b"<!doctype html><html><head><title>Octopus test page</title></head>\

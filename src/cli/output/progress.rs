@@ -89,17 +89,20 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    /// A line for the user on stderr, above the bar when there is one (which then says
-    /// it is stopping).
+    /// A line for the user on stderr, above the bar when there is one.
     pub fn notice(&self, line: &str) {
         match &self.bar {
-            Some(bar) => {
-                bar.set_message("stopping");
-                bar.println(line);
-            }
+            Some(bar) => bar.println(line),
             None => {
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
+        }
+    }
+
+    /// The bar says the run is stopping.
+    pub fn stopping(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_message("stopping");
         }
     }
 

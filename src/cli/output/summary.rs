@@ -30,6 +30,9 @@ pub struct Counts {
     pub waited_ms: u64,
     /// Records that took more than one attempt.
     pub retried: u64,
+    /// Bodies saved under --output-dir, and URLs skipped as already saved.
+    pub saved: u64,
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +58,8 @@ impl Tally {
             c.waited_ms += record.waited().as_millis() as u64;
         }
         c.retried += u64::from(record.attempts() > 1);
+        c.skipped += u64::from(record.skipped());
+        c.saved += u64::from(record.saved().is_some() && !record.skipped());
         c.bytes += record.bytes();
         if record.ok() {
             c.ok += 1;
@@ -136,6 +141,9 @@ impl Summary {
         }
         if c.retried > 0 {
             s.push_str(&format!(", retried: {}", c.retried));
+        }
+        if c.saved > 0 || c.skipped > 0 {
+            s.push_str(&format!(", saved: {}, skipped: {}", c.saved, c.skipped));
         }
         if let Some(why) = self.stopped {
             s.push_str(&format!(

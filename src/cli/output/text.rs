@@ -1,5 +1,6 @@
 //! The text record: `STATUS ELAPSEDms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
-//! [waited=Nms] [KIND: MESSAGE]`, `ERR` for no status (awk-friendly, space-separated).
+//! [waited=Nms] [saved=PATH] [KIND: MESSAGE]`, `ERR` for no status, `SKIP` for a URL not
+//! fetched because its file was there (awk-friendly, space-separated).
 //!
 //! Invariant: no field before the message holds a space or a control character, and the
 //! message holds no control character: what an input line or a server sent cannot move the
@@ -17,9 +18,11 @@ pub struct TextPrinter;
 
 impl Printer for TextPrinter {
     fn print(&self, r: &Response, out: &mut Vec<u8>) {
-        let status = r
-            .status()
-            .map_or_else(|| "ERR".to_string(), |s| s.to_string());
+        let status = match r.status() {
+            Some(status) => status.to_string(),
+            None if r.skipped() => "SKIP".to_string(),
+            None => "ERR".to_string(),
+        };
         let _ = write!(
             out,
             "{status} {}ms {} {}",
@@ -38,6 +41,10 @@ impl Printer for TextPrinter {
         }
         if !r.waited().is_zero() {
             let _ = write!(out, " waited={}ms", r.waited().as_millis());
+        }
+        if let Some(saved) = r.saved() {
+            let path = saved.path().to_string_lossy();
+            let _ = write!(out, " saved={}", escape(&path, true));
         }
         if let Some(f) = r.error() {
             let _ = write!(out, " {}: {}", f.kind(), escape(f.message(), false));
