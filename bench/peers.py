@@ -41,15 +41,29 @@ http {{
 {extra}
     location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
     location /w4/ {{ access_log {workdir}/access.log; echo_sleep 0.1; echo "ok"; }}
+    location /files/ {{ root {workdir}/www; }}
     location / {{ return 200 "ok\\n"; }}
   }}
 }}
 """
 
 
+# W10 ("download a list"): this many files of this size, served by nginx from disk.
+W10_FILES = 2000
+W10_SIZE = 64 * 1024
+
+
 class Nginx:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="octopus-nginx-")
+        # nginx's workers run as another user: they must be able to read the files.
+        os.chmod(self.dir, 0o755)
+        files = os.path.join(self.dir, "www", "files")
+        os.makedirs(files)
+        chunk = os.urandom(W10_SIZE)
+        for i in range(W10_FILES):
+            with open(os.path.join(files, f"f{i}.bin"), "wb") as f:
+                f.write(chunk)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(nginx_conf(self.dir))
@@ -204,6 +218,51 @@ def load_test(args, work, base):
              "ideal_s": None, "peak_rss_mb": float("nan")}]
 
 
+def download_list(args, work, base):
+    """W10: W10_FILES files of W10_SIZE bytes each saved to a fresh directory, c=64:
+    wget2 -i, curl --parallel --remote-name-all, aria2c -i, octopus --output-dir. Wall time
+    and peak RSS; every run checks that every file arrived whole."""
+    urls = [f"{base}/files/f{i}.bin" for i in range(W10_FILES)]
+    urls_file = os.path.join(work, "W10.txt")
+    write_lines(urls_file, urls)
+    curl_cfg = os.path.join(work, "W10.curl")
+    write_lines(curl_cfg, [f'url = "{u}"' for u in urls])
+    out = os.path.join(work, "W10-out")
+    c = 64
+    tools = {
+        "octopus --output-dir": ([args.octopus, "-q", "-c", str(c), "--output-dir", out, urls_file], False),
+        "wget2 -i": (f"wget2 -q --no-config --max-threads={c} -x -P {out} -i {urls_file}", True),
+        "curl --parallel": (f"curl -s --parallel --parallel-max {c} --create-dirs --output-dir {out} "
+                            f"--remote-name-all -K {curl_cfg}", True),
+        "aria2c -i": (f"aria2c -q -j {c} --auto-file-renaming=false -d {out} -i {urls_file}", True),
+    }
+    runs = {tool: [] for tool in tools}
+    for _ in range(args.repeat):
+        for tool, (cmd, shell) in tools.items():
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            runs[tool].append(timed(cmd, shell=shell))
+            saved = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs]
+            whole = sum(1 for p in saved if os.path.getsize(p) == W10_SIZE)
+            if whole != W10_FILES:
+                sys.stderr.write(f"  ! W10 {tool}: {whole} of {W10_FILES} files whole\n")
+    shutil.rmtree(out, ignore_errors=True)
+    rows = []
+    for tool, results in runs.items():
+        walls = [w for w, _, _ in results]
+        med = statistics.median(walls)
+        rss = max(r for _, r, _ in results)
+        rows.append({"workload": "W10", "tool": tool, "urls": W10_FILES, "concurrency": c,
+                     "wall_s": med, "urls_per_s": W10_FILES / med, "ideal_s": None,
+                     "peak_rss_mb": rss})
+        print(f"  W10 {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
+              f"rss {rss:.0f} MB", flush=True)
+    base_wall = rows[0]["wall_s"]
+    for r in rows:
+        r["vs_octopus"] = r["wall_s"] / base_wall
+    return rows
+
+
 def wrk_rate(url, connections):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
                          capture_output=True, text=True, timeout=60).stdout
@@ -226,7 +285,8 @@ def main():
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
                          "beside octopus in W1, W2, W3 and W6, for before/after numbers")
-    ap.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"])
+    ap.add_argument("workloads", nargs="*",
+                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -279,6 +339,8 @@ def main():
             rows += load_test(args, work, base)
         if "W7" in w:
             rows += head_of_line(args, work, base)
+        if "W10" in w:
+            rows += download_list(args, work, base)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-use crate::capture::{Hash, Saved};
+use crate::capture::{Captured, Hash, Saved};
 use crate::failure::Failure;
 use crate::http::Fetched;
 use crate::input::Origin;
@@ -101,6 +101,10 @@ impl Response {
         self.outcome.answer()
     }
 
+    fn captured(&self) -> Option<&Captured> {
+        self.fetched().and_then(Fetched::captured)
+    }
+
     /// The URL as enqueued, normalised (`http://` added, password masked); the text itself
     /// when it is not a URL.
     pub fn url(&self) -> &str {
@@ -125,7 +129,7 @@ impl Response {
     /// The final response's headers (empty when there is no response or headers are not kept).
     pub fn headers(&self) -> &HeaderMap {
         self.fetched()
-            .and_then(|f| f.headers.as_ref())
+            .and_then(|f| f.headers.as_deref())
             .unwrap_or(&NO_HEADERS)
     }
 
@@ -151,7 +155,7 @@ impl Response {
 
     /// The body when it was kept ([`crate::Builder::keep_bodies`]), even if empty.
     pub fn kept_body(&self) -> Option<&[u8]> {
-        self.fetched().and_then(|f| f.capture.body.as_deref())
+        self.captured().and_then(|c| c.body.as_deref())
     }
 
     /// The body as text, when it is UTF-8.
@@ -169,7 +173,7 @@ impl Response {
     pub fn error(&self) -> Option<&Failure> {
         match self.outcome.as_ref() {
             Outcome::Failed(failure) => Some(failure),
-            Outcome::Answered(f) => f.capture.saved.as_ref().and_then(|s| s.as_ref().err()),
+            Outcome::Answered(f) => f.captured()?.saved.as_ref()?.as_ref().err(),
             Outcome::Skipped(_) => None,
         }
     }
@@ -184,20 +188,20 @@ impl Response {
 
     /// Every digest asked for, with its algorithm.
     pub fn digests(&self) -> &[(Hash, String)] {
-        self.fetched().map_or(&[], |f| f.capture.digests.as_slice())
+        self.captured().map_or(&[], |c| c.digests.as_slice())
     }
 
     /// The HTML title (entities decoded, white space collapsed), when asked for
     /// ([`crate::Builder::titles`]) and the response is an HTML page with one.
     pub fn title(&self) -> Option<&str> {
-        self.fetched().and_then(|f| f.capture.title.as_deref())
+        self.captured().and_then(|c| c.title.as_deref())
     }
 
     /// Where the body was saved ([`crate::Builder::save_to`]), or for a skipped request,
     /// where it had been saved before.
     pub fn saved(&self) -> Option<&Saved> {
         match self.outcome.as_ref() {
-            Outcome::Answered(f) => f.capture.saved.as_ref().and_then(|s| s.as_ref().ok()),
+            Outcome::Answered(f) => f.captured()?.saved.as_ref()?.as_ref().ok(),
             Outcome::Skipped(saved) => Some(saved),
             Outcome::Failed(_) => None,
         }

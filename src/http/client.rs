@@ -279,13 +279,14 @@ impl Client {
                 false => io::copy(&mut reader, &mut io::sink())
                     .map_err(|e| classify(&ureq::Error::from(e), None))?,
             };
-            (bytes, Captured::default())
+            (bytes, None)
         } else {
             let reading = self
                 .cfg
                 .capture
                 .start(&hop.url, status, content_type.as_deref());
-            read_into(reading, &mut reader, bodiless)?
+            let (bytes, captured) = read_into(reading, &mut reader, bodiless)?;
+            (bytes, Some(Box::new(captured)))
         };
         Ok(Fetched {
             status,
@@ -294,7 +295,7 @@ impl Client {
             bytes,
             content_type,
             retry_after,
-            headers: self.cfg.keep_headers.then_some(parts.headers),
+            headers: self.cfg.keep_headers.then(|| Box::new(parts.headers)),
             capture,
         })
     }

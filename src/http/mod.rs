@@ -35,8 +35,16 @@ pub(crate) struct Fetched {
     pub content_type: Option<String>,
     /// What a `Retry-After` header asked for, if the response had one.
     pub retry_after: Option<Duration>,
-    /// The final response's headers, when kept.
-    pub headers: Option<HeaderMap>,
-    /// What was kept of the body (see `capture`).
-    pub capture: Captured,
+    /// The final response's headers, when kept (boxed: a cached response that keeps none
+    /// costs a pointer).
+    pub headers: Option<Box<HeaderMap>>,
+    /// What was kept of the body (see `capture`), when anything was asked for.
+    pub capture: Option<Box<Captured>>,
+}
+
+impl Fetched {
+    /// What was kept of the body, if anything was asked for.
+    pub fn captured(&self) -> Option<&Captured> {
+        self.capture.as_deref()
+    }
 }

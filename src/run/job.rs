@@ -47,7 +47,10 @@ impl Ticket {
         let ok = match outcome.as_ref() {
             Outcome::Answered(f) => {
                 ok_status.contains(f.status)
-                    && !f.capture.saved.as_ref().is_some_and(Result::is_err)
+                    && !f
+                        .captured()
+                        .and_then(|c| c.saved.as_ref())
+                        .is_some_and(Result::is_err)
             }
             Outcome::Skipped(_) => true,
             Outcome::Failed(_) => false,

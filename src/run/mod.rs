@@ -173,7 +173,7 @@ pub(crate) mod tests {
             content_type: None,
             retry_after: None,
             headers: None,
-            capture: Default::default(),
+            capture: None,
         }
     }
 
