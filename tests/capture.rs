@@ -153,6 +153,25 @@ fn saved_bytes_are_the_served_bytes_decoded_in_the_mirror_layout() {
     );
     assert_eq!(dir.files().len(), 4, "{:?}", dir.files());
 
+    // A redirect is saved under the URL as given; HEAD and 304 save nothing.
+    let out = octopus()
+        .args(["--json", "--output-dir", &dir.arg()])
+        .args([s.url("/redirect/1"), s.url("/empty/304")])
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    assert_eq!(
+        by_url(&recs, &s.url("/redirect/1"))["saved"],
+        format!("{site}/redirect/1")
+    );
+    assert!(by_url(&recs, &s.url("/empty/304")).get("saved").is_none());
+    let head = octopus()
+        .args(["--json", "-X", "HEAD", "--output-dir", &dir.arg()])
+        .arg(s.url("/head-only"))
+        .output()
+        .unwrap();
+    assert!(records(&head)[0].get("saved").is_none());
+
     // --save-all saves the 404 too; the text line shows where.
     let out = octopus()
         .args(["--output-dir", &dir.arg(), "--save-all"])

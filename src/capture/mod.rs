@@ -38,9 +38,17 @@ impl Capture {
         !self.body && self.hashes.is_empty() && !self.title && self.save.is_none()
     }
 
-    /// Start reading the body of a response to `url` with `status` and `content_type`.
-    pub fn start(&self, url: &Url, status: u16, content_type: Option<&str>) -> Reading {
-        let saving = self.save.as_ref().filter(|s| s.wants(status));
+    /// Start reading the body of a response to `url` (as requested: saved files are named
+    /// by it) with `status` and `content_type`; a response without a body (`bodiless`:
+    /// HEAD, 204, 304) is never saved.
+    pub fn start(
+        &self,
+        url: &Url,
+        status: u16,
+        content_type: Option<&str>,
+        bodiless: bool,
+    ) -> Reading {
+        let saving = self.save.as_ref().filter(|s| !bodiless && s.wants(status));
         let mut hashes = self.hashes.clone();
         // The hash layout names files by their SHA-256.
         if saving.is_some_and(|s| s.layout() == Layout::Hash) && !hashes.contains(&Hash::Sha256) {

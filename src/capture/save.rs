@@ -202,6 +202,10 @@ impl Saver {
     /// Put a complete temporary file under its final name.
     fn place(&self, writing: &Writing, sha256: Option<&str>) -> Result<Saved, Failure> {
         let relative = match (self.layout, sha256) {
+            (Layout::Hash, None) => {
+                let e = io::Error::other("no SHA-256 to name it by");
+                return Err(failure("cannot save", &writing.temp, &e));
+            }
             (Layout::Hash, Some(sha)) => {
                 let dir = self.directories(Path::new(&sha[..2]))?;
                 let relative = PathBuf::from(&sha[..2]).join(format!("{sha}.body"));
@@ -212,7 +216,7 @@ impl Saver {
                 }
                 relative
             }
-            _ => writing.folder.join(&writing.name),
+            (Layout::Mirror, _) => writing.folder.join(&writing.name),
         };
         let mut target = self.dir.join(&relative);
         let mut relative = relative;

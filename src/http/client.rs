@@ -157,7 +157,7 @@ impl Client {
                 .map(|value| location_text(value.as_bytes()))
                 .filter(|location| !location.is_empty());
             let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                return self.read(response, &hop, redirects);
+                return self.read(response, &hop, redirects, url);
             };
             if redirects == self.cfg.max_redirects {
                 let msg = format!(
@@ -256,12 +256,14 @@ impl Client {
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
 
-    /// Read the final response's body to the end and describe it.
+    /// Read the final response's body to the end and describe it (`requested` names a
+    /// saved file).
     fn read(
         &self,
         response: http::Response<ureq::Body>,
         hop: &Hop,
         redirects: u32,
+        requested: &Url,
     ) -> Result<Fetched, Failure> {
         let (parts, mut body) = response.into_parts();
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
@@ -281,10 +283,10 @@ impl Client {
             };
             (bytes, None)
         } else {
-            let reading = self
-                .cfg
-                .capture
-                .start(&hop.url, status, content_type.as_deref());
+            let reading =
+                self.cfg
+                    .capture
+                    .start(requested, status, content_type.as_deref(), bodiless);
             let (bytes, captured) = read_into(reading, &mut reader, bodiless)?;
             (bytes, Some(Box::new(captured)))
         };
