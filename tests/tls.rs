@@ -88,6 +88,24 @@ fn insecure_accepts_a_self_signed_certificate() {
     );
 }
 
+/// `fetch` with `SSL_CERT_FILE` set to `file`; SSL_CERT_DIR as it is when `keep_dir`, else
+/// unset.
+fn fetch_trusting(port: u16, file: &str, keep_dir: bool) -> std::process::Output {
+    let mut cmd = octopus();
+    cmd.env("SSL_CERT_FILE", file);
+    if !keep_dir {
+        cmd.env_remove("SSL_CERT_DIR");
+    }
+    cmd.args([
+        "--json",
+        "--resolve",
+        &format!("secure.test:{port}:127.0.0.1"),
+    ])
+    .arg(format!("https://secure.test:{port}/"))
+    .output()
+    .unwrap()
+}
+
 /// A private certificate authority with a server certificate for `secure.test` and a
 /// client certificate, all in PEM files under a temporary directory.
 struct Pki {
@@ -179,16 +197,7 @@ fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_only() {
     let out = fetch(port, &["--cacert", &pki.file("ca.pem")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let out = octopus()
-        .env("SSL_CERT_FILE", pki.file("ca.pem"))
-        .args([
-            "--json",
-            "--resolve",
-            &format!("secure.test:{port}:127.0.0.1"),
-        ])
-        .arg(format!("https://secure.test:{port}/"))
-        .output()
-        .unwrap();
+    let out = fetch_trusting(port, &pki.file("ca.pem"), true);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -245,17 +254,7 @@ fn an_ssl_cert_file_without_certificates_is_never_ignored() {
     let pki = Pki::new();
     let port = pki.server(false);
     // (This machine may set SSL_CERT_DIR as well: then the certificates there count.)
-    let out = octopus()
-        .env("SSL_CERT_FILE", pki.file("missing.pem"))
-        .env_remove("SSL_CERT_DIR")
-        .args([
-            "--json",
-            "--resolve",
-            &format!("secure.test:{port}:127.0.0.1"),
-        ])
-        .arg(format!("https://secure.test:{port}/"))
-        .output()
-        .unwrap();
+    let out = fetch_trusting(port, &pki.file("missing.pem"), false);
     let r = &records(&out)[0];
     assert_eq!(r["error"]["kind"], "tls", "{r}");
     assert!(
