@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Peer benchmark: octopus against curl --parallel, wget2, xargs+curl and the original
-octopus-http, every workload with every peer in the same run, against nginx on 127.0.0.1.
+"""Peer benchmark: octopus against curl --parallel, wget2, xargs+curl, the original
+octopus-http, aria2c (W10) and wget --warc-file (W11), every workload with every peer in the same run, against nginx on 127.0.0.1.
 
 Started by bench/peers.sh (which installs the tools). All traffic goes to 127.0.0.0/8.
 Reports median wall time, URLs/s, ratio to octopus, ratio to the ideal time and peak RSS.
@@ -51,6 +51,8 @@ http {{
 # W10 ("download a list"): this many files of this size, served by nginx from disk.
 W10_FILES = 2000
 W10_SIZE = 64 * 1024
+# W11 ("archive a list"): this many URLs at 100 ms into a WARC file.
+W11_URLS = 2000
 
 
 class Nginx:
@@ -263,6 +265,43 @@ def download_list(args, work, base):
     return rows
 
 
+def archive_list(args, work, base):
+    """W11: W11_URLS URLs at 100 ms latency into a WARC file: wget --warc-file (one
+    connection at a time; run once, it takes minutes) and octopus --warc -c 200. Wall time,
+    peak RSS, and whether warcio check accepts each file."""
+    urls = [f"{base}/delay/w11-{i}" for i in range(W11_URLS)]
+    urls_file = os.path.join(work, "W11.txt")
+    write_lines(urls_file, urls)
+    out = os.path.join(work, "W11")
+    tools = {
+        "octopus --warc": ([args.octopus, "-q", "-c", "200", "--warc", f"{out}.warc.gz", urls_file],
+                           False, args.repeat, f"{out}.warc.gz"),
+        "wget --warc-file": (f"cd {work} && wget -q --no-config --delete-after --warc-file={out} "
+                             f"-i {urls_file}", True, 1, f"{out}.warc.gz"),
+    }
+    rows = []
+    for tool, (cmd, shell, repeat, warc) in tools.items():
+        results, checks = [], []
+        for _ in range(repeat):
+            if os.path.exists(warc):
+                os.remove(warc)
+            results.append(timed(cmd, shell=shell))
+            check = subprocess.run([args.warcio, "check", warc], capture_output=True, timeout=600)
+            checks.append(check.returncode == 0)
+        walls = [w for w, _, _ in results]
+        med = statistics.median(walls)
+        rss = max(r for _, r, _ in results)
+        verdict = "warcio check ok" if all(checks) else "warcio check FAILED"
+        rows.append({"workload": "W11", "tool": f"{tool} ({verdict})", "urls": W11_URLS,
+                     "concurrency": 200 if tool.startswith("octopus") else 1, "wall_s": med,
+                     "urls_per_s": W11_URLS / med, "ideal_s": None, "peak_rss_mb": rss})
+        print(f"  W11 {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
+              f"rss {rss:.0f} MB, {verdict}", flush=True)
+    for r in rows:
+        r["vs_octopus"] = r["wall_s"] / rows[0]["wall_s"]
+    return rows
+
+
 def wrk_rate(url, connections):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
                          capture_output=True, text=True, timeout=60).stdout
@@ -277,6 +316,7 @@ def main():
     ap.add_argument("--octopus", required=True)
     ap.add_argument("--python", required=True)
     ap.add_argument("--original", required=True)
+    ap.add_argument("--warcio", default="warcio", help="the warcio command (W11 checks with it)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--peers", default=None, type=lambda v: v.split(","),
@@ -286,7 +326,7 @@ def main():
                     help="another octopus binary (e.g. built from the previous commit) to run "
                          "beside octopus in W1, W2, W3 and W6, for before/after numbers")
     ap.add_argument("workloads", nargs="*",
-                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10"])
+                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -341,6 +381,8 @@ def main():
             rows += head_of_line(args, work, base)
         if "W10" in w:
             rows += download_list(args, work, base)
+        if "W11" in w:
+            rows += archive_list(args, work, base)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)

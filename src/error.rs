@@ -33,6 +33,10 @@ pub enum Setting {
     OutputDir,
     /// [`crate::Builder::skip_existing`]
     SkipExisting,
+    /// [`crate::Builder::warc`]
+    Warc,
+    /// [`crate::Builder::warc_max_size`]
+    WarcMaxSize,
     /// [`crate::Builder::ok_status`]
     OkStatus,
     /// [`crate::Builder::cache_ttl`]
@@ -71,6 +75,8 @@ impl Setting {
             Setting::ClientCert => "cert",
             Setting::OutputDir => "output-dir",
             Setting::SkipExisting => "skip-existing",
+            Setting::Warc => "warc",
+            Setting::WarcMaxSize => "warc-max-size",
             Setting::OkStatus => "ok-status",
             Setting::CacheTtl => "cache-ttl",
             Setting::PerHost => "per-host",

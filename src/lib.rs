@@ -60,6 +60,7 @@ mod record;
 mod response;
 mod run;
 mod settings;
+mod warc;
 
 pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};
 pub use capture::{Hash, Layout, Saved};
@@ -69,3 +70,4 @@ pub use input::Request;
 pub use record::Record;
 pub use response::Response;
 pub use run::{Octopus, Responses, Stats};
+pub use warc::WarcLocation;

@@ -1,6 +1,6 @@
 //! `Record`: a response as one JSON Lines object, with the documented, stable field set the
 //! command line's `--json` writes. Fields for what was kept of the body (headers, body,
-//! digests, title, saved file) appear only when there is something to show.
+//! digests, title, saved file, WARC record) appear only when there is something to show.
 
 use std::borrow::Cow;
 
@@ -58,6 +58,15 @@ pub struct Record<'a> {
     layout: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     skipped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warc: Option<Archived<'a>>,
+}
+
+/// Where a response's WARC record is.
+#[derive(Debug, Serialize)]
+struct Archived<'a> {
+    file: Cow<'a, str>,
+    offset: u64,
 }
 
 impl<'a> From<&'a Response> for Record<'a> {
@@ -92,6 +101,10 @@ impl<'a> From<&'a Response> for Record<'a> {
             saved: r.saved().map(|s| s.path().to_string_lossy()),
             layout: r.saved().map(|s| s.layout().name()),
             skipped: r.skipped(),
+            warc: r.warc().map(|w| Archived {
+                file: w.file().to_string_lossy(),
+                offset: w.offset(),
+            }),
         }
     }
 }

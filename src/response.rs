@@ -12,6 +12,7 @@ use crate::capture::{Captured, Hash, Saved};
 use crate::failure::Failure;
 use crate::http::Fetched;
 use crate::input::Origin;
+use crate::warc::WarcLocation;
 
 /// What became of one request.
 // Always behind an `Arc` (`Shared`), built once and never moved around: the variants' sizes
@@ -169,13 +170,23 @@ impl Response {
     }
 
     /// Why there is no response, if there is none; or, for a response whose body could not
-    /// be saved, why (kind `save`; the status is there too).
+    /// be saved or archived, why (kind `save`; the status is there too).
     pub fn error(&self) -> Option<&Failure> {
         match self.outcome.as_ref() {
             Outcome::Failed(failure) => Some(failure),
-            Outcome::Answered(f) => f.captured()?.saved.as_ref()?.as_ref().err(),
+            Outcome::Answered(f) => {
+                let saved = f.captured().and_then(|c| c.saved.as_ref()?.as_ref().err());
+                saved.or_else(|| f.warc.as_deref()?.as_ref().err())
+            }
             Outcome::Skipped(_) => None,
         }
+    }
+
+    /// Where the response was archived ([`crate::Builder::warc`]): its WARC file and the
+    /// offset of its record. A response served from the cache names the record of the
+    /// fetch that served it (repeats are not archived again).
+    pub fn warc(&self) -> Option<&WarcLocation> {
+        self.fetched()?.warc.as_deref()?.as_ref().ok()
     }
 
     /// The body's digest by `hash`, in lower-case hex, when asked for ([`crate::Builder::hashes`]).

@@ -5,50 +5,7 @@
 mod common;
 use common::*;
 
-use std::path::{Path, PathBuf};
-
 use sha2::Digest as _;
-
-/// A fresh, empty directory for one test.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(label: &str) -> Dir {
-        let path =
-            std::env::temp_dir().join(format!("octopus-capture-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Dir(path)
-    }
-
-    fn arg(&self) -> String {
-        self.0.display().to_string()
-    }
-
-    /// Every file under the directory, relative to it.
-    fn files(&self) -> Vec<String> {
-        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-            for entry in std::fs::read_dir(dir).unwrap().flatten() {
-                let path = entry.path();
-                if entry.file_type().unwrap().is_dir() {
-                    walk(&path, root, out);
-                } else {
-                    out.push(path.strip_prefix(root).unwrap().display().to_string());
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.0, &self.0, &mut out);
-        out.sort();
-        out
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn sha256(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)

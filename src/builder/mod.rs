@@ -53,6 +53,8 @@ pub struct Builder {
     layout: Layout,
     save_all: bool,
     skip_existing: bool,
+    warc: Option<PathBuf>,
+    warc_max_size: Option<u64>,
     ok_status: Vec<RangeInclusive<u16>>,
     cache_ttl: Option<Duration>,
     cache_size: usize,
@@ -93,6 +95,8 @@ impl Default for Builder {
             layout: Layout::Mirror,
             save_all: false,
             skip_existing: false,
+            warc: None,
+            warc_max_size: None,
             ok_status: vec![200..=399],
             cache_ttl: None,
             cache_size: 100_000,
@@ -263,6 +267,23 @@ impl Builder {
     /// it was skipped ([`crate::Response::skipped`]).
     pub fn skip_existing(mut self, skip: bool) -> Self {
         self.skip_existing = skip;
+        self
+    }
+
+    /// Archive every HTTP exchange, redirect hops included, as WARC/1.1 `request` and
+    /// `response` records in the file at `path`: each record its own gzip member, or
+    /// uncompressed when the name ends in `.warc`. Bodies are archived as the server sent
+    /// them (still content-encoded). An existing file is appended to.
+    /// [`crate::Response::warc`] says where each response went.
+    pub fn warc(mut self, path: impl Into<PathBuf>) -> Self {
+        self.warc = Some(path.into());
+        self
+    }
+
+    /// Write numbered WARC files (`crawl-00000.warc.gz`, `crawl-00001.warc.gz`, …), starting
+    /// a new one before a file would grow past `bytes`.
+    pub fn warc_max_size(mut self, bytes: u64) -> Self {
+        self.warc_max_size = Some(bytes);
         self
     }
 

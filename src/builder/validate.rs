@@ -13,6 +13,14 @@ use crate::error::{Error, Setting};
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
 use crate::settings::{CacheSettings, Settings};
+use crate::warc::Warc;
+
+/// What a reader of the archive should know about how records were written.
+const WARC_NOTE: &str = "Response records hold the payload as the server sent it (content \
+    encodings such as gzip kept); a chunked transfer coding is removed, its Transfer-Encoding \
+    header dropped and Content-Length set to the payload's length. Header names are lower case. \
+    Request records show the headers octopus set, after Host; credentials in URLs are not \
+    archived. A body cut by the body limit is marked WARC-Truncated.";
 
 impl Builder {
     /// The settings, validated.
@@ -34,6 +42,7 @@ impl Builder {
         let safe = method == Method::GET || method == Method::HEAD;
         let mut client = self.client(method, concurrency)?;
         client.capture = self.capture(&ok_status)?;
+        client.warc = self.archive(&client)?;
         Ok(Settings {
             concurrency,
             // Only safe methods are answered from the cache or merged with each other.
@@ -74,6 +83,50 @@ impl Builder {
             title: self.titles,
             save,
         })
+    }
+
+    /// The WARC file opened, its `warcinfo` saying how the run fetches.
+    fn archive(&self, client: &ClientSettings) -> Result<Option<Arc<Warc>>, Error> {
+        let Some(path) = &self.warc else {
+            return match self.warc_max_size {
+                Some(size) => Err(Error::setting(
+                    Setting::WarcMaxSize,
+                    size,
+                    "needs a WARC file",
+                )),
+                None => Ok(None),
+            };
+        };
+        let mut settings = format!(
+            "concurrency={} method={} timeout={:?} max-redirects={} max-body={}",
+            self.concurrency, client.method, client.timeout, client.max_redirects, client.max_body
+        );
+        if let Some(n) = self.per_host {
+            settings.push_str(&format!(" per-host={n}"));
+        }
+        if let Some(rate) = self.rate {
+            settings.push_str(&format!(" rate={rate}"));
+        }
+        if let Some(delay) = self.delay {
+            settings.push_str(&format!(" delay={delay:?}"));
+        }
+        let info = [
+            ("software", format!("octopus/{}", env!("CARGO_PKG_VERSION"))),
+            ("format", "WARC File Format 1.1".to_string()),
+            (
+                "conformsTo",
+                "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+                    .to_string(),
+            ),
+            ("http-header-user-agent", client.user_agent.clone()),
+            ("robots", "ignore".to_string()),
+            ("octopus-settings", settings),
+            ("description", WARC_NOTE.to_string()),
+        ];
+        let info = info.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        Warc::create(path, self.warc_max_size, info)
+            .map(|warc| Some(Arc::new(warc)))
+            .map_err(|e| Error::setting(Setting::Warc, path.display(), e.to_string()))
     }
 
     fn checked_method(&self) -> Result<Method, Error> {
@@ -139,6 +192,7 @@ impl Builder {
             max_body: self.max_body,
             capture: Capture::default(),
             keep_headers: self.keep_headers,
+            warc: None,
             insecure: self.accept_invalid_certs,
             roots,
             client_cert,

@@ -240,6 +240,16 @@ pub struct FetchArgs {
     #[arg(long, requires = "output_dir", help_heading = "Content")]
     pub skip_existing: bool,
 
+    /// Archive every exchange (redirects included) into a WARC file: FILE.warc.gz (a gzip
+    /// member per record) or FILE.warc (uncompressed); appended to if it exists
+    #[arg(long, value_name = "FILE", help_heading = "Content")]
+    pub warc: Option<PathBuf>,
+
+    /// With --warc: write numbered files (FILE-00000.warc.gz, …) of at most about SIZE each
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "warc",
+          help_heading = "Content")]
+    pub warc_max_size: Option<u64>,
+
     /// Write JSON Lines records, and the summary as a JSON object
     #[arg(long)]
     pub json: bool,

@@ -117,6 +117,12 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
             .save_all(args.save_all)
             .skip_existing(args.skip_existing);
     }
+    if let Some(file) = &args.warc {
+        b = b.warc(file);
+    }
+    if let Some(size) = args.warc_max_size {
+        b = b.warc_max_size(size);
+    }
     Ok(b)
 }
 

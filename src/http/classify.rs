@@ -46,7 +46,6 @@ fn kind(error: &E) -> ErrorKind {
         E::Protocol(_)
         | E::Http(_)
         | E::LargeResponseHeader(..)
-        | E::Decompress(..)
         | E::BodyStalled
         | E::StatusCode(_) => ErrorKind::Protocol,
         E::Io(io) if is_tls(io) => ErrorKind::Tls,

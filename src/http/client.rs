@@ -10,7 +10,6 @@
 use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,12 +21,15 @@ use url::Url;
 use super::Fetched;
 use super::classify::{classify, is_stale};
 use super::connector::{Recording, noting_connections};
+use super::decode::ACCEPT_ENCODING;
+use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
 use super::trust::system_roots;
-use crate::capture::{Capture, Captured, Reading};
+use crate::capture::Capture;
 use crate::failure::{ErrorKind, Failure};
-use crate::input::{mask_userinfo, redact};
+use crate::input::mask_userinfo;
+use crate::warc::Warc;
 
 /// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub(crate) struct ClientSettings {
     pub capture: Capture,
     /// Keep the final response's headers.
     pub keep_headers: bool,
+    /// Where every exchange is archived, if anywhere.
+    pub warc: Option<Arc<Warc>>,
     pub insecure: bool,
     /// The certificate authorities trusted when given (`--cacert`); `None`: the system's
     /// (see `trust.rs`).
@@ -76,7 +80,7 @@ pub(crate) struct Client {
     /// The same for `https` URLs, made at the first one: a run without TLS reads no
     /// certificate store.
     secure: OnceLock<Result<Vec<Agent>, Failure>>,
-    cfg: ClientSettings,
+    pub(super) cfg: ClientSettings,
 }
 
 /// The largest response head read (status line and headers).
@@ -147,8 +151,17 @@ impl Client {
         };
         let mut headers = Cow::Borrowed(&self.cfg.headers);
         let mut redirects = 0;
+        // A failure to archive a hop of the chain, told with its result.
+        let mut archived = None;
         loop {
+            let at = SystemTime::now();
             let response = self.send(&hop, &headers, redirects > 0, deadline)?;
+            let sent = Sent {
+                hop: &hop,
+                headers: &headers,
+                later_hop: redirects > 0,
+                at,
+            };
             let status = response.status().as_u16();
             // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
             let location = is_redirect(status)
@@ -157,7 +170,7 @@ impl Client {
                 .map(|value| location_text(value.as_bytes()))
                 .filter(|location| !location.is_empty());
             let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                return self.read(response, &hop, redirects, url);
+                return self.read(response, &sent, redirects, url, archived);
             };
             if redirects == self.cfg.max_redirects {
                 let msg = format!(
@@ -167,11 +180,8 @@ impl Client {
                 return Err(Failure::new(ErrorKind::TooManyRedirects, msg));
             }
             let next = next_hop(&hop.url, &hop.method, status, &location)?;
-            // Read what little a redirect carries, so its connection can be reused.
-            let _ = io::copy(
-                &mut response.into_body().with_config().limit(64 * 1024).reader(),
-                &mut io::sink(),
-            );
+            let failed = self.pass_redirect(response, &sent);
+            archived = archived.or(failed);
             if !same_origin(&hop.url, &next.url) {
                 strip_credentials(headers.to_mut());
             }
@@ -226,7 +236,7 @@ impl Client {
 
     /// The request head for `hop`. The first hop's URL was checked sendable when it was
     /// parsed; a redirect's target that cannot be sent is a `redirect` failure.
-    fn head(
+    pub(super) fn head(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
@@ -246,6 +256,20 @@ impl Client {
         for (name, value) in headers {
             head.headers.append(name, value.clone());
         }
+        // Set here rather than by ureq, so that an archived request shows every header sent
+        // (ureq adds only `Host`, and the body's length).
+        let defaults = [
+            (http::header::ACCEPT_ENCODING, ACCEPT_ENCODING),
+            (http::header::USER_AGENT, self.cfg.user_agent.as_str()),
+            (http::header::ACCEPT, "*/*"),
+        ];
+        for (name, value) in defaults {
+            if !head.headers.contains_key(&name)
+                && let Ok(value) = HeaderValue::from_str(value)
+            {
+                head.headers.insert(name, value);
+            }
+        }
         Ok(head)
     }
 
@@ -255,89 +279,6 @@ impl Client {
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
-
-    /// Read the final response's body to the end and describe it (`requested` names a
-    /// saved file).
-    fn read(
-        &self,
-        response: http::Response<ureq::Body>,
-        hop: &Hop,
-        redirects: u32,
-        requested: &Url,
-    ) -> Result<Fetched, Failure> {
-        let (parts, mut body) = response.into_parts();
-        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let content_type = header(http::header::CONTENT_TYPE).map(str::to_string);
-        let retry_after =
-            header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let status = parts.status.as_u16();
-        // HEAD, 1xx, 204 and 304 have no body, whatever Content-Encoding says: nothing to
-        // read or decode (ureq has put the connection back already).
-        let bodiless = hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304);
-        let mut reader = body.with_config().limit(self.cfg.max_body).reader();
-        let (bytes, capture) = if self.cfg.capture.is_empty() {
-            let bytes = match bodiless {
-                true => 0,
-                false => io::copy(&mut reader, &mut io::sink())
-                    .map_err(|e| classify(&ureq::Error::from(e), None))?,
-            };
-            (bytes, None)
-        } else {
-            let reading =
-                self.cfg
-                    .capture
-                    .start(requested, status, content_type.as_deref(), bodiless);
-            let (bytes, captured) = read_into(reading, &mut reader, bodiless)?;
-            (bytes, Some(Box::new(captured)))
-        };
-        Ok(Fetched {
-            status,
-            final_url: redact(&hop.url),
-            redirects,
-            bytes,
-            content_type,
-            retry_after,
-            headers: self.cfg.keep_headers.then(|| Box::new(parts.headers)),
-            capture,
-        })
-    }
-}
-
-/// Read a body through `reading` (nothing when `bodiless`): its size and what was kept.
-fn read_into(
-    mut reading: Reading,
-    reader: &mut impl io::Read,
-    bodiless: bool,
-) -> Result<(u64, Captured), Failure> {
-    let mut buf = vec![0; 64 * 1024];
-    let mut bytes = 0;
-    if bodiless {
-        return Ok((bytes, reading.finish()));
-    }
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return Ok((bytes, reading.finish())),
-            Ok(n) => {
-                bytes += n as u64;
-                reading.chunk(&buf[..n]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                reading.abandon();
-                return Err(classify(&ureq::Error::from(e), None));
-            }
-        }
-    }
-}
-
-/// Parse a `Retry-After` value: delay-seconds or an HTTP date (relative to `now`).
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// One agent per pool shard, configured from `cfg` and `tls`.
@@ -384,26 +325,5 @@ fn run<S: ureq::AsSendBody>(
                 .build(),
         ),
         None => agent.run(request),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-            Some(Duration::ZERO),
-            "a date in the past means now"
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -1,13 +1,16 @@
-//! HTTP: one exchange per call (`client.rs`), with our own redirect following
-//! (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), connections that
+//! HTTP: one exchange per call (`client.rs`), what came back read, decoded and archived
+//! (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), connections that
 //! say whether they are new (`connector.rs`), failures classified (`classify.rs`), trusted
 //! roots and client certificates (`trust.rs`), and room in the open-file limit for the
 //! concurrency (`fdlimit.rs`).
 
+mod body;
 mod classify;
 mod client;
 mod connector;
+mod decode;
 pub(crate) mod fdlimit;
+mod receive;
 mod redirect;
 mod resolver;
 mod trust;
@@ -17,6 +20,8 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use crate::capture::Captured;
+use crate::failure::Failure;
+use crate::warc::WarcLocation;
 
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use resolver::ResolveRule;
@@ -40,6 +45,9 @@ pub(crate) struct Fetched {
     pub headers: Option<Box<HeaderMap>>,
     /// What was kept of the body (see `capture`), when anything was asked for.
     pub capture: Option<Box<Captured>>,
+    /// Where the final response was archived, or why it could not be (or an earlier hop),
+    /// when a WARC file is written.
+    pub warc: Option<Box<Result<WarcLocation, Failure>>>,
 }
 
 impl Fetched {

@@ -35,6 +35,14 @@ pub struct Octopus {
     handle: Arc<Handle>,
 }
 
+impl std::fmt::Debug for Octopus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Octopus")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the engine's counters say (see [`Octopus::stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -174,6 +182,7 @@ pub(crate) mod tests {
             retry_after: None,
             headers: None,
             capture: None,
+            warc: None,
         }
     }
 

@@ -23,6 +23,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         max_body: 1 << 20,
         capture: Default::default(),
         keep_headers: false,
+        warc: None,
         insecure: false,
         roots: None,
         client_cert: None,

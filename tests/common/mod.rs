@@ -1,7 +1,8 @@
-//! Shared helpers for the CLI tests: the built binary with a clean environment, and parsing
-//! of its JSON Lines output.
+//! Shared helpers for the CLI tests: the built binary with a clean environment, parsing of
+//! its JSON Lines output, and scratch directories.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub use octopus_testserver::Server;
@@ -70,4 +71,45 @@ pub fn stderr(output: &Output) -> String {
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A fresh, empty directory for one test.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    pub fn new(label: &str) -> Dir {
+        let path =
+            std::env::temp_dir().join(format!("octopus-test-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+
+    pub fn arg(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    /// Every file under the directory, relative to it.
+    pub fn files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if entry.file_type().unwrap().is_dir() {
+                    walk(&path, root, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.0, &self.0, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -14,6 +14,7 @@
 //! | `/status/N` | status N, short body |
 //! | `/delay/MS` | 200 after MS milliseconds |
 //! | `/bytes/N` | 200 with an N-byte body |
+//! | `/chunked/N` | 200 with an N-byte body, sent chunked (`Transfer-Encoding: chunked`) |
 //! | `/redirect/N` | 302 to `/redirect/N-1`; `/redirect/0` is 200 |
 //! | `/redirect-to?url=U` | 302 to U (verbatim) |
 //! | `/flaky/N` | 503 for the first N requests to the exact path, then 200 |
@@ -22,6 +23,7 @@
 //! | `/reset` | promises 1000 bytes, sends 10, resets the connection (RST) |
 //! | `/echo` | 200 with the request head and body as the body |
 //! | `/gzip` | 200 with a gzip-encoded `hello\n` (`Content-Encoding: gzip`) |
+//! | `/bad-gzip` | 200 with `Content-Encoding: gzip` and a body that is not gzip |
 //! | `/brotli` | 200 with a brotli-encoded `hello\n` (`Content-Encoding: br`) |
 //! | `/binary/N` | 200 with N bytes 0, 1, 2, … 255, 0, … (not UTF-8) |
 //! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |

@@ -27,6 +27,7 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             send(out, req, 200, &[], b"ok\n")
         }
         ("bytes", Some(n)) => bytes(out, req, n),
+        ("chunked", Some(n)) => chunked(out, req, n),
         ("flaky", Some(failures)) => flaky(req, out, state, failures),
         ("retry-after" | "unavailable", Some(secs)) => {
             let wait = secs.to_string();
@@ -50,6 +51,13 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             send(out, req, 200, &[], &body)
         }
         ("gzip", _) => send(out, req, 200, &[("Content-Encoding", "gzip")], GZIP_HELLO),
+        ("bad-gzip", _) => send(
+            out,
+            req,
+            200,
+            &[("Content-Encoding", "gzip")],
+            b"not gzip\n",
+        ),
         ("brotli", _) => send(out, req, 200, &[("Content-Encoding", "br")], BROTLI_HELLO),
         ("binary", Some(n)) => {
             let body: Vec<u8> = (0..n).map(|i| (i % 256) as u8).collect();
@@ -99,6 +107,27 @@ fn bytes(out: &mut impl Write, req: &Request, n: u64) -> io::Result<bool> {
         let take = left.min(chunk.len() as u64) as usize;
         out.write_all(&chunk[..take])?;
         left -= take as u64;
+    }
+    out.flush()?;
+    Ok(true)
+}
+
+/// 200 with an `n`-byte body of `x` in chunks of at most 1000 bytes
+/// (`Transfer-Encoding: chunked`).
+fn chunked(out: &mut impl Write, req: &Request, n: u64) -> io::Result<bool> {
+    out.write_all(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n",
+    )?;
+    let mut left = if req.method == "HEAD" { 0 } else { n };
+    while left > 0 {
+        let take = left.min(1000);
+        write!(out, "{take:x}\r\n")?;
+        out.write_all(&vec![b'x'; take as usize])?;
+        out.write_all(b"\r\n")?;
+        left -= take;
+    }
+    if req.method != "HEAD" {
+        out.write_all(b"0\r\n\r\n")?;
     }
     out.flush()?;
     Ok(true)
