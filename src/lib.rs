@@ -41,7 +41,8 @@
 //! For many URLs, [`Octopus::fetch_all`] takes them lazily from an iterator and returns the
 //! responses as an iterator, with memory bounded whatever the count. [`Record`] serializes a
 //! response as the command line's JSON Lines record. [`input`] reads URL lists the way the
-//! command line does.
+//! command line does. Bodies can be kept, hashed, titled and saved ([`Builder::save_to`]),
+//! and every exchange archived to a WARC file ([`Builder::warc`]).
 //!
 //! The library has no process-wide side effects (no signal handlers, no printing, no
 //! terminal detection) except one it is asked for: [`Builder::build`] raises the open-file

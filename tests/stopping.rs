@@ -3,33 +3,7 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Stdio};
-
-fn slow_input(s: &Server, n: usize) -> String {
-    (0..n)
-        .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
-        .collect()
-}
-
-/// Start octopus with `args` on `input` (stdin then closed); return it with its stdout and
-/// the first line it wrote.
-fn spawn_fed(args: &[&str], input: &str) -> (Child, BufReader<ChildStdout>, String) {
-    let mut child = octopus_std()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    (child, stdout, first)
-}
+use std::io::Read;
 
 /// Start octopus on 40 slow URLs at concurrency 2, wait for its first record, send `signal`.
 fn interrupted_run(signal: i32) -> (std::process::Output, Vec<String>) {

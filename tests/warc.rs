@@ -42,51 +42,38 @@ impl Warcio {
 
     /// `warcio check -v`: every digest verified. Its report.
     fn check(&self, file: &Path) -> String {
-        let out = Command::new(&self.cli)
-            .arg("check")
-            .arg("-v")
-            .arg(file)
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "warcio check failed on {}:\n{report}",
-            file.display()
-        );
-        report
+        let report = succeeded(Command::new(&self.cli).args(["check", "-v"]).arg(file));
+        String::from_utf8_lossy(&report).into_owned()
     }
 
     /// `warcio index` with `fields`: one object per record.
     fn index(&self, file: &Path, fields: &str) -> Vec<Value> {
-        let out = Command::new(&self.cli)
-            .args(["index", "-f", fields])
-            .arg(file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        json_lines(&out.stdout)
+        json_lines(&succeeded(
+            Command::new(&self.cli)
+                .args(["index", "-f", fields])
+                .arg(file),
+        ))
     }
 
     /// Every record of `files`, as `tests/warc/read.py` reads it.
     fn records(&self, files: &[PathBuf]) -> Vec<Value> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/warc/read.py");
-        let out = Command::new(&self.python)
-            .arg(script)
-            .args(files)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        json_lines(&out.stdout)
+        json_lines(&succeeded(
+            Command::new(&self.python).arg(script).args(files),
+        ))
     }
+}
+
+/// Run `command`, which must succeed: its stdout.
+fn succeeded(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
@@ -386,29 +373,13 @@ fn the_library_says_where_each_response_went() {
 
 #[test]
 fn an_interrupted_run_leaves_a_readable_archive_of_what_it_reported() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::Stdio;
+    use std::io::Read;
     let Some(warcio) = warcio() else { return };
     let s = server();
     let dir = Dir::new("warc-interrupted");
     let file = dir.0.join("stopped.warc.gz");
-    let mut child = octopus_std()
-        .args(["--json", "-c", "2", "--warc"])
-        .arg(&file)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let input: String = (0..40)
-        .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
-        .collect();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let args = ["--json", "-c", "2", "--warc", file.to_str().unwrap()];
+    let (mut child, mut stdout, first) = spawn_fed(&args, &slow_input(&s, 40));
     // SAFETY: plain kill(2) on our own child's pid.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);

@@ -275,6 +275,23 @@ impl Builder {
     /// uncompressed when the name ends in `.warc`. Bodies are archived as the server sent
     /// them (still content-encoded). An existing file is appended to.
     /// [`crate::Response::warc`] says where each response went.
+    ///
+    /// ```
+    /// # let server = octopus_testserver::Server::start().expect("a loopback server");
+    /// # let dir = std::env::temp_dir().join(format!("octopus-doc-warc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).expect("a scratch directory");
+    /// let otto = octopus::Octopus::builder()
+    ///     .warc(dir.join("crawl.warc.gz"))
+    ///     .build()?;
+    /// for response in otto.fetch_all([server.url("/a"), server.url("/b")])? {
+    ///     if let Some(at) = response.warc() {
+    ///         println!("{} is at {}:{}", response.url(), at.file().display(), at.offset());
+    ///     }
+    /// #   assert!(response.warc().is_some());
+    /// }
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), octopus::Error>(())
+    /// ```
     pub fn warc(mut self, path: impl Into<PathBuf>) -> Self {
         self.warc = Some(path.into());
         self

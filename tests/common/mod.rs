@@ -2,8 +2,9 @@
 //! its JSON Lines output, and scratch directories.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, ChildStdout, Output, Stdio};
 
 pub use octopus_testserver::Server;
 
@@ -112,4 +113,33 @@ impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Start octopus with `args` on `input` (stdin then closed); return it with its stdout and
+/// the first line it wrote.
+pub fn spawn_fed<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    input: &str,
+) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = octopus_std()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    (child, stdout, first)
+}
+
+/// `n` URLs of the server that answer after 300 ms, one per line.
+pub fn slow_input(s: &Server, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
+        .collect()
 }
