@@ -1,6 +1,6 @@
 //! Web archives (WARC/1.1, ISO 28500): every HTTP exchange of a run, redirect hops
 //! included, as a `request` and a `response` record (`record.rs`), each built and
-//! compressed by the worker that made the exchange, appended by one writer (`Warc`). Large
+//! compressed (`gzip.rs`) by the worker that made the exchange, appended by one writer (`Warc`). Large
 //! payloads wait in temporary files, not in memory (`spool.rs`).
 //!
 //! Invariants: records never interleave (one lock, taken only to append finished members);
@@ -8,6 +8,7 @@
 //! off again, so an interrupted run leaves a file whose every record reads; a file is never
 //! overwritten (a single file is appended to, numbered files start at the first free number).
 
+mod gzip;
 mod record;
 mod spool;
 

@@ -10,12 +10,11 @@
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use http::{request, response};
 use sha1::{Digest, Sha1};
 use url::Url;
 
+use super::gzip::Member;
 use super::spool::Spool;
 
 /// One HTTP exchange to archive: what was sent and what came back.
@@ -54,9 +53,6 @@ impl Truncated {
     }
 }
 
-/// What a record's writing produced: its bytes as they go into the file.
-pub(crate) type Member = Spool;
-
 /// A new record ID.
 fn record_id() -> String {
     format!("<urn:uuid:{}>", uuid::Uuid::new_v4())
@@ -72,7 +68,7 @@ fn sha1_label(hasher: Sha1) -> String {
 }
 
 /// The `request` and `response` records of an exchange, linked by `WARC-Concurrent-To`.
-pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(Member, Member)> {
+pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(Spool, Spool)> {
     let (request_id, response_id) = (record_id(), record_id());
     let date = warc_date(x.date);
     let target = x.target.as_str();
@@ -117,7 +113,7 @@ pub(crate) fn warcinfo(
     filename: &str,
     fields: &[(String, String)],
     gzip: bool,
-) -> io::Result<Member> {
+) -> io::Result<Spool> {
     let mut block = Vec::new();
     for (name, value) in fields {
         block.extend_from_slice(format!("{name}: {}\r\n", one_line(value)).as_bytes());
@@ -144,7 +140,7 @@ fn record(
     head: &[u8],
     mut payload: Option<&mut Spool>,
     gzip: bool,
-) -> io::Result<Member> {
+) -> io::Result<Spool> {
     let mut block_hash = Sha1::new();
     block_hash.update(head);
     let payload_len = payload.as_ref().map_or(0, |p| p.len());
@@ -171,9 +167,9 @@ fn record(
     };
     match gzip {
         true => {
-            let mut encoder = GzEncoder::new(Spool::default(), Compression::default());
-            write(&mut encoder)?;
-            encoder.finish()
+            let mut member = Member::new()?;
+            write(&mut member)?;
+            member.finish()
         }
         false => {
             let mut plain = Spool::default();
