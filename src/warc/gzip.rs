@@ -1,6 +1,7 @@
 //! Gzip members for `.warc.gz` files (RFC 1952), one per record, with deflate states reused
-//! from a small pool: a state is about 300 KB, zeroed when made, and making one per record
-//! cost about a second of CPU per 20000 records (BENCHMARKS.md, W11).
+//! from small pools: a state is about 300 KB, zeroed when made (BENCHMARKS.md, W11). A
+//! payload that is compressed already (an encoded body, an image, an archive) is deflated at
+//! the fastest level: the default level spends 2.5 times the CPU on it for nothing.
 //!
 //! Invariant: each member is complete (header, deflate stream, CRC-32 and length), so a
 //! reader can start at any member's offset.
@@ -12,16 +13,42 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 use super::spool::Spool;
 
-/// Deflate states kept for reuse, at most.
+/// Deflate states kept for reuse, at most, per level.
 const POOL: usize = 16;
 
-static STATES: Mutex<Vec<Compress>> = Mutex::new(Vec::new());
+/// How hard to deflate a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// zlib's default (6): records of text.
+    Default,
+    /// The fastest (1): payloads that are compressed already.
+    Fast,
+}
+
+impl Level {
+    fn pool(self) -> &'static Mutex<Vec<Compress>> {
+        static DEFAULT: Mutex<Vec<Compress>> = Mutex::new(Vec::new());
+        static FAST: Mutex<Vec<Compress>> = Mutex::new(Vec::new());
+        match self {
+            Level::Default => &DEFAULT,
+            Level::Fast => &FAST,
+        }
+    }
+
+    fn compression(self) -> Compression {
+        match self {
+            Level::Default => Compression::default(),
+            Level::Fast => Compression::fast(),
+        }
+    }
+}
 
 /// The fixed header: deflate, no name or time, unknown OS.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 /// One gzip member being written.
 pub(crate) struct Member {
+    level: Level,
     state: Option<Compress>,
     crc: Crc,
     /// Deflate output on its way to `out`.
@@ -30,12 +57,13 @@ pub(crate) struct Member {
 }
 
 impl Member {
-    pub fn new() -> io::Result<Member> {
-        let pooled = STATES.lock().ok().and_then(|mut states| states.pop());
-        let state = pooled.unwrap_or_else(|| Compress::new(Compression::default(), false));
+    pub fn new(level: Level) -> io::Result<Member> {
+        let pooled = level.pool().lock().ok().and_then(|mut states| states.pop());
+        let state = pooled.unwrap_or_else(|| Compress::new(level.compression(), false));
         let mut out = Spool::default();
         out.write_all(&HEADER)?;
         Ok(Member {
+            level,
             state: Some(state),
             crc: Crc::new(),
             buf: Vec::with_capacity(16 * 1024),
@@ -93,7 +121,7 @@ impl Drop for Member {
     fn drop(&mut self) {
         if let Some(mut state) = self.state.take() {
             state.reset();
-            if let Ok(mut states) = STATES.lock()
+            if let Ok(mut states) = self.level.pool().lock()
                 && states.len() < POOL
             {
                 states.push(state);
@@ -108,7 +136,11 @@ mod tests {
     use std::io::Read;
 
     fn member(parts: &[&[u8]]) -> Vec<u8> {
-        let mut m = Member::new().unwrap();
+        let level = match parts.len() % 2 {
+            0 => Level::Default,
+            _ => Level::Fast,
+        };
+        let mut m = Member::new(level).unwrap();
         for part in parts {
             m.write_all(part).unwrap();
         }

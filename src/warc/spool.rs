@@ -30,6 +30,19 @@ impl Spool {
         }
     }
 
+    /// The first `n` bytes written (fewer if fewer were).
+    pub fn prefix(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        match self {
+            Spool::Memory(bytes) => Ok(bytes[..n.min(bytes.len())].to_vec()),
+            Spool::File { file, len } => {
+                let mut buf = vec![0; n.min(*len as usize)];
+                file.seek(SeekFrom::Start(0))?;
+                file.read_exact(&mut buf)?;
+                Ok(buf)
+            }
+        }
+    }
+
     /// Copy everything written to `out`.
     pub fn copy_to<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
         match self {
@@ -91,6 +104,8 @@ mod tests {
         }
         assert!(matches!(large, Spool::File { .. }));
         assert_eq!(large.len(), 1_500_000);
+        assert_eq!(large.prefix(1000).unwrap(), &chunk[..1000]);
+        assert_eq!(small.prefix(1000).unwrap(), b"hello");
         let mut out = Vec::new();
         large.copy_to(&mut out).unwrap();
         assert_eq!(out.len(), 1_500_000);
