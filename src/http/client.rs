@@ -81,6 +81,10 @@ pub(crate) struct Client {
     /// certificate store.
     secure: OnceLock<Result<Vec<Agent>, Failure>>,
     pub(super) cfg: ClientSettings,
+    /// Headers every request gets unless the settings give them: set here rather than by
+    /// ureq, so that an archived request shows every header sent (ureq adds only `Host`,
+    /// and the body's length).
+    defaults: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The largest response head read (status line and headers).
@@ -95,10 +99,21 @@ const OUTPUT_BUFFER: usize = 16 * 1024;
 impl Client {
     /// A client for `cfg`, with its agents for `http` URLs.
     pub fn new(cfg: &ClientSettings) -> Client {
+        let defaults = [
+            (http::header::ACCEPT_ENCODING, ACCEPT_ENCODING),
+            (http::header::USER_AGENT, cfg.user_agent.as_str()),
+            (http::header::ACCEPT, "*/*"),
+        ];
         Client {
             plain: agents(cfg, TlsConfig::default()),
             secure: OnceLock::new(),
             cfg: cfg.clone(),
+            // The user agent was checked by the builder; a value that is not a header value
+            // is left to ureq's default.
+            defaults: defaults
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, HeaderValue::from_str(value).ok()?)))
+                .collect(),
         }
     }
 
@@ -256,18 +271,9 @@ impl Client {
         for (name, value) in headers {
             head.headers.append(name, value.clone());
         }
-        // Set here rather than by ureq, so that an archived request shows every header sent
-        // (ureq adds only `Host`, and the body's length).
-        let defaults = [
-            (http::header::ACCEPT_ENCODING, ACCEPT_ENCODING),
-            (http::header::USER_AGENT, self.cfg.user_agent.as_str()),
-            (http::header::ACCEPT, "*/*"),
-        ];
-        for (name, value) in defaults {
-            if !head.headers.contains_key(&name)
-                && let Ok(value) = HeaderValue::from_str(value)
-            {
-                head.headers.insert(name, value);
+        for (name, value) in &self.defaults {
+            if !head.headers.contains_key(name) {
+                head.headers.insert(name.clone(), value.clone());
             }
         }
         Ok(head)
