@@ -42,6 +42,14 @@ pub enum Command {
     /// Reproduce the original benchmark offline: sequential vs octopus vs octopus+cache
     /// against an embedded server on 127.0.0.1 with simulated latency
     Bench(BenchArgs),
+    /// Print a shell completion script: `octopus completions bash > /etc/bash_completion.d/octopus`
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `octopus man > octopus.1`
+    Man,
 }
 
 #[derive(Debug, Args, Clone)]

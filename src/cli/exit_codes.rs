@@ -6,3 +6,5 @@ pub const SUCCESS: i32 = 0;
 pub const SOME_FAILED: i32 = 1;
 /// Usage error or unreadable input.
 pub const USAGE: i32 = 2;
+/// The reader of the output went away (`| head`), as for a process killed by SIGPIPE.
+pub const OUTPUT_CLOSED: i32 = 141;

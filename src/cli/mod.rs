@@ -1,13 +1,14 @@
 //! The command line on the library: arguments (`args.rs`), settings from them
 //! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
-//! printing in `output/` and its stopping in `stop.rs`), `bench` (`bench.rs`), and exit
-//! codes. Everything else is the library's.
+//! printing in `output/` and its stopping in `stop.rs`), `bench` (`bench.rs`), shell
+//! completions and the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
 pub mod args;
 mod bench;
 mod exit_codes;
 mod feed;
 mod fetch;
+mod generate;
 mod output;
 mod settings;
 mod stop;
@@ -19,6 +20,8 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Fetch(args)) => fetch::fetch(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Completions { shell }) => generate::completions(shell),
+        Some(Command::Man) => generate::man_page(),
         None => fetch::fetch(&cli.fetch),
     }
 }

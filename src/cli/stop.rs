@@ -27,7 +27,7 @@ impl StopReason {
         match self {
             StopReason::Interrupt => 130,
             StopReason::Terminate => 143,
-            StopReason::OutputClosed => 141,
+            StopReason::OutputClosed => super::exit_codes::OUTPUT_CLOSED,
         }
     }
 
