@@ -109,6 +109,16 @@ impl<'a> From<&'a Response> for Record<'a> {
     }
 }
 
+impl Record<'_> {
+    /// The record without the body, even when the response kept one (the command line keeps
+    /// bodies to match them with `--match-regex`, and prints them only with `--include-body`).
+    pub fn without_body(mut self) -> Self {
+        self.body = None;
+        self.body_base64 = None;
+        self
+    }
+}
+
 /// Headers as a JSON object: lower-case names; one value as a string, a repeated header's
 /// values as a list of strings, in order.
 #[derive(Debug)]

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use super::report_args::{FormatArg, ReportArgs};
+
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0    every URL was fetched and its status is in --ok-status
@@ -258,17 +260,9 @@ pub struct FetchArgs {
           help_heading = "Content")]
     pub warc_max_size: Option<u64>,
 
-    /// Write JSON Lines records, and the summary as a JSON object
-    #[arg(long)]
-    pub json: bool,
-
-    /// No summary and no progress bar on stderr
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// No progress bar (it is shown only when stderr is a terminal)
-    #[arg(long)]
-    pub no_progress: bool,
+    /// What is reported, where and how.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// `--layout`.

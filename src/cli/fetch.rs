@@ -12,6 +12,7 @@ use super::args::FetchArgs;
 use super::exit_codes;
 use super::feed::{Input, InputStats};
 use super::output::progress::Progress;
+use super::output::select::Selection;
 use super::output::summary::Tally;
 use super::output::{Format, Output};
 use super::settings::{FetchSettings, describe};
@@ -44,7 +45,8 @@ pub fn fetch(args: &FetchArgs) -> i32 {
     let stdout = io::stdout();
     let mut sink = Sink {
         share_terminal: settings.progress && stdout.is_terminal(),
-        output: Output::new(settings.format, stdout.lock()),
+        output: Output::new(settings.style, stdout.lock(), true),
+        selection: &settings.selection,
         tally: Tally::start(),
         progress: &progress,
         stop: &stop,
@@ -81,9 +83,9 @@ fn report(
     }
     let summary = tally.finish(input, stop.reason());
     if settings.summary {
-        let line = match settings.format {
+        let line = match settings.style.format {
             Format::Json => summary.to_json(),
-            Format::Text => summary.to_text(),
+            Format::Text | Format::Csv => summary.to_text(),
         };
         let _ = writeln!(stderr, "{line}");
     }
@@ -130,6 +132,7 @@ fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
 /// Receives each response: count it, advance the bar, write it.
 struct Sink<'a, W: Write> {
     output: Output<W>,
+    selection: &'a Selection,
     tally: Tally,
     progress: &'a Progress,
     stop: &'a Stop,
@@ -160,6 +163,10 @@ impl<W: Write> Sink<'_, W> {
         }
         self.tally.add(response);
         self.progress.inc();
+        if !self.selection.shows(response) {
+            return;
+        }
+        self.tally.printed();
         if !self.output.write(response) {
             self.stop.request(StopReason::OutputClosed);
         }

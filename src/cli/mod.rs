@@ -10,6 +10,7 @@ mod feed;
 mod fetch;
 mod generate;
 mod output;
+mod report_args;
 mod settings;
 mod stop;
 

@@ -12,14 +12,17 @@ use std::path::Path;
 use octopus::input::Source;
 use octopus::{Builder, Hash, Layout, Octopus};
 
-use super::args::{FetchArgs, LayoutArg};
-use super::output::Format;
+use super::args::{FetchArgs, FormatArg, LayoutArg};
+use super::output::select::Selection;
+use super::output::{Format, Style};
 
 /// What the `fetch` command runs with.
 pub struct FetchSettings {
     pub builder: Builder,
     pub sources: Vec<Source>,
-    pub format: Format,
+    pub style: Style,
+    /// Which records are printed.
+    pub selection: Selection,
     /// Print the summary on stderr.
     pub summary: bool,
     /// Show a progress bar (only when stderr is a terminal).
@@ -33,16 +36,27 @@ impl FetchSettings {
         for source in &sources {
             source.check().map_err(|e| e.to_string())?;
         }
+        let report = &args.report;
+        let selection = Selection::from_args(report)?;
+        let mut builder = politeness(args, request(args)?)?;
+        if selection.needs_bodies() {
+            builder = builder.keep_bodies(true);
+        }
+        let format = match (report.json, report.format) {
+            (true, _) | (false, FormatArg::Json) => Format::Json,
+            (false, FormatArg::Text) => Format::Text,
+            (false, FormatArg::Csv) => Format::Csv,
+        };
         Ok(FetchSettings {
-            builder: politeness(args, request(args)?)?,
+            builder,
             sources,
-            format: if args.json {
-                Format::Json
-            } else {
-                Format::Text
+            style: Style {
+                format,
+                bodies: args.include_body,
             },
-            summary: !args.quiet,
-            progress: !args.quiet && !args.no_progress && std::io::stderr().is_terminal(),
+            selection,
+            summary: !report.quiet,
+            progress: !report.quiet && !report.no_progress && std::io::stderr().is_terminal(),
         })
     }
 }
@@ -205,7 +219,7 @@ fn read_file(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// `200-299, 304`: inclusive ranges of statuses (their bounds are the builder's to check).
-fn status_list(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
+pub fn status_list(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
     let bad =
         |part: &str| format!("{flag} '{s}': '{part}' is not a status or a range like 200-299");
     let mut ranges = Vec::new();

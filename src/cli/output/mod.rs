@@ -1,13 +1,16 @@
-//! Writing records to stdout: one printer per format behind `Printer` (`text.rs`,
-//! `json.rs`), and `Output`, the one buffered writer that owns stdout; the run's summary
-//! (`summary.rs`) and the progress bar (`progress.rs`) on stderr.
+//! Writing records: one printer per format behind `Printer` (`text.rs`, `json.rs`,
+//! `csv.rs`), which records are printed (`select.rs`), and `Output`, the one buffered writer
+//! that owns stdout (or the `-o` file); the run's summary (`summary.rs`) and the progress bar
+//! (`progress.rs`) on stderr.
 //!
 //! Invariants: a record is always written whole, as one line ending in `\n`; output is
 //! flushed whenever the run is idle, so `| jq` sees records as they complete; a closed stdout
 //! (EPIPE) is reported once to the caller, never as a panic.
 
+mod csv;
 mod json;
 pub mod progress;
+pub mod select;
 pub mod summary;
 mod text;
 
@@ -20,17 +23,32 @@ use octopus::Response;
 pub enum Format {
     Text,
     Json,
+    Csv,
 }
 
 /// Formats one record as one line (with its trailing newline) into `out`.
 pub trait Printer: Send {
-    fn print(&self, response: &Response, out: &mut Vec<u8>);
+    /// What a new output starts with (CSV's header row).
+    fn begin(&mut self, _out: &mut Vec<u8>) {}
+
+    fn print(&mut self, response: &Response, out: &mut Vec<u8>);
 }
 
-fn printer(format: Format) -> Box<dyn Printer> {
-    match format {
+/// How records are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub format: Format,
+    /// Print kept bodies (`--include-body`); bodies kept only for `--match-regex` are not.
+    pub bodies: bool,
+}
+
+fn printer(style: Style) -> Box<dyn Printer> {
+    match style.format {
         Format::Text => Box::new(text::TextPrinter),
-        Format::Json => Box::new(json::JsonPrinter),
+        Format::Json => Box::new(json::JsonPrinter {
+            bodies: style.bodies,
+        }),
+        Format::Csv => Box::new(csv::CsvPrinter),
     }
 }
 
@@ -46,10 +64,17 @@ pub struct Output<W: Write> {
 const FLUSH_AT: usize = 64 * 1024;
 
 impl<W: Write> Output<W> {
-    pub fn new(format: Format, stream: W) -> Self {
+    /// Records in `style` to `stream`; `fresh`: the stream holds nothing yet (a CSV header
+    /// row goes first).
+    pub fn new(style: Style, stream: W, fresh: bool) -> Self {
+        let mut printer = printer(style);
+        let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
+        if fresh {
+            printer.begin(&mut buf);
+        }
         Output {
-            printer: printer(format),
-            buf: Vec::with_capacity(FLUSH_AT + 1024),
+            printer,
+            buf,
             stream,
             closed: false,
         }

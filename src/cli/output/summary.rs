@@ -1,7 +1,8 @@
 //! The run's totals: tallied record by record, printed once at the end on stderr.
 //!
 //! Invariant: `ok + failed == urls`, and `urls + not_fetched == lines` of the input read;
-//! `failed_by_kind` adds up to `failed` (non-ok HTTP statuses count as `http_status`).
+//! `failed_by_kind` adds up to `failed` (non-ok HTTP statuses count as `http_status`);
+//! `printed <= urls`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub struct Counts {
     /// Bodies saved under --output-dir, and URLs skipped as already saved.
     pub saved: u64,
     pub skipped: u64,
+    /// Records printed (all of them unless matchers or filters leave some out).
+    pub printed: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +71,11 @@ impl Tally {
         c.failed += 1;
         let kind = record.error().map_or(HTTP_STATUS, |f| f.kind().as_str());
         *c.failed_by_kind.entry(kind).or_default() += 1;
+    }
+
+    /// The record just added was printed.
+    pub fn printed(&mut self) {
+        self.counts.printed += 1;
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -144,6 +152,9 @@ impl Summary {
         }
         if c.saved > 0 || c.skipped > 0 {
             s.push_str(&format!(", saved: {}, skipped: {}", c.saved, c.skipped));
+        }
+        if c.printed != c.urls {
+            s.push_str(&format!(", printed: {}", c.printed));
         }
         if let Some(why) = self.stopped {
             s.push_str(&format!(

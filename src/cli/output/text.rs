@@ -17,7 +17,7 @@ use super::Printer;
 pub struct TextPrinter;
 
 impl Printer for TextPrinter {
-    fn print(&self, r: &Response, out: &mut Vec<u8>) {
+    fn print(&mut self, r: &Response, out: &mut Vec<u8>) {
         let status = match r.status() {
             Some(status) => status.to_string(),
             None if r.skipped() => "SKIP".to_string(),

@@ -1,0 +1,195 @@
+//! What a run reports and how: CSV read back by Python's csv module, and matchers and
+//! filters deciding what is printed while the summary and exit status count everything.
+
+mod common;
+use common::*;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// `text` read by Python's csv module (`csv.DictReader`): one object per row.
+fn python_csv(text: &str) -> Vec<Value> {
+    let mut python = Command::new("python3")
+        .args([
+            "-c",
+            "import csv, json, sys; print(json.dumps(list(csv.DictReader(sys.stdin))))",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+#[test]
+fn csv_rows_read_back_with_pythons_csv_reader() {
+    let s = server();
+    let dir = Dir::new("csv");
+    let list = dir.0.join("urls.txt");
+    let lines = [
+        s.url("/html"),
+        s.url("/status/404"),
+        "bad, \"quoted\" line".to_string(),
+        "http://127.0.0.1:1/refused".to_string(),
+    ];
+    std::fs::write(&list, lines.join("\n")).unwrap();
+    let out = octopus()
+        .args(["-c", "1", "--format", "csv", "--title", "--hash", "sha256"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("url,final_url,input,line,status,ok,error_kind,error_message,"));
+    let rows = python_csv(&text);
+    assert_eq!(rows.len(), 4, "{text}");
+    let row = |line: u64| {
+        rows.iter()
+            .find(|r| r["line"].as_str().and_then(|l| l.parse().ok()) == Some(line))
+            .unwrap_or_else(|| panic!("no row for line {line}: {rows:?}"))
+    };
+    assert_eq!(row(1)["status"], "200");
+    assert_eq!(row(1)["ok"], "true");
+    assert_eq!(row(1)["title"], "Octopus test page");
+    assert_eq!(row(1)["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(row(1)["input"], list.display().to_string());
+    assert_eq!(row(2)["status"], "404");
+    assert_eq!(row(2)["ok"], "false");
+    assert_eq!(
+        row(3)["url"],
+        "bad, \"quoted\" line",
+        "commas and quotes survive"
+    );
+    assert_eq!(row(3)["error_kind"], "invalid_url");
+    assert_eq!(row(3)["status"], "");
+    assert_eq!(row(4)["error_kind"], "connect");
+    assert!(!row(4)["error_message"].as_str().unwrap().is_empty());
+}
+
+/// Run with `args` over `urls` (JSON records, one worker, in order): the printed records'
+/// paths, the summary, the exit status.
+fn selected(s: &Server, paths: &[&str], args: &[&str]) -> (Vec<String>, Value, Option<i32>) {
+    let urls: Vec<String> = paths.iter().map(|p| s.url(p)).collect();
+    let out = octopus()
+        .args(["--json", "-c", "1"])
+        .args(args)
+        .args(&urls)
+        .output()
+        .unwrap();
+    let printed = records(&out)
+        .iter()
+        .map(|r| {
+            let url = r["url"].as_str().unwrap();
+            url.strip_prefix(&s.url("")).unwrap_or(url).to_string()
+        })
+        .collect();
+    (printed, json_summary(&out), out.status.code())
+}
+
+#[test]
+fn matchers_and_filters_decide_what_is_printed_not_what_is_counted() {
+    let s = server();
+    let paths = [
+        "/status/200",
+        "/status/404",
+        "/status/500",
+        "/bytes/5000",
+        "/html",
+    ];
+    let check = |args: &[&str], expected: &[&str]| {
+        let (printed, summary, code) = selected(&s, &paths, args);
+        assert_eq!(printed, expected, "{args:?}");
+        assert_eq!(summary["urls"], 5, "every record counted: {args:?}");
+        assert_eq!(summary["failed"], 2, "{args:?}");
+        assert_eq!(summary["printed"], expected.len(), "{args:?}");
+        assert_eq!(
+            code,
+            Some(1),
+            "the exit status follows --ok-status: {args:?}"
+        );
+    };
+    check(&[], &paths);
+    check(
+        &["--match-status", "200-299"],
+        &["/status/200", "/bytes/5000", "/html"],
+    );
+    check(
+        &["--filter-status", "404,500"],
+        &["/status/200", "/bytes/5000", "/html"],
+    );
+    check(&["--match-size", "1k-"], &["/bytes/5000"]);
+    check(&["--filter-size", "-10"], &["/bytes/5000", "/html"]);
+    check(&["--match-regex", "Hello from"], &["/html"]);
+    check(&["--filter-regex", "^status"], &["/bytes/5000", "/html"]);
+    check(&["--match-type", "TEXT/HTML"], &["/html"]);
+    check(&["--filter-type", "text/plain"], &["/bytes/5000", "/html"]);
+    check(&["--failed"], &["/status/404", "/status/500"]);
+    check(
+        &["--match-status", "200", "--match-regex", "status"],
+        &["/status/200"],
+    );
+}
+
+#[test]
+fn failed_transports_are_printed_unless_a_matcher_leaves_them_out() {
+    let s = server();
+    let refused = "http://127.0.0.1:1/refused";
+    let run = |args: &[&str]| {
+        let out = octopus()
+            .args(["--json"])
+            .args(args)
+            .args([refused.to_string(), s.url("/status/200")])
+            .output()
+            .unwrap();
+        records(&out)
+            .iter()
+            .map(|r| r["url"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(run(&["--filter-status", "404"]).contains(&refused.to_string()));
+    assert!(!run(&["--match-status", "200-599"]).contains(&refused.to_string()));
+    assert_eq!(run(&["--failed"]), [refused]);
+}
+
+#[test]
+fn bodies_kept_to_match_are_printed_only_when_asked() {
+    let s = server();
+    let run = |extra: &[&str]| {
+        let out = octopus()
+            .args(["--json", "--match-regex", "Hello"])
+            .args(extra)
+            .arg(s.url("/html"))
+            .output()
+            .unwrap();
+        records(&out).remove(0)
+    };
+    assert!(run(&[]).get("body").is_none());
+    let with_body = run(&["--include-body"]);
+    assert!(with_body["body"].as_str().unwrap().contains("Hello"));
+}
+
+#[test]
+fn bad_matchers_are_usage_errors_naming_the_flag() {
+    for (flag, value) in [
+        ("--match-regex", "("),
+        ("--match-status", "2xx"),
+        ("--filter-size", "10-1"),
+    ] {
+        let out = octopus()
+            .args([flag, value, "http://127.0.0.1:1/"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(stderr(&out).contains(flag), "{flag}: {}", stderr(&out));
+    }
+}
