@@ -4,7 +4,7 @@
 //! whatever way the outcome came (a fetch, the cache, another request's fetch, a refusal).
 
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
@@ -65,6 +65,7 @@ pub struct Response {
     attempts: u32,
     cached: bool,
     ok: bool,
+    finished_at: SystemTime,
 }
 
 /// How an outcome reached a response: timing and provenance, filled in by the scheduler.
@@ -95,6 +96,7 @@ impl Response {
             attempts: how.attempts,
             cached: how.cached,
             ok: how.ok,
+            finished_at: SystemTime::now(),
         }
     }
 
@@ -227,6 +229,12 @@ impl Response {
     /// Redirects followed to the final response.
     pub fn redirects(&self) -> u32 {
         self.fetched().map_or(0, |f| f.redirects)
+    }
+
+    /// When the outcome was settled: the response read, the failure seen, the cache's answer
+    /// given.
+    pub fn finished_at(&self) -> SystemTime {
+        self.finished_at
     }
 
     /// From being enqueued to the outcome: waits, attempts and redirects included.

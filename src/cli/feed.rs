@@ -3,7 +3,8 @@
 //! summary.
 //!
 //! Invariants: input is streamed (the pull takes lines only as fast as there is room);
-//! every line counted in `lines` was handed over, or is counted after a stop as not fetched;
+//! every line counted in `lines` was handed over, or had a record in the resumed output
+//! file, or is counted after a stop as not fetched;
 //! after a stop, the rest of finite inputs is counted, but stdin is never read further (it
 //! may never end), nor waited for when a read of it is blocked.
 
@@ -11,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use octopus::Request;
-use octopus::input::{InputError, Lines, Source};
+use octopus::input::{Lines, Source};
+
+use super::journal::{Prior, Seen as Journaled};
 
 /// What the reader saw of the input.
 #[derive(Debug, Default)]
@@ -32,7 +35,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn error(&self, error: &InputError) {
+    fn error(&self, error: impl ToString) {
         if let Ok(mut errors) = self.errors.lock() {
             errors.push(error.to_string());
         }
@@ -46,10 +49,14 @@ pub struct Input {
     reads_stdin: bool,
 }
 
-/// The pull's end: an iterator of requests, one per line.
+/// The pull's end: an iterator of requests, one per line (but those an output file being
+/// resumed has already).
 pub struct Feed {
     lines: Arc<Mutex<Lines>>,
     seen: Arc<Seen>,
+    prior: Option<Arc<Prior>>,
+    /// The input turned out to differ from the resumed file's: no more lines.
+    ended: bool,
 }
 
 fn lock(lines: &Mutex<Lines>) -> MutexGuard<'_, Lines> {
@@ -57,13 +64,16 @@ fn lock(lines: &Mutex<Lines>) -> MutexGuard<'_, Lines> {
 }
 
 impl Input {
-    pub fn new(sources: Vec<Source>) -> (Input, Feed) {
+    /// The input of `sources`, skipping the lines `prior` has records of.
+    pub fn new(sources: Vec<Source>, prior: Option<Arc<Prior>>) -> (Input, Feed) {
         let reads_stdin = sources.contains(&Source::Stdin);
         let lines = Arc::new(Mutex::new(Lines::new(sources)));
         let seen = Arc::new(Seen::default());
         let feed = Feed {
             lines: Arc::clone(&lines),
             seen: Arc::clone(&seen),
+            prior,
+            ended: false,
         };
         let input = Input {
             lines,
@@ -103,7 +113,7 @@ impl Input {
                 Some(Ok(_)) => {
                     self.seen.lines.fetch_add(1, Ordering::SeqCst);
                 }
-                Some(Err(error)) => self.seen.error(&error),
+                Some(Err(error)) => self.seen.error(error),
                 None => {
                     self.seen.complete.store(true, Ordering::SeqCst);
                     return;
@@ -117,20 +127,32 @@ impl Iterator for Feed {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
-        loop {
+        while !self.ended {
             let next = lock(&self.lines).next_line();
-            match next {
+            let request = match next {
                 Some(Ok(line)) => {
                     self.seen.lines.fetch_add(1, Ordering::SeqCst);
-                    return Some(Request::from(line));
+                    Request::from(line)
                 }
-                Some(Err(error)) => self.seen.error(&error),
+                Some(Err(error)) => {
+                    self.seen.error(error);
+                    continue;
+                }
                 None => {
                     self.seen.complete.store(true, Ordering::SeqCst);
                     return None;
                 }
+            };
+            match self.prior.as_ref().map(|p| p.seen(&request)) {
+                None | Some(Journaled::New) => return Some(request),
+                Some(Journaled::Done) => {}
+                Some(Journaled::Changed(why)) => {
+                    self.seen.error(why);
+                    self.ended = true;
+                }
             }
         }
+        None
     }
 
     /// At least one more line without a read that may block (so that the pull hands over

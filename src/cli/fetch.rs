@@ -11,6 +11,7 @@ use octopus::{ErrorKind, Octopus, Response, Responses};
 use super::args::FetchArgs;
 use super::exit_codes;
 use super::feed::{Input, InputStats};
+use super::journal;
 use super::output::progress::Progress;
 use super::output::select::Selection;
 use super::output::summary::Tally;
@@ -42,23 +43,42 @@ pub fn fetch(args: &FetchArgs) -> i32 {
     if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), tell) {
         return fail(&format!("cannot install signal handlers: {e}"));
     }
-    let stdout = io::stdout();
+    let (stream, fresh, prior): (Box<dyn Write>, bool, _) = match &settings.output {
+        Some((path, resume)) => match journal::open(path, *resume) {
+            Ok(journal) => (Box::new(journal.file), journal.fresh, journal.prior),
+            Err(e) => return fail(&e),
+        },
+        None => (Box::new(io::stdout().lock()), true, None),
+    };
+    let prior = prior.map(Arc::new);
     let mut sink = Sink {
-        share_terminal: settings.progress && stdout.is_terminal(),
-        output: Output::new(settings.style, stdout.lock(), true),
+        share_terminal: settings.progress
+            && settings.output.is_none()
+            && io::stdout().is_terminal(),
+        output: Output::new(settings.style, stream, fresh),
         selection: &settings.selection,
-        tally: Tally::start(),
+        tally: Tally::start(prior.as_ref().map(|p| p.counts.clone()).unwrap_or_default()),
         progress: &progress,
         stop: &stop,
         told_save: false,
     };
-    let (input, feed) = Input::new(settings.sources.clone());
+    let (input, feed) = Input::new(settings.sources.clone(), prior.clone());
     match octopus.fetch_all(feed) {
         Ok(mut responses) => receive(&mut responses, &mut sink),
         Err(e) => return fail(&describe(&e)),
     }
     progress.finish();
     let input = input.finish(stop.is_stopped());
+    if let Some((path, _)) = &settings.output
+        && let Some(unmatched) = prior.as_ref().map(|p| p.unmatched()).filter(|&n| n > 0)
+        && input.complete
+    {
+        let _ = writeln!(
+            io::stderr(),
+            "octopus: {} holds {unmatched} records of lines the input no longer has",
+            path.display()
+        );
+    }
     report(&settings, &octopus, &sink.tally, &input, &stop)
 }
 

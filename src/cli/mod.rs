@@ -1,6 +1,7 @@
-//! The command line on the library: arguments (`args.rs`), settings from them
-//! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
-//! printing in `output/` and its stopping in `stop.rs`), `bench` (`bench.rs`), shell
+//! The command line on the library: arguments (`args.rs`, `report_args.rs`), settings from
+//! them (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
+//! printing in `output/`, its output file and `--resume` in `journal.rs`, and its stopping
+//! in `stop.rs`), `bench` (`bench.rs`), shell
 //! completions and the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
 pub mod args;
@@ -9,6 +10,7 @@ mod exit_codes;
 mod feed;
 mod fetch;
 mod generate;
+mod journal;
 mod output;
 mod report_args;
 mod settings;

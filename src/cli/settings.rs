@@ -7,12 +7,13 @@
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use octopus::input::Source;
 use octopus::{Builder, Hash, Layout, Octopus};
 
 use super::args::{FetchArgs, FormatArg, LayoutArg};
+use super::journal::Resume;
 use super::output::select::Selection;
 use super::output::{Format, Style};
 
@@ -27,6 +28,8 @@ pub struct FetchSettings {
     pub summary: bool,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// Records go to this file (`-o`), resumed or not, instead of stdout.
+    pub output: Option<(PathBuf, Option<Resume>)>,
 }
 
 impl FetchSettings {
@@ -47,7 +50,15 @@ impl FetchSettings {
             (false, FormatArg::Text) => Format::Text,
             (false, FormatArg::Csv) => Format::Csv,
         };
+        if report.resume && format != Format::Json {
+            return Err("--resume reads the output file as JSON Lines: add --json".into());
+        }
+        let resume = report.resume.then_some(Resume {
+            max_age: report.max_age,
+            retry_failed: report.retry_failed,
+        });
         Ok(FetchSettings {
+            output: report.output.clone().map(|path| (path, resume)),
             builder,
             sources,
             style: Style {

@@ -58,6 +58,27 @@ impl Request {
         self
     }
 
+    /// The input this request came from, if it was given ([`Request::with_origin`]).
+    pub fn input(&self) -> Option<&str> {
+        self.origin.as_ref().map(|o| &*o.input)
+    }
+
+    /// Its line number in that input, if given.
+    pub fn line(&self) -> Option<u64> {
+        self.origin.as_ref().map(|o| o.line)
+    }
+
+    /// The URL as its record will show it ([`crate::Response::url`]): normalised with the
+    /// password masked, or the text itself (masked) when it is not a URL.
+    ///
+    /// ```
+    /// let request = octopus::Request::new("Example.com/a");
+    /// assert_eq!(request.shown_url(), "http://example.com/a");
+    /// ```
+    pub fn shown_url(&self) -> String {
+        self.clone().resolve().shown
+    }
+
     /// Parse the text into the URL to fetch.
     pub(crate) fn resolve(self) -> Resolved {
         let (url, shown) = match self.text {

@@ -23,7 +23,7 @@ pub struct Counts {
     pub urls: u64,
     pub ok: u64,
     pub failed: u64,
-    pub failed_by_kind: BTreeMap<&'static str, u64>,
+    pub failed_by_kind: BTreeMap<String, u64>,
     pub cached: u64,
     pub bytes: u64,
     /// Records that waited for a slot, a rate, a delay or a retry, and their total wait.
@@ -36,6 +36,45 @@ pub struct Counts {
     pub skipped: u64,
     /// Records printed (all of them unless matchers or filters leave some out).
     pub printed: u64,
+    /// Records of earlier runs, read from the output file (`--resume`).
+    pub resumed: u64,
+}
+
+impl Counts {
+    fn failed_kind(&mut self, kind: &str) {
+        match self.failed_by_kind.get_mut(kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.failed_by_kind.insert(kind.to_string(), 1);
+            }
+        }
+    }
+
+    /// Count a record of an earlier run, as its JSON says (`--resume`).
+    pub fn add_record(&mut self, record: &serde_json::Value) {
+        let number = |field: &str| record[field].as_u64().unwrap_or(0);
+        let yes = |field: &str| record[field].as_bool().unwrap_or(false);
+        self.urls += 1;
+        self.resumed += 1;
+        self.printed += 1;
+        self.cached += u64::from(yes("cached"));
+        let waited_ms = record["waited_ms"].as_f64().unwrap_or(0.0);
+        if waited_ms > 0.0 {
+            self.waited += 1;
+            self.waited_ms += waited_ms as u64;
+        }
+        self.retried += u64::from(number("attempts") > 1);
+        self.skipped += u64::from(yes("skipped"));
+        self.saved += u64::from(record.get("saved").is_some() && !yes("skipped"));
+        self.bytes += number("bytes");
+        if yes("ok") {
+            self.ok += 1;
+            return;
+        }
+        self.failed += 1;
+        let kind = record["error"]["kind"].as_str().unwrap_or(HTTP_STATUS);
+        self.failed_kind(kind);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -45,10 +84,11 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn start() -> Self {
+    /// A tally starting from `counts` (of an earlier run's records, or none).
+    pub fn start(counts: Counts) -> Self {
         Tally {
             started: Instant::now(),
-            counts: Counts::default(),
+            counts,
         }
     }
 
@@ -70,7 +110,7 @@ impl Tally {
         }
         c.failed += 1;
         let kind = record.error().map_or(HTTP_STATUS, |f| f.kind().as_str());
-        *c.failed_by_kind.entry(kind).or_default() += 1;
+        c.failed_kind(kind);
     }
 
     /// The record just added was printed.
@@ -85,13 +125,14 @@ impl Tally {
     /// Close the run: combine the tally with what the reader saw and why it stopped.
     pub fn finish(&self, input: &InputStats, stopped: Option<StopReason>) -> Summary {
         let secs = self.elapsed().as_secs_f64();
-        let urls = self.counts.urls;
+        // The rate is this run's: records read back from the output file took no time.
+        let urls = self.counts.urls - self.counts.resumed;
         Summary {
             kind: "summary",
             counts: self.counts.clone(),
             elapsed_ms: round3(secs * 1000.0),
             urls_per_second: round3(if secs > 0.0 { urls as f64 / secs } else { 0.0 }),
-            not_fetched: input.lines.saturating_sub(urls),
+            not_fetched: input.lines.saturating_sub(self.counts.urls),
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
         }
@@ -126,7 +167,7 @@ impl Summary {
         let c = &self.counts;
         let mut s = format!(
             "[octopus] Retrieving {} urls took {:.2} seconds meaning {:.2} urls/second. ok: {}, failed: {}",
-            c.urls,
+            c.urls - c.resumed,
             self.elapsed_ms / 1000.0,
             self.urls_per_second,
             c.ok,
@@ -155,6 +196,12 @@ impl Summary {
         }
         if c.printed != c.urls {
             s.push_str(&format!(", printed: {}", c.printed));
+        }
+        if c.resumed > 0 {
+            s.push_str(&format!(
+                ", resumed: {} records of earlier runs (counted in ok and failed)",
+                c.resumed
+            ));
         }
         if let Some(why) = self.stopped {
             s.push_str(&format!(

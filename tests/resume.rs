@@ -1,0 +1,270 @@
+//! `-o FILE` and `--resume`: the output file is the run's state. Killed with SIGKILL at
+//! random moments and resumed, a run ends with exactly one whole record per input line; a
+//! torn last line is dropped and refetched; a changed input is refused; `--retry-failed`
+//! and `--max-age` refetch what they name, and only that.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// Every record of a JSON Lines file; each line must be whole JSON.
+fn journal(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the file ends with a whole line"
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}")))
+        .collect()
+}
+
+/// Records by line number; panics on a line recorded twice.
+fn by_line(records: &[Value]) -> BTreeMap<u64, &Value> {
+    let mut lines = BTreeMap::new();
+    for r in records {
+        let line = r["line"].as_u64().unwrap();
+        assert!(
+            lines.insert(line, r).is_none(),
+            "line {line} recorded twice"
+        );
+    }
+    lines
+}
+
+fn list(dir: &Dir, lines: &[String]) -> String {
+    let path = dir.0.join("urls.txt");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn records_go_to_the_file_appended_and_csv_gets_one_header() {
+    let s = server();
+    let dir = Dir::new("output-file");
+    let out_file = dir.0.join("out.csv");
+    for path in ["/a", "/b"] {
+        let out = octopus()
+            .args(["--format", "csv", "-o"])
+            .arg(&out_file)
+            .arg(s.url(path))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+    }
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("url,"));
+    assert!(lines[1].starts_with(&s.url("/a")) && lines[2].starts_with(&s.url("/b")));
+}
+
+#[test]
+fn killed_at_random_moments_and_resumed_every_line_ends_with_one_record() {
+    let s = server();
+    let dir = Dir::new("resume-kill");
+    let n = 60;
+    let urls: Vec<String> = (0..n).map(|i| s.url(&format!("/delay/40/{i}"))).collect();
+    let input = list(&dir, &urls);
+    let out_file = dir.0.join("out.jsonl");
+    let out_arg = out_file.display().to_string();
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut kills = 0;
+    for _round in 0..20 {
+        let mut child = octopus_std()
+            .args([
+                "--json", "-q", "-c", "4", "--resume", "-o", &out_arg, &input,
+            ])
+            .spawn()
+            .unwrap();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(20 + rng % 180));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        // Whatever the moment, what the file holds is whole records, each line once, or a
+        // torn last line that the next resume cuts off.
+        let text = std::fs::read(&out_file).unwrap_or_default();
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let records: Vec<Value> = String::from_utf8_lossy(&text[..whole])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        by_line(&records);
+    }
+    let out = octopus()
+        .args(["--json", "--resume", "-o", &out_arg, &input])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seed {seed}: {}", stderr(&out));
+    let records = journal(&out_file);
+    let lines = by_line(&records);
+    assert_eq!(
+        lines.len(),
+        n,
+        "seed {seed}, {kills} kills: one record per line"
+    );
+    assert_eq!(
+        lines.keys().copied().collect::<Vec<_>>(),
+        (1..=n as u64).collect::<Vec<_>>()
+    );
+    assert!(records.iter().all(|r| r["status"] == 200), "seed {seed}");
+    let summary = json_summary(&out);
+    assert_eq!(
+        summary["urls"], n,
+        "the summary covers the earlier runs too"
+    );
+    assert_eq!(summary["ok"], n);
+    assert!(
+        kills > 0,
+        "the runs were interrupted at least once (seed {seed})"
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_dropped_and_its_line_fetched_again() {
+    let s = server();
+    let dir = Dir::new("resume-torn");
+    let urls: Vec<String> = (0..5).map(|i| s.url(&format!("/t/{i}"))).collect();
+    let input = list(&dir, &urls);
+    let out_file = dir.0.join("out.jsonl");
+    octopus()
+        .args(["--json", "-c", "1", "-o"])
+        .arg(&out_file)
+        .arg(&input)
+        .assert()
+        .success();
+    let text = std::fs::read(&out_file).unwrap();
+    std::fs::write(&out_file, &text[..text.len() - 30]).unwrap();
+    let last = journal_lines_without_last(&text);
+    let out = octopus()
+        .args(["--json", "-c", "1", "--resume", "-o"])
+        .arg(&out_file)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = journal(&out_file);
+    assert_eq!(by_line(&records).len(), 5);
+    assert_eq!(
+        s.hits(&format!("/t/{last}")),
+        2,
+        "the torn line's URL was fetched again"
+    );
+    assert_eq!(json_summary(&out)["resumed"], 4);
+}
+
+/// The path index of the last record in `text` (the one a cut makes torn).
+fn journal_lines_without_last(text: &[u8]) -> u64 {
+    let last = String::from_utf8_lossy(text)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let record: Value = serde_json::from_str(&last).unwrap();
+    let url = record["url"].as_str().unwrap();
+    url.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_changed_input_is_refused_not_mixed() {
+    let s = server();
+    let dir = Dir::new("resume-changed");
+    let mut urls: Vec<String> = (0..4).map(|i| s.url(&format!("/c/{i}"))).collect();
+    let input = list(&dir, &urls);
+    let out_file = dir.0.join("out.jsonl");
+    octopus()
+        .args(["--json", "-o"])
+        .arg(&out_file)
+        .arg(&input)
+        .assert()
+        .success();
+    urls[2] = s.url("/other");
+    list(&dir, &urls);
+    let before = std::fs::read(&out_file).unwrap();
+    let out = octopus()
+        .args(["--json", "--resume", "-o"])
+        .arg(&out_file)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("line 3") && message.contains("changed"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        before,
+        "nothing was mixed in"
+    );
+    assert_eq!(s.hits("/other"), 0);
+}
+
+#[test]
+fn retry_failed_and_max_age_refetch_only_what_they_name() {
+    let s = server();
+    let dir = Dir::new("resume-refetch");
+    let input = list(&dir, &[s.url("/status/200"), s.url("/status/500")]);
+    let out_file = dir.0.join("out.jsonl");
+    let run = |extra: &[&str]| {
+        let out = octopus()
+            .args(["--json", "--resume", "-o"])
+            .arg(&out_file)
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(by_line(&journal(&out_file)).len(), 2, "{extra:?}");
+        json_summary(&out)
+    };
+    run(&[]);
+    assert_eq!((s.hits("/status/200"), s.hits("/status/500")), (1, 1));
+    run(&[]);
+    assert_eq!(
+        (s.hits("/status/200"), s.hits("/status/500")),
+        (1, 1),
+        "all done"
+    );
+    let summary = run(&["--retry-failed"]);
+    assert_eq!((s.hits("/status/200"), s.hits("/status/500")), (1, 2));
+    assert_eq!(summary["resumed"], 1);
+    run(&["--max-age", "1h"]);
+    assert_eq!(
+        (s.hits("/status/200"), s.hits("/status/500")),
+        (1, 2),
+        "nothing stale"
+    );
+    run(&["--max-age", "0s"]);
+    assert_eq!(
+        (s.hits("/status/200"), s.hits("/status/500")),
+        (2, 3),
+        "everything stale"
+    );
+}
+
+#[test]
+fn resume_needs_json_lines() {
+    let out = octopus()
+        .args(["--resume", "-o", "/tmp/x.txt", "http://127.0.0.1:1/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
+}
