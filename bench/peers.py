@@ -123,6 +123,8 @@ def peer_commands(tool, urls_file, curl_cfg, c, args):
     return {
         "octopus": ([args.octopus, "-q", "-c", str(c), urls_file], False),
         "octopus (before)": ([args.before, "-q", "-c", str(c), urls_file], False),
+        "octopus --keep-order": ([args.octopus, "-q", "-c", str(c), "--keep-order", urls_file],
+                                 False),
         "curl --parallel": (f"curl -s --parallel --parallel-max {c} -K {curl_cfg}", True),
         "wget2": (f"wget2 -q --no-config --max-threads={c} -O /dev/null -i {urls_file}", True),
         "xargs -P + curl": (f"xargs -P {c} -n 1 curl -s -o /dev/null < {urls_file}", True),
@@ -136,7 +138,7 @@ def run_workload(name, urls, c, ideal, tools, args, work, extra=None):
     write_lines(urls_file, urls)
     write_lines(curl_cfg, [f'url = "{u}"\noutput = "/dev/null"' for u in urls])
     rows = []
-    ours = ("octopus", "octopus (before)")
+    ours = ("octopus", "octopus (before)", "octopus --keep-order")
     tools = [t for t in tools if t in ours or args.peers is None or t in args.peers]
     # Rounds of every tool in turn, so that a drift of the machine hits them all alike.
     runs = {tool: [] for tool in tools}
@@ -339,14 +341,14 @@ def main():
         w = set(args.workloads)
         if "W1" in w:
             rows += run_workload("W1", [f"{base}/delay/{i}" for i in range(2000)], 200, 1.0,
-                                 all_tools, args, work)
+                                 all_tools + ["octopus --keep-order"], args, work)
         if "W2" in w:
             rows += run_workload("W2", [f"{base}/delay/{i}" for i in range(10000)], 1000, 1.0,
                                  ours + ["curl --parallel", "wget2", "octopus-http (original)"],
                                  args, work)
         if "W3" in w:
             rows += run_workload("W3", [f"{base}/n/{i}" for i in range(20000)], 64, None,
-                                 all_tools, args, work)
+                                 all_tools + ["octopus --keep-order"], args, work)
             notes["W3 wrk -t2 -c64 req/s"] = wrk_rate(f"{base}/n/1", 64)
         if "W4" in w:
             urls = [f"{base}/w4/site-{(i * 7919) % 13}" for i in range(2000)]

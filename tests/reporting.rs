@@ -193,3 +193,92 @@ fn bad_matchers_are_usage_errors_naming_the_flag() {
         assert!(stderr(&out).contains(flag), "{flag}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn keep_order_prints_in_input_order_under_shuffled_delays() {
+    let s = server();
+    let dir = Dir::new("keep-order");
+    // Delays shuffled by a fixed permutation: later lines often finish first.
+    let urls: Vec<String> = (0..40u64)
+        .map(|i| s.url(&format!("/delay/{}/{i}", (i * 37) % 41 * 5)))
+        .collect();
+    let list = dir.0.join("urls.txt");
+    std::fs::write(&list, urls.join("\n")).unwrap();
+    let out = octopus()
+        .args(["--json", "-c", "8", "--keep-order"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<u64> = records(&out)
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, (1..=40).collect::<Vec<_>>());
+    let unordered = octopus()
+        .args(["--json", "-c", "8"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    let lines: Vec<u64> = records(&unordered)
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_ne!(
+        lines,
+        (1..=40).collect::<Vec<_>>(),
+        "without it, completion order"
+    );
+}
+
+#[test]
+fn keep_order_holds_back_at_most_its_window_then_fetching_waits() {
+    let s = server();
+    // Window: look-ahead 1 + concurrency 2 = 3 lines handed over and not yet printed.
+    let mut urls = vec![s.url("/delay/300/slow")];
+    urls.extend((0..12).map(|i| s.url(&format!("/fast/{i}"))));
+    let out = octopus()
+        .args(["--json", "-c", "2", "--lookahead", "1", "--keep-order"])
+        .args(&urls)
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    assert_eq!(recs.len(), 13);
+    let finished: Vec<std::time::SystemTime> = recs
+        .iter()
+        .map(|r| humantime::parse_rfc3339(r["finished_at"].as_str().unwrap()).unwrap())
+        .collect();
+    // Line k is handed over only once line k - 3 was printed, so it finishes after it.
+    for k in 3..finished.len() {
+        assert!(
+            finished[k] >= finished[k - 3],
+            "line {} before line {}",
+            k + 1,
+            k - 2
+        );
+    }
+}
+
+#[test]
+fn keep_order_with_a_file_named_twice_prints_every_record() {
+    let s = server();
+    let dir = Dir::new("keep-order-twice");
+    let list = dir.0.join("urls.txt");
+    std::fs::write(
+        &list,
+        format!("{}\n{}\n", s.url("/delay/50/a"), s.url("/b")),
+    )
+    .unwrap();
+    let out = octopus()
+        .args(["--json", "--no-cache", "--keep-order"])
+        .arg(&list)
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<u64> = records(&out)
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 2, 1, 2]);
+}

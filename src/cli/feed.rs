@@ -15,6 +15,7 @@ use octopus::Request;
 use octopus::input::{Lines, Source};
 
 use super::journal::{Prior, Seen as Journaled};
+use super::order::Order;
 
 /// What the reader saw of the input.
 #[derive(Debug, Default)]
@@ -55,6 +56,8 @@ pub struct Feed {
     lines: Arc<Mutex<Lines>>,
     seen: Arc<Seen>,
     prior: Option<Arc<Prior>>,
+    /// With `--keep-order`: the lines handed over and not yet printed.
+    order: Option<Arc<Order>>,
     /// The input turned out to differ from the resumed file's: no more lines.
     ended: bool,
 }
@@ -64,8 +67,13 @@ fn lock(lines: &Mutex<Lines>) -> MutexGuard<'_, Lines> {
 }
 
 impl Input {
-    /// The input of `sources`, skipping the lines `prior` has records of.
-    pub fn new(sources: Vec<Source>, prior: Option<Arc<Prior>>) -> (Input, Feed) {
+    /// The input of `sources`, skipping the lines `prior` has records of, noting in `order`
+    /// the lines handed over.
+    pub fn new(
+        sources: Vec<Source>,
+        prior: Option<Arc<Prior>>,
+        order: Option<Arc<Order>>,
+    ) -> (Input, Feed) {
         let reads_stdin = sources.contains(&Source::Stdin);
         let lines = Arc::new(Mutex::new(Lines::new(sources)));
         let seen = Arc::new(Seen::default());
@@ -73,6 +81,7 @@ impl Input {
             lines: Arc::clone(&lines),
             seen: Arc::clone(&seen),
             prior,
+            order,
             ended: false,
         };
         let input = Input {
@@ -127,6 +136,9 @@ impl Iterator for Feed {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
+        if let Some(order) = &self.order {
+            order.wait_for_room();
+        }
         while !self.ended {
             let next = lock(&self.lines).next_line();
             let request = match next {
@@ -144,7 +156,12 @@ impl Iterator for Feed {
                 }
             };
             match self.prior.as_ref().map(|p| p.seen(&request)) {
-                None | Some(Journaled::New) => return Some(request),
+                None | Some(Journaled::New) => {
+                    if let Some(order) = &self.order {
+                        order.hand_over(&request);
+                    }
+                    return Some(request);
+                }
                 Some(Journaled::Done) => {}
                 Some(Journaled::Changed(why)) => {
                     self.seen.error(why);
@@ -158,6 +175,7 @@ impl Iterator for Feed {
     /// At least one more line without a read that may block (so that the pull hands over
     /// what it has before such a read), or none promised.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (usize::from(!lock(&self.lines).would_read()), None)
+        let full = self.order.as_ref().is_some_and(|o| o.is_full());
+        (usize::from(!full && !lock(&self.lines).would_read()), None)
     }
 }

@@ -12,6 +12,7 @@ use super::args::FetchArgs;
 use super::exit_codes;
 use super::feed::{Input, InputStats};
 use super::journal;
+use super::order::{Held, Order};
 use super::output::progress::Progress;
 use super::output::select::Selection;
 use super::output::summary::Tally;
@@ -51,7 +52,11 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         None => (Box::new(io::stdout().lock()), true, None),
     };
     let prior = prior.map(Arc::new);
+    let order = settings
+        .keep_order
+        .map(|window| Arc::new(Order::new(window)));
     let mut sink = Sink {
+        order: order.clone().map(|order| (order, Held::default())),
         share_terminal: settings.progress
             && settings.output.is_none()
             && io::stdout().is_terminal(),
@@ -62,7 +67,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         stop: &stop,
         told_save: false,
     };
-    let (input, feed) = Input::new(settings.sources.clone(), prior.clone());
+    let (input, feed) = Input::new(settings.sources.clone(), prior.clone(), order);
     match octopus.fetch_all(feed) {
         Ok(mut responses) => receive(&mut responses, &mut sink),
         Err(e) => return fail(&describe(&e)),
@@ -146,12 +151,15 @@ fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
             None => break,
         }
     }
+    sink.finish();
     sink.idle();
 }
 
 /// Receives each response: count it, advance the bar, write it.
 struct Sink<'a, W: Write> {
     output: Output<W>,
+    /// With `--keep-order`: the lines' order, and the records that came before their turn.
+    order: Option<(Arc<Order>, Held)>,
     selection: &'a Selection,
     tally: Tally,
     progress: &'a Progress,
@@ -165,12 +173,26 @@ struct Sink<'a, W: Write> {
 impl<W: Write> Sink<'_, W> {
     fn record(&mut self, response: &Response) {
         // A line cancelled by a stop was not fetched: the summary counts it as such.
-        if response
+        let cancelled = response
             .error()
-            .is_some_and(|f| f.kind() == ErrorKind::Cancelled)
-        {
-            return;
+            .is_some_and(|f| f.kind() == ErrorKind::Cancelled);
+        if !cancelled {
+            self.count(response);
         }
+        let shown = !cancelled && self.selection.shows(response);
+        match &mut self.order {
+            Some((order, held)) => {
+                for ready in order.arrived(held, response, shown) {
+                    self.print(&ready);
+                }
+            }
+            None if shown => self.print(response),
+            None => {}
+        }
+    }
+
+    /// Count a record; say a failure to save once.
+    fn count(&mut self, response: &Response) {
         // Saving can fail for every URL (a full disk): said once here, in every record there.
         if let Some(failure) = response.error().filter(|f| f.kind() == ErrorKind::Save)
             && !std::mem::replace(&mut self.told_save, true)
@@ -183,12 +205,21 @@ impl<W: Write> Sink<'_, W> {
         }
         self.tally.add(response);
         self.progress.inc();
-        if !self.selection.shows(response) {
-            return;
-        }
+    }
+
+    fn print(&mut self, response: &Response) {
         self.tally.printed();
         if !self.output.write(response) {
             self.stop.request(StopReason::OutputClosed);
+        }
+    }
+
+    /// The run is over: print what `--keep-order` still holds.
+    fn finish(&mut self) {
+        if let Some((order, held)) = &mut self.order {
+            for record in order.rest(held) {
+                self.print(&record);
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! The command line on the library: arguments (`args.rs`, `report_args.rs`), settings from
 //! them (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
-//! printing in `output/`, its output file and `--resume` in `journal.rs`, and its stopping
-//! in `stop.rs`), `bench` (`bench.rs`), shell
+//! printing in `output/`, its output file and `--resume` in `journal.rs`, `--keep-order` in
+//! `order.rs`, and its stopping in `stop.rs`), `bench` (`bench.rs`), shell
 //! completions and the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
 pub mod args;
@@ -11,6 +11,7 @@ mod feed;
 mod fetch;
 mod generate;
 mod journal;
+mod order;
 mod output;
 mod report_args;
 mod settings;

@@ -30,6 +30,8 @@ pub struct FetchSettings {
     pub progress: bool,
     /// Records go to this file (`-o`), resumed or not, instead of stdout.
     pub output: Option<(PathBuf, Option<Resume>)>,
+    /// With `--keep-order`: how many lines may be handed over and not yet printed.
+    pub keep_order: Option<usize>,
 }
 
 impl FetchSettings {
@@ -57,7 +59,11 @@ impl FetchSettings {
             max_age: report.max_age,
             retry_failed: report.retry_failed,
         });
+        // A slow line holds back what the engine may have in hand anyway: its look-ahead
+        // and its requests in flight.
+        let window = args.lookahead as usize + args.concurrency as usize;
         Ok(FetchSettings {
+            keep_order: report.keep_order.then_some(window),
             output: report.output.clone().map(|path| (path, resume)),
             builder,
             sources,
