@@ -36,6 +36,7 @@ pub struct Record<'a> {
     content_type: Option<&'a str>,
     attempts: u32,
     waited_ms: f64,
+    fetch_ms: Option<f64>,
     finished_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<Headers<'a>>,
@@ -89,6 +90,7 @@ impl<'a> From<&'a Response> for Record<'a> {
             content_type: r.content_type(),
             attempts: r.attempts(),
             waited_ms: millis(r.waited()),
+            fetch_ms: r.fetch_time().map(millis),
             finished_at: humantime::format_rfc3339_millis(r.finished_at()).to_string(),
             headers: r.has_headers().then(|| Headers(r.headers())),
             body: text.map(Cow::Borrowed),

@@ -231,6 +231,13 @@ impl Response {
         self.fetched().map_or(0, |f| f.redirects)
     }
 
+    /// How long the exchange took, from sending the first request to the end of the final
+    /// body (redirects included; not the time waiting for a worker, a limit or a retry).
+    /// `None` when no response came. A response from the cache has its fetch's.
+    pub fn fetch_time(&self) -> Option<Duration> {
+        self.fetched().map(|f| f.took)
+    }
+
     /// When the outcome was settled: the response read, the failure seen, the cache's answer
     /// given.
     pub fn finished_at(&self) -> SystemTime {

@@ -282,3 +282,62 @@ fn keep_order_with_a_file_named_twice_prints_every_record() {
         .collect();
     assert_eq!(lines, [1, 2, 1, 2]);
 }
+
+#[test]
+fn statistics_in_the_json_summary_agree_with_the_records() {
+    let s = server();
+    let mut urls: Vec<String> = (0..12)
+        .map(|i| s.url(&format!("/delay/{}/{i}", i * 10)))
+        .collect();
+    urls.extend([
+        s.url("/status/404"),
+        s.url("/status/404"),
+        s.url("/delay/0/0"),
+    ]);
+    urls.push("http://127.0.0.1:1/refused".into());
+    let out = octopus()
+        .args(["--json", "-c", "4"])
+        .args(&urls)
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    let summary = json_summary(&out);
+    // Statuses, as the records have them.
+    let mut statuses = std::collections::BTreeMap::new();
+    for r in &recs {
+        if let Some(status) = r["status"].as_u64() {
+            *statuses.entry(status.to_string()).or_insert(0u64) += 1;
+        }
+    }
+    assert_eq!(summary["statuses"], serde_json::json!(statuses));
+    // Latency: of the responses fetched (not the failure, nor the repeat of /delay/0/0,
+    // which came from the cache), each its fetch time.
+    let made: Vec<f64> = recs
+        .iter()
+        .filter(|r| r["cached"] == false)
+        .filter_map(|r| r["fetch_ms"].as_f64())
+        .collect();
+    assert_eq!(made.len(), 13);
+    let latency = &summary["latency_ms"];
+    assert_eq!(latency["fetched"], made.len(), "{summary}");
+    let slowest = made.iter().cloned().fold(0.0, f64::max);
+    let max = latency["max"].as_f64().unwrap();
+    assert!(
+        (max - slowest).abs() <= slowest * 0.002 + 0.01,
+        "{max} vs {slowest}"
+    );
+    let p = |q: &str| latency[q].as_f64().unwrap();
+    assert!(p("p50") <= p("p90") && p("p90") <= p("p99") && p("p99") <= max);
+    let top = &summary["top_failing_hosts"];
+    assert_eq!(top[0]["failed"], 2, "{top}");
+    assert_eq!(
+        top[0]["host"],
+        s.url("")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    );
+    assert_eq!(
+        top[1],
+        serde_json::json!({"host": "127.0.0.1:1", "failed": 1})
+    );
+}

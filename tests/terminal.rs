@@ -140,3 +140,28 @@ fn bench_shows_each_phase_on_a_terminal() {
         assert!(bar, "no progress for {phase}: {shown}");
     }
 }
+
+#[test]
+fn stats_on_a_terminal_draw_a_latency_histogram_and_the_bar_counts_outcomes() {
+    let s = server();
+    let dir = url_list(&s, "stats-tty", 30, 20);
+    let command = format!(
+        "{} --stats -c 2 {} http://127.0.0.1:1/refused > /dev/null",
+        env!("CARGO_BIN_EXE_octopus"),
+        dir.join("urls.txt").display(),
+    );
+    let out = on_a_terminal(&command);
+    let shown = stdout(&out);
+    assert!(shown.contains("latency of 30 responses: p50"), "{shown}");
+    assert!(
+        shown.contains("latency histogram (ms):") && shown.contains('█'),
+        "{shown}"
+    );
+    assert!(shown.contains("statuses: 200: 30"), "{shown}");
+    assert!(shown.contains("most failures: 127.0.0.1:1: 1"), "{shown}");
+    assert!(
+        shown.contains("ok ") && shown.contains("  failed "),
+        "the bar counts: {shown}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -142,7 +142,7 @@ fn timed_run(
         .map_err(|e| e.to_string())?;
     for response in responses {
         tally.add(&response);
-        progress.inc();
+        progress.inc(true);
     }
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();

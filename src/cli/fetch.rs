@@ -113,6 +113,10 @@ fn report(
             Format::Text | Format::Csv => summary.to_text(),
         };
         let _ = writeln!(stderr, "{line}");
+        if settings.stats && settings.style.format != Format::Json {
+            let text = tally.stats.to_text(io::stderr().is_terminal());
+            let _ = writeln!(stderr, "{text}");
+        }
     }
     if let Some(reason) = stop.reason() {
         reason.exit_code()
@@ -204,7 +208,7 @@ impl<W: Write> Sink<'_, W> {
             self.progress.notice(&line);
         }
         self.tally.add(response);
-        self.progress.inc();
+        self.progress.inc(response.ok());
     }
 
     fn print(&mut self, response: &Response) {

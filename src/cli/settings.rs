@@ -32,6 +32,8 @@ pub struct FetchSettings {
     pub output: Option<(PathBuf, Option<Resume>)>,
     /// With `--keep-order`: how many lines may be handed over and not yet printed.
     pub keep_order: Option<usize>,
+    /// Statistics in the text summary (`--stats`).
+    pub stats: bool,
 }
 
 impl FetchSettings {
@@ -64,6 +66,7 @@ impl FetchSettings {
         let window = args.lookahead as usize + args.concurrency as usize;
         Ok(FetchSettings {
             keep_order: report.keep_order.then_some(window),
+            stats: report.stats,
             output: report.output.clone().map(|path| (path, resume)),
             builder,
             sources,

@@ -156,8 +156,15 @@ impl Client {
 
     /// Fetch one URL, following redirects, and read the final body to the end.
     pub fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
+        let started = Instant::now();
+        let mut fetched = self.follow(url, started)?;
+        fetched.took = started.elapsed();
+        Ok(fetched)
+    }
+
+    /// The exchange and its redirect chain, started at `now`.
+    fn follow(&self, url: &Url, now: Instant) -> Result<Fetched, Failure> {
         // The timeout is bounded when settings are validated; the fallback only guards that.
-        let now = Instant::now();
         let deadline = now.checked_add(self.cfg.timeout).unwrap_or(now);
         let mut hop = Hop {
             url: url.clone(),

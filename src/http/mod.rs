@@ -40,6 +40,8 @@ pub(crate) struct Fetched {
     pub content_type: Option<String>,
     /// What a `Retry-After` header asked for, if the response had one.
     pub retry_after: Option<Duration>,
+    /// From sending the first request to the end of the final body, redirects included.
+    pub took: Duration,
     /// The final response's headers, when kept (boxed: a cached response that keeps none
     /// costs a pointer).
     pub headers: Option<Box<HeaderMap>>,

@@ -81,6 +81,8 @@ impl Client {
             bytes: read.bytes,
             content_type,
             retry_after,
+            // Set by `Client::fetch`, which knows when the chain started.
+            took: Duration::ZERO,
             headers: cfg.keep_headers.then(|| Box::new(parts.headers)),
             capture: read.captured,
             warc,

@@ -180,6 +180,7 @@ pub(crate) mod tests {
             bytes: 3,
             content_type: None,
             retry_after: None,
+            took: Duration::from_millis(1),
             headers: None,
             capture: None,
             warc: None,

@@ -8,7 +8,7 @@ use octopus::{Hash, Response};
 use super::Printer;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 26] = [
+pub const COLUMNS: [&str; 27] = [
     "url",
     "final_url",
     "input",
@@ -24,6 +24,7 @@ pub const COLUMNS: [&str; 26] = [
     "content_type",
     "attempts",
     "waited_ms",
+    "fetch_ms",
     "finished_at",
     "sha256",
     "sha1",
@@ -57,7 +58,7 @@ impl Printer for CsvPrinter {
     fn print(&mut self, r: &Response, out: &mut Vec<u8>) {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
-        let cells: [String; 26] = [
+        let cells: [String; 27] = [
             r.url().to_string(),
             opt(r.final_url().map(str::to_string)),
             opt(r.input().map(str::to_string)),
@@ -73,6 +74,7 @@ impl Printer for CsvPrinter {
             opt(r.content_type().map(str::to_string)),
             r.attempts().to_string(),
             millis(r.waited()),
+            opt(r.fetch_time().map(millis)),
             humantime::format_rfc3339_millis(r.finished_at()).to_string(),
             opt(r.hash(Hash::Sha256).map(str::to_string)),
             opt(r.hash(Hash::Sha1).map(str::to_string)),

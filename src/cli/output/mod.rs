@@ -1,7 +1,7 @@
 //! Writing records: one printer per format behind `Printer` (`text.rs`, `json.rs`,
 //! `csv.rs`), which records are printed (`select.rs`), and `Output`, the one buffered writer
-//! that owns stdout (or the `-o` file); the run's summary (`summary.rs`) and the progress bar
-//! (`progress.rs`) on stderr.
+//! that owns stdout (or the `-o` file); the run's summary (`summary.rs`, with `stats.rs`) and
+//! the progress bar (`progress.rs`) on stderr.
 //!
 //! Invariants: a record is always written whole, as one line ending in `\n`; output is
 //! flushed whenever the run is idle, so `| jq` sees records as they complete; a closed stdout
@@ -11,6 +11,7 @@ mod csv;
 mod json;
 pub mod progress;
 pub mod select;
+pub mod stats;
 pub mod summary;
 mod text;
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use octopus::Response;
 
+use super::stats::{Stats, StatsSummary};
 use crate::cli::feed::InputStats;
 use crate::cli::stop::StopReason;
 
@@ -81,6 +82,8 @@ impl Counts {
 pub struct Tally {
     started: Instant,
     pub counts: Counts,
+    /// Of this run's records (not those of earlier runs a resumed file holds).
+    pub stats: Stats,
 }
 
 impl Tally {
@@ -89,10 +92,12 @@ impl Tally {
         Tally {
             started: Instant::now(),
             counts,
+            stats: Stats::default(),
         }
     }
 
     pub fn add(&mut self, record: &Response) {
+        self.stats.add(record);
         let c = &mut self.counts;
         c.urls += 1;
         c.cached += u64::from(record.cached());
@@ -135,6 +140,7 @@ impl Tally {
             not_fetched: input.lines.saturating_sub(self.counts.urls),
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
+            stats: self.stats.summary(),
         }
     }
 }
@@ -155,6 +161,8 @@ pub struct Summary {
     pub not_fetched: u64,
     pub input_complete: bool,
     pub stopped: Option<&'static str>,
+    #[serde(flatten)]
+    pub stats: StatsSummary,
 }
 
 impl Summary {

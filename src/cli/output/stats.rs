@@ -1,0 +1,202 @@
+//! Statistics of a run, kept record by record: latency percentiles (an HDR histogram, three
+//! significant digits), statuses, the hosts that failed most. Always in the JSON summary;
+//! in the text summary with `--stats`, with a latency histogram drawn in block characters
+//! when stderr is a terminal (as `hey` and `oha` print).
+//!
+//! Invariant: latency is of the responses received (not failures, cache answers, skipped or
+//! resumed lines), each its `fetch_time`: from sending the request to the end of the body,
+//! without time spent waiting for a worker, a politeness limit or a retry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use octopus::Response;
+
+/// Hosts listed in `top_failing_hosts`, at most.
+const TOP_HOSTS: usize = 5;
+/// Bars in the drawn histogram.
+const BARS: u64 = 10;
+
+/// What the statistics keep.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Microseconds, 1 µs to one hour (longer ones are counted as an hour).
+    latency: Option<Histogram<u64>>,
+    statuses: BTreeMap<u16, u64>,
+    failures: HashMap<String, u64>,
+}
+
+/// The statistics as the summary shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsSummary {
+    pub latency_ms: Option<Percentiles>,
+    pub statuses: BTreeMap<String, u64>,
+    pub top_failing_hosts: Vec<HostFailures>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub fetched: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostFailures {
+    pub host: String,
+    pub failed: u64,
+}
+
+const HOUR_US: u64 = 3_600_000_000;
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: Histogram::new_with_bounds(1, HOUR_US, 3).ok(),
+            statuses: BTreeMap::new(),
+            failures: HashMap::new(),
+        }
+    }
+}
+
+impl Stats {
+    pub fn add(&mut self, r: &Response) {
+        if let Some(status) = r.status() {
+            *self.statuses.entry(status).or_default() += 1;
+        }
+        if !r.ok()
+            && let Some(host) = host(r.url())
+        {
+            *self.failures.entry(host.to_string()).or_default() += 1;
+        }
+        if let Some(took) = r.fetch_time().filter(|_| !r.cached())
+            && let Some(latency) = self.latency.as_mut()
+        {
+            let micros = took.as_micros();
+            let micros = u64::try_from(micros).unwrap_or(HOUR_US).clamp(1, HOUR_US);
+            let _ = latency.record(micros);
+        }
+    }
+
+    pub fn summary(&self) -> StatsSummary {
+        let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
+        let latency_ms = self
+            .latency
+            .as_ref()
+            .filter(|h| !h.is_empty())
+            .map(|h| Percentiles {
+                fetched: h.len(),
+                p50: ms(h.value_at_quantile(0.50)),
+                p90: ms(h.value_at_quantile(0.90)),
+                p99: ms(h.value_at_quantile(0.99)),
+                max: ms(h.max()),
+            });
+        let mut hosts: Vec<(&String, &u64)> = self.failures.iter().collect();
+        hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        StatsSummary {
+            latency_ms,
+            statuses: self
+                .statuses
+                .iter()
+                .map(|(status, n)| (status.to_string(), *n))
+                .collect(),
+            top_failing_hosts: hosts
+                .into_iter()
+                .take(TOP_HOSTS)
+                .map(|(host, failed)| HostFailures {
+                    host: host.clone(),
+                    failed: *failed,
+                })
+                .collect(),
+        }
+    }
+
+    /// The text lines of `--stats`; with `histogram`, the latency bars too.
+    pub fn to_text(&self, histogram: bool) -> String {
+        let s = self.summary();
+        let mut out = String::new();
+        match &s.latency_ms {
+            Some(p) => {
+                let _ = write!(
+                    out,
+                    "[octopus] latency of {} responses: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+                    p.fetched, p.p50, p.p90, p.p99, p.max
+                );
+            }
+            None => out.push_str("[octopus] latency: no response was fetched"),
+        }
+        if !s.statuses.is_empty() {
+            let list: Vec<String> = s
+                .statuses
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            let _ = write!(out, "\n[octopus] statuses: {}", list.join(", "));
+        }
+        if !s.top_failing_hosts.is_empty() {
+            let list: Vec<String> = s
+                .top_failing_hosts
+                .iter()
+                .map(|h| format!("{}: {}", h.host, h.failed))
+                .collect();
+            let _ = write!(out, "\n[octopus] most failures: {}", list.join(", "));
+        }
+        if histogram && let Some(h) = self.latency.as_ref().filter(|h| !h.is_empty()) {
+            out.push_str(&bars(h));
+        }
+        out
+    }
+}
+
+/// Ten bars from the fastest request to the slowest, each as long as its share.
+fn bars(h: &Histogram<u64>) -> String {
+    let (lo, hi) = (h.min(), h.max().max(h.min() + 1));
+    let step = (hi - lo).div_ceil(BARS).max(1);
+    let counts: Vec<(u64, u64)> = (0..BARS)
+        .map(|i| {
+            let from = lo + i * step;
+            (from, h.count_between(from, from + step - 1))
+        })
+        .collect();
+    let most = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1);
+    let mut out = String::from("\n[octopus] latency histogram (ms):");
+    for (from, count) in counts {
+        let eighths = (count * 40 * 8).div_ceil(most) as usize;
+        let mut bar = "█".repeat(eighths / 8);
+        if eighths % 8 > 0 && count > 0 {
+            bar.push(['▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8 - 1]);
+        }
+        let _ = write!(out, "\n  {:>10.3}  {bar} {count}", from as f64 / 1000.0);
+    }
+    out
+}
+
+/// The host (and port) of a URL, as text.
+fn host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    Some(
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host),
+    )
+    .filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(host("http://a.example:8080/x?y"), Some("a.example:8080"));
+        assert_eq!(host("https://u:***@b.example"), Some("b.example"));
+        assert_eq!(host("not a url"), None);
+    }
+}
