@@ -11,9 +11,14 @@ use jsonschema::Validator;
 use serde_json::{Value, json};
 
 fn validator(name: &str) -> Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert!(jsonschema::meta::is_valid(&schema), "{name} is a valid JSON Schema");
+    assert!(
+        jsonschema::meta::is_valid(&schema),
+        "{name} is a valid JSON Schema"
+    );
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)
@@ -21,7 +26,10 @@ fn validator(name: &str) -> Validator {
 }
 
 fn assert_valid(validator: &Validator, instance: &Value) {
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?} in {instance}");
 }
 
@@ -91,7 +99,10 @@ fn the_schemas_reject_what_octopus_does_not_write() {
     assert_valid(&records_schema, &record);
     let mut extra = record.clone();
     extra["surprise"] = json!(1);
-    assert!(!records_schema.is_valid(&extra), "unknown fields are refused");
+    assert!(
+        !records_schema.is_valid(&extra),
+        "unknown fields are refused"
+    );
     let mut wrong = record.clone();
     wrong["status"] = json!("200");
     assert!(!records_schema.is_valid(&wrong));
