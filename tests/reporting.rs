@@ -194,6 +194,14 @@ fn bad_matchers_are_usage_errors_naming_the_flag() {
     }
 }
 
+/// The line numbers of the records, in the order they were printed.
+fn line_numbers(out: &std::process::Output) -> Vec<u64> {
+    records(out)
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn keep_order_prints_in_input_order_under_shuffled_delays() {
     let s = server();
@@ -210,20 +218,14 @@ fn keep_order_prints_in_input_order_under_shuffled_delays() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<u64> = records(&out)
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
+    let lines = line_numbers(&out);
     assert_eq!(lines, (1..=40).collect::<Vec<_>>());
     let unordered = octopus()
         .args(["--json", "-c", "8"])
         .arg(&list)
         .output()
         .unwrap();
-    let lines: Vec<u64> = records(&unordered)
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
+    let lines = line_numbers(&unordered);
     assert_ne!(
         lines,
         (1..=40).collect::<Vec<_>>(),
@@ -276,10 +278,7 @@ fn keep_order_with_a_file_named_twice_prints_every_record() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<u64> = records(&out)
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
+    let lines = line_numbers(&out);
     assert_eq!(lines, [1, 2, 1, 2]);
 }
 
