@@ -37,6 +37,8 @@ pub enum Setting {
     Warc,
     /// [`crate::Builder::warc_max_size`]
     WarcMaxSize,
+    /// [`crate::Builder::shard`]
+    Shard,
     /// [`crate::Builder::ok_status`]
     OkStatus,
     /// [`crate::Builder::cache_ttl`]
@@ -77,6 +79,7 @@ impl Setting {
             Setting::SkipExisting => "skip-existing",
             Setting::Warc => "warc",
             Setting::WarcMaxSize => "warc-max-size",
+            Setting::Shard => "shard",
             Setting::OkStatus => "ok-status",
             Setting::CacheTtl => "cache-ttl",
             Setting::PerHost => "per-host",

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::http::ClientSettings;
+use crate::input::Shard;
 use crate::policy::{Policy, StatusSet};
 
 /// The cache's settings, when it is on.
@@ -25,4 +26,6 @@ pub(crate) struct Settings {
     pub cache: Option<CacheSettings>,
     pub ok_status: StatusSet,
     pub policy: Policy,
+    /// Only the requests of this shard are taken; the others are dropped and counted.
+    pub shard: Option<Shard>,
 }

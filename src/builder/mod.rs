@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::capture::{Hash, Layout};
 use crate::error::Error;
 use crate::http::{Client, fdlimit};
+use crate::input::ShardBy;
 use crate::run::Octopus;
 
 /// The longest duration any setting takes (a year): longer ones are refused, so that no
@@ -55,6 +56,8 @@ pub struct Builder {
     skip_existing: bool,
     warc: Option<PathBuf>,
     warc_max_size: Option<u64>,
+    shard: Option<(u64, u64)>,
+    shard_by: ShardBy,
     ok_status: Vec<RangeInclusive<u16>>,
     cache_ttl: Option<Duration>,
     cache_size: usize,
@@ -97,6 +100,8 @@ impl Default for Builder {
             skip_existing: false,
             warc: None,
             warc_max_size: None,
+            shard: None,
+            shard_by: ShardBy::Host,
             ok_status: vec![200..=399],
             cache_ttl: None,
             cache_size: 100_000,
@@ -301,6 +306,22 @@ impl Builder {
     /// a new one before a file would grow past `bytes`.
     pub fn warc_max_size(mut self, bytes: u64) -> Self {
         self.warc_max_size = Some(bytes);
+        self
+    }
+
+    /// Take only the requests of shard `index` of `count` (1-based), by the stable hash of
+    /// [`crate::input::Shard`]: each of `count` processes given the same list and its own
+    /// index fetches its part, disjoint, together all of it. A request of another shard is
+    /// not fetched and its handler is not called; [`crate::Stats::other_shard`] counts them.
+    pub fn shard(mut self, index: u64, count: u64) -> Self {
+        self.shard = Some((index, count));
+        self
+    }
+
+    /// What decides a request's shard (default [`ShardBy::Host`]: every URL of a host in one
+    /// shard).
+    pub fn shard_by(mut self, by: ShardBy) -> Self {
+        self.shard_by = by;
         self
     }
 

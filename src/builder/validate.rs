@@ -11,6 +11,7 @@ use super::{Builder, MAX_CONCURRENCY, MAX_DURATION};
 use crate::capture::{Capture, Layout, Saver};
 use crate::error::{Error, Setting};
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
+use crate::input::Shard;
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
 use crate::settings::{CacheSettings, Settings};
 use crate::warc::Warc;
@@ -50,6 +51,7 @@ impl Builder {
             client,
             ok_status,
             policy: self.policy()?,
+            shard: self.checked_shard()?,
         })
     }
 
@@ -127,6 +129,20 @@ impl Builder {
         Warc::create(path, self.warc_max_size, info)
             .map(|warc| Some(Arc::new(warc)))
             .map_err(|e| Error::setting(Setting::Warc, path.display(), e.to_string()))
+    }
+
+    fn checked_shard(&self) -> Result<Option<Shard>, Error> {
+        let Some((index, count)) = self.shard else {
+            return Ok(None);
+        };
+        match Shard::new(index, count, self.shard_by) {
+            Some(shard) => Ok(Some(shard)),
+            None => Err(Error::setting(
+                Setting::Shard,
+                format!("{index}/{count}"),
+                "the shard must be from 1 to the count",
+            )),
+        }
     }
 
     fn checked_method(&self) -> Result<Method, Error> {

@@ -260,9 +260,31 @@ pub struct FetchArgs {
           help_heading = "Content")]
     pub warc_max_size: Option<u64>,
 
+    /// Take only shard K of N of the input (1-based), by a stable hash of each URL's host:
+    /// N processes with K = 1..N fetch the whole list between them, disjoint
+    #[arg(long, value_name = "K/N", help_heading = "Many machines")]
+    pub shard: Option<String>,
+
+    /// With --shard: `host` (every URL of a host in one shard) or `url` (spread one host)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "host",
+        requires = "shard",
+        help_heading = "Many machines"
+    )]
+    pub shard_by: ShardByArg,
+
     /// What is reported, where and how.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--shard-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShardByArg {
+    Host,
+    Url,
 }
 
 /// `--layout`.

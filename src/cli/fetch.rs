@@ -106,7 +106,8 @@ fn report(
             "octopus: the system refused {refused} worker threads; the run went on with fewer"
         );
     }
-    let summary = tally.finish(input, stop.reason());
+    let shard = (settings.shard.clone(), octopus.stats().other_shard);
+    let summary = tally.finish(input, stop.reason(), shard);
     if settings.summary {
         let line = match settings.style.format {
             Format::Json => summary.to_json(),

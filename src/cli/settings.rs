@@ -9,10 +9,10 @@ use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
-use octopus::input::Source;
+use octopus::input::{ShardBy, Source};
 use octopus::{Builder, Hash, Layout, Octopus};
 
-use super::args::{FetchArgs, FormatArg, LayoutArg};
+use super::args::{FetchArgs, FormatArg, LayoutArg, ShardByArg};
 use super::journal::Resume;
 use super::output::select::Selection;
 use super::output::{Format, Style};
@@ -34,6 +34,8 @@ pub struct FetchSettings {
     pub keep_order: Option<usize>,
     /// Statistics in the text summary (`--stats`).
     pub stats: bool,
+    /// The shard taken (`--shard K/N`), as the summary names it.
+    pub shard: Option<String>,
 }
 
 impl FetchSettings {
@@ -67,6 +69,7 @@ impl FetchSettings {
         Ok(FetchSettings {
             keep_order: report.keep_order.then_some(window),
             stats: report.stats,
+            shard: args.shard.as_ref().map(|s| s.replace(' ', "")),
             output: report.output.clone().map(|path| (path, resume)),
             builder,
             sources,
@@ -156,6 +159,14 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     }
     if let Some(size) = args.warc_max_size {
         b = b.warc_max_size(size);
+    }
+    if let Some(shard) = &args.shard {
+        let (index, count) = shard_arg(shard)?;
+        let by = match args.shard_by {
+            ShardByArg::Host => ShardBy::Host,
+            ShardByArg::Url => ShardBy::Url,
+        };
+        b = b.shard(index, count).shard_by(by);
     }
     Ok(b)
 }
@@ -255,6 +266,20 @@ pub fn status_list(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, Stri
     Ok(ranges)
 }
 
+/// `K/N`: shard K of N, 1 <= K <= N.
+fn shard_arg(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("--shard '{s}': expected K/N with 1 <= K <= N, e.g. 2/5");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    match (1..=n).contains(&k) {
+        true => Ok((k, n)),
+        false => Err(bad()),
+    }
+}
+
 /// `N/s`, `N/m` (or a bare `N`, per second), as starts per second.
 fn per_second(s: &str) -> Result<f64, String> {
     let bad = || {
@@ -316,6 +341,15 @@ mod tests {
         assert_eq!(r, vec![200..=299, 304..=304]);
         for bad in ["", "abc", "200-", "70000"] {
             assert!(status_list("--ok-status", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shard_args() {
+        assert_eq!(shard_arg("2/5"), Ok((2, 5)));
+        assert_eq!(shard_arg("1/1"), Ok((1, 1)));
+        for bad in ["0/3", "4/3", "2", "a/b", "2/0"] {
+            assert!(shard_arg(bad).is_err(), "{bad}");
         }
     }
 

@@ -47,6 +47,7 @@ pub(crate) struct Engine {
     next_id: AtomicU64,
     handler_panics: AtomicU64,
     spawn_failures: AtomicU64,
+    other_shard: AtomicU64,
 }
 
 struct State {
@@ -85,6 +86,7 @@ impl Engine {
             next_id: AtomicU64::new(0),
             handler_panics: AtomicU64::new(0),
             spawn_failures: AtomicU64::new(0),
+            other_shard: AtomicU64::new(0),
         });
         engine.spawn_worker().map_err(Error::Thread)?;
         Ok(engine)
@@ -102,7 +104,7 @@ impl Engine {
         // Prepared before taking the lock: the lock is held for as little as possible.
         let prepared: Vec<_> = requests
             .into_iter()
-            .map(|(request, consumer)| self.prepare(request, consumer, taken))
+            .filter_map(|(request, consumer)| self.prepare(request, consumer, taken))
             .collect();
         let mut state = self.lock();
         state.outstanding += prepared.len() as u64;
@@ -115,14 +117,21 @@ impl Engine {
         self.nudge(state);
     }
 
-    /// A request's job, or its ticket and why it cannot be fetched.
+    /// A request's job, or its ticket and why it cannot be fetched; `None` for a request of
+    /// another shard (dropped, counted).
     fn prepare(
         &self,
         request: Request,
         consumer: Consumer,
         taken: Instant,
-    ) -> Result<Job, (Ticket, crate::Failure)> {
+    ) -> Option<Result<Job, (Ticket, crate::Failure)>> {
         let resolved = request.resolve();
+        if let Some(shard) = &self.settings.shard
+            && !shard.takes(resolved.url.as_ref().ok(), &resolved.shown)
+        {
+            self.other_shard.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         let ticket = Ticket {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             shown: resolved.shown,
@@ -130,13 +139,13 @@ impl Engine {
             consumer,
             taken,
         };
-        match resolved.url {
+        Some(match resolved.url {
             Ok(url) => {
                 let keyed = self.settings.cache.is_some();
                 Ok(Job::new(ticket, url, &self.settings.policy, keyed))
             }
             Err(failure) => Err((ticket, failure)),
-        }
+        })
     }
 
     /// Wake or start a worker for work that is waiting, and make sure the earliest timer is
@@ -328,6 +337,7 @@ impl Engine {
             handler_panics: self.handler_panics.load(Ordering::Relaxed),
             workers: state.workers,
             worker_start_failures: self.spawn_failures.load(Ordering::Relaxed),
+            other_shard: self.other_shard.load(Ordering::Relaxed),
         }
     }
 }

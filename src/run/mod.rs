@@ -57,6 +57,9 @@ pub struct Stats {
     pub workers: usize,
     /// Worker threads the system refused to start (the run goes on with fewer).
     pub worker_start_failures: u64,
+    /// Requests left to other shards ([`crate::Builder::shard`]): not fetched, and their
+    /// handlers not called.
+    pub other_shard: u64,
 }
 
 /// Closes the engine when the last clone of an `Octopus` is dropped.

@@ -41,6 +41,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         }),
         ok_status: StatusSet::new(vec![(200, 399)]),
         policy,
+        shard: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The run's totals: tallied record by record, printed once at the end on stderr.
 //!
-//! Invariant: `ok + failed == urls`, and `urls + not_fetched == lines` of the input read;
+//! Invariant: `ok + failed == urls`, and `urls + not_fetched + other_shard == lines` of the
+//! input read;
 //! `failed_by_kind` adds up to `failed` (non-ok HTTP statuses count as `http_status`);
 //! `printed <= urls`.
 
@@ -128,7 +129,14 @@ impl Tally {
     }
 
     /// Close the run: combine the tally with what the reader saw and why it stopped.
-    pub fn finish(&self, input: &InputStats, stopped: Option<StopReason>) -> Summary {
+    /// `shard`: the shard that ran (`K/N`) and how many lines it left to the others.
+    pub fn finish(
+        &self,
+        input: &InputStats,
+        stopped: Option<StopReason>,
+        shard: (Option<String>, u64),
+    ) -> Summary {
+        let (shard, other_shard) = shard;
         let secs = self.elapsed().as_secs_f64();
         // The rate is this run's: records read back from the output file took no time.
         let urls = self.counts.urls - self.counts.resumed;
@@ -137,7 +145,12 @@ impl Tally {
             counts: self.counts.clone(),
             elapsed_ms: round3(secs * 1000.0),
             urls_per_second: round3(if secs > 0.0 { urls as f64 / secs } else { 0.0 }),
-            not_fetched: input.lines.saturating_sub(self.counts.urls),
+            not_fetched: input
+                .lines
+                .saturating_sub(self.counts.urls)
+                .saturating_sub(other_shard),
+            shard,
+            other_shard,
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
             stats: self.stats.summary(),
@@ -159,6 +172,9 @@ pub struct Summary {
     pub elapsed_ms: f64,
     pub urls_per_second: f64,
     pub not_fetched: u64,
+    /// The shard this run took (`K/N`), and the lines it left to the other shards.
+    pub shard: Option<String>,
+    pub other_shard: u64,
     pub input_complete: bool,
     pub stopped: Option<&'static str>,
     #[serde(flatten)]
@@ -209,6 +225,12 @@ impl Summary {
             s.push_str(&format!(
                 ", resumed: {} records of earlier runs (counted in ok and failed)",
                 c.resumed
+            ));
+        }
+        if let Some(shard) = &self.shard {
+            s.push_str(&format!(
+                "\n[octopus] shard {shard}: {} lines left to the other shards",
+                self.other_shard
             ));
         }
         if let Some(why) = self.stopped {
