@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Peer benchmark: octopus against curl --parallel, wget2, xargs+curl, the original
-octopus-http, aria2c (W10) and wget --warc-file (W11), every workload with every peer in the same run, against nginx on 127.0.0.1.
+octopus-http, aria2c (W10, keeping.py), wget --warc-file (W11, keeping.py), and its own
+in-process limiter against limits shared through Redis (W12, sharing.py), every workload
+with every peer in the same run, against nginx on 127.0.0.1.
 
 Started by bench/peers.sh (which installs the tools). All traffic goes to 127.0.0.0/8.
 Reports median wall time, URLs/s, ratio to octopus, ratio to the ideal time and peak RSS.
@@ -15,10 +17,13 @@ import sys
 import tempfile
 import time
 
+from harness import timed, write_lines
+from keeping import W10_FILES, W10_SIZE, archive_list, download_list
+from sharing import shared_limits
+
 PORT = 18090
 HOSTS_W6 = 200
 ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
-RUN_TIMEOUT = 600  # seconds: every command is bounded
 
 
 def nginx_conf(workdir):
@@ -46,13 +51,6 @@ http {{
   }}
 }}
 """
-
-
-# W10 ("download a list"): this many files of this size, served by nginx from disk.
-W10_FILES = 2000
-W10_SIZE = 64 * 1024
-# W11 ("archive a list"): this many URLs at 100 ms into a WARC file.
-W11_URLS = 2000
 
 
 class Nginx:
@@ -89,34 +87,6 @@ class Nginx:
             pass
         time.sleep(0.5)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def timed(cmd, stdin_path=None, shell=False):
-    """Run a command; return (wall seconds, peak RSS MB, exit code)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        full = ["/usr/bin/time", "-f", "%e %M", "-o", t.name]
-        full += ["sh", "-c", cmd] if shell else cmd
-        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-        try:
-            start = time.monotonic()
-            p = subprocess.run(full, stdin=stdin, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
-            wall = time.monotonic() - start
-        finally:
-            if stdin_path:
-                stdin.close()
-        fields = t.read().split()
-        rss_mb = int(fields[-1]) / 1024 if fields else float("nan")
-        if p.returncode != 0:
-            sys.stderr.write(f"  ! exit {p.returncode}: {' '.join(map(str, cmd))[:120]}\n"
-                             f"    {p.stderr.decode(errors='replace')[-300:]}\n")
-        return wall, rss_mb, p.returncode
-
-
-def write_lines(path, lines):
-    with open(path, "w") as f:
-        for line in lines:
-            f.write(line + "\n")
 
 
 def peer_commands(tool, urls_file, curl_cfg, c, args):
@@ -222,88 +192,6 @@ def load_test(args, work, base):
              "ideal_s": None, "peak_rss_mb": float("nan")}]
 
 
-def download_list(args, work, base):
-    """W10: W10_FILES files of W10_SIZE bytes each saved to a fresh directory, c=64:
-    wget2 -i, curl --parallel --remote-name-all, aria2c -i, octopus --output-dir. Wall time
-    and peak RSS; every run checks that every file arrived whole."""
-    urls = [f"{base}/files/f{i}.bin" for i in range(W10_FILES)]
-    urls_file = os.path.join(work, "W10.txt")
-    write_lines(urls_file, urls)
-    curl_cfg = os.path.join(work, "W10.curl")
-    write_lines(curl_cfg, [f'url = "{u}"' for u in urls])
-    out = os.path.join(work, "W10-out")
-    c = 64
-    tools = {
-        "octopus --output-dir": ([args.octopus, "-q", "-c", str(c), "--output-dir", out, urls_file], False),
-        "wget2 -i": (f"wget2 -q --no-config --max-threads={c} -x -P {out} -i {urls_file}", True),
-        "curl --parallel": (f"curl -s --parallel --parallel-max {c} --create-dirs --output-dir {out} "
-                            f"--remote-name-all -K {curl_cfg}", True),
-        "aria2c -i": (f"aria2c -q -j {c} --auto-file-renaming=false -d {out} -i {urls_file}", True),
-    }
-    runs = {tool: [] for tool in tools}
-    for _ in range(args.repeat):
-        for tool, (cmd, shell) in tools.items():
-            shutil.rmtree(out, ignore_errors=True)
-            os.makedirs(out)
-            runs[tool].append(timed(cmd, shell=shell))
-            saved = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs]
-            whole = sum(1 for p in saved if os.path.getsize(p) == W10_SIZE)
-            if whole != W10_FILES:
-                sys.stderr.write(f"  ! W10 {tool}: {whole} of {W10_FILES} files whole\n")
-    shutil.rmtree(out, ignore_errors=True)
-    rows = []
-    for tool, results in runs.items():
-        walls = [w for w, _, _ in results]
-        med = statistics.median(walls)
-        rss = max(r for _, r, _ in results)
-        rows.append({"workload": "W10", "tool": tool, "urls": W10_FILES, "concurrency": c,
-                     "wall_s": med, "urls_per_s": W10_FILES / med, "ideal_s": None,
-                     "peak_rss_mb": rss})
-        print(f"  W10 {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
-              f"rss {rss:.0f} MB", flush=True)
-    base_wall = rows[0]["wall_s"]
-    for r in rows:
-        r["vs_octopus"] = r["wall_s"] / base_wall
-    return rows
-
-
-def archive_list(args, work, base):
-    """W11: W11_URLS URLs at 100 ms latency into a WARC file: wget --warc-file (one
-    connection at a time; run once, it takes minutes) and octopus --warc -c 200. Wall time,
-    peak RSS, and whether warcio check accepts each file."""
-    urls = [f"{base}/delay/w11-{i}" for i in range(W11_URLS)]
-    urls_file = os.path.join(work, "W11.txt")
-    write_lines(urls_file, urls)
-    out = os.path.join(work, "W11")
-    tools = {
-        "octopus --warc": ([args.octopus, "-q", "-c", "200", "--warc", f"{out}.warc.gz", urls_file],
-                           False, args.repeat, f"{out}.warc.gz"),
-        "wget --warc-file": (f"cd {work} && wget -q --no-config --delete-after --warc-file={out} "
-                             f"-i {urls_file}", True, 1, f"{out}.warc.gz"),
-    }
-    rows = []
-    for tool, (cmd, shell, repeat, warc) in tools.items():
-        results, checks = [], []
-        for _ in range(repeat):
-            if os.path.exists(warc):
-                os.remove(warc)
-            results.append(timed(cmd, shell=shell))
-            check = subprocess.run([args.warcio, "check", warc], capture_output=True, timeout=600)
-            checks.append(check.returncode == 0)
-        walls = [w for w, _, _ in results]
-        med = statistics.median(walls)
-        rss = max(r for _, r, _ in results)
-        verdict = "warcio check ok" if all(checks) else "warcio check FAILED"
-        rows.append({"workload": "W11", "tool": f"{tool} ({verdict})", "urls": W11_URLS,
-                     "concurrency": 200 if tool.startswith("octopus") else 1, "wall_s": med,
-                     "urls_per_s": W11_URLS / med, "ideal_s": None, "peak_rss_mb": rss})
-        print(f"  W11 {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
-              f"rss {rss:.0f} MB, {verdict}", flush=True)
-    for r in rows:
-        r["vs_octopus"] = r["wall_s"] / rows[0]["wall_s"]
-    return rows
-
-
 def wrk_rate(url, connections):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", url],
                          capture_output=True, text=True, timeout=60).stdout
@@ -328,7 +216,7 @@ def main():
                     help="another octopus binary (e.g. built from the previous commit) to run "
                          "beside octopus in W1, W2, W3 and W6, for before/after numbers")
     ap.add_argument("workloads", nargs="*",
-                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11"])
+                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11", "W12"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -385,6 +273,8 @@ def main():
             rows += download_list(args, work, base)
         if "W11" in w:
             rows += archive_list(args, work, base)
+        if "W12" in w:
+            rows += shared_limits(args, work, base)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)

@@ -39,6 +39,12 @@ pub enum Setting {
     WarcMaxSize,
     /// [`crate::Builder::shard`]
     Shard,
+    /// [`crate::Builder::redis`] (or its Redis not answering)
+    Redis,
+    /// [`crate::Builder::redis_lease`]
+    RedisLease,
+    /// [`crate::Builder::redis_outage`]
+    RedisOutage,
     /// [`crate::Builder::ok_status`]
     OkStatus,
     /// [`crate::Builder::cache_ttl`]
@@ -80,6 +86,9 @@ impl Setting {
             Setting::Warc => "warc",
             Setting::WarcMaxSize => "warc-max-size",
             Setting::Shard => "shard",
+            Setting::Redis => "redis",
+            Setting::RedisLease => "redis-lease",
+            Setting::RedisOutage => "redis-outage",
             Setting::OkStatus => "ok-status",
             Setting::CacheTtl => "cache-ttl",
             Setting::PerHost => "per-host",

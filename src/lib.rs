@@ -61,6 +61,7 @@ mod record;
 mod response;
 mod run;
 mod settings;
+mod shared;
 mod warc;
 
 pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::http::ClientSettings;
 use crate::input::Shard;
 use crate::policy::{Policy, StatusSet};
+use crate::shared::SharedSettings;
 
 /// The cache's settings, when it is on.
 #[derive(Debug, Clone, Copy)]
@@ -28,4 +29,6 @@ pub(crate) struct Settings {
     pub policy: Policy,
     /// Only the requests of this shard are taken; the others are dropped and counted.
     pub shard: Option<Shard>,
+    /// Limits shared through Redis, when asked for.
+    pub shared: Option<SharedSettings>,
 }

@@ -1,5 +1,6 @@
 //! Beyond one process: `--shard K/N` splits a list between processes, disjoint and whole,
-//! every URL of a host in one shard by default.
+//! every URL of a host in one shard by default; `--redis` shares limits between processes
+//! through a real `redis-server` each test starts on a free loopback port (and stops).
 
 mod common;
 use common::*;
@@ -109,4 +110,301 @@ fn bad_shards_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
         assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));
     }
+}
+
+// ---- Limits shared through a real Redis ----
+
+/// A `redis-server` of this test's own, on a free loopback port; stopped when dropped.
+struct Redis {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl Redis {
+    /// Start one, or say why not (and the test skips).
+    fn start() -> Option<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        Redis::on(port)
+    }
+
+    fn on(port: u16) -> Option<Redis> {
+        let started = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = started else {
+            eprintln!("skipped: redis-server not found (Debian: apt-get install redis-server)");
+            return None;
+        };
+        let redis = Redis {
+            child: Some(child),
+            port,
+        };
+        for _ in 0..200 {
+            if redis.ping() {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("redis-server on port {port} did not answer");
+    }
+
+    fn ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let mut answer = [0u8; 7];
+        conn.write_all(b"PING\r\n").is_ok()
+            && conn.read_exact(&mut answer).is_ok()
+            && &answer == b"+PONG\r\n"
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Stop it (SIGKILL: as if the machine it ran on went away).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `n` distinct slow URLs of the server, tagged `tag`, in a file.
+fn slow_list(s: &Server, dir: &Dir, tag: &str, n: usize, delay_ms: u64) -> String {
+    let urls: Vec<String> = (0..n)
+        .map(|i| s.url(&format!("/delay/{delay_ms}/{tag}-{i}")))
+        .collect();
+    let path = dir.0.join(format!("{tag}.txt"));
+    std::fs::write(&path, urls.join("\n")).unwrap();
+    path.display().to_string()
+}
+
+/// Run three octopus processes at once with `args` over their own lists; their outputs.
+fn three_at_once(s: &Server, dir: &Dir, args: &[String]) -> Vec<std::process::Output> {
+    let children: Vec<std::process::Child> = (0..3)
+        .map(|p| {
+            octopus_std()
+                .args(["--json", "-c", "8", "--per-host", "4"])
+                .args(args)
+                .arg(slow_list(s, dir, &format!("p{p}"), 24, 60))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+#[test]
+fn per_host_limits_hold_across_processes_sharing_a_redis() {
+    let Some(redis) = Redis::start() else { return };
+    let host = |s: &Server| format!("127.0.0.1:{}", s.addr().port());
+    // Without Redis, each process keeps only its own limit: together they pass it.
+    let alone = server();
+    let dir = Dir::new("redis-alone");
+    for out in three_at_once(&alone, &dir, &[]) {
+        assert!(out.status.success());
+    }
+    assert!(alone.max_in_flight(&host(&alone)) > 4, "the test can fail");
+    // With it, never more than 4 at once, and every URL is fetched.
+    let shared = server();
+    let dir = Dir::new("redis-shared");
+    let args = vec![
+        "--redis".to_string(),
+        redis.url(),
+        "--redis-prefix".into(),
+        "t1".into(),
+    ];
+    let outs = three_at_once(&shared, &dir, &args);
+    let mut waits = 0;
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr(out));
+        let recs = records(out);
+        assert_eq!(recs.len(), 24);
+        assert!(recs.iter().all(|r| r["status"] == 200));
+        waits += json_summary(out)["limiter_waits"].as_u64().unwrap();
+    }
+    let peak = shared.max_in_flight(&host(&shared));
+    assert!(peak <= 4, "peak {peak} requests in flight to one host");
+    assert!(waits > 0, "the processes waited for each other");
+}
+
+#[test]
+fn a_killed_processs_slots_come_back_after_the_lease() {
+    let Some(redis) = Redis::start() else { return };
+    let s = server();
+    let dir = Dir::new("redis-kill");
+    let shared = [
+        "--redis",
+        &redis.url(),
+        "--redis-lease",
+        "2s",
+        "--per-host",
+        "2",
+    ];
+    // The first process takes both slots with slow requests, and is killed outright.
+    let mut first = octopus_std()
+        .args(shared)
+        .arg(slow_list(&s, &dir, "slow", 2, 20_000))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let host = format!("127.0.0.1:{}", s.addr().port());
+    while s.max_in_flight(&host) < 2 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The second finds them taken, waits for the leases to expire, and finishes.
+    let out = octopus()
+        .args(["--json"])
+        .args(shared)
+        .arg(slow_list(&s, &dir, "quick", 6, 0))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(records(&out).len(), 6);
+    assert!(json_summary(&out)["limiter_waits"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn redis_lost_mid_run_stops_the_run_and_resume_finishes_it() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let s = server();
+    let dir = Dir::new("redis-lost");
+    let list = slow_list(&s, &dir, "lost", 30, 100);
+    let journal = dir.0.join("out.jsonl");
+    let url = redis.url();
+    let args = [
+        "--json",
+        "-c",
+        "2",
+        "--per-host",
+        "2",
+        "--redis",
+        &url,
+        "--redis-outage",
+        "1s",
+        "--resume",
+        "-o",
+    ];
+    let child = octopus_std()
+        .args(args)
+        .arg(&journal)
+        .arg(&list)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while s.requests() < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    redis.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let summary = json_summary(&out);
+    assert_eq!(summary["stopped"], "limiter_unreachable");
+    assert!(summary["not_fetched"].as_u64().unwrap() > 0);
+    let done = std::fs::read_to_string(&journal).unwrap().lines().count();
+    assert!((1..30).contains(&done), "{done} records before the stop");
+    assert!(
+        stderr(&out).contains("Redis is unreachable"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was fetched without its limit meanwhile, and a resumed run finishes the list.
+    let requests_before = s.requests();
+    let _redis = Redis::on(redis.port).unwrap();
+    let out = octopus()
+        .args(args)
+        .arg(&journal)
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: std::collections::BTreeSet<u64> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["line"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines.len(), 30, "every line once");
+    assert_eq!(s.requests() - requests_before, 30 - done as u64);
+}
+
+#[test]
+fn redis_down_at_start_is_a_usage_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = octopus()
+        .args([
+            "--per-host",
+            "2",
+            "--redis",
+            &format!("redis://127.0.0.1:{port}/0"),
+        ])
+        .arg("http://127.0.0.1:1/")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("--redis") && message.contains("cannot reach Redis"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_rate_is_shared_too() {
+    let Some(redis) = Redis::start() else { return };
+    let s = server();
+    s.keep_arrivals();
+    let dir = Dir::new("redis-rate");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|p| {
+            octopus_std()
+                .args(["-q", "--rate", "20/s", "--redis", &redis.url()])
+                .arg(slow_list(&s, &dir, &format!("r{p}"), 6, 0))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    let arrivals = s.arrivals(&format!("127.0.0.1:{}", s.addr().port()));
+    assert_eq!(arrivals.len(), 12);
+    // 12 starts at 20/s between the two processes take 11 intervals of 50 ms: a lower bound
+    // (a slow machine only makes it longer); alone, each process would allow twice as many.
+    let span = arrivals[11].duration_since(arrivals[0]);
+    assert!(span >= std::time::Duration::from_millis(450), "{span:?}");
 }

@@ -9,10 +9,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::capture::{Hash, Layout};
-use crate::error::Error;
+use crate::error::{Error, Setting};
 use crate::http::{Client, fdlimit};
 use crate::input::ShardBy;
+use crate::input::mask_userinfo;
 use crate::run::Octopus;
+use crate::shared::SharedLimits;
 
 /// The longest duration any setting takes (a year): longer ones are refused, so that no
 /// deadline can overflow.
@@ -58,6 +60,10 @@ pub struct Builder {
     warc_max_size: Option<u64>,
     shard: Option<(u64, u64)>,
     shard_by: ShardBy,
+    redis: Option<String>,
+    redis_prefix: String,
+    redis_lease: Duration,
+    redis_outage: Duration,
     ok_status: Vec<RangeInclusive<u16>>,
     cache_ttl: Option<Duration>,
     cache_size: usize,
@@ -102,6 +108,10 @@ impl Default for Builder {
             warc_max_size: None,
             shard: None,
             shard_by: ShardBy::Host,
+            redis: None,
+            redis_prefix: "octopus".into(),
+            redis_lease: Duration::from_secs(30),
+            redis_outage: Duration::from_secs(60),
             ok_status: vec![200..=399],
             cache_ttl: None,
             cache_size: 100_000,
@@ -325,6 +335,36 @@ impl Builder {
         self
     }
 
+    /// Share `per_host`, `limit`, `rate` and `delay` with every process that names the same
+    /// Redis (`redis://host:port/db`) and [`Builder::redis_prefix`]: together they never
+    /// exceed them. Slots are leases taken atomically (one Lua script), released when a
+    /// request ends, renewed while it runs, and expired after [`Builder::redis_lease`] if
+    /// their process died. `build` fails when Redis does not answer.
+    pub fn redis(mut self, url: &str) -> Self {
+        self.redis = Some(url.to_string());
+        self
+    }
+
+    /// The namespace of the shared limits' keys (default `octopus`).
+    pub fn redis_prefix(mut self, prefix: &str) -> Self {
+        self.redis_prefix = prefix.to_string();
+        self
+    }
+
+    /// How long a slot stays taken after its process died (default 30 s; renewed every third
+    /// of it while the request runs).
+    pub fn redis_lease(mut self, lease: Duration) -> Self {
+        self.redis_lease = lease;
+        self
+    }
+
+    /// How long Redis may stay unreachable during a run (limited requests wait meanwhile)
+    /// before the run is stopped (default 60 s; [`crate::Stats::limiter_lost`]).
+    pub fn redis_outage(mut self, outage: Duration) -> Self {
+        self.redis_outage = outage;
+        self
+    }
+
     /// Statuses that count as success ([`crate::Response::ok`]), e.g. `[200..=299, 304..=304]`.
     pub fn ok_status(mut self, ranges: impl IntoIterator<Item = RangeInclusive<u16>>) -> Self {
         self.ok_status = ranges.into_iter().collect();
@@ -405,7 +445,14 @@ impl Builder {
         let client = &mut settings.client;
         client.idle_per_shard = fdlimit::ensure_room(settings.concurrency, client.pool_shards)?;
         let client = Client::new(&settings.client);
-        let engine = crate::run::Engine::start(settings, client)?;
+        let shared = match &settings.shared {
+            Some(shared) => Some(
+                SharedLimits::connect(shared.clone())
+                    .map_err(|e| Error::setting(Setting::Redis, mask_userinfo(&shared.url), e))?,
+            ),
+            None => None,
+        };
+        let engine = crate::run::Engine::start(settings, client, shared)?;
         Ok(Octopus::from_engine(engine))
     }
 }

@@ -14,6 +14,7 @@ use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_sh
 use crate::input::Shard;
 use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
 use crate::settings::{CacheSettings, Settings};
+use crate::shared::SharedSettings;
 use crate::warc::Warc;
 
 /// What a reader of the archive should know about how records were written.
@@ -52,6 +53,7 @@ impl Builder {
             ok_status,
             policy: self.policy()?,
             shard: self.checked_shard()?,
+            shared: self.shared()?,
         })
     }
 
@@ -129,6 +131,41 @@ impl Builder {
         Warc::create(path, self.warc_max_size, info)
             .map(|warc| Some(Arc::new(warc)))
             .map_err(|e| Error::setting(Setting::Warc, path.display(), e.to_string()))
+    }
+
+    fn shared(&self) -> Result<Option<SharedSettings>, Error> {
+        let Some(url) = &self.redis else {
+            return Ok(None);
+        };
+        let shown = crate::input::mask_userinfo(url);
+        if !(url.starts_with("redis://") || url.starts_with("unix://")) {
+            return Err(Error::setting(
+                Setting::Redis,
+                &shown,
+                "expected redis://host:port/db (or unix:///path/to/socket)",
+            ));
+        }
+        let lease = bounded(Setting::RedisLease, self.redis_lease)?;
+        if lease < Duration::from_secs(1) {
+            return Err(Error::setting(
+                Setting::RedisLease,
+                format!("{lease:?}"),
+                "must be at least 1s",
+            ));
+        }
+        if self.redis_prefix.is_empty() {
+            return Err(Error::setting(
+                Setting::Redis,
+                url,
+                "the key prefix is empty",
+            ));
+        }
+        Ok(Some(SharedSettings {
+            url: url.clone(),
+            prefix: self.redis_prefix.clone(),
+            lease,
+            outage: bounded(Setting::RedisOutage, self.redis_outage)?,
+        }))
     }
 
     fn checked_shard(&self) -> Result<Option<Shard>, Error> {

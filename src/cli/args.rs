@@ -15,6 +15,7 @@ Exit status:
   1    at least one URL failed (transport error, invalid URL line, or status outside --ok-status)
   2    usage error or unreadable input (nothing was fetched)
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM
+  75   --redis stayed unreachable past --redis-outage: what had not started was not fetched
   141  the reader of the output went away (`| head`), as for a process killed by SIGPIPE";
 
 #[derive(Debug, Parser)]
@@ -274,6 +275,33 @@ pub struct FetchArgs {
         help_heading = "Many machines"
     )]
     pub shard_by: ShardByArg,
+
+    /// Share --per-host, --limit, --rate and --delay with every process using this Redis
+    /// (redis://host:port/db): together they never exceed them
+    #[arg(long, value_name = "URL", help_heading = "Many machines")]
+    pub redis: Option<String>,
+
+    /// With --redis: the namespace of the shared limits (processes share limits when they
+    /// use the same one)
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "octopus",
+        requires = "redis",
+        help_heading = "Many machines"
+    )]
+    pub redis_prefix: String,
+
+    /// With --redis: how long a dead process's slots stay taken
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration,
+          requires = "redis", help_heading = "Many machines")]
+    pub redis_lease: Duration,
+
+    /// With --redis: how long Redis may stay unreachable mid-run before the run stops
+    /// (exit 75; `--resume` finishes it later)
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration,
+          requires = "redis", help_heading = "Many machines")]
+    pub redis_outage: Duration,
 
     /// What is reported, where and how.
     #[command(flatten)]

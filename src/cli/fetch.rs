@@ -4,7 +4,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use octopus::{ErrorKind, Octopus, Response, Responses};
 
@@ -56,6 +56,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         .keep_order
         .map(|window| Arc::new(Order::new(window)));
     let mut sink = Sink {
+        octopus: &octopus,
         order: order.clone().map(|order| (order, Held::default())),
         share_terminal: settings.progress
             && settings.output.is_none()
@@ -66,6 +67,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         progress: &progress,
         stop: &stop,
         told_save: false,
+        limiter: settings.redis.is_some().then(|| (false, Instant::now())),
     };
     let (input, feed) = Input::new(settings.sources.clone(), prior.clone(), order);
     match octopus.fetch_all(feed) {
@@ -73,6 +75,9 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         Err(e) => return fail(&describe(&e)),
     }
     progress.finish();
+    if octopus.stats().limiter_lost {
+        stop.request(StopReason::LimiterLost);
+    }
     let input = input.finish(stop.is_stopped());
     if let Some((path, _)) = &settings.output
         && let Some(unmatched) = prior.as_ref().map(|p| p.unmatched()).filter(|&n| n > 0)
@@ -106,8 +111,12 @@ fn report(
             "octopus: the system refused {refused} worker threads; the run went on with fewer"
         );
     }
-    let shard = (settings.shard.clone(), octopus.stats().other_shard);
-    let summary = tally.finish(input, stop.reason(), shard);
+    let summary = tally.finish(
+        input,
+        stop.reason(),
+        settings.shard.clone(),
+        &octopus.stats(),
+    );
     if settings.summary {
         let line = match settings.style.format {
             Format::Json => summary.to_json(),
@@ -162,6 +171,7 @@ fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
 
 /// Receives each response: count it, advance the bar, write it.
 struct Sink<'a, W: Write> {
+    octopus: &'a Octopus,
     output: Output<W>,
     /// With `--keep-order`: the lines' order, and the records that came before their turn.
     order: Option<(Arc<Order>, Held)>,
@@ -173,6 +183,8 @@ struct Sink<'a, W: Write> {
     share_terminal: bool,
     /// Whether a failure to save was told on stderr already.
     told_save: bool,
+    /// The shared limiter: whether its Redis was last seen down, and when it was looked at.
+    limiter: Option<(bool, Instant)>,
 }
 
 impl<W: Write> Sink<'_, W> {
@@ -228,8 +240,30 @@ impl<W: Write> Sink<'_, W> {
         }
     }
 
+    /// Say on stderr when the shared limiter's Redis becomes unreachable, and when it is back
+    /// (looked at once a second at most).
+    fn watch_limiter(&mut self) {
+        let Some((was_down, looked)) = self.limiter else {
+            return;
+        };
+        if looked.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let down = self.octopus.stats().limiter_down;
+        self.limiter = Some((down, Instant::now()));
+        match (was_down, down) {
+            (false, true) => self.progress.notice(
+                "octopus: Redis is unreachable: limited requests wait for it (up to --redis-outage, \
+                 then the run stops with status 75)",
+            ),
+            (true, false) => self.progress.notice("octopus: Redis is back: the run goes on"),
+            _ => {}
+        }
+    }
+
     /// No response is waiting right now: a good moment to flush buffered output.
     fn idle(&mut self) {
+        self.watch_limiter();
         let open = if self.share_terminal {
             let output = &mut self.output;
             self.progress.suspend(|| output.flush())

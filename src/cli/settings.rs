@@ -36,6 +36,8 @@ pub struct FetchSettings {
     pub stats: bool,
     /// The shard taken (`--shard K/N`), as the summary names it.
     pub shard: Option<String>,
+    /// The shared limiter's Redis (`--redis`), if any.
+    pub redis: Option<String>,
 }
 
 impl FetchSettings {
@@ -70,6 +72,7 @@ impl FetchSettings {
             keep_order: report.keep_order.then_some(window),
             stats: report.stats,
             shard: args.shard.as_ref().map(|s| s.replace(' ', "")),
+            redis: args.redis.clone(),
             output: report.output.clone().map(|path| (path, resume)),
             builder,
             sources,
@@ -159,6 +162,13 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     }
     if let Some(size) = args.warc_max_size {
         b = b.warc_max_size(size);
+    }
+    if let Some(url) = &args.redis {
+        b = b
+            .redis(url)
+            .redis_prefix(&args.redis_prefix)
+            .redis_lease(args.redis_lease)
+            .redis_outage(args.redis_outage);
     }
     if let Some(shard) = &args.shard {
         let (index, count) = shard_arg(shard)?;

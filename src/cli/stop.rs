@@ -1,4 +1,5 @@
-//! Stopping a run early: Ctrl-C, SIGTERM, or stdout closed by the reader of our output.
+//! Stopping a run early: Ctrl-C, SIGTERM, stdout closed by the reader of our output, or the
+//! shared limiter's Redis lost (the engine stops itself then; the reason is noted here).
 //!
 //! Invariants: the first reason wins and is never overwritten; a stop stops the `Octopus`
 //! (no new request starts; requests in flight finish within their deadline); the first
@@ -18,6 +19,7 @@ pub enum StopReason {
     Interrupt,
     Terminate,
     OutputClosed,
+    LimiterLost,
 }
 
 impl StopReason {
@@ -28,6 +30,7 @@ impl StopReason {
             StopReason::Interrupt => 130,
             StopReason::Terminate => 143,
             StopReason::OutputClosed => super::exit_codes::OUTPUT_CLOSED,
+            StopReason::LimiterLost => super::exit_codes::LIMITER_LOST,
         }
     }
 
@@ -36,6 +39,7 @@ impl StopReason {
             StopReason::Interrupt => "interrupted",
             StopReason::Terminate => "terminated",
             StopReason::OutputClosed => "output_closed",
+            StopReason::LimiterLost => "limiter_unreachable",
         }
     }
 
@@ -44,6 +48,7 @@ impl StopReason {
             StopReason::Interrupt => 1,
             StopReason::Terminate => 2,
             StopReason::OutputClosed => 3,
+            StopReason::LimiterLost => 4,
         }
     }
 }
@@ -75,6 +80,7 @@ impl Stop {
             1 => Some(StopReason::Interrupt),
             2 => Some(StopReason::Terminate),
             3 => Some(StopReason::OutputClosed),
+            4 => Some(StopReason::LimiterLost),
             _ => None,
         }
     }

@@ -8,12 +8,13 @@
 //! - a worker takes its next task itself when it finishes one, so a busy run needs no
 //!   hand-off thread; idle workers wait on `work`, and at most one (the timekeeper) waits on
 //!   `timer` for the earliest rate, delay or retry timer;
-//! - the lock is never held during a fetch or a consumer call;
+//! - the lock is never held during a fetch, a round trip to the shared limiter, or a
+//!   consumer call;
 //! - a consumer that panics is counted and the run goes on; `outstanding` counts it done.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::http::Client;
 use crate::input::Request;
 use crate::response::Outcome;
 use crate::settings::Settings;
+use crate::shared::{Acquire, Ask, Hold, Lease, SharedLimits, unreachable_hold};
 
 /// Stack for each worker thread: requests need little, and there may be thousands of workers.
 const WORKER_STACK: usize = 512 * 1024;
@@ -43,6 +45,10 @@ pub(crate) struct Engine {
     /// `wait` waits here for `outstanding` to reach zero.
     settled: Condvar,
     client: Client,
+    /// Limits shared with other processes through Redis, when asked for.
+    shared: Option<SharedLimits>,
+    /// The shared limiter stayed unreachable past its bound, and the run was stopped.
+    limiter_lost: AtomicBool,
     pub(crate) settings: Settings,
     next_id: AtomicU64,
     handler_panics: AtomicU64,
@@ -67,7 +73,11 @@ struct State {
 
 impl Engine {
     /// An engine for `settings` with its first worker running.
-    pub fn start(settings: Settings, client: Client) -> Result<Arc<Engine>, Error> {
+    pub fn start(
+        settings: Settings,
+        client: Client,
+        shared: Option<SharedLimits>,
+    ) -> Result<Arc<Engine>, Error> {
         let engine = Arc::new(Engine {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(&settings),
@@ -82,6 +92,8 @@ impl Engine {
             timer: Condvar::new(),
             settled: Condvar::new(),
             client,
+            shared,
+            limiter_lost: AtomicBool::new(false),
             settings,
             next_id: AtomicU64::new(0),
             handler_panics: AtomicU64::new(0),
@@ -142,7 +154,8 @@ impl Engine {
         Some(match resolved.url {
             Ok(url) => {
                 let keyed = self.settings.cache.is_some();
-                Ok(Job::new(ticket, url, &self.settings.policy, keyed))
+                let shared = self.shared.is_some();
+                Ok(Job::new(ticket, url, &self.settings.policy, keyed, shared))
             }
             Err(failure) => Err((ticket, failure)),
         })
@@ -211,14 +224,24 @@ impl Engine {
         }
     }
 
-    /// Fetch a job, report it, and deliver its response unless it is to be retried. Returns
-    /// with the lock taken again.
+    /// Fetch a job (once the shared limiter, if any, lets it start), report it, and deliver
+    /// its response unless it is to be retried. Returns with the lock taken again.
     fn fetch(self: &Arc<Self>, job: Job) -> MutexGuard<'_, State> {
+        let lease = match self.shared.as_ref().filter(|_| job.shared) {
+            None => None,
+            Some(shared) => match self.lease(shared, &job) {
+                Ok(lease) => Some(lease),
+                Err(hold) => return self.defer(job, hold),
+            },
+        };
         let saver = self.settings.client.capture.save.as_ref();
         let outcome = match saver.and_then(|saver| saver.existing(&job.url)) {
             Some(saved) => Outcome::Skipped(saved),
             None => Outcome::from(self.client.fetch(&job.url)),
         };
+        if let (Some(shared), Some(lease)) = (&self.shared, lease) {
+            shared.release(lease);
+        }
         let mut state = self.lock();
         let delivery = state.scheduler.finished(job, outcome, Instant::now());
         match delivery {
@@ -228,6 +251,40 @@ impl Engine {
             }
             None => {
                 // A retry timer was set: make sure someone keeps it.
+                self.nudge(state);
+                self.lock()
+            }
+        }
+    }
+
+    /// Ask the shared limiter for `job`'s limits: its lease, or how long it must wait. When
+    /// Redis stays unreachable past the outage bound, the run is stopped.
+    fn lease(self: &Arc<Self>, shared: &SharedLimits, job: &Job) -> Result<Lease, Hold> {
+        let ask = Ask {
+            host: job.host.as_deref(),
+            limit: job.limit,
+        };
+        match shared.acquire(&self.settings.policy, &ask) {
+            Acquire::Granted(lease) => Ok(lease),
+            Acquire::Wait(hold) => Err(hold),
+            Acquire::Unreachable { give_up } => {
+                if give_up && !self.limiter_lost.swap(true, Ordering::SeqCst) {
+                    self.stop();
+                }
+                Err(unreachable_hold())
+            }
+        }
+    }
+
+    /// `job` may not start yet: back to the scheduler. Returns with the lock taken again.
+    fn defer(self: &Arc<Self>, job: Job, hold: Hold) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        match state.scheduler.defer(job, hold, Instant::now()) {
+            Some(delivery) => {
+                drop(state);
+                self.deliver(delivery)
+            }
+            None => {
                 self.nudge(state);
                 self.lock()
             }
@@ -338,6 +395,9 @@ impl Engine {
             workers: state.workers,
             worker_start_failures: self.spawn_failures.load(Ordering::Relaxed),
             other_shard: self.other_shard.load(Ordering::Relaxed),
+            shared_waits: state.scheduler.shared_waits(),
+            limiter_down: self.shared.as_ref().is_some_and(SharedLimits::is_down),
+            limiter_lost: self.limiter_lost.load(Ordering::SeqCst),
         }
     }
 }

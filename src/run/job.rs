@@ -79,6 +79,8 @@ pub(crate) struct Job {
     pub host: Option<String>,
     /// The prefix limit that applies, if any.
     pub limit: Option<usize>,
+    /// Whether the shared limiter (Redis) decides when it starts, besides the local limits.
+    pub shared: bool,
     /// When it last started waiting in the window.
     pub queued: Instant,
     /// Whether a limit held it back during this stay in the window.
@@ -91,14 +93,17 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    pub fn new(ticket: Ticket, url: Url, policy: &Policy, keyed: bool) -> Job {
+    /// A job for `url`; `shared`: a shared limiter decides limited requests.
+    pub fn new(ticket: Ticket, url: Url, policy: &Policy, keyed: bool, shared: bool) -> Job {
         let queued = ticket.taken;
+        let limit = policy.limit_for(url.as_str());
         Job {
+            shared: shared && crate::shared::SharedLimits::applies(policy, limit),
             key: keyed.then(|| Arc::from(url.as_str())),
             host: policy
                 .counts_hosts()
                 .then(|| url.origin().ascii_serialization()),
-            limit: policy.limit_for(url.as_str()),
+            limit,
             ticket,
             url,
             queued,

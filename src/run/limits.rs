@@ -1,5 +1,6 @@
 //! The limiter: how many requests are in flight per host and per URL prefix, when the rate
-//! lets the next request start, and when each host last got one (for the delay).
+//! lets the next request start, when each host last got one (for the delay), and what the
+//! shared limiter (Redis) holds back, until when.
 //!
 //! Invariants: counts go up when a request starts and down when that attempt ends, so a
 //! limit is never exceeded; no clock of its own (`now` is passed in); with no limit set,
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::policy::Policy;
+use crate::shared::Holding;
 
 pub(crate) struct Limits {
     per_host: Option<usize>,
@@ -19,6 +21,10 @@ pub(crate) struct Limits {
     in_prefix: Vec<usize>,
     last_start: HashMap<String, Instant>,
     next_start: Option<Instant>,
+    /// Until when the shared limiter holds a host, a prefix, or everything it decides.
+    held_hosts: HashMap<String, Instant>,
+    held_prefixes: Vec<Option<Instant>>,
+    held_shared: Option<Instant>,
 }
 
 /// Hosts remembered for the delay before old ones are forgotten.
@@ -35,6 +41,9 @@ impl Limits {
             in_prefix: vec![0; policy.limits.len()],
             last_start: HashMap::new(),
             next_start: None,
+            held_hosts: HashMap::new(),
+            held_prefixes: vec![None; policy.limits.len()],
+            held_shared: None,
         }
     }
 
@@ -43,14 +52,24 @@ impl Limits {
         self.next_start.filter(|&t| t > now)
     }
 
-    /// Whether a request to `host` under prefix limit `limit` may start at `now`. If not,
-    /// when it may (for a delay), or `None` when it must wait for a request to end.
+    /// Whether a request to `host` under prefix limit `limit` (decided by the shared limiter
+    /// too when `shared`) may start at `now`. If not, when it may (for a delay or a hold), or
+    /// `None` when it must wait for a request to end.
     pub fn check(
         &self,
         host: Option<&str>,
         limit: Option<usize>,
+        shared: bool,
         now: Instant,
     ) -> Result<(), Option<Instant>> {
+        let held = [
+            self.held_shared.filter(|_| shared),
+            host.and_then(|h| self.held_hosts.get(h).copied()),
+            limit.and_then(|l| self.held_prefixes.get(l).copied().flatten()),
+        ];
+        if let Some(until) = held.into_iter().flatten().filter(|&t| t > now).max() {
+            return Err(Some(until));
+        }
         if let (Some(max), Some(host)) = (self.per_host, host)
             && self.in_host.get(host).copied().unwrap_or(0) >= max
         {
@@ -95,6 +114,37 @@ impl Limits {
         }
     }
 
+    /// The shared limiter held a request back until `until`: hold back the others it would
+    /// hold too (its host's, its prefix's, every one for the rate), so that they do not ask
+    /// in vain meanwhile.
+    pub fn hold(
+        &mut self,
+        what: Holding,
+        host: Option<&str>,
+        limit: Option<usize>,
+        until: Instant,
+    ) {
+        match what {
+            Holding::Host => {
+                if let Some(host) = host {
+                    if self.held_hosts.len() > REMEMBERED_HOSTS {
+                        self.held_hosts.retain(|_, t| *t > until);
+                    }
+                    self.held_hosts.insert(host.to_string(), until);
+                }
+            }
+            Holding::Prefix => {
+                if let Some(slot) = limit.and_then(|l| self.held_prefixes.get_mut(l)) {
+                    *slot = Some(until);
+                }
+            }
+            Holding::Rate => {
+                self.next_start = Some(self.next_start.map_or(until, |t| t.max(until)))
+            }
+            Holding::All => self.held_shared = Some(until),
+        }
+    }
+
     /// Count the end of a request started with `start`.
     pub fn release(&mut self, host: Option<&str>, limit: Option<usize>) {
         if let (Some(_), Some(host)) = (self.per_host, host)
@@ -130,14 +180,14 @@ mod tests {
         let t = Instant::now();
         l.start(Some("http://a"), None, t);
         l.start(Some("http://a"), None, t);
-        assert_eq!(l.check(Some("http://a"), None, t), Err(None));
-        assert_eq!(l.check(Some("http://b"), None, t), Ok(()));
+        assert_eq!(l.check(Some("http://a"), None, false, t), Err(None));
+        assert_eq!(l.check(Some("http://b"), None, false, t), Ok(()));
         l.release(Some("http://a"), None);
-        assert_eq!(l.check(Some("http://a"), None, t), Ok(()));
+        assert_eq!(l.check(Some("http://a"), None, false, t), Ok(()));
         l.start(Some("http://b"), Some(0), t);
-        assert_eq!(l.check(Some("http://c"), Some(0), t), Err(None));
+        assert_eq!(l.check(Some("http://c"), Some(0), false, t), Err(None));
         l.release(Some("http://b"), Some(0));
-        assert_eq!(l.check(Some("http://c"), Some(0), t), Ok(()));
+        assert_eq!(l.check(Some("http://c"), Some(0), false, t), Ok(()));
     }
 
     #[test]
@@ -152,14 +202,47 @@ mod tests {
         assert_eq!(l.rate_gate(t0), Some(t0 + 100 * MS));
         assert_eq!(l.rate_gate(t0 + 100 * MS), None);
         assert_eq!(
-            l.check(Some("http://a"), None, t0 + 100 * MS),
+            l.check(Some("http://a"), None, false, t0 + 100 * MS),
             Err(Some(t0 + 250 * MS))
         );
-        assert_eq!(l.check(Some("http://b"), None, t0 + 100 * MS), Ok(()));
-        assert_eq!(l.check(Some("http://a"), None, t0 + 250 * MS), Ok(()));
+        assert_eq!(
+            l.check(Some("http://b"), None, false, t0 + 100 * MS),
+            Ok(())
+        );
+        assert_eq!(
+            l.check(Some("http://a"), None, false, t0 + 250 * MS),
+            Ok(())
+        );
         // Starts late after an idle spell do not bank the time that went by.
         l.start(Some("http://b"), None, t0 + 1000 * MS);
         assert_eq!(l.rate_gate(t0 + 1000 * MS), Some(t0 + 1100 * MS));
+    }
+
+    #[test]
+    fn holds_of_the_shared_limiter_keep_their_kind_of_request_back() {
+        let mut p = policy();
+        p.per_host = Some(4);
+        let mut l = Limits::new(&p);
+        let t = Instant::now();
+        l.hold(Holding::Host, Some("http://a"), None, t + 20 * MS);
+        assert_eq!(
+            l.check(Some("http://a"), None, true, t),
+            Err(Some(t + 20 * MS))
+        );
+        assert_eq!(l.check(Some("http://b"), None, true, t), Ok(()));
+        assert_eq!(l.check(Some("http://a"), None, true, t + 20 * MS), Ok(()));
+        l.hold(Holding::All, Some("http://a"), None, t + 500 * MS);
+        assert_eq!(
+            l.check(Some("http://b"), None, true, t),
+            Err(Some(t + 500 * MS))
+        );
+        assert_eq!(
+            l.check(Some("http://b"), None, false, t),
+            Ok(()),
+            "unlimited ones go"
+        );
+        l.hold(Holding::Rate, None, None, t + 30 * MS);
+        assert_eq!(l.rate_gate(t), Some(t + 30 * MS));
     }
 
     #[test]
@@ -169,7 +252,7 @@ mod tests {
         for _ in 0..10 {
             l.start(Some("http://a"), None, t);
         }
-        assert_eq!(l.check(Some("http://a"), None, t), Ok(()));
+        assert_eq!(l.check(Some("http://a"), None, false, t), Ok(()));
         assert!(l.in_host.is_empty() && l.last_start.is_empty());
     }
 }

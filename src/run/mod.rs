@@ -60,6 +60,14 @@ pub struct Stats {
     /// Requests left to other shards ([`crate::Builder::shard`]): not fetched, and their
     /// handlers not called.
     pub other_shard: u64,
+    /// Times the shared limiter ([`crate::Builder::redis`]) held a request back (it waited
+    /// in the window meanwhile, counted in its `waited`).
+    pub shared_waits: u64,
+    /// Whether the shared limiter's Redis is unreachable now (limited requests wait).
+    pub limiter_down: bool,
+    /// Whether Redis stayed unreachable past [`crate::Builder::redis_outage`] and the run was
+    /// stopped (what had not started was cancelled).
+    pub limiter_lost: bool,
 }
 
 /// Closes the engine when the last clone of an `Octopus` is dropped.

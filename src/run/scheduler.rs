@@ -9,7 +9,8 @@
 //!   `lookahead` requests are looked at; the rest wait in the backlog, in order), or between
 //!   retries in a timer queue;
 //! - limits count from the start of an attempt to its end (`Limits`), so they are never
-//!   exceeded; with no limit set the oldest request always starts first;
+//!   exceeded; with no limit set the oldest request always starts first; a start the shared
+//!   limiter refuses is undone (`defer`) and waits in the window again;
 //! - repeats are merged here and only here: a cache hit is delivered at once, and a repeat
 //!   of a URL being fetched (or retried) waits for that fetch's final outcome;
 //! - after `stop`, nothing starts: waiting requests are delivered as `cancelled`, and those
@@ -30,6 +31,7 @@ use crate::policy::Policy;
 use crate::policy::StatusSet;
 use crate::response::{Outcome, Shared};
 use crate::settings::Settings;
+use crate::shared::Hold;
 
 /// What a worker should do next.
 pub(crate) enum Task {
@@ -58,6 +60,8 @@ pub(crate) struct Scheduler {
     scan_wake: Option<Instant>,
     /// Jobs started and not finished.
     fetching: usize,
+    /// Times the shared limiter held a started job back.
+    shared_waits: u64,
     stopped: bool,
     jitter: RandomState,
 }
@@ -77,6 +81,7 @@ impl Scheduler {
             leaders: HashMap::new(),
             scan_wake: None,
             fetching: 0,
+            shared_waits: 0,
             stopped: false,
             jitter: RandomState::new(),
         }
@@ -125,7 +130,9 @@ impl Scheduler {
             let job = &self.window[i];
             let verdict = match gate {
                 Some(t) => Err(Some(t)),
-                None => self.limits.check(job.host.as_deref(), job.limit, now),
+                None => self
+                    .limits
+                    .check(job.host.as_deref(), job.limit, job.shared, now),
             };
             match verdict {
                 Ok(()) => {
@@ -227,6 +234,31 @@ impl Scheduler {
             }
             None => Some(self.conclude(job, outcome, now)),
         }
+    }
+
+    /// The shared limiter held a started job back (`hold`): it did not start after all. It
+    /// goes back to the front of the window, and what the hold names waits with it. Returns
+    /// its delivery when the run was stopped meanwhile.
+    pub fn defer(&mut self, mut job: Job, hold: Hold, now: Instant) -> Option<Delivery> {
+        self.limits.release(job.host.as_deref(), job.limit);
+        self.fetching -= 1;
+        job.effort.attempts -= 1;
+        self.shared_waits += 1;
+        if self.stopped {
+            return Some(self.conclude(job, cancelled(), now));
+        }
+        let until = now.checked_add(hold.after).unwrap_or(now);
+        self.limits
+            .hold(hold.what, job.host.as_deref(), job.limit, until);
+        job.queued = now;
+        job.held = true;
+        self.window.push_front(job);
+        None
+    }
+
+    /// Times the shared limiter held a request back.
+    pub fn shared_waits(&self) -> u64 {
+        self.shared_waits
     }
 
     /// Settle a job with its final outcome. When it leads its URL, the outcome goes into the

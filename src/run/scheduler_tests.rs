@@ -42,6 +42,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         ok_status: StatusSet::new(vec![(200, 399)]),
         policy,
         shard: None,
+        shared: None,
     }
 }
 
@@ -75,7 +76,13 @@ impl Bench {
             taken: now,
         };
         let keyed = self.settings.cache.is_some();
-        let job = Job::new(ticket, url.parse().unwrap(), &self.settings.policy, keyed);
+        let job = Job::new(
+            ticket,
+            url.parse().unwrap(),
+            &self.settings.policy,
+            keyed,
+            false,
+        );
         self.s.admit(job, now);
     }
 
@@ -334,4 +341,40 @@ fn stop_cancels_what_waits_and_settles_what_awaits_a_retry() {
         Some(ErrorKind::Cancelled)
     );
     assert!(b.s.is_drained());
+}
+
+#[test]
+fn a_start_the_shared_limiter_refuses_waits_without_a_worker_and_others_pass_it() {
+    use crate::shared::{Hold, Holding};
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.per_host = Some(4);
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/1", t0);
+    b.admit("http://a/2", t0);
+    b.admit("http://b/1", t0);
+    let a1 = b.fetch(t0);
+    assert_eq!(a1.url.as_str(), "http://a/1");
+    // Redis says host a is full for 20 ms: a/1 goes back, and a/2 does not ask in vain.
+    let hold = Hold {
+        after: 20 * MS,
+        what: Holding::Host,
+    };
+    assert!(b.s.defer(a1, hold, t0).is_none());
+    assert_eq!(b.s.in_flight(), 0, "it holds no worker and no local slot");
+    assert_eq!(
+        b.fetch(t0).url.as_str(),
+        "http://b/1",
+        "the other host goes first"
+    );
+    assert_eq!(b.idle(t0), Some(t0 + 20 * MS));
+    let again = b.fetch(t0 + 20 * MS);
+    assert_eq!(again.url.as_str(), "http://a/1", "first in line again");
+    assert_eq!(
+        again.effort.attempts, 1,
+        "a refused start is not an attempt"
+    );
+    let response = done(b.s.finished(again, answer(200), t0 + 30 * MS));
+    assert_eq!(response.waited(), 20 * MS, "the hold counts as waiting");
+    assert_eq!(b.s.shared_waits(), 1);
 }

@@ -129,14 +129,16 @@ impl Tally {
     }
 
     /// Close the run: combine the tally with what the reader saw and why it stopped.
-    /// `shard`: the shard that ran (`K/N`) and how many lines it left to the others.
+    /// `shard`: the shard that ran (`K/N`); `engine`: what the engine counted (lines left
+    /// to other shards, waits for the shared limiter).
     pub fn finish(
         &self,
         input: &InputStats,
         stopped: Option<StopReason>,
-        shard: (Option<String>, u64),
+        shard: Option<String>,
+        engine: &octopus::Stats,
     ) -> Summary {
-        let (shard, other_shard) = shard;
+        let other_shard = engine.other_shard;
         let secs = self.elapsed().as_secs_f64();
         // The rate is this run's: records read back from the output file took no time.
         let urls = self.counts.urls - self.counts.resumed;
@@ -151,6 +153,7 @@ impl Tally {
                 .saturating_sub(other_shard),
             shard,
             other_shard,
+            limiter_waits: engine.shared_waits,
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
             stats: self.stats.summary(),
@@ -175,6 +178,8 @@ pub struct Summary {
     /// The shard this run took (`K/N`), and the lines it left to the other shards.
     pub shard: Option<String>,
     pub other_shard: u64,
+    /// Times the shared limiter (`--redis`) held a request back.
+    pub limiter_waits: u64,
     pub input_complete: bool,
     pub stopped: Option<&'static str>,
     #[serde(flatten)]
@@ -225,6 +230,12 @@ impl Summary {
             s.push_str(&format!(
                 ", resumed: {} records of earlier runs (counted in ok and failed)",
                 c.resumed
+            ));
+        }
+        if self.limiter_waits > 0 {
+            s.push_str(&format!(
+                ", held by the shared limiter: {} times",
+                self.limiter_waits
             ));
         }
         if let Some(shard) = &self.shard {

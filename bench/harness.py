@@ -1,0 +1,36 @@
+"""Helpers of the peer harness (bench/peers.py and its workload modules): timed runs with
+peak RSS, and URL lists written to files."""
+import subprocess
+import sys
+import tempfile
+import time
+
+RUN_TIMEOUT = 600  # seconds: every command is bounded
+
+
+def timed(cmd, stdin_path=None, shell=False):
+    """Run a command; return (wall seconds, peak RSS MB, exit code)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        full = ["/usr/bin/time", "-f", "%e %M", "-o", t.name]
+        full += ["sh", "-c", cmd] if shell else cmd
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        try:
+            start = time.monotonic()
+            p = subprocess.run(full, stdin=stdin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+            wall = time.monotonic() - start
+        finally:
+            if stdin_path:
+                stdin.close()
+        fields = t.read().split()
+        rss_mb = int(fields[-1]) / 1024 if fields else float("nan")
+        if p.returncode != 0:
+            sys.stderr.write(f"  ! exit {p.returncode}: {' '.join(map(str, cmd))[:120]}\n"
+                             f"    {p.stderr.decode(errors='replace')[-300:]}\n")
+        return wall, rss_mb, p.returncode
+
+
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        for line in lines:
+            f.write(line + "\n")
