@@ -244,13 +244,22 @@ impl Engine {
         }
         let mut state = self.lock();
         let delivery = state.scheduler.finished(job, outcome, Instant::now());
+        self.hand_on(state, delivery)
+    }
+
+    /// Deliver what the scheduler settled, if anything; else a timer was set (a retry, a
+    /// hold): make sure someone keeps it. Returns with the lock taken again.
+    fn hand_on<'a>(
+        self: &'a Arc<Self>,
+        state: MutexGuard<'a, State>,
+        delivery: Option<Delivery>,
+    ) -> MutexGuard<'a, State> {
         match delivery {
             Some(delivery) => {
                 drop(state);
                 self.deliver(delivery)
             }
             None => {
-                // A retry timer was set: make sure someone keeps it.
                 self.nudge(state);
                 self.lock()
             }
@@ -279,16 +288,8 @@ impl Engine {
     /// `job` may not start yet: back to the scheduler. Returns with the lock taken again.
     fn defer(self: &Arc<Self>, job: Job, hold: Hold) -> MutexGuard<'_, State> {
         let mut state = self.lock();
-        match state.scheduler.defer(job, hold, Instant::now()) {
-            Some(delivery) => {
-                drop(state);
-                self.deliver(delivery)
-            }
-            None => {
-                self.nudge(state);
-                self.lock()
-            }
-        }
+        let delivery = state.scheduler.defer(job, hold, Instant::now());
+        self.hand_on(state, delivery)
     }
 
     /// Run a consumer (catching a panic), then count its request done. Returns with the
