@@ -10,8 +10,15 @@ RUN_TIMEOUT = 600  # seconds: every command is bounded
 
 def timed(cmd, stdin_path=None, shell=False):
     """Run a command; return (wall seconds, peak RSS MB, exit code)."""
+    wall, rss_mb, code, _ = measured(cmd, stdin_path, shell)
+    return wall, rss_mb, code
+
+
+def measured(cmd, stdin_path=None, shell=False):
+    """Run a command; return (wall seconds, peak RSS MB, exit code, CPU seconds: user +
+    system)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        full = ["/usr/bin/time", "-f", "%e %M", "-o", t.name]
+        full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", t.name]
         full += ["sh", "-c", cmd] if shell else cmd
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
         try:
@@ -23,11 +30,13 @@ def timed(cmd, stdin_path=None, shell=False):
             if stdin_path:
                 stdin.close()
         fields = t.read().split()
-        rss_mb = int(fields[-1]) / 1024 if fields else float("nan")
+        # A command killed by a signal has a line before the numbers: take the last four.
+        rss_mb = int(fields[-3]) / 1024 if len(fields) >= 4 else float("nan")
+        cpu = float(fields[-2]) + float(fields[-1]) if len(fields) >= 4 else float("nan")
         if p.returncode != 0:
             sys.stderr.write(f"  ! exit {p.returncode}: {' '.join(map(str, cmd))[:120]}\n"
                              f"    {p.stderr.decode(errors='replace')[-300:]}\n")
-        return wall, rss_mb, p.returncode
+        return wall, rss_mb, p.returncode, cpu
 
 
 def write_lines(path, lines):

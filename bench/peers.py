@@ -19,6 +19,7 @@ import time
 
 from harness import timed, write_lines
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
+from scale import scale
 from sharing import shared_limits
 
 PORT = 18090
@@ -216,7 +217,8 @@ def main():
                     help="another octopus binary (e.g. built from the previous commit) to run "
                          "beside octopus in W1, W2, W3 and W6, for before/after numbers")
     ap.add_argument("workloads", nargs="*",
-                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W10", "W11", "W12"])
+                    default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
+                             "W12"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -275,6 +277,8 @@ def main():
             rows += archive_list(args, work, base)
         if "W12" in w:
             rows += shared_limits(args, work, base)
+        if "W9" in w:
+            rows += scale(args, work, PORT)
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)
@@ -293,6 +297,13 @@ def main():
                      f"{r['wall_s']:.2f} | {r['urls_per_s']:.0f} | {fmt(r.get('vs_octopus'), '.2f')} | "
                      f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} | "
                      f"{r.get('server_requests', '')} |")
+    scaled = [r for r in rows if "cpu_us_per_url" in r]
+    if scaled:
+        table += ["", "| W9 tool | c | URLs | median wall s | CPU s | CPU µs/URL | peak RSS MB | "
+                  "KB per slot |", "|---|---|---|---|---|---|---|---|"]
+        table += [f"| {r['tool']} | {r['concurrency']} | {r['urls']} | {r['wall_s']:.2f} | "
+                  f"{r['cpu_s']:.2f} | {r['cpu_us_per_url']:.0f} | {r['peak_rss_mb']:.0f} | "
+                  f"{r['rss_kb_per_slot']:.0f} |" for r in scaled]
     for k, v in notes.items():
         table.append(f"\n{k}: {v:.0f}")
     text = "\n".join(table)
