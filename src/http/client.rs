@@ -20,8 +20,9 @@ use url::Url;
 
 use super::Fetched;
 use super::classify::{classify, is_stale};
-use super::connector::{Recording, noting_connections};
+use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
+use super::pool::noting_connections;
 use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
@@ -304,8 +305,9 @@ fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
         .user_agent(cfg.user_agent.as_str())
         .timeout_global(Some(cfg.timeout))
         .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
-        .max_idle_connections(cfg.idle_per_shard)
-        .max_idle_connections_per_host(cfg.idle_per_shard)
+        // Idle connections are kept by each agent's connector (see pool.rs), not by ureq.
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         .input_buffer_size(INPUT_BUFFER)
         .output_buffer_size(OUTPUT_BUFFER)
         .max_response_header_size(MAX_HEAD)
@@ -317,7 +319,7 @@ fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
         .map(|_| {
             Agent::with_parts(
                 config.clone(),
-                Recording::default(),
+                connector(cfg.idle_per_shard, cfg.idle_per_shard),
                 OctopusResolver::new(&cfg.resolve),
             )
         })

@@ -8,11 +8,17 @@ use crate::Error;
 /// File descriptors kept aside for stdin/stdout/stderr, input files, the resolver and the like.
 const RESERVE: u64 = 64;
 
+/// Idle connections a pool may keep at least, whatever the concurrency: at `-c 1` a list
+/// that alternates between a few hosts still reuses a connection to each.
+const MIN_IDLE: u64 = 16;
+
 /// Make room for `concurrency` requests in flight plus idle connections in `shards` pools
-/// of up to `concurrency` each. Returns how many idle connections each pool may keep
-/// (fewer when the hard limit is tight, so the total never outgrows the limit).
+/// of up to `concurrency` (at least `MIN_IDLE`) each. Returns how many idle connections
+/// each pool may keep (fewer when the hard limit is tight, so the total never outgrows the
+/// limit).
 pub(crate) fn ensure_room(concurrency: usize, shards: usize) -> Result<usize, Error> {
     let c = concurrency as u64;
+    let per_pool = c.max(MIN_IDLE);
     let shards = shards.max(1) as u64;
     let (soft, hard) = Resource::NOFILE.get().map_err(Error::OpenFileLimit)?;
     let needed = c + RESERVE;
@@ -23,12 +29,12 @@ pub(crate) fn ensure_room(concurrency: usize, shards: usize) -> Result<usize, Er
             hard_limit: hard,
         });
     }
-    let wanted = (c + shards * c + RESERVE).min(hard);
+    let wanted = (c + shards * per_pool + RESERVE).min(hard);
     if soft < wanted {
         Resource::NOFILE
             .set(wanted, hard)
             .map_err(Error::OpenFileLimit)?;
     }
     let limit = soft.max(wanted);
-    Ok((limit.saturating_sub(c + RESERVE) / shards).min(c) as usize)
+    Ok((limit.saturating_sub(c + RESERVE) / shards).min(per_pool) as usize)
 }

@@ -5,14 +5,17 @@
 //! concurrency (`fdlimit.rs`).
 
 mod body;
+mod buffers;
 mod classify;
 mod client;
 mod connector;
 mod decode;
 pub(crate) mod fdlimit;
+mod pool;
 mod receive;
 mod redirect;
 mod resolver;
+mod socket;
 mod trust;
 
 use std::time::Duration;

@@ -37,6 +37,7 @@
 //! | `/stall` | reads the request, never answers |
 //! | `/trickle/N` | promises N bytes, sends one every 200 ms |
 //! | `/garbage` | answers bytes that are not HTTP, then closes |
+//! | `/close` | 200 with `Connection: close`, then closes |
 //! | `CONNECT host:port` | 200, then serves the tunnelled requests itself (a proxy stand-in) |
 //! | anything else | 200 "ok" |
 //!
@@ -58,6 +59,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct State {
     pub(crate) stopping: AtomicBool,
     requests: AtomicU64,
+    /// Connections accepted.
+    connections: AtomicU64,
     pub(crate) hits: Mutex<HashMap<String, u64>>,
     last: Mutex<HashMap<String, Vec<u8>>>,
     /// Per Host header: requests being answered now, and the most at once.
@@ -148,6 +151,11 @@ impl Server {
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
     }
+
+    /// Connections accepted in all (what a client's reuse of connections saves).
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Server {
@@ -166,6 +174,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
         let Ok(stream) = stream else {
             continue;
         };
+        state.connections.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(state);
         let _ = thread::Builder::new()
             .stack_size(CONNECTION_STACK)

@@ -85,6 +85,10 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
         ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
         ("stall", _) => stall(state),
         ("trickle", Some(n)) => trickle(out, state, n),
+        ("close", _) => {
+            send(out, req, 200, &[("Connection", "close")], b"closing\n")?;
+            Ok(false)
+        }
         ("garbage", _) => {
             out.write_all(b"this is not HTTP at all\r\n\r\n")?;
             out.flush()?;

@@ -1,0 +1,226 @@
+//! Idle connections kept for reuse, at the connector: each agent's `Pool` hands out a
+//! connection it holds for the request's scheme and authority, or makes one through the
+//! connector chain. ureq's own pool is set to keep nothing.
+//!
+//! Why: ureq's pool walks every idle connection, comparing keys, on each checkout and each
+//! return (and every live connection's shutdown handle), so its cost per request grew with
+//! the number of connections: 28% of all CPU at `-c 5000` over 50 hosts (BENCHMARKS.md, W9).
+//! Here a checkout and a return are a hash lookup and a push or pop, whatever the count.
+//!
+//! How a connection comes back: ureq asks `is_open` of a connection whose response was read
+//! to its end and that the server did not ask to close, then drops it (its pool keeps
+//! nothing). `Pooled` remembers that `is_open` said yes, and on drop parks the connection
+//! here. A connection dropped any other way (an error, `Connection: close`, a body not read
+//! to its end) was never asked, and is closed.
+//!
+//! Invariants: at most `max_idle` connections parked per pool and `max_per_host` per
+//! authority; a connection parked longer than ureq's `max_idle_age` is never handed out;
+//! a handed-out connection was just probed open; the newest is handed out first (the least
+//! likely to have been closed by the server).
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ureq::Error;
+use ureq::http::uri::Scheme;
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+thread_local! {
+    /// Set when the pool made a new connection for a request run on this thread.
+    static CONNECTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `request` on this thread; also says whether it made a new connection (rather than
+/// reuse an idle one). A request that fails on a reused connection the server had closed
+/// is sent again (see `Client::send`); one that fails on a new connection is not.
+pub(crate) fn noting_connections<T>(request: impl FnOnce() -> T) -> (T, bool) {
+    CONNECTED.set(false);
+    let result = request();
+    (result, CONNECTED.get())
+}
+
+/// The connector every agent uses: the idle connections of its hosts, then `inner`.
+#[derive(Debug)]
+pub(crate) struct Pool<C> {
+    inner: C,
+    parked: Arc<Parked>,
+}
+
+impl<C> Pool<C> {
+    pub fn new(inner: C, max_idle: usize, max_per_host: usize) -> Pool<C> {
+        Pool {
+            inner,
+            parked: Arc::new(Parked {
+                idle: Mutex::new(Idle::default()),
+                max_idle,
+                max_per_host,
+            }),
+        }
+    }
+}
+
+impl<C: Connector<()>> Connector<()> for Pool<C> {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, Error> {
+        let key = Key::of(details);
+        let max_age = details.config.max_idle_age();
+        while let Some(mut transport) = self.parked.take(&key, max_age) {
+            if transport.is_open() {
+                return Ok(Some(self.lend(transport, key)));
+            }
+        }
+        let Some(made) = self.inner.connect(details, chained)? else {
+            return Ok(None);
+        };
+        CONNECTED.set(true);
+        Ok(Some(self.lend(Box::new(made), key)))
+    }
+}
+
+impl<C> Pool<C> {
+    fn lend(&self, transport: Box<dyn Transport>, key: Key) -> Box<dyn Transport> {
+        Box::new(Pooled {
+            transport: ManuallyDrop::new(transport),
+            key,
+            parked: Arc::clone(&self.parked),
+            reusable: false,
+        })
+    }
+}
+
+/// What a connection is kept under: whether it is TLS, and the authority it was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    tls: bool,
+    authority: Box<str>,
+}
+
+impl Key {
+    fn of(details: &ConnectionDetails) -> Key {
+        Key {
+            tls: details.uri.scheme() == Some(&Scheme::HTTPS),
+            authority: details.uri.authority().map_or("", |a| a.as_str()).into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Parked {
+    idle: Mutex<Idle>,
+    max_idle: usize,
+    max_per_host: usize,
+}
+
+/// An idle connection and since when.
+type Resting = (Box<dyn Transport>, Instant);
+
+#[derive(Debug, Default)]
+struct Idle {
+    /// Per authority, oldest first.
+    by_key: HashMap<Key, Vec<Resting>>,
+    count: usize,
+}
+
+impl Parked {
+    fn lock(&self) -> MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest idle connection for `key` not older than `max_age`; older ones are closed.
+    fn take(&self, key: &Key, max_age: Duration) -> Option<Box<dyn Transport>> {
+        let mut idle = self.lock();
+        let idle = &mut *idle;
+        let stack = idle.by_key.get_mut(key)?;
+        let (transport, since) = stack.pop()?;
+        let expired = since.elapsed() >= max_age;
+        let closed = if expired {
+            // Everything under it is older still.
+            std::mem::take(stack).len() + 1
+        } else {
+            0
+        };
+        if stack.is_empty() {
+            idle.by_key.remove(key);
+        }
+        idle.count = idle.count.saturating_sub(closed.max(1));
+        (!expired).then_some(transport)
+    }
+
+    /// Keep `transport` for the next request to `key`, unless the pool or the host has as
+    /// many as it may keep (then it is closed).
+    fn park(&self, key: Key, transport: Box<dyn Transport>) {
+        let mut idle = self.lock();
+        if idle.count >= self.max_idle {
+            return;
+        }
+        let stack = idle.by_key.entry(key).or_default();
+        if stack.len() >= self.max_per_host {
+            return;
+        }
+        stack.push((transport, Instant::now()));
+        idle.count += 1;
+    }
+}
+
+/// A connection lent to ureq for one request; parked again when dropped, if ureq found it
+/// reusable.
+#[derive(Debug)]
+struct Pooled {
+    transport: ManuallyDrop<Box<dyn Transport>>,
+    key: Key,
+    parked: Arc<Parked>,
+    /// ureq asked `is_open` (it does when the response ended cleanly) and it was.
+    reusable: bool,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        // SAFETY: `transport` is taken exactly once, here, and not used after.
+        let transport = unsafe { ManuallyDrop::take(&mut self.transport) };
+        if self.reusable {
+            let key = Key {
+                tls: self.key.tls,
+                authority: std::mem::take(&mut self.key.authority),
+            };
+            self.parked.park(key, transport);
+        }
+    }
+}
+
+impl Transport for Pooled {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.transport.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        self.reusable = false;
+        self.transport.transmit_output(amount, timeout)
+    }
+
+    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.reusable = false;
+        self.transport.maybe_await_input(timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.reusable = false;
+        self.transport.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.reusable = self.transport.is_open();
+        self.reusable
+    }
+
+    fn is_tls(&self) -> bool {
+        self.transport.is_tls()
+    }
+}

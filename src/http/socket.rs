@@ -1,0 +1,257 @@
+//! Plain TCP connections, made by octopus in place of ureq's `TcpConnector` (TLS, SOCKS and
+//! CONNECT proxies still wrap them, see `connector.rs`).
+//!
+//! Two things differ from ureq's, both measured at thousands of connections (BENCHMARKS.md,
+//! W9): the buffers (`buffers.rs`) are held only while the connection is busy, so a
+//! connection waiting for its response first waits for the socket to be readable
+//! (`poll`) with no buffer; and checking that an idle connection is still open is one
+//! `recv(MSG_PEEK | MSG_DONTWAIT)` instead of three system calls. No shutdown handle is
+//! registered with ureq (its pool walked the list of every live connection on each
+//! request); octopus never shuts an agent down while requests run.
+//!
+//! Invariants: every wait is bounded by the request's timeout; a timeout is reported as
+//! ureq's `Error::Timeout` with ureq's reason, like its own transport does; a head larger
+//! than the input limit is still seen by ureq as too large.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport,
+};
+use ureq::{Error, Timeout};
+
+use super::buffers::SocketBuffers;
+
+/// The shortest time given to one of a host's addresses when connecting.
+const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
+
+/// Connects plain TCP sockets; passes a connection made earlier in the chain (a SOCKS
+/// proxy's) through.
+#[derive(Debug, Default)]
+pub(crate) struct Tcp;
+
+impl<In: Transport> Connector<In> for Tcp {
+    type Out = Either<In, Socket>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        if let Some(transport) = chained {
+            return Ok(Some(Either::A(transport)));
+        }
+        let stream = connect(&details.addrs, details.timeout)?;
+        if details.config.no_delay() {
+            stream.set_nodelay(true)?;
+        }
+        let buffers = SocketBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        Ok(Some(Either::B(Socket {
+            stream,
+            buffers,
+            read_timeout: None,
+            write_timeout: None,
+        })))
+    }
+}
+
+/// Try each address in turn, giving each a share of the connect timeout: half to the
+/// first, a quarter to the second, and so on (the shares add up to the whole), as ureq and
+/// curl do. An error that concerns one address only moves on to the next.
+fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
+    let started = Instant::now();
+    let budget = timeout.not_zero().map(|t| *t);
+    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len().min(64) as i32));
+    let mut weight = 1.0_f64;
+    let mut last = None;
+    for addr in addrs {
+        let attempt = match budget {
+            Some(budget) => {
+                let share = budget.mul_f64(weight / total_weight).max(MIN_PER_ADDRESS);
+                TcpStream::connect_timeout(addr, share)
+            }
+            None => TcpStream::connect(addr),
+        };
+        weight /= 2.0;
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) if timed_out(&e) => {
+                if budget.is_some_and(|b| started.elapsed() >= b) {
+                    return Err(Error::Timeout(timeout.reason));
+                }
+                last = Some(Error::Timeout(Timeout::Connect));
+            }
+            Err(e) if concerns_one_address(&e) => last = Some(Error::Io(e)),
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "Connection refused",
+        ))
+    }))
+}
+
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A failed connect that another of the host's addresses might not share.
+fn concerns_one_address(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::NetworkDown
+            | io::ErrorKind::AddrNotAvailable
+    )
+}
+
+/// One plain TCP connection and its buffers.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    stream: TcpStream,
+    buffers: SocketBuffers,
+    /// The socket's timeouts as last set, so that they are set only when they change.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Transport for Socket {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        let timeout = timeout.for_write();
+        let reason = timeout.reason;
+        let wait = bounded(timeout)?;
+        if wait != self.write_timeout {
+            self.stream.set_write_timeout(wait)?;
+            self.write_timeout = wait;
+        }
+        let output = self.buffers.output();
+        let output = output.get(..amount).unwrap_or(output);
+        (&self.stream)
+            .write_all(output)
+            .map_err(|e| io_error(e, reason))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        let timeout = timeout.for_read();
+        let reason = timeout.reason;
+        let wait = bounded(timeout)?;
+        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
+        if !self.buffers.holds_input() {
+            // The request is sent and nothing is buffered: wait for the answer holding no
+            // buffer (this is where a slow server keeps a connection).
+            self.buffers.release();
+            wait_readable(&self.stream, deadline).map_err(|e| io_error(e, reason))?;
+        }
+        let amount = loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(Error::Timeout(reason));
+            }
+            if left != self.read_timeout {
+                self.stream.set_read_timeout(left)?;
+                self.read_timeout = left;
+            }
+            match (&self.stream).read(self.buffers.input_append_buf()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, reason)),
+                Ok(n) => break n,
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    /// Whether the connection may be used again: the server has neither closed it nor sent
+    /// anything unasked. Called by ureq when a response ends (and by the pool when it hands
+    /// the connection out), so the buffers are given back here.
+    fn is_open(&mut self) -> bool {
+        self.buffers.release();
+        !self.buffers.holds_input() && peek_says_open(&self.stream)
+    }
+}
+
+/// The time a read or write may take, `None` for no limit; an error if none is left.
+fn bounded(timeout: NextTimeout) -> Result<Option<Duration>, Error> {
+    if timeout.after.is_zero() {
+        return Err(Error::Timeout(timeout.reason));
+    }
+    Ok(timeout.not_zero().map(|t| *t))
+}
+
+/// An I/O error as ureq's transport reports it: a socket timeout is ureq's `Timeout`.
+fn io_error(e: io::Error, reason: Timeout) -> Error {
+    if timed_out(&e) {
+        Error::Timeout(reason)
+    } else {
+        Error::Io(e)
+    }
+}
+
+/// Wait until `stream` is readable (or closed, or failed: the read that follows says which),
+/// or until `deadline`.
+fn wait_readable(stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()> {
+    loop {
+        let millis = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                // Rounded up, so that a wait never ends before the deadline.
+                i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+            }
+        };
+        let mut fds = libc::pollfd {
+            fd: stream.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fds` is one valid pollfd for a descriptor `stream` keeps open.
+        let ready = unsafe { libc::poll(&mut fds, 1, millis) };
+        match ready {
+            1.. => return Ok(()),
+            0 => continue,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// An idle connection is open when reading from it would block: no end of stream, no
+/// error, no bytes the server sent unasked.
+fn peek_says_open(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    // SAFETY: `byte` is a writable buffer of the length given, on a descriptor `stream`
+    // keeps open; MSG_PEEK | MSG_DONTWAIT neither consumes nor blocks.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            byte.as_mut_ptr().cast(),
+            byte.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+}

@@ -1,0 +1,146 @@
+//! Connections kept for reuse (`src/http/pool.rs`, `src/http/socket.rs`): reused per host,
+//! never after a response that leaves the connection unusable, and buffers that grow for a
+//! large head but still refuse one over the limit.
+
+mod common;
+
+use common::*;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use octopus::{ErrorKind, Octopus, Request, Response};
+
+fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
+    let responses: Vec<Response> = otto
+        .fetch_all(urls.into_iter().map(Request::from))
+        .unwrap()
+        .collect();
+    responses
+}
+
+fn builder() -> octopus::Builder {
+    Octopus::builder().proxy_from_env(false)
+}
+
+#[test]
+fn connections_are_reused_up_to_the_concurrency() {
+    let s = server();
+    let otto = builder().concurrency(4).build().unwrap();
+    let urls = (0..200).map(|i| s.url(&format!("/n/{i}"))).collect();
+    let responses = fetch(&otto, urls);
+    assert_eq!(responses.len(), 200);
+    assert!(responses.iter().all(|r| r.status() == Some(200)));
+    let made = s.connections();
+    assert!(
+        (1..=4).contains(&made),
+        "200 requests at 4 at a time made {made} connections"
+    );
+}
+
+#[test]
+fn each_host_reuses_its_own_connections() {
+    let s = server();
+    let port = s.addr().port();
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let otto = builder()
+        .concurrency(1)
+        .resolve("a.test", port, loopback)
+        .resolve("b.test", port, loopback)
+        .build()
+        .unwrap();
+    let urls = (0..100)
+        .map(|i| {
+            let host = if i % 2 == 0 { "a.test" } else { "b.test" };
+            format!("http://{host}:{port}/n/{i}")
+        })
+        .collect();
+    let responses = fetch(&otto, urls);
+    assert!(responses.iter().all(|r| r.status() == Some(200)));
+    // One connection per host: a request never goes out on the other host's connection
+    // (the server saw each Host header on exactly one request at a time), and alternating
+    // hosts does not close them.
+    assert_eq!(s.connections(), 2);
+    assert_eq!(s.max_in_flight(&format!("a.test:{port}")), 1);
+    assert_eq!(s.max_in_flight(&format!("b.test:{port}")), 1);
+}
+
+#[test]
+fn a_connection_is_not_reused_after_close_or_an_unread_body() {
+    let s = server();
+    let otto = builder().concurrency(1).max_body(1000).build().unwrap();
+    // `/close` ends its connection; `/bytes/…` is cut after 1000 bytes with the rest still
+    // on the way: reusing either connection would read garbage or nothing.
+    let urls = vec![
+        s.url("/close"),
+        s.url("/after-close"),
+        s.url("/bytes/1000000"),
+        s.url("/after-cut"),
+        s.url("/after-cut-2"),
+    ];
+    let responses = fetch(&otto, urls);
+    let by = |path: &str| {
+        responses
+            .iter()
+            .find(|r| r.url() == s.url(path))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("/close").status(), Some(200));
+    assert_eq!(
+        by("/after-close").status(),
+        Some(200),
+        "{:?}",
+        by("/after-close")
+    );
+    let cut = by("/bytes/1000000");
+    assert_eq!(
+        cut.error().map(|f| f.kind()),
+        Some(ErrorKind::BodyTooLarge),
+        "{cut:?}"
+    );
+    assert_eq!(
+        by("/after-cut").status(),
+        Some(200),
+        "{:?}",
+        by("/after-cut")
+    );
+    assert_eq!(by("/after-cut-2").status(), Some(200));
+    // One connection for `/close`, one from `/after-close` until the cut, one after it.
+    assert_eq!(s.connections(), 3);
+    assert_eq!(s.hits("/after-close"), 1);
+    assert_eq!(s.hits("/after-cut"), 1);
+}
+
+#[test]
+fn a_large_head_is_read_and_one_over_the_limit_refused_on_a_reused_connection() {
+    let s = server();
+    let otto = builder().concurrency(1).build().unwrap();
+    let urls = vec![
+        s.url("/n/1"),
+        s.url("/big-head/50000"),
+        s.url("/n/2"),
+        s.url("/big-head/70000"),
+        s.url("/n/3"),
+    ];
+    let responses = fetch(&otto, urls);
+    let by = |path: &str| {
+        responses
+            .iter()
+            .find(|r| r.url() == s.url(path))
+            .unwrap()
+            .clone()
+    };
+    // 50,000 bytes of head: past the buffer a connection starts with, within the limit.
+    assert_eq!(by("/big-head/50000").status(), Some(200));
+    let refused = by("/big-head/70000");
+    assert_eq!(
+        refused.error().map(|f| f.kind()),
+        Some(ErrorKind::Protocol),
+        "{refused:?}"
+    );
+    for path in ["/n/1", "/n/2", "/n/3"] {
+        assert_eq!(by(path).status(), Some(200), "{path}");
+    }
+    // The connection with the refused head is not used again; the others were.
+    assert_eq!(s.connections(), 2);
+}
