@@ -31,6 +31,9 @@ use crate::shared::{Acquire, Ask, Hold, Lease, SharedLimits, unreachable_hold};
 /// Stack for each worker thread: requests need little, and there may be thousands of workers.
 const WORKER_STACK: usize = 512 * 1024;
 
+/// The most workers one call of `nudge` starts.
+const SPAWN_BATCH: usize = 8;
+
 thread_local! {
     /// Set while this thread runs a consumer (a handler), which `wait` must not block.
     static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
@@ -161,19 +164,28 @@ impl Engine {
         })
     }
 
-    /// Wake or start a worker for work that is waiting, and make sure the earliest timer is
-    /// kept. Releases the lock (a worker may have to be started).
+    /// Wake or start workers for work that is waiting, and make sure the earliest timer is
+    /// kept. Releases the lock (workers may have to be started).
+    ///
+    /// Up to `SPAWN_BATCH` workers are started at a time, as many as tasks wait beyond the
+    /// idle workers: each new worker does the same when it takes its first task, so a run
+    /// reaches ten thousand workers in a few generations rather than one thread start after
+    /// another (BENCHMARKS.md, W9).
     fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
-        let mut start = false;
-        if state.scheduler.has_work() {
+        let mut start = 0;
+        let waiting = state.scheduler.waiting();
+        if waiting > 0 {
             if state.idle > 0 {
                 self.work.notify_one();
             } else if state.timekeeper.is_some() {
                 self.timer.notify_one();
-            } else if state.workers < self.settings.concurrency {
-                state.workers += 1;
-                start = true;
             }
+            let room = self.settings.concurrency.saturating_sub(state.workers);
+            start = waiting
+                .saturating_sub(state.idle)
+                .min(room)
+                .min(SPAWN_BATCH);
+            state.workers += start;
         }
         if let Some(wake) = state.scheduler.next_wake() {
             match state.timekeeper {
@@ -184,9 +196,11 @@ impl Engine {
             }
         }
         drop(state);
-        if start && let Err(_failed) = self.spawn_worker() {
-            self.spawn_failures.fetch_add(1, Ordering::Relaxed);
-            self.lock().workers -= 1;
+        let failed = (0..start).filter(|_| self.spawn_worker().is_err()).count();
+        if failed > 0 {
+            self.spawn_failures
+                .fetch_add(failed as u64, Ordering::Relaxed);
+            self.lock().workers -= failed;
         }
     }
 

@@ -328,8 +328,10 @@ impl Scheduler {
 
     /// Whether a worker could have something to do now (a delivery, or a job that a limit
     /// may still hold).
-    pub fn has_work(&self) -> bool {
-        !self.deliveries.is_empty() || !self.window.is_empty()
+    /// How many tasks wait here: deliveries and requests in the window (some of which limits
+    /// may hold back). What the engine sizes its workers by.
+    pub fn waiting(&self) -> usize {
+        self.deliveries.len() + self.window.len()
     }
 
     /// The earliest timer: a retry falling due, or a rate or delay found by the last scan.
