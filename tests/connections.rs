@@ -6,9 +6,11 @@ mod common;
 
 use common::*;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use octopus::{ErrorKind, Octopus, Request, Response};
+use octopus_testserver::Server;
 
 fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
     let responses: Vec<Response> = otto
@@ -16,6 +18,19 @@ fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
         .unwrap()
         .collect();
     responses
+}
+
+/// Fetch these paths of `s` (in this order at `-c 1`); their responses by path.
+fn fetch_paths(otto: &Octopus, s: &Server, paths: &[&str]) -> HashMap<String, Response> {
+    let urls = paths.iter().map(|p| s.url(p)).collect();
+    let mut by_url: HashMap<String, Response> = fetch(otto, urls)
+        .into_iter()
+        .map(|r| (r.url().to_string(), r))
+        .collect();
+    paths
+        .iter()
+        .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
+        .collect()
 }
 
 fn builder() -> octopus::Builder {
@@ -70,21 +85,18 @@ fn a_connection_is_not_reused_after_close_or_an_unread_body() {
     let otto = builder().concurrency(1).max_body(1000).build().unwrap();
     // `/close` ends its connection; `/bytes/…` is cut after 1000 bytes with the rest still
     // on the way: reusing either connection would read garbage or nothing.
-    let urls = vec![
-        s.url("/close"),
-        s.url("/after-close"),
-        s.url("/bytes/1000000"),
-        s.url("/after-cut"),
-        s.url("/after-cut-2"),
-    ];
-    let responses = fetch(&otto, urls);
-    let by = |path: &str| {
-        responses
-            .iter()
-            .find(|r| r.url() == s.url(path))
-            .unwrap()
-            .clone()
-    };
+    let got = fetch_paths(
+        &otto,
+        &s,
+        &[
+            "/close",
+            "/after-close",
+            "/bytes/1000000",
+            "/after-cut",
+            "/after-cut-2",
+        ],
+    );
+    let by = |path: &str| got[path].clone();
     assert_eq!(by("/close").status(), Some(200));
     assert_eq!(
         by("/after-close").status(),
@@ -115,21 +127,12 @@ fn a_connection_is_not_reused_after_close_or_an_unread_body() {
 fn a_large_head_is_read_and_one_over_the_limit_refused_on_a_reused_connection() {
     let s = server();
     let otto = builder().concurrency(1).build().unwrap();
-    let urls = vec![
-        s.url("/n/1"),
-        s.url("/big-head/50000"),
-        s.url("/n/2"),
-        s.url("/big-head/70000"),
-        s.url("/n/3"),
-    ];
-    let responses = fetch(&otto, urls);
-    let by = |path: &str| {
-        responses
-            .iter()
-            .find(|r| r.url() == s.url(path))
-            .unwrap()
-            .clone()
-    };
+    let got = fetch_paths(
+        &otto,
+        &s,
+        &["/n/1", "/big-head/50000", "/n/2", "/big-head/70000", "/n/3"],
+    );
+    let by = |path: &str| got[path].clone();
     // 50,000 bytes of head: past the buffer a connection starts with, within the limit.
     assert_eq!(by("/big-head/50000").status(), Some(200));
     let refused = by("/big-head/70000");
