@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from harness import timed, write_lines
+from harness import RUN_TIMEOUT, timed, write_lines
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
 from sharing import shared_limits
