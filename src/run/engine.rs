@@ -54,6 +54,9 @@ pub(crate) struct Engine {
     limiter_lost: AtomicBool,
     pub(crate) settings: Settings,
     next_id: AtomicU64,
+    /// Requests enqueued whose consumer has not returned yet (what `wait` waits for; it
+    /// reaches zero under the lock, see `deliver`).
+    outstanding: AtomicU64,
     handler_panics: AtomicU64,
     spawn_failures: AtomicU64,
     other_shard: AtomicU64,
@@ -61,8 +64,6 @@ pub(crate) struct Engine {
 
 struct State {
     scheduler: Scheduler,
-    /// Requests enqueued whose consumer has not returned yet.
-    outstanding: u64,
     /// Worker threads started (or being started) and not exited.
     workers: usize,
     /// Workers waiting on `work`.
@@ -84,7 +85,6 @@ impl Engine {
         let engine = Arc::new(Engine {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(&settings),
-                outstanding: 0,
                 workers: 1,
                 idle: 0,
                 timekeeper: None,
@@ -99,6 +99,7 @@ impl Engine {
             limiter_lost: AtomicBool::new(false),
             settings,
             next_id: AtomicU64::new(0),
+            outstanding: AtomicU64::new(0),
             handler_panics: AtomicU64::new(0),
             spawn_failures: AtomicU64::new(0),
             other_shard: AtomicU64::new(0),
@@ -121,8 +122,9 @@ impl Engine {
             .into_iter()
             .filter_map(|(request, consumer)| self.prepare(request, consumer, taken))
             .collect();
+        self.outstanding
+            .fetch_add(prepared.len() as u64, Ordering::SeqCst);
         let mut state = self.lock();
-        state.outstanding += prepared.len() as u64;
         for entry in prepared {
             match entry {
                 Ok(job) => state.scheduler.admit(job, taken),
@@ -217,15 +219,7 @@ impl Engine {
     fn work(self: Arc<Self>) {
         let mut state = self.lock();
         loop {
-            match state.scheduler.next_task(Instant::now()) {
-                Task::Deliver(delivery) => {
-                    self.nudge(state);
-                    state = self.deliver(delivery);
-                }
-                Task::Fetch(job) => {
-                    self.nudge(state);
-                    state = self.fetch(job);
-                }
+            state = match state.scheduler.next_task(Instant::now()) {
                 Task::Idle(_) if state.closed && state.scheduler.is_drained() => {
                     state.workers -= 1;
                     // Let the other idle workers see it too.
@@ -233,19 +227,64 @@ impl Engine {
                     self.timer.notify_all();
                     return;
                 }
-                Task::Idle(wake) => state = self.idle(state, wake),
-            }
+                Task::Idle(wake) => self.idle(state, wake),
+                task => {
+                    self.nudge(state);
+                    self.run(task)
+                }
+            };
         }
     }
 
-    /// Fetch a job (once the shared limiter, if any, lets it start), report it, and deliver
-    /// its response unless it is to be retried. Returns with the lock taken again.
-    fn fetch(self: &Arc<Self>, job: Job) -> MutexGuard<'_, State> {
+    /// Run `task`, then the next ones while they can be taken with the lock that settles
+    /// the last: a fetch whose consumer is quick (the pull's channel) takes the next task
+    /// before the lock is released, so a busy run takes the lock once per URL. A handler may
+    /// be slow, and its next task is taken after it returns (a task taken early would hold
+    /// its host's slot, and its place in `--delay`'s spacing, while the handler runs).
+    /// Returns with the lock taken.
+    fn run(self: &Arc<Self>, mut task: Task) -> MutexGuard<'_, State> {
+        loop {
+            let (mut state, settled) = match task {
+                Task::Fetch(job) => self.fetch(job),
+                Task::Deliver(delivery) => {
+                    self.deliver(delivery);
+                    return self.lock();
+                }
+                Task::Idle(_) => return self.lock(),
+            };
+            let Some(delivery) = settled else {
+                // A timer was set (a retry, a hold): make sure someone keeps it.
+                self.nudge(state);
+                return self.lock();
+            };
+            if !delivery.consumer.is_quick() {
+                drop(state);
+                self.deliver(delivery);
+                return self.lock();
+            }
+            task = state.scheduler.next_task(Instant::now());
+            if let Task::Idle(_) = task {
+                drop(state);
+                self.deliver(delivery);
+                return self.lock();
+            }
+            self.nudge(state);
+            self.deliver(delivery);
+        }
+    }
+
+    /// Fetch a job (once the shared limiter, if any, lets it start) and report it: returns
+    /// with the lock taken, and the response to deliver unless it is to be retried.
+    fn fetch(self: &Arc<Self>, job: Job) -> (MutexGuard<'_, State>, Option<Delivery>) {
         let lease = match self.shared.as_ref().filter(|_| job.shared) {
             None => None,
             Some(shared) => match self.lease(shared, &job) {
                 Ok(lease) => Some(lease),
-                Err(hold) => return self.defer(job, hold),
+                Err(hold) => {
+                    let mut state = self.lock();
+                    let settled = state.scheduler.defer(job, hold, Instant::now());
+                    return (state, settled);
+                }
             },
         };
         let saver = self.settings.client.capture.save.as_ref();
@@ -257,27 +296,8 @@ impl Engine {
             shared.release(lease);
         }
         let mut state = self.lock();
-        let delivery = state.scheduler.finished(job, outcome, Instant::now());
-        self.hand_on(state, delivery)
-    }
-
-    /// Deliver what the scheduler settled, if anything; else a timer was set (a retry, a
-    /// hold): make sure someone keeps it. Returns with the lock taken again.
-    fn hand_on<'a>(
-        self: &'a Arc<Self>,
-        state: MutexGuard<'a, State>,
-        delivery: Option<Delivery>,
-    ) -> MutexGuard<'a, State> {
-        match delivery {
-            Some(delivery) => {
-                drop(state);
-                self.deliver(delivery)
-            }
-            None => {
-                self.nudge(state);
-                self.lock()
-            }
-        }
+        let settled = state.scheduler.finished(job, outcome, Instant::now());
+        (state, settled)
     }
 
     /// Ask the shared limiter for `job`'s limits: its lease, or how long it must wait. When
@@ -299,29 +319,21 @@ impl Engine {
         }
     }
 
-    /// `job` may not start yet: back to the scheduler. Returns with the lock taken again.
-    fn defer(self: &Arc<Self>, job: Job, hold: Hold) -> MutexGuard<'_, State> {
-        let mut state = self.lock();
-        let delivery = state.scheduler.defer(job, hold, Instant::now());
-        self.hand_on(state, delivery)
-    }
-
-    /// Run a consumer (catching a panic), then count its request done. Returns with the
-    /// lock taken again.
-    fn deliver(&self, delivery: Delivery) -> MutexGuard<'_, State> {
+    /// Run a consumer (catching a panic), then count its request done. Called without the
+    /// lock.
+    fn deliver(&self, delivery: Delivery) {
         let Delivery { consumer, response } = delivery;
         IN_HANDLER.set(true);
-        let returned = catch_unwind(AssertUnwindSafe(move || consumer(response)));
+        let returned = catch_unwind(AssertUnwindSafe(move || consumer.consume(response)));
         IN_HANDLER.set(false);
         if returned.is_err() {
             self.handler_panics.fetch_add(1, Ordering::Relaxed);
         }
-        let mut state = self.lock();
-        state.outstanding -= 1;
-        if state.outstanding == 0 {
+        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // Under the lock, so that a `wait` between its check and its sleep hears it.
+            let _state = self.lock();
             self.settled.notify_all();
         }
-        state
     }
 
     /// Wait for work, or as the timekeeper until `wake` when it is the earliest timer.
@@ -383,7 +395,7 @@ impl Engine {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.lock();
-        while state.outstanding > 0 {
+        while self.outstanding.load(Ordering::SeqCst) > 0 {
             state = match deadline {
                 None => self.settled.wait(state).unwrap_or_else(|p| p.into_inner()),
                 Some(deadline) => {
@@ -404,7 +416,7 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let state = self.lock();
         Stats {
-            pending: state.outstanding,
+            pending: self.outstanding.load(Ordering::SeqCst),
             in_flight: state.scheduler.in_flight(),
             handler_panics: self.handler_panics.load(Ordering::Relaxed),
             workers: state.workers,

@@ -12,7 +12,30 @@ use crate::policy::StatusSet;
 use crate::response::{Outcome, Response, Settled, Shared};
 
 /// Receives the response of one request, exactly once.
-pub(crate) type Consumer = Box<dyn FnOnce(Response) + Send>;
+pub(crate) enum Consumer {
+    /// A library handler: it may take any time.
+    Handler(Box<dyn FnOnce(Response) + Send>),
+    /// The pull's channel (`fetch_all`): a send that returns at once.
+    Channel(crossbeam_channel::Sender<Response>),
+}
+
+impl Consumer {
+    /// Returns at once, so a worker may take its next task before calling it (see
+    /// `Engine::run`).
+    pub fn is_quick(&self) -> bool {
+        matches!(self, Consumer::Channel(_))
+    }
+
+    pub fn consume(self, response: Response) {
+        match self {
+            Consumer::Handler(handler) => handler(response),
+            // The receiver may be gone (the `Responses` was dropped): nothing to do then.
+            Consumer::Channel(sender) => {
+                let _ = sender.send(response);
+            }
+        }
+    }
+}
 
 /// What every enqueued request carries until its response is settled.
 pub(crate) struct Ticket {

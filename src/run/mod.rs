@@ -104,7 +104,7 @@ impl Octopus {
         R: Into<Request>,
         H: FnOnce(&Response) + Send + 'static,
     {
-        let consumer: Consumer = Box::new(move |response| handler(&response));
+        let consumer = Consumer::Handler(Box::new(move |response| handler(&response)));
         self.engine().enqueue(vec![(request.into(), consumer)]);
     }
 

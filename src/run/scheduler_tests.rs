@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::Response;
 use crate::policy::PrefixLimit;
+use crate::run::job::Consumer;
 use crate::run::tests::{fetched, policy};
 use crate::settings::CacheSettings;
 
@@ -72,7 +73,7 @@ impl Bench {
             id: self.ids,
             shown: url.to_string(),
             origin: None,
-            consumer: Box::new(move |r| seen.lock().unwrap().push(r)),
+            consumer: Consumer::Handler(Box::new(move |r| seen.lock().unwrap().push(r))),
             taken: now,
         };
         let keyed = self.settings.cache.is_some();
@@ -106,7 +107,7 @@ impl Bench {
     /// Hand every waiting delivery to its consumer; the responses so far.
     fn deliveries(&mut self, now: Instant) -> Vec<Response> {
         while let Task::Deliver(d) = self.s.next_task(now) {
-            (d.consumer)(d.response);
+            d.consumer.consume(d.response);
         }
         std::mem::take(&mut *self.seen.lock().unwrap())
     }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::job::Consumer;
 use crate::{Error, Octopus, Request, Response};
 
 /// How often a blocked feeder or reader looks whether the run was stopped.
@@ -156,11 +157,7 @@ fn feed(
                 ended = true;
                 break;
             };
-            let sender = sender.clone();
-            let consumer: Box<dyn FnOnce(Response) + Send> = Box::new(move |response| {
-                // The receiver may be gone (the `Responses` was dropped): nothing to do then.
-                let _ = sender.send(response);
-            });
+            let consumer = Consumer::Channel(sender.clone());
             batch.push((request, consumer));
             if requests.size_hint().0 == 0 {
                 break;
