@@ -9,10 +9,16 @@ use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Serve `200 ok` over TLS with a fresh self-signed certificate for `secure.test`;
 /// returns the port. The accept thread lives as long as the test process.
 fn self_signed_server() -> u16 {
+    serve(self_signed_config())
+}
+
+/// A server configuration with a fresh self-signed certificate for `secure.test`.
+fn self_signed_config() -> Arc<rustls::ServerConfig> {
     let cert = rcgen::generate_simple_self_signed(vec!["secure.test".to_string()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -22,35 +28,55 @@ fn self_signed_server() -> u16 {
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key)
         .unwrap();
-    serve(Arc::new(config))
+    Arc::new(config)
 }
 
-/// Serve `200 ok` with `config` on a port of 127.0.0.1; the accept thread lives as long as
-/// the test process.
+/// Serve `200 ok` with `config` on a port of 127.0.0.1, one request per connection; the
+/// accept thread lives as long as the test process.
 fn serve(config: Arc<rustls::ServerConfig>) -> u16 {
+    serve_with(config, false).0
+}
+
+/// Serve `200 ok` with `config`, every request on its connection when `keep_alive` (else
+/// one, with `Connection: close`); the port and the count of connections accepted.
+fn serve_with(config: Arc<rustls::ServerConfig>, keep_alive: bool) -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
             let config = Arc::clone(&config);
             std::thread::spawn(move || {
                 let Ok(conn) = rustls::ServerConnection::new(config) else {
                     return;
                 };
                 let mut tls = rustls::StreamOwned::new(conn, stream);
-                let mut reader = BufReader::new(&mut tls);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
+                let response: &[u8] = if keep_alive {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                };
+                loop {
+                    let mut reader = BufReader::new(&mut tls);
+                    let mut line = String::new();
+                    let mut lines = 0;
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                        lines += 1;
+                    }
+                    if lines == 0 || tls.write_all(response).is_err() || tls.flush().is_err() {
+                        return;
+                    }
+                    if !keep_alive {
+                        return;
+                    }
                 }
-                let _ = tls.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-                );
-                let _ = tls.flush();
             });
         }
     });
-    port
+    (port, accepted)
 }
 
 fn fetch(port: u16, extra: &[&str]) -> std::process::Output {
@@ -85,6 +111,29 @@ fn insecure_accepts_a_self_signed_certificate() {
         (r["status"].as_u64(), r["bytes"].as_u64()),
         (Some(200), Some(3)),
         "{r}"
+    );
+}
+
+#[test]
+fn https_connections_are_kept_and_reused() {
+    let (port, accepted) = serve_with(self_signed_config(), true);
+    let urls: Vec<String> = (0..30)
+        .map(|i| format!("https://secure.test:{port}/{i}"))
+        .collect();
+    let out = octopus()
+        .args(["--json", "--insecure", "-c", "2", "--resolve"])
+        .arg(format!("secure.test:{port}:127.0.0.1"))
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 30);
+    assert!(recs.iter().all(|r| r["status"] == 200), "{recs:?}");
+    let made = accepted.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&made),
+        "30 requests 2 at a time over TLS made {made} connections"
     );
 }
 
