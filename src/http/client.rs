@@ -315,12 +315,13 @@ fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
         .tls_config(tls)
         .proxy(cfg.proxy.clone())
         .build();
+    let resolver = OctopusResolver::new(&cfg.resolve);
     (0..cfg.pool_shards.max(1))
         .map(|_| {
             Agent::with_parts(
                 config.clone(),
-                connector(cfg.idle_per_shard, cfg.idle_per_shard),
-                OctopusResolver::new(&cfg.resolve),
+                connector(cfg.idle_per_shard, cfg.idle_per_shard, resolver.clone()),
+                resolver.clone(),
             )
         })
         .collect()

@@ -8,15 +8,21 @@ use ureq::unversioned::transport::{
 };
 
 use super::pool::Pool;
+use super::resolver::OctopusResolver;
 use super::socket::Tcp;
 
 /// The connector for one agent: its own pool of idle connections (a host always uses the
-/// same agent), keeping up to `max_idle`, `max_per_host` per host.
-pub(crate) fn connector(max_idle: usize, max_per_host: usize) -> Pool<impl Connector<()>> {
+/// same agent), keeping up to `max_idle`, `max_per_host` per host; new connections look
+/// their host up with `resolver`.
+pub(crate) fn connector(
+    max_idle: usize,
+    max_per_host: usize,
+    resolver: OctopusResolver,
+) -> Pool<impl Connector<()>> {
     let chain =
         ().chain(SocksConnector::default())
             .chain(ConnectProxyConnector::default())
-            .chain(Tcp)
+            .chain(Tcp { resolver })
             .chain(RustlsConnector::default());
     Pool::new(chain, max_idle, max_per_host)
 }

@@ -1,6 +1,12 @@
 //! Host-name resolution for ureq: overrides (`--resolve HOST:PORT:ADDR`, the builder's
 //! `resolve`), then the system resolver.
 //!
+//! Resolution waits until a connection is made (`socket.rs` calls `lookup`): ureq asks its
+//! resolver before every request, before it looks for an idle connection, so a name was
+//! looked up (`getaddrinfo`: /etc/hosts, nscd, DNS) on every request even when a kept
+//! connection then carried it. When a proxy is configured, ureq's connectors for it need
+//! the addresses from ureq's call, which therefore still resolves.
+//!
 //! Invariant: resolution runs on the calling worker thread. ureq's default resolver spawns a
 //! thread per request whenever a whole-request timeout is set (measured: ~4x fewer requests
 //! per second on loopback); resolving inline lets `--timeout` be a true deadline
@@ -23,7 +29,7 @@ pub(crate) struct ResolveRule {
     pub addr: IpAddr,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct OctopusResolver {
     overrides: HashMap<(String, u16), SocketAddr>,
 }
@@ -39,12 +45,25 @@ impl OctopusResolver {
 }
 
 impl Resolver for OctopusResolver {
+    /// Nothing yet unless a proxy is configured: the connection, if one has to be made,
+    /// looks the name up (see the module's documentation).
     fn resolve(
         &self,
         uri: &Uri,
         config: &Config,
         _timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        if config.proxy().is_some() {
+            self.lookup(uri, config)
+        } else {
+            Ok(self.empty())
+        }
+    }
+}
+
+impl OctopusResolver {
+    /// The addresses of `uri`'s host: an override, a literal address, or the system's.
+    pub fn lookup(&self, uri: &Uri, config: &Config) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let missing = || ureq::Error::BadUri(format!("{uri} has no host"));
         let authority = uri.authority().ok_or_else(missing)?;
         let port = authority
@@ -82,5 +101,54 @@ impl Resolver for OctopusResolver {
         } else {
             Ok(result)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn resolver() -> OctopusResolver {
+        OctopusResolver::new(&[ResolveRule {
+            host: "site.test".into(),
+            port: 8080,
+            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
+        }])
+    }
+
+    fn uri(text: &str) -> Uri {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn without_a_proxy_names_are_left_for_the_connection_to_look_up() {
+        let config = ureq::Agent::config_builder().build();
+        let r = resolver();
+        let asked = r.resolve(
+            &uri("http://site.test:8080/"),
+            &config,
+            NextTimeout::default(),
+        );
+        assert!(asked.unwrap().is_empty());
+        let looked_up = r.lookup(&uri("http://SITE.test:8080/x"), &config).unwrap();
+        assert_eq!(looked_up.to_vec(), vec!["127.0.0.9:8080".parse().unwrap()]);
+        let literal = r.lookup(&uri("http://127.0.0.3/"), &config).unwrap();
+        assert_eq!(literal.to_vec(), vec!["127.0.0.3:80".parse().unwrap()]);
+    }
+
+    #[test]
+    fn with_a_proxy_names_are_resolved_when_ureq_asks() {
+        let proxy = ureq::Proxy::new("socks4://127.0.0.1:9").unwrap();
+        let config = ureq::Agent::config_builder().proxy(Some(proxy)).build();
+        let asked = resolver()
+            .resolve(
+                &uri("http://site.test:8080/"),
+                &config,
+                NextTimeout::default(),
+            )
+            .unwrap();
+        assert_eq!(asked.to_vec(), vec!["127.0.0.9:8080".parse().unwrap()]);
     }
 }

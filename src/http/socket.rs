@@ -24,14 +24,18 @@ use ureq::unversioned::transport::{
 use ureq::{Error, Timeout};
 
 use super::buffers::SocketBuffers;
+use super::resolver::OctopusResolver;
 
 /// The shortest time given to one of a host's addresses when connecting.
 const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
 
 /// Connects plain TCP sockets; passes a connection made earlier in the chain (a SOCKS
-/// proxy's) through.
-#[derive(Debug, Default)]
-pub(crate) struct Tcp;
+/// proxy's) through. Looks the host up here when ureq's resolver left it for later (see
+/// `resolver.rs`).
+#[derive(Debug)]
+pub(crate) struct Tcp {
+    pub resolver: OctopusResolver,
+}
 
 impl<In: Transport> Connector<In> for Tcp {
     type Out = Either<In, Socket>;
@@ -44,7 +48,12 @@ impl<In: Transport> Connector<In> for Tcp {
         if let Some(transport) = chained {
             return Ok(Some(Either::A(transport)));
         }
-        let stream = connect(&details.addrs, details.timeout)?;
+        let stream = if details.addrs.is_empty() {
+            let addrs = self.resolver.lookup(details.uri, details.config)?;
+            connect(&addrs, details.timeout)?
+        } else {
+            connect(&details.addrs, details.timeout)?
+        };
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
