@@ -368,3 +368,21 @@ fn workers_start_as_work_arrives() {
     assert_eq!(seen.all().len(), 41);
     assert!(otto.stats().workers <= 1000);
 }
+
+#[test]
+fn a_handler_runs_before_its_worker_takes_another_request() {
+    // One worker: while A's handler runs, B must not be started (counted in flight): a
+    // request taken before a slow handler returns would hold its host's slot, and its
+    // place in the delay's spacing, for the handler's whole run.
+    let s = server();
+    let otto = builder().concurrency(1).build().unwrap();
+    let seen_in_flight = Arc::new(Mutex::new(None));
+    let (probe, seen) = (otto.clone(), Arc::clone(&seen_in_flight));
+    otto.enqueue(s.url("/a"), move |_| {
+        *seen.lock().unwrap() = Some(probe.stats().in_flight);
+    });
+    otto.enqueue(s.url("/b"), |_| {});
+    otto.wait();
+    assert_eq!(*seen_in_flight.lock().unwrap(), Some(0));
+    assert_eq!(s.hits("/b"), 1);
+}
