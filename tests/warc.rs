@@ -115,6 +115,9 @@ fn exchange<'a>(records: &'a [Value], target: &str) -> (&'a Value, &'a Value) {
     let (response, request) = (responses[0], requests[0]);
     assert_eq!(request["concurrent"], response["id"], "{target}");
     assert_eq!(response["concurrent"], request["id"], "{target}");
+    // The test server listens on 127.0.0.1, reached directly (new and kept connections).
+    assert_eq!(request["ip"], "127.0.0.1", "{target}");
+    assert_eq!(response["ip"], "127.0.0.1", "{target}");
     (request, response)
 }
 

@@ -288,7 +288,7 @@ impl Client {
     }
 
     /// The proxy a request to `url` goes through, as shown in messages.
-    fn proxy_for(&self, url: &Url) -> Option<String> {
+    pub(super) fn proxy_for(&self, url: &Url) -> Option<String> {
         let proxy = self.cfg.proxy.as_ref()?;
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))

@@ -21,6 +21,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,9 @@ use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTi
 thread_local! {
     /// Set when the pool made a new connection for a request run on this thread.
     static CONNECTED: Cell<bool> = const { Cell::new(false) };
+    /// The peer of the connection the last request on this thread went out on, when it is
+    /// a plain TCP connection of octopus's own (`socket.rs` says so when it connects).
+    static PEER: Cell<Option<SocketAddr>> = const { Cell::new(None) };
 }
 
 /// Run `request` on this thread; also says whether it made a new connection (rather than
@@ -38,8 +42,20 @@ thread_local! {
 /// is sent again (see `Client::send`); one that fails on a new connection is not.
 pub(crate) fn noting_connections<T>(request: impl FnOnce() -> T) -> (T, bool) {
     CONNECTED.set(false);
+    PEER.set(None);
     let result = request();
     (result, CONNECTED.get())
+}
+
+/// The address the last request on this thread was sent to, if known (for
+/// `WARC-IP-Address`): the TCP peer, which is the proxy's when one is used.
+pub(crate) fn peer() -> Option<SocketAddr> {
+    PEER.get()
+}
+
+/// Called by `socket.rs` on the thread that made a connection to `addr`.
+pub(crate) fn connected_to(addr: Option<SocketAddr>) {
+    PEER.set(addr);
 }
 
 /// The connector every agent uses: the idle connections of its hosts, then `inner`.
@@ -72,24 +88,32 @@ impl<C: Connector<()>> Connector<()> for Pool<C> {
     ) -> Result<Option<Self::Out>, Error> {
         let key = Key::of(details);
         let max_age = details.config.max_idle_age();
-        while let Some(mut transport) = self.parked.take(&key, max_age) {
-            if transport.is_open() {
-                return Ok(Some(self.lend(transport, key)));
+        while let Some(mut resting) = self.parked.take(&key, max_age) {
+            if resting.transport.is_open() {
+                PEER.set(resting.peer);
+                return Ok(Some(self.lend(resting.transport, key, resting.peer)));
             }
         }
+        PEER.set(None);
         let Some(made) = self.inner.connect(details, chained)? else {
             return Ok(None);
         };
         CONNECTED.set(true);
-        Ok(Some(self.lend(Box::new(made), key)))
+        Ok(Some(self.lend(Box::new(made), key, PEER.get())))
     }
 }
 
 impl<C> Pool<C> {
-    fn lend(&self, transport: Box<dyn Transport>, key: Key) -> Box<dyn Transport> {
+    fn lend(
+        &self,
+        transport: Box<dyn Transport>,
+        key: Key,
+        peer: Option<SocketAddr>,
+    ) -> Box<dyn Transport> {
         Box::new(Pooled {
             transport: ManuallyDrop::new(transport),
             key,
+            peer,
             parked: Arc::clone(&self.parked),
             reusable: false,
         })
@@ -119,8 +143,13 @@ struct Parked {
     max_per_host: usize,
 }
 
-/// An idle connection and since when.
-type Resting = (Box<dyn Transport>, Instant);
+/// An idle connection, since when, and where it goes.
+#[derive(Debug)]
+struct Resting {
+    transport: Box<dyn Transport>,
+    since: Instant,
+    peer: Option<SocketAddr>,
+}
 
 #[derive(Debug, Default)]
 struct Idle {
@@ -135,12 +164,12 @@ impl Parked {
     }
 
     /// The newest idle connection for `key` not older than `max_age`; older ones are closed.
-    fn take(&self, key: &Key, max_age: Duration) -> Option<Box<dyn Transport>> {
+    fn take(&self, key: &Key, max_age: Duration) -> Option<Resting> {
         let mut idle = self.lock();
         let idle = &mut *idle;
         let stack = idle.by_key.get_mut(key)?;
-        let (transport, since) = stack.pop()?;
-        let expired = since.elapsed() >= max_age;
+        let resting = stack.pop()?;
+        let expired = resting.since.elapsed() >= max_age;
         let closed = if expired {
             // Everything under it is older still.
             std::mem::take(stack).len() + 1
@@ -151,12 +180,12 @@ impl Parked {
             idle.by_key.remove(key);
         }
         idle.count = idle.count.saturating_sub(closed.max(1));
-        (!expired).then_some(transport)
+        (!expired).then_some(resting)
     }
 
     /// Keep `transport` for the next request to `key`, unless the pool or the host has as
     /// many as it may keep (then it is closed).
-    fn park(&self, key: Key, transport: Box<dyn Transport>) {
+    fn park(&self, key: Key, resting: Resting) {
         let mut idle = self.lock();
         if idle.count >= self.max_idle {
             return;
@@ -165,7 +194,7 @@ impl Parked {
         if stack.len() >= self.max_per_host {
             return;
         }
-        stack.push((transport, Instant::now()));
+        stack.push(resting);
         idle.count += 1;
     }
 }
@@ -176,6 +205,7 @@ impl Parked {
 struct Pooled {
     transport: ManuallyDrop<Box<dyn Transport>>,
     key: Key,
+    peer: Option<SocketAddr>,
     parked: Arc<Parked>,
     /// ureq asked `is_open` (it does when the response ended cleanly) and it was.
     reusable: bool,
@@ -190,7 +220,12 @@ impl Drop for Pooled {
                 tls: self.key.tls,
                 authority: std::mem::take(&mut self.key.authority),
             };
-            self.parked.park(key, transport);
+            let resting = Resting {
+                transport,
+                since: Instant::now(),
+                peer: self.peer,
+            };
+            self.parked.park(key, resting);
         }
     }
 }
@@ -254,6 +289,14 @@ mod tests {
         Box::new(Marked(n, SocketBuffers::new(1024, 1024)))
     }
 
+    fn resting(n: u32) -> Resting {
+        Resting {
+            transport: marked(n),
+            since: Instant::now(),
+            peer: None,
+        }
+    }
+
     fn key(authority: &str) -> Key {
         Key {
             tls: false,
@@ -271,9 +314,9 @@ mod tests {
 
     const LONG: Duration = Duration::from_secs(60);
 
-    fn which(t: Option<Box<dyn Transport>>) -> Option<String> {
-        t.map(|t| {
-            format!("{t:?}")
+    fn which(r: Option<Resting>) -> Option<String> {
+        r.map(|r| {
+            format!("{:?}", r.transport)
                 .split(',')
                 .next()
                 .unwrap_or_default()
@@ -284,9 +327,9 @@ mod tests {
     #[test]
     fn the_newest_is_handed_out_first_and_only_for_its_key() {
         let p = parked(10, 10);
-        p.park(key("a:80"), marked(1));
-        p.park(key("a:80"), marked(2));
-        p.park(key("b:80"), marked(3));
+        p.park(key("a:80"), resting(1));
+        p.park(key("a:80"), resting(2));
+        p.park(key("b:80"), resting(3));
         assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
         assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(1".into()));
         assert!(p.take(&key("a:80"), LONG).is_none());
@@ -301,11 +344,11 @@ mod tests {
     #[test]
     fn the_pool_and_each_host_keep_no_more_than_their_bounds() {
         let p = parked(3, 2);
-        p.park(key("a:80"), marked(1));
-        p.park(key("a:80"), marked(2));
-        p.park(key("a:80"), marked(3));
-        p.park(key("b:80"), marked(4));
-        p.park(key("c:80"), marked(5));
+        p.park(key("a:80"), resting(1));
+        p.park(key("a:80"), resting(2));
+        p.park(key("a:80"), resting(3));
+        p.park(key("b:80"), resting(4));
+        p.park(key("c:80"), resting(5));
         assert_eq!(p.lock().count, 3);
         assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
         assert_eq!(which(p.take(&key("b:80"), LONG)), Some("Marked(4".into()));
@@ -315,9 +358,9 @@ mod tests {
     #[test]
     fn connections_idle_too_long_are_closed_not_handed_out() {
         let p = parked(10, 10);
-        p.park(key("a:80"), marked(1));
-        p.park(key("a:80"), marked(2));
-        p.park(key("b:80"), marked(3));
+        p.park(key("a:80"), resting(1));
+        p.park(key("a:80"), resting(2));
+        p.park(key("b:80"), resting(3));
         assert!(p.take(&key("a:80"), Duration::ZERO).is_none());
         let idle = p.lock();
         assert_eq!(idle.count, 1, "both of a's closed, b's kept");
@@ -325,21 +368,21 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_comes_back_only_when_ureq_found_it_open_last() {
+    fn a_connection_comes_back_only_when_ureq_found_it_open_last_with_its_peer() {
         let pool = Pool::new((), 10, 10);
         // Dropped without being asked (an error, `Connection: close`, a body not read to
         // its end): closed.
-        drop(pool.lend(marked(1), key("a:80")));
+        drop(pool.lend(marked(1), key("a:80"), None));
         assert_eq!(pool.parked.lock().count, 0);
-        let mut lent = pool.lend(marked(2), key("a:80"));
+        let peer: SocketAddr = "127.0.0.7:80".parse().unwrap();
+        let mut lent = pool.lend(marked(2), key("a:80"), Some(peer));
         assert!(lent.is_open());
         drop(lent);
-        assert_eq!(
-            which(pool.parked.take(&key("a:80"), LONG)),
-            Some("Marked(2".into())
-        );
+        let back = pool.parked.take(&key("a:80"), LONG).unwrap();
+        assert_eq!(back.peer, Some(peer), "where it goes is kept with it");
+        assert_eq!(which(Some(back)), Some("Marked(2".into()));
         // Used again after the answer: that answer no longer holds.
-        let mut lent = pool.lend(marked(3), key("a:80"));
+        let mut lent = pool.lend(marked(3), key("a:80"), None);
         assert!(lent.is_open());
         assert!(lent.await_input(NextTimeout::default()).is_ok());
         drop(lent);

@@ -16,6 +16,7 @@ use super::Fetched;
 use super::body::{Body, Reader};
 use super::client::Client;
 use super::decode::Decoder;
+use super::pool::peer;
 use super::redirect::Hop;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::redact;
@@ -123,6 +124,10 @@ impl Client {
                 let exchange = Exchange {
                     target: &without_credentials(&sent.hop.url),
                     date: sent.at,
+                    // Through a proxy, the peer is the proxy: not the host's address.
+                    ip: peer()
+                        .filter(|_| self.proxy_for(&sent.hop.url).is_none())
+                        .map(|addr| addr.ip()),
                     request: &request,
                     request_body: self.cfg.body.as_deref().filter(|_| sent.hop.keep_body),
                     response,

@@ -24,6 +24,7 @@ use ureq::unversioned::transport::{
 use ureq::{Error, Timeout};
 
 use super::buffers::SocketBuffers;
+use super::pool::connected_to;
 use super::resolver::OctopusResolver;
 
 /// The shortest time given to one of a host's addresses when connecting.
@@ -57,6 +58,7 @@ impl<In: Transport> Connector<In> for Tcp {
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
+        connected_to(stream.peer_addr().ok());
         let buffers = SocketBuffers::new(
             details.config.input_buffer_size(),
             details.config.output_buffer_size(),

@@ -8,6 +8,7 @@
 //! (content-encoded bodies stay encoded), only the transfer coding removed.
 
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use http::{request, response};
@@ -23,6 +24,8 @@ pub(crate) struct Exchange<'a> {
     pub target: &'a Url,
     /// When the request was sent.
     pub date: SystemTime,
+    /// The address the request was sent to, when known (`WARC-IP-Address`).
+    pub ip: Option<IpAddr>,
     pub request: &'a request::Parts,
     pub request_body: Option<&'a [u8]>,
     pub response: &'a response::Parts,
@@ -90,6 +93,8 @@ pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(S
             "application/http; msgtype=request".to_string(),
         ),
     ];
+    let ip = x.ip.map(|ip| ("WARC-IP-Address", ip.to_string()));
+    fields.extend(ip.clone());
     let request = record(
         &mut fields,
         &request_block,
@@ -109,6 +114,7 @@ pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(S
             "application/http; msgtype=response".to_string(),
         ),
     ];
+    fields.extend(ip);
     if let Some(truncated) = x.truncated {
         fields.push(("WARC-Truncated", truncated.name().to_string()));
     }

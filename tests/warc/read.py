@@ -21,6 +21,7 @@ def main(paths):
                     "id": headers.get_header("WARC-Record-ID"),
                     "target": headers.get_header("WARC-Target-URI"),
                     "concurrent": headers.get_header("WARC-Concurrent-To"),
+                    "ip": headers.get_header("WARC-IP-Address"),
                     "truncated": headers.get_header("WARC-Truncated"),
                     "content_type": headers.get_header("Content-Type"),
                 }
