@@ -257,19 +257,22 @@ impl Engine {
                 self.nudge(state);
                 return self.lock();
             };
-            if !delivery.consumer.is_quick() {
-                drop(state);
-                self.deliver(delivery);
-                return self.lock();
+            let next = delivery
+                .consumer
+                .is_quick()
+                .then(|| state.scheduler.next_task(Instant::now()));
+            match next {
+                Some(next @ (Task::Fetch(_) | Task::Deliver(_))) => {
+                    self.nudge(state);
+                    self.deliver(delivery);
+                    task = next;
+                }
+                _ => {
+                    drop(state);
+                    self.deliver(delivery);
+                    return self.lock();
+                }
             }
-            task = state.scheduler.next_task(Instant::now());
-            if let Task::Idle(_) = task {
-                drop(state);
-                self.deliver(delivery);
-                return self.lock();
-            }
-            self.nudge(state);
-            self.deliver(delivery);
         }
     }
 
