@@ -381,11 +381,10 @@ fn a_repeat_from_the_cache_is_not_written_twice() {
 
 #[test]
 fn the_library_keeps_and_saves_what_it_is_asked_for() {
-    use octopus::{Hash, Layout, Octopus};
+    use octopus::{Hash, Layout};
     let s = server();
     let dir = Dir::new("library");
-    let otto = Octopus::builder()
-        .proxy_from_env(false)
+    let otto = builder()
         .hashes([Hash::Sha256])
         .titles(true)
         .save_to(&dir.0)

@@ -33,10 +33,6 @@ fn fetch_paths(otto: &Octopus, s: &Server, paths: &[&str]) -> HashMap<String, Re
         .collect()
 }
 
-fn builder() -> octopus::Builder {
-    Octopus::builder().proxy_from_env(false)
-}
-
 #[test]
 fn connections_are_reused_up_to_the_concurrency() {
     let s = server();

@@ -12,11 +12,6 @@ use std::time::Duration;
 
 use octopus::{Error, ErrorKind, Octopus, Response, Setting};
 
-/// A builder with no proxy from the environment (traffic stays on loopback).
-fn builder() -> octopus::Builder {
-    Octopus::builder().proxy_from_env(false)
-}
-
 /// Every response handed to a handler, by URL.
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<Response>>>);

@@ -6,7 +6,7 @@ use common::*;
 
 use std::time::{Duration, Instant};
 
-use octopus::{Octopus, Response};
+use octopus::Response;
 
 /// Threads of this process named `octopus-worker`.
 fn workers_running() -> usize {
@@ -24,8 +24,7 @@ fn workers_running() -> usize {
 #[test]
 fn the_workers_end_with_the_last_handle() {
     let s = server();
-    let otto = Octopus::builder()
-        .proxy_from_env(false)
+    let otto = builder()
         .concurrency(16)
         .retries(1)
         .retry_delay(Duration::from_millis(200))

@@ -41,6 +41,11 @@ pub fn server() -> Server {
     Server::start().expect("test server starts on 127.0.0.1")
 }
 
+/// A library builder with no proxy from the environment (traffic stays on loopback).
+pub fn builder() -> octopus::Builder {
+    octopus::Octopus::builder().proxy_from_env(false)
+}
+
 /// Parse stdout as JSON Lines.
 pub fn records(output: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&output.stdout)
