@@ -39,6 +39,16 @@ def measured(cmd, stdin_path=None, shell=False):
         return wall, rss_mb, p.returncode, cpu
 
 
+def in_turns(commands, repeat, run=timed):
+    """Run every command of {tool: cmd} `repeat` times, tools taking turns round by round (so
+    that a drift of the machine hits them all alike); {tool: [result of run(cmd)]}."""
+    runs = {tool: [] for tool in commands}
+    for _ in range(repeat):
+        for tool, cmd in commands.items():
+            runs[tool].append(run(cmd))
+    return runs
+
+
 def write_lines(path, lines):
     with open(path, "w") as f:
         for line in lines:

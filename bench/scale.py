@@ -6,7 +6,7 @@ flight."""
 import os
 import statistics
 
-from harness import measured, write_lines
+from harness import in_turns, measured, write_lines
 
 HOSTS = 50
 PER_SLOT = 10
@@ -38,11 +38,7 @@ def scale(args, work, port, concurrencies=(64, 2000, 5000, 10000), single_host=(
         urls_file = os.path.join(work, f"W9-{c}-{hosts}.txt")
         write_lines(urls_file, urls)
         tools = commands(args, urls_file, c)
-        # Rounds of every tool in turn, so that a drift of the machine hits them all alike.
-        runs = {tool: [] for tool in tools}
-        for _ in range(args.repeat):
-            for tool, cmd in tools.items():
-                runs[tool].append(measured(cmd))
+        runs = in_turns(tools, args.repeat, run=measured)
         for tool, results in runs.items():
             walls = [r[0] for r in results]
             med = statistics.median(walls)

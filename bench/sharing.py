@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import time
 
-from harness import timed, write_lines
+from harness import in_turns, write_lines
 
 REDIS_PORT = 18092
 
@@ -37,11 +37,8 @@ def shared_limits(args, work, base):
     shared = local[:-1] + ["--redis", f"redis://127.0.0.1:{REDIS_PORT}/0", urls_file]
     tools = {"octopus --per-host (in-process)": local, "octopus --per-host --redis": shared}
     server = redis_server()
-    runs = {tool: [] for tool in tools}
     try:
-        for _ in range(args.repeat):
-            for tool, cmd in tools.items():
-                runs[tool].append(timed(cmd))
+        runs = in_turns(tools, args.repeat)
     finally:
         server.kill()
         server.wait()
