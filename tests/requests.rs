@@ -190,6 +190,37 @@ fn the_timeout_is_a_deadline_for_the_whole_body() {
 }
 
 #[test]
+fn an_upload_the_server_never_reads_times_out() {
+    // The server takes the connection and reads nothing: once the socket buffers are full
+    // (a few MB on loopback), sending waits for room, and the deadline must end the wait.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let held = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        drop(held);
+    });
+    let dir = Dir::new("upload");
+    let file = dir.0.join("big");
+    std::fs::write(&file, vec![b'x'; 64 << 20]).unwrap();
+    let out = octopus()
+        .args([
+            format!("http://127.0.0.1:{port}/upload"),
+            "--json".into(),
+            "--timeout".into(),
+            "1s".into(),
+            "-d".into(),
+            format!("@{}", file.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = &records(&out)[0];
+    assert_eq!(r["error"]["kind"], "timeout", "{r}");
+    holder.join().unwrap();
+}
+
+#[test]
 fn connection_refused_is_a_connect_error() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,19 +1,21 @@
 //! Plain TCP connections, made by octopus in place of ureq's `TcpConnector` (TLS, SOCKS and
 //! CONNECT proxies still wrap them, see `connector.rs`).
 //!
-//! Two things differ from ureq's, both measured at thousands of connections (BENCHMARKS.md,
-//! W9): the buffers (`buffers.rs`) are held only while the connection is busy, so a
-//! connection waiting for its response first waits for the socket to be readable
-//! (`poll`) with no buffer; and checking that an idle connection is still open is one
-//! `recv(MSG_PEEK | MSG_DONTWAIT)` instead of three system calls. No shutdown handle is
-//! registered with ureq (its pool walked the list of every live connection on each
-//! request); octopus never shuts an agent down while requests run.
+//! What differs from ureq's, measured at thousands of connections (BENCHMARKS.md, W9) and
+//! on raw throughput (W3): the buffers (`buffers.rs`) are held only while the connection
+//! is busy, so a connection waiting for its response first waits for the socket to be
+//! readable (`poll`) with no buffer; reads and writes never block (`MSG_DONTWAIT`, with
+//! `poll` for the waits), so no socket timeout is set per request (two `setsockopt` calls
+//! per request in ureq's transport); checking that an idle connection is still open is
+//! one `recv(MSG_PEEK | MSG_DONTWAIT)` instead of three system calls, once per request.
+//! No shutdown handle is registered with ureq (its pool walked the list of every live
+//! connection on each request); octopus never shuts an agent down while requests run.
 //!
 //! Invariants: every wait is bounded by the request's timeout; a timeout is reported as
 //! ureq's `Error::Timeout` with ureq's reason, like its own transport does; a head larger
 //! than the input limit is still seen by ureq as too large.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -66,8 +68,7 @@ impl<In: Transport> Connector<In> for Tcp {
         Ok(Some(Either::B(Socket {
             stream,
             buffers,
-            read_timeout: None,
-            write_timeout: None,
+            answered: false,
         })))
     }
 }
@@ -134,9 +135,8 @@ fn concerns_one_address(e: &io::Error) -> bool {
 pub(crate) struct Socket {
     stream: TcpStream,
     buffers: SocketBuffers,
-    /// The socket's timeouts as last set, so that they are set only when they change.
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
+    /// Bytes were read since the last `is_open`: ureq is asking at the end of a response.
+    answered: bool,
 }
 
 impl Transport for Socket {
@@ -147,63 +147,72 @@ impl Transport for Socket {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
         let timeout = timeout.for_write();
         let reason = timeout.reason;
-        let wait = bounded(timeout)?;
-        if wait != self.write_timeout {
-            self.stream.set_write_timeout(wait)?;
-            self.write_timeout = wait;
-        }
+        let deadline = deadline(timeout)?;
         let output = self.buffers.output();
-        let output = output.get(..amount).unwrap_or(output);
-        (&self.stream)
-            .write_all(output)
-            .map_err(|e| io_error(e, reason))
+        let mut output = output.get(..amount).unwrap_or(output);
+        while !output.is_empty() {
+            match send_now(&self.stream, output) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => output = output.get(n..).unwrap_or_default(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait_ready(&self.stream, libc::POLLOUT, deadline)
+                        .map_err(|e| io_error(e, reason))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e, reason)),
+            }
+        }
+        Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
         let timeout = timeout.for_read();
         let reason = timeout.reason;
-        let wait = bounded(timeout)?;
-        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
+        let deadline = deadline(timeout)?;
         if !self.buffers.holds_input() {
             // The request is sent and nothing is buffered: wait for the answer holding no
             // buffer (this is where a slow server keeps a connection).
             self.buffers.release();
-            wait_readable(&self.stream, deadline).map_err(|e| io_error(e, reason))?;
+            wait_ready(&self.stream, libc::POLLIN, deadline).map_err(|e| io_error(e, reason))?;
         }
         let amount = loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left.is_some_and(|l| l.is_zero()) {
-                return Err(Error::Timeout(reason));
-            }
-            if left != self.read_timeout {
-                self.stream.set_read_timeout(left)?;
-                self.read_timeout = left;
-            }
-            match (&self.stream).read(self.buffers.input_append_buf()) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(e, reason)),
+            match recv_now(&self.stream, self.buffers.input_append_buf()) {
                 Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait_ready(&self.stream, libc::POLLIN, deadline)
+                        .map_err(|e| io_error(e, reason))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e, reason)),
             }
         };
         self.buffers.input_appended(amount);
+        self.answered |= amount > 0;
         Ok(amount > 0)
     }
 
     /// Whether the connection may be used again: the server has neither closed it nor sent
-    /// anything unasked. Called by ureq when a response ends (and by the pool when it hands
-    /// the connection out), so the buffers are given back here.
+    /// anything unasked. ureq asks when a response ends, and the pool when it hands the
+    /// connection out; the buffers are given back here. Right after a response was read
+    /// (ureq's question) the socket is not probed: the pool's probe at hand-out, later, is
+    /// the one that counts, and one probe per request is enough.
     fn is_open(&mut self) -> bool {
         self.buffers.release();
-        !self.buffers.holds_input() && peek_says_open(&self.stream)
+        if self.buffers.holds_input() {
+            return false;
+        }
+        std::mem::take(&mut self.answered) || peek_says_open(&self.stream)
     }
 }
 
-/// The time a read or write may take, `None` for no limit; an error if none is left.
-fn bounded(timeout: NextTimeout) -> Result<Option<Duration>, Error> {
+/// When a read or write must end, `None` for never; an error if no time is left.
+fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
     if timeout.after.is_zero() {
         return Err(Error::Timeout(timeout.reason));
     }
-    Ok(timeout.not_zero().map(|t| *t))
+    Ok(timeout
+        .not_zero()
+        .and_then(|t| Instant::now().checked_add(*t)))
 }
 
 /// An I/O error as ureq's transport reports it: a socket timeout is ureq's `Timeout`.
@@ -215,9 +224,15 @@ fn io_error(e: io::Error, reason: Timeout) -> Error {
     }
 }
 
-/// Wait until `stream` is readable (or closed, or failed: the read that follows says which),
-/// or until `deadline`.
-fn wait_readable(stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()> {
+/// Wait until `stream` is ready for `events` (or closed, or failed: the read or write that
+/// follows says which), or until `deadline`. The socket stays blocking: the waits are
+/// here, and reads and writes never block (`MSG_DONTWAIT`), so no socket timeout is set
+/// per request.
+fn wait_ready(
+    stream: &TcpStream,
+    events: libc::c_short,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
     loop {
         let millis = match deadline {
             None => -1,
@@ -232,7 +247,7 @@ fn wait_readable(stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()
         };
         let mut fds = libc::pollfd {
             fd: stream.as_raw_fd(),
-            events: libc::POLLIN,
+            events,
             revents: 0,
         };
         // SAFETY: `fds` is one valid pollfd for a descriptor `stream` keeps open.
@@ -248,6 +263,34 @@ fn wait_readable(stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()
             }
         }
     }
+}
+
+/// Read what the socket holds into `buf`, without waiting.
+fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length, on a descriptor `stream` keeps open.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Send what the socket takes of `buf`, without waiting (and without SIGPIPE).
+fn send_now(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for its length, on a descriptor `stream` keeps open.
+    let n = unsafe {
+        libc::send(
+            stream.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 /// An idle connection is open when reading from it would block: no end of stream, no
