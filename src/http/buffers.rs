@@ -107,6 +107,11 @@ impl SocketBuffers {
         }
     }
 
+    /// The first `amount` bytes of the output buffer (what ureq wrote there to be sent).
+    pub fn written(&self, amount: usize) -> &[u8] {
+        self.output.get(..amount).unwrap_or(&self.output)
+    }
+
     fn ensure_output(&mut self) {
         if self.output.len() < self.output_size {
             self.output = Spares::take(&OUTPUTS, self.output_size);

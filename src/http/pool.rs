@@ -58,22 +58,27 @@ pub(crate) fn connected_to(addr: Option<SocketAddr>) {
     PEER.set(addr);
 }
 
+/// Called on the thread whose request goes out on a connection to `peer`, new (`made`) or
+/// taken from a pool (by `exchange.rs`, which keeps its own connections).
+pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
+    PEER.set(peer);
+    if made {
+        CONNECTED.set(true);
+    }
+}
+
 /// The connector every agent uses: the idle connections of its hosts, then `inner`.
 #[derive(Debug)]
 pub(crate) struct Pool<C> {
     inner: C,
-    parked: Arc<Parked>,
+    parked: Arc<Parked<Box<dyn Transport>>>,
 }
 
 impl<C> Pool<C> {
     pub fn new(inner: C, max_idle: usize, max_per_host: usize) -> Pool<C> {
         Pool {
             inner,
-            parked: Arc::new(Parked {
-                idle: Mutex::new(Idle::default()),
-                max_idle,
-                max_per_host,
-            }),
+            parked: Arc::new(Parked::new(max_idle, max_per_host)),
         }
     }
 }
@@ -88,11 +93,9 @@ impl<C: Connector<()>> Connector<()> for Pool<C> {
     ) -> Result<Option<Self::Out>, Error> {
         let key = Key::of(details);
         let max_age = details.config.max_idle_age();
-        while let Some(mut resting) = self.parked.take(&key, max_age) {
-            if resting.transport.is_open() {
-                PEER.set(resting.peer);
-                return Ok(Some(self.lend(resting.transport, key, resting.peer)));
-            }
+        if let Some(resting) = self.parked.take_open(&key, max_age, |t| t.is_open()) {
+            PEER.set(resting.peer);
+            return Ok(Some(self.lend(resting.transport, key, resting.peer)));
         }
         PEER.set(None);
         let Some(made) = self.inner.connect(details, chained)? else {
@@ -122,12 +125,20 @@ impl<C> Pool<C> {
 
 /// What a connection is kept under: whether it is TLS, and the authority it was made for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+pub(crate) struct Key {
     tls: bool,
     authority: Box<str>,
 }
 
 impl Key {
+    /// The key of a plain (not TLS) connection to `authority` (`host:port`).
+    pub fn plain(authority: &str) -> Key {
+        Key {
+            tls: false,
+            authority: authority.into(),
+        }
+    }
+
     fn of(details: &ConnectionDetails) -> Key {
         Key {
             tls: details.uri.scheme() == Some(&Scheme::HTTPS),
@@ -136,35 +147,64 @@ impl Key {
     }
 }
 
+/// The idle connections (of type `T`) of one pool.
 #[derive(Debug)]
-struct Parked {
-    idle: Mutex<Idle>,
+pub(crate) struct Parked<T> {
+    idle: Mutex<Idle<T>>,
     max_idle: usize,
     max_per_host: usize,
 }
 
 /// An idle connection, since when, and where it goes.
 #[derive(Debug)]
-struct Resting {
-    transport: Box<dyn Transport>,
-    since: Instant,
-    peer: Option<SocketAddr>,
+pub(crate) struct Resting<T> {
+    pub transport: T,
+    pub since: Instant,
+    pub peer: Option<SocketAddr>,
 }
 
-#[derive(Debug, Default)]
-struct Idle {
+#[derive(Debug)]
+struct Idle<T> {
     /// Per authority, oldest first.
-    by_key: HashMap<Key, Vec<Resting>>,
+    by_key: HashMap<Key, Vec<Resting<T>>>,
     count: usize,
 }
 
-impl Parked {
-    fn lock(&self) -> MutexGuard<'_, Idle> {
+impl<T> Parked<T> {
+    /// A pool keeping up to `max_idle` connections, `max_per_host` per authority.
+    pub fn new(max_idle: usize, max_per_host: usize) -> Parked<T> {
+        Parked {
+            idle: Mutex::new(Idle {
+                by_key: HashMap::new(),
+                count: 0,
+            }),
+            max_idle,
+            max_per_host,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Idle<T>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The newest idle connection for `key`, not older than `max_age`, that `open` finds
+    /// still open (the others are closed).
+    pub fn take_open(
+        &self,
+        key: &Key,
+        max_age: Duration,
+        mut open: impl FnMut(&mut T) -> bool,
+    ) -> Option<Resting<T>> {
+        while let Some(mut resting) = self.take(key, max_age) {
+            if open(&mut resting.transport) {
+                return Some(resting);
+            }
+        }
+        None
+    }
+
     /// The newest idle connection for `key` not older than `max_age`; older ones are closed.
-    fn take(&self, key: &Key, max_age: Duration) -> Option<Resting> {
+    fn take(&self, key: &Key, max_age: Duration) -> Option<Resting<T>> {
         let mut idle = self.lock();
         let idle = &mut *idle;
         let stack = idle.by_key.get_mut(key)?;
@@ -185,7 +225,7 @@ impl Parked {
 
     /// Keep `transport` for the next request to `key`, unless the pool or the host has as
     /// many as it may keep (then it is closed).
-    fn park(&self, key: Key, resting: Resting) {
+    pub fn park(&self, key: Key, resting: Resting<T>) {
         let mut idle = self.lock();
         if idle.count >= self.max_idle {
             return;
@@ -206,7 +246,7 @@ struct Pooled {
     transport: ManuallyDrop<Box<dyn Transport>>,
     key: Key,
     peer: Option<SocketAddr>,
-    parked: Arc<Parked>,
+    parked: Arc<Parked<Box<dyn Transport>>>,
     /// ureq asked `is_open` (it does when the response ended cleanly) and it was.
     reusable: bool,
 }
@@ -289,7 +329,7 @@ mod tests {
         Box::new(Marked(n, SocketBuffers::new(1024, 1024)))
     }
 
-    fn resting(n: u32) -> Resting {
+    fn resting(n: u32) -> Resting<Box<dyn Transport>> {
         Resting {
             transport: marked(n),
             since: Instant::now(),
@@ -304,17 +344,13 @@ mod tests {
         }
     }
 
-    fn parked(max_idle: usize, max_per_host: usize) -> Parked {
-        Parked {
-            idle: Mutex::new(Idle::default()),
-            max_idle,
-            max_per_host,
-        }
+    fn parked(max_idle: usize, max_per_host: usize) -> Parked<Box<dyn Transport>> {
+        Parked::new(max_idle, max_per_host)
     }
 
     const LONG: Duration = Duration::from_secs(60);
 
-    fn which(r: Option<Resting>) -> Option<String> {
+    fn which(r: Option<Resting<Box<dyn Transport>>>) -> Option<String> {
         r.map(|r| {
             format!("{:?}", r.transport)
                 .split(',')

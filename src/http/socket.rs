@@ -20,6 +20,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use ureq::config::Config;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport,
 };
@@ -51,25 +52,14 @@ impl<In: Transport> Connector<In> for Tcp {
         if let Some(transport) = chained {
             return Ok(Some(Either::A(transport)));
         }
-        let stream = if details.addrs.is_empty() {
+        let socket = if details.addrs.is_empty() {
             let addrs = self.resolver.lookup(details.uri, details.config)?;
-            connect(&addrs, details.timeout)?
+            Socket::open(&addrs, details.timeout, details.config)?
         } else {
-            connect(&details.addrs, details.timeout)?
+            Socket::open(&details.addrs, details.timeout, details.config)?
         };
-        if details.config.no_delay() {
-            stream.set_nodelay(true)?;
-        }
-        connected_to(stream.peer_addr().ok());
-        let buffers = SocketBuffers::new(
-            details.config.input_buffer_size(),
-            details.config.output_buffer_size(),
-        );
-        Ok(Some(Either::B(Socket {
-            stream,
-            buffers,
-            answered: false,
-        })))
+        connected_to(socket.peer);
+        Ok(Some(Either::B(socket)))
     }
 }
 
@@ -137,6 +127,58 @@ pub(crate) struct Socket {
     buffers: SocketBuffers,
     /// Bytes were read since the last `is_open`: ureq is asking at the end of a response.
     answered: bool,
+    /// The address connected to, when known.
+    pub peer: Option<SocketAddr>,
+}
+
+impl Socket {
+    /// A connection to the first of `addrs` that answers within its share of `timeout`,
+    /// with buffers sized by `config`.
+    pub fn open(
+        addrs: &[SocketAddr],
+        timeout: NextTimeout,
+        config: &Config,
+    ) -> Result<Socket, Error> {
+        let stream = connect(addrs, timeout)?;
+        if config.no_delay() {
+            stream.set_nodelay(true)?;
+        }
+        Ok(Socket {
+            peer: stream.peer_addr().ok(),
+            stream,
+            buffers: SocketBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            answered: false,
+        })
+    }
+
+    /// Send all of `bytes`, waiting for room in the socket until `deadline`.
+    pub fn send(&self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+        send_all(&self.stream, bytes, deadline)
+    }
+
+    /// Read what the server sent next into the input buffer, waiting for it until
+    /// `deadline`: how many bytes, 0 at the end of the stream (or with no room left).
+    pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        if !self.buffers.holds_input() {
+            // The request is sent and nothing is buffered: wait for the answer holding no
+            // buffer (this is where a slow server keeps a connection).
+            self.buffers.release();
+            wait_ready(&self.stream, libc::POLLIN, deadline)?;
+        }
+        let amount = loop {
+            match recv_now(&self.stream, self.buffers.input_append_buf()) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait_ready(&self.stream, libc::POLLIN, deadline)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        self.buffers.input_appended(amount);
+        self.answered |= amount > 0;
+        Ok(amount)
+    }
 }
 
 impl Transport for Socket {
@@ -148,46 +190,15 @@ impl Transport for Socket {
         let timeout = timeout.for_write();
         let reason = timeout.reason;
         let deadline = deadline(timeout)?;
-        let output = self.buffers.output();
-        let mut output = output.get(..amount).unwrap_or(output);
-        while !output.is_empty() {
-            match send_now(&self.stream, output) {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => output = output.get(n..).unwrap_or_default(),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_ready(&self.stream, libc::POLLOUT, deadline)
-                        .map_err(|e| io_error(e, reason))?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(e, reason)),
-            }
-        }
-        Ok(())
+        send_all(&self.stream, self.buffers.written(amount), deadline)
+            .map_err(|e| io_error(e, reason))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
         let timeout = timeout.for_read();
         let reason = timeout.reason;
         let deadline = deadline(timeout)?;
-        if !self.buffers.holds_input() {
-            // The request is sent and nothing is buffered: wait for the answer holding no
-            // buffer (this is where a slow server keeps a connection).
-            self.buffers.release();
-            wait_ready(&self.stream, libc::POLLIN, deadline).map_err(|e| io_error(e, reason))?;
-        }
-        let amount = loop {
-            match recv_now(&self.stream, self.buffers.input_append_buf()) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_ready(&self.stream, libc::POLLIN, deadline)
-                        .map_err(|e| io_error(e, reason))?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(e, reason)),
-            }
-        };
-        self.buffers.input_appended(amount);
-        self.answered |= amount > 0;
+        let amount = self.fill(deadline).map_err(|e| io_error(e, reason))?;
         Ok(amount > 0)
     }
 
@@ -206,7 +217,7 @@ impl Transport for Socket {
 }
 
 /// When a read or write must end, `None` for never; an error if no time is left.
-fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
+pub(crate) fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
     if timeout.after.is_zero() {
         return Err(Error::Timeout(timeout.reason));
     }
@@ -216,7 +227,7 @@ fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
 }
 
 /// An I/O error as ureq's transport reports it: a socket timeout is ureq's `Timeout`.
-fn io_error(e: io::Error, reason: Timeout) -> Error {
+pub(crate) fn io_error(e: io::Error, reason: Timeout) -> Error {
     if timed_out(&e) {
         Error::Timeout(reason)
     } else {
@@ -277,6 +288,22 @@ fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
         )
     };
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Send all of `bytes`, waiting for room in the socket until `deadline`.
+fn send_all(stream: &TcpStream, mut bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match send_now(stream, bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait_ready(stream, libc::POLLOUT, deadline)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Send what the socket takes of `buf`, without waiting (and without SIGPIPE).
