@@ -22,10 +22,12 @@ use super::Fetched;
 use super::classify::{classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
-use super::pool::noting_connections;
+use super::exchange::{Route, exchange};
+use super::pool::{Parked, noting_connections};
 use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
+use super::socket::Socket;
 use super::trust::system_roots;
 use crate::capture::Capture;
 use crate::failure::{ErrorKind, Failure};
@@ -75,9 +77,14 @@ pub(crate) fn pool_shards(concurrency: usize) -> usize {
 /// A configured HTTP client shared by all workers.
 #[derive(Debug)]
 pub(crate) struct Client {
-    /// For `http` URLs: one agent (and connection pool) per shard; a host always uses the
-    /// same one.
+    /// For `http` URLs through a proxy: one agent (and connection pool) per shard; a host
+    /// always uses the same one.
     plain: Vec<Agent>,
+    /// For `http` URLs sent directly (`exchange.rs`): the idle connections, one pool per
+    /// shard as for the agents.
+    direct: Vec<Arc<Parked<Socket>>>,
+    /// Looks up the hosts of direct exchanges (as the agents' connectors do).
+    resolver: OctopusResolver,
     /// The same for `https` URLs, made at the first one: a run without TLS reads no
     /// certificate store.
     secure: OnceLock<Result<Vec<Agent>, Failure>>,
@@ -105,8 +112,13 @@ impl Client {
             (http::header::USER_AGENT, cfg.user_agent.as_str()),
             (http::header::ACCEPT, "*/*"),
         ];
+        let shards = cfg.pool_shards.max(1);
         Client {
             plain: agents(cfg, TlsConfig::default()),
+            direct: (0..shards)
+                .map(|_| Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard)))
+                .collect(),
+            resolver: OctopusResolver::new(&cfg.resolve),
             secure: OnceLock::new(),
             cfg: cfg.clone(),
             // The user agent was checked by the builder; a value that is not a header value
@@ -143,16 +155,28 @@ impl Client {
             "https" => self.secure_agents()?,
             _ => &self.plain,
         };
-        let shard = if agents.len() > 1 {
-            let mut h = DefaultHasher::new();
-            (url.host_str(), url.port_or_known_default()).hash(&mut h);
-            h.finish() as usize % agents.len()
-        } else {
-            0
-        };
         agents
-            .get(shard)
+            .get(shard(url, agents.len()))
             .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))
+    }
+
+    /// How a request to `url` goes out directly, on octopus's own exchange: plain `http`
+    /// with no proxy; `None` for ureq's (TLS, proxies).
+    fn direct_route<'a>(
+        &'a self,
+        url: &Url,
+        proxy: Option<&str>,
+        agent: &'a Agent,
+    ) -> Option<Route<'a>> {
+        if url.scheme() != "http" || proxy.is_some() {
+            return None;
+        }
+        Some(Route {
+            parked: self.direct.get(shard(url, self.direct.len()))?,
+            config: agent.config(),
+            resolver: &self.resolver,
+            connect_timeout: self.cfg.connect_timeout,
+        })
     }
 
     /// Fetch one URL, following redirects, and read the final body to the end.
@@ -229,6 +253,7 @@ impl Client {
     ) -> Result<http::Response<ureq::Body>, Failure> {
         let agent = self.agent_for(&hop.url)?;
         let proxy = self.proxy_for(&hop.url);
+        let direct = self.direct_route(&hop.url, proxy.as_deref(), agent);
         let mut budget = later_hop.then(|| deadline.saturating_duration_since(Instant::now()));
         for _ in 0..=self.cfg.idle_per_shard {
             if budget.is_some_and(|left| left.is_zero()) {
@@ -239,9 +264,10 @@ impl Client {
             }
             let head = self.head(hop, headers, later_hop)?;
             let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
-            let (result, connected) = noting_connections(|| match body {
-                Some(body) => run(agent, http::Request::from_parts(head, body), budget),
-                None => run(agent, http::Request::from_parts(head, ()), budget),
+            let (result, connected) = noting_connections(|| match (&direct, body) {
+                (Some(route), body) => exchange(route, &hop.url, &head, body, deadline),
+                (None, Some(body)) => run(agent, http::Request::from_parts(head, body), budget),
+                (None, None) => run(agent, http::Request::from_parts(head, ()), budget),
             });
             match result {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {
@@ -293,6 +319,16 @@ impl Client {
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
+}
+
+/// The pool shard of `url`'s host among `shards`: a host always uses the same one.
+fn shard(url: &Url, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let mut h = DefaultHasher::new();
+    (url.host_str(), url.port_or_known_default()).hash(&mut h);
+    h.finish() as usize % shards
 }
 
 /// One agent per pool shard, configured from `cfg` and `tls`.

@@ -5,11 +5,13 @@
 //! concurrency (`fdlimit.rs`).
 
 mod body;
+mod body_reader;
 mod buffers;
 mod classify;
 mod client;
 mod connector;
 mod decode;
+mod exchange;
 pub(crate) mod fdlimit;
 mod pool;
 mod receive;

@@ -38,6 +38,7 @@
 //! | `/trickle/N` | promises N bytes, sends one every 200 ms |
 //! | `/garbage` | answers bytes that are not HTTP, then closes |
 //! | `/close` | 200 with `Connection: close`, then closes |
+//! | `/raw/NAME` | an answer written byte for byte (`routes.rs`, `RAW`): `early-hints` (103 then 200), `until-close` (no length: the body ends with the connection), `http10`, `extra-bytes` (more than `Content-Length`), `chunked-trailer`, `bad-chunk`, `cut-chunk`, `cut-length`, `two-lengths` |
 //! | `CONNECT host:port` | 200, then serves the tunnelled requests itself (a proxy stand-in) |
 //! | anything else | 200 "ok" |
 //!

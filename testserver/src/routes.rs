@@ -94,9 +94,74 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             out.flush()?;
             Ok(false)
         }
+        ("raw", _) => raw(out, route),
         _ if req.method == "HEAD" => send(out, req, 200, &[], b""),
         _ => send(out, req, 200, &[], b"ok\n"),
     }
+}
+
+/// Answers written byte for byte, for the edge cases of HTTP/1.1 framing; `true` keeps
+/// the connection open for another request.
+const RAW: &[(&str, &[u8], bool)] = &[
+    (
+        "early-hints",
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n\
+          HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfinal\n",
+        true,
+    ),
+    (
+        "until-close",
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until the end\n",
+        false,
+    ),
+    (
+        "http10",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n",
+        true,
+    ),
+    (
+        "extra-bytes",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\nHTTP/1.1 200 OK\r\n",
+        true,
+    ),
+    (
+        "chunked-trailer",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+          3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n",
+        true,
+    ),
+    (
+        "bad-chunk",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        false,
+    ),
+    (
+        "cut-chunk",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabcde",
+        false,
+    ),
+    (
+        "cut-length",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcde",
+        false,
+    ),
+    (
+        "two-lengths",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nok\n",
+        false,
+    ),
+];
+
+/// `/raw/NAME`: the answer named in `RAW`.
+fn raw(out: &mut impl Write, route: &str) -> io::Result<bool> {
+    let name = route.rsplit('/').next().unwrap_or_default();
+    let Some((_, answer, keep)) = RAW.iter().find(|(n, _, _)| *n == name) else {
+        out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?;
+        return Ok(true);
+    };
+    out.write_all(answer)?;
+    out.flush()?;
+    Ok(*keep)
 }
 
 /// 200 with an `n`-byte body of `x`.

@@ -1,0 +1,345 @@
+//! HTTP/1.1 exchanges of octopus's own, for plain `http` URLs sent to the server directly
+//! (no proxy): the request written in one buffer, the response head parsed with `httparse`,
+//! the body framed here (`body_reader.rs`), on the same connections (`socket.rs`) and kept
+//! in the same kind of pool (`pool.rs`) as ureq's exchanges. TLS and proxies stay with
+//! ureq (`client.rs` picks).
+//!
+//! Why: on raw throughput ureq's exchange was most of octopus's own CPU per URL; ureq alone
+//! on threads reached about 0.8 of wget2's rate on W3, this path about 1.5 (BENCHMARKS.md,
+//! "An exchange of our own").
+//!
+//! Invariants, as with ureq's exchange: the same request head goes out (`Host` with the
+//! port when not the default, `Authorization: Basic` from the URL's credentials unless
+//! given, `Content-Length` with a body); a response head over `MAX_HEAD` or with more than
+//! `MAX_HEADER_LINES` lines is refused with ureq's errors; 1xx responses are passed over;
+//! errors are ureq's, so that `classify.rs` and the retry of a stale connection see one
+//! kind of error whichever path ran; every wait ends by `deadline`; a connection goes
+//! back to the pool only after a body read to its end that leaves nothing unread.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use ureq::config::Config;
+use ureq::http::{self, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
+use ureq::unversioned::transport::time::Duration as UreqDuration;
+use ureq::unversioned::transport::{NextTimeout, Transport};
+use ureq::{Error, Timeout};
+use ureq_proto::Error as ProtoError;
+use url::Url;
+
+use super::body_reader::{BodyReader, Framing};
+use super::classify::MAX_HEADER_LINES;
+use super::client::MAX_HEAD;
+use super::pool::{Key, Parked, Resting, going_out_on};
+use super::resolver::OctopusResolver;
+use super::socket::{Socket, io_error};
+
+/// Where an exchange's connections come from and go back to.
+pub(super) struct Route<'a> {
+    pub parked: &'a Arc<Parked<Socket>>,
+    pub config: &'a Config,
+    pub resolver: &'a OctopusResolver,
+    pub connect_timeout: Duration,
+}
+
+/// Send `head` (and `body`) to `url`'s server and read the response head; the body is left
+/// to the returned response's reader. Everything ends by `deadline`.
+pub(super) fn exchange(
+    route: &Route<'_>,
+    url: &Url,
+    head: &http::request::Parts,
+    body: Option<&[u8]>,
+    deadline: Instant,
+) -> Result<http::Response<ureq::Body>, Error> {
+    let request = request_bytes(head, body)?;
+    let key = Key::plain(&authority(url));
+    let (mut socket, peer) = connection(route, &key, &head.uri, deadline)?;
+    let deadline = Some(deadline);
+    socket
+        .send(&request, deadline)
+        .map_err(|e| io_error(e, Timeout::Global))?;
+    let (version, status, headers) = read_head(&mut socket, deadline)?;
+    let bodiless = head.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
+    let framing = Framing::of(&headers, bodiless)?;
+    let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
+    let mut response = http::Response::new(());
+    *response.version_mut() = version;
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    let back = Back {
+        parked: Arc::clone(route.parked),
+        key,
+        peer,
+    };
+    let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
+    let (parts, ()) = response.into_parts();
+    Ok(http::Response::from_parts(
+        parts,
+        ureq::Body::builder().reader(body),
+    ))
+}
+
+/// Where a connection goes when its response was read cleanly.
+pub(super) struct Back {
+    parked: Arc<Parked<Socket>>,
+    key: Key,
+    peer: Option<std::net::SocketAddr>,
+}
+
+impl Back {
+    /// Park `socket` for the next request to its host, if it is still fit for one.
+    pub fn park(self, mut socket: Socket) {
+        if socket.is_open() {
+            let resting = Resting {
+                transport: socket,
+                since: Instant::now(),
+                peer: self.peer,
+            };
+            self.parked.park(self.key, resting);
+        }
+    }
+}
+
+/// `host:port`, the port always given: what connections are kept under.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    format!("{host}:{port}")
+}
+
+/// An idle connection to `key`'s host that is still open, else a new one (the name looked
+/// up now); says on this thread which it is and where it goes (see `pool.rs`).
+fn connection(
+    route: &Route<'_>,
+    key: &Key,
+    uri: &http::Uri,
+    deadline: Instant,
+) -> Result<(Socket, Option<std::net::SocketAddr>), Error> {
+    let max_age = route.config.max_idle_age();
+    if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
+        going_out_on(resting.peer, false);
+        return Ok((resting.transport, resting.peer));
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout(Timeout::Global));
+    }
+    let (after, reason) = match route.connect_timeout < left {
+        true => (route.connect_timeout, Timeout::Connect),
+        false => (left, Timeout::Global),
+    };
+    let timeout = NextTimeout {
+        after: UreqDuration::Exact(after),
+        reason,
+        per_read: None,
+        per_write: None,
+    };
+    let addrs = route.resolver.lookup(uri, route.config)?;
+    let socket = Socket::open(&addrs, timeout, route.config)?;
+    going_out_on(socket.peer, true);
+    let peer = socket.peer;
+    Ok((socket, peer))
+}
+
+/// The request as it goes out: request line, headers (with those ureq would add), blank
+/// line, body.
+fn request_bytes(head: &http::request::Parts, body: Option<&[u8]>) -> Result<Vec<u8>, Error> {
+    let body = body.unwrap_or_default();
+    if !body.is_empty() && matches!(head.method, Method::HEAD | Method::CONNECT) {
+        return Err(Error::Protocol(ProtoError::BodyNotAllowed));
+    }
+    let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
+    let slash = if target.starts_with('?') { "/" } else { "" };
+    let mut out = Vec::with_capacity(256 + body.len());
+    // Writing to a Vec does not fail.
+    let _ = write!(out, "{} {slash}{target} HTTP/1.1\r\n", head.method);
+    let given = &head.headers;
+    let authority = head.uri.authority();
+    if !given.contains_key(header::HOST)
+        && let Some(host) = head.uri.host()
+    {
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(host.as_bytes());
+        if let Some(port) = head.uri.port_u16().filter(|&p| p != 80) {
+            let _ = write!(out, ":{port}");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(userinfo) = authority
+        .and_then(|a| a.as_str().rsplit_once('@'))
+        .map(|(u, _)| u)
+        && !given.contains_key(header::AUTHORIZATION)
+    {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let _ = write!(out, "authorization: Basic {credentials}\r\n");
+    }
+    if !body.is_empty()
+        && !given.contains_key(header::CONTENT_LENGTH)
+        && !given.contains_key(header::TRANSFER_ENCODING)
+    {
+        let _ = write!(out, "content-length: {}\r\n", body.len());
+    }
+    for (name, value) in given {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// Read the final response head (1xx passed over) and consume it from the input.
+fn read_head(
+    socket: &mut Socket,
+    deadline: Option<Instant>,
+) -> Result<(Version, StatusCode, HeaderMap), Error> {
+    loop {
+        let input = socket.buffers().input();
+        match parse_head(input)? {
+            Some((used, head)) => {
+                socket.buffers().input_consume(used);
+                if !head.1.is_informational() {
+                    return Ok(head);
+                }
+            }
+            None if input.len() >= MAX_HEAD => {
+                return Err(Error::LargeResponseHeader(input.len(), MAX_HEAD));
+            }
+            None => {
+                if socket
+                    .fill(deadline)
+                    .map_err(|e| io_error(e, Timeout::Global))?
+                    == 0
+                {
+                    return Err(disconnected());
+                }
+            }
+        }
+    }
+}
+
+type Head = (Version, StatusCode, HeaderMap);
+
+/// A complete response head at the start of `input`, with its length; `None` if it is not
+/// all there yet.
+fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
+    let mut lines = [httparse::EMPTY_HEADER; MAX_HEADER_LINES];
+    let mut response = httparse::Response::new(&mut lines);
+    let used = match response.parse(input) {
+        Ok(httparse::Status::Complete(used)) => used,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders));
+        }
+        Err(e) => return Err(Error::Protocol(e.into())),
+    };
+    let bad = |what: String| Error::Protocol(ProtoError::HttpParseFail(what));
+    let version = match response.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let code = response.code.unwrap_or(0);
+    let status =
+        StatusCode::from_u16(code).map_err(|_| bad(format!("invalid status code: {code:03}")))?;
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    for line in response.headers.iter() {
+        let name = HeaderName::from_bytes(line.name.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let value = HeaderValue::from_bytes(line.value).map_err(|e| bad(e.to_string()))?;
+        headers.append(name, value);
+    }
+    Ok(Some((used, (version, status, headers))))
+}
+
+/// Whether the server said it closes the connection after this response.
+fn asks_to_close(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONNECTION).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
+}
+
+/// The server closed the connection before the response was whole (as ureq says it).
+pub(super) fn disconnected() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "Peer disconnected",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(method: Method, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut request = http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    fn text(head: &http::request::Parts, body: Option<&[u8]>) -> String {
+        String::from_utf8(request_bytes(head, body).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_request_carries_what_ureq_would_add() {
+        let get = head(
+            Method::GET,
+            "http://a.test:8080/p?q=1",
+            &[("accept", "*/*")],
+        );
+        assert_eq!(
+            text(&get, None),
+            "GET /p?q=1 HTTP/1.1\r\nhost: a.test:8080\r\naccept: */*\r\n\r\n"
+        );
+        let post = head(Method::POST, "http://u:pw@a.test/", &[]);
+        assert_eq!(
+            text(&post, Some(b"x=1")),
+            "POST / HTTP/1.1\r\nhost: a.test\r\nauthorization: Basic dTpwdw==\r\n\
+             content-length: 3\r\n\r\nx=1"
+        );
+        let given = head(Method::GET, "http://a.test/", &[("host", "b.test")]);
+        assert_eq!(text(&given, None), "GET / HTTP/1.1\r\nhost: b.test\r\n\r\n");
+        let bodyless = head(Method::HEAD, "http://a.test/", &[]);
+        assert!(request_bytes(&bodyless, Some(b"x")).is_err());
+    }
+
+    #[test]
+    fn a_head_is_read_whole_or_not_at_all() {
+        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nX-A: 2\r\n\r\nok";
+        let (used, (version, status, headers)) = parse_head(input).unwrap().unwrap();
+        assert_eq!(&input[used..], b"ok");
+        assert_eq!((version, status.as_u16()), (Version::HTTP_11, 200));
+        assert_eq!(headers.get_all("x-a").iter().count(), 2);
+        assert!(parse_head(&input[..20]).unwrap().is_none());
+        assert!(parse_head(b"HTTP/1.1 099 Low\r\n\r\n").is_err());
+        let many: String = (0..=MAX_HEADER_LINES)
+            .map(|i| format!("x-{i}: 1\r\n"))
+            .collect();
+        let too_many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+        assert!(matches!(
+            parse_head(too_many.as_bytes()),
+            Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders))
+        ));
+    }
+
+    #[test]
+    fn close_is_a_token_of_connection() {
+        let mut headers = HeaderMap::new();
+        assert!(!asks_to_close(&headers));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Close"),
+        );
+        assert!(asks_to_close(&headers));
+    }
+}

@@ -1,0 +1,124 @@
+//! How response bodies are delimited on plain HTTP (`src/http/exchange.rs`,
+//! `src/http/body_reader.rs`): by length, by chunks, by the end of the connection; 1xx
+//! passed over; a body cut short or framed wrongly is an error, never a short body that
+//! looks whole; and a connection is reused only when its response ended cleanly.
+
+mod common;
+
+use common::*;
+
+use std::collections::HashMap;
+
+use octopus::{ErrorKind, Octopus, Request, Response};
+use octopus_testserver::Server;
+
+/// Fetch these paths of `s` one at a time, in order (bodies kept); responses by path.
+fn fetch_paths(s: &Server, paths: &[&str]) -> HashMap<String, Response> {
+    let otto: Octopus = builder()
+        .concurrency(1)
+        .keep_bodies(true)
+        .keep_headers(true)
+        .build()
+        .unwrap();
+    let urls: Vec<Request> = paths.iter().map(|p| Request::from(s.url(p))).collect();
+    let responses: Vec<Response> = otto.fetch_all(urls).unwrap().collect();
+    let mut by_url: HashMap<String, Response> = responses
+        .into_iter()
+        .map(|r| (r.url().to_string(), r))
+        .collect();
+    paths
+        .iter()
+        .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn whole_bodies_by_length_chunks_or_connection_end() {
+    let s = server();
+    let got = fetch_paths(
+        &s,
+        &[
+            "/raw/early-hints",
+            "/raw/chunked-trailer",
+            "/chunked/5000",
+            "/raw/until-close",
+            "/bytes/300000",
+        ],
+    );
+    let body = |p: &str| String::from_utf8_lossy(got[p].body()).to_string();
+    let hints = &got["/raw/early-hints"];
+    assert_eq!(
+        hints.status(),
+        Some(200),
+        "the 103 is passed over: {hints:?}"
+    );
+    assert_eq!(body("/raw/early-hints"), "final\n");
+    assert_eq!(
+        hints.header("link"),
+        None,
+        "the 103's headers are not the answer's"
+    );
+    assert_eq!(body("/raw/chunked-trailer"), "abcde");
+    assert_eq!(got["/chunked/5000"].body(), vec![b'x'; 5000]);
+    assert_eq!(body("/raw/until-close"), "read until the end\n");
+    assert_eq!(got["/bytes/300000"].bytes(), 300_000);
+    assert!(got.values().all(|r| r.error().is_none()), "{got:?}");
+}
+
+#[test]
+fn a_body_cut_short_or_framed_wrongly_is_an_error() {
+    let s = server();
+    let got = fetch_paths(
+        &s,
+        &[
+            "/raw/cut-length",
+            "/raw/cut-chunk",
+            "/raw/bad-chunk",
+            "/raw/two-lengths",
+        ],
+    );
+    let kind = |p: &str| got[p].error().map(|f| f.kind());
+    assert_eq!(kind("/raw/cut-length"), Some(ErrorKind::Io), "{got:?}");
+    assert_eq!(kind("/raw/cut-chunk"), Some(ErrorKind::Io));
+    assert_eq!(kind("/raw/bad-chunk"), Some(ErrorKind::Protocol));
+    assert_eq!(kind("/raw/two-lengths"), Some(ErrorKind::Protocol));
+    for path in ["/raw/cut-length", "/raw/cut-chunk"] {
+        let message = got[path].error().map(|f| f.message().to_string());
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("disconnected")),
+            "{path}: {message:?}"
+        );
+    }
+}
+
+#[test]
+fn connections_are_reused_only_after_a_clean_end() {
+    let s = server();
+    // Each of these leaves its connection unusable, so the request after it needs a new
+    // one: HTTP/1.0 (no keep-alive asked), a body that runs to the connection's end, bytes
+    // past the announced length.
+    let got = fetch_paths(
+        &s,
+        &[
+            "/n/1",
+            "/raw/chunked-trailer",
+            "/raw/early-hints",
+            "/n/2",
+            "/raw/http10",
+            "/n/3",
+            "/raw/until-close",
+            "/n/4",
+            "/raw/extra-bytes",
+            "/n/5",
+        ],
+    );
+    assert!(got.values().all(|r| r.status() == Some(200)), "{got:?}");
+    assert_eq!(
+        String::from_utf8_lossy(got["/raw/extra-bytes"].body()),
+        "ok\n"
+    );
+    // One connection up to `/raw/http10`, then one after each of the three.
+    assert_eq!(s.connections(), 4);
+}
