@@ -6,11 +6,9 @@ mod common;
 
 use common::*;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use octopus::{ErrorKind, Octopus, Request, Response};
-use octopus_testserver::Server;
 
 fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
     let responses: Vec<Response> = otto
@@ -18,19 +16,6 @@ fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
         .unwrap()
         .collect();
     responses
-}
-
-/// Fetch these paths of `s` (in this order at `-c 1`); their responses by path.
-fn fetch_paths(otto: &Octopus, s: &Server, paths: &[&str]) -> HashMap<String, Response> {
-    let urls = paths.iter().map(|p| s.url(p)).collect();
-    let mut by_url: HashMap<String, Response> = fetch(otto, urls)
-        .into_iter()
-        .map(|r| (r.url().to_string(), r))
-        .collect();
-    paths
-        .iter()
-        .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
-        .collect()
 }
 
 #[test]

@@ -7,35 +7,23 @@ mod common;
 
 use common::*;
 
-use std::collections::HashMap;
+use octopus::{ErrorKind, Octopus};
 
-use octopus::{ErrorKind, Octopus, Request, Response};
-use octopus_testserver::Server;
-
-/// Fetch these paths of `s` one at a time, in order (bodies kept); responses by path.
-fn fetch_paths(s: &Server, paths: &[&str]) -> HashMap<String, Response> {
-    let otto: Octopus = builder()
+/// An octopus fetching one URL at a time, bodies and headers kept.
+fn one_at_a_time() -> Octopus {
+    builder()
         .concurrency(1)
         .keep_bodies(true)
         .keep_headers(true)
         .build()
-        .unwrap();
-    let urls: Vec<Request> = paths.iter().map(|p| Request::from(s.url(p))).collect();
-    let responses: Vec<Response> = otto.fetch_all(urls).unwrap().collect();
-    let mut by_url: HashMap<String, Response> = responses
-        .into_iter()
-        .map(|r| (r.url().to_string(), r))
-        .collect();
-    paths
-        .iter()
-        .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
-        .collect()
+        .unwrap()
 }
 
 #[test]
 fn whole_bodies_by_length_chunks_or_connection_end() {
     let s = server();
     let got = fetch_paths(
+        &one_at_a_time(),
         &s,
         &[
             "/raw/early-hints",
@@ -69,6 +57,7 @@ fn whole_bodies_by_length_chunks_or_connection_end() {
 fn a_body_cut_short_or_framed_wrongly_is_an_error() {
     let s = server();
     let got = fetch_paths(
+        &one_at_a_time(),
         &s,
         &[
             "/raw/cut-length",
@@ -100,6 +89,7 @@ fn connections_are_reused_only_after_a_clean_end() {
     // one: HTTP/1.0 (no keep-alive asked), a body that runs to the connection's end, bytes
     // past the announced length.
     let got = fetch_paths(
+        &one_at_a_time(),
         &s,
         &[
             "/n/1",

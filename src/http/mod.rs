@@ -1,8 +1,10 @@
-//! HTTP: one exchange per call (`client.rs`), what came back read, decoded and archived
-//! (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), connections that
-//! say whether they are new (`connector.rs`), failures classified (`classify.rs`), trusted
-//! roots and client certificates (`trust.rs`), and room in the open-file limit for the
-//! concurrency (`fdlimit.rs`).
+//! HTTP: one exchange per call (`client.rs`): for plain `http` sent directly, octopus's own
+//! HTTP/1.1 exchange (`exchange.rs`, `body_reader.rs`), else ureq's; what came back read,
+//! decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
+//! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), our
+//! own connections and pools (`socket.rs`, `buffers.rs`, `pool.rs`, `connector.rs`),
+//! failures classified (`classify.rs`), trusted roots and client certificates
+//! (`trust.rs`), and room in the open-file limit for the concurrency (`fdlimit.rs`).
 
 mod body;
 mod body_reader;
