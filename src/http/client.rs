@@ -1,6 +1,7 @@
-//! One HTTP exchange per call: build the ureq agents from validated settings, fetch a URL,
-//! read the body to the end (keeping it, and the headers, only when asked), classify any
-//! failure.
+//! One HTTP exchange per call: build the ureq agents (for `https` and proxies) and the pools
+//! of octopus's own exchange (plain `http` sent directly, `exchange.rs`) from validated
+//! settings, fetch a URL, read the body to the end (keeping it, and the headers, only when
+//! asked), classify any failure.
 //!
 //! Invariants: `Client::fetch` never panics and never returns before the body is read or
 //! abandoned; every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
