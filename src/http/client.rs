@@ -9,8 +9,7 @@
 //! by `timeout` (ureq's `timeout_global`, given what is left of it on each redirect hop).
 
 use std::borrow::Cow;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -327,9 +326,9 @@ fn shard(url: &Url, shards: usize) -> usize {
     if shards <= 1 {
         return 0;
     }
-    let mut h = DefaultHasher::new();
-    (url.host_str(), url.port_or_known_default()).hash(&mut h);
-    h.finish() as usize % shards
+    let hash = foldhash::fast::FixedState::default()
+        .hash_one((url.host_str(), url.port_or_known_default()));
+    hash as usize % shards
 }
 
 /// One agent per pool shard, configured from `cfg` and `tls`.

@@ -153,8 +153,9 @@ fn request_bytes(head: &http::request::Parts, body: Option<&[u8]>) -> Result<Vec
     let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
     let slash = if target.starts_with('?') { "/" } else { "" };
     let mut out = Vec::with_capacity(256 + body.len());
-    // Writing to a Vec does not fail.
-    let _ = write!(out, "{} {slash}{target} HTTP/1.1\r\n", head.method);
+    for part in [head.method.as_str(), " ", slash, target, " HTTP/1.1\r\n"] {
+        out.extend_from_slice(part.as_bytes());
+    }
     let given = &head.headers;
     let authority = head.uri.authority();
     if !given.contains_key(header::HOST)
@@ -163,6 +164,7 @@ fn request_bytes(head: &http::request::Parts, body: Option<&[u8]>) -> Result<Vec
         out.extend_from_slice(b"host: ");
         out.extend_from_slice(host.as_bytes());
         if let Some(port) = head.uri.port_u16().filter(|&p| p != 80) {
+            // Writing to a Vec does not fail.
             let _ = write!(out, ":{port}");
         }
         out.extend_from_slice(b"\r\n");
@@ -201,25 +203,29 @@ fn read_head(
 ) -> Result<(Version, StatusCode, HeaderMap), Error> {
     loop {
         let input = socket.buffers().input();
-        match parse_head(input)? {
+        // Nothing to parse before the first read.
+        let parsed = match input.is_empty() {
+            true => None,
+            false => parse_head(input)?,
+        };
+        match parsed {
             Some((used, head)) => {
                 socket.buffers().input_consume(used);
                 if !head.1.is_informational() {
                     return Ok(head);
                 }
+                continue;
             }
             None if input.len() >= MAX_HEAD => {
                 return Err(Error::LargeResponseHeader(input.len(), MAX_HEAD));
             }
-            None => {
-                if socket
-                    .fill(deadline)
-                    .map_err(|e| io_error(e, Timeout::Global))?
-                    == 0
-                {
-                    return Err(disconnected());
-                }
-            }
+            None => {}
+        }
+        let read = socket
+            .fill(deadline)
+            .map_err(|e| io_error(e, Timeout::Global))?;
+        if read == 0 {
+            return Err(disconnected());
         }
     }
 }

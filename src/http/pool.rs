@@ -18,8 +18,8 @@
 //! a handed-out connection was just probed open; the newest is handed out first (the least
 //! likely to have been closed by the server).
 
+use foldhash::HashMap;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -175,7 +175,7 @@ impl<T> Parked<T> {
     pub fn new(max_idle: usize, max_per_host: usize) -> Parked<T> {
         Parked {
             idle: Mutex::new(Idle {
-                by_key: HashMap::new(),
+                by_key: HashMap::default(),
                 count: 0,
             }),
             max_idle,

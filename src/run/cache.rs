@@ -7,7 +7,9 @@
 //! expiry order: one queue serves both expiry and the size bound (the oldest goes first).
 //! Merging repeats of a URL whose fetch is in flight (single-flight) is the scheduler's job.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ impl Cache {
         Cache {
             ttl: settings.ttl,
             capacity: settings.capacity.max(1),
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: VecDeque::new(),
         }
     }

@@ -6,7 +6,7 @@
 //! limit is never exceeded; no clock of its own (`now` is passed in); with no limit set,
 //! every check passes and nothing is stored.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::policy::Policy;
@@ -37,11 +37,11 @@ impl Limits {
             prefix_max: policy.limits.iter().map(|l| l.max).collect(),
             interval: policy.interval,
             delay: policy.delay,
-            in_host: HashMap::new(),
+            in_host: HashMap::default(),
             in_prefix: vec![0; policy.limits.len()],
-            last_start: HashMap::new(),
+            last_start: HashMap::default(),
             next_start: None,
-            held_hosts: HashMap::new(),
+            held_hosts: HashMap::default(),
             held_prefixes: vec![None; policy.limits.len()],
             held_shared: None,
         }

@@ -18,7 +18,9 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+use foldhash::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
@@ -77,8 +79,8 @@ impl Scheduler {
             backlog: VecDeque::new(),
             deliveries: VecDeque::new(),
             retries: BinaryHeap::new(),
-            retrying: HashMap::new(),
-            leaders: HashMap::new(),
+            retrying: HashMap::default(),
+            leaders: HashMap::default(),
             scan_wake: None,
             fetching: 0,
             shared_waits: 0,

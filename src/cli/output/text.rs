@@ -61,7 +61,9 @@ fn escape(text: &str, spaces: bool) -> Cow<'_, str> {
             || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
             || (spaces && c.is_whitespace())
     };
-    if !text.chars().any(unsafe_char) {
+    // Printable ASCII (most URLs) needs no look at characters.
+    let printable = |b: u8| b.is_ascii_graphic() || (b == b' ' && !spaces);
+    if text.bytes().all(printable) || !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
