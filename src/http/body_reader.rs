@@ -57,7 +57,9 @@ impl Framing {
         for value in headers.get_all(header::CONTENT_LENGTH) {
             let parsed = std::str::from_utf8(value.as_bytes())
                 .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
                 .ok_or(Error::Protocol(ProtoError::BadContentLengthHeader))?;
             if length.is_some_and(|l| l != parsed) {
                 return Err(Error::Protocol(ProtoError::TooManyContentLengthHeaders));
@@ -326,6 +328,8 @@ mod tests {
             Framing::Length(5)
         );
         assert!(of(&[("content-length", "-1")]).is_err());
+        assert!(of(&[("content-length", "+1")]).is_err());
+        assert!(of(&[("content-length", "")]).is_err());
         let bodiless = Framing::of(&headers(&[("content-length", "9")]), true);
         assert_eq!(bodiless.unwrap(), Framing::Length(0));
     }

@@ -55,7 +55,7 @@ pub(super) fn exchange(
 ) -> Result<http::Response<ureq::Body>, Error> {
     let request = request_bytes(head, body)?;
     let key = Key::plain(&authority(url));
-    let (mut socket, peer) = connection(route, &key, &head.uri, deadline)?;
+    let mut socket = connection(route, &key, &head.uri, deadline)?;
     let deadline = Some(deadline);
     socket
         .send(&request, deadline)
@@ -71,7 +71,6 @@ pub(super) fn exchange(
     let back = Back {
         parked: Arc::clone(route.parked),
         key,
-        peer,
     };
     let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
     let (parts, ()) = response.into_parts();
@@ -85,7 +84,6 @@ pub(super) fn exchange(
 pub(super) struct Back {
     parked: Arc<Parked<Socket>>,
     key: Key,
-    peer: Option<std::net::SocketAddr>,
 }
 
 impl Back {
@@ -93,9 +91,9 @@ impl Back {
     pub fn park(self, mut socket: Socket) {
         if socket.is_open() {
             let resting = Resting {
+                peer: socket.peer,
                 transport: socket,
                 since: Instant::now(),
-                peer: self.peer,
             };
             self.parked.park(self.key, resting);
         }
@@ -116,11 +114,11 @@ fn connection(
     key: &Key,
     uri: &http::Uri,
     deadline: Instant,
-) -> Result<(Socket, Option<std::net::SocketAddr>), Error> {
+) -> Result<Socket, Error> {
     let max_age = route.config.max_idle_age();
     if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
         going_out_on(resting.peer, false);
-        return Ok((resting.transport, resting.peer));
+        return Ok(resting.transport);
     }
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
@@ -139,8 +137,7 @@ fn connection(
     let addrs = route.resolver.lookup(uri, route.config)?;
     let socket = Socket::open(&addrs, timeout, route.config)?;
     going_out_on(socket.peer, true);
-    let peer = socket.peer;
-    Ok((socket, peer))
+    Ok(socket)
 }
 
 /// The request as it goes out: request line, headers (with those ureq would add), blank
