@@ -22,7 +22,7 @@ use super::Fetched;
 use super::classify::{classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
-use super::exchange::{Route, exchange};
+use super::exchange::{Outgoing, Route, exchange};
 use super::pool::{Parked, noting_connections};
 use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
@@ -262,13 +262,28 @@ impl Client {
                     "deadline passed (--timeout)",
                 ));
             }
-            let head = self.head(hop, headers, later_hop)?;
             let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
-            let (result, connected) = noting_connections(|| match (&direct, body) {
-                (Some(route), body) => exchange(route, &hop.url, &head, body, deadline),
-                (None, Some(body)) => run(agent, http::Request::from_parts(head, body), budget),
-                (None, None) => run(agent, http::Request::from_parts(head, ()), budget),
-            });
+            let (result, connected) = match &direct {
+                Some(route) => {
+                    if later_hop {
+                        sendable(&hop.url, later_hop)?;
+                    }
+                    let request = Outgoing {
+                        method: &hop.method,
+                        url: &hop.url,
+                        headers: self.request_headers(headers),
+                        body,
+                    };
+                    noting_connections(|| exchange(route, request, deadline))
+                }
+                None => {
+                    let head = self.head(hop, headers, later_hop)?;
+                    noting_connections(|| match body {
+                        Some(body) => run(agent, http::Request::from_parts(head, body), budget),
+                        None => run(agent, http::Request::from_parts(head, ()), budget),
+                    })
+                }
+            };
             match result {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {
                     budget = Some(deadline.saturating_duration_since(Instant::now()));
@@ -291,26 +306,29 @@ impl Client {
         headers: &[(HeaderName, HeaderValue)],
         later_hop: bool,
     ) -> Result<http::request::Parts, Failure> {
-        let uri = hop.url.as_str().parse::<http::Uri>().map_err(|e| {
-            let kind = if later_hop {
-                ErrorKind::Redirect
-            } else {
-                ErrorKind::InvalidUrl
-            };
-            Failure::new(kind, format!("URL cannot be sent: {e}"))
-        })?;
+        let uri = sendable(&hop.url, later_hop)?;
         let (mut head, ()) = http::Request::new(()).into_parts();
         head.method = hop.method.clone();
         head.uri = uri;
-        for (name, value) in headers {
+        for (name, value) in self.request_headers(headers) {
             head.headers.append(name, value.clone());
         }
-        for (name, value) in &self.defaults {
-            if !head.headers.contains_key(name) {
-                head.headers.insert(name.clone(), value.clone());
-            }
-        }
         Ok(head)
+    }
+
+    /// The headers a request carries: those given, then each default that is not given.
+    fn request_headers<'a>(
+        &'a self,
+        given: &'a [(HeaderName, HeaderValue)],
+    ) -> impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone {
+        let defaults = self
+            .defaults
+            .iter()
+            .filter(move |(name, _)| !given.iter().any(|(g, _)| g == name));
+        given
+            .iter()
+            .chain(defaults)
+            .map(|(name, value)| (name, value))
     }
 
     /// The proxy a request to `url` goes through, as shown in messages.
@@ -319,6 +337,19 @@ impl Client {
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
+}
+
+/// `url` as a request target; one that cannot be sent is a `redirect` failure when a
+/// redirect led to it, else an `invalid_url` one.
+fn sendable(url: &Url, later_hop: bool) -> Result<http::Uri, Failure> {
+    url.as_str().parse::<http::Uri>().map_err(|e| {
+        let kind = if later_hop {
+            ErrorKind::Redirect
+        } else {
+            ErrorKind::InvalidUrl
+        };
+        Failure::new(kind, format!("URL cannot be sent: {e}"))
+    })
 }
 
 /// The pool shard of `url`'s host among `shards`: a host always uses the same one.

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use bytes::Bytes;
 use ureq::config::Config;
 use ureq::http::{self, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use ureq::unversioned::transport::time::Duration as UreqDuration;
@@ -44,24 +45,35 @@ pub(super) struct Route<'a> {
     pub connect_timeout: Duration,
 }
 
-/// Send `head` (and `body`) to `url`'s server and read the response head; the body is left
-/// to the returned response's reader. Everything ends by `deadline`.
-pub(super) fn exchange(
+/// A request as the exchange sends it.
+pub(super) struct Outgoing<'a, H> {
+    pub method: &'a Method,
+    pub url: &'a Url,
+    /// Every header to send but those the exchange adds (`Host`, `Authorization` from the
+    /// URL, `Content-Length`).
+    pub headers: H,
+    pub body: Option<&'a [u8]>,
+}
+
+/// Send `request` to its server and read the response head; the body is left to the
+/// returned response's reader. Everything ends by `deadline`.
+pub(super) fn exchange<'a, H>(
     route: &Route<'_>,
-    url: &Url,
-    head: &http::request::Parts,
-    body: Option<&[u8]>,
+    request: Outgoing<'a, H>,
     deadline: Instant,
-) -> Result<http::Response<ureq::Body>, Error> {
-    let request = request_bytes(head, body)?;
-    let key = Key::plain(&authority(url));
-    let mut socket = connection(route, &key, &head.uri, deadline)?;
+) -> Result<http::Response<ureq::Body>, Error>
+where
+    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
+{
+    let bytes = request_bytes(&request)?;
+    let key = Key::plain(&authority(request.url));
+    let mut socket = connection(route, &key, request.url, deadline)?;
     let deadline = Some(deadline);
     socket
-        .send(&request, deadline)
+        .send(&bytes, deadline)
         .map_err(|e| io_error(e, Timeout::Global))?;
     let (version, status, headers) = read_head(&mut socket, deadline)?;
-    let bodiless = head.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
+    let bodiless = *request.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
     let framing = Framing::of(&headers, bodiless)?;
     let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
     let mut response = http::Response::new(());
@@ -109,12 +121,7 @@ fn authority(url: &Url) -> String {
 
 /// An idle connection to `key`'s host that is still open, else a new one (the name looked
 /// up now); says on this thread which it is and where it goes (see `pool.rs`).
-fn connection(
-    route: &Route<'_>,
-    key: &Key,
-    uri: &http::Uri,
-    deadline: Instant,
-) -> Result<Socket, Error> {
+fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Result<Socket, Error> {
     let max_age = route.config.max_idle_age();
     if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
         going_out_on(resting.peer, false);
@@ -134,7 +141,11 @@ fn connection(
         per_read: None,
         per_write: None,
     };
-    let addrs = route.resolver.lookup(uri, route.config)?;
+    let uri = url
+        .as_str()
+        .parse::<http::Uri>()
+        .map_err(|e| Error::BadUri(e.to_string()))?;
+    let addrs = route.resolver.lookup(&uri, route.config)?;
     let socket = Socket::open(&addrs, timeout, route.config)?;
     going_out_on(socket.peer, true);
     Ok(socket)
@@ -142,47 +153,39 @@ fn connection(
 
 /// The request as it goes out: request line, headers (with those ureq would add), blank
 /// line, body.
-fn request_bytes(head: &http::request::Parts, body: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-    let body = body.unwrap_or_default();
-    if !body.is_empty() && matches!(head.method, Method::HEAD | Method::CONNECT) {
+fn request_bytes<'a, H>(request: &Outgoing<'a, H>) -> Result<Vec<u8>, Error>
+where
+    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
+{
+    let (method, url) = (request.method, request.url);
+    let body = request.body.unwrap_or_default();
+    if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
         return Err(Error::Protocol(ProtoError::BodyNotAllowed));
     }
-    let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
-    let slash = if target.starts_with('?') { "/" } else { "" };
+    let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
     let mut out = Vec::with_capacity(256 + body.len());
-    for part in [head.method.as_str(), " ", slash, target, " HTTP/1.1\r\n"] {
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    for part in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
         out.extend_from_slice(part.as_bytes());
     }
-    let given = &head.headers;
-    let authority = head.uri.authority();
-    if !given.contains_key(header::HOST)
-        && let Some(host) = head.uri.host()
-    {
+    if !given(&header::HOST) {
         out.extend_from_slice(b"host: ");
-        out.extend_from_slice(host.as_bytes());
-        if let Some(port) = head.uri.port_u16().filter(|&p| p != 80) {
+        out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
+        if let Some(port) = url.port() {
             // Writing to a Vec does not fail.
             let _ = write!(out, ":{port}");
         }
         out.extend_from_slice(b"\r\n");
     }
-    if let Some(userinfo) = authority
-        .and_then(|a| a.as_str().rsplit_once('@'))
-        .map(|(u, _)| u)
-        && !given.contains_key(header::AUTHORIZATION)
-    {
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let _ = write!(out, "authorization: Basic {credentials}\r\n");
+    if (!url.username().is_empty() || url.password().is_some()) && !given(&header::AUTHORIZATION) {
+        let credentials = format!("{}:{}", url.username(), url.password().unwrap_or_default());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        let _ = write!(out, "authorization: Basic {encoded}\r\n");
     }
-    if !body.is_empty()
-        && !given.contains_key(header::CONTENT_LENGTH)
-        && !given.contains_key(header::TRANSFER_ENCODING)
-    {
+    if !body.is_empty() && !given(&header::CONTENT_LENGTH) && !given(&header::TRANSFER_ENCODING) {
         let _ = write!(out, "content-length: {}\r\n", body.len());
     }
-    for (name, value) in given {
+    for (name, value) in request.headers.clone() {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -250,10 +253,19 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
     let code = response.code.unwrap_or(0);
     let status =
         StatusCode::from_u16(code).map_err(|_| bad(format!("invalid status code: {code:03}")))?;
+    // One copy of the head; each value is a slice of it (one allocation, not one per value).
+    let head = Bytes::copy_from_slice(input.get(..used).unwrap_or(input));
+    let base = input.as_ptr() as usize;
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     for line in response.headers.iter() {
         let name = HeaderName::from_bytes(line.name.as_bytes()).map_err(|e| bad(e.to_string()))?;
-        let value = HeaderValue::from_bytes(line.value).map_err(|e| bad(e.to_string()))?;
+        let start = (line.value.as_ptr() as usize).saturating_sub(base);
+        let range = start..start + line.value.len();
+        let value = match range.end <= head.len() {
+            true => HeaderValue::from_maybe_shared(head.slice(range)),
+            false => HeaderValue::from_bytes(line.value),
+        }
+        .map_err(|e| bad(e.to_string()))?;
         headers.append(name, value);
     }
     Ok(Some((used, (version, status, headers))))
@@ -281,39 +293,53 @@ pub(super) fn disconnected() -> Error {
 mod tests {
     use super::*;
 
-    fn head(method: Method, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
-        let mut request = http::Request::builder().method(method).uri(uri);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.body(()).unwrap().into_parts().0
-    }
-
-    fn text(head: &http::request::Parts, body: Option<&[u8]>) -> String {
-        String::from_utf8(request_bytes(head, body).unwrap()).unwrap()
+    fn text(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> String {
+        let url = Url::parse(url).unwrap();
+        let headers: Vec<(HeaderName, HeaderValue)> = headers
+            .iter()
+            .map(|(n, v)| (n.parse().unwrap(), v.parse().unwrap()))
+            .collect();
+        let request = Outgoing {
+            method: &method,
+            url: &url,
+            headers: headers.iter().map(|(n, v)| (n, v)),
+            body,
+        };
+        String::from_utf8(request_bytes(&request).unwrap()).unwrap()
     }
 
     #[test]
     fn the_request_carries_what_ureq_would_add() {
-        let get = head(
-            Method::GET,
-            "http://a.test:8080/p?q=1",
-            &[("accept", "*/*")],
-        );
         assert_eq!(
-            text(&get, None),
+            text(
+                Method::GET,
+                "http://a.test:8080/p?q=1",
+                &[("accept", "*/*")],
+                None
+            ),
             "GET /p?q=1 HTTP/1.1\r\nhost: a.test:8080\r\naccept: */*\r\n\r\n"
         );
-        let post = head(Method::POST, "http://u:pw@a.test/", &[]);
         assert_eq!(
-            text(&post, Some(b"x=1")),
+            text(Method::POST, "http://u:pw@a.test:80/", &[], Some(b"x=1")),
             "POST / HTTP/1.1\r\nhost: a.test\r\nauthorization: Basic dTpwdw==\r\n\
              content-length: 3\r\n\r\nx=1"
         );
-        let given = head(Method::GET, "http://a.test/", &[("host", "b.test")]);
-        assert_eq!(text(&given, None), "GET / HTTP/1.1\r\nhost: b.test\r\n\r\n");
-        let bodyless = head(Method::HEAD, "http://a.test/", &[]);
-        assert!(request_bytes(&bodyless, Some(b"x")).is_err());
+        assert_eq!(
+            text(Method::GET, "http://a.test/", &[("host", "b.test")], None),
+            "GET / HTTP/1.1\r\nhost: b.test\r\n\r\n"
+        );
+        assert_eq!(
+            text(Method::GET, "http://[::1]:81/?x", &[], None),
+            "GET /?x HTTP/1.1\r\nhost: [::1]:81\r\n\r\n"
+        );
+        let url = Url::parse("http://a.test/").unwrap();
+        let head = Outgoing {
+            method: &Method::HEAD,
+            url: &url,
+            headers: std::iter::empty(),
+            body: Some(b"x".as_slice()),
+        };
+        assert!(request_bytes(&head).is_err());
     }
 
     #[test]
@@ -322,7 +348,13 @@ mod tests {
         let (used, (version, status, headers)) = parse_head(input).unwrap().unwrap();
         assert_eq!(&input[used..], b"ok");
         assert_eq!((version, status.as_u16()), (Version::HTTP_11, 200));
-        assert_eq!(headers.get_all("x-a").iter().count(), 2);
+        let values: Vec<&[u8]> = headers
+            .get_all("x-a")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        assert_eq!(values, [b"1", b"2"]);
+        assert_eq!(headers.get("content-length").unwrap(), "2");
         assert!(parse_head(&input[..20]).unwrap().is_none());
         assert!(parse_head(b"HTTP/1.1 099 Low\r\n\r\n").is_err());
         let many: String = (0..=MAX_HEADER_LINES)
