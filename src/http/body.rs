@@ -13,6 +13,11 @@ use crate::capture::{Captured, Reading};
 use crate::failure::{ErrorKind, Failure};
 use crate::warc::{Spool, Truncated};
 
+/// The first reads of a body (most bodies fit).
+const SMALL_READ: usize = 2 * 1024;
+/// Reads once a body has filled the small buffer.
+const LARGE_READ: usize = 16 * 1024;
+
 /// What reading a body gave.
 pub(crate) struct Body {
     /// Decoded bytes read.
@@ -95,10 +100,10 @@ impl Reader {
     }
 }
 
-/// Read, keep (in `raw`) and decode `body` to its end, through one 8 KiB buffer on the
-/// stack, zeroed once per body (`io::copy` zeroes its buffer on every read: twice per small
-/// response; a zeroed 16 KiB heap buffer per response was once 14% of a small-response
-/// run's instructions).
+/// Read, keep (in `raw`) and decode `body` to its end: through a 2 KiB buffer on the stack,
+/// then a 16 KiB one on the heap (a connection's input buffer's size) once a read fills
+/// the small one. A small body costs zeroing 2 KiB; `io::copy` zeroed 8 KiB on every read,
+/// twice per small response.
 fn read_all(
     body: &mut impl Read,
     decoder: Decoder,
@@ -111,15 +116,24 @@ fn read_all(
         raw,
         received: 0,
     };
-    let mut buf = [0u8; 8 * 1024];
+    let mut small = [0u8; SMALL_READ];
+    let mut large = Vec::new();
     loop {
-        let n = match body.read(&mut buf) {
+        let buf = match large.is_empty() {
+            true => &mut small[..],
+            false => &mut large[..],
+        };
+        let n = match body.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(cut_off(e)),
         };
+        let full = n == buf.len();
         taking.take(buf.get(..n).unwrap_or_default())?;
+        if full && large.is_empty() {
+            large = vec![0; LARGE_READ];
+        }
     }
     let Taking { decoder, count, .. } = taking;
     decoder
