@@ -76,20 +76,16 @@ where
     let bodiless = *request.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
     let framing = Framing::of(&headers, bodiless)?;
     let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
-    let mut response = http::Response::new(());
-    *response.version_mut() = version;
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
     let back = Back {
         parked: Arc::clone(route.parked),
         key,
     };
     let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
-    let (parts, ()) = response.into_parts();
-    Ok(http::Response::from_parts(
-        parts,
-        ureq::Body::builder().reader(body),
-    ))
+    let mut response = http::Response::new(ureq::Body::builder().reader(body));
+    *response.version_mut() = version;
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Ok(response)
 }
 
 /// Where a connection goes when its response was read cleanly.
