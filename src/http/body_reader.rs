@@ -9,6 +9,7 @@
 //! end and when ureq's rule would reuse it (`Back`).
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ureq::http::{HeaderMap, header};
@@ -16,7 +17,7 @@ use ureq::unversioned::transport::Transport;
 use ureq::{Error, Timeout};
 use ureq_proto::Error as ProtoError;
 
-use super::exchange::{Back, disconnected};
+use super::pool::{Key, Parked, Resting};
 use super::socket::{Socket, io_error};
 
 /// The longest chunk-size or trailer line read.
@@ -268,6 +269,39 @@ impl Read for BodyReader {
             }
         }
     }
+}
+
+/// Where a connection goes when its response was read cleanly.
+pub(crate) struct Back {
+    parked: Arc<Parked<Socket>>,
+    key: Key,
+}
+
+impl Back {
+    /// Back to `parked`, under `key`.
+    pub fn new(parked: Arc<Parked<Socket>>, key: Key) -> Back {
+        Back { parked, key }
+    }
+
+    /// Park `socket` for the next request to its host, if it is still fit for one.
+    pub fn park(self, mut socket: Socket) {
+        if socket.is_open() {
+            let resting = Resting {
+                peer: socket.peer,
+                transport: socket,
+                since: Instant::now(),
+            };
+            self.parked.park(self.key, resting);
+        }
+    }
+}
+
+/// The server closed the connection before the response was whole (as ureq says it).
+pub(crate) fn disconnected() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "Peer disconnected",
+    ))
 }
 
 /// A chunk-size line's size (extensions after `;` ignored).

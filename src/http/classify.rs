@@ -6,9 +6,11 @@ use std::io;
 
 use ureq::Error as E;
 
-use super::client::MAX_HEAD;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
+
+/// The largest response head read (status line and headers).
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// The most header lines a response may have: ureq's parser has room for this many.
 pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEADERS;

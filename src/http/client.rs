@@ -19,7 +19,7 @@ use ureq::{Agent, Proxy};
 use url::Url;
 
 use super::Fetched;
-use super::classify::{classify, is_stale};
+use super::classify::{MAX_HEAD, classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
 use super::exchange::{Outgoing, Route, exchange};
@@ -94,9 +94,6 @@ pub(crate) struct Client {
     /// and the body's length).
     defaults: Vec<(HeaderName, HeaderValue)>,
 }
-
-/// The largest response head read (status line and headers).
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
 /// connection, which at a thousand connections is a quarter of a gigabyte. It is larger

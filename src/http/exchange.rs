@@ -30,10 +30,9 @@ use ureq::{Error, Timeout};
 use ureq_proto::Error as ProtoError;
 use url::Url;
 
-use super::body_reader::{BodyReader, Framing};
-use super::classify::MAX_HEADER_LINES;
-use super::client::MAX_HEAD;
-use super::pool::{Key, Parked, Resting, going_out_on};
+use super::body_reader::{Back, BodyReader, Framing, disconnected};
+use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
+use super::pool::{Key, Parked, going_out_on};
 use super::resolver::OctopusResolver;
 use super::socket::{Socket, io_error};
 
@@ -76,36 +75,13 @@ where
     let bodiless = *request.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
     let framing = Framing::of(&headers, bodiless)?;
     let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
-    let back = Back {
-        parked: Arc::clone(route.parked),
-        key,
-    };
+    let back = Back::new(Arc::clone(route.parked), key);
     let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
     let mut response = http::Response::new(ureq::Body::builder().reader(body));
     *response.version_mut() = version;
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
-}
-
-/// Where a connection goes when its response was read cleanly.
-pub(super) struct Back {
-    parked: Arc<Parked<Socket>>,
-    key: Key,
-}
-
-impl Back {
-    /// Park `socket` for the next request to its host, if it is still fit for one.
-    pub fn park(self, mut socket: Socket) {
-        if socket.is_open() {
-            let resting = Resting {
-                peer: socket.peer,
-                transport: socket,
-                since: Instant::now(),
-            };
-            self.parked.park(self.key, resting);
-        }
-    }
 }
 
 /// `host:port`, the port always given: what connections are kept under.
@@ -275,14 +251,6 @@ fn asks_to_close(headers: &HeaderMap) -> bool {
             .split(|&b| b == b',')
             .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
     })
-}
-
-/// The server closed the connection before the response was whole (as ureq says it).
-pub(super) fn disconnected() -> Error {
-    Error::Io(std::io::Error::new(
-        std::io::ErrorKind::UnexpectedEof,
-        "Peer disconnected",
-    ))
 }
 
 #[cfg(test)]

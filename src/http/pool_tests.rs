@@ -1,0 +1,124 @@
+//! The idle store and the pool's wrapper, with transports that only say which they are.
+
+use super::*;
+use crate::http::buffers::SocketBuffers;
+
+/// A transport that only says which one it is (in its `Debug` form, which the
+/// dead-code lint does not count as reading the number).
+#[derive(Debug)]
+struct Marked(#[allow(dead_code)] u32, SocketBuffers);
+
+impl Transport for Marked {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.1
+    }
+    fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), Error> {
+        Ok(())
+    }
+    fn await_input(&mut self, _: NextTimeout) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn is_open(&mut self) -> bool {
+        true
+    }
+}
+
+fn marked(n: u32) -> Box<dyn Transport> {
+    Box::new(Marked(n, SocketBuffers::new(1024, 1024)))
+}
+
+fn resting(n: u32) -> Resting<Box<dyn Transport>> {
+    Resting {
+        transport: marked(n),
+        since: Instant::now(),
+        peer: None,
+    }
+}
+
+fn key(authority: &str) -> Key {
+    Key {
+        tls: false,
+        authority: authority.into(),
+    }
+}
+
+fn parked(max_idle: usize, max_per_host: usize) -> Parked<Box<dyn Transport>> {
+    Parked::new(max_idle, max_per_host)
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn which(r: Option<Resting<Box<dyn Transport>>>) -> Option<String> {
+    r.map(|r| {
+        format!("{:?}", r.transport)
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    })
+}
+
+#[test]
+fn the_newest_is_handed_out_first_and_only_for_its_key() {
+    let p = parked(10, 10);
+    p.park(key("a:80"), resting(1));
+    p.park(key("a:80"), resting(2));
+    p.park(key("b:80"), resting(3));
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(1".into()));
+    assert!(p.take(&key("a:80"), LONG).is_none());
+    let tls = Key {
+        tls: true,
+        authority: "b:80".into(),
+    };
+    assert!(p.take(&tls, LONG).is_none(), "TLS and plain are apart");
+    assert_eq!(p.lock().count, 1);
+}
+
+#[test]
+fn the_pool_and_each_host_keep_no_more_than_their_bounds() {
+    let p = parked(3, 2);
+    p.park(key("a:80"), resting(1));
+    p.park(key("a:80"), resting(2));
+    p.park(key("a:80"), resting(3));
+    p.park(key("b:80"), resting(4));
+    p.park(key("c:80"), resting(5));
+    assert_eq!(p.lock().count, 3);
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
+    assert_eq!(which(p.take(&key("b:80"), LONG)), Some("Marked(4".into()));
+    assert!(p.take(&key("c:80"), LONG).is_none());
+}
+
+#[test]
+fn connections_idle_too_long_are_closed_not_handed_out() {
+    let p = parked(10, 10);
+    p.park(key("a:80"), resting(1));
+    p.park(key("a:80"), resting(2));
+    p.park(key("b:80"), resting(3));
+    assert!(p.take(&key("a:80"), Duration::ZERO).is_none());
+    let idle = p.lock();
+    assert_eq!(idle.count, 1, "both of a's closed, b's kept");
+    assert!(!idle.by_key.contains_key(&key("a:80")));
+}
+
+#[test]
+fn a_connection_comes_back_only_when_ureq_found_it_open_last_with_its_peer() {
+    let pool = Pool::new((), 10, 10);
+    // Dropped without being asked (an error, `Connection: close`, a body not read to
+    // its end): closed.
+    drop(pool.lend(marked(1), key("a:80"), None));
+    assert_eq!(pool.parked.lock().count, 0);
+    let peer: SocketAddr = "127.0.0.7:80".parse().unwrap();
+    let mut lent = pool.lend(marked(2), key("a:80"), Some(peer));
+    assert!(lent.is_open());
+    drop(lent);
+    let back = pool.parked.take(&key("a:80"), LONG).unwrap();
+    assert_eq!(back.peer, Some(peer), "where it goes is kept with it");
+    assert_eq!(which(Some(back)), Some("Marked(2".into()));
+    // Used again after the answer: that answer no longer holds.
+    let mut lent = pool.lend(marked(3), key("a:80"), None);
+    assert!(lent.is_open());
+    assert!(lent.await_input(NextTimeout::default()).is_ok());
+    drop(lent);
+    assert_eq!(pool.parked.lock().count, 0);
+}
