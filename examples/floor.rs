@@ -1,11 +1,14 @@
-//! A minimal HTTP/1.1 client on threads, for comparison with `ureq_floor.rs` and octopus
-//! (BENCHMARKS.md, "An exchange of our own"): each of N threads takes the next URL of a
-//! file, sends a GET on its kept connection to the host (or a new one), parses the head
-//! with httparse into a `HeaderMap` and reads a `Content-Length` body. No timeouts, no
-//! chunked bodies, no redirects: only what a small response on loopback needs. Failures
-//! are counted and their connection dropped.
+//! The floors under octopus's raw throughput (BENCHMARKS.md, "Why W3 stops at about 20% of
+//! wrk" and "An exchange of our own"): N threads, each taking the next URL of a file and
+//! GETting it, with nothing of octopus (no scheduler, records, capture or output). Failures
+//! are counted.
 //!
-//! `cargo run --release --example http1_floor -- URLS_FILE THREADS`
+//! - `ureq`: one shared ureq agent, each body read to the end.
+//! - `http1`: a minimal HTTP/1.1 client: a kept connection per thread and host, the head
+//!   parsed with httparse into a `HeaderMap`, a `Content-Length` body read. No timeouts, no
+//!   chunked bodies, no redirects: only what a small response on loopback needs.
+//!
+//! `cargo run --release --example floor -- ureq|http1 URLS_FILE THREADS`
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -18,10 +21,15 @@ use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
+/// One thread's client: fetch a URL, read its body.
+trait Client: Send + 'static {
+    fn get(&mut self, url: &str) -> Result<()>;
+}
+
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let (Some(file), Some(threads)) = (args.next(), args.next()) else {
-        return Err("usage: http1_floor URLS_FILE THREADS".into());
+    let (Some(client), Some(file), Some(threads)) = (args.next(), args.next(), args.next()) else {
+        return Err("usage: floor ureq|http1 URLS_FILE THREADS".into());
     };
     let threads: usize = threads.parse()?;
     let urls: Arc<Vec<String>> = Arc::new(
@@ -30,16 +38,39 @@ fn main() -> Result<()> {
             .map(String::from)
             .collect(),
     );
+    let failed = match client.as_str() {
+        "ureq" => {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .max_idle_connections(threads)
+                .max_idle_connections_per_host(threads)
+                .build()
+                .into();
+            run(&urls, threads, || Ureq {
+                agent: agent.clone(),
+                body: Vec::new(),
+            })
+        }
+        "http1" => run(&urls, threads, || Http1 {
+            kept: HashMap::new(),
+            buf: vec![0; 16 * 1024],
+        }),
+        other => return Err(format!("unknown client {other}: ureq or http1").into()),
+    };
+    eprintln!("{} URLs, {failed} failed", urls.len());
+    Ok(())
+}
+
+/// Fetch every URL on `threads` threads, each with its own client; how many failed.
+fn run<C: Client>(urls: &Arc<Vec<String>>, threads: usize, client: impl Fn() -> C) -> usize {
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..threads)
         .map(|_| {
-            let (next, urls, failed) = (Arc::clone(&next), Arc::clone(&urls), Arc::clone(&failed));
+            let (next, urls, failed) = (Arc::clone(&next), Arc::clone(urls), Arc::clone(&failed));
+            let mut client = client();
             std::thread::spawn(move || {
-                let mut kept: HashMap<String, TcpStream> = HashMap::new();
-                let mut buf = vec![0u8; 16 * 1024];
                 while let Some(url) = urls.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if get(&mut kept, url, &mut buf).is_err() {
+                    if client.get(url).is_err() {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -49,12 +80,35 @@ fn main() -> Result<()> {
     for worker in workers {
         let _ = worker.join();
     }
-    eprintln!(
-        "{} URLs, {} failed",
-        urls.len(),
-        failed.load(Ordering::Relaxed)
-    );
-    Ok(())
+    failed.load(Ordering::Relaxed)
+}
+
+struct Ureq {
+    agent: ureq::Agent,
+    body: Vec<u8>,
+}
+
+impl Client for Ureq {
+    fn get(&mut self, url: &str) -> Result<()> {
+        self.body.clear();
+        let mut response = self.agent.get(url).call()?;
+        response
+            .body_mut()
+            .as_reader()
+            .read_to_end(&mut self.body)?;
+        Ok(())
+    }
+}
+
+struct Http1 {
+    kept: HashMap<String, TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Client for Http1 {
+    fn get(&mut self, url: &str) -> Result<()> {
+        get(&mut self.kept, url, &mut self.buf)
+    }
 }
 
 /// GET `url` on the connection kept for its host (or a new one), reading the body.
@@ -73,7 +127,7 @@ fn get(kept: &mut HashMap<String, TcpStream>, url: &str, buf: &mut [u8]) -> Resu
     let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
     let request = format!(
         "GET {target} HTTP/1.1\r\nhost: {authority}\r\naccept-encoding: gzip, br\r\n\
-         user-agent: http1_floor\r\naccept: */*\r\n\r\n"
+         user-agent: floor\r\naccept: */*\r\n\r\n"
     );
     stream.write_all(request.as_bytes())?;
     let mut have = 0;
