@@ -138,16 +138,29 @@ impl BodyReader {
     /// The unread input, read from the connection first if there is none; empty at the end
     /// of the stream.
     fn available(&mut self) -> io::Result<&[u8]> {
-        let deadline = self.deadline;
-        let Some(socket) = self.socket.as_mut() else {
-            return Ok(&[]);
+        let empty = match self.socket.as_mut() {
+            Some(socket) => socket.buffers().input().is_empty(),
+            None => return Ok(&[]),
         };
-        if socket.buffers().input().is_empty() {
-            socket
-                .fill(deadline)
-                .map_err(|e| io_error(e, Timeout::Global).into_io())?;
+        if empty {
+            self.read_more()?;
         }
-        Ok(socket.buffers().input())
+        Ok(match self.socket.as_mut() {
+            Some(socket) => socket.buffers().input(),
+            None => &[],
+        })
+    }
+
+    /// Read what the server sent next into the input, waiting until the deadline: how many
+    /// bytes (0 at the end of the stream, or once the body has ended).
+    fn read_more(&mut self) -> io::Result<usize> {
+        let deadline = self.deadline;
+        match self.socket.as_mut() {
+            Some(socket) => socket
+                .fill(deadline)
+                .map_err(|e| io_error(e, Timeout::Global).into_io()),
+            None => Ok(0),
+        }
     }
 
     /// Copy up to `limit` bytes of the input into `buf`; 0 at the end of the stream.
@@ -187,13 +200,7 @@ impl BodyReader {
                 return Err(protocol(ProtoError::ChunkExpectedCrLf));
             }
             // The line is not all here: read more behind it.
-            let deadline = self.deadline;
-            if let Some(socket) = self.socket.as_mut()
-                && socket
-                    .fill(deadline)
-                    .map_err(|e| io_error(e, Timeout::Global).into_io())?
-                    == 0
-            {
+            if self.read_more()? == 0 {
                 return Err(disconnected().into_io());
             }
         }

@@ -59,7 +59,7 @@ pub(crate) fn connected_to(addr: Option<SocketAddr>) {
 }
 
 /// Called on the thread whose request goes out on a connection to `peer`, new (`made`) or
-/// taken from a pool (by `exchange.rs`, which keeps its own connections).
+/// taken from a pool (by `Pool` and by `exchange.rs`, which keeps its own connections).
 pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
     PEER.set(peer);
     if made {
@@ -94,15 +94,17 @@ impl<C: Connector<()>> Connector<()> for Pool<C> {
         let key = Key::of(details);
         let max_age = details.config.max_idle_age();
         if let Some(resting) = self.parked.take_open(&key, max_age, |t| t.is_open()) {
-            PEER.set(resting.peer);
+            going_out_on(resting.peer, false);
             return Ok(Some(self.lend(resting.transport, key, resting.peer)));
         }
+        // `socket.rs` says where a plain TCP connection goes (not through a proxy).
         PEER.set(None);
         let Some(made) = self.inner.connect(details, chained)? else {
             return Ok(None);
         };
-        CONNECTED.set(true);
-        Ok(Some(self.lend(Box::new(made), key, PEER.get())))
+        let peer = PEER.get();
+        going_out_on(peer, true);
+        Ok(Some(self.lend(Box::new(made), key, peer)))
     }
 }
 
