@@ -30,6 +30,8 @@ use ureq::{Error, Timeout};
 use ureq_proto::Error as ProtoError;
 use url::Url;
 
+use crate::input::push_host;
+
 use super::body_reader::{Back, BodyReader, Framing, disconnected};
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
 use super::pool::{Key, Parked, going_out_on};
@@ -142,16 +144,13 @@ where
     }
     if !given(&header::HOST) {
         out.extend_from_slice(b"host: ");
-        out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
-        if let Some(port) = url.port() {
-            // Writing to a Vec does not fail.
-            let _ = write!(out, ":{port}");
-        }
+        push_host(&mut out, url);
         out.extend_from_slice(b"\r\n");
     }
     if (!url.username().is_empty() || url.password().is_some()) && !given(&header::AUTHORIZATION) {
         let credentials = format!("{}:{}", url.username(), url.password().unwrap_or_default());
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        // Writing to a Vec does not fail.
         let _ = write!(out, "authorization: Basic {encoded}\r\n");
     }
     if !body.is_empty() && !given(&header::CONTENT_LENGTH) && !given(&header::TRANSFER_ENCODING) {

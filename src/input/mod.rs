@@ -12,5 +12,5 @@ pub use lines::{InputError, Line, LineError, Lines, MAX_LINE, Source, count_line
 pub(crate) use request::Origin;
 pub use request::Request;
 pub use shard::{Shard, ShardBy};
-pub(crate) use target::mask_userinfo;
+pub(crate) use target::{mask_userinfo, push_host};
 pub use target::{parse_target, redact};

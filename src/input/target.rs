@@ -111,6 +111,16 @@ pub fn redact(url: &Url) -> String {
     shown.as_str().to_string()
 }
 
+/// The `Host` header's value for `url` (the port only when not the scheme's default),
+/// appended to `out`: what a request to `url` carries and its archive shows.
+pub(crate) fn push_host(out: &mut Vec<u8>, url: &Url) {
+    out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
+    if let Some(port) = url.port() {
+        out.push(b':');
+        out.extend_from_slice(port.to_string().as_bytes());
+    }
+}
+
 /// Mask the password of every URL in free text (`scheme://user:password@host` becomes
 /// `scheme://user:***@host`), and nothing else.
 pub(crate) fn mask_userinfo(text: &str) -> String {

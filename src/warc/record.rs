@@ -17,6 +17,7 @@ use url::Url;
 
 use super::gzip::{Level, Member};
 use super::spool::Spool;
+use crate::input::push_host;
 
 /// One HTTP exchange to archive: what was sent and what came back.
 pub(crate) struct Exchange<'a> {
@@ -251,11 +252,9 @@ fn request_head(parts: &request::Parts, url: &Url) -> Vec<u8> {
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let mut head = format!("{} {target} HTTP/1.1\r\n", parts.method).into_bytes();
     if !parts.headers.contains_key(http::header::HOST) {
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        };
-        head.extend_from_slice(format!("host: {host}\r\n").as_bytes());
+        head.extend_from_slice(b"host: ");
+        push_host(&mut head, url);
+        head.extend_from_slice(b"\r\n");
     }
     push_headers(&mut head, parts.headers.iter());
     head.extend_from_slice(b"\r\n");
