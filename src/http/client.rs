@@ -159,18 +159,14 @@ impl Client {
 
     /// How a request to `url` goes out directly, on octopus's own exchange: plain `http`
     /// with no proxy; `None` for ureq's (TLS, proxies).
-    fn direct_route<'a>(
-        &'a self,
-        url: &Url,
-        proxy: Option<&str>,
-        agent: &'a Agent,
-    ) -> Option<Route<'a>> {
+    fn direct_route(&self, url: &Url, proxy: Option<&str>) -> Option<Route<'_>> {
         if url.scheme() != "http" || proxy.is_some() {
             return None;
         }
         Some(Route {
             parked: self.direct.get(shard(url, self.direct.len()))?,
-            config: agent.config(),
+            // The plain agents all have the same configuration.
+            config: self.plain.first()?.config(),
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
         })
@@ -248,9 +244,17 @@ impl Client {
         later_hop: bool,
         deadline: Instant,
     ) -> Result<http::Response<ureq::Body>, Failure> {
-        let agent = self.agent_for(&hop.url)?;
         let proxy = self.proxy_for(&hop.url);
-        let direct = self.direct_route(&hop.url, proxy.as_deref(), agent);
+        let way = match self.direct_route(&hop.url, proxy.as_deref()) {
+            Some(route) => {
+                // The first hop's URL was checked when it was read.
+                if later_hop {
+                    sendable(&hop.url, later_hop)?;
+                }
+                Way::Direct(route)
+            }
+            None => Way::Ureq(self.agent_for(&hop.url)?),
+        };
         let mut budget = later_hop.then(|| deadline.saturating_duration_since(Instant::now()));
         for _ in 0..=self.cfg.idle_per_shard {
             if budget.is_some_and(|left| left.is_zero()) {
@@ -260,11 +264,8 @@ impl Client {
                 ));
             }
             let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
-            let (result, connected) = match &direct {
-                Some(route) => {
-                    if later_hop {
-                        sendable(&hop.url, later_hop)?;
-                    }
+            let (result, connected) = match &way {
+                Way::Direct(route) => {
                     let request = Outgoing {
                         method: &hop.method,
                         url: &hop.url,
@@ -273,7 +274,7 @@ impl Client {
                     };
                     noting_connections(|| exchange(route, request, deadline))
                 }
-                None => {
+                Way::Ureq(agent) => {
                     let head = self.head(hop, headers, later_hop)?;
                     noting_connections(|| match body {
                         Some(body) => run(agent, http::Request::from_parts(head, body), budget),
@@ -334,6 +335,12 @@ impl Client {
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
+}
+
+/// How a request goes out: on octopus's own exchange, or on a ureq agent.
+enum Way<'a> {
+    Direct(Route<'a>),
+    Ureq(&'a Agent),
 }
 
 /// `url` as a request target; one that cannot be sent is a `redirect` failure when a
