@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod builder;
 mod capture;
 mod error;

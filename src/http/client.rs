@@ -10,6 +10,8 @@
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,8 +24,8 @@ use super::Fetched;
 use super::classify::{MAX_HEAD, classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
-use super::exchange::{Outgoing, Route, exchange};
-use super::pool::{Parked, noting_connections};
+use super::exchange::{Outgoing, Route, Sending, exchange, send};
+use super::pool::{Parked, going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use super::resolver::{OctopusResolver, ResolveRule};
@@ -175,27 +177,104 @@ impl Client {
     /// Fetch one URL, following redirects, and read the final body to the end.
     pub fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
         let started = Instant::now();
-        let mut fetched = self.follow(url, started)?;
-        fetched.took = started.elapsed();
-        Ok(fetched)
+        let first = self.first_hop(url, started);
+        let at = SystemTime::now();
+        let response = self.send(&first.hop, &self.cfg.headers, false, first.deadline)?;
+        self.chain(first, at, response)
     }
 
-    /// The exchange and its redirect chain, started at `now`.
-    fn follow(&self, url: &Url, now: Instant) -> Result<Fetched, Failure> {
-        // The timeout is bounded when settings are validated; the fallback only guards that.
-        let deadline = now.checked_add(self.cfg.timeout).unwrap_or(now);
-        let mut hop = Hop {
-            url: url.clone(),
-            method: self.cfg.method.clone(),
-            keep_body: true,
+    /// Start fetching `url`: a plain `http` request sent directly returns once it is sent,
+    /// to wait for its answer without holding a thread (`Started::Waiting`, see
+    /// `run/waiting.rs`); any other is fetched to the end here.
+    pub fn start(&self, url: &Url) -> Started {
+        let started = Instant::now();
+        let first = self.first_hop(url, started);
+        let route = match self.direct_route(url, self.proxy_for(url).as_deref()) {
+            Some(route) => route,
+            None => return Started::Done(self.fetch(url)),
         };
+        let request = Outgoing {
+            method: &first.hop.method,
+            url,
+            headers: self.request_headers(&self.cfg.headers),
+            body: self.cfg.body.as_deref(),
+        };
+        let at = SystemTime::now();
+        let (sent, connected) = noting_connections(|| send(&route, request, first.deadline));
+        match sent {
+            Ok(sending) => Started::Waiting(Box::new(Pending {
+                first,
+                at,
+                sending,
+                connected,
+                peer: peer(),
+            })),
+            // The blocking path tries the host's other kept connections, then a new one.
+            Err(e) if !connected && is_stale(&e) && first.hop.method.is_idempotent() => {
+                Started::Done(self.fetch(url))
+            }
+            Err(e) => Started::Done(Err(classify(&e, None))),
+        }
+    }
+
+    /// Go on with a request `start` sent, once its answer is there (or its deadline passed).
+    pub fn resume(&self, pending: Pending) -> Result<Fetched, Failure> {
+        let Pending {
+            first,
+            at,
+            sending,
+            connected,
+            peer,
+        } = pending;
+        // This thread now carries the request: where it went, for the archive (`pool.rs`).
+        let (read, _) = noting_connections(|| {
+            going_out_on(peer, connected);
+            sending.response(first.deadline)
+        });
+        let response = match read {
+            Ok(response) => response,
+            Err(e) if !connected && is_stale(&e) && first.hop.method.is_idempotent() => {
+                self.send(&first.hop, &self.cfg.headers, false, first.deadline)?
+            }
+            Err(e) => return Err(classify(&e, None)),
+        };
+        self.chain(first, at, response)
+    }
+
+    /// The first request of a fetch of `url` started at `now`, and the fetch's deadline.
+    fn first_hop(&self, url: &Url, now: Instant) -> First {
+        First {
+            hop: Hop {
+                url: url.clone(),
+                method: self.cfg.method.clone(),
+                keep_body: true,
+            },
+            started: now,
+            // The timeout is bounded when settings are validated; the fallback only guards
+            // that.
+            deadline: now.checked_add(self.cfg.timeout).unwrap_or(now),
+        }
+    }
+
+    /// The redirect chain from the first response (the first request sent at `at`), and the
+    /// final body read.
+    fn chain(
+        &self,
+        first: First,
+        mut at: SystemTime,
+        mut response: http::Response<ureq::Body>,
+    ) -> Result<Fetched, Failure> {
+        let First {
+            mut hop,
+            started,
+            deadline,
+        } = first;
+        let url = hop.url.clone();
         let mut headers = Cow::Borrowed(&self.cfg.headers);
         let mut redirects = 0;
         // A failure to archive a hop of the chain, told with its result.
         let mut archived = None;
         loop {
-            let at = SystemTime::now();
-            let response = self.send(&hop, &headers, redirects > 0, deadline)?;
             let sent = Sent {
                 hop: &hop,
                 headers: &headers,
@@ -210,7 +289,9 @@ impl Client {
                 .map(|value| location_text(value.as_bytes()))
                 .filter(|location| !location.is_empty());
             let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                return self.read(response, &sent, redirects, url, archived);
+                let mut fetched = self.read(response, &sent, redirects, &url, archived)?;
+                fetched.took = started.elapsed();
+                return Ok(fetched);
             };
             if redirects == self.cfg.max_redirects {
                 let msg = format!(
@@ -230,6 +311,8 @@ impl Client {
                 ..next
             };
             redirects += 1;
+            at = SystemTime::now();
+            response = self.send(&hop, &headers, true, deadline)?;
         }
     }
 
@@ -335,6 +418,47 @@ impl Client {
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
     }
+}
+
+/// What `Client::start` did with a URL.
+pub(crate) enum Started {
+    /// Fetched (or failed) to the end.
+    Done(Result<Fetched, Failure>),
+    /// Sent; the answer is to be waited for, then `Client::resume`d.
+    Waiting(Box<Pending>),
+}
+
+/// A fetch whose first request is sent, waiting for its answer on no thread.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    first: First,
+    /// When the request was sent (for the archive).
+    at: SystemTime,
+    sending: Sending,
+    /// The request went out on a new connection (a failure then is not a stale one).
+    connected: bool,
+    /// Where it went (for the archive).
+    peer: Option<SocketAddr>,
+}
+
+impl Pending {
+    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`).
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        self.sending.watch()
+    }
+
+    /// When the whole fetch must end.
+    pub fn deadline(&self) -> Instant {
+        self.first.deadline
+    }
+}
+
+/// The first request of a fetch.
+#[derive(Debug)]
+struct First {
+    hop: Hop,
+    started: Instant,
+    deadline: Instant,
 }
 
 /// How a request goes out: on octopus's own exchange, or on a ureq agent.

@@ -17,6 +17,7 @@
 //! back to the pool only after a body read to its end that leaves nothing unread.
 
 use std::io::Write;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,24 +67,76 @@ pub(super) fn exchange<'a, H>(
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
+    send(route, request, deadline)?.response(deadline)
+}
+
+/// A request sent, its response not read yet. It holds no thread: it may wait for its
+/// answer in `run/waiting.rs` while the worker that sent it goes on.
+#[derive(Debug)]
+pub(crate) struct Sending {
+    socket: Socket,
+    key: Key,
+    parked: Arc<Parked<Socket>>,
+    /// A HEAD request: the response has no body, whatever its head says.
+    head: bool,
+}
+
+/// Send `request` to its server (on a kept connection, or a new one), by `deadline`.
+pub(super) fn send<'a, H>(
+    route: &Route<'_>,
+    request: Outgoing<'a, H>,
+    deadline: Instant,
+) -> Result<Sending, Error>
+where
+    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
+{
     let bytes = request_bytes(&request)?;
     let key = Key::plain(&authority(request.url));
-    let mut socket = connection(route, &key, request.url, deadline)?;
-    let deadline = Some(deadline);
+    let socket = connection(route, &key, request.url, deadline)?;
     socket
-        .send(&bytes, deadline)
+        .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
-    let (version, status, headers) = read_head(&mut socket, deadline)?;
-    let bodiless = *request.method == Method::HEAD || matches!(status.as_u16(), 204 | 304);
-    let framing = Framing::of(&headers, bodiless)?;
-    let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
-    let back = Back::new(Arc::clone(route.parked), key);
-    let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
-    let mut response = http::Response::new(ureq::Body::builder().reader(body));
-    *response.version_mut() = version;
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    Ok(response)
+    Ok(Sending {
+        socket,
+        key,
+        parked: Arc::clone(route.parked),
+        head: *request.method == Method::HEAD,
+    })
+}
+
+impl Sending {
+    /// The connection's descriptor, to wait on for the response; whether it was waited on
+    /// before (see `Socket::watched`). Its buffers are let go for the wait, and the first
+    /// read after it does not wait first.
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        self.socket.release_buffers();
+        self.socket.woken = true;
+        let before = std::mem::replace(&mut self.socket.watched, true);
+        (self.socket.fd(), before)
+    }
+
+    /// Read the final response head (by `deadline`); the body is left to the returned
+    /// response's reader.
+    pub fn response(self, deadline: Instant) -> Result<http::Response<ureq::Body>, Error> {
+        let Sending {
+            mut socket,
+            key,
+            parked,
+            head,
+        } = self;
+        let deadline = Some(deadline);
+        let (version, status, headers) = read_head(&mut socket, deadline)?;
+        let bodiless = head || matches!(status.as_u16(), 204 | 304);
+        let framing = Framing::of(&headers, bodiless)?;
+        let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
+        let back = Back::new(parked, key);
+        let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
+        let mut response = http::Response::new(ureq::Body::builder().reader(body));
+        *response.version_mut() = version;
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
 }
 
 /// `host:port`, the port always given: what connections are kept under.

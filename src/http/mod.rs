@@ -30,7 +30,7 @@ use crate::capture::Captured;
 use crate::failure::Failure;
 use crate::warc::WarcLocation;
 
-pub(crate) use client::{Client, ClientSettings, pool_shards};
+pub(crate) use client::{Client, ClientSettings, Pending, Started, pool_shards};
 pub(crate) use resolver::ResolveRule;
 pub(crate) use trust::{client_cert, given_roots};
 

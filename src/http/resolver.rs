@@ -90,8 +90,7 @@ impl OctopusResolver {
             result.push(SocketAddr::new(ip, port));
             return Ok(result);
         }
-        let found = (host, port)
-            .to_socket_addrs()
+        let found = crate::blocking::during(|| (host, port).to_socket_addrs())
             .map_err(|_| ureq::Error::HostNotFound)?;
         for addr in config.ip_family().keep_wanted(found).take(16) {
             result.push(addr);

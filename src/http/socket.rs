@@ -29,6 +29,10 @@ use ureq::{Error, Timeout};
 use super::buffers::SocketBuffers;
 use super::pool::connected_to;
 use super::resolver::OctopusResolver;
+use crate::blocking;
+
+/// Waits up to this long are not told to the engine (`blocking.rs`).
+const SHORT_WAIT_MS: i32 = 1;
 
 /// The shortest time given to one of a host's addresses when connecting.
 const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
@@ -76,9 +80,9 @@ fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Erro
         let attempt = match budget {
             Some(budget) => {
                 let share = budget.mul_f64(weight / total_weight).max(MIN_PER_ADDRESS);
-                TcpStream::connect_timeout(addr, share)
+                connect_one(addr, Some(share))
             }
-            None => TcpStream::connect(addr),
+            None => connect_one(addr, None),
         };
         weight /= 2.0;
         match attempt {
@@ -99,6 +103,32 @@ fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Erro
             "Connection refused",
         ))
     }))
+}
+
+/// Connect to `addr` within `limit`, waiting in `wait_ready` (so that a long wait is told
+/// to the engine, `blocking.rs`), as std's `connect_timeout` does otherwise.
+fn connect_one(addr: &SocketAddr, limit: Option<Duration>) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(*addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    let stream = match socket.connect(&(*addr).into()) {
+        Ok(()) => TcpStream::from(socket),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            let stream = TcpStream::from(socket);
+            let deadline = limit.and_then(|limit| Instant::now().checked_add(limit));
+            wait_ready(&stream, libc::POLLOUT, deadline)?;
+            if let Some(e) = stream.take_error()? {
+                return Err(e);
+            }
+            stream
+        }
+        Err(e) => return Err(e),
+    };
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }
 
 fn timed_out(e: &io::Error) -> bool {
@@ -129,6 +159,11 @@ pub(crate) struct Socket {
     answered: bool,
     /// The address connected to, when known.
     pub peer: Option<SocketAddr>,
+    /// The descriptor is in the engine's epoll set (`run/waiting.rs`): it is re-armed there,
+    /// not added again.
+    pub watched: bool,
+    /// The response was waited for in the epoll set: the next read tries before it waits.
+    pub woken: bool,
 }
 
 impl Socket {
@@ -148,7 +183,21 @@ impl Socket {
             stream,
             buffers: SocketBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             answered: false,
+            watched: false,
+            woken: false,
         })
+    }
+
+    /// The descriptor, to wait on.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+
+    /// Give the buffers back while nothing is buffered (before a wait elsewhere).
+    pub fn release_buffers(&mut self) {
+        if !self.buffers.holds_input() {
+            self.buffers.release();
+        }
     }
 
     /// Send all of `bytes`, waiting for room in the socket until `deadline`.
@@ -159,7 +208,7 @@ impl Socket {
     /// Read what the server sent next into the input buffer, waiting for it until
     /// `deadline`: how many bytes, 0 at the end of the stream (or with no room left).
     pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
-        if !self.buffers.holds_input() {
+        if !self.buffers.holds_input() && !std::mem::take(&mut self.woken) {
             // The request is sent and nothing is buffered: wait for the answer holding no
             // buffer (this is where a slow server keeps a connection).
             self.buffers.release();
@@ -244,6 +293,9 @@ fn wait_ready(
     events: libc::c_short,
     deadline: Option<Instant>,
 ) -> io::Result<()> {
+    // The first wait is short and not told to the engine: a connection on loopback, an
+    // answer already on its way.
+    let mut short = true;
     loop {
         let millis = match deadline {
             None => -1,
@@ -261,8 +313,12 @@ fn wait_ready(
             events,
             revents: 0,
         };
-        // SAFETY: `fds` is one valid pollfd for a descriptor `stream` keeps open.
-        let ready = unsafe { libc::poll(&mut fds, 1, millis) };
+        let ready = match std::mem::take(&mut short) {
+            // SAFETY: `fds` is one valid pollfd for a descriptor `stream` keeps open.
+            true => unsafe { libc::poll(&mut fds, 1, shorter(millis)) },
+            // SAFETY: as above.
+            false => blocking::during(|| unsafe { libc::poll(&mut fds, 1, millis) }),
+        };
         match ready {
             1.. => return Ok(()),
             0 => continue,
@@ -273,6 +329,14 @@ fn wait_ready(
                 }
             }
         }
+    }
+}
+
+/// A wait of at most `SHORT_WAIT_MS` in place of `millis` (-1: no limit).
+fn shorter(millis: i32) -> i32 {
+    match millis {
+        ..0 => SHORT_WAIT_MS,
+        _ => millis.min(SHORT_WAIT_MS),
     }
 }
 

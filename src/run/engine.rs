@@ -13,16 +13,19 @@
 //! - a consumer that panics is counted and the run goes on; `outstanding` counts it done.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::Stats;
 use super::job::{Consumer, Delivery, Job, Ticket};
 use super::scheduler::{Scheduler, Task};
+use super::waiting::{Resume, Waiting};
 use crate::Error;
-use crate::http::Client;
+use crate::blocking::{self, Blocking};
+use crate::http::{Client, Pending, Started};
 use crate::input::Request;
 use crate::response::Outcome;
 use crate::settings::Settings;
@@ -33,6 +36,9 @@ const WORKER_STACK: usize = 512 * 1024;
 
 /// The most workers one call of `nudge` starts.
 const SPAWN_BATCH: usize = 8;
+
+/// The fewest workers allowed to run at once (twice the cores, at least this).
+const MIN_RUNNABLE: usize = 4;
 
 thread_local! {
     /// Set while this thread runs a consumer (a handler), which `wait` must not block.
@@ -48,6 +54,9 @@ pub(crate) struct Engine {
     /// `wait` waits here for `outstanding` to reach zero.
     settled: Condvar,
     client: Client,
+    /// Requests sent that wait for their answer on no thread; started with the first.
+    /// `None` if it could not start (requests then wait on their worker).
+    waiting: OnceLock<Option<Arc<Waiting<Box<Resumable>>>>>,
     /// Limits shared with other processes through Redis, when asked for.
     shared: Option<SharedLimits>,
     /// The shared limiter stayed unreachable past its bound, and the run was stopped.
@@ -59,6 +68,15 @@ pub(crate) struct Engine {
     outstanding: AtomicU64,
     handler_panics: AtomicU64,
     spawn_failures: AtomicU64,
+    /// `close` was called (read by the waiting thread without the lock).
+    closing: AtomicBool,
+    /// Workers blocked in a wait that holds their thread (`blocking.rs`).
+    blocked: AtomicUsize,
+    /// As of the last `nudge`: tasks waiting, idle workers, workers (read without the lock
+    /// by a worker about to block, to decide whether to take it).
+    hints: [AtomicUsize; 3],
+    /// How many workers may run (not blocked) at once.
+    runnable: usize,
     other_shard: AtomicU64,
 }
 
@@ -66,6 +84,8 @@ struct State {
     scheduler: Scheduler,
     /// Worker threads started (or being started) and not exited.
     workers: usize,
+    /// Requests whose answer came (or whose deadline passed), for a worker to go on with.
+    ready: VecDeque<Box<Resumable>>,
     /// Workers waiting on `work`.
     idle: usize,
     /// The worker waiting on `timer`: its token and until when.
@@ -86,6 +106,7 @@ impl Engine {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(&settings),
                 workers: 1,
+                ready: VecDeque::new(),
                 idle: 0,
                 timekeeper: None,
                 tokens: 0,
@@ -95,6 +116,7 @@ impl Engine {
             timer: Condvar::new(),
             settled: Condvar::new(),
             client,
+            waiting: OnceLock::new(),
             shared,
             limiter_lost: AtomicBool::new(false),
             settings,
@@ -102,6 +124,13 @@ impl Engine {
             outstanding: AtomicU64::new(0),
             handler_panics: AtomicU64::new(0),
             spawn_failures: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            blocked: AtomicUsize::new(0),
+            hints: Default::default(),
+            runnable: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZero::get)
+                .saturating_mul(2)
+                .max(MIN_RUNNABLE),
             other_shard: AtomicU64::new(0),
         });
         engine.spawn_worker().map_err(Error::Thread)?;
@@ -175,7 +204,7 @@ impl Engine {
     /// another (BENCHMARKS.md, W9).
     fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
         let mut start = 0;
-        let waiting = state.scheduler.waiting();
+        let waiting = state.scheduler.waiting() + state.ready.len();
         if waiting > 0 {
             if state.idle > 0 {
                 self.work.notify_one();
@@ -183,11 +212,18 @@ impl Engine {
                 self.timer.notify_one();
             }
             let room = self.settings.concurrency.saturating_sub(state.workers);
+            let running = state
+                .workers
+                .saturating_sub(self.blocked.load(Ordering::Relaxed));
             start = waiting
                 .saturating_sub(state.idle)
                 .min(room)
-                .min(SPAWN_BATCH);
+                .min(SPAWN_BATCH)
+                .min(self.runnable.saturating_sub(running));
             state.workers += start;
+        }
+        for (hint, value) in self.hints.iter().zip([waiting, state.idle, state.workers]) {
+            hint.store(value, Ordering::Relaxed);
         }
         if let Some(wake) = state.scheduler.next_wake() {
             match state.timekeeper {
@@ -211,7 +247,10 @@ impl Engine {
         std::thread::Builder::new()
             .name("octopus-worker".into())
             .stack_size(WORKER_STACK)
-            .spawn(move || engine.work())
+            .spawn(move || {
+                blocking::tell(Arc::new(Handoff(Arc::downgrade(&engine))));
+                engine.work();
+            })
             .map(drop)
     }
 
@@ -219,53 +258,57 @@ impl Engine {
     fn work(self: Arc<Self>) {
         let mut state = self.lock();
         loop {
-            state = match state.scheduler.next_task(Instant::now()) {
-                Task::Idle(_) if state.closed && state.scheduler.is_drained() => {
+            state = match next_step(&mut state) {
+                Err(_)
+                    if state.closed && state.scheduler.is_drained() && state.ready.is_empty() =>
+                {
                     state.workers -= 1;
-                    // Let the other idle workers see it too.
+                    // Let the other idle workers see it too, and the waiting thread.
                     self.work.notify_all();
                     self.timer.notify_all();
+                    drop(state);
+                    self.nudge_waiting();
                     return;
                 }
-                Task::Idle(wake) => self.idle(state, wake),
-                task => {
+                Err(wake) => self.idle(state, wake),
+                Ok(step) => {
                     self.nudge(state);
-                    self.run(task)
+                    self.run(step)
                 }
             };
         }
     }
 
-    /// Run `task`, then the next ones while they can be taken with the lock that settles
+    /// Run `step`, then the next ones while they can be taken with the lock that settles
     /// the last: a fetch whose consumer is quick (the pull's channel) takes the next task
     /// before the lock is released, so a busy run takes the lock once per URL. A handler may
     /// be slow, and its next task is taken after it returns (a task taken early would hold
     /// its host's slot, and its place in `--delay`'s spacing, while the handler runs).
-    /// Returns with the lock taken.
-    fn run(self: &Arc<Self>, mut task: Task) -> MutexGuard<'_, State> {
+    /// A fetch sent to wait for its answer on no thread ends the step. Returns with the
+    /// lock taken.
+    fn run(self: &Arc<Self>, mut step: Step) -> MutexGuard<'_, State> {
         loop {
-            let (mut state, settled) = match task {
-                Task::Fetch(job) => self.fetch(job),
-                Task::Deliver(delivery) => {
+            let (mut state, settled) = match step {
+                Step::Fetch(job) => match self.fetch(job) {
+                    Some(fetched) => fetched,
+                    None => return self.lock(),
+                },
+                Step::Resume(resumable) => self.resume(resumable),
+                Step::Deliver(delivery) => {
                     self.deliver(delivery);
                     return self.lock();
                 }
-                Task::Idle(_) => return self.lock(),
             };
             let Some(delivery) = settled else {
                 // A timer was set (a retry, a hold): make sure someone keeps it.
                 self.nudge(state);
                 return self.lock();
             };
-            let next = delivery
-                .consumer
-                .is_quick()
-                .then(|| state.scheduler.next_task(Instant::now()));
-            match next {
-                Some(next @ (Task::Fetch(_) | Task::Deliver(_))) => {
+            match delivery.consumer.is_quick().then(|| next_step(&mut state)) {
+                Some(Ok(next)) => {
                     self.nudge(state);
                     self.deliver(delivery);
-                    task = next;
+                    step = next;
                 }
                 _ => {
                     drop(state);
@@ -277,8 +320,9 @@ impl Engine {
     }
 
     /// Fetch a job (once the shared limiter, if any, lets it start) and report it: returns
-    /// with the lock taken, and the response to deliver unless it is to be retried.
-    fn fetch(self: &Arc<Self>, job: Job) -> (MutexGuard<'_, State>, Option<Delivery>) {
+    /// with the lock taken, and the response to deliver unless it is to be retried; `None`
+    /// when the request was sent and waits for its answer on no thread.
+    fn fetch(self: &Arc<Self>, job: Job) -> Option<(MutexGuard<'_, State>, Option<Delivery>)> {
         let lease = match self.shared.as_ref().filter(|_| job.shared) {
             None => None,
             Some(shared) => match self.lease(shared, &job) {
@@ -286,21 +330,77 @@ impl Engine {
                 Err(hold) => {
                     let mut state = self.lock();
                     let settled = state.scheduler.defer(job, hold, Instant::now());
-                    return (state, settled);
+                    return Some((state, settled));
                 }
             },
         };
         let saver = self.settings.client.capture.save.as_ref();
         let outcome = match saver.and_then(|saver| saver.existing(&job.url)) {
             Some(saved) => Outcome::Skipped(saved),
-            None => Outcome::from(self.client.fetch(&job.url)),
+            None => match self.client.start(&job.url) {
+                Started::Done(fetched) => Outcome::from(fetched),
+                Started::Waiting(pending) => {
+                    let resumable = Box::new(Resumable {
+                        job,
+                        pending,
+                        lease,
+                    });
+                    return match self.wait_for(resumable) {
+                        Ok(()) => None,
+                        Err(resumable) => Some(self.resume(resumable)),
+                    };
+                }
+            },
         };
+        Some(self.settle(job, outcome, lease))
+    }
+
+    /// Put a sent request in the waiting set; it is given back when the set is not there.
+    fn wait_for(self: &Arc<Self>, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
+        let waiting = self.waiting.get_or_init(|| {
+            let returns: Arc<dyn Resume<Box<Resumable>>> = Arc::new(Returns(Arc::clone(self)));
+            Waiting::start(returns).ok()
+        });
+        let Some(waiting) = waiting else {
+            return Err(resumable);
+        };
+        let (fd, watched) = resumable.pending.watch();
+        let deadline = resumable.pending.deadline();
+        waiting.put(fd, watched, deadline, resumable)
+    }
+
+    /// Go on with a request whose answer came (or whose deadline passed), then report it as
+    /// `fetch` does.
+    fn resume(&self, resumable: Box<Resumable>) -> (MutexGuard<'_, State>, Option<Delivery>) {
+        let Resumable {
+            job,
+            pending,
+            lease,
+        } = *resumable;
+        let outcome = Outcome::from(self.client.resume(*pending));
+        self.settle(job, outcome, lease)
+    }
+
+    /// A fetch ended with `outcome`: its shared lease given back, the scheduler told.
+    fn settle(
+        &self,
+        job: Job,
+        outcome: Outcome,
+        lease: Option<Lease>,
+    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
         if let (Some(shared), Some(lease)) = (&self.shared, lease) {
             shared.release(lease);
         }
         let mut state = self.lock();
         let settled = state.scheduler.finished(job, outcome, Instant::now());
         (state, settled)
+    }
+
+    /// Wake the waiting thread, if there is one, to see whether it may end.
+    fn nudge_waiting(&self) {
+        if let Some(Some(waiting)) = self.waiting.get() {
+            waiting.nudge();
+        }
     }
 
     /// Ask the shared limiter for `job`'s limits: its lease, or how long it must wait. When
@@ -310,7 +410,7 @@ impl Engine {
             host: job.host.as_deref(),
             limit: job.limit,
         };
-        match shared.acquire(&self.settings.policy, &ask) {
+        match blocking::during(|| shared.acquire(&self.settings.policy, &ask)) {
             Acquire::Granted(lease) => Ok(lease),
             Acquire::Wait(hold) => Err(hold),
             Acquire::Unreachable { give_up } => {
@@ -327,7 +427,13 @@ impl Engine {
     fn deliver(&self, delivery: Delivery) {
         let Delivery { consumer, response } = delivery;
         IN_HANDLER.set(true);
-        let returned = catch_unwind(AssertUnwindSafe(move || consumer.consume(response)));
+        // A handler may take its time: another worker may start in its place.
+        let returned = match consumer.is_quick() {
+            true => catch_unwind(AssertUnwindSafe(move || consumer.consume(response))),
+            false => blocking::during(|| {
+                catch_unwind(AssertUnwindSafe(move || consumer.consume(response)))
+            }),
+        };
         IN_HANDLER.set(false);
         if returned.is_err() {
             self.handler_panics.fetch_add(1, Ordering::Relaxed);
@@ -386,8 +492,10 @@ impl Engine {
     /// No handle is left: let the workers go once nothing waits.
     pub fn close(&self) {
         self.lock().closed = true;
+        self.closing.store(true, Ordering::Relaxed);
         self.work.notify_all();
         self.timer.notify_all();
+        self.nudge_waiting();
     }
 
     /// Wait until every request's consumer has returned, or `timeout` passes. From inside a
@@ -428,6 +536,79 @@ impl Engine {
             shared_waits: state.scheduler.shared_waits(),
             limiter_down: self.shared.as_ref().is_some_and(SharedLimits::is_down),
             limiter_lost: self.limiter_lost.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// What a worker does next.
+enum Step {
+    Fetch(Job),
+    Resume(Box<Resumable>),
+    Deliver(Delivery),
+}
+
+/// The next step: a request whose answer came first, else the scheduler's next task; when
+/// there is nothing, until when to wait (the earliest timer).
+fn next_step(state: &mut State) -> Result<Step, Option<Instant>> {
+    if let Some(resumable) = state.ready.pop_front() {
+        return Ok(Step::Resume(resumable));
+    }
+    match state.scheduler.next_task(Instant::now()) {
+        Task::Fetch(job) => Ok(Step::Fetch(job)),
+        Task::Deliver(delivery) => Ok(Step::Deliver(delivery)),
+        Task::Idle(wake) => Err(wake),
+    }
+}
+
+/// A fetch whose request was sent, waiting for its answer (`waiting.rs`).
+pub(crate) struct Resumable {
+    job: Job,
+    pending: Box<Pending>,
+    lease: Option<Lease>,
+}
+
+/// Takes the requests the waiting thread hands back.
+struct Returns(Arc<Engine>);
+
+impl Resume<Box<Resumable>> for Returns {
+    fn ready(&self, items: Vec<Box<Resumable>>) {
+        let mut state = self.0.lock();
+        state.ready.extend(items);
+        self.0.nudge(state);
+    }
+
+    fn closing(&self) -> bool {
+        if !self.0.closing.load(Ordering::Relaxed) {
+            return false;
+        }
+        let state = self.0.lock();
+        state.closed
+            && state.scheduler.is_drained()
+            && state.scheduler.in_flight() == 0
+            && state.ready.is_empty()
+    }
+}
+
+/// Told by a worker that it is about to block: starts another in its place when tasks
+/// wait and too few workers run (see `nudge`).
+struct Handoff(Weak<Engine>);
+
+impl Blocking for Handoff {
+    fn enter(&self) {
+        let Some(engine) = self.0.upgrade() else {
+            return;
+        };
+        let blocked = engine.blocked.fetch_add(1, Ordering::Relaxed) + 1;
+        let [waiting, idle, workers] = engine.hints.each_ref().map(|h| h.load(Ordering::Relaxed));
+        if waiting > idle && workers.saturating_sub(blocked) < engine.runnable {
+            let state = engine.lock();
+            engine.nudge(state);
+        }
+    }
+
+    fn leave(&self) {
+        if let Some(engine) = self.0.upgrade() {
+            engine.blocked.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

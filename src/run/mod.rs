@@ -9,6 +9,7 @@ mod job;
 mod limits;
 mod scheduler;
 mod stream;
+mod waiting;
 
 use std::sync::Arc;
 use std::time::Duration;

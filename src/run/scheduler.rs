@@ -62,6 +62,8 @@ pub(crate) struct Scheduler {
     scan_wake: Option<Instant>,
     /// Jobs started and not finished.
     fetching: usize,
+    /// The most jobs fetched at once.
+    concurrency: usize,
     /// Times the shared limiter held a started job back.
     shared_waits: u64,
     stopped: bool,
@@ -83,6 +85,7 @@ impl Scheduler {
             leaders: HashMap::default(),
             scan_wake: None,
             fetching: 0,
+            concurrency: settings.concurrency.max(1),
             shared_waits: 0,
             stopped: false,
             jitter: RandomState::new(),
@@ -118,6 +121,10 @@ impl Scheduler {
         self.promote_due_retries(now);
         if let Some(delivery) = self.deliveries.pop_front() {
             return Task::Deliver(delivery);
+        }
+        if self.fetching >= self.concurrency {
+            // A fetch ending takes the next task.
+            return Task::Idle(None);
         }
         let gate = self.limits.rate_gate(now);
         let mut wake = self.retries.peek().map(|Reverse((due, _))| *due);
@@ -328,12 +335,15 @@ impl Scheduler {
         }
     }
 
-    /// Whether a worker could have something to do now (a delivery, or a job that a limit
-    /// may still hold).
-    /// How many tasks wait here: deliveries and requests in the window (some of which limits
-    /// may hold back). What the engine sizes its workers by.
+    /// How many tasks wait here: deliveries, and requests in the window (some of which limits
+    /// may hold back) unless the concurrency is reached. What the engine sizes its workers
+    /// by.
     pub fn waiting(&self) -> usize {
-        self.deliveries.len() + self.window.len()
+        let startable = match self.fetching < self.concurrency {
+            true => self.window.len(),
+            false => 0,
+        };
+        self.deliveries.len() + startable
     }
 
     /// The earliest timer: a retry falling due, or a rate or delay found by the last scan.
