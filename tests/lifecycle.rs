@@ -1,4 +1,5 @@
-//! An `Octopus`'s threads end once its last handle is dropped and nothing is left to do.
+//! An `Octopus`'s threads (workers, and the thread of requests waiting on no thread) end
+//! once its last handle is dropped and nothing is left to do.
 //! Alone in its test binary, so that no other engine's threads are counted.
 
 mod common;
@@ -8,14 +9,15 @@ use std::time::{Duration, Instant};
 
 use octopus::Response;
 
-/// Threads of this process named `octopus-worker`.
+/// Threads of this process named `octopus-worker` or `octopus-waiting` (the thread of the
+/// requests that wait on no thread).
 fn workers_running() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|tasks| {
             tasks
                 .filter_map(Result::ok)
                 .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .filter(|name| name.trim() == "octopus-worker")
+                .filter(|name| matches!(name.trim(), "octopus-worker" | "octopus-waiting"))
                 .count()
         })
         .unwrap_or(0)

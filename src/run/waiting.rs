@@ -249,3 +249,113 @@ impl<T> std::fmt::Debug for Waiting<T> {
         f.debug_struct("Waiting").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
+
+    struct Back {
+        items: Mutex<Sender<&'static str>>,
+        closing: AtomicBool,
+    }
+
+    impl Resume<&'static str> for Back {
+        fn ready(&self, items: Vec<&'static str>) {
+            let sender = self.items.lock().unwrap();
+            for item in items {
+                sender.send(item).unwrap();
+            }
+        }
+
+        fn closing(&self) -> bool {
+            self.closing.load(Ordering::SeqCst)
+        }
+    }
+
+    fn start() -> (
+        Arc<Waiting<&'static str>>,
+        Arc<Back>,
+        Receiver<&'static str>,
+    ) {
+        let (sender, receiver) = channel();
+        let back = Arc::new(Back {
+            items: Mutex::new(sender),
+            closing: AtomicBool::new(false),
+        });
+        let waiting = Waiting::start(Arc::clone(&back) as Arc<dyn Resume<_>>).unwrap();
+        (waiting, back, receiver)
+    }
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn an_item_comes_back_when_its_descriptor_is_readable_or_its_deadline_passes() {
+        let (waiting, _back, back) = start();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (_c, d) = UnixStream::pair().unwrap();
+        let far = Instant::now() + LONG;
+        waiting.put(b.as_raw_fd(), false, far, "answered").unwrap();
+        waiting
+            .put(d.as_raw_fd(), false, Instant::now(), "due")
+            .unwrap();
+        assert_eq!(back.recv_timeout(LONG), Ok("due"), "nothing to read: due");
+        assert!(back.try_recv().is_err(), "nothing written yet");
+        a.write_all(b"x").unwrap();
+        assert_eq!(back.recv_timeout(LONG), Ok("answered"));
+        // Re-armed (one-shot: added once), it comes back again on the bytes still unread.
+        waiting.put(b.as_raw_fd(), true, far, "again").unwrap();
+        assert_eq!(back.recv_timeout(LONG), Ok("again"));
+        // Adding a descriptor twice is refused, and the item given back.
+        assert_eq!(
+            waiting.put(b.as_raw_fd(), false, far, "twice"),
+            Err("twice")
+        );
+    }
+
+    #[test]
+    fn an_event_of_an_item_handed_back_finds_nothing() {
+        let (waiting, _back, back) = start();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        waiting
+            .put(b.as_raw_fd(), false, Instant::now(), "due")
+            .unwrap();
+        assert_eq!(back.recv_timeout(LONG), Ok("due"));
+        // The next item takes the same slot; the first one's registration is still armed,
+        // and its event must not hand the new item back.
+        let (_c, d) = UnixStream::pair().unwrap();
+        waiting
+            .put(d.as_raw_fd(), false, Instant::now() + LONG, "next")
+            .unwrap();
+        a.write_all(b"late").unwrap();
+        assert!(back.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+
+    #[test]
+    fn the_thread_ends_when_closing_with_nothing_in() {
+        let (waiting, back, items) = start();
+        let (a, b) = UnixStream::pair().unwrap();
+        waiting
+            .put(b.as_raw_fd(), false, Instant::now() + LONG, "held")
+            .unwrap();
+        back.closing.store(true, Ordering::SeqCst);
+        waiting.nudge();
+        // It holds an item: it stays (its handle and this one).
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(Arc::strong_count(&waiting), 2);
+        // The peer closes: the item is readable (end of stream), handed back, and the
+        // thread ends.
+        drop(a);
+        assert_eq!(items.recv_timeout(LONG), Ok("held"));
+        let deadline = Instant::now() + LONG;
+        while Arc::strong_count(&waiting) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(Arc::strong_count(&waiting), 1, "the thread ended");
+        drop(b);
+    }
+}

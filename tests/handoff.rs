@@ -1,0 +1,160 @@
+//! Requests that wait on no thread, and workers that hand their place over when they block:
+//! the concurrency still bounds requests in flight, and requests or handlers that block
+//! their worker still run as many at once as the concurrency allows (the engine keeps only
+//! a few workers running otherwise). A gate that opens only when every one of N requests
+//! (or handlers) has arrived makes "N at once" a yes-or-no question: with too few workers
+//! it never opens, and the test fails at its liveness bound.
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use octopus::Response;
+
+/// More than the workers the engine lets run at once on any machine these tests run on
+/// (twice the cores).
+const N: usize = 64;
+
+/// How long a gate waits for everyone before giving up: a liveness bound, not a speed claim.
+const LIVENESS: Duration = Duration::from_secs(30);
+
+/// Opens once `n` have arrived; says whether everyone did within the liveness bound. Once
+/// a wait has run out, every later arrival is told no at once.
+struct Gate {
+    /// How many arrived, and whether a wait ran out.
+    arrived: Mutex<(usize, bool)>,
+    all: Condvar,
+    n: usize,
+}
+
+impl Gate {
+    fn new(n: usize) -> Arc<Gate> {
+        Arc::new(Gate {
+            arrived: Mutex::new((0, false)),
+            all: Condvar::new(),
+            n,
+        })
+    }
+
+    fn pass(&self) -> bool {
+        let mut arrived = self.arrived.lock().unwrap();
+        arrived.0 += 1;
+        self.all.notify_all();
+        let (mut arrived, _) = self
+            .all
+            .wait_timeout_while(arrived, LIVENESS, |(a, broken)| *a < self.n && !*broken)
+            .unwrap();
+        if arrived.0 < self.n {
+            arrived.1 = true;
+            self.all.notify_all();
+        }
+        arrived.0 >= self.n
+    }
+}
+
+/// A server on loopback: `/hop/…` redirects to `/gate/…`, which answers 200 once `n` gate
+/// requests are in at once (503 if they never are).
+fn gate_server(n: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let gate = Gate::new(n);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let gate = Arc::clone(&gate);
+            std::thread::spawn(move || serve(stream, &gate));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn serve(stream: TcpStream, gate: &Gate) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header == "\r\n" {
+                break;
+            }
+        }
+        let answer = match path.strip_prefix("/hop/") {
+            Some(rest) => {
+                format!("HTTP/1.1 302 Found\r\nLocation: /gate/{rest}\r\nContent-Length: 0\r\n\r\n")
+            }
+            None if gate.pass() => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into(),
+            None => "HTTP/1.1 503 Closed\r\nContent-Length: 0\r\n\r\n".into(),
+        };
+        if out.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn requests_that_block_their_worker_still_run_as_many_as_the_concurrency() {
+    // The first request of each waits on no thread; the redirect's waits on its worker.
+    let base = gate_server(N);
+    let otto = builder()
+        .concurrency(N)
+        .timeout(LIVENESS * 2)
+        .build()
+        .unwrap();
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..N {
+        let statuses = Arc::clone(&statuses);
+        otto.enqueue(format!("{base}/hop/{i}"), move |r: &Response| {
+            statuses.lock().unwrap().push(r.status());
+        });
+    }
+    otto.wait();
+    let statuses = statuses.lock().unwrap();
+    assert_eq!(statuses.len(), N);
+    assert!(statuses.iter().all(|s| *s == Some(200)), "{statuses:?}");
+}
+
+#[test]
+fn handlers_that_block_still_run_as_many_as_the_concurrency() {
+    let s = server();
+    let otto = builder().concurrency(N).build().unwrap();
+    let gate = Gate::new(N);
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..N {
+        let (gate, passed) = (Arc::clone(&gate), Arc::clone(&passed));
+        otto.enqueue(s.url(&format!("/h/{i}")), move |_: &Response| {
+            let all = gate.pass();
+            passed.lock().unwrap().push(all);
+        });
+    }
+    otto.wait();
+    let passed = passed.lock().unwrap();
+    assert_eq!(passed.len(), N);
+    assert!(
+        passed.iter().all(|p| *p),
+        "every handler was running at once"
+    );
+}
+
+#[test]
+fn the_concurrency_bounds_requests_waiting_on_no_thread() {
+    let s = server();
+    let otto = builder().concurrency(5).build().unwrap();
+    for i in 0..40 {
+        otto.enqueue(s.url(&format!("/delay/100/{i}")), |_: &Response| {});
+    }
+    otto.wait();
+    let peak = s.max_in_flight(&s.addr().to_string());
+    assert_eq!(peak, 5, "peak {peak} requests in flight at -c 5");
+    assert_eq!(otto.stats().in_flight, 0);
+}
