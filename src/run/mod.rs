@@ -10,6 +10,7 @@ mod limits;
 mod scheduler;
 mod stream;
 mod waiting;
+mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +55,8 @@ pub struct Stats {
     pub in_flight: usize,
     /// Handlers that panicked.
     pub handler_panics: u64,
-    /// Worker threads running (started as work arrives, up to the concurrency).
+    /// Worker threads running: a few (twice the cores) while requests wait on no thread,
+    /// more while some block (up to the concurrency).
     pub workers: usize,
     /// Worker threads the system refused to start (the run goes on with fewer).
     pub worker_start_failures: u64,
