@@ -82,6 +82,18 @@ pub(super) struct State {
     pub(super) closed: bool,
 }
 
+impl State {
+    /// Closed, and nothing waits or is in flight: workers and the waiting thread end. (A
+    /// worker does not end while requests wait on no thread: one must be there when they
+    /// come back.)
+    pub(super) fn is_over(&self) -> bool {
+        self.closed
+            && self.scheduler.is_drained()
+            && self.scheduler.in_flight() == 0
+            && self.ready.is_empty()
+    }
+}
+
 impl Engine {
     /// An engine for `settings` with its first worker running.
     pub fn start(

@@ -12,8 +12,8 @@
 //! - a handler's worker takes its next task only after the handler returns;
 //! - idle workers wait on `work`, and at most one (the timekeeper) waits on `timer` for the
 //!   earliest rate, delay or retry timer;
-//! - a worker exits once the engine is closed and nothing waits; the waiting thread once,
-//!   in addition, nothing is in flight.
+//! - a worker, and the waiting thread, exit once the engine is closed and nothing waits or
+//!   is in flight (`State::is_over`).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, Weak};
@@ -113,9 +113,7 @@ impl Engine {
         let mut state = self.lock();
         loop {
             state = match next_step(&mut state) {
-                Err(_)
-                    if state.closed && state.scheduler.is_drained() && state.ready.is_empty() =>
-                {
+                Err(_) if state.is_over() => {
                     state.workers -= 1;
                     // Let the other idle workers see it too, and the waiting thread.
                     self.work.notify_all();
@@ -349,11 +347,7 @@ impl Resume<Box<Resumable>> for Returns {
         if !self.0.closing.load(Ordering::Relaxed) {
             return false;
         }
-        let state = self.0.lock();
-        state.closed
-            && state.scheduler.is_drained()
-            && state.scheduler.in_flight() == 0
-            && state.ready.is_empty()
+        self.0.lock().is_over()
     }
 }
 
