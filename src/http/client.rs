@@ -187,12 +187,10 @@ impl Client {
     /// to wait for its answer without holding a thread (`Started::Waiting`, see
     /// `run/waiting.rs`); any other is fetched to the end here.
     pub fn start(&self, url: &Url) -> Started {
-        let started = Instant::now();
-        let first = self.first_hop(url, started);
-        let route = match self.direct_route(url, self.proxy_for(url).as_deref()) {
-            Some(route) => route,
-            None => return Started::Done(self.fetch(url)),
+        let Some(route) = self.direct_route(url, self.proxy_for(url).as_deref()) else {
+            return Started::Done(self.fetch(url));
         };
+        let first = self.first_hop(url, Instant::now());
         let request = Outgoing {
             method: &first.hop.method,
             url,
@@ -269,7 +267,8 @@ impl Client {
             started,
             deadline,
         } = first;
-        let url = hop.url.clone();
+        // The URL asked for, once a redirect has moved `hop` on.
+        let mut requested = None;
         let mut headers = Cow::Borrowed(&self.cfg.headers);
         let mut redirects = 0;
         // A failure to archive a hop of the chain, told with its result.
@@ -289,7 +288,8 @@ impl Client {
                 .map(|value| location_text(value.as_bytes()))
                 .filter(|location| !location.is_empty());
             let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                let mut fetched = self.read(response, &sent, redirects, &url, archived)?;
+                let url = requested.as_ref().unwrap_or(&hop.url);
+                let mut fetched = self.read(response, &sent, redirects, url, archived)?;
                 fetched.took = started.elapsed();
                 return Ok(fetched);
             };
@@ -306,10 +306,12 @@ impl Client {
             if !same_origin(&hop.url, &next.url) {
                 strip_credentials(headers.to_mut());
             }
-            hop = Hop {
+            let next = Hop {
                 keep_body: hop.keep_body && next.keep_body,
                 ..next
             };
+            let left = std::mem::replace(&mut hop, next);
+            requested.get_or_insert(left.url);
             redirects += 1;
             at = SystemTime::now();
             response = self.send(&hop, &headers, true, deadline)?;
