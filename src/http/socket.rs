@@ -208,10 +208,11 @@ impl Socket {
     /// Read what the server sent next into the input buffer, waiting for it until
     /// `deadline`: how many bytes, 0 at the end of the stream (or with no room left).
     pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
-        if !self.buffers.holds_input() && !std::mem::take(&mut self.woken) {
+        let woken = std::mem::take(&mut self.woken);
+        if !woken && !self.buffers.holds_input() {
             // The request is sent and nothing is buffered: wait for the answer holding no
             // buffer (this is where a slow server keeps a connection).
-            self.buffers.release();
+            self.release_buffers();
             wait_ready(&self.stream, libc::POLLIN, deadline)?;
         }
         let amount = loop {
