@@ -61,7 +61,7 @@ pub(crate) struct Engine {
     pub(super) blocked: AtomicUsize,
     /// As of the last `nudge`: tasks waiting, idle workers, workers (read without the lock
     /// by a worker about to block, to decide whether to take it).
-    pub(super) hints: [AtomicUsize; 3],
+    pub(super) hints: Hints,
     /// How many workers may run (not blocked) at once.
     pub(super) runnable: usize,
     pub(super) other_shard: AtomicU64,
@@ -80,6 +80,14 @@ pub(super) struct State {
     pub(super) tokens: u64,
     /// No handle is left: workers exit once nothing waits.
     pub(super) closed: bool,
+}
+
+/// What `nudge` last saw, for a worker about to block to read without the lock.
+#[derive(Default)]
+pub(super) struct Hints {
+    pub(super) waiting: AtomicUsize,
+    pub(super) idle: AtomicUsize,
+    pub(super) workers: AtomicUsize,
 }
 
 impl State {

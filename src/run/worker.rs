@@ -76,9 +76,10 @@ impl Engine {
                 .min(self.runnable.saturating_sub(running));
             state.workers += start;
         }
-        for (hint, value) in self.hints.iter().zip([waiting, state.idle, state.workers]) {
-            hint.store(value, Ordering::Relaxed);
-        }
+        let hints = &self.hints;
+        hints.waiting.store(waiting, Ordering::Relaxed);
+        hints.idle.store(state.idle, Ordering::Relaxed);
+        hints.workers.store(state.workers, Ordering::Relaxed);
         if let Some(wake) = state.scheduler.next_wake() {
             match state.timekeeper {
                 Some((_, until)) if until <= wake => {}
@@ -361,7 +362,10 @@ impl Blocking for Handoff {
             return;
         };
         let blocked = engine.blocked.fetch_add(1, Ordering::Relaxed) + 1;
-        let [waiting, idle, workers] = engine.hints.each_ref().map(|h| h.load(Ordering::Relaxed));
+        let hints = &engine.hints;
+        let waiting = hints.waiting.load(Ordering::Relaxed);
+        let idle = hints.idle.load(Ordering::Relaxed);
+        let workers = hints.workers.load(Ordering::Relaxed);
         if waiting > idle && workers.saturating_sub(blocked) < engine.runnable {
             let state = engine.lock();
             engine.nudge(state);
