@@ -200,13 +200,13 @@ impl Client {
         let at = SystemTime::now();
         let (sent, connected) = noting_connections(|| send(&route, request, first.deadline));
         match sent {
-            Ok(sending) => Started::Waiting(Box::new(Pending {
+            Ok(sending) => Started::Waiting(Pending {
                 first,
                 at,
                 sending,
                 connected,
                 peer: peer(),
-            })),
+            }),
             // The blocking path tries the host's other kept connections, then a new one.
             Err(e) if !connected && is_stale(&e) && first.hop.method.is_idempotent() => {
                 Started::Done(self.fetch(url))
@@ -422,12 +422,14 @@ impl Client {
     }
 }
 
-/// What `Client::start` did with a URL.
+/// What `Client::start` did with a URL. Returned by value and taken apart at once: the
+/// `Pending` moves straight into the engine's one box per waiting request.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Started {
     /// Fetched (or failed) to the end.
     Done(Result<Fetched, Failure>),
     /// Sent; the answer is to be waited for, then `Client::resume`d.
-    Waiting(Box<Pending>),
+    Waiting(Pending),
 }
 
 /// A fetch whose first request is sent, waiting for its answer on no thread.

@@ -230,7 +230,7 @@ impl Engine {
             pending,
             lease,
         } = *resumable;
-        let outcome = Outcome::from(self.client.resume(*pending));
+        let outcome = Outcome::from(self.client.resume(pending));
         self.settle(job, outcome, lease)
     }
 
@@ -330,7 +330,7 @@ fn next_step(state: &mut State) -> Result<Step, Option<Instant>> {
 /// A fetch whose request was sent, waiting for its answer (`waiting.rs`).
 pub(super) struct Resumable {
     job: Job,
-    pending: Box<Pending>,
+    pending: Pending,
     lease: Option<Lease>,
 }
 
