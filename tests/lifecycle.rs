@@ -1,5 +1,5 @@
-//! An `Octopus`'s threads (workers, and the thread of requests waiting on no thread) end
-//! once its last handle is dropped and nothing is left to do.
+//! An `Octopus`'s worker threads end once its last handle is dropped and nothing is left to
+//! do (none stays to poll for requests waiting on no thread).
 //! Alone in its test binary, so that no other engine's threads are counted.
 
 mod common;
@@ -9,15 +9,14 @@ use std::time::{Duration, Instant};
 
 use octopus::Response;
 
-/// Threads of this process named `octopus-worker` or `octopus-waiting` (the thread of the
-/// requests that wait on no thread).
+/// Threads of this process named `octopus-worker`.
 fn workers_running() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|tasks| {
             tasks
                 .filter_map(Result::ok)
                 .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .filter(|name| matches!(name.trim(), "octopus-worker" | "octopus-waiting"))
+                .filter(|name| name.trim() == "octopus-worker")
                 .count()
         })
         .unwrap_or(0)

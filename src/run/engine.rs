@@ -1,6 +1,7 @@
 //! The engine: the scheduler under one lock, the worker threads that ask it for tasks
-//! (`worker.rs`), the requests waiting for their answer on no thread (`waiting.rs`), and the
-//! count of requests whose consumer has not returned yet (what `wait` waits for).
+//! (`worker.rs`), the requests waiting for their answer on no thread (`waiting.rs`, polled
+//! by a worker), and the count of requests whose consumer has not returned yet (what
+//! `wait` waits for).
 //!
 //! Invariants:
 //! - one worker is started by `start`, so there is always one;
@@ -41,9 +42,9 @@ pub(crate) struct Engine {
     /// `wait` waits here for `outstanding` to reach zero.
     pub(super) settled: Condvar,
     pub(super) client: Client,
-    /// Requests sent that wait for their answer on no thread; started with the first.
-    /// `None` if it could not start (requests then wait on their worker).
-    pub(super) waiting: OnceLock<Option<Arc<Waiting<Box<Resumable>>>>>,
+    /// Requests sent that wait for their answer on no thread; made with the first. `None`
+    /// if it could not be made (requests then wait on their worker).
+    pub(super) waiting: OnceLock<Option<Waiting<Box<Resumable>>>>,
     /// Limits shared with other processes through Redis, when asked for.
     pub(super) shared: Option<SharedLimits>,
     /// The shared limiter stayed unreachable past its bound, and the run was stopped.
@@ -55,12 +56,10 @@ pub(crate) struct Engine {
     pub(super) outstanding: AtomicU64,
     pub(super) handler_panics: AtomicU64,
     pub(super) spawn_failures: AtomicU64,
-    /// `close` was called (read by the waiting thread without the lock).
-    pub(super) closing: AtomicBool,
     /// Workers blocked in a wait that holds their thread (`blocking.rs`).
     pub(super) blocked: AtomicUsize,
-    /// As of the last `nudge`: tasks waiting, idle workers, workers (read without the lock
-    /// by a worker about to block, to decide whether to take it).
+    /// As of the last `nudge` or poll (read without the lock by a worker about to block, to
+    /// decide whether to take it).
     pub(super) hints: Hints,
     /// How many workers may run (not blocked) at once.
     pub(super) runnable: usize,
@@ -75,8 +74,15 @@ pub(super) struct State {
     pub(super) ready: VecDeque<Box<Resumable>>,
     /// Workers waiting on `work`.
     pub(super) idle: usize,
+    /// Workers waiting on `timer` (the timekeeper, and one stepping down).
+    pub(super) timing: usize,
     /// The worker waiting on `timer`: its token and until when.
     pub(super) timekeeper: Option<(u64, Instant)>,
+    /// The worker polling the waiting set, if one is: until when at most (`None`: until a
+    /// request is readable or due).
+    pub(super) poller: Option<Option<Instant>>,
+    /// When the last poll of the waiting set ended.
+    pub(super) polled: Instant,
     pub(super) tokens: u64,
     /// No handle is left: workers exit once nothing waits.
     pub(super) closed: bool,
@@ -85,15 +91,15 @@ pub(super) struct State {
 /// What `nudge` last saw, for a worker about to block to read without the lock.
 #[derive(Default)]
 pub(super) struct Hints {
+    /// Tasks and ready requests waiting.
     pub(super) waiting: AtomicUsize,
-    pub(super) idle: AtomicUsize,
-    pub(super) workers: AtomicUsize,
+    /// A worker polls the waiting set.
+    pub(super) polling: AtomicBool,
 }
 
 impl State {
-    /// Closed, and nothing waits or is in flight: workers and the waiting thread end. (A
-    /// worker does not end while requests wait on no thread: one must be there when they
-    /// come back.)
+    /// Closed, and nothing waits or is in flight: workers end. (A worker does not end while
+    /// requests wait on no thread: one must be there to poll for them.)
     pub(super) fn is_over(&self) -> bool {
         self.closed
             && self.scheduler.is_drained()
@@ -115,7 +121,10 @@ impl Engine {
                 workers: 1,
                 ready: VecDeque::new(),
                 idle: 0,
+                timing: 0,
                 timekeeper: None,
+                poller: None,
+                polled: Instant::now(),
                 tokens: 0,
                 closed: false,
             }),
@@ -131,7 +140,6 @@ impl Engine {
             outstanding: AtomicU64::new(0),
             handler_panics: AtomicU64::new(0),
             spawn_failures: AtomicU64::new(0),
-            closing: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
             hints: Default::default(),
             runnable: runnable(),
@@ -238,7 +246,6 @@ impl Engine {
     /// No handle is left: let the workers go once nothing waits.
     pub fn close(&self) {
         self.lock().closed = true;
-        self.closing.store(true, Ordering::Relaxed);
         self.work.notify_all();
         self.timer.notify_all();
         self.nudge_waiting();

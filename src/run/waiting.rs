@@ -1,50 +1,45 @@
-//! Requests sent and waiting for their answer, held by no thread: one epoll set, one thread
-//! that waits on it, and each request's deadline. When a request's connection becomes
-//! readable (or closes, or its deadline passes) the request is handed back, to be resumed
-//! by a worker (`engine.rs`).
+//! Requests sent and waiting for their answer, held by no thread: one epoll set and each
+//! request's deadline. A worker with nothing else to do polls the set (`worker.rs`), and
+//! goes on itself with the requests whose connection became readable (or closed) or whose
+//! deadline passed: the thread that sees an answer is the thread that reads it, as in an
+//! event loop, with no hand-off between threads.
 //!
 //! Why: with a thread per request in flight, every response woke a sleeping thread, and at
 //! thousands of requests in flight the kernel's scheduling, futexes and the threads' stacks
-//! were most of the CPU (BENCHMARKS.md, "Requests that wait on no thread").
+//! were most of the CPU; a thread of its own that handed each answer to a worker still
+//! paid two wake-ups per answer (BENCHMARKS.md, "Requests that wait on no thread", "The
+//! worker that polls").
 //!
-//! Invariants: every item put in is handed back exactly once (readable, closed, or due),
-//! and never before it is in; the set holds each descriptor once (added the first time,
-//! re-armed after: one-shot); an event of an item already handed back is ignored (each
-//! registration carries its slot's generation); the thread exits only once it is told to
-//! and nothing is in.
+//! Invariants: every item put in is given back exactly once by `poll` (readable, closed, or
+//! due), and never before it is in; the set holds each descriptor once (added the first
+//! time, re-armed after: one-shot); an event of an item already given back is ignored (each
+//! registration carries its slot's generation); `nudge` ends a `poll` in progress.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-/// The events one wait takes at most.
+/// The events one poll takes at most.
 const BATCH: usize = 256;
 
 /// The epoll data of the wake-up descriptor (slots are numbered from 0 in the low bits).
 const WAKE: u64 = u64::MAX;
 
-/// Who takes the items back.
-pub(crate) trait Resume<T>: Send + Sync + 'static {
-    /// Take items whose connection is readable (or closed) or whose deadline passed.
-    fn ready(&self, items: Vec<T>);
-    /// Whether the thread may end (nothing more will be put in) once nothing is in.
-    fn closing(&self) -> bool;
-}
-
 /// The set and the items in it.
 pub(crate) struct Waiting<T> {
     epoll: OwnedFd,
-    /// An eventfd: written to wake the thread (an earlier deadline, or closing).
+    /// An eventfd: written to end a poll in progress (new work, an earlier timer, closing).
     wake: OwnedFd,
+    /// Items in (read without the lock, to decide whether to poll).
+    count: AtomicUsize,
     slots: Mutex<Slots<T>>,
 }
 
 struct Slots<T> {
     items: Vec<Slot<T>>,
     free: Vec<usize>,
-    /// Items in.
-    count: usize,
     /// No item is due before this (it may be earlier than the earliest item's deadline:
     /// the next scan finds out).
     earliest: Option<Instant>,
@@ -55,9 +50,9 @@ struct Slot<T> {
     item: Option<(T, Instant)>,
 }
 
-impl<T: Send + 'static> Waiting<T> {
-    /// An empty set, and its thread handing items back to `resume`.
-    pub fn start(resume: Arc<dyn Resume<T>>) -> io::Result<Arc<Self>> {
+impl<T> Waiting<T> {
+    /// An empty set.
+    pub fn new() -> io::Result<Self> {
         // SAFETY: plain system calls; each descriptor is owned from here on.
         let (epoll, wake) = unsafe {
             let epoll = libc::epoll_create1(libc::EPOLL_CLOEXEC);
@@ -71,27 +66,27 @@ impl<T: Send + 'static> Waiting<T> {
             }
             (epoll, OwnedFd::from_raw_fd(wake))
         };
-        let waiting = Arc::new(Waiting {
+        let waiting = Waiting {
             epoll,
             wake,
+            count: AtomicUsize::new(0),
             slots: Mutex::new(Slots {
                 items: Vec::new(),
                 free: Vec::new(),
-                count: 0,
                 earliest: None,
             }),
-        });
+        };
         waiting.control(libc::EPOLL_CTL_ADD, waiting.wake.as_raw_fd(), WAKE, false)?;
-        let run = Arc::clone(&waiting);
-        std::thread::Builder::new()
-            .name("octopus-waiting".into())
-            .stack_size(256 * 1024)
-            .spawn(move || run.run(&*resume))?;
         Ok(waiting)
     }
 
     fn slots(&self) -> MutexGuard<'_, Slots<T>> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether nothing is in.
+    pub fn is_empty(&self) -> bool {
+        self.count.load(Ordering::SeqCst) == 0
     }
 
     /// Put `item` in until `fd` is readable or `deadline` passes; `watched`: `fd` was put in
@@ -122,20 +117,21 @@ impl<T: Send + 'static> Waiting<T> {
             return Err(item);
         }
         slot.item = Some((item, deadline));
-        slots.count += 1;
+        self.count.fetch_add(1, Ordering::SeqCst);
         if slots.earliest.is_none_or(|earliest| deadline < earliest) {
             slots.earliest = Some(deadline);
             drop(slots);
+            // A poll in progress may wait for a later time.
             self.nudge();
         }
         Ok(())
     }
 
-    /// Wake the thread (to see an earlier deadline, or that the engine closes).
+    /// End a poll in progress (or make the next one return at once).
     pub fn nudge(&self) {
         let one = 1u64.to_ne_bytes();
-        // SAFETY: writes 8 bytes from a live buffer. A full counter (it cannot be: the
-        // thread reads it) would only mean the thread is already due to wake.
+        // SAFETY: writes 8 bytes from a live buffer. A full counter (it cannot be: each
+        // poll reads it) would only mean a poll is already due to return.
         let _ = unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), one.len()) };
     }
 
@@ -155,36 +151,34 @@ impl<T: Send + 'static> Waiting<T> {
         }
     }
 
-    /// The thread: wait, hand back what is ready or due, until closing with nothing in.
-    fn run(&self, resume: &dyn Resume<T>) {
-        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; BATCH];
-        loop {
-            let timeout = match self.slots().earliest {
-                None => -1,
-                // Rounded up to the millisecond: never woken before the deadline.
-                Some(due) => {
-                    let left = due.saturating_duration_since(Instant::now());
-                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-                }
-            };
-            // SAFETY: `events` is a live buffer of `BATCH` entries.
-            let n = unsafe {
-                libc::epoll_wait(
-                    self.epoll.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    BATCH as i32,
-                    timeout,
-                )
-            };
-            let fired = usize::try_from(n).unwrap_or(0);
-            let ready = self.take(events.get(..fired).unwrap_or_default());
-            if !ready.is_empty() {
-                resume.ready(ready);
+    /// Wait until an item is readable or due, `until` passes (`None`: no bound but the
+    /// items' deadlines), or `nudge` is called; the items readable or due, out of the set
+    /// (possibly none). `until` in the past: does not wait.
+    pub fn poll(&self, until: Option<Instant>) -> Vec<T> {
+        let due = match (self.slots().earliest, until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = match due {
+            None => -1,
+            // Rounded up to the millisecond: never woken before the deadline.
+            Some(due) => {
+                let left = due.saturating_duration_since(Instant::now());
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
             }
-            if resume.closing() && self.slots().count == 0 {
-                return;
-            }
-        }
+        };
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+        // SAFETY: `events` is a live buffer of `BATCH` entries.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.epoll.as_raw_fd(),
+                events.as_mut_ptr(),
+                BATCH as i32,
+                timeout,
+            )
+        };
+        let fired = usize::try_from(n).unwrap_or(0);
+        self.take(events.get(..fired).unwrap_or_default())
     }
 
     /// The items whose event fired or whose deadline passed, out of their slots.
@@ -226,6 +220,7 @@ impl<T: Send + 'static> Waiting<T> {
                 }
             }
         }
+        self.count.fetch_sub(ready.len(), Ordering::SeqCst);
         ready
     }
 }
@@ -239,7 +234,6 @@ impl<T> Slots<T> {
         }
         let (item, _) = slot.item.take()?;
         self.free.push(index);
-        self.count -= 1;
         Some(item)
     }
 }
@@ -255,47 +249,25 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::sync::Arc;
     use std::time::Duration;
-
-    struct Back {
-        items: Mutex<Sender<&'static str>>,
-        closing: AtomicBool,
-    }
-
-    impl Resume<&'static str> for Back {
-        fn ready(&self, items: Vec<&'static str>) {
-            let sender = self.items.lock().unwrap();
-            for item in items {
-                sender.send(item).unwrap();
-            }
-        }
-
-        fn closing(&self) -> bool {
-            self.closing.load(Ordering::SeqCst)
-        }
-    }
-
-    fn start() -> (
-        Arc<Waiting<&'static str>>,
-        Arc<Back>,
-        Receiver<&'static str>,
-    ) {
-        let (sender, receiver) = channel();
-        let back = Arc::new(Back {
-            items: Mutex::new(sender),
-            closing: AtomicBool::new(false),
-        });
-        let waiting = Waiting::start(Arc::clone(&back) as Arc<dyn Resume<_>>).unwrap();
-        (waiting, back, receiver)
-    }
 
     const LONG: Duration = Duration::from_secs(60);
 
+    /// Poll until something comes back (a poll may return nothing: a nudge, a rounding).
+    fn next(waiting: &Waiting<&'static str>) -> Vec<&'static str> {
+        let deadline = Instant::now() + LONG;
+        loop {
+            let items = waiting.poll(Some(deadline));
+            if !items.is_empty() || Instant::now() >= deadline {
+                return items;
+            }
+        }
+    }
+
     #[test]
     fn an_item_comes_back_when_its_descriptor_is_readable_or_its_deadline_passes() {
-        let (waiting, _back, back) = start();
+        let waiting = Waiting::new().unwrap();
         let (mut a, b) = UnixStream::pair().unwrap();
         let (_c, d) = UnixStream::pair().unwrap();
         let far = Instant::now() + LONG;
@@ -303,28 +275,31 @@ mod tests {
         waiting
             .put(d.as_raw_fd(), false, Instant::now(), "due")
             .unwrap();
-        assert_eq!(back.recv_timeout(LONG), Ok("due"), "nothing to read: due");
-        assert!(back.try_recv().is_err(), "nothing written yet");
+        assert_eq!(next(&waiting), ["due"], "nothing to read: due");
+        assert!(!waiting.is_empty());
+        assert_eq!(waiting.poll(Some(Instant::now())), Vec::<&str>::new());
         a.write_all(b"x").unwrap();
-        assert_eq!(back.recv_timeout(LONG), Ok("answered"));
+        assert_eq!(next(&waiting), ["answered"]);
+        assert!(waiting.is_empty());
         // Re-armed (one-shot: added once), it comes back again on the bytes still unread.
         waiting.put(b.as_raw_fd(), true, far, "again").unwrap();
-        assert_eq!(back.recv_timeout(LONG), Ok("again"));
+        assert_eq!(next(&waiting), ["again"]);
         // Adding a descriptor twice is refused, and the item given back.
         assert_eq!(
             waiting.put(b.as_raw_fd(), false, far, "twice"),
             Err("twice")
         );
+        assert!(waiting.is_empty());
     }
 
     #[test]
     fn an_event_of_an_item_handed_back_finds_nothing() {
-        let (waiting, _back, back) = start();
+        let waiting = Waiting::new().unwrap();
         let (mut a, b) = UnixStream::pair().unwrap();
         waiting
             .put(b.as_raw_fd(), false, Instant::now(), "due")
             .unwrap();
-        assert_eq!(back.recv_timeout(LONG), Ok("due"));
+        assert_eq!(next(&waiting), ["due"]);
         // The next item takes the same slot; the first one's registration is still armed,
         // and its event must not hand the new item back.
         let (_c, d) = UnixStream::pair().unwrap();
@@ -332,30 +307,26 @@ mod tests {
             .put(d.as_raw_fd(), false, Instant::now() + LONG, "next")
             .unwrap();
         a.write_all(b"late").unwrap();
-        assert!(back.recv_timeout(Duration::from_millis(200)).is_err());
+        let soon = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < soon {
+            assert_eq!(waiting.poll(Some(soon)), Vec::<&str>::new());
+        }
     }
 
     #[test]
-    fn the_thread_ends_when_closing_with_nothing_in() {
-        let (waiting, back, items) = start();
-        let (a, b) = UnixStream::pair().unwrap();
+    fn a_nudge_ends_a_poll_in_progress() {
+        let waiting = Arc::new(Waiting::<&'static str>::new().unwrap());
+        let (_a, b) = UnixStream::pair().unwrap();
         waiting
             .put(b.as_raw_fd(), false, Instant::now() + LONG, "held")
             .unwrap();
-        back.closing.store(true, Ordering::SeqCst);
-        waiting.nudge();
-        // It holds an item: it stays (its handle and this one).
+        let polling = Arc::clone(&waiting);
+        let poller = std::thread::spawn(move || polling.poll(None));
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(Arc::strong_count(&waiting), 2);
-        // The peer closes: the item is readable (end of stream), handed back, and the
-        // thread ends.
-        drop(a);
-        assert_eq!(items.recv_timeout(LONG), Ok("held"));
-        let deadline = Instant::now() + LONG;
-        while Arc::strong_count(&waiting) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(Arc::strong_count(&waiting), 1, "the thread ended");
-        drop(b);
+        waiting.nudge();
+        // It returns (with nothing: the item is neither readable nor due), long before the
+        // item's deadline.
+        assert_eq!(poller.join().unwrap(), Vec::<&str>::new());
+        assert!(!waiting.is_empty());
     }
 }

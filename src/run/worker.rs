@@ -1,7 +1,9 @@
-//! The worker threads: each takes its next step itself (a request the waiting set handed
-//! back first, else the scheduler's next task), so a busy run needs no hand-off thread. A
-//! plain `http` request sent directly waits for its answer in the waiting set
-//! (`waiting.rs`) while its worker goes on; everything else runs on its worker.
+//! The worker threads: each takes its next step itself (a request whose answer came first,
+//! else the scheduler's next task), so a busy run needs no hand-off thread. A plain `http`
+//! request sent directly waits for its answer in the waiting set (`waiting.rs`) while its
+//! worker goes on; everything else runs on its worker. A worker with nothing to do polls
+//! the set, and goes on itself with the answers it finds: in a busy run one thread sends,
+//! polls and reads, as an event loop does, and others are woken only for work it leaves.
 //!
 //! Invariants:
 //! - workers are plain threads (not a rayon pool: its idle work-stealing cost seconds of CPU
@@ -10,19 +12,23 @@
 //!   were in (`blocking.rs`): one about to block starts another in its place while tasks
 //!   wait;
 //! - a handler's worker takes its next task only after the handler returns;
-//! - idle workers wait on `work`, and at most one (the timekeeper) waits on `timer` for the
-//!   earliest rate, delay or retry timer;
-//! - a worker, and the waiting thread, exit once the engine is closed and nothing waits or
-//!   is in flight (`State::is_over`).
+//! - idle workers wait on `work`, at most one (the timekeeper) waits on `timer` for the
+//!   earliest rate, delay or retry timer, and at most one polls the waiting set (until the
+//!   earliest timer too); a nudge that needs the poller writes to the set's eventfd;
+//! - while requests wait in the set, one worker polls it or will: the poller, a running
+//!   worker (it polls when it runs out of tasks, and at least every `POLL_EVERY` while it
+//!   runs them), or one woken or started by `nudge` when none runs;
+//! - a worker exits once the engine is closed and nothing waits or is in flight
+//!   (`State::is_over`).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::engine::{Engine, State};
 use super::job::{Delivery, Job};
 use super::scheduler::Task;
-use super::waiting::{Resume, Waiting};
+use super::waiting::Waiting;
 use crate::blocking::{self, Blocking};
 use crate::http::{Pending, Started};
 use crate::response::Outcome;
@@ -38,6 +44,16 @@ const SPAWN_BATCH: usize = 8;
 /// The fewest workers allowed to run at once (twice the cores, at least this).
 const MIN_RUNNABLE: usize = 4;
 
+/// A running worker polls the waiting set when no one has for this long, so that answers
+/// are read while tasks keep coming.
+const POLL_EVERY: Duration = Duration::from_millis(1);
+
+/// Tasks and ready requests that each running worker is left before an idle one is woken
+/// for the rest: about one poll's worth, so that a busy run keeps one thread (waking
+/// another costs more than it saves when the machine is busy: BENCHMARKS.md, "The worker
+/// that polls").
+const READY_PER_WORKER: usize = 16;
+
 /// How many workers may run (not blocked) at once: twice the cores, at least
 /// `MIN_RUNNABLE`.
 pub(super) fn runnable() -> usize {
@@ -51,41 +67,53 @@ impl Engine {
     /// Wake or start workers for work that is waiting, and make sure the earliest timer is
     /// kept. Releases the lock (workers may have to be started).
     ///
-    /// Up to `SPAWN_BATCH` workers are started at a time, as many as tasks wait beyond the
-    /// idle workers, while fewer than `runnable` run (a worker blocked in
-    /// `blocking::during` does not count): a run whose requests wait on no thread keeps a
-    /// few workers, one whose requests block grows to the concurrency in a few generations
-    /// (each blocked worker's `Handoff` calls this).
+    /// Waiting: the scheduler's tasks and the ready requests beyond `READY_PER_WORKER` per
+    /// running worker, and a poll when requests wait in the set and no worker runs or
+    /// polls. An idle worker is woken for it, else the timekeeper, else the poller. Up to
+    /// `SPAWN_BATCH` workers are started at a time, as many as tasks wait beyond the idle
+    /// workers, while fewer than `runnable` run (a worker blocked in `blocking::during`
+    /// does not count): a run whose requests wait on no thread keeps a few workers, one
+    /// whose requests block grows to the concurrency in a few generations (each blocked
+    /// worker's `Handoff` calls this).
     pub(super) fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
+        let blocked = self.blocked.load(Ordering::Relaxed);
+        let polling = usize::from(state.poller.is_some());
+        let asleep = state.idle + state.timing + polling + blocked;
+        let running = state.workers.saturating_sub(asleep);
+        let tasks = state.scheduler.waiting();
+        let ready = state.ready.len();
+        let unpolled = polling == 0 && running == 0 && self.has_waiting_requests();
+        let waiting = (tasks + ready).saturating_sub(running.saturating_mul(READY_PER_WORKER))
+            + usize::from(unpolled);
         let mut start = 0;
-        let waiting = state.scheduler.waiting() + state.ready.len();
         if waiting > 0 {
             if state.idle > 0 {
                 self.work.notify_one();
             } else if state.timekeeper.is_some() {
                 self.timer.notify_one();
+            } else if polling > 0 {
+                self.nudge_waiting();
             }
             let room = self.settings.concurrency.saturating_sub(state.workers);
-            let running = state
-                .workers
-                .saturating_sub(self.blocked.load(Ordering::Relaxed));
             start = waiting
-                .saturating_sub(state.idle)
+                .saturating_sub(state.idle + polling)
                 .min(room)
                 .min(SPAWN_BATCH)
-                .min(self.runnable.saturating_sub(running));
+                .min(
+                    self.runnable
+                        .saturating_sub(state.workers.saturating_sub(blocked)),
+                );
             state.workers += start;
         }
-        let hints = &self.hints;
-        hints.waiting.store(waiting, Ordering::Relaxed);
-        hints.idle.store(state.idle, Ordering::Relaxed);
-        hints.workers.store(state.workers, Ordering::Relaxed);
+        self.hints.waiting.store(tasks + ready, Ordering::Relaxed);
         if let Some(wake) = state.scheduler.next_wake() {
-            match state.timekeeper {
-                Some((_, until)) if until <= wake => {}
-                Some(_) => self.timer.notify_one(),
-                None if state.idle > 0 => self.work.notify_one(),
-                None => {}
+            match (state.timekeeper, state.poller) {
+                (Some((_, until)), _) if until <= wake => {}
+                (Some(_), _) => self.timer.notify_one(),
+                (None, Some(Some(until))) if until <= wake => {}
+                (None, _) if state.idle > 0 => self.work.notify_one(),
+                (None, Some(_)) => self.nudge_waiting(),
+                (None, None) => {}
             }
         }
         drop(state);
@@ -109,19 +137,27 @@ impl Engine {
             .map(drop)
     }
 
-    /// A worker: take tasks until the engine is closed and nothing waits.
+    /// A worker: take tasks until the engine is closed and nothing waits; with nothing to
+    /// do, poll the waiting set if no other worker does, else wait.
     fn work(self: Arc<Self>) {
         let mut state = self.lock();
         loop {
-            state = match next_step(&mut state) {
+            let now = Instant::now();
+            if self.poll_due(&state, now) {
+                state = self.poll(state, Some(now));
+            }
+            state = match next_step(&mut state, now) {
                 Err(_) if state.is_over() => {
                     state.workers -= 1;
-                    // Let the other idle workers see it too, and the waiting thread.
+                    // Let the other idle workers see it too, and the poller.
                     self.work.notify_all();
                     self.timer.notify_all();
                     drop(state);
                     self.nudge_waiting();
                     return;
+                }
+                Err(wake) if state.poller.is_none() && self.has_waiting_requests() => {
+                    self.poll(state, wake)
                 }
                 Err(wake) => self.idle(state, wake),
                 Ok(step) => {
@@ -132,13 +168,49 @@ impl Engine {
         }
     }
 
+    /// Whether requests wait in the set.
+    fn has_waiting_requests(&self) -> bool {
+        matches!(self.waiting.get(), Some(Some(waiting)) if !waiting.is_empty())
+    }
+
+    /// Whether a running worker should poll the set before its next task: requests wait in
+    /// it and no worker has polled for `POLL_EVERY`.
+    fn poll_due(&self, state: &State, now: Instant) -> bool {
+        state.poller.is_none()
+            && now.saturating_duration_since(state.polled) >= POLL_EVERY
+            && self.has_waiting_requests()
+    }
+
+    /// Poll the waiting set until `until` at most (a request readable or due, or a nudge,
+    /// ends it sooner; `until` now: does not wait), and make the requests found ready.
+    /// Releases the lock while polling.
+    fn poll<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        until: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        let Some(Some(waiting)) = self.waiting.get() else {
+            return state;
+        };
+        state.poller = Some(until);
+        self.hints.polling.store(true, Ordering::Relaxed);
+        drop(state);
+        let found = waiting.poll(until);
+        let mut state = self.lock();
+        state.poller = None;
+        self.hints.polling.store(false, Ordering::Relaxed);
+        state.polled = Instant::now();
+        state.ready.extend(found);
+        state
+    }
+
     /// Run `step`, then the next ones while they can be taken with the lock that settles
     /// the last: a fetch whose consumer is quick (the pull's channel) takes the next task
     /// before the lock is released, so a busy run takes the lock once per URL. A handler may
     /// be slow, and its next task is taken after it returns (a task taken early would hold
     /// its host's slot, and its place in `--delay`'s spacing, while the handler runs).
-    /// A fetch sent to wait for its answer on no thread ends the step. Returns with the
-    /// lock taken.
+    /// A fetch sent to wait for its answer on no thread ends the step, and a poll that is
+    /// due ends the chain. Returns with the lock taken.
     fn run(self: &Arc<Self>, mut step: Step) -> MutexGuard<'_, State> {
         loop {
             let (mut state, settled) = match step {
@@ -157,7 +229,9 @@ impl Engine {
                 self.nudge(state);
                 return self.lock();
             };
-            match delivery.consumer.is_quick().then(|| next_step(&mut state)) {
+            let now = Instant::now();
+            let chain = delivery.consumer.is_quick() && !self.poll_due(&state, now);
+            match chain.then(|| next_step(&mut state, now)) {
                 Some(Ok(next)) => {
                     self.nudge(state);
                     self.deliver(delivery);
@@ -210,10 +284,7 @@ impl Engine {
 
     /// Put a sent request in the waiting set; it is given back when the set is not there.
     fn wait_for(self: &Arc<Self>, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
-        let waiting = self.waiting.get_or_init(|| {
-            let returns: Arc<dyn Resume<Box<Resumable>>> = Arc::new(Returns(Arc::clone(self)));
-            Waiting::start(returns).ok()
-        });
+        let waiting = self.waiting.get_or_init(|| Waiting::new().ok());
         let Some(waiting) = waiting else {
             return Err(resumable);
         };
@@ -249,7 +320,7 @@ impl Engine {
         (state, settled)
     }
 
-    /// Wake the waiting thread, if there is one, to see whether it may end.
+    /// End a poll of the waiting set in progress, if there is one.
     pub(super) fn nudge_waiting(&self) {
         if let Some(Some(waiting)) = self.waiting.get() {
             waiting.nudge();
@@ -288,6 +359,7 @@ impl Engine {
             state.idle -= 1;
             return state;
         };
+        state.timing += 1;
         if state.timekeeper.is_some() {
             // The current timekeeper waits for a later time: it steps down when it wakes.
             self.timer.notify_one();
@@ -300,6 +372,7 @@ impl Engine {
             Ok((state, _)) => state,
             Err(poisoned) => poisoned.into_inner().0,
         };
+        state.timing -= 1;
         if state.timekeeper.is_some_and(|(t, _)| t == token) {
             state.timekeeper = None;
         }
@@ -316,11 +389,11 @@ enum Step {
 
 /// The next step: a request whose answer came first, else the scheduler's next task; when
 /// there is nothing, until when to wait (the earliest timer).
-fn next_step(state: &mut State) -> Result<Step, Option<Instant>> {
+fn next_step(state: &mut State, now: Instant) -> Result<Step, Option<Instant>> {
     if let Some(resumable) = state.ready.pop_front() {
         return Ok(Step::Resume(resumable));
     }
-    match state.scheduler.next_task(Instant::now()) {
+    match state.scheduler.next_task(now) {
         Task::Fetch(job) => Ok(Step::Fetch(job)),
         Task::Deliver(delivery) => Ok(Step::Deliver(delivery)),
         Task::Idle(wake) => Err(wake),
@@ -334,26 +407,9 @@ pub(super) struct Resumable {
     lease: Option<Lease>,
 }
 
-/// Takes the requests the waiting thread hands back.
-struct Returns(Arc<Engine>);
-
-impl Resume<Box<Resumable>> for Returns {
-    fn ready(&self, items: Vec<Box<Resumable>>) {
-        let mut state = self.0.lock();
-        state.ready.extend(items);
-        self.0.nudge(state);
-    }
-
-    fn closing(&self) -> bool {
-        if !self.0.closing.load(Ordering::Relaxed) {
-            return false;
-        }
-        self.0.lock().is_over()
-    }
-}
-
-/// Told by a worker that it is about to block: starts another in its place when tasks
-/// wait and too few workers run (see `nudge`).
+/// Told by a worker that it is about to block: has `nudge` wake or start another in its
+/// place when tasks or ready requests wait, or requests wait in the set with no one to
+/// poll for them.
 struct Handoff(Weak<Engine>);
 
 impl Blocking for Handoff {
@@ -361,12 +417,13 @@ impl Blocking for Handoff {
         let Some(engine) = self.0.upgrade() else {
             return;
         };
-        let blocked = engine.blocked.fetch_add(1, Ordering::Relaxed) + 1;
+        engine.blocked.fetch_add(1, Ordering::Relaxed);
+        // Tasks and ready requests it would have taken, or requests in the set that it
+        // would have polled for, need another worker.
         let hints = &engine.hints;
-        let waiting = hints.waiting.load(Ordering::Relaxed);
-        let idle = hints.idle.load(Ordering::Relaxed);
-        let workers = hints.workers.load(Ordering::Relaxed);
-        if waiting > idle && workers.saturating_sub(blocked) < engine.runnable {
+        let waiting = hints.waiting.load(Ordering::Relaxed) > 0;
+        let unpolled = !hints.polling.load(Ordering::Relaxed) && engine.has_waiting_requests();
+        if waiting || unpolled {
             let state = engine.lock();
             engine.nudge(state);
         }
