@@ -88,7 +88,8 @@ pub(super) struct State {
     pub(super) closed: bool,
 }
 
-/// What `nudge` last saw, for a worker about to block to read without the lock.
+/// What `nudge` and the poller last saw, for a worker about to block to read without the
+/// lock.
 #[derive(Default)]
 pub(super) struct Hints {
     /// Tasks and ready requests waiting.
