@@ -1,9 +1,10 @@
 //! Requests that wait on no thread, and workers that hand their place over when they block:
-//! the concurrency still bounds requests in flight, and requests or handlers that block
-//! their worker still run as many at once as the concurrency allows (the engine keeps only
-//! a few workers running otherwise). A gate that opens only when every one of N requests
-//! (or handlers) has arrived makes "N at once" a yes-or-no question: with too few workers
-//! it never opens, and the test fails at its liveness bound.
+//! the concurrency still bounds requests in flight, requests or handlers that block their
+//! worker still run as many at once as the concurrency allows (the engine keeps only a few
+//! workers running otherwise), and a redirect's next hop waits on no thread either. A gate
+//! that opens only when every one of N requests (or handlers) has arrived makes "N at once"
+//! a yes-or-no question: with too few workers it never opens, and the test fails at its
+//! liveness bound.
 
 mod common;
 use common::*;
@@ -56,12 +57,12 @@ impl Gate {
     }
 }
 
-/// A server on loopback: `/hop/…` redirects to `/gate/…`, which answers 200 once `n` gate
-/// requests are in at once (503 if they never are).
-fn gate_server(n: usize) -> String {
+/// A server on loopback: `/hop/…` redirects to `/gate/…`, which answers 200 once `gate`
+/// opens (503 if it never does). As a proxy it tunnels to itself (`CONNECT`), and answers
+/// a request naming a whole URL by its path.
+fn gate_server(gate: Arc<Gate>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let gate = Gate::new(n);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let gate = Arc::clone(&gate);
@@ -79,7 +80,13 @@ fn serve(stream: TcpStream, gate: &Gate) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
-        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+        let target = line.split(' ').nth(1).unwrap_or("/");
+        // A proxied request names the whole URL.
+        let path = match target.strip_prefix("http://") {
+            Some(rest) => rest.find('/').map_or("/", |at| &rest[at..]),
+            None => target,
+        }
+        .to_string();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -88,6 +95,14 @@ fn serve(stream: TcpStream, gate: &Gate) {
             if header == "\r\n" {
                 break;
             }
+        }
+        if line.starts_with("CONNECT ") {
+            // A tunnel to itself: what follows on this connection is served as any other.
+            let opened = "HTTP/1.1 200 Connection established\r\n\r\n";
+            if out.write_all(opened.as_bytes()).is_err() {
+                return;
+            }
+            continue;
         }
         let answer = match path.strip_prefix("/hop/") {
             Some(rest) => {
@@ -104,11 +119,12 @@ fn serve(stream: TcpStream, gate: &Gate) {
 
 #[test]
 fn requests_that_block_their_worker_still_run_as_many_as_the_concurrency() {
-    // The first request of each waits on no thread; the redirect's waits on its worker.
-    let base = gate_server(N);
+    // Through a proxy (ureq's path), every hop waits on its worker.
+    let base = gate_server(Gate::new(N));
     let otto = builder()
         .concurrency(N)
         .timeout(LIVENESS * 2)
+        .proxy(&base)
         .build()
         .unwrap();
     let statuses = Arc::new(Mutex::new(Vec::new()));
@@ -157,4 +173,45 @@ fn the_concurrency_bounds_requests_waiting_on_no_thread() {
     let peak = s.max_in_flight(&s.addr().to_string());
     assert_eq!(peak, 5, "peak {peak} requests in flight at -c 5");
     assert_eq!(otto.stats().in_flight, 0);
+}
+
+#[test]
+fn a_redirects_next_hop_waits_on_no_thread() {
+    // Half the concurrency's workers are held by handlers that wait at the gate too; the
+    // N redirected requests can all reach it at once only if their next hops hold no
+    // worker (with a worker each, N + N/2 workers would be needed, over the concurrency).
+    let holders = N / 2;
+    let gate = Gate::new(N + holders);
+    let base = gate_server(Arc::clone(&gate));
+    let s = server();
+    let otto = builder()
+        .concurrency(N)
+        .timeout(LIVENESS * 2)
+        .build()
+        .unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..holders {
+        let (gate, held) = (Arc::clone(&gate), Arc::clone(&held));
+        otto.enqueue(s.url(&format!("/h/{i}")), move |_: &Response| {
+            let all = gate.pass();
+            held.lock().unwrap().push(all);
+        });
+    }
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..N {
+        let statuses = Arc::clone(&statuses);
+        otto.enqueue(format!("{base}/hop/{i}"), move |r: &Response| {
+            statuses.lock().unwrap().push((r.status(), r.redirects()));
+        });
+    }
+    otto.wait();
+    let held = held.lock().unwrap();
+    assert_eq!(held.len(), holders);
+    assert!(held.iter().all(|p| *p), "every holder saw the gate open");
+    let statuses = statuses.lock().unwrap();
+    assert_eq!(statuses.len(), N);
+    assert!(
+        statuses.iter().all(|s| *s == (Some(200), 1)),
+        "{statuses:?}"
+    );
 }

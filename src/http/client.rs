@@ -8,26 +8,21 @@
 //! request (see `resolver.rs`); the whole exchange, redirects and body included, is bounded
 //! by `timeout` (ureq's `timeout_global`, given what is left of it on each redirect hop).
 
-use std::borrow::Cow;
 use std::hash::BuildHasher;
-use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 use ureq::tls::{ClientCert, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 use url::Url;
 
-use super::Fetched;
 use super::classify::{MAX_HEAD, classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
-use super::exchange::{Outgoing, Route, Sending, exchange, send};
-use super::pool::{Parked, going_out_on, noting_connections, peer};
-use super::receive::Sent;
-use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
+use super::exchange::{Outgoing, Route, exchange};
+use super::pool::{Parked, noting_connections};
+use super::redirect::Hop;
 use super::resolver::{OctopusResolver, ResolveRule};
 use super::socket::Socket;
 use super::trust::system_roots;
@@ -161,7 +156,7 @@ impl Client {
 
     /// How a request to `url` goes out directly, on octopus's own exchange: plain `http`
     /// with no proxy; `None` for ureq's (TLS, proxies).
-    fn direct_route(&self, url: &Url, proxy: Option<&str>) -> Option<Route<'_>> {
+    pub(super) fn direct_route(&self, url: &Url, proxy: Option<&str>) -> Option<Route<'_>> {
         if url.scheme() != "http" || proxy.is_some() {
             return None;
         }
@@ -174,155 +169,11 @@ impl Client {
         })
     }
 
-    /// Fetch one URL, following redirects, and read the final body to the end.
-    pub fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let started = Instant::now();
-        let first = self.first_hop(url, started);
-        let at = SystemTime::now();
-        let response = self.send(&first.hop, &self.cfg.headers, false, first.deadline)?;
-        self.chain(first, at, response)
-    }
-
-    /// Start fetching `url`: a plain `http` request sent directly returns once it is sent,
-    /// to wait for its answer without holding a thread (`Started::Waiting`, see
-    /// `run/waiting.rs`); any other is fetched to the end here.
-    pub fn start(&self, url: &Url) -> Started {
-        let Some(route) = self.direct_route(url, self.proxy_for(url).as_deref()) else {
-            return Started::Done(self.fetch(url));
-        };
-        let first = self.first_hop(url, Instant::now());
-        let request = Outgoing {
-            method: &first.hop.method,
-            url,
-            headers: self.request_headers(&self.cfg.headers),
-            body: self.cfg.body.as_deref(),
-        };
-        let at = SystemTime::now();
-        let (sent, connected) = noting_connections(|| send(&route, request, first.deadline));
-        match sent {
-            Ok(sending) => Started::Waiting(Pending {
-                first,
-                at,
-                sending,
-                connected,
-                peer: peer(),
-            }),
-            // The blocking path tries the host's other kept connections, then a new one.
-            Err(e) if !connected && is_stale(&e) && first.hop.method.is_idempotent() => {
-                Started::Done(self.fetch(url))
-            }
-            Err(e) => Started::Done(Err(classify(&e, None))),
-        }
-    }
-
-    /// Go on with a request `start` sent, once its answer is there (or its deadline passed).
-    pub fn resume(&self, pending: Pending) -> Result<Fetched, Failure> {
-        let Pending {
-            first,
-            at,
-            sending,
-            connected,
-            peer,
-        } = pending;
-        // This thread now carries the request: where it went, for the archive (`pool.rs`).
-        let (read, _) = noting_connections(|| {
-            going_out_on(peer, connected);
-            sending.response(first.deadline)
-        });
-        let response = match read {
-            Ok(response) => response,
-            Err(e) if !connected && is_stale(&e) && first.hop.method.is_idempotent() => {
-                self.send(&first.hop, &self.cfg.headers, false, first.deadline)?
-            }
-            Err(e) => return Err(classify(&e, None)),
-        };
-        self.chain(first, at, response)
-    }
-
-    /// The first request of a fetch of `url` started at `now`, and the fetch's deadline.
-    fn first_hop(&self, url: &Url, now: Instant) -> First {
-        First {
-            hop: Hop {
-                url: url.clone(),
-                method: self.cfg.method.clone(),
-                keep_body: true,
-            },
-            started: now,
-            // The timeout is bounded when settings are validated; the fallback only guards
-            // that.
-            deadline: now.checked_add(self.cfg.timeout).unwrap_or(now),
-        }
-    }
-
-    /// The redirect chain from the first response (the first request sent at `at`), and the
-    /// final body read.
-    fn chain(
-        &self,
-        first: First,
-        mut at: SystemTime,
-        mut response: http::Response<ureq::Body>,
-    ) -> Result<Fetched, Failure> {
-        let First {
-            mut hop,
-            started,
-            deadline,
-        } = first;
-        // The URL asked for, once a redirect has moved `hop` on.
-        let mut requested = None;
-        let mut headers = Cow::Borrowed(&self.cfg.headers);
-        let mut redirects = 0;
-        // A failure to archive a hop of the chain, told with its result.
-        let mut archived = None;
-        loop {
-            let sent = Sent {
-                hop: &hop,
-                headers: &headers,
-                later_hop: redirects > 0,
-                at,
-            };
-            let status = response.status().as_u16();
-            // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
-            let location = is_redirect(status)
-                .then(|| response.headers().get(http::header::LOCATION))
-                .flatten()
-                .map(|value| location_text(value.as_bytes()))
-                .filter(|location| !location.is_empty());
-            let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
-                let url = requested.as_ref().unwrap_or(&hop.url);
-                let mut fetched = self.read(response, &sent, redirects, url, archived)?;
-                fetched.took = started.elapsed();
-                return Ok(fetched);
-            };
-            if redirects == self.cfg.max_redirects {
-                let msg = format!(
-                    "more than {} redirects (--max-redirects)",
-                    self.cfg.max_redirects
-                );
-                return Err(Failure::new(ErrorKind::TooManyRedirects, msg));
-            }
-            let next = next_hop(&hop.url, &hop.method, status, &location)?;
-            let failed = self.pass_redirect(response, &sent);
-            archived = archived.or(failed);
-            if !same_origin(&hop.url, &next.url) {
-                strip_credentials(headers.to_mut());
-            }
-            let next = Hop {
-                keep_body: hop.keep_body && next.keep_body,
-                ..next
-            };
-            let left = std::mem::replace(&mut hop, next);
-            requested.get_or_insert(left.url);
-            redirects += 1;
-            at = SystemTime::now();
-            response = self.send(&hop, &headers, true, deadline)?;
-        }
-    }
-
     /// Send one request of the chain; hops after the first get what is left of the deadline.
     /// A request of an idempotent method that fails on a pooled connection the server had
     /// already closed is sent again (as curl and Go's client do); each such failure uses up
     /// one pooled connection, and one on a new connection is final.
-    fn send(
+    pub(super) fn send(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
@@ -400,7 +251,7 @@ impl Client {
     }
 
     /// The headers a request carries: those given, then each default that is not given.
-    fn request_headers<'a>(
+    pub(super) fn request_headers<'a>(
         &'a self,
         given: &'a [(HeaderName, HeaderValue)],
     ) -> impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone {
@@ -422,49 +273,6 @@ impl Client {
     }
 }
 
-/// What `Client::start` did with a URL. Returned by value and taken apart at once: the
-/// `Pending` moves straight into the engine's one box per waiting request.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Started {
-    /// Fetched (or failed) to the end.
-    Done(Result<Fetched, Failure>),
-    /// Sent; the answer is to be waited for, then `Client::resume`d.
-    Waiting(Pending),
-}
-
-/// A fetch whose first request is sent, waiting for its answer on no thread.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    first: First,
-    /// When the request was sent (for the archive).
-    at: SystemTime,
-    sending: Sending,
-    /// The request went out on a new connection (a failure then is not a stale one).
-    connected: bool,
-    /// Where it went (for the archive).
-    peer: Option<SocketAddr>,
-}
-
-impl Pending {
-    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`).
-    pub fn watch(&mut self) -> (RawFd, bool) {
-        self.sending.watch()
-    }
-
-    /// When the whole fetch must end.
-    pub fn deadline(&self) -> Instant {
-        self.first.deadline
-    }
-}
-
-/// The first request of a fetch.
-#[derive(Debug)]
-struct First {
-    hop: Hop,
-    started: Instant,
-    deadline: Instant,
-}
-
 /// How a request goes out: on octopus's own exchange, or on a ureq agent.
 enum Way<'a> {
     Direct(Route<'a>),
@@ -473,7 +281,7 @@ enum Way<'a> {
 
 /// `url` as a request target; one that cannot be sent is a `redirect` failure when a
 /// redirect led to it, else an `invalid_url` one.
-fn sendable(url: &Url, later_hop: bool) -> Result<http::Uri, Failure> {
+pub(super) fn sendable(url: &Url, later_hop: bool) -> Result<http::Uri, Failure> {
     url.as_str().parse::<http::Uri>().map_err(|e| {
         let kind = if later_hop {
             ErrorKind::Redirect

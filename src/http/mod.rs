@@ -1,4 +1,5 @@
-//! HTTP: one exchange per call (`client.rs`): for plain `http` sent directly, octopus's own
+//! HTTP: one fetch per call (`client.rs`, its redirect chain hop by hop in `chain.rs`): for
+//! plain `http` sent directly, octopus's own
 //! HTTP/1.1 exchange (`exchange.rs`, `body_reader.rs`), else ureq's; what came back read,
 //! decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
 //! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), our
@@ -9,6 +10,7 @@
 mod body;
 mod body_reader;
 mod buffers;
+mod chain;
 mod classify;
 mod client;
 mod connector;
@@ -30,7 +32,8 @@ use crate::capture::Captured;
 use crate::failure::Failure;
 use crate::warc::WarcLocation;
 
-pub(crate) use client::{Client, ClientSettings, Pending, Started, pool_shards};
+pub(crate) use chain::{Pending, Started};
+pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use resolver::ResolveRule;
 pub(crate) use trust::{client_cert, given_roots};
 

@@ -17,10 +17,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::Stats;
+use super::dispatch::runnable;
 use super::job::{Consumer, Delivery, Job, Ticket};
 use super::scheduler::Scheduler;
 use super::waiting::Waiting;
-use super::worker::{Resumable, runnable};
+use super::worker::Resumable;
 use crate::Error;
 use crate::blocking;
 use crate::http::Client;

@@ -1,9 +1,11 @@
 //! Running requests: [`Octopus`], the handle callers hold; the engine (`engine.rs`: worker
-//! threads around the scheduler); the scheduler (`scheduler.rs`: limits, timers, window,
+//! threads around the scheduler, their steps in `worker.rs`, which run in `dispatch.rs`,
+//! requests waiting for their answer on no thread in `waiting.rs`); the scheduler (`scheduler.rs`: limits, timers, window,
 //! merging of repeats, all decisions, no threads); the cache (`cache.rs`); the limiter
 //! (`limits.rs`); and the pull form (`stream.rs`, [`Responses`]).
 
 mod cache;
+mod dispatch;
 mod engine;
 mod job;
 mod limits;

@@ -5,12 +5,9 @@
 //! the set, and goes on itself with the answers it finds: in a busy run one thread sends,
 //! polls and reads, as an event loop does, and others are woken only for work it leaves.
 //!
+//! Which workers run, and which are woken or started, is `dispatch.rs`'s.
+//!
 //! Invariants:
-//! - workers are plain threads (not a rayon pool: its idle work-stealing cost seconds of CPU
-//!   at high concurrency, see ARCHITECTURE.md), never more than the concurrency;
-//! - twice the cores run at most, not counting workers blocked in a wait they said they
-//!   were in (`blocking.rs`): one about to block starts another in its place while tasks
-//!   wait;
 //! - a handler's worker takes its next task only after the handler returns;
 //! - idle workers wait on `work`, at most one (the timekeeper) waits on `timer` for the
 //!   earliest rate, delay or retry timer, and at most one polls the waiting set (until the
@@ -22,124 +19,26 @@
 //!   (`State::is_over`).
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, MutexGuard, Weak};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::engine::{Engine, State};
 use super::job::{Delivery, Job};
 use super::scheduler::Task;
 use super::waiting::Waiting;
-use crate::blocking::{self, Blocking};
+use crate::blocking;
 use crate::http::{Pending, Started};
 use crate::response::Outcome;
 use crate::shared::{Acquire, Ask, Hold, Lease, SharedLimits, unreachable_hold};
-
-/// Stack for each worker thread: requests need little, and there may be thousands of workers
-/// (when requests block).
-const WORKER_STACK: usize = 512 * 1024;
-
-/// The most workers one call of `nudge` starts.
-const SPAWN_BATCH: usize = 8;
-
-/// The fewest workers allowed to run at once (twice the cores, at least this).
-const MIN_RUNNABLE: usize = 4;
 
 /// A running worker polls the waiting set when no one has for this long, so that answers
 /// are read while tasks keep coming.
 const POLL_EVERY: Duration = Duration::from_millis(1);
 
-/// Tasks and ready requests that each running worker is left before an idle one is woken
-/// for the rest: about one poll's worth, so that a busy run keeps one thread (waking
-/// another costs more than it saves when the machine is busy: BENCHMARKS.md, "The worker
-/// that polls").
-const READY_PER_WORKER: usize = 16;
-
-/// How many workers may run (not blocked) at once: twice the cores, at least
-/// `MIN_RUNNABLE`.
-pub(super) fn runnable() -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, std::num::NonZero::get)
-        .saturating_mul(2)
-        .max(MIN_RUNNABLE)
-}
-
 impl Engine {
-    /// Wake or start workers for work that is waiting, and make sure the earliest timer is
-    /// kept. Releases the lock (workers may have to be started).
-    ///
-    /// Waiting: the scheduler's tasks and the ready requests beyond `READY_PER_WORKER` per
-    /// running worker, and a poll when requests wait in the set and no worker runs or
-    /// polls. An idle worker is woken for it, else the timekeeper, else the poller. Up to
-    /// `SPAWN_BATCH` workers are started at a time, as many as tasks wait beyond the idle
-    /// workers, while fewer than `runnable` run (a worker blocked in `blocking::during`
-    /// does not count): a run whose requests wait on no thread keeps a few workers, one
-    /// whose requests block grows to the concurrency in a few generations (each blocked
-    /// worker's `Handoff` calls this).
-    pub(super) fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
-        let blocked = self.blocked.load(Ordering::Relaxed);
-        let polling = usize::from(state.poller.is_some());
-        let asleep = state.idle + state.timing + polling + blocked;
-        let running = state.workers.saturating_sub(asleep);
-        let tasks = state.scheduler.waiting();
-        let ready = state.ready.len();
-        let unpolled = polling == 0 && running == 0 && self.has_waiting_requests();
-        let waiting = (tasks + ready).saturating_sub(running.saturating_mul(READY_PER_WORKER))
-            + usize::from(unpolled);
-        let mut start = 0;
-        if waiting > 0 {
-            if state.idle > 0 {
-                self.work.notify_one();
-            } else if state.timekeeper.is_some() {
-                self.timer.notify_one();
-            } else if polling > 0 {
-                self.nudge_waiting();
-            }
-            let room = self.settings.concurrency.saturating_sub(state.workers);
-            start = waiting
-                .saturating_sub(state.idle + polling)
-                .min(room)
-                .min(SPAWN_BATCH)
-                .min(
-                    self.runnable
-                        .saturating_sub(state.workers.saturating_sub(blocked)),
-                );
-            state.workers += start;
-        }
-        self.hints.waiting.store(tasks + ready, Ordering::Relaxed);
-        if let Some(wake) = state.scheduler.next_wake() {
-            match (state.timekeeper, state.poller) {
-                (Some((_, until)), _) if until <= wake => {}
-                (Some(_), _) => self.timer.notify_one(),
-                (None, Some(Some(until))) if until <= wake => {}
-                (None, _) if state.idle > 0 => self.work.notify_one(),
-                (None, Some(_)) => self.nudge_waiting(),
-                (None, None) => {}
-            }
-        }
-        drop(state);
-        let failed = (0..start).filter(|_| self.spawn_worker().is_err()).count();
-        if failed > 0 {
-            self.spawn_failures
-                .fetch_add(failed as u64, Ordering::Relaxed);
-            self.lock().workers -= failed;
-        }
-    }
-
-    pub(super) fn spawn_worker(self: &Arc<Self>) -> std::io::Result<()> {
-        let engine = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("octopus-worker".into())
-            .stack_size(WORKER_STACK)
-            .spawn(move || {
-                blocking::tell(Arc::new(Handoff(Arc::downgrade(&engine))));
-                engine.work();
-            })
-            .map(drop)
-    }
-
     /// A worker: take tasks until the engine is closed and nothing waits; with nothing to
     /// do, poll the waiting set if no other worker does, else wait.
-    fn work(self: Arc<Self>) {
+    pub(super) fn work(self: Arc<Self>) {
         let mut state = self.lock();
         loop {
             let now = Instant::now();
@@ -167,12 +66,6 @@ impl Engine {
             };
         }
     }
-
-    /// Whether requests wait in the set.
-    fn has_waiting_requests(&self) -> bool {
-        matches!(self.waiting.get(), Some(Some(waiting)) if !waiting.is_empty())
-    }
-
     /// Whether a running worker should poll the set before its next task: requests wait in
     /// it and no worker has polled for `POLL_EVERY`.
     fn poll_due(&self, state: &State, now: Instant) -> bool {
@@ -209,8 +102,8 @@ impl Engine {
     /// before the lock is released, so a busy run takes the lock once per URL. A handler may
     /// be slow, and its next task is taken after it returns (a task taken early would hold
     /// its host's slot, and its place in `--delay`'s spacing, while the handler runs).
-    /// A fetch sent to wait for its answer on no thread ends the step, and a poll that is
-    /// due ends the chain. Returns with the lock taken.
+    /// A fetch (or a redirect's next hop) sent to wait for its answer on no thread ends the
+    /// step, and a poll that is due ends the chain. Returns with the lock taken.
     fn run(self: &Arc<Self>, mut step: Step) -> MutexGuard<'_, State> {
         loop {
             let (mut state, settled) = match step {
@@ -218,7 +111,10 @@ impl Engine {
                     Some(fetched) => fetched,
                     None => return self.lock(),
                 },
-                Step::Resume(resumable) => self.resume(resumable),
+                Step::Resume(resumable) => match self.resume(resumable) {
+                    Some(resumed) => resumed,
+                    None => return self.lock(),
+                },
                 Step::Deliver(delivery) => {
                     self.deliver(delivery);
                     return self.lock();
@@ -248,7 +144,7 @@ impl Engine {
 
     /// Fetch a job (once the shared limiter, if any, lets it start) and report it: returns
     /// with the lock taken, and the response to deliver unless it is to be retried; `None`
-    /// when the request was sent and waits for its answer on no thread.
+    /// when a request was sent and waits for its answer on no thread.
     fn fetch(self: &Arc<Self>, job: Job) -> Option<(MutexGuard<'_, State>, Option<Delivery>)> {
         let lease = match self.shared.as_ref().filter(|_| job.shared) {
             None => None,
@@ -262,28 +158,59 @@ impl Engine {
             },
         };
         let saver = self.settings.client.capture.save.as_ref();
-        let outcome = match saver.and_then(|saver| saver.existing(&job.url)) {
-            Some(saved) => Outcome::Skipped(saved),
-            None => match self.client.start(&job.url) {
-                Started::Done(fetched) => Outcome::from(fetched),
-                Started::Waiting(pending) => {
-                    let resumable = Box::new(Resumable {
-                        job,
-                        pending,
-                        lease,
-                    });
-                    return match self.wait_for(resumable) {
-                        Ok(()) => None,
-                        Err(resumable) => Some(self.resume(resumable)),
-                    };
+        if let Some(saved) = saver.and_then(|saver| saver.existing(&job.url)) {
+            return Some(self.settle(job, Outcome::Skipped(saved), lease));
+        }
+        let started = self.client.start(&job.url);
+        self.carry(job, started, lease)
+    }
+
+    /// Go on with a request whose answer came (or whose deadline passed), then report it as
+    /// `fetch` does.
+    fn resume(
+        &self,
+        resumable: Box<Resumable>,
+    ) -> Option<(MutexGuard<'_, State>, Option<Delivery>)> {
+        let Resumable {
+            job,
+            pending,
+            lease,
+        } = *resumable;
+        let started = self.client.resume(pending);
+        self.carry(job, started, lease)
+    }
+
+    /// Report a fetch `started` (or resumed) when it is done, else put it in the waiting set
+    /// (`None`); when the set is not there, its answers are waited for here.
+    fn carry(
+        &self,
+        mut job: Job,
+        mut started: Started,
+        mut lease: Option<Lease>,
+    ) -> Option<(MutexGuard<'_, State>, Option<Delivery>)> {
+        loop {
+            let pending = match started {
+                Started::Done(fetched) => {
+                    return Some(self.settle(job, Outcome::from(fetched), lease));
                 }
-            },
-        };
-        Some(self.settle(job, outcome, lease))
+                Started::Waiting(pending) => pending,
+            };
+            let resumable = Box::new(Resumable {
+                job,
+                pending,
+                lease,
+            });
+            let back = match self.wait_for(resumable) {
+                Ok(()) => return None,
+                Err(back) => *back,
+            };
+            (job, lease) = (back.job, back.lease);
+            started = self.client.resume(back.pending);
+        }
     }
 
     /// Put a sent request in the waiting set; it is given back when the set is not there.
-    fn wait_for(self: &Arc<Self>, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
+    fn wait_for(&self, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
         let waiting = self.waiting.get_or_init(|| Waiting::new().ok());
         let Some(waiting) = waiting else {
             return Err(resumable);
@@ -291,18 +218,6 @@ impl Engine {
         let (fd, watched) = resumable.pending.watch();
         let deadline = resumable.pending.deadline();
         waiting.put(fd, watched, deadline, resumable)
-    }
-
-    /// Go on with a request whose answer came (or whose deadline passed), then report it as
-    /// `fetch` does.
-    fn resume(&self, resumable: Box<Resumable>) -> (MutexGuard<'_, State>, Option<Delivery>) {
-        let Resumable {
-            job,
-            pending,
-            lease,
-        } = *resumable;
-        let outcome = Outcome::from(self.client.resume(pending));
-        self.settle(job, outcome, lease)
     }
 
     /// A fetch ended with `outcome`: its shared lease given back, the scheduler told.
@@ -405,33 +320,4 @@ pub(super) struct Resumable {
     job: Job,
     pending: Pending,
     lease: Option<Lease>,
-}
-
-/// Told by a worker that it is about to block: has `nudge` wake or start another in its
-/// place when tasks or ready requests wait, or requests wait in the set with no one to
-/// poll for them.
-struct Handoff(Weak<Engine>);
-
-impl Blocking for Handoff {
-    fn enter(&self) {
-        let Some(engine) = self.0.upgrade() else {
-            return;
-        };
-        engine.blocked.fetch_add(1, Ordering::Relaxed);
-        // Tasks and ready requests it would have taken, or requests in the set that it
-        // would have polled for, need another worker.
-        let hints = &engine.hints;
-        let waiting = hints.waiting.load(Ordering::Relaxed) > 0;
-        let unpolled = !hints.polling.load(Ordering::Relaxed) && engine.has_waiting_requests();
-        if waiting || unpolled {
-            let state = engine.lock();
-            engine.nudge(state);
-        }
-    }
-
-    fn leave(&self) {
-        if let Some(engine) = self.0.upgrade() {
-            engine.blocked.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
 }

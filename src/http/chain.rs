@@ -1,0 +1,278 @@
+//! The redirect chain of one fetch, hop by hop: `Client::start` sends the first request and
+//! `Client::resume` goes on once its answer is there, following redirects to the final
+//! response and reading its body. A hop to a plain `http` URL sent directly returns once
+//! it is sent (`Started::Waiting`), so that its answer is waited for on no thread
+//! (`run/waiting.rs`), a redirect's next hop as much as the first; any other hop (TLS,
+//! proxies, a kept connection found closed) is sent and its answer waited for here.
+//!
+//! Invariants: a fetch ends exactly once, as `Started::Done`; the whole chain is bounded
+//! by the deadline set at its first hop; at most `max_redirects` redirects are followed;
+//! credentials never cross origins (stripped when a redirect leaves one, for the rest of
+//! the chain); every hop is archived with its answer (`receive.rs`).
+
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::time::{Instant, SystemTime};
+
+use ureq::http::{self, HeaderName, HeaderValue};
+use url::Url;
+
+use super::Fetched;
+use super::classify::{classify, is_stale};
+use super::client::{Client, sendable};
+use super::exchange::{Outgoing, Sending, send};
+use super::pool::{going_out_on, noting_connections, peer};
+use super::receive::Sent;
+use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
+use crate::failure::{ErrorKind, Failure};
+
+/// What `Client::start` or `Client::resume` did with a fetch. Returned by value and taken
+/// apart at once: the `Pending` moves straight into the engine's one box per waiting
+/// request.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Started {
+    /// Fetched (or failed) to the end.
+    Done(Result<Fetched, Failure>),
+    /// A hop is sent; its answer is to be waited for, then `Client::resume`d.
+    Waiting(Pending),
+}
+
+/// A fetch whose current hop is sent, waiting for its answer on no thread.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    chain: Chain,
+    /// When the hop's request was sent (for the archive).
+    at: SystemTime,
+    sending: Sending,
+    /// The request went out on a new connection (a failure then is not a stale one).
+    connected: bool,
+    /// Where it went (for the archive).
+    peer: Option<SocketAddr>,
+}
+
+impl Pending {
+    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`).
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        self.sending.watch()
+    }
+
+    /// When the whole fetch must end.
+    pub fn deadline(&self) -> Instant {
+        self.chain.deadline
+    }
+}
+
+/// A fetch's redirect chain so far.
+#[derive(Debug)]
+struct Chain {
+    /// The request being made.
+    hop: Hop,
+    started: Instant,
+    /// When the whole fetch must end.
+    deadline: Instant,
+    /// The URL asked for, once a redirect has moved `hop` on.
+    requested: Option<Url>,
+    /// The headers sent, once a redirect to another origin has stripped credentials from
+    /// the settings' (`None`: the settings').
+    headers: Option<Vec<(HeaderName, HeaderValue)>>,
+    redirects: u32,
+    /// A failure to archive a hop of the chain, told with its result.
+    archived: Option<Failure>,
+}
+
+impl Chain {
+    /// The headers this hop sends, given the settings'.
+    fn headers<'a>(
+        &'a self,
+        settings: &'a [(HeaderName, HeaderValue)],
+    ) -> &'a [(HeaderName, HeaderValue)] {
+        self.headers.as_deref().unwrap_or(settings)
+    }
+}
+
+/// What became of a hop sent.
+enum Answer {
+    /// Sent directly: its answer is to be waited for.
+    Waiting(Pending),
+    /// Answered here (sent at the time given).
+    Came(Chain, SystemTime, http::Response<ureq::Body>),
+    Failed(Failure),
+}
+
+/// What an answer leads to.
+enum Followed {
+    Done(Result<Fetched, Failure>),
+    /// A redirect: the next hop to send.
+    Next(Chain),
+}
+
+impl Client {
+    /// Start fetching `url`: a hop to a plain `http` URL sent directly returns once it is
+    /// sent, to wait for its answer without holding a thread (`Started::Waiting`); the
+    /// others are made here.
+    pub fn start(&self, url: &Url) -> Started {
+        let now = Instant::now();
+        self.drive(Chain {
+            hop: Hop {
+                url: url.clone(),
+                method: self.cfg.method.clone(),
+                keep_body: true,
+            },
+            started: now,
+            // The timeout is bounded when settings are validated; the fallback only guards
+            // that.
+            deadline: now.checked_add(self.cfg.timeout).unwrap_or(now),
+            requested: None,
+            headers: None,
+            redirects: 0,
+            archived: None,
+        })
+    }
+
+    /// Go on with a fetch whose hop was sent, once its answer is there (or its deadline
+    /// passed): the redirect chain followed as `start` does.
+    pub fn resume(&self, pending: Pending) -> Started {
+        let Pending {
+            chain,
+            at,
+            sending,
+            connected,
+            peer,
+        } = pending;
+        // This thread now carries the request: where it went, for the archive (`pool.rs`).
+        let (read, _) = noting_connections(|| {
+            going_out_on(peer, connected);
+            sending.response(chain.deadline)
+        });
+        let response = match read {
+            Ok(response) => response,
+            Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
+                let headers = chain.headers(&self.cfg.headers);
+                match self.send(&chain.hop, headers, chain.redirects > 0, chain.deadline) {
+                    Ok(response) => response,
+                    Err(failure) => return Started::Done(Err(failure)),
+                }
+            }
+            Err(e) => return Started::Done(Err(classify(&e, None))),
+        };
+        match self.follow(chain, at, response) {
+            Followed::Done(result) => Started::Done(result),
+            Followed::Next(next) => self.drive(next),
+        }
+    }
+
+    /// Send `chain`'s hops until one waits for its answer elsewhere or the fetch ends.
+    fn drive(&self, mut chain: Chain) -> Started {
+        loop {
+            let (came, at, response) = match self.go(chain) {
+                Answer::Waiting(pending) => return Started::Waiting(pending),
+                Answer::Came(came, at, response) => (came, at, response),
+                Answer::Failed(failure) => return Started::Done(Err(failure)),
+            };
+            chain = match self.follow(came, at, response) {
+                Followed::Done(result) => return Started::Done(result),
+                Followed::Next(next) => next,
+            };
+        }
+    }
+
+    /// Send `chain`'s hop: directly (plain `http`, no proxy) it returns once sent; else,
+    /// or when the kept connection it went out on had been closed, it is sent (again) and
+    /// answered here.
+    fn go(&self, chain: Chain) -> Answer {
+        let later_hop = chain.redirects > 0;
+        let at = SystemTime::now();
+        let proxy = self.proxy_for(&chain.hop.url);
+        if let Some(route) = self.direct_route(&chain.hop.url, proxy.as_deref()) {
+            // The first hop's URL was checked when it was read.
+            if later_hop && let Err(failure) = sendable(&chain.hop.url, later_hop) {
+                return Answer::Failed(failure);
+            }
+            let request = Outgoing {
+                method: &chain.hop.method,
+                url: &chain.hop.url,
+                headers: self.request_headers(chain.headers(&self.cfg.headers)),
+                body: self.cfg.body.as_deref().filter(|_| chain.hop.keep_body),
+            };
+            let (sent, connected) = noting_connections(|| send(&route, request, chain.deadline));
+            match sent {
+                Ok(sending) => {
+                    return Answer::Waiting(Pending {
+                        chain,
+                        at,
+                        sending,
+                        connected,
+                        peer: peer(),
+                    });
+                }
+                // The blocking path tries the host's other kept connections, then a new one.
+                Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
+                Err(e) => return Answer::Failed(classify(&e, None)),
+            }
+        }
+        let headers = chain.headers(&self.cfg.headers);
+        match self.send(&chain.hop, headers, later_hop, chain.deadline) {
+            Ok(response) => Answer::Came(chain, at, response),
+            Err(failure) => Answer::Failed(failure),
+        }
+    }
+
+    /// What the answer to `chain`'s hop (sent at `at`) leads to: the final response, read to
+    /// the end, or the next hop of a redirect.
+    fn follow(
+        &self,
+        mut chain: Chain,
+        at: SystemTime,
+        response: http::Response<ureq::Body>,
+    ) -> Followed {
+        let archived = chain.archived.take();
+        let sent = Sent {
+            hop: &chain.hop,
+            headers: chain.headers(&self.cfg.headers),
+            later_hop: chain.redirects > 0,
+            at,
+        };
+        let status = response.status().as_u16();
+        // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
+        let location = is_redirect(status)
+            .then(|| response.headers().get(http::header::LOCATION))
+            .flatten()
+            .map(|value| location_text(value.as_bytes()))
+            .filter(|location| !location.is_empty());
+        let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
+            let url = chain.requested.as_ref().unwrap_or(&chain.hop.url);
+            let read = self.read(response, &sent, chain.redirects, url, archived);
+            return Followed::Done(read.map(|mut fetched| {
+                fetched.took = chain.started.elapsed();
+                fetched
+            }));
+        };
+        if chain.redirects == self.cfg.max_redirects {
+            let msg = format!(
+                "more than {} redirects (--max-redirects)",
+                self.cfg.max_redirects
+            );
+            return Followed::Done(Err(Failure::new(ErrorKind::TooManyRedirects, msg)));
+        }
+        let next = match next_hop(&chain.hop.url, &chain.hop.method, status, &location) {
+            Ok(next) => next,
+            Err(failure) => return Followed::Done(Err(failure)),
+        };
+        let failed = self.pass_redirect(response, &sent);
+        chain.archived = archived.or(failed);
+        if !same_origin(&chain.hop.url, &next.url) {
+            let headers = chain
+                .headers
+                .get_or_insert_with(|| self.cfg.headers.clone());
+            strip_credentials(headers);
+        }
+        let next = Hop {
+            keep_body: chain.hop.keep_body && next.keep_body,
+            ..next
+        };
+        let left = std::mem::replace(&mut chain.hop, next);
+        chain.requested.get_or_insert(left.url);
+        chain.redirects += 1;
+        Followed::Next(chain)
+    }
+}
