@@ -46,6 +46,7 @@ http {{
     listen 127.0.0.1:{PORT} backlog=4096;
 {extra}
     location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
+    location /to/ {{ rewrite ^/to/(.*)$ /delay/$1 redirect; }}
     location /w4/ {{ access_log {workdir}/access.log; echo_sleep 0.1; echo "ok"; }}
     location /files/ {{ root {workdir}/www; }}
     location / {{ return 200 "ok\\n"; }}
@@ -215,10 +216,11 @@ def main():
                          "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
-                         "beside octopus in W1, W2, W3 and W6, for before/after numbers")
+                         "beside octopus in W1, W2, W3, W6, W9 and W13, for before/after "
+                         "numbers")
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
-                             "W12"])
+                             "W12", "W13"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -282,6 +284,10 @@ def main():
         if "W6" in w:
             urls = [f"http://127.0.1.{1 + i % HOSTS_W6}:{PORT}/n/{i}" for i in range(20000)]
             rows += run_workload("W6", urls, 64, None, ours + ["curl --parallel"], args, work)
+        if "W13" in w:
+            # W9's shape at c=2000 with every URL behind one redirect (302 to /delay/N).
+            urls = [f"http://127.0.1.{1 + i % 50}:{PORT}/to/{i}" for i in range(20000)]
+            rows += run_workload("W13", urls, 2000, 1.0, ours + ["wget2"], args, work)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -1,12 +1,12 @@
-//! One HTTP exchange per call: build the ureq agents (for `https` and proxies) and the pools
-//! of octopus's own exchange (plain `http` sent directly, `exchange.rs`) from validated
-//! settings, fetch a URL, read the body to the end (keeping it, and the headers, only when
-//! asked), classify any failure.
+//! The client: build the ureq agents (for `https` and proxies) and the pools of octopus's
+//! own exchange (plain `http` sent directly, `exchange.rs`) from validated settings, send
+//! one request of a redirect chain and wait for its answer here (`send`, for what cannot
+//! wait on no thread), build request heads, classify any failure. The chain itself, with
+//! the hops that wait on no thread, is `chain.rs`'s; reading bodies is `receive.rs`'s.
 //!
-//! Invariants: `Client::fetch` never panics and never returns before the body is read or
-//! abandoned; every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
-//! request (see `resolver.rs`); the whole exchange, redirects and body included, is bounded
-//! by `timeout` (ureq's `timeout_global`, given what is left of it on each redirect hop).
+//! Invariants: every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
+//! request (see `resolver.rs`); each request is bounded by what is left of the fetch's
+//! `timeout` (ureq's `timeout_global` on later tries and hops).
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
@@ -306,7 +306,7 @@ fn shard(url: &Url, shards: usize) -> usize {
 fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
     let config = Agent::config_builder()
         .http_status_as_error(false)
-        // Redirects are followed in `fetch` (see redirect.rs).
+        // Redirects are followed in `chain.rs` (see redirect.rs).
         .max_redirects(0)
         .max_redirects_will_error(false)
         .user_agent(cfg.user_agent.as_str())

@@ -82,7 +82,7 @@ impl Client {
             bytes: read.bytes,
             content_type,
             retry_after,
-            // Set by `Client::fetch`, which knows when the chain started.
+            // Set by the chain (`chain.rs`), which knows when it started.
             took: Duration::ZERO,
             headers: cfg.keep_headers.then(|| Box::new(parts.headers)),
             capture: read.captured,
