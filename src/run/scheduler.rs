@@ -336,14 +336,11 @@ impl Scheduler {
     }
 
     /// How many tasks wait here: deliveries, and requests in the window (some of which limits
-    /// may hold back) unless the concurrency is reached. What the engine sizes its workers
-    /// by.
+    /// may hold back) up to the room left under the concurrency (one slot freed is one task,
+    /// however long the window). What the engine sizes and wakes its workers by.
     pub fn waiting(&self) -> usize {
-        let startable = match self.fetching < self.concurrency {
-            true => self.window.len(),
-            false => 0,
-        };
-        self.deliveries.len() + startable
+        let room = self.concurrency.saturating_sub(self.fetching);
+        self.deliveries.len() + self.window.len().min(room)
     }
 
     /// The earliest timer: a retry falling due, or a rate or delay found by the last scan.
