@@ -13,6 +13,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, Weak};
+use std::time::Instant;
 
 use super::engine::{Engine, State};
 use crate::blocking::{self, Blocking};
@@ -71,7 +72,7 @@ impl Engine {
             } else if state.timekeeper.is_some() {
                 self.timer.notify_one();
             } else if polling > 0 {
-                self.nudge_waiting();
+                self.wake_poller(&mut state);
             }
             let room = self.settings.concurrency.saturating_sub(state.workers);
             start = waiting
@@ -86,12 +87,13 @@ impl Engine {
         }
         self.hints.waiting.store(tasks + ready, Ordering::Relaxed);
         if let Some(wake) = state.scheduler.next_wake() {
+            let kept = |until: Option<Instant>| until.is_some_and(|until| until <= wake);
             match (state.timekeeper, state.poller) {
                 (Some((_, until)), _) if until <= wake => {}
                 (Some(_), _) => self.timer.notify_one(),
-                (None, Some(Some(until))) if until <= wake => {}
+                (None, Some(poller)) if kept(poller.until) => {}
                 (None, _) if state.idle > 0 => self.work.notify_one(),
-                (None, Some(_)) => self.nudge_waiting(),
+                (None, Some(_)) => self.wake_poller(&mut state),
                 (None, None) => {}
             }
         }
@@ -117,6 +119,14 @@ impl Engine {
     }
 
     /// Whether requests wait in the set.
+    /// End the poller's poll, once: it comes back to see what changed.
+    fn wake_poller(&self, state: &mut State) {
+        if let Some(poller) = state.poller.as_mut().filter(|poller| !poller.woken) {
+            poller.woken = true;
+            self.nudge_waiting();
+        }
+    }
+
     pub(super) fn has_waiting_requests(&self) -> bool {
         matches!(self.waiting.get(), Some(Some(waiting)) if !waiting.is_empty())
     }

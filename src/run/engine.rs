@@ -79,14 +79,22 @@ pub(super) struct State {
     pub(super) timing: usize,
     /// The worker waiting on `timer`: its token and until when.
     pub(super) timekeeper: Option<(u64, Instant)>,
-    /// The worker polling the waiting set, if one is: until when at most (`None`: until a
-    /// request is readable or due).
-    pub(super) poller: Option<Option<Instant>>,
+    /// The worker polling the waiting set, if one is.
+    pub(super) poller: Option<Poller>,
     /// When the last poll of the waiting set ended.
     pub(super) polled: Instant,
     pub(super) tokens: u64,
     /// No handle is left: workers exit once nothing waits.
     pub(super) closed: bool,
+}
+
+/// The worker polling the waiting set.
+#[derive(Clone, Copy)]
+pub(super) struct Poller {
+    /// Until when at most (`None`: until a request is readable or due).
+    pub(super) until: Option<Instant>,
+    /// Told to end its poll (the set's eventfd written): told once.
+    pub(super) woken: bool,
 }
 
 /// What `nudge` and the poller last saw, for a worker about to block to read without the

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::engine::{Engine, State};
+use super::engine::{Engine, Poller, State};
 use super::job::{Delivery, Job};
 use super::scheduler::Task;
 use super::waiting::Waiting;
@@ -85,7 +85,10 @@ impl Engine {
         let Some(Some(waiting)) = self.waiting.get() else {
             return state;
         };
-        state.poller = Some(until);
+        state.poller = Some(Poller {
+            until,
+            woken: false,
+        });
         self.hints.polling.store(true, Ordering::Relaxed);
         drop(state);
         let found = waiting.poll(until);
