@@ -118,7 +118,6 @@ impl Engine {
             .map(drop)
     }
 
-    /// Whether requests wait in the set.
     /// End the poller's poll, once: it comes back to see what changed.
     fn wake_poller(&self, state: &mut State) {
         if let Some(poller) = state.poller.as_mut().filter(|poller| !poller.woken) {
@@ -127,6 +126,7 @@ impl Engine {
         }
     }
 
+    /// Whether requests wait in the set.
     pub(super) fn has_waiting_requests(&self) -> bool {
         matches!(self.waiting.get(), Some(Some(waiting)) if !waiting.is_empty())
     }
