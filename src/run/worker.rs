@@ -66,6 +66,7 @@ impl Engine {
             };
         }
     }
+
     /// Whether a running worker should poll the set before its next task: requests wait in
     /// it and no worker has polled for `POLL_EVERY`.
     fn poll_due(&self, state: &State, now: Instant) -> bool {
