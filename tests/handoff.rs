@@ -117,6 +117,24 @@ fn serve(stream: TcpStream, gate: &Gate) {
     }
 }
 
+/// Enqueue `n` requests to `s` whose handlers wait at `gate`: whether each saw it open.
+fn gated_handlers(
+    otto: &octopus::Octopus,
+    s: &Server,
+    gate: &Arc<Gate>,
+    n: usize,
+) -> Arc<Mutex<Vec<bool>>> {
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..n {
+        let (gate, passed) = (Arc::clone(gate), Arc::clone(&passed));
+        otto.enqueue(s.url(&format!("/h/{i}")), move |_: &Response| {
+            let all = gate.pass();
+            passed.lock().unwrap().push(all);
+        });
+    }
+    passed
+}
+
 #[test]
 fn requests_that_block_their_worker_still_run_as_many_as_the_concurrency() {
     // Through a proxy (ureq's path), every hop waits on its worker.
@@ -144,15 +162,7 @@ fn requests_that_block_their_worker_still_run_as_many_as_the_concurrency() {
 fn handlers_that_block_still_run_as_many_as_the_concurrency() {
     let s = server();
     let otto = builder().concurrency(N).build().unwrap();
-    let gate = Gate::new(N);
-    let passed = Arc::new(Mutex::new(Vec::new()));
-    for i in 0..N {
-        let (gate, passed) = (Arc::clone(&gate), Arc::clone(&passed));
-        otto.enqueue(s.url(&format!("/h/{i}")), move |_: &Response| {
-            let all = gate.pass();
-            passed.lock().unwrap().push(all);
-        });
-    }
+    let passed = gated_handlers(&otto, &s, &Gate::new(N), N);
     otto.wait();
     let passed = passed.lock().unwrap();
     assert_eq!(passed.len(), N);
@@ -189,14 +199,7 @@ fn a_redirects_next_hop_waits_on_no_thread() {
         .timeout(LIVENESS * 2)
         .build()
         .unwrap();
-    let held = Arc::new(Mutex::new(Vec::new()));
-    for i in 0..holders {
-        let (gate, held) = (Arc::clone(&gate), Arc::clone(&held));
-        otto.enqueue(s.url(&format!("/h/{i}")), move |_: &Response| {
-            let all = gate.pass();
-            held.lock().unwrap().push(all);
-        });
-    }
+    let held = gated_handlers(&otto, &s, &gate, holders);
     let statuses = Arc::new(Mutex::new(Vec::new()));
     for i in 0..N {
         let statuses = Arc::clone(&statuses);
