@@ -148,7 +148,15 @@ impl Client {
             Ok(response) => response,
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
                 let headers = chain.headers(&self.cfg.headers);
-                match self.send(&chain.hop, headers, chain.redirects > 0, chain.deadline) {
+                let proxy = self.proxy_for(&chain.hop.url);
+                let later_hop = chain.redirects > 0;
+                match self.send(
+                    &chain.hop,
+                    headers,
+                    later_hop,
+                    chain.deadline,
+                    proxy.as_deref(),
+                ) {
                     Ok(response) => response,
                     Err(failure) => return Started::Done(Err(failure)),
                 }
@@ -211,7 +219,13 @@ impl Client {
             }
         }
         let headers = chain.headers(&self.cfg.headers);
-        match self.send(&chain.hop, headers, later_hop, chain.deadline) {
+        match self.send(
+            &chain.hop,
+            headers,
+            later_hop,
+            chain.deadline,
+            proxy.as_deref(),
+        ) {
             Ok(response) => Answer::Came(chain, at, response),
             Err(failure) => Answer::Failed(failure),
         }

@@ -169,19 +169,20 @@ impl Client {
         })
     }
 
-    /// Send one request of the chain; hops after the first get what is left of the deadline.
-    /// A request of an idempotent method that fails on a pooled connection the server had
-    /// already closed is sent again (as curl and Go's client do); each such failure uses up
-    /// one pooled connection, and one on a new connection is final.
+    /// Send one request of the chain (through `proxy`, the hop's, as `proxy_for` gives
+    /// it); hops after the first get what is left of the deadline. A request of an
+    /// idempotent method that fails on a pooled connection the server had already closed is
+    /// sent again (as curl and Go's client do); each such failure uses up one pooled
+    /// connection, and one on a new connection is final.
     pub(super) fn send(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
         later_hop: bool,
         deadline: Instant,
+        proxy: Option<&str>,
     ) -> Result<http::Response<ureq::Body>, Failure> {
-        let proxy = self.proxy_for(&hop.url);
-        let way = match self.direct_route(&hop.url, proxy.as_deref()) {
+        let way = match self.direct_route(&hop.url, proxy) {
             Some(route) => {
                 // The first hop's URL was checked when it was read.
                 if later_hop {
@@ -222,7 +223,7 @@ impl Client {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {
                     budget = Some(deadline.saturating_duration_since(Instant::now()));
                 }
-                Err(e) => return Err(classify(&e, proxy.as_deref())),
+                Err(e) => return Err(classify(&e, proxy)),
                 Ok(response) => return Ok(response),
             }
         }
