@@ -136,10 +136,11 @@ impl Octopus {
 }
 
 impl Builder {
-    /// Requests in flight at once (1 to 100000). A plain `http` request sent directly waits
-    /// for its answer on no thread; a few worker threads do the work, and another starts
-    /// whenever one blocks (a TLS or proxied exchange, a redirect, a name lookup, a slow
-    /// handler), up to this many. `build` raises the open-file limit to fit, or fails.
+    /// Requests in flight at once (1 to 100000). A plain `http` request sent directly (and a
+    /// redirect's next hop to one) waits for its answer on no thread; a few worker threads
+    /// do the work, and another starts whenever one blocks (a TLS or proxied exchange, a
+    /// name lookup, a slow handler), up to this many. `build` raises the open-file limit to
+    /// fit, or fails.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
         self

@@ -1,8 +1,9 @@
 //! Running requests: [`Octopus`], the handle callers hold; the engine (`engine.rs`: worker
 //! threads around the scheduler, their steps in `worker.rs`, which run in `dispatch.rs`,
-//! requests waiting for their answer on no thread in `waiting.rs`); the scheduler (`scheduler.rs`: limits, timers, window,
-//! merging of repeats, all decisions, no threads); the cache (`cache.rs`); the limiter
-//! (`limits.rs`); and the pull form (`stream.rs`, [`Responses`]).
+//! requests waiting for their answer on no thread in `waiting.rs`); the scheduler
+//! (`scheduler.rs`: limits, timers, window, merging of repeats, all decisions, no
+//! threads); the cache (`cache.rs`); the limiter (`limits.rs`); and the pull form
+//! (`stream.rs`, [`Responses`]).
 
 mod cache;
 mod dispatch;
@@ -57,8 +58,8 @@ pub struct Stats {
     pub in_flight: usize,
     /// Handlers that panicked.
     pub handler_panics: u64,
-    /// Worker threads running: a few (twice the cores) while requests wait on no thread,
-    /// more while some block (up to the concurrency).
+    /// Worker threads started and not ended: a few (at most twice the cores, often one)
+    /// while requests wait on no thread, more while some block (up to the concurrency).
     pub workers: usize,
     /// Worker threads the system refused to start (the run goes on with fewer).
     pub worker_start_failures: u64,
