@@ -147,16 +147,8 @@ impl Client {
         let response = match read {
             Ok(response) => response,
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
-                let headers = chain.headers(&self.cfg.headers);
                 let proxy = self.proxy_for(&chain.hop.url);
-                let later_hop = chain.redirects > 0;
-                match self.send(
-                    &chain.hop,
-                    headers,
-                    later_hop,
-                    chain.deadline,
-                    proxy.as_deref(),
-                ) {
+                match self.send_here(&chain, proxy.as_deref()) {
                     Ok(response) => response,
                     Err(failure) => return Started::Done(Err(failure)),
                 }
@@ -218,17 +210,21 @@ impl Client {
                 Err(e) => return Answer::Failed(classify(&e, None)),
             }
         }
-        let headers = chain.headers(&self.cfg.headers);
-        match self.send(
-            &chain.hop,
-            headers,
-            later_hop,
-            chain.deadline,
-            proxy.as_deref(),
-        ) {
+        match self.send_here(&chain, proxy.as_deref()) {
             Ok(response) => Answer::Came(chain, at, response),
             Err(failure) => Answer::Failed(failure),
         }
+    }
+
+    /// Send `chain`'s hop (through `proxy`) and wait for its answer on this thread.
+    fn send_here(
+        &self,
+        chain: &Chain,
+        proxy: Option<&str>,
+    ) -> Result<http::Response<ureq::Body>, Failure> {
+        let headers = chain.headers(&self.cfg.headers);
+        let later_hop = chain.redirects > 0;
+        self.send(&chain.hop, headers, later_hop, chain.deadline, proxy)
     }
 
     /// What the answer to `chain`'s hop (sent at `at`) leads to: the final response, read to
