@@ -11,8 +11,9 @@ use jsonschema::Validator;
 use serde_json::{Value, json};
 
 fn validator(name: &str) -> Validator {
+    // schema/ is at the workspace root, two folders above this crate.
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schema")
+        .join("../../schema")
         .join(name);
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(

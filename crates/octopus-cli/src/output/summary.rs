@@ -13,8 +13,8 @@ use serde::Serialize;
 use octopus::Response;
 
 use super::stats::{Stats, StatsSummary};
-use crate::cli::feed::InputStats;
-use crate::cli::stop::StopReason;
+use crate::feed::InputStats;
+use crate::stop::StopReason;
 
 /// The bucket for responses whose status is outside `--ok-status`.
 pub const HTTP_STATUS: &str = "http_status";

@@ -10,8 +10,8 @@ use std::ops::RangeInclusive;
 use octopus::Response;
 use regex::bytes::Regex;
 
-use crate::cli::args::{ReportArgs, parse_size};
-use crate::cli::settings::status_list;
+use crate::args::{ReportArgs, parse_size};
+use crate::settings::status_list;
 
 /// What to print.
 #[derive(Debug, Default)]

@@ -21,7 +21,8 @@ impl Warcio {
     /// `OCTOPUS_PYTHON`, the repository's `.venv`, or `python3` on the PATH: the first that
     /// imports warcio.
     fn find() -> Option<Warcio> {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin");
+        // The workspace root, two folders above this crate.
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
         let candidates = [
             std::env::var_os("OCTOPUS_PYTHON").map(PathBuf::from),
             Some(venv.join("python")),

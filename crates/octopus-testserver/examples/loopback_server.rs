@@ -1,6 +1,6 @@
 //! Run the embedded loopback test server by itself, for trying octopus by hand:
 //! `cargo run --release --example loopback_server` prints its base URL and serves until
-//! killed. Routes are listed in `testserver/src/lib.rs`.
+//! killed. Routes are listed in `src/lib.rs`.
 
 use std::io::Write;
 

@@ -1,10 +1,11 @@
-//! The command line on the library: arguments (`args.rs`, `report_args.rs`), settings from
-//! them (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
+//! The `octopus` command line, built on the `octopus` library's public API alone: arguments
+//! (`args.rs`, `report_args.rs`, their parsers in `parse.rs`), settings from them
+//! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
 //! printing in `output/`, its output file and `--resume` in `journal.rs`, `--keep-order` in
-//! `order.rs`, and its stopping in `stop.rs`), `bench` (`bench.rs`), shell
-//! completions and the man page (`generate.rs`), and exit codes. Everything else is the library's.
+//! `order.rs`, and its stopping in `stop.rs`), `bench` (`bench.rs`), shell completions and
+//! the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
-pub mod args;
+mod args;
 mod bench;
 mod exit_codes;
 mod feed;
@@ -18,9 +19,15 @@ mod settings;
 mod stop;
 
 use args::{Cli, Command};
+use clap::Parser;
+
+fn main() {
+    let cli = Cli::parse();
+    std::process::exit(run(cli));
+}
 
 /// Run the parsed command line; returns the process exit status.
-pub fn run(cli: Cli) -> i32 {
+fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Fetch(args)) => fetch::fetch(&args),
         Some(Command::Bench(args)) => bench::run(&args),

@@ -148,25 +148,3 @@ pub fn slow_input(s: &Server, n: usize) -> String {
         .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
         .collect()
 }
-
-/// Fetch these paths of `s` with `otto` (one at a time, in this order, at concurrency 1);
-/// the responses by path.
-pub fn fetch_paths(
-    otto: &octopus::Octopus,
-    s: &Server,
-    paths: &[&str],
-) -> std::collections::HashMap<String, octopus::Response> {
-    let requests: Vec<octopus::Request> = paths
-        .iter()
-        .map(|p| octopus::Request::from(s.url(p)))
-        .collect();
-    let mut by_url: std::collections::HashMap<String, octopus::Response> = otto
-        .fetch_all(requests)
-        .unwrap()
-        .map(|r| (r.url().to_string(), r))
-        .collect();
-    paths
-        .iter()
-        .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
-        .collect()
-}
