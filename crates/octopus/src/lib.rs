@@ -55,6 +55,7 @@ mod builder;
 mod capture;
 mod error;
 mod failure;
+mod fetched;
 mod http;
 pub mod input;
 mod policy;
@@ -63,6 +64,7 @@ mod response;
 mod run;
 mod settings;
 mod shared;
+mod status;
 mod warc;
 
 pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};

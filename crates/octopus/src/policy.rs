@@ -7,20 +7,7 @@
 use std::time::Duration;
 
 use crate::response::Outcome;
-
-/// Inclusive ranges of statuses (which count as success, which are retried).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StatusSet(Vec<(u16, u16)>);
-
-impl StatusSet {
-    pub fn new(ranges: Vec<(u16, u16)>) -> Self {
-        StatusSet(ranges)
-    }
-
-    pub fn contains(&self, status: u16) -> bool {
-        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
-    }
-}
+use crate::status::StatusSet;
 
 /// One prefix limit: at most `max` requests in flight to URLs starting with `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use http::HeaderMap;
 
 use crate::capture::{Captured, Hash, Saved};
 use crate::failure::Failure;
-use crate::http::Fetched;
+use crate::fetched::Fetched;
 use crate::input::Origin;
 use crate::warc::WarcLocation;
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::http::ClientSettings;
 use crate::input::Shard;
-use crate::policy::{Policy, StatusSet};
+use crate::policy::Policy;
 use crate::shared::SharedSettings;
+use crate::status::StatusSet;
 
 /// The cache's settings, when it is on.
 #[derive(Debug, Clone, Copy)]

@@ -12,9 +12,10 @@ use crate::capture::{Capture, Layout, Saver};
 use crate::error::{Error, Setting};
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::input::Shard;
-use crate::policy::{Policy, PrefixLimit, RetryPolicy, StatusSet};
+use crate::policy::{Policy, PrefixLimit, RetryPolicy};
 use crate::settings::{CacheSettings, Settings};
 use crate::shared::SharedSettings;
+use crate::status::StatusSet;
 use crate::warc::Warc;
 
 /// What a reader of the archive should know about how records were written.

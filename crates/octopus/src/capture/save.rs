@@ -23,7 +23,7 @@ use url::Url;
 
 use super::names::mirror_path;
 use crate::failure::{ErrorKind, Failure};
-use crate::policy::StatusSet;
+use crate::status::StatusSet;
 
 /// How saved bodies are laid out under the output directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,6 @@ use std::time::{Instant, SystemTime};
 use ureq::http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use super::Fetched;
 use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
 use super::exchange::{Outgoing, Sending, send};
@@ -25,6 +24,7 @@ use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
 use crate::failure::{ErrorKind, Failure};
+use crate::fetched::Fetched;
 
 /// What `Client::start` or `Client::resume` did with a fetch. Returned by value and taken
 /// apart at once: the `Pending` moves straight into the engine's one box per waiting

@@ -12,13 +12,13 @@ use std::time::{Duration, SystemTime};
 use ureq::http::{self, HeaderName, HeaderValue, Method, response};
 use url::Url;
 
-use super::Fetched;
 use super::body::{Body, Reader};
 use super::client::Client;
 use super::decode::Decoder;
 use super::pool::peer;
 use super::redirect::Hop;
 use crate::failure::{ErrorKind, Failure};
+use crate::fetched::Fetched;
 use crate::input::redact;
 use crate::warc::{Exchange, WarcLocation};
 

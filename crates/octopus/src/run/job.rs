@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::input::Origin;
 use crate::policy::Policy;
-use crate::policy::StatusSet;
 use crate::response::{Outcome, Response, Settled, Shared};
+use crate::status::StatusSet;
 
 /// Receives the response of one request, exactly once.
 pub(crate) enum Consumer {

@@ -186,8 +186,9 @@ pub(crate) mod tests {
 
     use std::time::Duration;
 
-    use crate::http::Fetched;
-    use crate::policy::{Policy, RetryPolicy, StatusSet};
+    use crate::fetched::Fetched;
+    use crate::policy::{Policy, RetryPolicy};
+    use crate::status::StatusSet;
 
     pub(crate) fn fetched(status: u16) -> Fetched {
         Fetched {

@@ -30,10 +30,10 @@ use super::job::{Delivery, Effort, Job, Ticket};
 use super::limits::Limits;
 use crate::failure::{ErrorKind, Failure};
 use crate::policy::Policy;
-use crate::policy::StatusSet;
 use crate::response::{Outcome, Shared};
 use crate::settings::Settings;
 use crate::shared::Hold;
+use crate::status::StatusSet;
 
 /// What a worker should do next.
 pub(crate) enum Task {
