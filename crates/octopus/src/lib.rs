@@ -53,6 +53,7 @@
 mod blocking;
 mod builder;
 mod capture;
+pub mod defaults;
 mod error;
 mod failure;
 mod fetched;
@@ -67,9 +68,10 @@ mod shared;
 mod status;
 mod warc;
 
-pub use builder::{Builder, MAX_CONCURRENCY, MAX_DURATION};
+pub use builder::{Builder, Setting};
 pub use capture::{Hash, Layout, Saved};
-pub use error::{Error, Setting};
+pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};
+pub use error::Error;
 pub use failure::{ErrorKind, Failure};
 pub use input::Request;
 pub use record::Record;

@@ -333,8 +333,69 @@ fn bad_settings_are_typed_errors_naming_the_setting() {
         setting_of(builder().retry_delay(Duration::MAX)),
         Setting::RetryDelay
     );
+    // Each setting's own check, as the builder's table declares it.
+    let checked = [
+        (
+            builder().connect_timeout(Duration::ZERO),
+            Setting::ConnectTimeout,
+        ),
+        (builder().cache_ttl(too_long), Setting::CacheTtl),
+        (builder().delay(too_long), Setting::Delay),
+        (builder().max_retry_wait(too_long), Setting::MaxRetryWait),
+        (builder().redis_outage(too_long), Setting::RedisOutage),
+        (
+            builder().redis_lease(Duration::from_millis(500)),
+            Setting::RedisLease,
+        ),
+        (builder().redis_prefix(""), Setting::RedisPrefix),
+        (builder().lookahead(0), Setting::Lookahead),
+        (builder().limit("http://a/", 0), Setting::Limit),
+        (
+            builder().concurrency(octopus::MAX_CONCURRENCY + 1),
+            Setting::Concurrency,
+        ),
+    ];
+    for (refused, setting) in checked {
+        assert_eq!(setting_of(refused), setting);
+    }
     let message = builder().concurrency(0).build().err().unwrap().to_string();
     assert!(message.contains("concurrency"), "{message}");
+}
+
+#[test]
+fn settings_have_one_kebab_case_name_each() {
+    let names: std::collections::BTreeSet<_> = Setting::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(names.len(), Setting::ALL.len(), "{names:?}");
+    for name in names {
+        let kebab = name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        assert!(kebab && !name.starts_with('-'), "{name}");
+    }
+    assert_eq!(Setting::ConnectTimeout.to_string(), "connect-timeout");
+}
+
+#[test]
+fn builders_start_from_the_defaults() {
+    use octopus::defaults;
+    let explicit = Octopus::builder()
+        .concurrency(defaults::CONCURRENCY)
+        .timeout(defaults::TIMEOUT)
+        .connect_timeout(defaults::CONNECT_TIMEOUT)
+        .max_redirects(defaults::MAX_REDIRECTS)
+        .max_body(defaults::MAX_BODY)
+        .ok_status(defaults::OK_STATUS.to_vec())
+        .cache_size(defaults::CACHE_SIZE)
+        .lookahead(defaults::LOOKAHEAD)
+        .retries(defaults::RETRIES)
+        .retry_on(defaults::RETRY_ON.to_vec())
+        .retry_delay(defaults::RETRY_DELAY)
+        .max_retry_wait(defaults::MAX_RETRY_WAIT)
+        .save_layout(defaults::LAYOUT)
+        .shard_by(defaults::SHARD_BY)
+        .redis_prefix(defaults::REDIS_PREFIX)
+        .redis_lease(defaults::REDIS_LEASE)
+        .redis_outage(defaults::REDIS_OUTAGE);
+    assert_eq!(explicit, Octopus::builder());
+    assert_ne!(Octopus::builder().concurrency(7), Octopus::builder());
 }
 
 #[test]

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
-use super::{Builder, MAX_CONCURRENCY, MAX_DURATION};
+use super::{Builder, Setting};
 use crate::capture::{Capture, Layout, Saver};
-use crate::error::{Error, Setting};
+use crate::defaults::MAX_DURATION;
+use crate::error::Error;
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::input::Shard;
 use crate::policy::{Policy, PrefixLimit, RetryPolicy};
@@ -28,20 +29,18 @@ const WARC_NOTE: &str = "Response records hold the payload as the server sent it
 impl Builder {
     /// The settings, validated.
     pub(super) fn settings(&self) -> Result<Settings, Error> {
+        self.refused()
+            .map_err(|(setting, refused)| Error::setting(setting, refused.value, refused.reason))?;
         let concurrency = self.concurrency;
-        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            let reason = format!("must be from 1 to {MAX_CONCURRENCY}");
-            return Err(Error::setting(Setting::Concurrency, concurrency, reason));
-        }
         let method = self.checked_method()?;
         let cache = match self.cache_ttl {
             Some(ttl) if !ttl.is_zero() && self.cache_size > 0 => Some(CacheSettings {
-                ttl: bounded(Setting::CacheTtl, ttl)?,
+                ttl,
                 capacity: self.cache_size,
             }),
             _ => None,
         };
-        let ok_status = statuses(Setting::OkStatus, &self.ok_status)?;
+        let ok_status = status_set(&self.ok_status);
         let safe = method == Method::GET || method == Method::HEAD;
         let mut client = self.client(method, concurrency)?;
         client.capture = self.capture(&ok_status)?;
@@ -52,7 +51,7 @@ impl Builder {
             cache: cache.filter(|_| safe),
             client,
             ok_status,
-            policy: self.policy()?,
+            policy: self.policy(),
             shard: self.checked_shard()?,
             shared: self.shared()?,
         })
@@ -60,7 +59,7 @@ impl Builder {
 
     /// What to keep of bodies; the output directory made ready.
     fn capture(&self, ok_status: &StatusSet) -> Result<Capture, Error> {
-        if self.skip_existing && (self.save_to.is_none() || self.layout != Layout::Mirror) {
+        if self.skip_existing && (self.save_to.is_none() || self.save_layout != Layout::Mirror) {
             let reason = "needs an output directory in the mirror layout";
             return Err(Error::setting(Setting::SkipExisting, "true", reason));
         }
@@ -72,7 +71,7 @@ impl Builder {
                     .map_err(|e| Error::setting(Setting::OutputDir, &shown, e.to_string()))?;
                 Some(Arc::new(Saver::new(
                     dir.clone(),
-                    self.layout,
+                    self.save_layout,
                     self.save_all,
                     self.skip_existing,
                     ok_status.clone(),
@@ -146,26 +145,11 @@ impl Builder {
                 "expected redis://host:port/db (or unix:///path/to/socket)",
             ));
         }
-        let lease = bounded(Setting::RedisLease, self.redis_lease)?;
-        if lease < Duration::from_secs(1) {
-            return Err(Error::setting(
-                Setting::RedisLease,
-                format!("{lease:?}"),
-                "must be at least 1s",
-            ));
-        }
-        if self.redis_prefix.is_empty() {
-            return Err(Error::setting(
-                Setting::Redis,
-                url,
-                "the key prefix is empty",
-            ));
-        }
         Ok(Some(SharedSettings {
             url: url.clone(),
             prefix: self.redis_prefix.clone(),
-            lease,
-            outage: bounded(Setting::RedisOutage, self.redis_outage)?,
+            lease: self.redis_lease,
+            outage: self.redis_outage,
         }))
     }
 
@@ -193,10 +177,8 @@ impl Builder {
     }
 
     fn client(&self, method: Method, concurrency: usize) -> Result<ClientSettings, Error> {
-        let timeout = positive(Setting::Timeout, self.timeout)?;
-        let connect_timeout = positive(Setting::ConnectTimeout, self.connect_timeout)?;
         let headers = self
-            .headers
+            .header
             .iter()
             .map(|(n, v)| header(n, v))
             .collect::<Result<Vec<_>, _>>()?;
@@ -229,9 +211,13 @@ impl Builder {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let roots = self.root_certs.as_deref().map(given_roots).transpose()?;
+        let roots = self
+            .root_certs_pem
+            .as_deref()
+            .map(given_roots)
+            .transpose()?;
         let client_cert = self
-            .client_cert
+            .client_cert_pem
             .as_ref()
             .map(|(certs, key)| client_cert(certs, key))
             .transpose()?;
@@ -240,8 +226,8 @@ impl Builder {
             headers,
             body: self.body.as_deref().map(Arc::from),
             user_agent,
-            timeout,
-            connect_timeout,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
             max_redirects: self.max_redirects,
             max_body: self.max_body,
             capture: Capture::default(),
@@ -257,76 +243,31 @@ impl Builder {
         })
     }
 
-    fn policy(&self) -> Result<Policy, Error> {
-        let positive_count = |setting, n: usize| match n {
-            0 => Err(Error::setting(setting, n, "must be at least 1")),
-            n => Ok(n),
-        };
-        let limits = self
-            .limits
-            .iter()
-            .map(|(prefix, max)| match prefix.is_empty() {
-                true => Err(Error::setting(
-                    Setting::Limit,
-                    prefix,
-                    "the prefix is empty",
-                )),
-                false => Ok(PrefixLimit {
-                    prefix: prefix.clone(),
-                    max: positive_count(Setting::Limit, *max)?,
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Policy {
-            per_host: self
-                .per_host
-                .map(|n| positive_count(Setting::PerHost, n))
-                .transpose()?,
-            limits,
-            interval: self.rate.map(interval).transpose()?,
-            delay: self
-                .delay
-                .map(|d| bounded(Setting::Delay, d))
-                .transpose()?
-                .filter(|d| !d.is_zero()),
+    fn policy(&self) -> Policy {
+        let limits = self.limit.iter().map(|(prefix, max)| PrefixLimit {
+            prefix: prefix.clone(),
+            max: *max,
+        });
+        Policy {
+            per_host: self.per_host,
+            limits: limits.collect(),
+            interval: self.rate.map(interval),
+            delay: self.delay.filter(|d| !d.is_zero()),
             retry: RetryPolicy {
                 retries: self.retries,
-                on_status: statuses(Setting::RetryOn, &self.retry_on)?,
-                base: bounded(Setting::RetryDelay, self.retry_delay)?,
-                max_wait: bounded(Setting::MaxRetryWait, self.max_retry_wait)?,
+                on_status: status_set(&self.retry_on),
+                base: self.retry_delay,
+                max_wait: self.max_retry_wait,
             },
-            lookahead: positive_count(Setting::Lookahead, self.lookahead)?,
-        })
+            lookahead: self.lookahead,
+        }
     }
 }
 
-/// `d` if it is at most `MAX_DURATION`.
-fn bounded(setting: Setting, d: Duration) -> Result<Duration, Error> {
-    if d > MAX_DURATION {
-        let reason = "is too long (at most 365 days)";
-        return Err(Error::setting(setting, format!("{d:?}"), reason));
-    }
-    Ok(d)
-}
-
-/// `d` if it is more than zero and at most `MAX_DURATION`.
-fn positive(setting: Setting, d: Duration) -> Result<Duration, Error> {
-    if d.is_zero() {
-        return Err(Error::setting(setting, "0s", "must be more than zero"));
-    }
-    bounded(setting, d)
-}
-
-/// The gap between request starts at `per_second`; a year at most.
-fn interval(per_second: f64) -> Result<Duration, Error> {
-    let refused = |reason| Error::setting(Setting::Rate, format!("{per_second}/s"), reason);
-    if !per_second.is_finite() || per_second <= 0.0 {
-        return Err(refused("must be a number above zero"));
-    }
-    match Duration::try_from_secs_f64(1.0 / per_second) {
-        Ok(gap) if gap <= MAX_DURATION => Ok(gap),
-        _ => Err(refused("is too slow (at least one request a year)")),
-    }
+/// The gap between request starts at `per_second` (checked: above zero, at least one a
+/// year).
+fn interval(per_second: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / per_second).map_or(MAX_DURATION, |gap| gap.min(MAX_DURATION))
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
@@ -341,19 +282,7 @@ fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     Ok((name, value))
 }
 
-fn statuses(setting: Setting, ranges: &[RangeInclusive<u16>]) -> Result<StatusSet, Error> {
-    let shown = |r: &RangeInclusive<u16>| format!("{}-{}", r.start(), r.end());
-    if ranges.is_empty() {
-        return Err(Error::setting(setting, "", "no status given"));
-    }
-    let mut set = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        let (lo, hi) = (*r.start(), *r.end());
-        if !(100..=999).contains(&lo) || !(100..=999).contains(&hi) || lo > hi {
-            let reason = "statuses are from 100 to 999, low to high";
-            return Err(Error::setting(setting, shown(r), reason));
-        }
-        set.push((lo, hi));
-    }
-    Ok(StatusSet::new(set))
+/// Status ranges (checked) as a `StatusSet`.
+fn status_set(ranges: &[RangeInclusive<u16>]) -> StatusSet {
+    StatusSet::new(ranges.iter().map(|r| (*r.start(), *r.end())).collect())
 }

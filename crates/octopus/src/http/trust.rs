@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, parse_pem};
 
-use crate::error::{Error, Setting};
+use crate::builder::table::Setting;
+use crate::error::Error;
 
 /// The roots in `pem` (the builder's `root_certs_pem`, `--cacert`).
 pub(crate) fn given_roots(pem: &[u8]) -> Result<RootCerts, Error> {

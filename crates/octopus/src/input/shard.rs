@@ -19,6 +19,16 @@ pub enum ShardBy {
     Url,
 }
 
+impl ShardBy {
+    /// The name the command line takes: `host` or `url`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShardBy::Host => "host",
+            ShardBy::Url => "url",
+        }
+    }
+}
+
 /// Shard `index` of `count` (1-based, like masscan's `--shards`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {

@@ -1,0 +1,208 @@
+//! The builder's settings, one entry each: documentation, kind, setter, type, default, and
+//! when it can be refused, its `Setting` name and its own check (`declare.rs` says what
+//! the macro makes of an entry). A new setting is one entry here; `validate.rs` turns it
+//! into what the engine runs with.
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::checks::{
+    a_second_or_more, at_least_one, bounded, concurrency, not_empty, positive, prefix_limits, rate,
+    statuses,
+};
+use crate::capture::{Hash, Layout};
+use crate::defaults;
+use crate::input::ShardBy;
+
+settings! {
+    /// Requests in flight at once (1 to [`MAX_CONCURRENCY`](crate::MAX_CONCURRENCY); default
+    /// [`defaults::CONCURRENCY`]). A plain `http` request sent
+    /// directly (and a redirect's next hop to one) waits for its answer on no thread; a few
+    /// worker threads do the work, and another starts whenever one blocks (a TLS or
+    /// proxied exchange, a name lookup, a slow handler), up to this many. `build` raises
+    /// the open-file limit to fit, or fails.
+    set concurrency: usize = defaults::CONCURRENCY => Concurrency "concurrency", check concurrency;
+
+    /// Deadline for each whole request: connect, headers, redirects and the full body
+    /// (default [`defaults::TIMEOUT`]).
+    set timeout: Duration = defaults::TIMEOUT => Timeout "timeout", check positive;
+
+    /// Deadline for establishing each connection (TCP and TLS; default
+    /// [`defaults::CONNECT_TIMEOUT`]).
+    set connect_timeout: Duration = defaults::CONNECT_TIMEOUT =>
+        ConnectTimeout "connect-timeout", check positive;
+
+    /// Follow at most `n` redirects (default [`defaults::MAX_REDIRECTS`]); 0 does not follow
+    /// them (the 3xx is the response).
+    set max_redirects: u32 = defaults::MAX_REDIRECTS;
+
+    /// The HTTP method (upper-cased); default GET, or POST when a body is set.
+    text method: String => Method "method";
+
+    /// An extra request header (`header(name, value)`, repeatable).
+    field header: Vec<(String, String)> => Header "header";
+
+    /// A request body, sent with every request.
+    into body: Vec<u8>;
+
+    /// The `User-Agent` header (default `octopus/VERSION`).
+    text user_agent: String => UserAgent "user-agent";
+
+    /// Accept any TLS certificate (default: verify them).
+    set accept_invalid_certs: bool;
+
+    /// Trust only the certificate authorities in `pem` (PEM, one or more certificates), like
+    /// curl's `--cacert`. Without it, the operating system's trusted roots are used
+    /// (`SSL_CERT_FILE` and `SSL_CERT_DIR` override them), or, on a system that has none,
+    /// the roots bundled with octopus (Mozilla's).
+    into root_certs_pem: Vec<u8> => CaCert "cacert";
+
+    /// A client certificate (`client_cert_pem(certs, key)`).
+    field client_cert_pem: Option<(Vec<u8>, Vec<u8>)> => ClientCert "cert";
+
+    /// A proxy for every request (`http://`, `https://` or `socks5://`).
+    text proxy: String => Proxy "proxy";
+
+    /// Whether, without [`Builder::proxy`], the proxy environment variables (`HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are honoured (default true).
+    set proxy_from_env: bool = true;
+
+    /// Addresses for names (`resolve(host, port, addr)`, repeatable).
+    field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";
+
+    /// The largest body read per URL (default [`defaults::MAX_BODY`]); a larger one is a
+    /// `body_too_large` failure.
+    set max_body: u64 = defaults::MAX_BODY;
+
+    /// Keep bodies in responses (default true); without them only their size is counted.
+    set keep_bodies: bool = true;
+
+    /// Keep headers in responses (default true; the `Content-Type` is kept either way).
+    set keep_headers: bool = true;
+
+    /// Digests of each body to compute, as it streams through ([`crate::Response::hash`]).
+    list hashes: Hash;
+
+    /// Read the `<title>` of HTML responses ([`crate::Response::title`]), with an HTML
+    /// tokenizer over at most the first MiB of the body.
+    set titles: bool;
+
+    /// Save each body whose status is OK ([`Builder::ok_status`]) under `dir` (created if
+    /// needed), in the [`Builder::save_layout`]: written whole or not at all, never
+    /// outside `dir`. [`crate::Response::saved`] says where.
+    into save_to: PathBuf => OutputDir "output-dir";
+
+    /// How saved bodies are laid out (default [`defaults::LAYOUT`]).
+    set save_layout: Layout = defaults::LAYOUT;
+
+    /// Save every HTTP response's body, whatever its status (default: OK ones only).
+    set save_all: bool;
+
+    /// Do not fetch a URL whose file is already saved (mirror layout): its response says
+    /// it was skipped ([`crate::Response::skipped`]).
+    set skip_existing: bool => SkipExisting "skip-existing";
+
+    /// Archive every HTTP exchange, redirect hops included, as WARC/1.1 `request` and
+    /// `response` records in the file at `path`: each record its own gzip member, or
+    /// uncompressed when the name ends in `.warc`. Bodies are archived as the server sent
+    /// them (still content-encoded). An existing file is appended to.
+    /// [`crate::Response::warc`] says where each response went.
+    ///
+    /// ```
+    /// # let server = octopus_testserver::Server::start().expect("a loopback server");
+    /// # let dir = std::env::temp_dir().join(format!("octopus-doc-warc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).expect("a scratch directory");
+    /// let otto = octopus::Octopus::builder()
+    ///     .warc(dir.join("crawl.warc.gz"))
+    ///     .build()?;
+    /// for response in otto.fetch_all([server.url("/a"), server.url("/b")])? {
+    ///     if let Some(at) = response.warc() {
+    ///         println!("{} is at {}:{}", response.url(), at.file().display(), at.offset());
+    ///     }
+    /// #   assert!(response.warc().is_some());
+    /// }
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), octopus::Error>(())
+    /// ```
+    into warc: PathBuf => Warc "warc";
+
+    /// Write numbered WARC files (`crawl-00000.warc.gz`, `crawl-00001.warc.gz`, …), starting
+    /// a new one before a file would grow past `bytes`.
+    some warc_max_size: u64 => WarcMaxSize "warc-max-size";
+
+    /// Shard `index` of `count` (`shard(index, count)`).
+    field shard: Option<(u64, u64)> => Shard "shard";
+
+    /// What decides a request's shard (default [`defaults::SHARD_BY`]: every URL of a host in
+    /// one shard).
+    set shard_by: ShardBy = defaults::SHARD_BY;
+
+    /// Share `per_host`, `limit`, `rate` and `delay` with every process that names the same
+    /// Redis (`redis://host:port/db`) and [`Builder::redis_prefix`]: together they never
+    /// exceed them. Slots are leases taken atomically (one Lua script), released when a
+    /// request ends, renewed while it runs, and expired after [`Builder::redis_lease`] if
+    /// their process died. `build` fails when Redis does not answer.
+    text redis: String => Redis "redis";
+
+    /// The namespace of the shared limits' keys (`redis_prefix(prefix)`).
+    field redis_prefix: String = defaults::REDIS_PREFIX.to_string() =>
+        RedisPrefix "redis-prefix", check not_empty;
+
+    /// How long a slot stays taken after its process died (at least 1 s; default
+    /// [`defaults::REDIS_LEASE`]; renewed every third of it while the request runs).
+    set redis_lease: Duration = defaults::REDIS_LEASE =>
+        RedisLease "redis-lease", check a_second_or_more;
+
+    /// How long Redis may stay unreachable during a run (limited requests wait meanwhile)
+    /// before the run is stopped (default [`defaults::REDIS_OUTAGE`];
+    /// [`crate::Stats::limiter_lost`]).
+    set redis_outage: Duration = defaults::REDIS_OUTAGE => RedisOutage "redis-outage", check bounded;
+
+    /// Statuses that count as success ([`crate::Response::ok`]), e.g. `[200..=299, 304..=304]`
+    /// (default [`defaults::OK_STATUS`]).
+    list ok_status: RangeInclusive<u16> = defaults::OK_STATUS.to_vec() =>
+        OkStatus "ok-status", check statuses;
+
+    /// Turn the cache on: a repeat of a URL inside `ttl` is served from memory, and repeats
+    /// of a URL being fetched wait for that fetch (GET and HEAD only). Zero turns it off
+    /// (default: off; [`defaults::CACHE_TTL`] is the command line's).
+    some cache_ttl: Duration => CacheTtl "cache-ttl", check bounded;
+
+    /// The most responses the cache keeps (default [`defaults::CACHE_SIZE`]).
+    set cache_size: usize = defaults::CACHE_SIZE;
+
+    /// At most `n` requests in flight to one host (scheme, host and port).
+    some per_host: usize => PerHost "per-host", check at_least_one;
+
+    /// At most `n` requests in flight to URLs starting with `prefix` (`limit(prefix, n)`).
+    field limit: Vec<(String, usize)> => Limit "limit", check prefix_limits;
+
+    /// At most `per_second` request starts per second, overall (fractions allowed).
+    some rate: f64 => Rate "rate", check rate;
+
+    /// At least `gap` between two request starts to the same host.
+    some delay: Duration => Delay "delay", check bounded;
+
+    /// How many waiting URLs are looked at for one that may start now (default
+    /// [`defaults::LOOKAHEAD`]).
+    set lookahead: usize = defaults::LOOKAHEAD => Lookahead "lookahead", check at_least_one;
+
+    /// Retry transport failures, timeouts and [`Builder::retry_on`] statuses up to `n` times
+    /// (default [`defaults::RETRIES`]).
+    set retries: u32 = defaults::RETRIES;
+
+    /// Statuses that are retried (default [`defaults::RETRY_ON`]).
+    list retry_on: RangeInclusive<u16> = defaults::RETRY_ON.to_vec() =>
+        RetryOn "retry-on", check statuses;
+
+    /// Base of the exponential backoff between retries (doubling, with jitter; default
+    /// [`defaults::RETRY_DELAY`]).
+    set retry_delay: Duration = defaults::RETRY_DELAY => RetryDelay "retry-delay", check bounded;
+
+    /// The longest wait before a retry, a server's `Retry-After` included (default
+    /// [`defaults::MAX_RETRY_WAIT`]).
+    set max_retry_wait: Duration = defaults::MAX_RETRY_WAIT =>
+        MaxRetryWait "max-retry-wait", check bounded;
+}
