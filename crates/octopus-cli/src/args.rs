@@ -1,11 +1,16 @@
-//! The command line: every flag defined once, with its help. Validation into settings
-//! happens in `settings.rs` (and the library's builder); this module only describes what
-//! users can type, and parses durations and sizes (bounded, so nothing downstream overflows).
+//! The command line: every flag defined once, with its help and, for the library's
+//! settings, the library's default (`octopus::defaults`, shown in the flags' own syntax by
+//! `parse.rs`). Validation into settings happens in `settings.rs` (and the library's
+//! builder); this module only describes what users can type.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
+use octopus::defaults;
+
+use super::parse::{self, show_duration, show_size, show_statuses};
 
 pub use super::report_args::{FormatArg, ReportArgs};
 
@@ -66,7 +71,7 @@ pub struct BenchArgs {
     pub threads: u32,
 
     /// Simulated server latency per request
-    #[arg(long, default_value = "100ms", value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, default_value = "100ms", value_name = "DUR", value_parser = parse::duration)]
     pub latency: Duration,
 
     /// Distinct URLs the cached run draws its URLs from (the original used 13 sites)
@@ -87,20 +92,23 @@ pub struct FetchArgs {
     pub inputs: Vec<String>,
 
     /// Number of requests in flight at once
-    #[arg(short, long, default_value_t = 50, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=octopus::MAX_CONCURRENCY as i64))]
-    pub concurrency: u32,
+    #[arg(short, long, default_value_t = defaults::CONCURRENCY, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new()
+              .range(1..=octopus::MAX_CONCURRENCY as u64))]
+    pub concurrency: usize,
 
     /// Deadline for each whole request: connect, headers, redirects and the full body
-    #[arg(long, default_value = "10s", value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, default_value = show_duration(defaults::TIMEOUT), value_name = "DUR",
+          value_parser = parse::duration)]
     pub timeout: Duration,
 
     /// Deadline for establishing each connection (TCP and TLS)
-    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, default_value = show_duration(defaults::CONNECT_TIMEOUT), value_name = "DUR",
+          value_parser = parse::duration)]
     pub connect_timeout: Duration,
 
     /// Follow at most N redirects; 0 does not follow them (the 3xx is the result)
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = defaults::MAX_REDIRECTS, value_name = "N")]
     pub max_redirects: u32,
 
     /// HTTP method (default GET, or POST when --data is given)
@@ -146,29 +154,31 @@ pub struct FetchArgs {
     pub resolve: Vec<String>,
 
     /// Largest body read per URL (e.g. 100MiB, 512k); a larger one is an error record
-    #[arg(long, default_value = "100MiB", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, default_value = show_size(defaults::MAX_BODY), value_name = "SIZE",
+          value_parser = parse::size)]
     pub max_body: u64,
 
     /// Statuses that count as success, e.g. `200-299,304`
-    #[arg(long, default_value = "200-399", value_name = "LIST")]
+    #[arg(long, default_value = show_statuses(defaults::OK_STATUS), value_name = "LIST")]
     pub ok_status: String,
 
     /// How long a response stays in the cache
-    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, default_value = show_duration(defaults::CACHE_TTL), value_name = "DUR",
+          value_parser = parse::duration)]
     pub cache_ttl: Duration,
 
     /// Most responses kept in the cache
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    pub cache_size: u64,
+    #[arg(long, default_value_t = defaults::CACHE_SIZE, value_name = "N")]
+    pub cache_size: usize,
 
     /// Fetch every line, even repeats (no cache, no coalescing)
     #[arg(long)]
     pub no_cache: bool,
 
     /// At most N requests in flight to one host (scheme, host and port)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..),
           help_heading = "Politeness")]
-    pub per_host: Option<u32>,
+    pub per_host: Option<usize>,
 
     /// At most N requests in flight to URLs starting with PREFIX (repeatable; the first
     /// matching prefix applies)
@@ -180,35 +190,32 @@ pub struct FetchArgs {
     pub rate: Option<String>,
 
     /// At least DUR between two request starts to the same host
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Politeness")]
+    #[arg(long, value_name = "DUR", value_parser = parse::duration, help_heading = "Politeness")]
     pub delay: Option<Duration>,
 
     /// How many lines past a waiting one may be looked at for a URL that can start
-    #[arg(long, default_value_t = 1000, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..=10_000_000), help_heading = "Politeness")]
-    pub lookahead: u64,
+    #[arg(long, default_value_t = defaults::LOOKAHEAD, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000_000),
+          help_heading = "Politeness")]
+    pub lookahead: usize,
 
     /// Retry transport errors, timeouts and --retry-on statuses up to N times
-    #[arg(long, default_value_t = 0, value_name = "N", help_heading = "Retries")]
+    #[arg(long, default_value_t = defaults::RETRIES, value_name = "N", help_heading = "Retries")]
     pub retries: u32,
 
     /// Statuses that are retried
-    #[arg(
-        long,
-        default_value = "429,500-599",
-        value_name = "LIST",
-        help_heading = "Retries"
-    )]
+    #[arg(long, default_value = show_statuses(defaults::RETRY_ON), value_name = "LIST",
+          help_heading = "Retries")]
     pub retry_on: String,
 
     /// Base of the exponential backoff between retries (with jitter)
-    #[arg(long, default_value = "1s", value_name = "DUR", value_parser = parse_duration,
-          help_heading = "Retries")]
+    #[arg(long, default_value = show_duration(defaults::RETRY_DELAY), value_name = "DUR",
+          value_parser = parse::duration, help_heading = "Retries")]
     pub retry_delay: Duration,
 
     /// Longest wait before a retry, a server's Retry-After included
-    #[arg(long, default_value = "60s", value_name = "DUR", value_parser = parse_duration,
-          help_heading = "Retries")]
+    #[arg(long, default_value = show_duration(defaults::MAX_RETRY_WAIT), value_name = "DUR",
+          value_parser = parse::duration, help_heading = "Retries")]
     pub max_retry_wait: Duration,
 
     /// Add the final response's headers to JSON records (`headers`)
@@ -241,7 +248,7 @@ pub struct FetchArgs {
     #[arg(
         long,
         value_enum,
-        default_value = "mirror",
+        default_value = defaults::LAYOUT.name(),
         requires = "output_dir",
         help_heading = "Content"
     )]
@@ -257,7 +264,7 @@ pub struct FetchArgs {
     pub warc: Option<PathBuf>,
 
     /// With --warc: write numbered files (FILE-00000.warc.gz, …) of at most about SIZE each
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "warc",
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, requires = "warc",
           help_heading = "Content")]
     pub warc_max_size: Option<u64>,
 
@@ -270,7 +277,7 @@ pub struct FetchArgs {
     #[arg(
         long,
         value_enum,
-        default_value = "host",
+        default_value = defaults::SHARD_BY.name(),
         requires = "shard",
         help_heading = "Many machines"
     )]
@@ -286,21 +293,21 @@ pub struct FetchArgs {
     #[arg(
         long,
         value_name = "NAME",
-        default_value = "octopus",
+        default_value = defaults::REDIS_PREFIX,
         requires = "redis",
         help_heading = "Many machines"
     )]
     pub redis_prefix: String,
 
     /// With --redis: how long a dead process's slots stay taken
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration,
-          requires = "redis", help_heading = "Many machines")]
+    #[arg(long, value_name = "DUR", default_value = show_duration(defaults::REDIS_LEASE),
+          value_parser = parse::duration, requires = "redis", help_heading = "Many machines")]
     pub redis_lease: Duration,
 
     /// With --redis: how long Redis may stay unreachable mid-run before the run stops
     /// (exit 75; `--resume` finishes it later)
-    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration,
-          requires = "redis", help_heading = "Many machines")]
+    #[arg(long, value_name = "DUR", default_value = show_duration(defaults::REDIS_OUTAGE),
+          value_parser = parse::duration, requires = "redis", help_heading = "Many machines")]
     pub redis_outage: Duration,
 
     /// What is reported, where and how.
@@ -322,71 +329,9 @@ pub enum LayoutArg {
     Hash,
 }
 
-/// Parse a duration such as `10s`, `250ms`, `1m30s`; a bare number means seconds. At most
-/// 365 days (the library's `MAX_DURATION`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let parsed = match s.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
-            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
-        }
-        Ok(_) => return Err(format!("'{s}' is not a duration")),
-        Err(_) => {
-            humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e})"))?
-        }
-    };
-    if parsed > octopus::MAX_DURATION {
-        return Err(format!("'{s}' is too long (at most 365 days)"));
-    }
-    Ok(parsed)
-}
-
-/// Parse a byte size such as `100MiB`, `10M`, `512k`, `1024` (k/M/G are 1024-based, like curl).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 100MiB, 512k, 1024)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("'{s}': unknown size unit '{unit}' (use k, M or G)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("99999999999999999999y").is_err());
-        for huge in ["1e30", "1e19", "366d"] {
-            let e = parse_duration(huge).unwrap_err();
-            assert!(e.contains("too long"), "{huge}: {e}");
-        }
-        assert_eq!(parse_duration("365d"), Ok(octopus::MAX_DURATION));
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100MiB"), Ok(100 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("x").is_err());
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -14,19 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use octopus::Request;
 use octopus::input::{Lines, Source};
 
+use super::counts::InputStats;
 use super::journal::{Prior, Seen as Journaled};
 use super::order::Order;
-
-/// What the reader saw of the input.
-#[derive(Debug, Default)]
-pub struct InputStats {
-    /// Lines that deserve a record (non-blank, non-comment), including any not fetched.
-    pub lines: u64,
-    /// Whether the input was read to its end (false when a stop left stdin unread).
-    pub complete: bool,
-    /// Inputs that could not be read (opened or read), with the reason.
-    pub errors: Vec<String>,
-}
 
 #[derive(Default)]
 struct Seen {

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use octopus::{ErrorKind, Octopus, Response, Responses};
 
 use super::args::FetchArgs;
+use super::counts::InputStats;
 use super::exit_codes;
-use super::feed::{Input, InputStats};
+use super::feed::Input;
 use super::journal;
 use super::order::{Held, Order};
 use super::output::progress::Progress;

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use octopus::Request;
 use serde_json::Value;
 
-use super::output::summary::Counts;
+use super::counts::Counts;
 
 /// Which records of the file are done (`--resume`), and which are fetched again.
 #[derive(Debug, Clone, Copy, Default)]

@@ -7,6 +7,7 @@
 
 mod args;
 mod bench;
+mod counts;
 mod exit_codes;
 mod feed;
 mod fetch;
@@ -14,6 +15,7 @@ mod generate;
 mod journal;
 mod order;
 mod output;
+mod parse;
 mod report_args;
 mod settings;
 mod stop;

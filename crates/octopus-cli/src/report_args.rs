@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::args::parse_duration;
+use super::parse;
 
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
@@ -36,7 +36,7 @@ pub struct ReportArgs {
     pub resume: bool,
 
     /// With --resume: refetch lines whose record is older than DUR
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "resume",
+    #[arg(long, value_name = "DUR", value_parser = parse::duration, requires = "resume",
           help_heading = "Output")]
     pub max_age: Option<Duration>,
 

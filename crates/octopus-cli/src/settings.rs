@@ -1,21 +1,20 @@
 //! From the parsed command line to what `fetch` runs with: the library's `Builder` (which
 //! validates the fetch settings), the inputs (checked readable before anything is fetched),
-//! and the output choices. Parsers for the flags' small languages (`200-299,304`, `20/s`,
-//! `PREFIX=N`, `Name: value`, `HOST:PORT:ADDR`, `@FILE`) live here, with messages naming
-//! the flag.
+//! and the output choices. The flags' small languages are read by `parse.rs`; files a
+//! flag names (`--data @FILE`, `--cacert`, `--cert`, `--key`) are read here, with messages
+//! naming the flag.
 
 use std::io::IsTerminal;
-use std::net::IpAddr;
-use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use octopus::input::{ShardBy, Source};
-use octopus::{Builder, Hash, Layout, Octopus};
+use octopus::{Builder, Layout, Octopus};
 
 use super::args::{FetchArgs, FormatArg, LayoutArg, ShardByArg};
 use super::journal::Resume;
 use super::output::select::Selection;
 use super::output::{Format, Style};
+use super::parse;
 
 /// What the `fetch` command runs with.
 pub struct FetchSettings {
@@ -49,7 +48,7 @@ impl FetchSettings {
         }
         let report = &args.report;
         let selection = Selection::from_args(report)?;
-        let mut builder = politeness(args, request(args)?)?;
+        let mut builder = builder(args)?;
         if selection.needs_bodies() {
             builder = builder.keep_bodies(true);
         }
@@ -67,7 +66,7 @@ impl FetchSettings {
         });
         // A slow line holds back what the engine may have in hand anyway: its look-ahead
         // and its requests in flight.
-        let window = args.lookahead as usize + args.concurrency as usize;
+        let window = args.lookahead + args.concurrency;
         Ok(FetchSettings {
             keep_order: report.keep_order.then_some(window),
             stats: report.stats,
@@ -87,29 +86,33 @@ impl FetchSettings {
     }
 }
 
-/// What shapes each request, and the cache.
-fn request(args: &FetchArgs) -> Result<Builder, String> {
-    let mut b = Octopus::builder()
-        .concurrency(args.concurrency as usize)
+/// The fetch settings, from the flags: each group below sets the builder's settings of one
+/// concern. A flag of the library's whose value needs no reading is one call here.
+fn builder(args: &FetchArgs) -> Result<Builder, String> {
+    let b = Octopus::builder()
+        .concurrency(args.concurrency)
         .timeout(args.timeout)
         .connect_timeout(args.connect_timeout)
         .max_redirects(args.max_redirects)
         .max_body(args.max_body)
-        .accept_invalid_certs(args.insecure)
-        // Records carry bodies and headers only when asked: memory stays flat otherwise.
-        .keep_bodies(args.include_body)
-        .keep_headers(args.include_headers)
-        .titles(args.title)
-        .ok_status(status_list("--ok-status", &args.ok_status)?)
-        .cache_size(usize::try_from(args.cache_size).unwrap_or(usize::MAX));
+        .ok_status(parse::statuses("--ok-status", &args.ok_status)?)
+        .cache_size(args.cache_size)
+        .lookahead(args.lookahead);
+    let b = request(args, b)?;
+    let b = tls(args, b)?;
+    let b = content(args, b)?;
+    let b = politeness(args, b)?;
+    sharing(args, b)
+}
+
+/// What each request says: method, headers, body, user agent.
+fn request(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     if let Some(method) = &args.method {
         b = b.method(method);
     }
     let mut has_content_type = false;
     for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("--header '{h}': expected 'Name: value'"))?;
+        let (name, value) = parse::header(h)?;
         has_content_type |= name.trim().eq_ignore_ascii_case("content-type");
         b = b.header(name, value);
     }
@@ -122,8 +125,18 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     if let Some(ua) = &args.user_agent {
         b = b.user_agent(ua);
     }
+    Ok(b)
+}
+
+/// Where requests go and whom they trust: proxy, `--resolve`, certificates.
+fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
+    b = b.accept_invalid_certs(args.insecure);
     if let Some(proxy) = &args.proxy {
         b = b.proxy(proxy);
+    }
+    for rule in &args.resolve {
+        let (host, port, addr) = parse::resolve_rule(rule)?;
+        b = b.resolve(host, port, addr);
     }
     if let Some(file) = &args.cacert {
         b = b.root_certs_pem(read_file("--cacert", file)?);
@@ -136,15 +149,22 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
         };
         b = b.client_cert_pem(chain, key);
     }
-    for rule in &args.resolve {
-        let (host, port, addr) = resolve_rule(rule)?;
-        b = b.resolve(host, port, addr);
-    }
+    Ok(b)
+}
+
+/// What is kept of responses: bodies, headers, titles, digests, saved files, the archive,
+/// and the cache.
+fn content(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
+    // Records carry bodies and headers only when asked: memory stays flat otherwise.
+    b = b
+        .keep_bodies(args.include_body)
+        .keep_headers(args.include_headers)
+        .titles(args.title);
     if !args.no_cache {
         b = b.cache_ttl(args.cache_ttl);
     }
     if let Some(list) = &args.hash {
-        b = b.hashes(hash_list(list)?);
+        b = b.hashes(parse::hashes(list)?);
     }
     if let Some(dir) = &args.output_dir {
         let layout = match args.layout {
@@ -163,6 +183,32 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
     if let Some(size) = args.warc_max_size {
         b = b.warc_max_size(size);
     }
+    Ok(b)
+}
+
+/// Limits, rate, delay and retries.
+fn politeness(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
+    if let Some(n) = args.per_host {
+        b = b.per_host(n);
+    }
+    for limit in &args.limits {
+        let (prefix, n) = parse::prefix_limit(limit)?;
+        b = b.limit(prefix, n);
+    }
+    if let Some(rate) = &args.rate {
+        b = b.rate(parse::rate(rate)?);
+    }
+    if let Some(delay) = args.delay {
+        b = b.delay(delay);
+    }
+    Ok(b.retries(args.retries)
+        .retry_on(parse::statuses("--retry-on", &args.retry_on)?)
+        .retry_delay(args.retry_delay)
+        .max_retry_wait(args.max_retry_wait))
+}
+
+/// Sharing the work and the limits with other processes: the shard, the shared limiter.
+fn sharing(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     if let Some(url) = &args.redis {
         b = b
             .redis(url)
@@ -171,7 +217,7 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
             .redis_outage(args.redis_outage);
     }
     if let Some(shard) = &args.shard {
-        let (index, count) = shard_arg(shard)?;
+        let (index, count) = parse::shard(shard)?;
         let by = match args.shard_by {
             ShardByArg::Host => ShardBy::Host,
             ShardByArg::Url => ShardBy::Url,
@@ -179,42 +225,6 @@ fn request(args: &FetchArgs) -> Result<Builder, String> {
         b = b.shard(index, count).shard_by(by);
     }
     Ok(b)
-}
-
-/// `sha256,md5`: digest names.
-fn hash_list(list: &str) -> Result<Vec<Hash>, String> {
-    list.split(',')
-        .filter(|name| !name.trim().is_empty())
-        .map(|name| {
-            Hash::from_name(name).ok_or_else(|| {
-                format!("--hash '{list}': '{name}' is not one of sha256, sha1, sha512, md5")
-            })
-        })
-        .collect()
-}
-
-/// Limits, rate, delay and retries.
-fn politeness(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
-    if let Some(n) = args.per_host {
-        b = b.per_host(n as usize);
-    }
-    for limit in &args.limits {
-        let (prefix, n) = prefix_limit(limit)?;
-        b = b.limit(prefix, n);
-    }
-    if let Some(rate) = &args.rate {
-        b = b.rate(per_second(rate)?);
-    }
-    if let Some(delay) = args.delay {
-        b = b.delay(delay);
-    }
-    Ok(
-        b.lookahead(usize::try_from(args.lookahead).unwrap_or(usize::MAX))
-            .retries(args.retries)
-            .retry_on(status_list("--retry-on", &args.retry_on)?)
-            .retry_delay(args.retry_delay)
-            .max_retry_wait(args.max_retry_wait),
-    )
 }
 
 /// How `fetch` reports a builder error: in the words of the flag.
@@ -259,137 +269,65 @@ fn read_file(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{flag} {}: cannot read file: {e}", path.display()))
 }
 
-/// `200-299, 304`: inclusive ranges of statuses (their bounds are the builder's to check).
-pub fn status_list(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
-    let bad =
-        |part: &str| format!("{flag} '{s}': '{part}' is not a status or a range like 200-299");
-    let mut ranges = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-        let lo: u16 = lo.trim().parse().map_err(|_| bad(part))?;
-        let hi: u16 = hi.trim().parse().map_err(|_| bad(part))?;
-        ranges.push(lo..=hi);
-    }
-    if ranges.is_empty() {
-        return Err(bad(s));
-    }
-    Ok(ranges)
-}
-
-/// `K/N`: shard K of N, 1 <= K <= N.
-fn shard_arg(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("--shard '{s}': expected K/N with 1 <= K <= N, e.g. 2/5");
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    match (1..=n).contains(&k) {
-        true => Ok((k, n)),
-        false => Err(bad()),
-    }
-}
-
-/// `N/s`, `N/m` (or a bare `N`, per second), as starts per second.
-fn per_second(s: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "--rate '{s}': expected a number of requests per second or minute, e.g. 20/s or 90/m"
-        )
-    };
-    let (n, per) = s.split_once('/').unwrap_or((s, "s"));
-    let n: f64 = n.trim().parse().map_err(|_| bad())?;
-    let per_second = match per.trim() {
-        "s" | "sec" | "second" => n,
-        "m" | "min" | "minute" => n / 60.0,
-        _ => return Err(bad()),
-    };
-    if !per_second.is_finite() || per_second <= 0.0 {
-        return Err(bad());
-    }
-    if per_second < 1.0 / octopus::MAX_DURATION.as_secs_f64() {
-        return Err(format!(
-            "--rate '{s}': too slow (at least one request a year)"
-        ));
-    }
-    Ok(per_second)
-}
-
-/// `PREFIX=N`.
-fn prefix_limit(s: &str) -> Result<(&str, usize), String> {
-    let bad = || format!("--limit '{s}': expected PREFIX=N, e.g. http://a.example/=2");
-    let (prefix, n) = s.rsplit_once('=').ok_or_else(bad)?;
-    let max: usize = n.trim().parse().map_err(|_| bad())?;
-    if prefix.is_empty() || max == 0 {
-        return Err(bad());
-    }
-    Ok((prefix, max))
-}
-
-/// curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 address).
-fn resolve_rule(s: &str) -> Result<(&str, u16, IpAddr), String> {
-    let bad =
-        || format!("--resolve '{s}': expected HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1");
-    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
-    let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let addr = addr.trim_start_matches('[').trim_end_matches(']');
-    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok((host, port, addr))
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, Parser};
+    use octopus::defaults;
+
     use super::*;
+    use crate::args::Cli;
 
-    #[test]
-    fn status_lists() {
-        let r = status_list("--ok-status", "200-299, 304").unwrap();
-        assert_eq!(r, vec![200..=299, 304..=304]);
-        for bad in ["", "abc", "200-", "70000"] {
-            assert!(status_list("--ok-status", bad).is_err(), "{bad}");
+    /// Flags that other flags with a default require, and an input.
+    const BASE: [&str; 7] = [
+        "--output-dir",
+        "out",
+        "--redis",
+        "redis://127.0.0.1:1",
+        "--shard",
+        "1/1",
+        "http://127.0.0.1:9/",
+    ];
+
+    /// The builder the command line makes of `BASE` and `more`.
+    fn built(more: &[&str]) -> Builder {
+        let args = ["octopus"].iter().chain(&BASE).chain(more);
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{more:?}: {e}"));
+        match FetchSettings::from_args(&cli.fetch) {
+            Ok(settings) => settings.builder,
+            Err(e) => panic!("{more:?}: {e}"),
         }
     }
 
+    /// Every default `--help` shows is what the command line uses when the flag is not
+    /// given (and so, with the next test, the library's).
     #[test]
-    fn shard_args() {
-        assert_eq!(shard_arg("2/5"), Ok((2, 5)));
-        assert_eq!(shard_arg("1/1"), Ok((1, 1)));
-        for bad in ["0/3", "4/3", "2", "a/b", "2/0"] {
-            assert!(shard_arg(bad).is_err(), "{bad}");
+    fn every_default_in_help_is_the_one_used() {
+        let omitted = built(&[]);
+        let command = Cli::command();
+        let mut checked = 0;
+        for arg in command.get_arguments() {
+            let (Some(long), [default]) = (arg.get_long(), arg.get_default_values()) else {
+                continue;
+            };
+            let flag = format!("--{long}={}", default.to_string_lossy());
+            assert_eq!(built(&[&flag]), omitted, "{flag}");
+            checked += 1;
         }
+        assert!(checked >= 18, "only {checked} flags with a default");
     }
 
+    /// With no flag given, the command line's builder is the library's defaults, but for
+    /// what the command line documents doing otherwise.
     #[test]
-    fn hash_lists() {
-        assert_eq!(hash_list("sha256,MD5"), Ok(vec![Hash::Sha256, Hash::Md5]));
-        assert!(hash_list("sha256,crc").unwrap_err().contains("crc"));
-    }
-
-    #[test]
-    fn rates_limits_and_resolve_rules() {
-        assert_eq!(per_second("20/s"), Ok(20.0));
-        assert_eq!(per_second("90/m"), Ok(1.5));
-        assert_eq!(per_second("5"), Ok(5.0));
-        assert!(per_second("0/s").is_err());
-        assert!(per_second("x/h").is_err());
-        assert!(per_second("1e-19/s").unwrap_err().contains("too slow"));
-        assert!(per_second("1/m").is_ok());
-        assert_eq!(
-            prefix_limit("http://a.example/x=2"),
-            Ok(("http://a.example/x", 2))
-        );
-        assert!(prefix_limit("http://a/=0").is_err());
-        assert!(prefix_limit("nolimit").is_err());
-        let (host, port, _) = resolve_rule("Example.com:443:127.0.0.1").unwrap();
-        assert_eq!((host, port), ("Example.com", 443));
-        let (_, _, v6) = resolve_rule("h:80:[::1]").unwrap();
-        assert_eq!(v6, "::1".parse::<IpAddr>().unwrap());
-        for bad in ["h:80", "h:x:127.0.0.1", ":80:127.0.0.1", "h:80:nothost"] {
-            assert!(resolve_rule(bad).is_err(), "{bad}");
-        }
+    fn no_flag_given_is_the_librarys_defaults() {
+        let library = Octopus::builder()
+            .save_to("out")
+            .redis("redis://127.0.0.1:1")
+            .shard(1, 1)
+            // Records carry bodies and headers only when asked; the cache is on.
+            .keep_bodies(false)
+            .keep_headers(false)
+            .cache_ttl(defaults::CACHE_TTL);
+        assert_eq!(built(&[]), library);
     }
 }

@@ -10,8 +10,8 @@ use std::ops::RangeInclusive;
 use octopus::Response;
 use regex::bytes::Regex;
 
-use crate::args::{ReportArgs, parse_size};
-use crate::settings::status_list;
+use crate::args::ReportArgs;
+use crate::parse;
 
 /// What to print.
 #[derive(Debug, Default)]
@@ -30,8 +30,11 @@ pub struct Selection {
 impl Selection {
     /// The selection the flags ask for; `Err` names the flag that is wrong.
     pub fn from_args(args: &ReportArgs) -> Result<Selection, String> {
-        let statuses =
-            |flag, list: &Option<String>| list.as_deref().map(|l| status_list(flag, l)).transpose();
+        let statuses = |flag, list: &Option<String>| {
+            list.as_deref()
+                .map(|l| parse::statuses(flag, l))
+                .transpose()
+        };
         let sizes = |flag, range: &Option<String>| {
             range.as_deref().map(|r| size_range(flag, r)).transpose()
         };
@@ -98,7 +101,7 @@ impl Selection {
 fn size_range(flag: &str, s: &str) -> Result<RangeInclusive<u64>, String> {
     let bad =
         |why: String| format!("{flag} '{s}': {why} (a size or a range like 1k-64k, -100, 1M-)");
-    let size = |part: &str| parse_size(part.trim()).map_err(bad);
+    let size = |part: &str| parse::size(part.trim()).map_err(bad);
     let range = match s.trim().split_once('-') {
         None => {
             let n = size(s)?;
