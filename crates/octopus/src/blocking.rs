@@ -27,6 +27,12 @@ pub(crate) fn tell(hook: Arc<dyn Blocking>) {
     HOOK.with(|h| *h.borrow_mut() = Some(hook));
 }
 
+/// Whether this thread is an engine's worker (it told a hook): code run here is a consumer,
+/// which must not wait for the engine (it would wait for itself).
+pub(crate) fn on_worker() -> bool {
+    HOOK.with(|h| h.borrow().is_some())
+}
+
 /// Run `wait`, which may block this thread, telling the thread's hook (if any) around it.
 pub(crate) fn during<T>(wait: impl FnOnce() -> T) -> T {
     let hook = HOOK.with(|h| h.borrow().clone());

@@ -83,7 +83,6 @@ impl Builder {
             ),
             None => None,
         };
-        let engine = crate::run::Engine::start(settings, client, shared)?;
-        Ok(Octopus::from_engine(engine))
+        crate::run::start(settings, client, shared)
     }
 }

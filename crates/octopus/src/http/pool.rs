@@ -29,42 +29,55 @@ use ureq::Error;
 use ureq::http::uri::Scheme;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
+/// What this thread's last request went out on. A thread-local because ureq's `Connector`
+/// returns only a transport: this is how our connector (and `socket.rs` below it) tells
+/// the request that called ureq whether it made a new connection, and to whom.
+#[derive(Debug, Clone, Copy, Default)]
+struct Route {
+    /// A new connection was made (rather than an idle one reused).
+    made: bool,
+    /// The TCP peer, when it is a plain TCP connection of octopus's own (`socket.rs` says
+    /// so when it connects).
+    peer: Option<SocketAddr>,
+}
+
 thread_local! {
-    /// Set when the pool made a new connection for a request run on this thread.
-    static CONNECTED: Cell<bool> = const { Cell::new(false) };
-    /// The peer of the connection the last request on this thread went out on, when it is
-    /// a plain TCP connection of octopus's own (`socket.rs` says so when it connects).
-    static PEER: Cell<Option<SocketAddr>> = const { Cell::new(None) };
+    static ROUTE: Cell<Route> = const { Cell::new(Route { made: false, peer: None }) };
+}
+
+fn note(change: impl FnOnce(&mut Route)) {
+    let mut route = ROUTE.get();
+    change(&mut route);
+    ROUTE.set(route);
 }
 
 /// Run `request` on this thread; also says whether it made a new connection (rather than
 /// reuse an idle one). A request that fails on a reused connection the server had closed
 /// is sent again (see `Client::send`); one that fails on a new connection is not.
 pub(crate) fn noting_connections<T>(request: impl FnOnce() -> T) -> (T, bool) {
-    CONNECTED.set(false);
-    PEER.set(None);
+    ROUTE.set(Route::default());
     let result = request();
-    (result, CONNECTED.get())
+    (result, ROUTE.get().made)
 }
 
 /// The address the last request on this thread was sent to, if known (for
 /// `WARC-IP-Address`): the TCP peer, which is the proxy's when one is used.
 pub(crate) fn peer() -> Option<SocketAddr> {
-    PEER.get()
+    ROUTE.get().peer
 }
 
 /// Called by `socket.rs` on the thread that made a connection to `addr`.
 pub(crate) fn connected_to(addr: Option<SocketAddr>) {
-    PEER.set(addr);
+    note(|route| route.peer = addr);
 }
 
 /// Called on the thread whose request goes out on a connection to `peer`, new (`made`) or
 /// taken from a pool (by `Pool` and by `exchange.rs`, which keeps its own connections).
 pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
-    PEER.set(peer);
-    if made {
-        CONNECTED.set(true);
-    }
+    note(|route| {
+        route.peer = peer;
+        route.made |= made;
+    });
 }
 
 /// The connector every agent uses: the idle connections of its hosts, then `inner`.
@@ -98,11 +111,11 @@ impl<C: Connector<()>> Connector<()> for Pool<C> {
             return Ok(Some(self.lend(resting.transport, key, resting.peer)));
         }
         // `socket.rs` says where a plain TCP connection goes (not through a proxy).
-        PEER.set(None);
+        connected_to(None);
         let Some(made) = self.inner.connect(details, chained)? else {
             return Ok(None);
         };
-        let peer = PEER.get();
+        let peer = peer();
         going_out_on(peer, true);
         Ok(Some(self.lend(Box::new(made), key, peer)))
     }

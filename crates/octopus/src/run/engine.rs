@@ -1,110 +1,92 @@
-//! The engine: the scheduler under one lock, the worker threads that ask it for tasks
-//! (`worker.rs`), the requests waiting for their answer on no thread (`waiting.rs`, polled
-//! by a worker), and the count of requests whose consumer has not returned yet (what
-//! `wait` waits for).
+//! The engine's state and its one lock: the scheduler (what is queued, limited, due), the
+//! requests ready to go on, who sleeps where (idle workers, the timekeeper, the poller),
+//! and the waiting set. Every change to them is a method here; what a worker does with
+//! them is `worker.rs`'s, whom to wake or start `plan.rs`'s, and the count of requests
+//! whose consumer has not returned (what `wait` waits for) `ledger.rs`'s.
 //!
 //! Invariants:
-//! - one worker is started by `start`, so there is always one;
-//! - the lock is never held during a fetch, a round trip to the shared limiter, or a
-//!   consumer call;
-//! - a consumer that panics is counted and the run goes on; `outstanding` counts it done.
+//! - the lock is never held during a fetch, a round trip to the shared limiter, a poll of
+//!   the waiting set or a consumer call;
+//! - idle workers and the timekeeper sleep in `beds.rs`; at most one worker polls the
+//!   waiting set (until the earliest timer too);
+//! - workers exit once the engine is closed and nothing waits or is in flight
+//!   (`State::is_over`).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::Stats;
-use super::dispatch::runnable;
-use super::job::{Consumer, Delivery, Job, Ticket};
-use super::scheduler::Scheduler;
-use super::waiting::Waiting;
-use super::worker::Resumable;
-use crate::Error;
-use crate::blocking;
+use super::beds::{Beds, Bells};
+use super::job::{Consumer, Delivery, Intake, Job, Resumable};
+use super::ledger::Ledger;
+use super::plan::{self, Plan, Poller, Snapshot, Wake};
+use super::scheduler::{Scheduler, Task};
+use super::waiting::Lazy;
 use crate::http::Client;
 use crate::input::Request;
+use crate::response::Outcome;
 use crate::settings::Settings;
-use crate::shared::SharedLimits;
+use crate::shared::{Hold, SharedLimits};
 
-thread_local! {
-    /// Set while this thread runs a consumer (a handler), which `wait` must not block.
-    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
-}
+/// A running worker polls the waiting set when no one has for this long, so that answers
+/// are read while tasks keep coming.
+const POLL_EVERY: Duration = Duration::from_millis(1);
+
+/// Starts a worker thread for the engine (`worker::spawn`).
+pub(super) type Spawn = fn(&Arc<Engine>) -> std::io::Result<()>;
 
 pub(crate) struct Engine {
-    pub(super) state: Mutex<State>,
-    /// Idle workers wait here.
-    pub(super) work: Condvar,
-    /// The timekeeper waits here.
-    pub(super) timer: Condvar,
-    /// `wait` waits here for `outstanding` to reach zero.
-    pub(super) settled: Condvar,
-    pub(super) client: Client,
-    /// Requests sent that wait for their answer on no thread; made with the first. `None`
-    /// if it could not be made (requests then wait on their worker).
-    pub(super) waiting: OnceLock<Option<Waiting<Box<Resumable>>>>,
+    state: Mutex<State>,
+    /// What idle workers and the timekeeper wait on.
+    bells: Bells,
+    client: Client,
+    /// Requests sent that wait for their answer on no thread.
+    waiting: Lazy<Box<Resumable>>,
     /// Limits shared with other processes through Redis, when asked for.
-    pub(super) shared: Option<SharedLimits>,
+    shared: Option<SharedLimits>,
     /// The shared limiter stayed unreachable past its bound, and the run was stopped.
-    pub(super) limiter_lost: AtomicBool,
-    pub(crate) settings: Settings,
-    pub(super) next_id: AtomicU64,
-    /// Requests enqueued whose consumer has not returned yet (what `wait` waits for; it
-    /// reaches zero under the lock, see `deliver`).
-    pub(super) outstanding: AtomicU64,
-    pub(super) handler_panics: AtomicU64,
-    pub(super) spawn_failures: AtomicU64,
+    limiter_lost: AtomicBool,
+    settings: Settings,
+    next_id: AtomicU64,
+    /// Requests whose consumer has not returned yet.
+    ledger: Ledger,
+    spawn_failures: AtomicU64,
+    other_shard: AtomicU64,
     /// Workers blocked in a wait that holds their thread (`blocking.rs`).
-    pub(super) blocked: AtomicUsize,
-    /// As of the last `nudge` or poll (read without the lock by a worker about to block, to
-    /// decide whether to take it).
-    pub(super) hints: Hints,
+    blocked: AtomicUsize,
+    /// Tasks and ready requests waiting, as of the last plan (read without the lock by a
+    /// worker about to block).
+    waiting_hint: AtomicUsize,
+    /// A worker polls the waiting set (mirrors `State::poller`, for the same reader).
+    polling_hint: AtomicBool,
     /// How many workers may run (not blocked) at once.
-    pub(super) runnable: usize,
-    pub(super) other_shard: AtomicU64,
+    runnable: usize,
+    spawn: Spawn,
 }
 
 pub(super) struct State {
-    pub(super) scheduler: Scheduler,
-    /// Worker threads started (or being started) and not exited.
-    pub(super) workers: usize,
+    scheduler: Scheduler,
     /// Requests whose answer came (or whose deadline passed), for a worker to go on with.
-    pub(super) ready: VecDeque<Box<Resumable>>,
-    /// Workers waiting on `work`.
-    pub(super) idle: usize,
-    /// Workers waiting on `timer` (the timekeeper, and one stepping down).
-    pub(super) timing: usize,
-    /// The worker waiting on `timer`: its token and until when.
-    pub(super) timekeeper: Option<(u64, Instant)>,
+    ready: VecDeque<Box<Resumable>>,
+    /// Worker threads started (or being started) and not exited.
+    workers: usize,
+    /// Idle workers and the timekeeper.
+    beds: Beds,
     /// The worker polling the waiting set, if one is.
-    pub(super) poller: Option<Poller>,
+    poller: Option<Poller>,
     /// When the last poll of the waiting set ended.
-    pub(super) polled: Instant,
-    pub(super) tokens: u64,
+    polled: Instant,
     /// No handle is left: workers exit once nothing waits.
-    pub(super) closed: bool,
+    closed: bool,
 }
 
-/// The worker polling the waiting set.
-#[derive(Clone, Copy)]
-pub(super) struct Poller {
-    /// Until when at most (`None`: until a request is readable or due).
-    pub(super) until: Option<Instant>,
-    /// Told to end its poll (the set's eventfd written): told once.
-    pub(super) woken: bool,
-}
-
-/// What `nudge` and the poller last saw, for a worker about to block to read without the
-/// lock.
-#[derive(Default)]
-pub(super) struct Hints {
-    /// Tasks and ready requests waiting.
-    pub(super) waiting: AtomicUsize,
-    /// A worker polls the waiting set.
-    pub(super) polling: AtomicBool,
+/// What a worker does next.
+pub(super) enum Step {
+    Fetch(Job),
+    Resume(Box<Resumable>),
+    Deliver(Delivery),
 }
 
 impl State {
@@ -116,47 +98,61 @@ impl State {
             && self.scheduler.in_flight() == 0
             && self.ready.is_empty()
     }
+
+    /// The next step: a request whose answer came first, else the scheduler's next task;
+    /// when there is nothing, until when to wait (the earliest timer).
+    pub(super) fn next_step(&mut self, now: Instant) -> Result<Step, Option<Instant>> {
+        if let Some(resumable) = self.ready.pop_front() {
+            return Ok(Step::Resume(resumable));
+        }
+        match self.scheduler.next_task(now) {
+            Task::Fetch(job) => Ok(Step::Fetch(job)),
+            Task::Deliver(delivery) => Ok(Step::Deliver(delivery)),
+            Task::Idle(wake) => Err(wake),
+        }
+    }
+
+    /// Whether a worker polls the set now.
+    pub(super) fn is_polled(&self) -> bool {
+        self.poller.is_some()
+    }
 }
 
 impl Engine {
-    /// An engine for `settings` with its first worker running.
-    pub fn start(
+    /// An engine for `settings`, counting one worker: the caller starts it with `spawn`,
+    /// which starts the others too.
+    pub fn new(
         settings: Settings,
         client: Client,
         shared: Option<SharedLimits>,
-    ) -> Result<Arc<Engine>, Error> {
-        let engine = Arc::new(Engine {
+        spawn: Spawn,
+    ) -> Engine {
+        Engine {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(&settings),
-                workers: 1,
                 ready: VecDeque::new(),
-                idle: 0,
-                timing: 0,
-                timekeeper: None,
+                workers: 1,
+                beds: Beds::default(),
                 poller: None,
                 polled: Instant::now(),
-                tokens: 0,
                 closed: false,
             }),
-            work: Condvar::new(),
-            timer: Condvar::new(),
-            settled: Condvar::new(),
+            bells: Bells::default(),
             client,
-            waiting: OnceLock::new(),
+            waiting: Lazy::new(),
             shared,
             limiter_lost: AtomicBool::new(false),
             settings,
             next_id: AtomicU64::new(0),
-            outstanding: AtomicU64::new(0),
-            handler_panics: AtomicU64::new(0),
+            ledger: Ledger::default(),
             spawn_failures: AtomicU64::new(0),
-            blocked: AtomicUsize::new(0),
-            hints: Default::default(),
-            runnable: runnable(),
             other_shard: AtomicU64::new(0),
-        });
-        engine.spawn_worker().map_err(Error::Thread)?;
-        Ok(engine)
+            blocked: AtomicUsize::new(0),
+            waiting_hint: AtomicUsize::new(0),
+            polling_hint: AtomicBool::new(false),
+            runnable: plan::runnable(),
+            spawn,
+        }
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
@@ -165,78 +161,157 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    pub(super) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn shared(&self) -> Option<&SharedLimits> {
+        self.shared.as_ref()
+    }
+
     /// Take requests; each consumer receives its response, exactly once, on a worker thread.
     pub fn enqueue(self: &Arc<Self>, requests: Vec<(Request, Consumer)>) {
         let taken = Instant::now();
+        let shared = self.shared.is_some();
         // Prepared before taking the lock: the lock is held for as little as possible.
         let prepared: Vec<_> = requests
             .into_iter()
-            .filter_map(|(request, consumer)| self.prepare(request, consumer, taken))
+            .filter_map(|(request, consumer)| {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                match Intake::of(request, consumer, id, taken, &self.settings, shared) {
+                    Intake::OtherShard => {
+                        self.other_shard.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                    intake => Some(intake),
+                }
+            })
             .collect();
-        self.outstanding
-            .fetch_add(prepared.len() as u64, Ordering::SeqCst);
+        self.ledger.add(prepared.len() as u64);
         let mut state = self.lock();
-        for entry in prepared {
-            match entry {
-                Ok(job) => state.scheduler.admit(job, taken),
-                Err((ticket, failure)) => state.scheduler.refuse(ticket, failure, taken),
+        for intake in prepared {
+            match intake {
+                Intake::Fetch(job) => state.scheduler.admit(job, taken),
+                Intake::Refused(ticket, failure) => {
+                    state.scheduler.refuse(ticket, failure, taken);
+                }
+                Intake::OtherShard => {}
             }
         }
         self.nudge(state);
     }
 
-    /// A request's job, or its ticket and why it cannot be fetched; `None` for a request of
-    /// another shard (dropped, counted).
-    fn prepare(
-        &self,
-        request: Request,
-        consumer: Consumer,
-        taken: Instant,
-    ) -> Option<Result<Job, (Ticket, crate::Failure)>> {
-        let resolved = request.resolve();
-        if let Some(shard) = &self.settings.shard
-            && !shard.takes(resolved.url.as_ref().ok(), &resolved.shown)
-        {
-            self.other_shard.fetch_add(1, Ordering::Relaxed);
-            return None;
+    /// Wake or start workers as `plan` says for the state now, then release the lock (and
+    /// start them).
+    pub(super) fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
+        let snapshot = self.snapshot(&state);
+        let Plan {
+            for_work,
+            for_timer,
+            start,
+        } = plan::plan(&snapshot);
+        self.waiting_hint
+            .store(snapshot.tasks + snapshot.ready, Ordering::Relaxed);
+        for wake in [for_work, for_timer].into_iter().flatten() {
+            self.wake(&mut state, wake);
         }
-        let ticket = Ticket {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            shown: resolved.shown,
-            origin: resolved.origin,
-            consumer,
-            taken,
-        };
-        Some(match resolved.url {
-            Ok(url) => {
-                let keyed = self.settings.cache.is_some();
-                let shared = self.shared.is_some();
-                Ok(Job::new(ticket, url, &self.settings.policy, keyed, shared))
-            }
-            Err(failure) => Err((ticket, failure)),
-        })
+        state.workers += start;
+        drop(state);
+        let failed = (0..start).filter(|_| (self.spawn)(self).is_err()).count();
+        if failed > 0 {
+            self.spawn_failures
+                .fetch_add(failed as u64, Ordering::Relaxed);
+            self.lock().workers -= failed;
+        }
     }
 
-    /// Run a consumer (catching a panic), then count its request done. Called without the
-    /// lock.
-    pub(super) fn deliver(&self, delivery: Delivery) {
-        let Delivery { consumer, response } = delivery;
-        IN_HANDLER.set(true);
-        // A handler may take its time: another worker may start in its place.
-        let returned = match consumer.is_quick() {
-            true => catch_unwind(AssertUnwindSafe(move || consumer.consume(response))),
-            false => blocking::during(|| {
-                catch_unwind(AssertUnwindSafe(move || consumer.consume(response)))
-            }),
-        };
-        IN_HANDLER.set(false);
-        if returned.is_err() {
-            self.handler_panics.fetch_add(1, Ordering::Relaxed);
+    fn snapshot(&self, state: &State) -> Snapshot {
+        Snapshot {
+            workers: state.workers,
+            idle: state.beds.idle(),
+            timing: state.beds.timing(),
+            timekeeper: state.beds.timekeeper(),
+            poller: state.poller,
+            blocked: self.blocked.load(Ordering::Relaxed),
+            tasks: state.scheduler.waiting(),
+            ready: state.ready.len(),
+            in_set: self.has_waiting_requests(),
+            next_timer: state.scheduler.next_wake(),
+            concurrency: self.settings.concurrency,
+            runnable: self.runnable,
         }
-        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // Under the lock, so that a `wait` between its check and its sleep hears it.
-            let _state = self.lock();
-            self.settled.notify_all();
+    }
+
+    fn wake(&self, state: &mut State, wake: Wake) {
+        self.bells.ring(wake);
+        if wake == Wake::Poller
+            && let Some(poller) = state.poller.as_mut().filter(|poller| !poller.woken)
+        {
+            poller.woken = true;
+            self.end_poll();
+        }
+    }
+
+    /// A worker is about to block: whether another must be woken or started in its place
+    /// (read from the hints, without the lock).
+    pub(super) fn block(&self) -> bool {
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+        let waiting = self.waiting_hint.load(Ordering::Relaxed);
+        let polling = self.polling_hint.load(Ordering::Relaxed);
+        plan::hand_over(waiting, polling, self.has_waiting_requests())
+    }
+
+    /// A worker blocked is running again.
+    pub(super) fn unblock(&self) {
+        self.blocked.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A worker exits (the run is over).
+    pub(super) fn exit(&self, mut state: MutexGuard<'_, State>) {
+        state.workers -= 1;
+        // Let the other idle workers see it too, and the poller.
+        self.bells.ring_all();
+        drop(state);
+        self.end_poll();
+    }
+
+    /// Run a delivery's consumer, then count its request done. Called without the lock.
+    pub(super) fn deliver(&self, delivery: Delivery) {
+        self.ledger.deliver(delivery);
+    }
+
+    /// A fetch ended with `outcome`: the scheduler told, with the lock taken; the response
+    /// to deliver unless it is to be retried.
+    pub(super) fn finished(
+        &self,
+        job: Job,
+        outcome: Outcome,
+    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
+        let mut state = self.lock();
+        let settled = state.scheduler.finished(job, outcome, Instant::now());
+        (state, settled)
+    }
+
+    /// The shared limiter held a started fetch back until `hold`'s time: undone, as
+    /// `finished` reports.
+    pub(super) fn deferred(
+        &self,
+        job: Job,
+        hold: Hold,
+    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
+        let mut state = self.lock();
+        let settled = state.scheduler.defer(job, hold, Instant::now());
+        (state, settled)
+    }
+
+    /// The shared limiter stayed unreachable past its bound: the run stops (once).
+    pub(super) fn limiter_lost(self: &Arc<Self>) {
+        if !self.limiter_lost.swap(true, Ordering::SeqCst) {
+            self.stop();
         }
     }
 
@@ -244,8 +319,7 @@ impl Engine {
     pub fn stop(self: &Arc<Self>) {
         let mut state = self.lock();
         state.scheduler.stop(Instant::now());
-        self.work.notify_all();
-        self.timer.notify_all();
+        self.bells.ring_all();
         self.nudge(state);
     }
 
@@ -256,43 +330,21 @@ impl Engine {
     /// No handle is left: let the workers go once nothing waits.
     pub fn close(&self) {
         self.lock().closed = true;
-        self.work.notify_all();
-        self.timer.notify_all();
-        self.nudge_waiting();
+        self.bells.ring_all();
+        self.end_poll();
     }
 
-    /// Wait until every request's consumer has returned, or `timeout` passes. From inside a
-    /// consumer, returns `false` at once (it would wait for itself).
+    /// Wait until every request's consumer has returned, or `timeout` passes (`Ledger::wait`).
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
-        if IN_HANDLER.get() {
-            return false;
-        }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut state = self.lock();
-        while self.outstanding.load(Ordering::SeqCst) > 0 {
-            state = match deadline {
-                None => self.settled.wait(state).unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    match self.settled.wait_timeout(state, left) {
-                        Ok((state, _)) => state,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    }
-                }
-            };
-        }
-        true
+        self.ledger.wait(timeout)
     }
 
     pub fn stats(&self) -> Stats {
         let state = self.lock();
         Stats {
-            pending: self.outstanding.load(Ordering::SeqCst),
+            pending: self.ledger.pending(),
             in_flight: state.scheduler.in_flight(),
-            handler_panics: self.handler_panics.load(Ordering::Relaxed),
+            handler_panics: self.ledger.panics(),
             workers: state.workers,
             worker_start_failures: self.spawn_failures.load(Ordering::Relaxed),
             other_shard: self.other_shard.load(Ordering::Relaxed),
@@ -300,5 +352,77 @@ impl Engine {
             limiter_down: self.shared.as_ref().is_some_and(SharedLimits::is_down),
             limiter_lost: self.limiter_lost.load(Ordering::SeqCst),
         }
+    }
+}
+
+/// The waiting set: requests sent that wait for their answer, and the worker that polls
+/// it.
+impl Engine {
+    /// Whether requests wait in the set.
+    pub(super) fn has_waiting_requests(&self) -> bool {
+        self.waiting.is_busy()
+    }
+
+    /// Put a sent request in the waiting set; it is given back when the set is not there
+    /// (it could not be made: the request then waits on its worker).
+    pub(super) fn put(&self, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
+        let (fd, watched) = resumable.pending.watch();
+        let deadline = resumable.pending.deadline();
+        self.waiting.put(fd, watched, deadline, resumable)
+    }
+
+    /// Whether a running worker should poll the set before its next task: requests wait in
+    /// it and no worker has polled for `POLL_EVERY`.
+    pub(super) fn poll_due(&self, state: &State, now: Instant) -> bool {
+        state.poller.is_none()
+            && now.saturating_duration_since(state.polled) >= POLL_EVERY
+            && self.has_waiting_requests()
+    }
+
+    /// Poll the waiting set until `until` at most (a request readable or due, or a nudge,
+    /// ends it sooner; `until` now: does not wait), and make the requests found ready.
+    /// Releases the lock while polling.
+    pub(super) fn poll<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        until: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        let Some(waiting) = self.waiting.made() else {
+            return state;
+        };
+        state.poller = Some(Poller {
+            until,
+            woken: false,
+        });
+        self.polling_hint.store(true, Ordering::Relaxed);
+        drop(state);
+        let found = waiting.poll(until);
+        let mut state = self.lock();
+        state.poller = None;
+        self.polling_hint.store(false, Ordering::Relaxed);
+        state.polled = Instant::now();
+        state.ready.extend(found);
+        state
+    }
+
+    /// End a poll of the waiting set in progress, if there is one.
+    fn end_poll(&self) {
+        self.waiting.nudge();
+    }
+
+    /// Wait for work, or as the timekeeper until `wake` when it is the earliest timer
+    /// (`Bells::sleep`).
+    pub(super) fn idle<'a>(
+        &'a self,
+        state: MutexGuard<'a, State>,
+        wake: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        self.bells.sleep(state, wake)
+    }
+}
+
+impl AsMut<Beds> for State {
+    fn as_mut(&mut self) -> &mut Beds {
+        &mut self.beds
     }
 }

@@ -1,14 +1,19 @@
-//! What travels through the scheduler: a `Ticket` for every enqueued request, a `Job` for
-//! one that is to be fetched, and a `Delivery` (a settled response and who receives it).
+//! What travels through the engine: a `Ticket` for every enqueued request, a `Job` for one
+//! that is to be fetched, a `Resumable` (a job whose request was sent and waits for its
+//! answer) and a `Delivery` (a settled response and who receives it).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::input::Origin;
+use crate::failure::Failure;
+use crate::http::Pending;
+use crate::input::{Origin, Request};
 use crate::policy::Policy;
 use crate::response::{Outcome, Response, Settled, Shared};
+use crate::settings::Settings;
+use crate::shared::Lease;
 use crate::status::StatusSet;
 
 /// Receives the response of one request, exactly once.
@@ -21,7 +26,7 @@ pub(crate) enum Consumer {
 
 impl Consumer {
     /// Returns at once, so a worker may take its next task before calling it (see
-    /// `Engine::run`).
+    /// `worker::run`).
     pub fn is_quick(&self) -> bool {
         matches!(self, Consumer::Channel(_))
     }
@@ -141,6 +146,59 @@ impl Job {
     pub fn settle(self, outcome: Shared, now: Instant, ok_status: &StatusSet) -> Delivery {
         self.ticket.settle(outcome, now, self.effort, ok_status)
     }
+}
+
+/// What becomes of a request handed to the engine.
+pub(crate) enum Intake {
+    /// It is to be fetched.
+    Fetch(Job),
+    /// It cannot be (its line is not a URL octopus fetches): delivered with why.
+    Refused(Ticket, Failure),
+    /// It is another shard's: dropped (and counted).
+    OtherShard,
+}
+
+impl Intake {
+    /// What becomes of `request`, taken at `taken` as number `id`; `shared`: a shared
+    /// limiter decides limited requests.
+    pub fn of(
+        request: Request,
+        consumer: Consumer,
+        id: u64,
+        taken: Instant,
+        settings: &Settings,
+        shared: bool,
+    ) -> Intake {
+        let resolved = request.resolve();
+        if let Some(shard) = &settings.shard
+            && !shard.takes(resolved.url.as_ref().ok(), &resolved.shown)
+        {
+            return Intake::OtherShard;
+        }
+        let ticket = Ticket {
+            id,
+            shown: resolved.shown,
+            origin: resolved.origin,
+            consumer,
+            taken,
+        };
+        match resolved.url {
+            Ok(url) => {
+                let keyed = settings.cache.is_some();
+                Intake::Fetch(Job::new(ticket, url, &settings.policy, keyed, shared))
+            }
+            Err(failure) => Intake::Refused(ticket, failure),
+        }
+    }
+}
+
+/// A job whose request was sent, waiting for its answer (in the waiting set, or ready for a
+/// worker to go on with).
+pub(crate) struct Resumable {
+    pub job: Job,
+    pub pending: Pending,
+    /// Its shared limiter's lease, given back when it ends.
+    pub lease: Option<Lease>,
 }
 
 /// A settled response and the consumer it goes to.

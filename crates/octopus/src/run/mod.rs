@@ -1,15 +1,34 @@
-//! Running requests: [`Octopus`], the handle callers hold; the engine (`engine.rs`: worker
-//! threads around the scheduler, their steps in `worker.rs`, which run in `dispatch.rs`,
-//! requests waiting for their answer on no thread in `waiting.rs`); the scheduler
-//! (`scheduler.rs`: limits, timers, window, merging of repeats, all decisions, no
-//! threads); the cache (`cache.rs`); the limiter (`limits.rs`); and the pull form
-//! (`stream.rs`, [`Responses`]).
+//! Running requests: [`Octopus`], the handle callers hold, on one engine.
+//!
+//! How a request moves. `enqueue` (or the pull's feeder, `stream.rs`) hands it to the
+//! engine, which makes it a `Job` (`job.rs`) and admits it to the scheduler
+//! (`scheduler.rs`) under the engine's one lock (`engine.rs`). When it may start (limits,
+//! rate, delay, the concurrency; a repeat may be answered by the cache or joined to a fetch
+//! in flight instead), a worker takes it as a task and fetches it (`worker.rs`). A plain
+//! `http` request sent directly then waits in the waiting set (`waiting.rs`, one epoll set)
+//! holding no thread, and its worker goes on; when its answer comes, the worker that polls
+//! the set moves it to the ready queue and goes on with it (or with a redirect's next hop,
+//! back to the set). Anything else is answered on its worker. The outcome goes back to the
+//! scheduler (to be retried, cached, or settled, with its repeats), and the settled
+//! response to its consumer (a handler, or the pull's channel), counted done by the ledger
+//! (`ledger.rs`), which is what `wait` waits for.
+//!
+//! Who may wake whom. Only the engine wakes or starts workers, and only as `plan.rs`
+//! decides from a snapshot of its counters: when work is added (`enqueue`, `stop`), when
+//! a worker takes a task or sets a timer, and when a worker is about to block (a
+//! connection, a name lookup, a TLS or proxied exchange, a handler, Redis: `blocking.rs`
+//! tells the engine, which may start another in its place). Idle workers sleep on one
+//! condvar and the timekeeper on another (`beds.rs`); the poller sleeps in the waiting set
+//! and is woken through its eventfd, at most once per poll. A worker never wakes another
+//! directly, and nothing outside the engine does.
 
+mod beds;
 mod cache;
-mod dispatch;
 mod engine;
 mod job;
+mod ledger;
 mod limits;
+mod plan;
 mod scheduler;
 mod stream;
 mod waiting;
@@ -18,8 +37,11 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::Client;
+use crate::settings::Settings;
+use crate::shared::SharedLimits;
 use crate::{Error, Request, Response};
-pub(crate) use engine::Engine;
+use engine::Engine;
 use job::Consumer;
 pub use stream::Responses;
 
@@ -87,13 +109,20 @@ impl Drop for Handle {
     }
 }
 
-impl Octopus {
-    pub(crate) fn from_engine(engine: Arc<Engine>) -> Octopus {
-        Octopus {
-            handle: Arc::new(Handle { engine }),
-        }
-    }
+/// Start an engine for `settings` with its first worker: an `Octopus` for it.
+pub(crate) fn start(
+    settings: Settings,
+    client: Client,
+    shared: Option<SharedLimits>,
+) -> Result<Octopus, Error> {
+    let engine = Arc::new(Engine::new(settings, client, shared, worker::spawn));
+    worker::spawn(&engine).map_err(Error::Thread)?;
+    Ok(Octopus {
+        handle: Arc::new(Handle { engine }),
+    })
+}
 
+impl Octopus {
     fn engine(&self) -> &Arc<Engine> {
         &self.handle.engine
     }
@@ -143,7 +172,7 @@ impl Octopus {
 
     /// How many requests may be outstanding in a pull: the look-ahead plus the concurrency.
     pub(crate) fn pull_window(&self) -> usize {
-        let settings = &self.engine().settings;
+        let settings = self.engine().settings();
         settings
             .policy
             .lookahead

@@ -64,11 +64,11 @@ impl Window {
     }
 
     /// Wait for room, and take room for up to `most` requests: how many (0 when no more
-    /// should be taken).
-    fn take(&self, most: usize, octopus: &Octopus) -> usize {
+    /// should be taken: the `Responses` was dropped, or the run `stopped`).
+    fn take(&self, most: usize, stopped: impl Fn() -> bool) -> usize {
         let mut taken = self.lock();
         loop {
-            if !taken.open || octopus.is_stopped() {
+            if !taken.open || stopped() {
                 return 0;
             }
             if taken.outstanding < self.size {
@@ -146,7 +146,7 @@ fn feed(
 ) {
     let batch_size = (window.size / 8).clamp(BATCH.0, BATCH.1);
     loop {
-        let room = window.take(batch_size, octopus);
+        let room = window.take(batch_size, || octopus.is_stopped());
         if room == 0 {
             return;
         }
@@ -199,5 +199,54 @@ impl Iterator for Responses {
 impl Drop for Responses {
     fn drop(&mut self) {
         self.window.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn the_window_bounds_what_is_taken_and_not_answered() {
+        let window = Window::new(16);
+        assert_eq!(window.take(10, || false), 10);
+        // Only the room left is taken.
+        assert_eq!(window.take(10, || false), 6);
+        assert_eq!(window.outstanding(), 16);
+        window.answered(3);
+        assert_eq!(window.take(10, || false), 3);
+    }
+
+    #[test]
+    fn a_full_window_waits_until_answers_make_room() {
+        let window = Arc::new(Window::new(8));
+        assert_eq!(window.take(8, || false), 8);
+        let taker = {
+            let window = Arc::clone(&window);
+            std::thread::spawn(move || window.take(8, || false))
+        };
+        // One answer makes room for one; the feeder is woken at the refill point (7).
+        window.answered(1);
+        assert_eq!(taker.join().unwrap(), 1);
+    }
+
+    #[test]
+    fn nothing_is_taken_once_closed_or_stopped() {
+        let window = Arc::new(Window::new(4));
+        assert_eq!(window.take(4, || false), 4);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let taker = {
+            let (window, stopped) = (Arc::clone(&window), Arc::clone(&stopped));
+            std::thread::spawn(move || window.take(4, || stopped.load(Ordering::SeqCst)))
+        };
+        // A stop is seen within the blocked take's next look (it polls every 100 ms).
+        stopped.store(true, Ordering::SeqCst);
+        assert_eq!(taker.join().unwrap(), 0);
+        window.answered(4);
+        window.close();
+        assert_eq!(window.take(4, || false), 0);
     }
 }

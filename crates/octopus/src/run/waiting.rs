@@ -18,7 +18,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// The events one poll takes at most.
@@ -26,6 +26,42 @@ const BATCH: usize = 256;
 
 /// The epoll data of the wake-up descriptor (slots are numbered from 0 in the low bits).
 const WAKE: u64 = u64::MAX;
+
+/// A set made when the first item is put in (most runs of `https` or through a proxy need
+/// none); if it cannot be made, items are given back (their requests then wait on their
+/// worker).
+pub(crate) struct Lazy<T>(OnceLock<Option<Waiting<T>>>);
+
+impl<T> Lazy<T> {
+    pub fn new() -> Self {
+        Lazy(OnceLock::new())
+    }
+
+    /// The set, if it was made.
+    pub fn made(&self) -> Option<&Waiting<T>> {
+        self.0.get().and_then(Option::as_ref)
+    }
+
+    /// Whether items wait in it.
+    pub fn is_busy(&self) -> bool {
+        self.made().is_some_and(|set| !set.is_empty())
+    }
+
+    /// Put `item` in (see `Waiting::put`), making the set first if it is not yet.
+    pub fn put(&self, fd: RawFd, watched: bool, deadline: Instant, item: T) -> Result<(), T> {
+        match self.0.get_or_init(|| Waiting::new().ok()) {
+            Some(set) => set.put(fd, watched, deadline, item),
+            None => Err(item),
+        }
+    }
+
+    /// End a poll in progress, if the set is made.
+    pub fn nudge(&self) {
+        if let Some(set) = self.made() {
+            set.nudge();
+        }
+    }
+}
 
 /// The set and the items in it.
 pub(crate) struct Waiting<T> {
