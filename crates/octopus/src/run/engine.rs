@@ -42,8 +42,8 @@ pub(crate) struct Engine {
     /// What idle workers and the timekeeper wait on.
     bells: Bells,
     client: Client,
-    /// Requests sent that wait for their answer on no thread.
-    waiting: Lazy<Box<Resumable>>,
+    /// The waiting set: requests sent that wait for their answer on no thread.
+    set: Lazy<Box<Resumable>>,
     /// Limits shared with other processes through Redis, when asked for.
     shared: Option<SharedLimits>,
     /// The shared limiter stayed unreachable past its bound, and the run was stopped.
@@ -56,9 +56,9 @@ pub(crate) struct Engine {
     other_shard: AtomicU64,
     /// Workers blocked in a wait that holds their thread (`blocking.rs`).
     blocked: AtomicUsize,
-    /// Tasks and ready requests waiting, as of the last plan (read without the lock by a
-    /// worker about to block).
-    waiting_hint: AtomicUsize,
+    /// Tasks and ready requests, as of the last plan (read without the lock by a worker
+    /// about to block).
+    tasks_hint: AtomicUsize,
     /// A worker polls the waiting set (mirrors `State::poller`, for the same reader).
     polling_hint: AtomicBool,
     /// How many workers may run (not blocked) at once.
@@ -139,7 +139,7 @@ impl Engine {
             }),
             bells: Bells::default(),
             client,
-            waiting: Lazy::new(),
+            set: Lazy::new(),
             shared,
             limiter_lost: AtomicBool::new(false),
             settings,
@@ -148,7 +148,7 @@ impl Engine {
             spawn_failures: AtomicU64::new(0),
             other_shard: AtomicU64::new(0),
             blocked: AtomicUsize::new(0),
-            waiting_hint: AtomicUsize::new(0),
+            tasks_hint: AtomicUsize::new(0),
             polling_hint: AtomicBool::new(false),
             runnable: plan::runnable(),
             spawn,
@@ -214,7 +214,7 @@ impl Engine {
             for_timer,
             start,
         } = plan::plan(&snapshot);
-        self.waiting_hint
+        self.tasks_hint
             .store(snapshot.tasks + snapshot.ready, Ordering::Relaxed);
         for wake in [for_work, for_timer].into_iter().flatten() {
             self.wake(&mut state, wake);
@@ -237,9 +237,9 @@ impl Engine {
             timekeeper: state.beds.timekeeper(),
             poller: state.poller,
             blocked: self.blocked.load(Ordering::Relaxed),
-            tasks: state.scheduler.waiting(),
+            tasks: state.scheduler.tasks(),
             ready: state.ready.len(),
-            in_set: self.has_waiting_requests(),
+            in_set: self.in_set(),
             next_timer: state.scheduler.next_wake(),
             concurrency: self.settings.concurrency,
             runnable: self.runnable,
@@ -260,9 +260,9 @@ impl Engine {
     /// (read from the hints, without the lock).
     pub(super) fn block(&self) -> bool {
         self.blocked.fetch_add(1, Ordering::Relaxed);
-        let waiting = self.waiting_hint.load(Ordering::Relaxed);
+        let tasks = self.tasks_hint.load(Ordering::Relaxed);
         let polling = self.polling_hint.load(Ordering::Relaxed);
-        plan::hand_over(waiting, polling, self.has_waiting_requests())
+        plan::hand_over(tasks, polling, self.in_set())
     }
 
     /// A worker blocked is running again.
@@ -359,8 +359,8 @@ impl Engine {
 /// it.
 impl Engine {
     /// Whether requests wait in the set.
-    pub(super) fn has_waiting_requests(&self) -> bool {
-        self.waiting.is_busy()
+    pub(super) fn in_set(&self) -> bool {
+        self.set.is_busy()
     }
 
     /// Put a sent request in the waiting set; it is given back when the set is not there
@@ -368,7 +368,7 @@ impl Engine {
     pub(super) fn put(&self, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
         let (fd, watched) = resumable.pending.watch();
         let deadline = resumable.pending.deadline();
-        self.waiting.put(fd, watched, deadline, resumable)
+        self.set.put(fd, watched, deadline, resumable)
     }
 
     /// Whether a running worker should poll the set before its next task: requests wait in
@@ -376,7 +376,7 @@ impl Engine {
     pub(super) fn poll_due(&self, state: &State, now: Instant) -> bool {
         state.poller.is_none()
             && now.saturating_duration_since(state.polled) >= POLL_EVERY
-            && self.has_waiting_requests()
+            && self.in_set()
     }
 
     /// Poll the waiting set until `until` at most (a request readable or due, or a nudge,
@@ -387,7 +387,7 @@ impl Engine {
         mut state: MutexGuard<'a, State>,
         until: Option<Instant>,
     ) -> MutexGuard<'a, State> {
-        let Some(waiting) = self.waiting.made() else {
+        let Some(set) = self.set.made() else {
             return state;
         };
         state.poller = Some(Poller {
@@ -396,7 +396,7 @@ impl Engine {
         });
         self.polling_hint.store(true, Ordering::Relaxed);
         drop(state);
-        let found = waiting.poll(until);
+        let found = set.poll(until);
         let mut state = self.lock();
         state.poller = None;
         self.polling_hint.store(false, Ordering::Relaxed);
@@ -407,7 +407,7 @@ impl Engine {
 
     /// End a poll of the waiting set in progress, if there is one.
     fn end_poll(&self) {
-        self.waiting.nudge();
+        self.set.nudge();
     }
 
     /// Wait for work, or as the timekeeper until `wake` when it is the earliest timer

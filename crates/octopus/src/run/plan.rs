@@ -167,10 +167,10 @@ fn keep_timer(s: &Snapshot, timer: Instant) -> Option<Wake> {
 }
 
 /// Whether a worker about to block must first have another woken or started in its place:
-/// tasks or ready requests wait (it would have taken them), or requests wait in the set and
+/// there are tasks or ready requests (it would have taken them), or requests in the set and
 /// no worker polls (it would have polled). Read from hints, without the lock.
-pub(super) fn hand_over(waiting: usize, polling: bool, in_set: bool) -> bool {
-    waiting > 0 || (!polling && in_set)
+pub(super) fn hand_over(tasks: usize, polling: bool, in_set: bool) -> bool {
+    tasks > 0 || (!polling && in_set)
 }
 
 #[cfg(test)]

@@ -335,10 +335,11 @@ impl Scheduler {
         }
     }
 
-    /// How many tasks wait here: deliveries, and requests in the window (some of which limits
-    /// may hold back) up to the room left under the concurrency (one slot freed is one task,
-    /// however long the window). What the engine sizes and wakes its workers by.
-    pub fn waiting(&self) -> usize {
+    /// How many tasks a worker could take here now: deliveries, and jobs in the window (some
+    /// of which limits may hold back) up to the room left under the concurrency (one slot
+    /// freed is one task, however long the window). What the engine sizes and wakes its
+    /// workers by.
+    pub fn tasks(&self) -> usize {
         let room = self.concurrency.saturating_sub(self.fetching);
         self.deliveries.len() + self.window.len().min(room)
     }

@@ -142,11 +142,11 @@ fn no_more_than_the_concurrency_are_fetched_at_once() {
         b.admit(&format!("http://h{i}/"), t0);
     }
     let started: Vec<Job> = (0..c).map(|_| b.fetch(t0)).collect();
-    assert_eq!(b.s.waiting(), 0, "nothing a worker could take");
+    assert_eq!(b.s.tasks(), 0, "nothing a worker could take");
     assert_eq!(b.idle(t0), None, "the rest wait for a fetch to end");
     let first = started.into_iter().next().unwrap();
     done(b.s.finished(first, answer(200), t0));
-    assert_eq!(b.s.waiting(), 1, "one slot freed is one task, three wait");
+    assert_eq!(b.s.tasks(), 1, "one slot freed is one task, three wait");
     assert_eq!(b.fetch(t0).url.as_str(), format!("http://h{c}/"));
 }
 

@@ -53,9 +53,7 @@ fn work(engine: &Arc<Engine>) {
         }
         state = match state.next_step(now) {
             Err(_) if state.is_over() => return engine.exit(state),
-            Err(wake) if !state.is_polled() && engine.has_waiting_requests() => {
-                engine.poll(state, wake)
-            }
+            Err(wake) if !state.is_polled() && engine.in_set() => engine.poll(state, wake),
             Err(wake) => engine.idle(state, wake),
             Ok(step) => {
                 engine.nudge(state);
@@ -76,7 +74,7 @@ fn run(engine: &Arc<Engine>, mut step: Step) -> MutexGuard<'_, State> {
     loop {
         let settled = match step {
             Step::Fetch(job) => fetch(engine, job),
-            Step::Resume(resumable) => resume(engine, *resumable),
+            Step::Resume(resumable) => resume(engine, resumable),
             Step::Deliver(delivery) => {
                 engine.deliver(delivery);
                 return engine.lock();
@@ -129,12 +127,12 @@ fn fetch(engine: &Arc<Engine>, job: Job) -> Carried<'_> {
 }
 
 /// Go on with a request whose answer came (or whose deadline passed).
-fn resume(engine: &Engine, resumable: Resumable) -> Carried<'_> {
+fn resume(engine: &Engine, resumable: Box<Resumable>) -> Carried<'_> {
     let Resumable {
         job,
         pending,
         lease,
-    } = resumable;
+    } = *resumable;
     let started = engine.client().resume(pending);
     carry(engine, job, started, lease)
 }
