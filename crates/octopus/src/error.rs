@@ -1,5 +1,8 @@
 //! `Error`: why an `Octopus` could not be built or started. Failures of single requests are
 //! not errors: they are `Failure`s inside responses.
+//!
+//! Invariant: no error of the API is a bare `String`: each says which setting it is about
+//! (`Setting`, declared with the builder's table) or what the system refused.
 
 use std::fmt;
 use std::io;

@@ -1,5 +1,8 @@
 //! Why a request has no HTTP response: `ErrorKind` (the stable names of the JSON schema) and
 //! `Failure` (a kind and a one-line message).
+//!
+//! Invariant: one kind per failure, named as the JSON schema names it; the message never
+//! repeats the kind.
 
 use std::fmt;
 

@@ -50,6 +50,15 @@
 
 #![warn(missing_docs)]
 
+// The engine waits for answers in an epoll set woken through an eventfd (`run/waiting.rs`),
+// and its sockets use Linux's send and receive flags (`http/socket.rs`). Elsewhere it does
+// not build, and says so here rather than in a list of missing names.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "octopus runs on Linux only: its engine waits on epoll and eventfd (see the README, \
+     \"Platforms\")"
+);
+
 mod blocking;
 mod builder;
 mod capture;

@@ -1,5 +1,7 @@
-//! `Builder::build`'s checks: every setting validated into `Settings`, with a typed error
-//! naming the setting that is wrong.
+//! `Builder::build`'s checks: the table's own checks first (`checks.rs`: durations at most
+//! 365 days, rates at least one a year, so no deadline can overflow), then what turns a
+//! setting into what the engine runs with (a method, headers, a proxy, certificates, the
+//! output directory, the WARC file), each with a typed error naming the setting.
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! From a ureq error to a `Failure`: one kind per error, and a one-line message that does
 //! not repeat the kind, names the proxy when the proxy is what failed, and masks every
-//! password in a URL it quotes.
+//! password in a URL it quotes. Also the response-head limits both exchanges share
+//! (`MAX_HEAD`, `MAX_HEADER_LINES`), so that ureq's path and octopus's own refuse the same
+//! heads with the same errors.
 
 use std::io;
 

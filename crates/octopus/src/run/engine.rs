@@ -82,6 +82,14 @@ pub(super) struct State {
     closed: bool,
 }
 
+/// How a started fetch ended.
+pub(super) enum End {
+    /// With this outcome.
+    Outcome(Outcome),
+    /// The shared limiter held it back until the hold's time (the start is undone).
+    Held(Hold),
+}
+
 /// What a worker does next.
 pub(super) enum Step {
     Fetch(Job),
@@ -284,27 +292,15 @@ impl Engine {
         self.ledger.deliver(delivery);
     }
 
-    /// A fetch ended with `outcome`: the scheduler told, with the lock taken; the response
-    /// to deliver unless it is to be retried.
-    pub(super) fn finished(
-        &self,
-        job: Job,
-        outcome: Outcome,
-    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
+    /// A started fetch ended: the scheduler told, with the lock taken; the response to
+    /// deliver, unless the job is to be retried or waits again.
+    pub(super) fn finished(&self, job: Job, end: End) -> (MutexGuard<'_, State>, Option<Delivery>) {
         let mut state = self.lock();
-        let settled = state.scheduler.finished(job, outcome, Instant::now());
-        (state, settled)
-    }
-
-    /// The shared limiter held a started fetch back until `hold`'s time: undone, as
-    /// `finished` reports.
-    pub(super) fn deferred(
-        &self,
-        job: Job,
-        hold: Hold,
-    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
-        let mut state = self.lock();
-        let settled = state.scheduler.defer(job, hold, Instant::now());
+        let now = Instant::now();
+        let settled = match end {
+            End::Outcome(outcome) => state.scheduler.finished(job, outcome, now),
+            End::Held(hold) => state.scheduler.defer(job, hold, now),
+        };
         (state, settled)
     }
 

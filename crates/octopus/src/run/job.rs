@@ -1,6 +1,8 @@
 //! What travels through the engine: a `Ticket` for every enqueued request, a `Job` for one
 //! that is to be fetched, a `Resumable` (a job whose request was sent and waits for its
 //! answer) and a `Delivery` (a settled response and who receives it).
+//!
+//! Invariant: a `Consumer` is called exactly once (`consume` takes it by value).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! `Spool`: bytes held in memory up to a bound, past it in an anonymous temporary file, so
 //! that a large body on its way into an archive costs disk, not memory, whatever the
 //! concurrency.
+//!
+//! Invariant: at most `IN_MEMORY` (1 MiB) per spool in memory, whatever the body's size.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
