@@ -207,7 +207,7 @@ impl Engine {
                 Intake::Refused(ticket, failure) => {
                     state.scheduler.refuse(ticket, failure, taken);
                 }
-                Intake::OtherShard => {}
+                Intake::OtherShard => {} // counted and dropped above
             }
         }
         self.nudge(state);
