@@ -32,51 +32,54 @@ use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTi
 /// What this thread's last request went out on. A thread-local because ureq's `Connector`
 /// returns only a transport: this is how our connector (and `socket.rs` below it) tells
 /// the request that called ureq whether it made a new connection, and to whom.
-#[derive(Debug, Clone, Copy, Default)]
 struct Route {
     /// A new connection was made (rather than an idle one reused).
-    made: bool,
+    made: Cell<bool>,
     /// The TCP peer, when it is a plain TCP connection of octopus's own (`socket.rs` says
     /// so when it connects).
-    peer: Option<SocketAddr>,
+    peer: Cell<Option<SocketAddr>>,
 }
 
 thread_local! {
-    static ROUTE: Cell<Route> = const { Cell::new(Route { made: false, peer: None }) };
-}
-
-fn note(change: impl FnOnce(&mut Route)) {
-    let mut route = ROUTE.get();
-    change(&mut route);
-    ROUTE.set(route);
+    static ROUTE: Route = const {
+        Route {
+            made: Cell::new(false),
+            peer: Cell::new(None),
+        }
+    };
 }
 
 /// Run `request` on this thread; also says whether it made a new connection (rather than
 /// reuse an idle one). A request that fails on a reused connection the server had closed
 /// is sent again (see `Client::send`); one that fails on a new connection is not.
 pub(crate) fn noting_connections<T>(request: impl FnOnce() -> T) -> (T, bool) {
-    ROUTE.set(Route::default());
+    ROUTE.with(|route| {
+        route.made.set(false);
+        route.peer.set(None);
+    });
     let result = request();
-    (result, ROUTE.get().made)
+    (result, ROUTE.with(|route| route.made.get()))
 }
 
 /// The address the last request on this thread was sent to, if known (for
 /// `WARC-IP-Address`): the TCP peer, which is the proxy's when one is used.
 pub(crate) fn peer() -> Option<SocketAddr> {
-    ROUTE.get().peer
+    ROUTE.with(|route| route.peer.get())
 }
 
 /// Called by `socket.rs` on the thread that made a connection to `addr`.
 pub(crate) fn connected_to(addr: Option<SocketAddr>) {
-    note(|route| route.peer = addr);
+    ROUTE.with(|route| route.peer.set(addr));
 }
 
 /// Called on the thread whose request goes out on a connection to `peer`, new (`made`) or
 /// taken from a pool (by `Pool` and by `exchange.rs`, which keeps its own connections).
 pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
-    note(|route| {
-        route.peer = peer;
-        route.made |= made;
+    ROUTE.with(|route| {
+        route.peer.set(peer);
+        if made {
+            route.made.set(true);
+        }
     });
 }
 

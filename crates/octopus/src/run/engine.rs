@@ -82,14 +82,6 @@ pub(super) struct State {
     closed: bool,
 }
 
-/// How a started fetch ended.
-pub(super) enum End {
-    /// With this outcome.
-    Outcome(Outcome),
-    /// The shared limiter held it back until the hold's time (the start is undone).
-    Held(Hold),
-}
-
 /// What a worker does next.
 pub(super) enum Step {
     Fetch(Job),
@@ -118,6 +110,12 @@ impl State {
             Task::Deliver(delivery) => Ok(Step::Deliver(delivery)),
             Task::Idle(wake) => Err(wake),
         }
+    }
+
+    /// The shared limiter held a started job back until `hold`'s time: its start undone, it
+    /// waits again; reported as `Engine::finished` reports.
+    pub(super) fn defer(&mut self, job: Job, hold: Hold) -> Option<Delivery> {
+        self.scheduler.defer(job, hold, Instant::now())
     }
 
     /// Whether a worker polls the set now.
@@ -214,7 +212,9 @@ impl Engine {
     }
 
     /// Wake or start workers as `plan` says for the state now, then release the lock (and
-    /// start them).
+    /// start them). Not inlined: it is called from many places, and its one copy stays
+    /// hot.
+    #[inline(never)]
     pub(super) fn nudge(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
         let snapshot = self.snapshot(&state);
         let Plan {
@@ -292,15 +292,15 @@ impl Engine {
         self.ledger.deliver(delivery);
     }
 
-    /// A started fetch ended: the scheduler told, with the lock taken; the response to
-    /// deliver, unless the job is to be retried or waits again.
-    pub(super) fn finished(&self, job: Job, end: End) -> (MutexGuard<'_, State>, Option<Delivery>) {
+    /// A fetch ended with `outcome`: the scheduler told, with the lock taken; the response
+    /// to deliver unless it is to be retried.
+    pub(super) fn finished(
+        &self,
+        job: Job,
+        outcome: Outcome,
+    ) -> (MutexGuard<'_, State>, Option<Delivery>) {
         let mut state = self.lock();
-        let now = Instant::now();
-        let settled = match end {
-            End::Outcome(outcome) => state.scheduler.finished(job, outcome, now),
-            End::Held(hold) => state.scheduler.defer(job, hold, now),
-        };
+        let settled = state.scheduler.finished(job, outcome, Instant::now());
         (state, settled)
     }
 

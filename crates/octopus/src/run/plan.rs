@@ -121,7 +121,9 @@ impl Snapshot {
     }
 }
 
-/// Whom to wake and how many workers to start (see the module documentation).
+/// Whom to wake and how many workers to start (see the module documentation). Inlined
+/// into `Engine::nudge`, which runs twice per URL.
+#[inline]
 pub(super) fn plan(s: &Snapshot) -> Plan {
     let mut plan = Plan::default();
     let unattended = s.unattended();

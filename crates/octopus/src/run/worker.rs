@@ -18,7 +18,7 @@
 use std::sync::{Arc, MutexGuard, Weak};
 use std::time::Instant;
 
-use super::engine::{End, Engine, State, Step};
+use super::engine::{Engine, State, Step};
 use super::job::{Delivery, Job, Resumable};
 use crate::blocking::{self, Blocking};
 use crate::http::Started;
@@ -115,7 +115,11 @@ fn fetch(engine: &Arc<Engine>, job: Job) -> Carried<'_> {
         None => None,
         Some(shared) => match lease(engine, shared, &job) {
             Ok(lease) => Some(lease),
-            Err(hold) => return Some(engine.finished(job, End::Held(hold))),
+            Err(hold) => {
+                let mut state = engine.lock();
+                let settled = state.defer(job, hold);
+                return Some((state, settled));
+            }
         },
     };
     let saver = engine.settings().client.capture.save.as_ref();
@@ -176,7 +180,7 @@ fn settle(
     if let (Some(shared), Some(lease)) = (engine.shared(), lease) {
         shared.release(lease);
     }
-    engine.finished(job, End::Outcome(outcome))
+    engine.finished(job, outcome)
 }
 
 /// Ask the shared limiter for `job`'s limits: its lease, or how long it must wait. When
