@@ -1,11 +1,13 @@
 //! Waits that hold a thread: a worker about to block (a connection being made, a name
 //! looked up, a read or write that must wait in `poll`, a handler running) says so, so
-//! that the engine can start another worker in its place (`run/dispatch.rs`). The engine
-//! keeps only a few workers running when requests wait on no thread (`run/waiting.rs`); a
-//! worker that blocks hands its place over, as Go's runtime does with a thread entering a
-//! blocking system call.
+//! that the engine can start another worker in its place (`run/worker.rs`, `run/plan.rs`).
+//! The engine keeps only a few workers running when requests wait on no thread
+//! (`run/waiting.rs`); a worker that blocks hands its place over, as Go's runtime does with
+//! a thread entering a blocking system call.
 //!
-//! A leaf module: `http` reports its waits here without knowing the engine.
+//! A leaf module: `http` reports its waits here without knowing the engine. Its one
+//! thread-local (the hook) is how: the waits happen deep inside ureq and our sockets, where
+//! no engine handle can be passed. It also tells whether this thread is a worker.
 
 use std::cell::RefCell;
 use std::sync::Arc;
