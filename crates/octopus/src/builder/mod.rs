@@ -1,21 +1,24 @@
 //! `Builder`: every setting of an `Octopus`, declared once each in `table.rs` (field,
 //! default, setter, name, own check; the macro is `declare.rs`, the checks `checks.rs`),
 //! the setters that take more than one value here, `validate.rs` turning them into the
-//! engine's `Settings`, and `build`: the open-file limit, the HTTP client and the engine.
+//! engine's `Settings`, and `build`: the open-file limit (`fdlimit.rs`), the HTTP client
+//! and the engine. What can go wrong on the way is `error.rs`'s `Error`.
 
 #[macro_use]
 mod declare;
 pub(crate) mod checks;
+pub(crate) mod error;
+mod fdlimit;
 pub(crate) mod table;
 mod validate;
 
 use std::net::IpAddr;
 
-use crate::error::Error;
-use crate::http::{Client, fdlimit};
+use crate::http::Client;
 use crate::input::mask_userinfo;
 use crate::run::Octopus;
 use crate::shared::SharedLimits;
+pub use error::Error;
 pub use table::{Builder, Setting};
 
 impl Octopus {

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
+use super::error::Error;
 use super::{Builder, Setting};
 use crate::capture::{Capture, Layout, Saver};
 use crate::defaults::MAX_DURATION;
-use crate::error::Error;
 use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
 use crate::input::Shard;
 use crate::policy::{Policy, PrefixLimit, RetryPolicy};
@@ -213,16 +213,12 @@ impl Builder {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let roots = self
-            .root_certs_pem
-            .as_deref()
-            .map(given_roots)
-            .transpose()?;
-        let client_cert = self
-            .client_cert_pem
-            .as_ref()
-            .map(|(certs, key)| client_cert(certs, key))
-            .transpose()?;
+        let pem = |setting| move |reason| Error::setting(setting, "(PEM)", reason);
+        let roots = self.root_certs_pem.as_deref().map(given_roots);
+        let roots = roots.transpose().map_err(pem(Setting::CaCert))?;
+        let mine = self.client_cert_pem.as_ref();
+        let mine = mine.map(|(certs, key)| client_cert(certs, key));
+        let client_cert = mine.transpose().map_err(pem(Setting::ClientCert))?;
         Ok(ClientSettings {
             method,
             headers,

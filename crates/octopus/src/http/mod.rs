@@ -5,7 +5,7 @@
 //! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), our
 //! own connections and pools (`socket.rs`, `buffers.rs`, `pool.rs`, `connector.rs`),
 //! failures classified (`classify.rs`), trusted roots and client certificates
-//! (`trust.rs`), and room in the open-file limit for the concurrency (`fdlimit.rs`).
+//! (`trust.rs`).
 
 mod body;
 mod body_reader;
@@ -16,7 +16,6 @@ mod client;
 mod connector;
 mod decode;
 mod exchange;
-pub(crate) mod fdlimit;
 mod pool;
 mod receive;
 mod redirect;

@@ -11,14 +11,9 @@ use std::sync::{Arc, OnceLock};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, parse_pem};
 
-use crate::builder::table::Setting;
-use crate::error::Error;
-
-/// The roots in `pem` (the builder's `root_certs_pem`, `--cacert`).
-pub(crate) fn given_roots(pem: &[u8]) -> Result<RootCerts, Error> {
-    let certs =
-        certificates(pem).map_err(|reason| Error::setting(Setting::CaCert, "(PEM)", reason))?;
-    Ok(RootCerts::Specific(Arc::new(certs)))
+/// The roots in `pem` (the builder's `root_certs_pem`, `--cacert`); `Err`: why not.
+pub(crate) fn given_roots(pem: &[u8]) -> Result<RootCerts, String> {
+    Ok(RootCerts::Specific(Arc::new(certificates(pem)?)))
 }
 
 /// The operating system's roots (or `SSL_CERT_FILE`'s and `SSL_CERT_DIR`'s), read once per
@@ -48,17 +43,17 @@ fn load_system_roots() -> Result<RootCerts, String> {
     Ok(RootCerts::Specific(Arc::new(certs)))
 }
 
-/// A client certificate: the chain in `certs`, its key in `key` (PEM; one file may hold both).
-pub(crate) fn client_cert(certs: &[u8], key: &[u8]) -> Result<ClientCert, Error> {
-    let refused = |reason: String| Error::setting(Setting::ClientCert, "(PEM)", reason);
-    let chain = certificates(certs).map_err(refused)?;
+/// A client certificate: the chain in `certs`, its key in `key` (PEM; one file may hold
+/// both); `Err`: why not.
+pub(crate) fn client_cert(certs: &[u8], key: &[u8]) -> Result<ClientCert, String> {
+    let chain = certificates(certs)?;
     let key = parse_pem(key)
         .filter_map(Result::ok)
         .find_map(|item| match item {
             PemItem::PrivateKey(key) => Some(key),
             _ => None,
         })
-        .ok_or_else(|| refused("no private key found (PEM)".to_string()))?;
+        .ok_or_else(|| "no private key found (PEM)".to_string())?;
     Ok(ClientCert::new_with_certs(&chain, key))
 }
 
@@ -87,13 +82,8 @@ mod tests {
         let cert = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).unwrap();
         let pem = cert.cert.pem();
         assert!(matches!(given_roots(pem.as_bytes()), Ok(RootCerts::Specific(c)) if c.len() == 1));
-        assert!(matches!(
-            given_roots(b"not a certificate"),
-            Err(Error::Setting {
-                setting: Setting::CaCert,
-                ..
-            })
-        ));
+        let refused = given_roots(b"not a certificate").err();
+        assert_eq!(refused.as_deref(), Some("no certificate found (PEM)"));
         let key = cert.signing_key.serialize_pem();
         let both = format!("{pem}{key}");
         assert!(client_cert(both.as_bytes(), both.as_bytes()).is_ok());

@@ -37,10 +37,12 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::builder::error::Error;
 use crate::http::Client;
+use crate::input::Request;
+use crate::response::Response;
 use crate::settings::Settings;
 use crate::shared::SharedLimits;
-use crate::{Error, Request, Response};
 use engine::Engine;
 use job::Consumer;
 pub use stream::Responses;

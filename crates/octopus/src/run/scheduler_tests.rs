@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::Response;
 use crate::policy::PrefixLimit;
+use crate::response::Response;
 use crate::run::job::Consumer;
 use crate::run::tests::{fetched, policy};
 use crate::settings::CacheSettings;

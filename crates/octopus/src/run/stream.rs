@@ -13,8 +13,11 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::Octopus;
 use super::job::Consumer;
-use crate::{Error, Octopus, Request, Response};
+use crate::builder::error::Error;
+use crate::input::Request;
+use crate::response::Response;
 
 /// How often a blocked feeder or reader looks whether the run was stopped.
 const POLL: Duration = Duration::from_millis(100);

@@ -3,7 +3,7 @@
 
 use rlimit::Resource;
 
-use crate::Error;
+use super::error::Error;
 
 /// File descriptors kept aside for stdin/stdout/stderr, input files, the resolver and the like.
 const RESERVE: u64 = 64;

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io;
 
-use crate::builder::table::Setting;
+use super::table::Setting;
 
 /// Why [`crate::Builder::build`] (or starting a pull with [`crate::Octopus::fetch_all`])
 /// failed.
