@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::args::BenchArgs;
 use super::exit_codes;
 use super::output::progress::Progress;
-use super::output::summary::Tally;
+use super::output::summary::{Tally, plural};
 
 /// The result of one timed run.
 #[derive(Debug, Clone, Serialize)]
@@ -169,8 +169,12 @@ pub fn render(r: &BenchReport) -> String {
     for run in &r.runs {
         let _ = writeln!(
             s,
-            "[{}] Retrieving {} urls took {:.2} seconds meaning {:.2} urls/second.",
-            run.name, run.urls, run.seconds, run.urls_per_second
+            "[{}] Retrieving {} {} took {:.2} seconds meaning {:.2} urls/second.",
+            run.name,
+            run.urls,
+            plural(run.urls, "url", "urls"),
+            run.seconds,
+            run.urls_per_second
         );
         if run.failed > 0 {
             let _ = writeln!(s, "  ({} of them failed)", run.failed);

@@ -388,3 +388,41 @@ fn mistyped_numbers_are_usage_errors_never_panics_or_hangs() {
         );
     }
 }
+
+#[test]
+fn the_text_time_is_the_fetch_not_the_waits() {
+    let s = server();
+    // At one start a second, the later lines wait about a second each for the rate.
+    let urls: Vec<String> = (0..3).map(|i| s.url(&format!("/rated/{i}"))).collect();
+    let out = octopus()
+        .args(["-q", "--rate", "1/s"])
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let waited_line = text
+        .lines()
+        .find(|l| l.contains(" waited="))
+        .unwrap_or_else(|| panic!("no line waited: {text}"));
+    let ms = |field: &str| -> u64 {
+        field
+            .trim_start_matches("waited=")
+            .trim_end_matches("ms")
+            .parse()
+            .unwrap_or_else(|_| panic!("{field} in {waited_line}"))
+    };
+    let fields: Vec<&str> = waited_line.split(' ').collect();
+    let waited = fields.iter().find(|f| f.starts_with("waited=")).unwrap();
+    // The time column is the exchange's, and the wait is its own field: a wait of about a
+    // second is not in a loopback fetch's time.
+    assert!(ms(fields[1]) < ms(waited), "{waited_line}");
+}
+
+#[test]
+fn one_url_is_one_url_in_the_summary() {
+    let s = server();
+    let out = octopus().arg(s.url("/a")).output().unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("[octopus] Retrieving 1 url took"), "{err}");
+}

@@ -294,6 +294,8 @@ fn statistics_in_the_json_summary_agree_with_the_records() {
         s.url("/delay/0/0"),
     ]);
     urls.push("http://127.0.0.1:1/refused".into());
+    // Never sent anywhere: its "host" is not a failing host.
+    urls.push("ftp://never.example/x".into());
     let out = octopus()
         .args(["--json", "-c", "4"])
         .args(&urls)
@@ -339,4 +341,5 @@ fn statistics_in_the_json_summary_agree_with_the_records() {
         top[1],
         serde_json::json!({"host": "127.0.0.1:1", "failed": 1})
     );
+    assert_eq!(top.as_array().map(Vec::len), Some(2), "{top}");
 }

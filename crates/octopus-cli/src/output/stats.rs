@@ -69,7 +69,11 @@ impl Stats {
         if let Some(status) = r.status() {
             *self.statuses.entry(status).or_default() += 1;
         }
+        // A host is counted only when a request went to it (or its answer came from the
+        // cache): not for a line that was never a URL octopus would fetch, nor one cancelled.
+        let sent = r.attempts() > 0 || r.status().is_some();
         if !r.ok()
+            && sent
             && let Some(host) = host(r.url())
         {
             *self.failures.entry(host.to_string()).or_default() += 1;

@@ -130,9 +130,10 @@ impl Summary {
     /// The human summary, in the original benchmark's words.
     pub fn to_text(&self) -> String {
         let c = &self.counts;
+        let urls = c.urls - c.resumed;
         let mut s = format!(
-            "[octopus] Retrieving {} urls took {:.2} seconds meaning {:.2} urls/second. ok: {}, failed: {}",
-            c.urls - c.resumed,
+            "[octopus] Retrieving {urls} {} took {:.2} seconds meaning {:.2} urls/second. ok: {}, failed: {}",
+            plural(urls, "url", "urls"),
             self.elapsed_ms / 1000.0,
             self.urls_per_second,
             c.ok,
@@ -191,5 +192,13 @@ impl Summary {
             }
         }
         s
+    }
+}
+
+/// `one` for 1, else `many`.
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    match n {
+        1 => one,
+        _ => many,
     }
 }

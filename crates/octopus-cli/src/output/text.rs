@@ -1,4 +1,4 @@
-//! The text record: `STATUS ELAPSEDms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
+//! The text record: `STATUS TIMEms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
 //! [waited=Nms] [saved=PATH] [KIND: MESSAGE]`, `ERR` for no status, `SKIP` for a URL not
 //! fetched because its file was there (awk-friendly, space-separated).
 //!
@@ -26,7 +26,7 @@ impl Printer for TextPrinter {
         let _ = write!(
             out,
             "{status} {}ms {} {}",
-            r.elapsed().as_millis(),
+            time(r).as_millis(),
             r.bytes(),
             escape(r.url(), true)
         );
@@ -51,6 +51,14 @@ impl Printer for TextPrinter {
         }
         out.push(b'\n');
     }
+}
+
+/// The record's time: the exchange's (`fetch_ms`, redirects and body included; a cache hit
+/// shows its fetch's), or, when no response came, the time the line took less what it
+/// waited for limits and between retries. Never the waits: they are `waited=`.
+fn time(r: &Response) -> std::time::Duration {
+    r.fetch_time()
+        .unwrap_or_else(|| r.elapsed().saturating_sub(r.waited()))
 }
 
 /// `text` with control characters (C0, DEL, C1), bidirectional-text controls and, when
