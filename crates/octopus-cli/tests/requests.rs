@@ -301,3 +301,53 @@ fn proxies_from_the_flag_and_the_environment_are_used() {
         "NO_PROXY is honoured (port {port})"
     );
 }
+
+/// The request `server` saw for `path`, lower-cased, after fetching `url` with `args`
+/// (through `proxy` when given: then the request goes out on ureq, not octopus's own
+/// exchange).
+fn sent(server: &Server, path: &str, url: &str, args: &[&str], proxy: Option<&Server>) -> String {
+    let mut cmd = octopus();
+    cmd.args(args).arg(url);
+    if let Some(proxy) = proxy {
+        cmd.args(["--proxy", &proxy.url("")]);
+    }
+    cmd.assert().success();
+    let seen = server.last_request(path);
+    seen.unwrap_or_else(|| panic!("{path} not requested")).to_lowercase()
+}
+
+#[test]
+fn credentials_in_a_url_are_percent_decoded() {
+    use base64::Engine as _;
+    let s = server();
+    let basic = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
+    let expected = format!("authorization: basic {}", basic.to_lowercase());
+    let direct = s.url("/echo/creds").replace("http://", "http://us%40er:p%3Ass@");
+    let seen = sent(&s, "/echo/creds", &direct, &[], None);
+    assert!(seen.contains(&expected), "{seen}");
+    let proxied = "http://us%40er:p%3Ass@octopus.test/echo/proxied-creds";
+    let seen = sent(&s, "/echo/proxied-creds", proxied, &[], Some(&s));
+    assert!(seen.contains(&expected), "through ureq: {seen}");
+}
+
+#[test]
+fn a_post_turned_into_a_get_by_a_redirect_drops_its_body_headers() {
+    let s = server();
+    let url = s.url("/redirect-to?url=/echo/after-post");
+    let seen = sent(&s, "/echo/after-post", &url, &["-d", "a=1"], None);
+    assert!(seen.starts_with("get /echo/after-post"), "{seen}");
+    for header in ["content-type:", "content-length:"] {
+        assert!(!seen.contains(header), "{header} in {seen}");
+    }
+}
+
+#[test]
+fn an_empty_body_says_its_length() {
+    let s = server();
+    let seen = sent(&s, "/echo/empty", &s.url("/echo/empty"), &["-d", ""], None);
+    assert!(seen.starts_with("post /echo/empty"), "{seen}");
+    assert!(seen.contains("content-length: 0\r\n"), "{seen}");
+    let proxied = "http://octopus.test/echo/empty-proxied";
+    let seen = sent(&s, "/echo/empty-proxied", proxied, &["-d", ""], Some(&s));
+    assert!(seen.contains("content-length: 0\r\n"), "through ureq: {seen}");
+}

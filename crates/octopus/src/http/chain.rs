@@ -22,7 +22,9 @@ use super::client::{Client, sendable};
 use super::exchange::{Outgoing, Sending, send};
 use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
-use super::redirect::{Hop, is_redirect, location_text, next_hop, same_origin, strip_credentials};
+use super::redirect::{
+    Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
+};
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 
@@ -270,11 +272,17 @@ impl Client {
         };
         let failed = self.pass_redirect(response, &sent);
         chain.archived = archived.or(failed);
-        if !same_origin(&chain.hop.url, &next.url) {
+        let crosses = !same_origin(&chain.hop.url, &next.url);
+        if crosses || !next.keep_body {
             let headers = chain
                 .headers
                 .get_or_insert_with(|| self.cfg.headers.clone());
-            strip_credentials(headers);
+            if crosses {
+                strip_credentials(headers);
+            }
+            if !next.keep_body {
+                strip_body_headers(headers);
+            }
         }
         let next = Hop {
             keep_body: chain.hop.keep_body && next.keep_body,

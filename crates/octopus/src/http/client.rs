@@ -20,7 +20,7 @@ use url::Url;
 use super::classify::{MAX_HEAD, classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
-use super::exchange::{Outgoing, Route, exchange};
+use super::exchange::{Outgoing, Route, basic_credentials, exchange};
 use super::pool::{Parked, noting_connections};
 use super::redirect::Hop;
 use super::resolver::{OctopusResolver, ResolveRule};
@@ -212,7 +212,8 @@ impl Client {
                     noting_connections(|| exchange(route, request, deadline))
                 }
                 Way::Ureq(agent) => {
-                    let head = self.head(hop, headers, later_hop)?;
+                    let mut head = self.head(hop, headers, later_hop)?;
+                    on_the_wire(&mut head.headers, &hop.url, body);
                     noting_connections(|| match body {
                         Some(body) => run(agent, http::Request::from_parts(head, body), budget),
                         None => run(agent, http::Request::from_parts(head, ()), budget),
@@ -271,6 +272,20 @@ impl Client {
         let proxy = self.cfg.proxy.as_ref()?;
         let uri = url.as_str().parse::<http::Uri>().ok()?;
         (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
+    }
+}
+
+/// What a request sent through ureq carries besides its head as archived, as octopus's
+/// own exchange writes it: `Authorization` from the URL's credentials, percent-decoded
+/// (ureq would send them as written), and `Content-Length: 0` for an empty body.
+fn on_the_wire(headers: &mut http::HeaderMap, url: &Url, body: Option<&[u8]>) {
+    if !headers.contains_key(http::header::AUTHORIZATION)
+        && let Some(basic) = basic_credentials(url)
+    {
+        headers.insert(http::header::AUTHORIZATION, basic);
+    }
+    if body.is_some_and(<[u8]>::is_empty) && !headers.contains_key(http::header::CONTENT_LENGTH) {
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
 }
 

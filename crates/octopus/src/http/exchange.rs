@@ -178,6 +178,21 @@ fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Res
     Ok(socket)
 }
 
+/// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,
+/// browsers and RFC 3986 read userinfo: `us%40er` is the user `us@er`); `None` without
+/// them.
+pub(super) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decoded = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+    let mut credentials = decoded(url.username());
+    credentials.push(b':');
+    credentials.extend(decoded(url.password().unwrap_or_default()));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    HeaderValue::from_str(&format!("Basic {encoded}")).ok()
+}
+
 /// The request as it goes out: request line, headers (with those ureq would add), blank
 /// line, body.
 fn request_bytes<'a, H>(request: &Outgoing<'a, H>) -> Result<Vec<u8>, Error>
@@ -200,13 +215,18 @@ where
         push_host(&mut out, url);
         out.extend_from_slice(b"\r\n");
     }
-    if (!url.username().is_empty() || url.password().is_some()) && !given(&header::AUTHORIZATION) {
-        let credentials = format!("{}:{}", url.username(), url.password().unwrap_or_default());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        // Writing to a Vec does not fail.
-        let _ = write!(out, "authorization: Basic {encoded}\r\n");
+    if let Some(basic) = basic_credentials(url).filter(|_| !given(&header::AUTHORIZATION)) {
+        out.extend_from_slice(b"authorization: ");
+        out.extend_from_slice(basic.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    if !body.is_empty() && !given(&header::CONTENT_LENGTH) && !given(&header::TRANSFER_ENCODING) {
+    // A body set, even an empty one, says its length (RFC 9110, 8.6: `-d ''` is a POST of
+    // no content, and servers that require the length answer 411 without it).
+    if request.body.is_some()
+        && !given(&header::CONTENT_LENGTH)
+        && !given(&header::TRANSFER_ENCODING)
+    {
+        // Writing to a Vec does not fail.
         let _ = write!(out, "content-length: {}\r\n", body.len());
     }
     for (name, value) in request.headers.clone() {

@@ -77,6 +77,18 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// Drop the headers that describe a request's body, when a redirect drops the body (a POST
+/// turned into a GET), as the Fetch standard and curl do.
+pub(crate) fn strip_body_headers(headers: &mut Vec<(HeaderName, HeaderValue)>) {
+    headers.retain(|(name, _)| {
+        !(name == header::CONTENT_TYPE
+            || name == header::CONTENT_LENGTH
+            || name == header::CONTENT_ENCODING
+            || name == header::CONTENT_LANGUAGE
+            || name == header::CONTENT_LOCATION)
+    });
+}
+
 /// Drop the headers that carry credentials.
 pub(crate) fn strip_credentials(headers: &mut Vec<(HeaderName, HeaderValue)>) {
     headers.retain(|(name, _)| {
