@@ -404,3 +404,29 @@ fn the_library_keeps_and_saves_what_it_is_asked_for() {
     assert_eq!(saved.layout(), Layout::Mirror);
     assert_eq!(std::fs::read(dir.0.join(saved.path())).unwrap(), r.body());
 }
+
+#[test]
+fn text_records_show_digests_and_titles_when_asked() {
+    let s = server();
+    let out = octopus()
+        .args(["-q", "--title", "--hash=sha256,md5"])
+        .arg(s.url("/html"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = stdout(&out);
+    let fields: Vec<&str> = line.trim_end().split(' ').collect();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("sha256=") && f.len() == 7 + 64),
+        "{line}"
+    );
+    assert!(fields.iter().any(|f| f.starts_with("md5=")), "{line}");
+    // The title's spaces are percent-encoded: awk's fields stay put.
+    assert_eq!(
+        fields.last(),
+        Some(&"title=Octopus%20test%20page"),
+        "{line}"
+    );
+}

@@ -313,7 +313,8 @@ fn sent(server: &Server, path: &str, url: &str, args: &[&str], proxy: Option<&Se
     }
     cmd.assert().success();
     let seen = server.last_request(path);
-    seen.unwrap_or_else(|| panic!("{path} not requested")).to_lowercase()
+    seen.unwrap_or_else(|| panic!("{path} not requested"))
+        .to_lowercase()
 }
 
 #[test]
@@ -322,7 +323,9 @@ fn credentials_in_a_url_are_percent_decoded() {
     let s = server();
     let basic = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
     let expected = format!("authorization: basic {}", basic.to_lowercase());
-    let direct = s.url("/echo/creds").replace("http://", "http://us%40er:p%3Ass@");
+    let direct = s
+        .url("/echo/creds")
+        .replace("http://", "http://us%40er:p%3Ass@");
     let seen = sent(&s, "/echo/creds", &direct, &[], None);
     assert!(seen.contains(&expected), "{seen}");
     let proxied = "http://us%40er:p%3Ass@octopus.test/echo/proxied-creds";
@@ -349,5 +352,8 @@ fn an_empty_body_says_its_length() {
     assert!(seen.contains("content-length: 0\r\n"), "{seen}");
     let proxied = "http://octopus.test/echo/empty-proxied";
     let seen = sent(&s, "/echo/empty-proxied", proxied, &["-d", ""], Some(&s));
-    assert!(seen.contains("content-length: 0\r\n"), "through ureq: {seen}");
+    assert!(
+        seen.contains("content-length: 0\r\n"),
+        "through ureq: {seen}"
+    );
 }

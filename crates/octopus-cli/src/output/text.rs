@@ -1,6 +1,7 @@
 //! The text record: `STATUS TIMEms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
-//! [waited=Nms] [saved=PATH] [KIND: MESSAGE]`, `ERR` for no status, `SKIP` for a URL not
-//! fetched because its file was there (awk-friendly, space-separated).
+//! [waited=Nms] [saved=PATH] [sha256=HEX …] [title=TITLE] [KIND: MESSAGE]`, `ERR` for no
+//! status, `SKIP` for a URL not fetched because its file was there (awk-friendly,
+//! space-separated). A title's spaces are percent-encoded like the rest (`Example%20Page`).
 //!
 //! Invariant: no field before the message holds a space or a control character, and the
 //! message holds no control character: what an input line or a server sent cannot move the
@@ -45,6 +46,12 @@ impl Printer for TextPrinter {
         if let Some(saved) = r.saved() {
             let path = saved.path().to_string_lossy();
             let _ = write!(out, " saved={}", escape(&path, true));
+        }
+        for (hash, hex) in r.digests() {
+            let _ = write!(out, " {}={hex}", hash.name());
+        }
+        if let Some(title) = r.title() {
+            let _ = write!(out, " title={}", escape(title, true));
         }
         if let Some(f) = r.error() {
             let _ = write!(out, " {}: {}", f.kind(), escape(f.message(), false));
