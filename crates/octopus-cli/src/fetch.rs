@@ -46,10 +46,12 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         return fail(&format!("cannot install signal handlers: {e}"));
     }
     let (stream, fresh, prior): (Box<dyn Write>, bool, _) = match &settings.output {
-        Some((path, resume)) => match journal::open(path, *resume) {
-            Ok(journal) => (Box::new(journal.file), journal.fresh, journal.prior),
-            Err(e) => return fail(&e),
-        },
+        Some((path, mode)) => {
+            match journal::open(path, *mode, settings.style.format, &settings.sources) {
+                Ok(journal) => (Box::new(journal.file), journal.fresh, journal.prior),
+                Err(e) => return fail(&e),
+            }
+        }
         None => (Box::new(io::stdout().lock()), true, None),
     };
     let prior = prior.map(Arc::new);

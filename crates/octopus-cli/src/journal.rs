@@ -1,26 +1,44 @@
-//! `-o FILE` and `--resume`: records appended to a file that is the run's state. Resuming
-//! reads the file first: a torn last line (a run killed mid-write) is cut off, records to
-//! refetch (`--retry-failed`, `--max-age`) are dropped by rewriting the file through a
-//! temporary one, and what is kept becomes `Prior`: which input lines are done, and their
-//! counts for the summary.
+//! `-o FILE`, `--append` and `--resume`: records written to a file, which may be the run's
+//! state. Without `--append` or `--resume` the file is replaced, as curl's and wget's are.
+//! Appending checks the file holds records of the format written. Resuming reads the file
+//! first: a torn last line (a run killed mid-write) is cut off, records to refetch
+//! (`--retry-failed`, `--max-age`) are dropped by rewriting the file through a temporary
+//! one, and what is kept becomes `Prior`: which input lines are done, and their counts for
+//! the summary.
 //!
-//! Invariants: after `open`, the file holds only whole records, at most one per input line
-//! that the input still has; a line is recognised by its input's name and line number, and
-//! its URL must be the same, else the input changed and the run says so instead of mixing.
+//! Invariants: after `open`, the file holds only whole records of one format, at most one
+//! per input line that the input still has; an input is recognised however it is named (a
+//! file by its canonical path: `many.txt` is `./many.txt`; stdin and URL arguments by
+//! position), a line by its input and line number, and its URL must be the same, else the
+//! input changed and the run says so instead of mixing; a resume that recognises none of
+//! the file's inputs stops before fetching anything.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use octopus::Request;
+use octopus::input::Source;
 use serde_json::Value;
 
 use super::counts::Counts;
+use super::output::Format;
+
+/// How the output file is opened.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// Replaced (`-o` alone).
+    Replace,
+    /// Appended to (`--append`): it must hold records of the format written, or nothing.
+    Append,
+    /// Appended to after skipping what it holds (`--resume`, JSON Lines).
+    Resume(Resume),
+}
 
 /// Which records of the file are done (`--resume`), and which are fetched again.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,7 +49,7 @@ pub struct Resume {
     pub retry_failed: bool,
 }
 
-/// The output file, open for appending.
+/// The output file, open for writing records.
 pub struct Journal {
     pub file: File,
     /// The file was empty (a CSV header goes first).
@@ -47,6 +65,8 @@ pub struct Prior {
     inputs: HashMap<String, u32>,
     /// (input, line) → hash of the URL its record shows.
     done: HashMap<(u32, u64), u64>,
+    /// The inputs of this run, by name as given, that the file has records of.
+    given: HashMap<String, u32>,
     /// The kept records' counts, for the summary.
     pub counts: Counts,
     /// Records whose line the input turned out to have.
@@ -63,21 +83,67 @@ pub enum Seen {
     Changed(String),
 }
 
-/// Open `path` for appending records; with `resume`, read what it holds first.
-pub fn open(path: &Path, resume: Option<Resume>) -> Result<Journal, String> {
+/// Open `path` for records of `format` from `sources`, as `mode` says.
+pub fn open(
+    path: &Path,
+    mode: Mode,
+    format: Format,
+    sources: &[Source],
+) -> Result<Journal, String> {
     let shown = path.display();
-    let prior = match resume {
-        Some(rules) if path.exists() => Some(read(path, rules)?),
-        Some(_) => Some(Prior::default()),
-        None => None,
+    let held = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if held && !matches!(mode, Mode::Replace) {
+        check_format(path, format)?;
+    }
+    let prior = match mode {
+        Mode::Resume(rules) if held => Some(read(path, rules)?.recognise(sources)?),
+        Mode::Resume(_) => Some(Prior::default()),
+        Mode::Append | Mode::Replace => None,
     };
-    let file = OpenOptions::new()
+    let mut options = OpenOptions::new();
+    match mode {
+        Mode::Replace => options.write(true).truncate(true),
+        Mode::Append | Mode::Resume(_) => options.append(true),
+    };
+    let file = options
         .create(true)
-        .append(true)
         .open(path)
         .map_err(|e| format!("--output {shown}: {e}"))?;
     let fresh = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
     Ok(Journal { file, fresh, prior })
+}
+
+/// The format of the records a file holds, by its first line: a JSON object, the CSV header,
+/// or else text. Appending records of another format is refused.
+fn check_format(path: &Path, format: Format) -> Result<(), String> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| format!("--output {shown}: {e}"))?;
+    let mut first = Vec::new();
+    let mut reader = BufReader::new(file).take(64 * 1024);
+    reader
+        .read_until(b'\n', &mut first)
+        .map_err(|e| format!("--output {shown}: {e}"))?;
+    let held = if first.starts_with(b"{") {
+        Format::Json
+    } else if first.starts_with(b"url,final_url,") {
+        Format::Csv
+    } else {
+        Format::Text
+    };
+    if held == format {
+        return Ok(());
+    }
+    let name = |f: Format| match f {
+        Format::Json => "JSON Lines",
+        Format::Csv => "CSV",
+        Format::Text => "text",
+    };
+    Err(format!(
+        "--output {shown} holds {} records; this run writes {}: use the same --format, \
+         or another file (without --append or --resume the file is replaced)",
+        name(held),
+        name(format)
+    ))
 }
 
 /// Read a journal: keep its whole records that are done, drop the rest from the file.
@@ -191,13 +257,42 @@ impl Prior {
         }
     }
 
+    /// Which of `sources` the file has records of, however each is named now; refused when
+    /// the file holds records and none is recognised (fetching everything again and
+    /// appending it would mix two runs' records).
+    fn recognise(mut self, sources: &[Source]) -> Result<Prior, String> {
+        let held: HashMap<String, u32> = self
+            .inputs
+            .iter()
+            .map(|(name, i)| (identity(name), *i))
+            .collect();
+        for source in sources {
+            let name = source.name().to_string();
+            if let Some(i) = held.get(&identity(&name)) {
+                self.given.insert(name, *i);
+            }
+        }
+        if self.given.is_empty() && !self.done.is_empty() {
+            let mut names: Vec<&str> = self.inputs.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            return Err(format!(
+                "--resume: {} holds {} records of other inputs ({}), none of those given: \
+                 resume with the same inputs, or add these records with --append instead",
+                self.path.display(),
+                self.done.len(),
+                names.join(", ")
+            ));
+        }
+        Ok(self)
+    }
+
     /// What the file says of `request`'s line.
     pub fn seen(&self, request: &Request) -> Seen {
         let (Some(input), Some(line)) = (request.input(), request.line()) else {
             return Seen::New;
         };
         let Some(hash) = self
-            .inputs
+            .given
             .get(input)
             .and_then(|i| self.done.get(&(*i, line)))
         else {
@@ -218,5 +313,15 @@ impl Prior {
     /// Records of the file whose line the input did not have (it was shortened).
     pub fn unmatched(&self) -> u64 {
         (self.done.len() as u64).saturating_sub(self.matched.load(Ordering::Relaxed))
+    }
+}
+
+/// What an input is, whatever its name: a file by its canonical path (when it exists); stdin
+/// (`-`) and URL arguments (`arg`) as named, since only their positions tell their lines.
+fn identity(name: &str) -> String {
+    match name {
+        "-" | "arg" => name.to_string(),
+        path => std::fs::canonicalize(path)
+            .map_or_else(|_| path.to_string(), |p| p.display().to_string()),
     }
 }

@@ -26,12 +26,18 @@ pub struct ReportArgs {
     #[arg(long, conflicts_with = "format", help_heading = "Output")]
     pub json: bool,
 
-    /// Append records to FILE instead of writing them to stdout
+    /// Write records to FILE instead of stdout; FILE is replaced (see --append, --resume)
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// With -o FILE: add records to the end of FILE instead of replacing it (it must hold
+    /// records of the same format)
+    #[arg(long, requires = "output", help_heading = "Output")]
+    pub append: bool,
+
     /// With -o FILE in JSON Lines: skip the input lines FILE has a record of, fetch the rest
-    /// and append their records (the file is the state; a torn last line is dropped)
+    /// and append their records (the file is the state; a torn last line is dropped). Files
+    /// are recognised however named; stdin by line number: pipe the same list again
     #[arg(long, requires = "output", help_heading = "Output")]
     pub resume: bool,
 

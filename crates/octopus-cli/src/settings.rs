@@ -11,7 +11,7 @@ use octopus::input::{ShardBy, Source};
 use octopus::{Builder, Layout, Octopus};
 
 use super::args::{FetchArgs, FormatArg, LayoutArg, ShardByArg};
-use super::journal::Resume;
+use super::journal::{Mode, Resume};
 use super::output::select::Selection;
 use super::output::{Format, Style};
 use super::parse;
@@ -27,8 +27,8 @@ pub struct FetchSettings {
     pub summary: bool,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
-    /// Records go to this file (`-o`), resumed or not, instead of stdout.
-    pub output: Option<(PathBuf, Option<Resume>)>,
+    /// Records go to this file (`-o`), replaced, appended to or resumed, instead of stdout.
+    pub output: Option<(PathBuf, Mode)>,
     /// With `--keep-order`: how many lines may be handed over and not yet printed.
     pub keep_order: Option<usize>,
     /// Statistics in the text summary (`--stats`).
@@ -60,10 +60,14 @@ impl FetchSettings {
         if report.resume && format != Format::Json {
             return Err("--resume reads the output file as JSON Lines: add --json".into());
         }
-        let resume = report.resume.then_some(Resume {
-            max_age: report.max_age,
-            retry_failed: report.retry_failed,
-        });
+        let mode = match (report.resume, report.append) {
+            (true, _) => Mode::Resume(Resume {
+                max_age: report.max_age,
+                retry_failed: report.retry_failed,
+            }),
+            (false, true) => Mode::Append,
+            (false, false) => Mode::Replace,
+        };
         // A slow line holds back what the engine may have in hand anyway: its look-ahead
         // and its requests in flight.
         let window = args.lookahead + args.concurrency;
@@ -72,7 +76,7 @@ impl FetchSettings {
             stats: report.stats,
             shard: args.shard.as_ref().map(|s| s.replace(' ', "")),
             redis: args.redis.clone(),
-            output: report.output.clone().map(|path| (path, resume)),
+            output: report.output.clone().map(|path| (path, mode)),
             builder,
             sources,
             style: Style {

@@ -44,25 +44,108 @@ fn list(dir: &Dir, lines: &[String]) -> String {
 }
 
 #[test]
-fn records_go_to_the_file_appended_and_csv_gets_one_header() {
+fn records_go_to_the_file_replaced_or_appended_and_csv_gets_one_header() {
     let s = server();
     let dir = Dir::new("output-file");
     let out_file = dir.0.join("out.csv");
-    for path in ["/a", "/b"] {
+    let run = |path: &str, more: &[&str]| {
         let out = octopus()
             .args(["--format", "csv", "-o"])
             .arg(&out_file)
+            .args(more)
             .arg(s.url(path))
             .output()
             .unwrap();
-        assert!(out.status.success());
+        assert!(out.status.success(), "{}", stderr(&out));
         assert!(out.stdout.is_empty(), "nothing on stdout");
-    }
-    let text = std::fs::read_to_string(&out_file).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    };
+    let lines = || -> Vec<String> {
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        text.lines().map(str::to_string).collect()
+    };
+    // Without --append the file is replaced, as curl -o and wget -O do.
+    run("/old", &[]);
+    run("/a", &[]);
+    assert_eq!(lines().len(), 2, "{:?}", lines());
+    run("/b", &["--append"]);
+    let lines = lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("url,"));
     assert!(lines[1].starts_with(&s.url("/a")) && lines[2].starts_with(&s.url("/b")));
+}
+
+#[test]
+fn records_of_another_format_are_not_appended() {
+    let s = server();
+    let dir = Dir::new("output-format");
+    let out_file = dir.0.join("r.jsonl");
+    octopus()
+        .args(["-q", "--json", "-o"])
+        .arg(&out_file)
+        .arg(s.url("/a"))
+        .assert()
+        .success();
+    let before = std::fs::read(&out_file).unwrap();
+    for more in [&["--append"][..], &["--resume"][..]] {
+        let out = octopus()
+            .args(["-q", "-o"])
+            .arg(&out_file)
+            .args(more)
+            .arg(s.url("/b"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{more:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("JSON"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(&out_file).unwrap(), before, "{more:?}: unchanged");
+    }
+}
+
+#[test]
+fn an_input_is_recognised_however_it_is_named() {
+    let s = server();
+    let dir = Dir::new("resume-names");
+    let urls: Vec<String> = (0..6).map(|i| s.url(&format!("/named/{i}"))).collect();
+    std::fs::write(dir.0.join("many.txt"), urls.join("\n") + "\n").unwrap();
+    let out_file = dir.0.join("r.jsonl");
+    let run = |name: &str| {
+        octopus()
+            .current_dir(&dir.0)
+            .args(["-q", "--json", "-o", "r.jsonl", "--resume", name])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run("many.txt").status.code(), Some(0));
+    let out = run("./many.txt");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(text.lines().count(), 6, "nothing fetched again: {text}");
+    for i in 0..6 {
+        assert_eq!(s.hits(&format!("/named/{i}")), 1);
+    }
+}
+
+#[test]
+fn a_resume_that_recognises_no_input_fetches_nothing() {
+    let s = server();
+    let dir = Dir::new("resume-other");
+    std::fs::write(dir.0.join("a.txt"), s.url("/first") + "\n").unwrap();
+    std::fs::write(dir.0.join("b.txt"), s.url("/second") + "\n").unwrap();
+    let run = |name: &str, more: &str| {
+        octopus()
+            .current_dir(&dir.0)
+            .args(["-q", "--json", "-o", "r.jsonl", more, name])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run("a.txt", "--resume").status.code(), Some(0));
+    let out = run("b.txt", "--resume");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("a.txt") && err.contains("--append"), "{err}");
+    assert_eq!(s.hits("/second"), 0, "nothing fetched");
+    // Said so, the records can be added.
+    assert_eq!(run("b.txt", "--append").status.code(), Some(0));
+    assert_eq!(s.hits("/second"), 1);
 }
 
 #[test]
