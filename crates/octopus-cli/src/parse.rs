@@ -18,14 +18,13 @@ use octopus::Hash;
 /// days (the library's `MAX_DURATION`).
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    let bad = || format!("'{s}' is not a duration: write it as 10s, 250ms, 1m30s or 2.5 (seconds)");
     let parsed = match s.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => {
             Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
         }
-        Ok(_) => return Err(format!("'{s}' is not a duration")),
-        Err(_) => {
-            humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e})"))?
-        }
+        Ok(_) => return Err(bad()),
+        Err(_) => humantime::parse_duration(s).map_err(|_| bad())?,
     };
     if parsed > octopus::MAX_DURATION {
         return Err(format!("'{s}' is too long (at most 365 days)"));
@@ -69,12 +68,22 @@ pub fn show_size(bytes: u64) -> String {
     }
 }
 
-/// `200-299, 304`: inclusive ranges of statuses (their bounds are the builder's to check).
+/// `200-299, 304, 4xx`: inclusive ranges of statuses, a class `Nxx` for N00-N99 (their
+/// bounds are the builder's to check).
 pub fn statuses(flag: &str, s: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
-    let bad =
-        |part: &str| format!("{flag} '{s}': '{part}' is not a status or a range like 200-299");
+    let bad = |part: &str| {
+        format!("{flag} '{s}': '{part}' is not a status, a range like 200-299 or a class like 2xx")
+    };
     let mut ranges = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(class) = part.strip_suffix("xx").or_else(|| part.strip_suffix("XX")) {
+            let class: u16 = class.parse().map_err(|_| bad(part))?;
+            if !(1..=9).contains(&class) {
+                return Err(bad(part));
+            }
+            ranges.push(class * 100..=class * 100 + 99);
+            continue;
+        }
         let (lo, hi) = part.split_once('-').unwrap_or((part, part));
         let lo: u16 = lo.trim().parse().map_err(|_| bad(part))?;
         let hi: u16 = hi.trim().parse().map_err(|_| bad(part))?;
@@ -181,6 +190,25 @@ pub fn resolve_rule(s: &str) -> Result<(&str, u16, IpAddr), String> {
     Ok((host, port, addr))
 }
 
+/// The edit distance between `a` and `b` (insertions, deletions, substitutions), for
+/// suggestions.
+pub fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +226,20 @@ mod tests {
             assert!(e.contains("too long"), "{huge}: {e}");
         }
         assert_eq!(duration("365d"), Ok(octopus::MAX_DURATION));
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("fecth", "fetch"), 2);
+        assert_eq!(distance("fetch", "fetch"), 0);
+        assert_eq!(distance("bnch", "bench"), 1);
+        assert!(distance("urls.txt", "fetch") > 2);
+    }
+
+    #[test]
+    fn durations_say_how_to_write_them() {
+        let e = duration("abc").unwrap_err();
+        assert!(e.contains("10s") && !e.contains("at 0"), "{e}");
     }
 
     #[test]
@@ -236,7 +278,9 @@ mod tests {
     fn status_lists() {
         let r = statuses("--ok-status", "200-299, 304").unwrap();
         assert_eq!(r, vec![200..=299, 304..=304]);
-        for bad in ["", "abc", "200-", "70000"] {
+        let r = statuses("--match-status", "2xx,404,5XX").unwrap();
+        assert_eq!(r, vec![200..=299, 404..=404, 500..=599]);
+        for bad in ["", "abc", "200-", "70000", "xx", "0xx", "12xx"] {
             assert!(statuses("--ok-status", bad).is_err(), "{bad}");
         }
     }

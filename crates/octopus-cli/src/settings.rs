@@ -43,8 +43,12 @@ impl FetchSettings {
     /// Read the command line. `Err` is a usage message (exit status 2).
     pub fn from_args(args: &FetchArgs) -> Result<FetchSettings, String> {
         let sources = sources(&args.inputs)?;
-        for source in &sources {
-            source.check().map_err(|e| e.to_string())?;
+        for (i, source) in sources.iter().enumerate() {
+            source.check().map_err(|e| match i {
+                // `octopus fecth urls.txt`: the first INPUT may be a command mistyped.
+                0 => with_command_hint(e.to_string(), &args.inputs[0]),
+                _ => e.to_string(),
+            })?;
         }
         let report = &args.report;
         let selection = Selection::from_args(report)?;
@@ -256,6 +260,18 @@ fn sources(inputs: &[String]) -> Result<Vec<Source>, String> {
         return Ok(vec![Source::Stdin]);
     }
     Ok(inputs.iter().map(|a| Source::from_arg(a)).collect())
+}
+
+/// `message`, with "did you mean the command …?" when `arg` is a command's name mistyped.
+fn with_command_hint(message: String, arg: &str) -> String {
+    let commands = ["fetch", "bench", "completions", "man", "help"];
+    let close = commands
+        .iter()
+        .find(|c| parse::distance(arg, c) <= 2 && arg.len() >= 3);
+    match close {
+        Some(command) => format!("{message}; did you mean the command `{command}`?"),
+        None => message,
+    }
 }
 
 /// `-d STRING` or `-d @FILE`.

@@ -426,3 +426,36 @@ fn one_url_is_one_url_in_the_summary() {
     let err = stderr(&out);
     assert!(err.contains("[octopus] Retrieving 1 url took"), "{err}");
 }
+
+#[test]
+fn usage_errors_say_what_to_write() {
+    let s = server();
+    let dir = Dir::new("usage-words");
+    let file = dir.0.join("urls.txt");
+    std::fs::write(&file, s.url("/a") + "\n").unwrap();
+    let fails = |args: &[&str]| {
+        let out = octopus().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        stderr(&out)
+    };
+    let err = fails(&["--timeout", "abc", &s.url("/a")]);
+    assert!(err.contains("write it as 10s"), "{err}");
+    let err = fails(&["--output-dir", &file.display().to_string(), &s.url("/a")]);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    let err = fails(&["fecth", &file.display().to_string()]);
+    assert!(err.contains("did you mean the command `fetch`"), "{err}");
+    assert_eq!(s.hits("/a"), 0, "nothing fetched");
+}
+
+#[test]
+fn status_classes_like_2xx_are_understood() {
+    let s = server();
+    let out = octopus()
+        .args(["-q", "--json", "--match-status", "4xx"])
+        .args([s.url("/status/200"), s.url("/status/404")])
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1, "{}", stdout(&out));
+    assert_eq!(recs[0]["status"], 404);
+}

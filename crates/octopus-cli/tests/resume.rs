@@ -96,7 +96,11 @@ fn records_of_another_format_are_not_appended() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{more:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("JSON"), "{}", stderr(&out));
-        assert_eq!(std::fs::read(&out_file).unwrap(), before, "{more:?}: unchanged");
+        assert_eq!(
+            std::fs::read(&out_file).unwrap(),
+            before,
+            "{more:?}: unchanged"
+        );
     }
 }
 

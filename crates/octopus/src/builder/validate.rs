@@ -69,8 +69,15 @@ impl Builder {
             None => None,
             Some(dir) => {
                 let shown = dir.display();
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::setting(Setting::OutputDir, &shown, e.to_string()))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    let reason = match dir.exists() && !dir.is_dir() {
+                        true => {
+                            "is a file, not a directory: name a directory to save into".to_string()
+                        }
+                        false => format!("cannot create the directory: {e}"),
+                    };
+                    Error::setting(Setting::OutputDir, &shown, reason)
+                })?;
                 Some(Arc::new(Saver::new(
                     dir.clone(),
                     self.save_layout,
