@@ -10,18 +10,10 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
 use octopus::defaults;
 
+use super::exit_codes;
 use super::parse::{self, show_duration, show_size, show_statuses};
 
 pub use super::report_args::{FormatArg, ReportArgs};
-
-pub const EXIT_CODES_HELP: &str = "\
-Exit status:
-  0    every URL was fetched and its status is in --ok-status
-  1    at least one URL failed (transport error, invalid URL line, or status outside --ok-status)
-  2    usage error or unreadable input (nothing was fetched)
-  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM
-  75   --redis stayed unreachable past --redis-outage: what had not started was not fetched
-  141  the reader of the output went away (`| head`), as for a process killed by SIGPIPE";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +24,7 @@ Exit status:
 a throughput summary on stderr, and an exit status scripts can trust.\n\n\
 With no subcommand, `fetch` is assumed: `cat urls.txt | octopus --json`.",
     args_conflicts_with_subcommands = true,
-    after_help = EXIT_CODES_HELP
+    after_help = exit_codes::help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,7 +37,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch URLs from arguments, files or stdin (the default command)
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(
+        after_help = exit_codes::help(),
+        long_about = "Fetch URLs from arguments, files or stdin: one record per URL on stdout \
+(text, JSON Lines or CSV), a throughput summary on stderr, and an exit status scripts can \
+trust. The same as `octopus` with no command."
+    )]
     Fetch(Box<FetchArgs>),
     /// Reproduce the original benchmark offline: sequential vs octopus vs octopus+cache
     /// against an embedded server on 127.0.0.1 with simulated latency

@@ -27,8 +27,8 @@ impl StopReason {
     /// closed output that of a process killed by SIGPIPE, as `cat` or `grep` give there.
     pub fn exit_code(self) -> i32 {
         match self {
-            StopReason::Interrupt => 130,
-            StopReason::Terminate => 143,
+            StopReason::Interrupt => super::exit_codes::INTERRUPTED,
+            StopReason::Terminate => super::exit_codes::TERMINATED,
             StopReason::OutputClosed => super::exit_codes::OUTPUT_CLOSED,
             StopReason::LimiterLost => super::exit_codes::LIMITER_LOST,
         }

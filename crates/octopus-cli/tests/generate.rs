@@ -47,12 +47,24 @@ fn every_shell_gets_a_script() {
 
 #[test]
 fn the_man_page_renders() {
-    // `-k`: the page is UTF-8 (help texts hold `…`), as `man` reads it (through preconv);
-    // `-P-cbou`: plain text, no bold or underline.
+    // No `-k`: the page is ASCII, with roff escapes for other characters, so groff reads
+    // it whatever the locale; `-P-cbou`: plain text, no bold or underline.
     let page = octopus().arg("man").output().unwrap();
     assert!(page.status.success());
+    let roff = String::from_utf8_lossy(&page.stdout);
+    assert!(roff.is_ascii(), "the page is ASCII");
+    assert!(
+        !roff.contains('`'),
+        "`code` is set in bold, not shown as backticks"
+    );
+    // Its own COMMANDS section (clap_mangen's named pages that are not generated), and the
+    // exit statuses under their own heading, in order.
+    assert!(
+        !roff.contains("octopus-fetch(1)") && !roff.contains(".SH EXTRA"),
+        "{roff}"
+    );
     let Ok(mut groff) = Command::new("groff")
-        .args(["-k", "-man", "-Tutf8", "-ww", "-P-cbou"])
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -79,9 +91,35 @@ fn the_man_page_renders() {
         "SYNOPSIS",
         "--concurrency",
         "--warc",
-        "Exit status",
+        "COMMANDS",
+        "EXIT STATUS",
         "141",
+        "ab/abcdef\u{2026}.body",
     ] {
         assert!(text.contains(expected), "{expected} in:\n{text}");
     }
+    let at = |needle: &str| text.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        at("\n       75") < at("\n       130"),
+        "exit statuses in order:\n{text}"
+    );
+}
+
+#[test]
+fn every_help_is_the_long_one_with_exit_statuses_in_order() {
+    let help = |args: &[&str]| stdout(&octopus().args(args).output().unwrap());
+    let top = help(&["--help"]);
+    let fetch = help(&["fetch", "--help"]);
+    let short = help(&["fetch", "-h"]);
+    // Long help puts each default on a line of its own.
+    for long in [&top, &fetch] {
+        assert!(long.contains("\n          [default: 50]"), "{long}");
+    }
+    assert!(fetch.lines().count() > short.lines().count());
+    let statuses: Vec<u32> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Exit status"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(statuses, [0, 1, 2, 75, 130, 141, 143]);
 }
