@@ -36,15 +36,6 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&describe(&e)),
     };
-    let progress = match settings.progress {
-        true => Progress::new(&settings.sources),
-        false => Progress::hidden(),
-    };
-    let stop = Arc::new(Stop::new(octopus.clone()));
-    let tell = settings.summary;
-    if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), tell) {
-        return fail(&format!("cannot install signal handlers: {e}"));
-    }
     let (stream, fresh, prior): (Box<dyn Write>, bool, _) = match &settings.output {
         Some((path, mode)) => {
             match journal::open(path, *mode, settings.style.format, &settings.sources) {
@@ -54,6 +45,16 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         }
         None => (Box::new(io::stdout().lock()), true, None),
     };
+    let resumed = prior.as_ref().map_or(0, |p| p.counts.urls);
+    let progress = match settings.progress {
+        true => Progress::new(&settings.sources, resumed),
+        false => Progress::hidden(),
+    };
+    let stop = Arc::new(Stop::new(octopus.clone()));
+    let tell = settings.summary;
+    if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), tell) {
+        return fail(&format!("cannot install signal handlers: {e}"));
+    }
     let prior = prior.map(Arc::new);
     let order = settings
         .keep_order

@@ -103,6 +103,8 @@ impl Stop {
             .spawn(move || {
                 for signal in signals.forever() {
                     if stop.is_stopped() {
+                        // Nothing is printed after the bar is left behind on the terminal.
+                        progress.finish();
                         std::process::exit(128 + signal);
                     }
                     let reason = if signal == SIGTERM {

@@ -165,3 +165,63 @@ fn stats_on_a_terminal_draw_a_latency_histogram_and_the_bar_counts_outcomes() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn no_eta_before_a_record_and_a_second_ctrl_c_clears_the_bar() {
+    let s = server();
+    let dir = url_list(&s, "tty-twice", 10, 3000);
+    // Both signals come while the first requests are still in flight.
+    let command = format!(
+        "{} -c 2 {} > /dev/null & p=$!; sleep 1; kill -INT $p; sleep 0.5; kill -INT $p; \
+         wait $p; echo \"exit=$?\"",
+        env!("CARGO_BIN_EXE_octopus"),
+        dir.join("urls.txt").display(),
+    );
+    let out = on_a_terminal(&command);
+    let _ = std::fs::remove_dir_all(&dir);
+    let shown = stdout(&out);
+    assert!(shown.contains("exit=130"), "{shown}");
+    assert!(shown.contains("0/10"), "the bar was drawn: {shown}");
+    assert!(!shown.contains("ETA 0s"), "no ETA before a record: {shown}");
+    // Whatever comes after the bar's last frame begins by erasing it.
+    let last_frame = shown.rfind("0/10").unwrap();
+    let after = &shown[last_frame..];
+    assert!(after.contains("\u{1b}[2K"), "the bar is cleared: {after:?}");
+}
+
+#[test]
+fn a_resumed_run_counts_its_own_lines_on_the_bar() {
+    let s = server();
+    let dir = url_list(&s, "tty-resume", 10, 300);
+    let list = std::fs::read_to_string(dir.join("urls.txt")).unwrap();
+    let first_half: String = list.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("half.txt"), first_half).unwrap();
+    let journal = dir.join("r.jsonl");
+    // The first five lines are done, recorded as lines of urls.txt.
+    std::fs::rename(dir.join("urls.txt"), dir.join("full.txt")).unwrap();
+    std::fs::rename(dir.join("half.txt"), dir.join("urls.txt")).unwrap();
+    octopus()
+        .current_dir(&dir)
+        .args(["-q", "--json", "-o", "r.jsonl", "--resume", "urls.txt"])
+        .assert()
+        .success();
+    std::fs::rename(dir.join("full.txt"), dir.join("urls.txt")).unwrap();
+    let command = format!(
+        "cd {} && {} -c 1 --json -o r.jsonl --resume urls.txt",
+        dir.display(),
+        env!("CARGO_BIN_EXE_octopus"),
+    );
+    let out = on_a_terminal(&command);
+    let shown = stdout(&out);
+    let lines = std::fs::read_to_string(&journal).unwrap().lines().count();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(lines, 10);
+    assert!(
+        shown.contains("/5 ") && shown.contains("resumed 5"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("/10 "),
+        "the bar counts this run's lines: {shown}"
+    );
+}
