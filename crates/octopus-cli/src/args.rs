@@ -223,12 +223,13 @@ pub struct FetchArgs {
     #[arg(long, help_heading = "Content")]
     pub include_body: bool,
 
-    /// Add digests of the body to JSON records: sha256 (the default), sha1, sha512, md5
-    #[arg(long, value_name = "LIST", num_args = 0..=1, default_missing_value = "sha256",
-          help_heading = "Content")]
+    /// Add digests of the body to records: sha256 (the default), or --hash=LIST of sha256,
+    /// sha1, sha512, md5
+    #[arg(long, value_name = "LIST", num_args = 0..=1, require_equals = true,
+          default_missing_value = "sha256", help_heading = "Content")]
     pub hash: Option<String>,
 
-    /// Add the <title> of HTML pages to JSON records (`title`)
+    /// Add the <title> of HTML pages to records (`title`)
     #[arg(long, help_heading = "Content")]
     pub title: bool,
 

@@ -50,6 +50,11 @@ impl FetchSettings {
                 _ => e.to_string(),
             })?;
         }
+        Self::with_sources(args, sources)
+    }
+
+    /// The settings for `sources`, as read (and checked) by `from_args`.
+    fn with_sources(args: &FetchArgs, sources: Vec<Source>) -> Result<FetchSettings, String> {
         let report = &args.report;
         let selection = Selection::from_args(report)?;
         let mut builder = builder(args)?;
@@ -367,5 +372,79 @@ mod tests {
             .keep_headers(false)
             .cache_ttl(defaults::CACHE_TTL);
         assert_eq!(built(&[]), library);
+    }
+
+    /// The command lines of the README's `sh` blocks that run octopus: each from the word
+    /// `octopus` to the end of its command (a pipe, a redirection, a comment, a quote).
+    fn readme_commands() -> Vec<Vec<String>> {
+        let readme = include_str!("../../../README.md");
+        let mut commands = Vec::new();
+        let mut in_sh = false;
+        for line in readme.lines() {
+            if line.starts_with("```") {
+                in_sh = line == "```sh";
+                continue;
+            }
+            if !in_sh {
+                continue;
+            }
+            for (at, _) in line.match_indices("octopus ") {
+                let before = line[..at].trim_end();
+                let starts =
+                    before.is_empty() || ["|", "if", "'"].iter().any(|end| before.ends_with(end));
+                if starts {
+                    commands.push(words(&line[at..]));
+                }
+            }
+        }
+        commands
+    }
+
+    /// Shell words up to the end of the command; `{}` (GNU parallel's) as `1`.
+    fn words(text: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quote = None;
+        for c in text.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') if !word.is_empty() || c == '"' || c == '\'' => {
+                    quote = Some(c);
+                }
+                (None, '|' | '>' | ';' | '#' | '&') => break,
+                (None, c) if c.is_whitespace() => {
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+        words.into_iter().map(|w| w.replace("{}", "1")).collect()
+    }
+
+    /// Every octopus command line in the README parses, and a fetch's flags make valid
+    /// settings (files it names need not exist here).
+    #[test]
+    fn every_command_line_in_the_readme_is_valid() {
+        use crate::args::Command;
+        let commands = readme_commands();
+        assert!(commands.len() >= 15, "{commands:?}");
+        for command in commands {
+            let cli = Cli::try_parse_from(&command)
+                .unwrap_or_else(|e| panic!("{}: {e}", command.join(" ")));
+            let fetch = match cli.command {
+                Some(Command::Fetch(fetch)) => *fetch,
+                None => cli.fetch,
+                Some(_) => continue,
+            };
+            if let Err(e) = FetchSettings::with_sources(&fetch, Vec::new()) {
+                panic!("{}: {e}", command.join(" "));
+            }
+        }
     }
 }

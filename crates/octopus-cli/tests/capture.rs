@@ -34,8 +34,7 @@ fn records_carry_headers_bodies_digests_and_titles_when_asked() {
             "--json",
             "--include-headers",
             "--include-body",
-            "--hash",
-            "sha256,md5",
+            "--hash=sha256,md5",
             "--title",
         ])
         .args(&urls)
@@ -429,4 +428,21 @@ fn text_records_show_digests_and_titles_when_asked() {
         Some(&"title=Octopus%20test%20page"),
         "{line}"
     );
+}
+
+#[test]
+fn hash_without_a_value_does_not_eat_the_next_argument() {
+    let s = server();
+    let dir = Dir::new("hash-input");
+    let list = dir.0.join("urls.txt");
+    std::fs::write(&list, s.url("/html") + "\n").unwrap();
+    let out = octopus()
+        .args(["--json", "--title", "--hash"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0]["sha256"].is_string(), "{}", recs[0]);
 }

@@ -44,7 +44,7 @@ fn csv_rows_read_back_with_pythons_csv_reader() {
     ];
     std::fs::write(&list, lines.join("\n")).unwrap();
     let out = octopus()
-        .args(["-c", "1", "--format", "csv", "--title", "--hash", "sha256"])
+        .args(["-c", "1", "--format", "csv", "--title", "--hash=sha256"])
         .arg(&list)
         .output()
         .unwrap();

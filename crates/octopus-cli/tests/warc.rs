@@ -157,7 +157,7 @@ fn a_list_is_archived_with_every_exchange_once_and_readers_accept_it() {
         "http://127.0.0.1:1/refused".to_string(),
     ];
     let out = octopus()
-        .args(["--json", "--hash", "sha256", "--warc"])
+        .args(["--json", "--hash=sha256", "--warc"])
         .arg(&file)
         .args(&urls)
         .output()
