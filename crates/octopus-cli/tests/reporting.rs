@@ -182,7 +182,7 @@ fn bodies_kept_to_match_are_printed_only_when_asked() {
 fn bad_matchers_are_usage_errors_naming_the_flag() {
     for (flag, value) in [
         ("--match-regex", "("),
-        ("--match-status", "2xx"),
+        ("--match-status", "2yy"),
         ("--filter-size", "10-1"),
     ] {
         let out = octopus()
