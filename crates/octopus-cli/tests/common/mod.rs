@@ -37,8 +37,29 @@ pub fn octopus_std() -> std::process::Command {
     cmd
 }
 
+/// A loopback server for one test. The test process's open-file limit is raised first (to
+/// its hard limit, once): a test's server may hold hundreds of connections while other
+/// tests of the same binary run, and the usual soft limit of 1024 would refuse some.
 pub fn server() -> Server {
+    static RAISED: std::sync::Once = std::sync::Once::new();
+    RAISED.call_once(raise_open_files);
     Server::start().expect("test server starts on 127.0.0.1")
+}
+
+/// Raise this process's soft open-file limit to its hard limit (allowed without root).
+fn raise_open_files() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with a valid, owned struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// A library builder with no proxy from the environment (traffic stays on loopback).
