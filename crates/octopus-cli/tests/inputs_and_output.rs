@@ -459,3 +459,14 @@ fn status_classes_like_2xx_are_understood() {
     assert_eq!(recs.len(), 1, "{}", stdout(&out));
     assert_eq!(recs[0]["status"], 404);
 }
+
+#[test]
+fn a_mistyped_file_name_is_a_missing_file_not_a_host() {
+    for typo in ["urls.tx", "urls.txt.bak"] {
+        let out = octopus().arg(typo).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{typo}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("write http://{typo}")), "{err}");
+        assert!(stdout(&out).is_empty(), "nothing fetched: {}", stdout(&out));
+    }
+}

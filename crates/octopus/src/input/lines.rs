@@ -83,9 +83,11 @@ fn looks_like_host(arg: &str) -> bool {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     let ip = host.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost");
-    const LIST_FILES: [&str; 13] = [
-        "txt", "csv", "tsv", "lst", "list", "log", "json", "jsonl", "ndjson", "gz", "xz", "zst",
-        "urls",
+    // Extensions of files (and of their typos and backups: `urls.tx`, `urls.txt.bak`) that
+    // are no top-level domain: such a bare name is a file that is not there, not a host.
+    const LIST_FILES: [&str; 23] = [
+        "txt", "tx", "text", "csv", "tsv", "lst", "list", "log", "json", "jsonl", "ndjson", "xml",
+        "yaml", "yml", "dat", "gz", "xz", "zst", "urls", "bak", "old", "orig", "tmp",
     ];
     let extension = host
         .rsplit('.')
@@ -432,8 +434,22 @@ mod tests {
     fn classifies_arguments() {
         assert_eq!(Source::from_arg("-"), Source::Stdin);
         assert_eq!(Source::from_arg("http://x"), Source::Url("http://x".into()));
-        for file in ["urls.txt", "list", "dir/urls.csv", "a:b", "x:80a/y", ""] {
-            assert_eq!(Source::from_arg(file), Source::File(file.into()), "{file}");
+        let typos = [
+            "urls.tx",
+            "urls.txt.bak",
+            "links.old",
+            "sitemap.xml",
+            "URLS.TXT",
+        ];
+        for file in ["urls.txt", "list", "dir/urls.csv", "a:b", "x:80a/y", ""]
+            .iter()
+            .chain(&typos)
+        {
+            assert_eq!(
+                Source::from_arg(file),
+                Source::File((*file).into()),
+                "{file}"
+            );
         }
         for url in [
             "example.com/path",
