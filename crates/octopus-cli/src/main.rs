@@ -12,6 +12,7 @@ mod exit_codes;
 mod feed;
 mod fetch;
 mod generate;
+mod hints;
 mod journal;
 mod order;
 mod output;
@@ -21,10 +22,21 @@ mod settings;
 mod stop;
 
 use args::{Cli, Command};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => match hints::better(&error, &args) {
+            Some(hint) => {
+                let usage = Cli::command().render_usage();
+                eprintln!("error: {hint}\n\n{usage}\n\nFor more information, try '--help'.");
+                std::process::exit(exit_codes::USAGE);
+            }
+            None => error.exit(),
+        },
+    };
     std::process::exit(run(cli));
 }
 

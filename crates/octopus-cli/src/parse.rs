@@ -18,6 +18,11 @@ use octopus::Hash;
 /// days (the library's `MAX_DURATION`).
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!(
+            "'{s}': a duration cannot be negative (write it as 10s, 250ms, 1m30s)"
+        ));
+    }
     let bad = || format!("'{s}' is not a duration: write it as 10s, 250ms, 1m30s or 2.5 (seconds)");
     let parsed = match s.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => {
@@ -240,6 +245,7 @@ mod tests {
     fn durations_say_how_to_write_them() {
         let e = duration("abc").unwrap_err();
         assert!(e.contains("10s") && !e.contains("at 0"), "{e}");
+        assert!(duration("-1s").unwrap_err().contains("cannot be negative"));
     }
 
     #[test]

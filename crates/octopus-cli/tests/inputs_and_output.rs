@@ -470,3 +470,25 @@ fn a_mistyped_file_name_is_a_missing_file_not_a_host() {
         assert!(stdout(&out).is_empty(), "nothing fetched: {}", stdout(&out));
     }
 }
+
+#[test]
+fn other_tools_flags_and_negative_durations_get_a_precise_hint() {
+    for (args, expected) in [
+        (&["--max-time", "5"][..], "--timeout"),
+        (&["--threads", "50"][..], "--concurrency"),
+        (&["--delay", "-1s"][..], "cannot be negative"),
+        (&["--delay=-1s"][..], "cannot be negative"),
+    ] {
+        let out = octopus()
+            .args(args)
+            .arg("http://127.0.0.1:9/")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(expected) && !err.contains("-- -1"),
+            "{args:?}: {err}"
+        );
+    }
+}
