@@ -442,3 +442,29 @@ fn a_handler_runs_before_its_worker_takes_another_request() {
     assert_eq!(*seen_in_flight.lock().unwrap(), Some(0));
     assert_eq!(s.hits("/b"), 1);
 }
+
+#[test]
+fn failures_speak_of_the_librarys_settings_not_of_flags() {
+    let s = server();
+    let otto = builder()
+        .timeout(Duration::from_millis(300))
+        .max_redirects(1)
+        .max_body(10)
+        .build()
+        .unwrap();
+    let paths = ["/stall", "/redirect/3", "/bytes/100"];
+    let responses = fetch_paths(&otto, &s, &paths);
+    for (path, setting) in paths
+        .iter()
+        .zip(["(timeout)", "(max-redirects)", "max-body"])
+    {
+        let failure = responses[*path]
+            .error()
+            .unwrap_or_else(|| panic!("{path} failed"));
+        let message = failure.message();
+        assert!(
+            message.contains(setting) && !message.contains("--"),
+            "{path}: {message}"
+        );
+    }
+}

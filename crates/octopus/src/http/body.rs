@@ -199,6 +199,6 @@ fn spool_failure(e: io::Error) -> Failure {
 fn too_large(max_body: u64) -> Failure {
     Failure::new(
         ErrorKind::BodyTooLarge,
-        format!("body larger than --max-body ({max_body} bytes)"),
+        format!("body larger than max-body ({max_body} bytes)"),
     )
 }

@@ -261,7 +261,7 @@ impl Client {
         };
         if chain.redirects == self.cfg.max_redirects {
             let msg = format!(
-                "more than {} redirects (--max-redirects)",
+                "more than {} redirects (max-redirects)",
                 self.cfg.max_redirects
             );
             return Followed::Done(Err(Failure::new(ErrorKind::TooManyRedirects, msg)));

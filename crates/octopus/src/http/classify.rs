@@ -75,11 +75,9 @@ fn is_tls(io: &io::Error) -> bool {
 /// The message, without the `io:`/`protocol:` prefixes ureq puts before its own.
 fn message(error: &E) -> String {
     match error {
-        E::BodyExceedsLimit(limit) => format!("body larger than --max-body ({limit} bytes)"),
-        E::Timeout(ureq::Timeout::Global) => "deadline passed (--timeout)".to_string(),
-        E::Timeout(ureq::Timeout::Connect) => {
-            "no connection in time (--connect-timeout)".to_string()
-        }
+        E::BodyExceedsLimit(limit) => format!("body larger than max-body ({limit} bytes)"),
+        E::Timeout(ureq::Timeout::Global) => "deadline passed (timeout)".to_string(),
+        E::Timeout(ureq::Timeout::Connect) => "no connection in time (connect-timeout)".to_string(),
         E::Timeout(other) => format!("deadline passed ({other})"),
         E::LargeResponseHeader(..) => format!(
             "response head larger than {} KiB (the most octopus reads)",

@@ -197,7 +197,7 @@ impl Client {
             if budget.is_some_and(|left| left.is_zero()) {
                 return Err(Failure::new(
                     ErrorKind::Timeout,
-                    "deadline passed (--timeout)",
+                    "deadline passed (timeout)",
                 ));
             }
             let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
