@@ -56,7 +56,8 @@ pub struct ReportArgs {
     pub keep_order: bool,
 
     /// Add statistics to the summary: latency percentiles and histogram, statuses, the hosts
-    /// that failed most
+    /// that failed most (printed with the summary even with -q, which then hides only the
+    /// progress bar)
     #[arg(long, help_heading = "Output")]
     pub stats: bool,
 

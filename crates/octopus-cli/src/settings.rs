@@ -93,7 +93,8 @@ impl FetchSettings {
                 bodies: args.include_body,
             },
             selection,
-            summary: !report.quiet,
+            // `-q --stats`: the statistics asked for are printed; -q hides the bar.
+            summary: !report.quiet || report.stats,
             progress: !report.quiet && !report.no_progress && std::io::stderr().is_terminal(),
         })
     }

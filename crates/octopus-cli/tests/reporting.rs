@@ -343,3 +343,14 @@ fn statistics_in_the_json_summary_agree_with_the_records() {
     );
     assert_eq!(top.as_array().map(Vec::len), Some(2), "{top}");
 }
+
+#[test]
+fn stats_asked_for_are_printed_even_with_quiet() {
+    let s = server();
+    let out = octopus()
+        .args(["-q", "--stats", &s.url("/a")])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("statuses: 200: 1"), "{err}");
+}
