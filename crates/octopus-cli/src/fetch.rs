@@ -148,9 +148,14 @@ fn report(
 const GATHER: Duration = Duration::from_micros(500);
 
 /// Hand every response to `sink` until the run is over; `idle` whenever none is waiting.
+/// When the output closes, the run ends at once: nothing more can be written, so requests
+/// still in flight are abandoned (counted as not fetched) rather than waited for.
 fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
     let mut busy = false;
     loop {
+        if sink.stop.reason() == Some(StopReason::OutputClosed) {
+            return;
+        }
         if let Some(response) = responses.try_next() {
             busy = true;
             sink.record(&response);

@@ -75,3 +75,31 @@ fn closed_stdout_ends_the_run_quietly() {
         "no new requests after the output closed"
     );
 }
+
+#[test]
+fn closed_stdout_does_not_wait_for_requests_in_flight() {
+    let s = server();
+    // The first line comes at once; those after it a little later, when the reader is
+    // gone (writing them finds the pipe closed); one never answers within the timeout.
+    let mut input = format!("{}\n", s.url("/a"));
+    for i in 0..3 {
+        input.push_str(&format!("{}\n", s.url(&format!("/delay/500/{i}"))));
+    }
+    input.push_str(&format!("{}\n", s.url("/stall")));
+    let (mut child, stdout, first) = spawn_fed(&["-c", "10", "--timeout", "10m"], &input);
+    assert!(first.contains("/a"), "{first}");
+    drop(stdout); // like `| head -1`
+    // A liveness bound, not a timing: waiting for /stall would take ten minutes.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > give_up {
+            let _ = child.kill();
+            panic!("octopus waited for the request in flight after its output closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(141));
+}
