@@ -150,6 +150,17 @@ pub struct FetchArgs {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
+    /// Ask the name server at ADDR (port 53 unless given) instead of /etc/resolv.conf's,
+    /// repeatable (asked in turn); /etc/hosts and --resolve still come first
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse::dns_server)]
+    pub dns_server: Vec<std::net::SocketAddr>,
+
+    /// At most N names looked up at once (the others wait their turn, so a burst of new
+    /// names does not overwhelm a name server that drops what it cannot take)
+    #[arg(long, default_value_t = defaults::DNS_CONCURRENCY, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub dns_concurrency: usize,
+
     /// Largest body read per URL (e.g. 100MiB, 512k); a larger one is an error record
     #[arg(long, default_value = show_size(defaults::MAX_BODY), value_name = "SIZE",
           value_parser = parse::size)]

@@ -8,7 +8,7 @@
 //! A leaf: the flag definitions (`args.rs`), the settings (`settings.rs`) and the record
 //! selection (`output/select.rs`) all use it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -195,6 +195,20 @@ pub fn resolve_rule(s: &str) -> Result<(&str, u16, IpAddr), String> {
     Ok((host, port, addr))
 }
 
+/// `ADDR` or `ADDR:PORT` of a name server (`[::1]:5353` for IPv6 with a port); port 53
+/// unless given.
+pub fn dns_server(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("'{s}' is not an address: write 10.0.0.2, 10.0.0.2:5353 or [::1]:53"))
+}
+
 /// The edit distance between `a` and `b` (insertions, deletions, substitutions), for
 /// suggestions.
 pub fn distance(a: &str, b: &str) -> usize {
@@ -231,6 +245,22 @@ mod tests {
             assert!(e.contains("too long"), "{huge}: {e}");
         }
         assert_eq!(duration("365d"), Ok(octopus::MAX_DURATION));
+    }
+
+    #[test]
+    fn dns_servers() {
+        assert_eq!(dns_server("10.0.0.2"), Ok("10.0.0.2:53".parse().unwrap()));
+        assert_eq!(
+            dns_server("127.0.0.1:5353"),
+            Ok("127.0.0.1:5353".parse().unwrap())
+        );
+        assert_eq!(dns_server("[::1]:54"), Ok("[::1]:54".parse().unwrap()));
+        assert_eq!(dns_server("::1"), Ok("[::1]:53".parse().unwrap()));
+        assert!(
+            dns_server("dns.example")
+                .unwrap_err()
+                .contains("not an address")
+        );
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn request(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     Ok(b)
 }
 
-/// Where requests go and whom they trust: proxy, `--resolve`, certificates.
+/// Where requests go and whom they trust: proxy, names (`--resolve`, DNS), certificates.
 fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     b = b.accept_invalid_certs(args.insecure);
     if let Some(proxy) = &args.proxy {
@@ -152,6 +152,10 @@ fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
         let (host, port, addr) = parse::resolve_rule(rule)?;
         b = b.resolve(host, port, addr);
     }
+    for server in &args.dns_server {
+        b = b.dns_server(*server);
+    }
+    b = b.dns_concurrency(args.dns_concurrency);
     if let Some(file) = &args.cacert {
         b = b.root_certs_pem(read_file("--cacert", file)?);
     }

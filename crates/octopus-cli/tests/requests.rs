@@ -357,3 +357,30 @@ fn an_empty_body_says_its_length() {
         "through ureq: {seen}"
     );
 }
+
+#[test]
+fn names_are_asked_of_the_dns_server_given() {
+    let s = server();
+    let dns = octopus_testserver::DnsServer::start().unwrap();
+    dns.add("site.test", "127.0.0.1".parse().unwrap());
+    let port = s.addr().port();
+    let out = octopus()
+        .args(["--json", "--dns-server", &dns.addr().to_string()])
+        .arg(format!("http://site.test:{port}/a"))
+        .arg(format!("http://site.test:{port}/b"))
+        .arg(format!("http://missing.test:{port}/"))
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    let by_url = |u: &str| {
+        recs.iter()
+            .find(|r| r["url"].as_str().unwrap().contains(u))
+            .unwrap()
+    };
+    assert_eq!(by_url("/a")["status"], 200, "{}", stderr(&out));
+    assert_eq!(by_url("/b")["status"], 200);
+    let missing = by_url("missing.test");
+    assert_eq!(missing["error"]["kind"], "dns");
+    assert_eq!(missing["error"]["message"], "no such host (NXDOMAIN)");
+    assert_eq!(dns.queries("site.test"), 2, "one lookup for both URLs");
+}

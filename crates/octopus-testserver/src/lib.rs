@@ -43,10 +43,15 @@
 //! | anything else | 200 "ok" |
 //!
 //! A `HEAD` request gets the headers its `GET` would get, and no body.
+//!
+//! [`DnsServer`] is a DNS server for tests of name resolution, on a UDP port of 127.0.0.1.
 
 #![warn(missing_docs)]
 
+mod dns;
 mod routes;
+
+pub use dns::DnsServer;
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};

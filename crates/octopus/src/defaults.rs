@@ -33,6 +33,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`Builder::max_redirects`](crate::Builder::max_redirects).
 pub const MAX_REDIRECTS: u32 = 10;
 
+/// [`Builder::dns_concurrency`](crate::Builder::dns_concurrency): names looked up at once.
+pub const DNS_CONCURRENCY: usize = 64;
+
 /// [`Builder::max_body`](crate::Builder::max_body): 100 MiB.
 pub const MAX_BODY: u64 = 100 << 20;
 

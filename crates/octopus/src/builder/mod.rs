@@ -12,7 +12,7 @@ mod fdlimit;
 pub(crate) mod table;
 mod validate;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::http::Client;
 use crate::input::mask_userinfo;
@@ -41,6 +41,14 @@ impl Builder {
     /// in `certs`, its private key in `key` (PEM; the same text may hold both).
     pub fn client_cert_pem(mut self, certs: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.client_cert_pem = Some((certs.into(), key.into()));
+        self
+    }
+
+    /// Ask the name server at `addr` (port 53 unless given) instead of those of
+    /// `/etc/resolv.conf` (repeatable; asked in turn), like curl's `--dns-servers`.
+    /// `/etc/hosts` and [`Builder::resolve`] still come first.
+    pub fn dns_server(mut self, addr: SocketAddr) -> Self {
+        self.dns_server.push(addr);
         self
     }
 

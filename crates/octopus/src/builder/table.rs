@@ -3,7 +3,7 @@
 //! the macro makes of an entry). A new setting is one entry here; `validate.rs` turns it
 //! into what the engine runs with.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,6 +71,15 @@ settings! {
 
     /// Addresses for names (`resolve(host, port, addr)`, repeatable).
     field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";
+
+    /// Name servers asked instead of `/etc/resolv.conf`'s (`dns_server(addr)`, repeatable).
+    field dns_server: Vec<SocketAddr>;
+
+    /// At most this many names looked up at once (default [`defaults::DNS_CONCURRENCY`]):
+    /// lookups past it wait their turn, so that a burst of new names does not overwhelm a
+    /// name server that drops what it cannot take.
+    set dns_concurrency: usize = defaults::DNS_CONCURRENCY
+        => DnsConcurrency "dns-concurrency", check at_least_one;
 
     /// The largest body read per URL (default [`defaults::MAX_BODY`]); a larger one is a
     /// `body_too_large` failure.

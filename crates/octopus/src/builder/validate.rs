@@ -243,6 +243,8 @@ impl Builder {
             client_cert,
             proxy,
             resolve,
+            dns_servers: self.dns_server.clone(),
+            dns_concurrency: self.dns_concurrency,
             pool_shards: pool_shards(concurrency),
             idle_per_shard: concurrency,
         })

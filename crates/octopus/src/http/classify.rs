@@ -53,6 +53,7 @@ fn kind(error: &E) -> ErrorKind {
         | E::BodyStalled
         | E::StatusCode(_) => ErrorKind::Protocol,
         E::Io(io) if is_tls(io) => ErrorKind::Tls,
+        E::Io(io) if is_dns(io) => ErrorKind::Dns,
         E::Io(io) => match io.kind() {
             io::ErrorKind::ConnectionRefused
             | io::ErrorKind::HostUnreachable
@@ -64,6 +65,12 @@ fn kind(error: &E) -> ErrorKind {
         },
         _ => ErrorKind::Io,
     }
+}
+
+/// The resolver's failures travel inside I/O errors (ureq's connectors return those).
+fn is_dns(io: &io::Error) -> bool {
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<super::dns::DnsError>().is_some())
 }
 
 /// rustls reports certificate failures inside I/O errors.

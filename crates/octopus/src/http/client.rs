@@ -9,6 +9,7 @@
 //! `timeout` (ureq's `timeout_global` on later tries and hops).
 
 use std::hash::BuildHasher;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use url::Url;
 use super::classify::{MAX_HEAD, classify, is_stale};
 use super::connector::connector;
 use super::decode::ACCEPT_ENCODING;
+use super::dns::Dns;
 use super::exchange::{Outgoing, Route, basic_credentials, exchange};
 use super::pool::{Parked, noting_connections};
 use super::redirect::Hop;
@@ -57,6 +59,10 @@ pub(crate) struct ClientSettings {
     /// The proxy to use, if any (the builder reads the environment's when asked to).
     pub proxy: Option<Proxy>,
     pub resolve: Vec<ResolveRule>,
+    /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Names looked up at once, at most.
+    pub dns_concurrency: usize,
     /// Connection pools, each holding the idle connections of the hosts hashed to it.
     pub pool_shards: usize,
     /// Idle connections kept for reuse in each pool (bounded by the open-file limit).
@@ -106,13 +112,15 @@ impl Client {
             (http::header::USER_AGENT, cfg.user_agent.as_str()),
             (http::header::ACCEPT, "*/*"),
         ];
+        let dns = Arc::new(Dns::new(&cfg.dns_servers, cfg.dns_concurrency));
+        let resolver = OctopusResolver::new(&cfg.resolve, dns);
         let shards = cfg.pool_shards.max(1);
         Client {
-            plain: agents(cfg, TlsConfig::default()),
+            plain: agents(cfg, TlsConfig::default(), &resolver),
             direct: (0..shards)
                 .map(|_| Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard)))
                 .collect(),
-            resolver: OctopusResolver::new(&cfg.resolve),
+            resolver,
             secure: OnceLock::new(),
             cfg: cfg.clone(),
             // The user agent was checked by the builder; a value that is not a header value
@@ -139,7 +147,7 @@ impl Client {
                 .root_certs(roots)
                 .client_cert(cfg.client_cert.clone())
                 .build();
-            Ok(agents(cfg, tls))
+            Ok(agents(cfg, tls, &self.resolver))
         });
         made.as_deref().map_err(Clone::clone)
     }
@@ -319,7 +327,7 @@ fn shard(url: &Url, shards: usize) -> usize {
 }
 
 /// One agent per pool shard, configured from `cfg` and `tls`.
-fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
+fn agents(cfg: &ClientSettings, tls: TlsConfig, resolver: &OctopusResolver) -> Vec<Agent> {
     let config = Agent::config_builder()
         .http_status_as_error(false)
         // Redirects are followed in `chain.rs` (see redirect.rs).
@@ -338,7 +346,6 @@ fn agents(cfg: &ClientSettings, tls: TlsConfig) -> Vec<Agent> {
         .tls_config(tls)
         .proxy(cfg.proxy.clone())
         .build();
-    let resolver = OctopusResolver::new(&cfg.resolve);
     (0..cfg.pool_shards.max(1))
         .map(|_| {
             Agent::with_parts(

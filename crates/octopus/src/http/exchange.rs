@@ -172,7 +172,7 @@ fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Res
         .as_str()
         .parse::<http::Uri>()
         .map_err(|e| Error::BadUri(e.to_string()))?;
-    let addrs = route.resolver.lookup(&uri, route.config)?;
+    let addrs = route.resolver.lookup(&uri, route.config, deadline)?;
     let socket = Socket::open(&addrs, timeout, route.config)?;
     going_out_on(socket.peer, true);
     Ok(socket)

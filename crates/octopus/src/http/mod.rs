@@ -15,6 +15,7 @@ mod classify;
 mod client;
 mod connector;
 mod decode;
+mod dns;
 mod exchange;
 mod pool;
 mod receive;

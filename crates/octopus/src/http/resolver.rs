@@ -1,5 +1,6 @@
-//! Host-name resolution for ureq: overrides (`--resolve HOST:PORT:ADDR`, the builder's
-//! `resolve`), then the system resolver.
+//! Host-name resolution for ureq and octopus's own exchange: overrides (`--resolve
+//! HOST:PORT:ADDR`, the builder's `resolve`), address literals, then octopus's resolver
+//! (`dns/`: /etc/hosts, a cache, the name servers).
 //!
 //! Resolution waits until a connection is made (`socket.rs` calls `lookup`): ureq asks its
 //! resolver before every request, before it looks for an idle connection, so a name was
@@ -7,19 +8,24 @@
 //! connection then carried it. When a proxy is configured, ureq's connectors for it need
 //! the addresses from ureq's call, which therefore still resolves.
 //!
-//! Invariant: resolution runs on the calling worker thread. ureq's default resolver spawns a
-//! thread per request whenever a whole-request timeout is set (measured: ~4x fewer requests
-//! per second on loopback); resolving inline lets `--timeout` be a true deadline
-//! (`timeout_global`) at no such cost. The system lookup itself is bounded by the resolver's
-//! own timeouts (resolv.conf), not by `--timeout`.
+//! Invariant: resolution runs on the calling worker thread (inside `blocking::during`) and
+//! ends by the request's deadline. ureq's default resolver spawns a thread per request
+//! whenever a whole-request timeout is set (measured: ~4x fewer requests per second on
+//! loopback); resolving inline lets `--timeout` be a true deadline (`timeout_global`) at no
+//! such cost.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
+use ureq::unversioned::transport::time::Duration as UreqDuration;
+
+use super::dns::{Dns, DnsError};
 
 /// One override: connections to `host:port` (host in lower case) go to `addr` instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,18 +35,28 @@ pub(crate) struct ResolveRule {
     pub addr: IpAddr,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct OctopusResolver {
     overrides: HashMap<(String, u16), SocketAddr>,
+    dns: Arc<Dns>,
 }
 
 impl OctopusResolver {
-    pub fn new(rules: &[ResolveRule]) -> Self {
+    pub fn new(rules: &[ResolveRule], dns: Arc<Dns>) -> Self {
         let overrides = rules
             .iter()
             .map(|r| ((r.host.clone(), r.port), SocketAddr::new(r.addr, r.port)))
             .collect();
-        OctopusResolver { overrides }
+        OctopusResolver { overrides, dns }
+    }
+}
+
+/// When `timeout` (ureq's, relative) ends.
+pub(crate) fn deadline_of(timeout: &NextTimeout) -> Instant {
+    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    match timeout.after {
+        UreqDuration::Exact(after) => Instant::now().checked_add(after).unwrap_or(far),
+        _ => far,
     }
 }
 
@@ -51,10 +67,10 @@ impl Resolver for OctopusResolver {
         &self,
         uri: &Uri,
         config: &Config,
-        _timeout: NextTimeout,
+        timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         if config.proxy().is_some() {
-            self.lookup(uri, config)
+            self.lookup(uri, config, deadline_of(&timeout))
         } else {
             Ok(self.empty())
         }
@@ -62,8 +78,14 @@ impl Resolver for OctopusResolver {
 }
 
 impl OctopusResolver {
-    /// The addresses of `uri`'s host: an override, a literal address, or the system's.
-    pub fn lookup(&self, uri: &Uri, config: &Config) -> Result<ResolvedSocketAddrs, ureq::Error> {
+    /// The addresses of `uri`'s host: an override, a literal address, or the resolver's,
+    /// by `deadline`.
+    pub fn lookup(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        deadline: Instant,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let missing = || ureq::Error::BadUri(format!("{uri} has no host"));
         let authority = uri.authority().ok_or_else(missing)?;
         let port = authority
@@ -90,15 +112,18 @@ impl OctopusResolver {
             result.push(SocketAddr::new(ip, port));
             return Ok(result);
         }
-        let found = crate::blocking::during(|| (host, port).to_socket_addrs())
-            .map_err(|_| ureq::Error::HostNotFound)?;
+        let found =
+            crate::blocking::during(|| self.dns.lookup(host, deadline)).map_err(|e| match e {
+                DnsError::Deadline => ureq::Error::Timeout(ureq::Timeout::Global),
+                other => ureq::Error::Io(std::io::Error::other(other)),
+            })?;
+        let found = found.into_iter().map(|ip| SocketAddr::new(ip, port));
         for addr in config.ip_family().keep_wanted(found).take(16) {
             result.push(addr);
         }
-        if result.is_empty() {
-            Err(ureq::Error::HostNotFound)
-        } else {
-            Ok(result)
+        match result.is_empty() {
+            true => Err(ureq::Error::Io(std::io::Error::other(DnsError::NoAddress))),
+            false => Ok(result),
         }
     }
 }
@@ -110,11 +135,16 @@ mod tests {
     use super::*;
 
     fn resolver() -> OctopusResolver {
-        OctopusResolver::new(&[ResolveRule {
+        let rule = ResolveRule {
             host: "site.test".into(),
             port: 8080,
             addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
-        }])
+        };
+        OctopusResolver::new(&[rule], Arc::new(Dns::new(&[], 1)))
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
     }
 
     fn uri(text: &str) -> Uri {
@@ -131,9 +161,13 @@ mod tests {
             NextTimeout::default(),
         );
         assert!(asked.unwrap().is_empty());
-        let looked_up = r.lookup(&uri("http://SITE.test:8080/x"), &config).unwrap();
+        let looked_up = r
+            .lookup(&uri("http://SITE.test:8080/x"), &config, soon())
+            .unwrap();
         assert_eq!(looked_up.to_vec(), vec!["127.0.0.9:8080".parse().unwrap()]);
-        let literal = r.lookup(&uri("http://127.0.0.3/"), &config).unwrap();
+        let literal = r
+            .lookup(&uri("http://127.0.0.3/"), &config, soon())
+            .unwrap();
         assert_eq!(literal.to_vec(), vec!["127.0.0.3:80".parse().unwrap()]);
     }
 

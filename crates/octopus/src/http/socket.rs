@@ -57,7 +57,10 @@ impl<In: Transport> Connector<In> for Tcp {
             return Ok(Some(Either::A(transport)));
         }
         let socket = if details.addrs.is_empty() {
-            let addrs = self.resolver.lookup(details.uri, details.config)?;
+            let deadline = super::resolver::deadline_of(&details.timeout);
+            let addrs = self
+                .resolver
+                .lookup(details.uri, details.config, deadline)?;
             Socket::open(&addrs, details.timeout, details.config)?
         } else {
             Socket::open(&details.addrs, details.timeout, details.config)?

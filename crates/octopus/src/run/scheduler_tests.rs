@@ -30,6 +30,8 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         client_cert: None,
         proxy: None,
         resolve: vec![],
+        dns_servers: vec![],
+        dns_concurrency: 1,
         pool_shards: 1,
         idle_per_shard: 4,
     };

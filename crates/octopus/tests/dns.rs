@@ -1,0 +1,131 @@
+//! Name resolution against a real DNS server of the test crate (`DnsServer`, on a UDP port
+//! of 127.0.0.1, named with `dns_server`): each name asked once however many URLs use it,
+//! absent names said so and remembered, lost queries asked again, silent servers bounded
+//! by the request's deadline, `resolve` overrides asking nothing.
+
+mod common;
+use common::*;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use octopus::{ErrorKind, Octopus, Request, Response};
+use octopus_testserver::DnsServer;
+
+const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+fn dns() -> DnsServer {
+    DnsServer::start().expect("DNS server starts on 127.0.0.1")
+}
+
+/// `http://NAME:PORT/PATH` on `server`'s port.
+fn url(server: &Server, name: &str, path: &str) -> String {
+    format!("http://{name}:{}{path}", server.addr().port())
+}
+
+/// Fetch `urls` with `otto`; the responses in any order.
+fn fetch(otto: &Octopus, urls: Vec<String>) -> Vec<Response> {
+    let requests: Vec<Request> = urls.into_iter().map(Request::from).collect();
+    otto.fetch_all(requests).unwrap().collect()
+}
+
+#[test]
+fn a_name_is_asked_once_however_many_urls_use_it() {
+    let (s, dns) = (server(), dns());
+    dns.add("one.test", LOOPBACK);
+    // Many at once: the lookups of the name join the first one's.
+    let otto = builder()
+        .dns_server(dns.addr())
+        .concurrency(50)
+        .build()
+        .unwrap();
+    let urls = (0..200)
+        .map(|i| url(&s, "one.test", &format!("/p/{i}")))
+        .collect();
+    let responses = fetch(&otto, urls);
+    assert!(
+        responses.iter().all(Response::ok),
+        "{:?}",
+        responses[0].error()
+    );
+    // One A and one AAAA query: the first lookup's.
+    assert_eq!(dns.queries("one.test"), 2);
+    // Later, from the cache.
+    let again = fetch(&otto, vec![url(&s, "ONE.test", "/later")]);
+    assert!(again[0].ok());
+    assert_eq!(dns.queries("one.test"), 2);
+}
+
+#[test]
+fn a_name_that_does_not_exist_is_said_so_and_remembered() {
+    let (s, dns) = (server(), dns());
+    let otto = builder()
+        .dns_server(dns.addr())
+        .concurrency(1)
+        .build()
+        .unwrap();
+    let urls = (0..3)
+        .map(|i| url(&s, "nowhere.test", &format!("/{i}")))
+        .collect();
+    for response in fetch(&otto, urls) {
+        let failure = response.error().expect("a failure");
+        assert_eq!(failure.kind(), ErrorKind::Dns);
+        assert_eq!(failure.message(), "no such host (NXDOMAIN)");
+    }
+    assert_eq!(dns.queries("nowhere.test"), 2, "asked once, for A and AAAA");
+}
+
+#[test]
+fn queries_a_server_lost_are_asked_again() {
+    let (s, dns) = (server(), dns());
+    dns.add("lossy.test", LOOPBACK).drop_next("lossy.test", 2);
+    let otto = builder().dns_server(dns.addr()).build().unwrap();
+    let response = &fetch(&otto, vec![url(&s, "lossy.test", "/")])[0];
+    assert!(response.ok(), "{:?}", response.error());
+    assert!(dns.queries("lossy.test") >= 4, "asked again");
+}
+
+#[test]
+fn a_failing_server_is_said_to_fail() {
+    let (s, dns) = (server(), dns());
+    dns.failing("broken.test");
+    let otto = builder().dns_server(dns.addr()).build().unwrap();
+    let response = &fetch(&otto, vec![url(&s, "broken.test", "/")])[0];
+    let failure = response.error().expect("a failure");
+    assert_eq!(failure.kind(), ErrorKind::Dns);
+    assert_eq!(
+        failure.message(),
+        "the DNS server failed to answer (SERVFAIL)"
+    );
+}
+
+#[test]
+fn a_silent_server_ends_at_the_requests_deadline() {
+    let (s, dns) = (server(), dns());
+    dns.silent("quiet.test");
+    let timeout = Duration::from_millis(600);
+    let otto = builder()
+        .dns_server(dns.addr())
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let response = &fetch(&otto, vec![url(&s, "quiet.test", "/")])[0];
+    let failure = response.error().expect("a failure");
+    assert_eq!(failure.kind(), ErrorKind::Timeout, "{}", failure.message());
+    // A liveness bound, not a timing: the resolver's own tries would take seconds more.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn resolve_overrides_ask_nothing() {
+    let (s, dns) = (server(), dns());
+    let otto = builder()
+        .dns_server(dns.addr())
+        .resolve("pinned.test", s.addr().port(), LOOPBACK)
+        .build()
+        .unwrap();
+    let response = &fetch(&otto, vec![url(&s, "pinned.test", "/")])[0];
+    assert!(response.ok(), "{:?}", response.error());
+    assert_eq!(dns.queries("pinned.test"), 0);
+}
