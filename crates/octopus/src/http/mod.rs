@@ -2,9 +2,9 @@
 //! plain `http` sent directly, octopus's own
 //! HTTP/1.1 exchange (`exchange.rs`, `body_reader.rs`), else ureq's; what came back read,
 //! decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
-//! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`), our
-//! own connections and pools (`socket.rs`, `buffers.rs`, `pool.rs`, `connector.rs`),
-//! failures classified (`classify.rs`), trusted roots and client certificates
+//! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`,
+//! `dns/`), connecting with Happy Eyeballs (`connect.rs`), our own connections and pools
+//! (`socket.rs`, `buffers.rs`, `pool.rs`, `connector.rs`), failures classified (`classify.rs`), trusted roots and client certificates
 //! (`trust.rs`).
 
 mod body;
@@ -13,6 +13,7 @@ mod buffers;
 mod chain;
 mod classify;
 mod client;
+mod connect;
 mod connector;
 mod decode;
 mod dns;

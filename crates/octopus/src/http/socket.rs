@@ -18,7 +18,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ureq::config::Config;
 use ureq::unversioned::transport::{
@@ -27,15 +27,13 @@ use ureq::unversioned::transport::{
 use ureq::{Error, Timeout};
 
 use super::buffers::SocketBuffers;
+use super::connect::connect;
 use super::pool::connected_to;
 use super::resolver::OctopusResolver;
 use crate::blocking;
 
 /// Waits up to this long are not told to the engine (`blocking.rs`).
 const SHORT_WAIT_MS: i32 = 1;
-
-/// The shortest time given to one of a host's addresses when connecting.
-const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
 
 /// Connects plain TCP sockets; passes a connection made earlier in the chain (a SOCKS
 /// proxy's) through. Looks the host up here when ureq's resolver left it for later (see
@@ -68,89 +66,6 @@ impl<In: Transport> Connector<In> for Tcp {
         connected_to(socket.peer);
         Ok(Some(Either::B(socket)))
     }
-}
-
-/// Try each address in turn, giving each a share of the connect timeout: half to the
-/// first, a quarter to the second, and so on (the shares add up to the whole), as ureq and
-/// curl do. An error that concerns one address only moves on to the next.
-fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
-    let started = Instant::now();
-    let budget = timeout.not_zero().map(|t| *t);
-    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len().min(64) as i32));
-    let mut weight = 1.0_f64;
-    let mut last = None;
-    for addr in addrs {
-        let attempt = match budget {
-            Some(budget) => {
-                let share = budget.mul_f64(weight / total_weight).max(MIN_PER_ADDRESS);
-                connect_one(addr, Some(share))
-            }
-            None => connect_one(addr, None),
-        };
-        weight /= 2.0;
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(e) if timed_out(&e) => {
-                if budget.is_some_and(|b| started.elapsed() >= b) {
-                    return Err(Error::Timeout(timeout.reason));
-                }
-                last = Some(Error::Timeout(Timeout::Connect));
-            }
-            Err(e) if concerns_one_address(&e) => last = Some(Error::Io(e)),
-            Err(e) => return Err(Error::Io(e)),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        Error::Io(io::Error::new(
-            io::ErrorKind::ConnectionRefused,
-            "Connection refused",
-        ))
-    }))
-}
-
-/// Connect to `addr` within `limit`, waiting in `wait_ready` (so that a long wait is told
-/// to the engine, `blocking.rs`), as std's `connect_timeout` does otherwise.
-fn connect_one(addr: &SocketAddr, limit: Option<Duration>) -> io::Result<TcpStream> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(*addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    socket.set_nonblocking(true)?;
-    let stream = match socket.connect(&(*addr).into()) {
-        Ok(()) => TcpStream::from(socket),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-            let stream = TcpStream::from(socket);
-            let deadline = limit.and_then(|limit| Instant::now().checked_add(limit));
-            wait_ready(&stream, libc::POLLOUT, deadline)?;
-            if let Some(e) = stream.take_error()? {
-                return Err(e);
-            }
-            stream
-        }
-        Err(e) => return Err(e),
-    };
-    stream.set_nonblocking(false)?;
-    Ok(stream)
-}
-
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    )
-}
-
-/// A failed connect that another of the host's addresses might not share.
-fn concerns_one_address(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::NetworkDown
-            | io::ErrorKind::AddrNotAvailable
-    )
 }
 
 /// One plain TCP connection and its buffers.
@@ -279,6 +194,13 @@ pub(crate) fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
         .and_then(|t| Instant::now().checked_add(*t)))
 }
 
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
 /// An I/O error as ureq's transport reports it: a socket timeout is ureq's `Timeout`.
 pub(crate) fn io_error(e: io::Error, reason: Timeout) -> Error {
     if timed_out(&e) {
@@ -297,9 +219,21 @@ fn wait_ready(
     events: libc::c_short,
     deadline: Option<Instant>,
 ) -> io::Result<()> {
-    // The first wait is short and not told to the engine: a connection on loopback, an
-    // answer already on its way.
+    let mut fds = [libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events,
+        revents: 0,
+    }];
+    wait_any(&mut fds, deadline)
+}
+
+/// Wait until one of `fds` is ready for its events (their `revents` say which), or
+/// `deadline` passes (`TimedOut`). The first wait is short and not told to the engine (a
+/// connection on loopback, an answer already on its way); a longer one is
+/// (`blocking::during`).
+pub(super) fn wait_any(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
     let mut short = true;
+    let count = fds.len() as libc::nfds_t;
     loop {
         let millis = match deadline {
             None => -1,
@@ -312,16 +246,12 @@ fn wait_ready(
                 i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
             }
         };
-        let mut fds = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events,
-            revents: 0,
-        };
         let ready = match std::mem::take(&mut short) {
-            // SAFETY: `fds` is one valid pollfd for a descriptor `stream` keeps open.
-            true => unsafe { libc::poll(&mut fds, 1, shorter(millis)) },
+            // SAFETY: `fds` is a valid array of `count` pollfds whose descriptors the
+            // caller keeps open.
+            true => unsafe { libc::poll(fds.as_mut_ptr(), count, shorter(millis)) },
             // SAFETY: as above.
-            false => blocking::during(|| unsafe { libc::poll(&mut fds, 1, millis) }),
+            false => blocking::during(|| unsafe { libc::poll(fds.as_mut_ptr(), count, millis) }),
         };
         match ready {
             1.. => return Ok(()),

@@ -26,7 +26,8 @@ const MAX_ANSWER: usize = 4096;
 /// What a server said of a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Said {
-    /// Its addresses (IPv4 first), and how long they may be kept.
+    /// Its addresses (IPv6 first: connecting races the families, `connect.rs`), and how
+    /// long they may be kept.
     Addresses(Vec<IpAddr>, Duration),
     /// The name does not exist (NXDOMAIN), for this long.
     NoSuchName(Duration),
@@ -158,13 +159,13 @@ impl Answer {
         }
     }
 
-    /// The `A` and `AAAA` answers as one: addresses if either had some (IPv4 first, as
-    /// long as octopus does not race the families; a family the server failed to answer is
-    /// passed over, as the C library does); else a failure of the server; else what the
-    /// answers agree on; none at all is no answer.
+    /// The `A` and `AAAA` answers as one: addresses if either had some (IPv6 first, as
+    /// RFC 6724 orders them; connecting races the families; a family the server failed to
+    /// answer is passed over, as the C library does); else a failure of the server; else
+    /// what the answers agree on; none at all is no answer.
     fn combine(answers: [Option<Answer>; 2]) -> Result<Said, DnsError> {
         let [v4, v6] = answers;
-        let got: Vec<&Answer> = [&v4, &v6].into_iter().flatten().collect();
+        let got: Vec<&Answer> = [&v6, &v4].into_iter().flatten().collect();
         if got.is_empty() {
             return Err(DnsError::NoAnswer { tries: 1 });
         }
@@ -255,7 +256,7 @@ mod tests {
             answer(false, &["10.0.0.1"], 60),
             answer(false, &["::1"], 30),
         ]);
-        let addrs = vec!["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let addrs = vec!["::1".parse().unwrap(), "10.0.0.1".parse().unwrap()];
         assert_eq!(
             both.unwrap(),
             Said::Addresses(addrs, Duration::from_secs(30))
