@@ -44,14 +44,19 @@
 //!
 //! A `HEAD` request gets the headers its `GET` would get, and no body.
 //!
-//! [`DnsServer`] is a DNS server for tests of name resolution, on a UDP port of 127.0.0.1.
+//! [`Server::start_tls`] serves the same routes over TLS (rustls), and counts the
+//! handshakes it completed and those that resumed a session. [`DnsServer`] is a DNS server
+//! for tests of name resolution, on a UDP port of 127.0.0.1.
 
 #![warn(missing_docs)]
 
+mod conn;
 mod dns;
 mod routes;
 
 pub use dns::DnsServer;
+
+use conn::Conn;
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -73,12 +78,18 @@ pub(crate) struct State {
     in_flight: Mutex<HashMap<String, (u64, u64)>>,
     /// When requests arrived, per Host header (kept only when asked for).
     arrivals: Mutex<Option<HashMap<String, Vec<Instant>>>>,
+    /// TLS handshakes completed, and those of them that resumed a session.
+    handshakes: AtomicU64,
+    resumed: AtomicU64,
+    /// The protocol agreed by ALPN in each handshake completed, in order.
+    alpn: Mutex<Vec<Option<Vec<u8>>>>,
 }
 
 /// A running server; dropping it stops accepting connections.
 pub struct Server {
     addr: SocketAddr,
     state: Arc<State>,
+    tls: bool,
 }
 
 const CONNECTION_STACK: usize = 128 * 1024;
@@ -86,6 +97,16 @@ const CONNECTION_STACK: usize = 128 * 1024;
 impl Server {
     /// Start on an ephemeral port of 127.0.0.1.
     pub fn start() -> io::Result<Server> {
+        Server::serve(None)
+    }
+
+    /// Start on an ephemeral port of 127.0.0.1, serving every route over TLS with
+    /// `config` (its certificate, its client verification, its session resumption).
+    pub fn start_tls(config: Arc<rustls::ServerConfig>) -> io::Result<Server> {
+        Server::serve(Some(config))
+    }
+
+    fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
         socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
@@ -94,10 +115,15 @@ impl Server {
         let addr = listener.local_addr()?;
         let state = Arc::new(State::default());
         let accept_state = Arc::clone(&state);
+        let is_tls = tls.is_some();
         thread::Builder::new()
             .name("server-accept".into())
-            .spawn(move || accept_loop(&listener, &accept_state))?;
-        Ok(Server { addr, state })
+            .spawn(move || accept_loop(&listener, &accept_state, tls.as_ref()))?;
+        Ok(Server {
+            addr,
+            state,
+            tls: is_tls,
+        })
     }
 
     /// The address it listens on.
@@ -105,9 +131,30 @@ impl Server {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path`.
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS server) followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// TLS handshakes completed (a TLS server).
+    pub fn handshakes(&self) -> u64 {
+        self.state.handshakes.load(Ordering::SeqCst)
+    }
+
+    /// TLS handshakes that resumed an earlier session instead of a full handshake.
+    pub fn resumed(&self) -> u64 {
+        self.state.resumed.load(Ordering::SeqCst)
+    }
+
+    /// The protocol agreed by ALPN in each handshake completed, in order (`None`: none;
+    /// the server's configuration says which it accepts).
+    pub fn alpn_agreed(&self) -> Vec<Option<Vec<u8>>> {
+        self.state
+            .alpn
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
     }
 
     /// Requests received for this exact path (with its query).
@@ -164,6 +211,28 @@ impl Server {
     }
 }
 
+/// A TLS server configuration (TLS 1.3 and 1.2, session tickets on, no client
+/// certificates) for the certificate `chain` and its PKCS#8 `key` (DER), agreeing by ALPN
+/// to the first of `alpn` a client offers (none: no ALPN).
+pub fn tls_config(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: Vec<u8>,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.into());
+    // The protocol versions and the key are fixed and valid: a failure is a broken test.
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+        .expect("a TLS configuration for a certificate and its key");
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        config.ticketer = ticketer;
+    }
+    Arc::new(config)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.state.stopping.store(true, Ordering::SeqCst);
@@ -172,7 +241,11 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
+fn accept_loop(
+    listener: &TcpListener,
+    state: &Arc<State>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) {
     for stream in listener.incoming() {
         if state.stopping.load(Ordering::SeqCst) {
             return;
@@ -182,9 +255,19 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
         };
         state.connections.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(state);
+        let tls = tls.cloned();
         let _ = thread::Builder::new()
             .stack_size(CONNECTION_STACK)
-            .spawn(move || serve_connection(stream, &state));
+            .spawn(move || {
+                let conn = match tls {
+                    None => Conn::plain(stream),
+                    Some(config) => match Conn::tls(stream, config, &state) {
+                        Some(conn) => conn,
+                        None => return,
+                    },
+                };
+                serve_connection(conn, &state);
+            });
     }
 }
 
@@ -197,7 +280,7 @@ pub(crate) struct Request {
     close: bool,
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+fn read_request(reader: &mut BufReader<impl Read>) -> io::Result<Option<Request>> {
     let mut head = String::new();
     loop {
         let before = head.len();
@@ -279,13 +362,13 @@ impl State {
     }
 }
 
-fn serve_connection(stream: TcpStream, state: &State) {
-    let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else {
+fn serve_connection(conn: Conn, state: &State) {
+    let Ok(tcp) = conn.tcp() else {
         return;
     };
-    let mut writer = io::BufWriter::new(write_half);
-    let mut reader = BufReader::new(stream);
+    let _ = tcp.set_nodelay(true);
+    let mut writer = io::BufWriter::new(conn.clone());
+    let mut reader = BufReader::new(conn);
     // After `/drop-next`, the next request on the connection is read and left unanswered:
     // the connection closes, as a server's stale keep-alive connection does.
     let mut drop_next = false;
@@ -301,7 +384,7 @@ fn serve_connection(stream: TcpStream, state: &State) {
         if request.path.starts_with("/reset") {
             let _ = writer.flush();
             // Linger 0: closing sends RST instead of FIN.
-            let _ = socket2::SockRef::from(reader.get_ref()).set_linger(Some(Duration::ZERO));
+            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
             return;
         }
         match answered {
@@ -310,5 +393,6 @@ fn serve_connection(stream: TcpStream, state: &State) {
         }
     }
     let _ = writer.flush();
-    let _ = reader.get_ref().shutdown(Shutdown::Both);
+    reader.get_ref().close();
+    let _ = tcp.shutdown(Shutdown::Both);
 }
