@@ -1,5 +1,6 @@
 """Helpers of the peer harness (bench/peers.py and its workload modules): timed runs with
 peak RSS, and URL lists written to files."""
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,3 +54,26 @@ def write_lines(path, lines):
     with open(path, "w") as f:
         for line in lines:
             f.write(line + "\n")
+
+
+def summarize(name, runs, urls, c, ideal):
+    """Rows of a workload from {tool: [measured(...) results]}: median wall time (and CPU),
+    peak RSS, exit codes, and wall time as a multiple of octopus's and of `ideal`; each
+    printed as it is made."""
+    rows = []
+    for tool, results in runs.items():
+        walls = [r[0] for r in results]
+        rss = max(r[1] for r in results)
+        codes = [r[2] for r in results]
+        cpu = statistics.median(r[3] for r in results)
+        med = statistics.median(walls)
+        rows.append({"workload": name, "tool": tool, "urls": urls, "concurrency": c,
+                     "wall_s": med, "walls": walls, "urls_per_s": urls / med,
+                     "ideal_s": ideal, "peak_rss_mb": rss, "cpu_s": cpu, "exit_codes": codes})
+        print(f"  {name} {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
+              f"cpu {cpu:.2f}s rss {rss:.0f} MB exit {codes}", flush=True)
+    base = next((r["wall_s"] for r in rows if r["tool"] == "octopus"), None)
+    for r in rows:
+        r["vs_octopus"] = r["wall_s"] / base if base else None
+        r["vs_ideal"] = r["wall_s"] / ideal if ideal else None
+    return rows

@@ -17,9 +17,10 @@ import sys
 import tempfile
 import time
 
-from harness import RUN_TIMEOUT, timed, write_lines
+from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
+from secure import make_pki, nginx_server, secure
 from sharing import shared_limits
 
 PORT = 18090
@@ -27,7 +28,7 @@ HOSTS_W6 = 200
 ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
 
-def nginx_conf(workdir):
+def nginx_conf(workdir, tls_server):
     extra = "\n".join(
         f"    listen 127.0.1.{i}:{PORT} backlog=4096;" for i in range(1, HOSTS_W6 + 1)
     )
@@ -51,6 +52,7 @@ http {{
     location /files/ {{ root {workdir}/www; }}
     location / {{ return 200 "ok\\n"; }}
   }}
+{tls_server}
 }}
 """
 
@@ -66,9 +68,10 @@ class Nginx:
         for i in range(W10_FILES):
             with open(os.path.join(files, f"f{i}.bin"), "wb") as f:
                 f.write(chunk)
+        self.ca, cert, key = make_pki(self.dir)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(nginx_conf(self.dir))
+            f.write(nginx_conf(self.dir, nginx_server(cert, key)))
         subprocess.run(["nginx", "-c", conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
                        check=True)
         time.sleep(0.5)
@@ -109,30 +112,12 @@ def run_workload(name, urls, c, ideal, tools, args, work, extra=None):
     curl_cfg = os.path.join(work, f"{name}.curl")
     write_lines(urls_file, urls)
     write_lines(curl_cfg, [f'url = "{u}"\noutput = "/dev/null"' for u in urls])
-    rows = []
     ours = ("octopus", "octopus (before)", "octopus --keep-order")
     tools = [t for t in tools if t in ours or args.peers is None or t in args.peers]
     # Rounds of every tool in turn, so that a drift of the machine hits them all alike.
-    runs = {tool: [] for tool in tools}
-    for _ in range(args.repeat):
-        for tool in tools:
-            cmd, shell = peer_commands(tool, urls_file, curl_cfg, c, args)
-            runs[tool].append(timed(cmd, shell=shell))
-    for tool in tools:
-        walls = [w for w, _, _ in runs[tool]]
-        rss = [r for _, r, _ in runs[tool]]
-        codes = [code for _, _, code in runs[tool]]
-        med = statistics.median(walls)
-        rows.append({"workload": name, "tool": tool, "urls": len(urls), "concurrency": c,
-                     "wall_s": med, "walls": walls, "urls_per_s": len(urls) / med,
-                     "ideal_s": ideal, "peak_rss_mb": max(rss), "exit_codes": codes})
-        print(f"  {name} {tool}: median {med:.2f}s ({', '.join(f'{w:.2f}' for w in walls)}) "
-              f"rss {max(rss):.0f} MB", flush=True)
-    base = next((r["wall_s"] for r in rows if r["tool"] == "octopus"), None)
-    for r in rows:
-        r["vs_octopus"] = r["wall_s"] / base if base else None
-        r["vs_ideal"] = r["wall_s"] / ideal if ideal else None
-    return rows
+    commands = {tool: peer_commands(tool, urls_file, curl_cfg, c, args) for tool in tools}
+    runs = in_turns(commands, args.repeat, run=lambda cmd: measured(cmd[0], shell=cmd[1]))
+    return summarize(name, runs, len(urls), c, ideal)
 
 
 def head_of_line(args, work, base):
@@ -216,11 +201,12 @@ def main():
                          "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
-                         "beside octopus in W1, W2, W3, W6, W9 and W13, for before/after "
+                         "beside octopus in W1, W2, W3, W6, W9, W13, W14 and W15, for "
+                         "before/after "
                          "numbers")
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
-                             "W12", "W13"])
+                             "W12", "W13", "W14", "W15"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -288,6 +274,8 @@ def main():
             # W9's shape at c=2000 with every URL behind one redirect (302 to /delay/N).
             urls = [f"http://127.0.1.{1 + i % 50}:{PORT}/to/{i}" for i in range(20000)]
             rows += run_workload("W13", urls, 2000, 1.0, ours + ["wget2"], args, work)
+        if w & {"W14", "W15"}:
+            rows += secure(args, work, nginx.ca, w)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)

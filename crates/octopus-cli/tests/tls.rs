@@ -1,82 +1,28 @@
 //! TLS: certificates are verified by default; `--insecure` accepts a self-signed one;
 //! `--cacert` and `SSL_CERT_FILE` trust a private certificate authority; `--cert` and
-//! `--key` present a client certificate. The servers are minimal rustls ones on 127.0.0.1
-//! with certificates made by rcgen.
+//! `--key` present a client certificate. The server is the test server over TLS
+//! (`Server::start_tls`) with certificates made by rcgen.
 
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Serve `200 ok` over TLS with a fresh self-signed certificate for `secure.test`;
-/// returns the port. The accept thread lives as long as the test process.
-fn self_signed_server() -> u16 {
+/// The test server over TLS with a fresh self-signed certificate for `secure.test`.
+fn self_signed_server() -> Server {
     serve(self_signed_config())
 }
 
 /// A server configuration with a fresh self-signed certificate for `secure.test`.
 fn self_signed_config() -> Arc<rustls::ServerConfig> {
     let cert = rcgen::generate_simple_self_signed(vec!["secure.test".to_string()]).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .unwrap();
-    Arc::new(config)
+    let key = cert.signing_key.serialize_der();
+    octopus_testserver::tls_config(vec![cert.cert.der().clone()], key, &[])
 }
 
-/// Serve `200 ok` with `config` on a port of 127.0.0.1, one request per connection; the
-/// accept thread lives as long as the test process.
-fn serve(config: Arc<rustls::ServerConfig>) -> u16 {
-    serve_with(config, false).0
-}
-
-/// Serve `200 ok` with `config`, every request on its connection when `keep_alive` (else
-/// one, with `Connection: close`); the port and the count of connections accepted.
-fn serve_with(config: Arc<rustls::ServerConfig>, keep_alive: bool) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&accepted);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let config = Arc::clone(&config);
-            std::thread::spawn(move || {
-                let Ok(conn) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut tls = rustls::StreamOwned::new(conn, stream);
-                let response: &[u8] = if keep_alive {
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
-                } else {
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                };
-                loop {
-                    let mut reader = BufReader::new(&mut tls);
-                    let mut line = String::new();
-                    let mut lines = 0;
-                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                        line.clear();
-                        lines += 1;
-                    }
-                    if lines == 0 || tls.write_all(response).is_err() || tls.flush().is_err() {
-                        return;
-                    }
-                    if !keep_alive {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, accepted)
+/// The test server over TLS with `config` (`/` answers `200 ok`).
+fn serve(config: Arc<rustls::ServerConfig>) -> Server {
+    Server::start_tls(config).expect("TLS test server starts on 127.0.0.1")
 }
 
 fn fetch(port: u16, extra: &[&str]) -> std::process::Output {
@@ -94,7 +40,8 @@ fn fetch(port: u16, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_self_signed_certificate_is_refused_by_default() {
-    let port = self_signed_server();
+    let s = self_signed_server();
+    let port = s.addr().port();
     let out = fetch(port, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = &records(&out)[0];
@@ -103,7 +50,8 @@ fn a_self_signed_certificate_is_refused_by_default() {
 
 #[test]
 fn insecure_accepts_a_self_signed_certificate() {
-    let port = self_signed_server();
+    let s = self_signed_server();
+    let port = s.addr().port();
     let out = fetch(port, &["--insecure"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = &records(&out)[0];
@@ -116,7 +64,8 @@ fn insecure_accepts_a_self_signed_certificate() {
 
 #[test]
 fn https_connections_are_kept_and_reused() {
-    let (port, accepted) = serve_with(self_signed_config(), true);
+    let s = serve(self_signed_config());
+    let port = s.addr().port();
     let urls: Vec<String> = (0..30)
         .map(|i| format!("https://secure.test:{port}/{i}"))
         .collect();
@@ -130,7 +79,7 @@ fn https_connections_are_kept_and_reused() {
     let recs = records(&out);
     assert_eq!(recs.len(), 30);
     assert!(recs.iter().all(|r| r["status"] == 200), "{recs:?}");
-    let made = accepted.load(Ordering::SeqCst);
+    let made = s.connections();
     assert!(
         (1..=2).contains(&made),
         "30 requests 2 at a time over TLS made {made} connections"
@@ -200,7 +149,7 @@ impl Pki {
 
     /// A server with the CA-signed certificate; with `clients`, it asks for a client
     /// certificate signed by the CA and refuses the handshake without one.
-    fn server(&self, clients: bool) -> u16 {
+    fn server(&self, clients: bool) -> Server {
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.server_key.clone().into());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
@@ -235,7 +184,8 @@ impl Drop for Pki {
 #[test]
 fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_only() {
     let pki = Pki::new();
-    let port = pki.server(false);
+    let s = pki.server(false);
+    let port = s.addr().port();
     let out = fetch(port, &[]);
     assert_eq!(
         records(&out)[0]["error"]["kind"],
@@ -258,7 +208,8 @@ fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_only() {
 #[test]
 fn a_client_certificate_is_presented_when_given() {
     let pki = Pki::new();
-    let port = pki.server(true);
+    let s = pki.server(true);
+    let port = s.addr().port();
     let ca = pki.file("ca.pem");
     let out = fetch(port, &["--cacert", &ca]);
     assert_eq!(
@@ -301,7 +252,8 @@ fn unusable_certificate_files_are_usage_errors() {
 #[test]
 fn an_ssl_cert_file_without_certificates_is_never_ignored() {
     let pki = Pki::new();
-    let port = pki.server(false);
+    let s = pki.server(false);
+    let port = s.addr().port();
     // (This machine may set SSL_CERT_DIR as well: then the certificates there count.)
     let out = fetch_trusting(port, &pki.file("missing.pem"), false);
     let r = &records(&out)[0];

@@ -190,31 +190,121 @@ fn a_redirects_next_hop_waits_on_no_thread() {
     // Half the concurrency's workers are held by handlers that wait at the gate too; the
     // N redirected requests can all reach it at once only if their next hops hold no
     // worker (with a worker each, N + N/2 workers would be needed, over the concurrency).
-    let holders = N / 2;
-    let gate = Gate::new(N + holders);
+    let gate = Gate::new(N + N / 2);
     let base = gate_server(Arc::clone(&gate));
-    let s = server();
     let otto = builder()
         .concurrency(N)
         .timeout(LIVENESS * 2)
         .build()
         .unwrap();
-    let held = gated_handlers(&otto, &s, &gate, holders);
-    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let answers = meet_at_the_gate(&otto, &gate, |i| format!("{base}/hop/{i}"));
+    assert!(answers.iter().all(|a| *a == (Some(200), 1)), "{answers:?}");
+}
+
+/// Half the concurrency's workers held by handlers at `gate`, and N requests (to `url(i)`)
+/// whose server makes each wait at the same gate (which opens once N + N/2 are there):
+/// each request's status and redirects, once every holder saw the gate open.
+fn meet_at_the_gate(
+    otto: &octopus::Octopus,
+    gate: &Arc<Gate>,
+    url: impl Fn(usize) -> String,
+) -> Vec<(Option<u16>, u32)> {
+    let holders = N / 2;
+    let s = server();
+    let held = gated_handlers(otto, &s, gate, holders);
+    let answers = Arc::new(Mutex::new(Vec::new()));
     for i in 0..N {
-        let statuses = Arc::clone(&statuses);
-        otto.enqueue(format!("{base}/hop/{i}"), move |r: &Response| {
-            statuses.lock().unwrap().push((r.status(), r.redirects()));
+        let answers = Arc::clone(&answers);
+        otto.enqueue(url(i), move |r: &Response| {
+            answers.lock().unwrap().push((r.status(), r.redirects()));
         });
     }
     otto.wait();
     let held = held.lock().unwrap();
     assert_eq!(held.len(), holders);
     assert!(held.iter().all(|p| *p), "every holder saw the gate open");
-    let statuses = statuses.lock().unwrap();
-    assert_eq!(statuses.len(), N);
-    assert!(
-        statuses.iter().all(|s| *s == (Some(200), 1)),
-        "{statuses:?}"
-    );
+    let answers = answers.lock().unwrap().clone();
+    assert_eq!(answers.len(), N);
+    answers
+}
+
+/// Where a TLS gate server makes each connection wait for the others.
+#[derive(Clone, Copy)]
+enum At {
+    /// Before its handshake (the client has sent its ClientHello).
+    Handshake,
+    /// Before answering its request.
+    Request,
+}
+
+/// A TLS server (self-signed certificate) on loopback answering `200 ok` to everything,
+/// each connection waiting at `gate` (`at` says when) first; `503` if the gate never
+/// opened. Its base URL.
+fn tls_gate_server(gate: Arc<Gate>, at: At) -> String {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = cert.signing_key.serialize_der();
+    let config = octopus_testserver::tls_config(vec![cert.cert.der().clone()], key, &[]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (gate, config) = (Arc::clone(&gate), Arc::clone(&config));
+            std::thread::spawn(move || {
+                let mut open = matches!(at, At::Request) || gate.pass();
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                loop {
+                    let mut reader = BufReader::new(&mut tls);
+                    let mut line = String::new();
+                    let mut lines = 0;
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                        lines += 1;
+                    }
+                    if lines == 0 {
+                        return;
+                    }
+                    if matches!(at, At::Request) {
+                        open = gate.pass();
+                    }
+                    let answer: &[u8] = match open {
+                        true => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                        false => b"HTTP/1.1 503 Closed\r\nContent-Length: 0\r\n\r\n",
+                    };
+                    if tls.write_all(answer).is_err() || tls.flush().is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("https://{addr}")
+}
+
+/// Half the concurrency's workers held by handlers at the gate, and N `https` requests to
+/// a server that makes each wait at the same gate (`at`): it opens only if the requests
+/// wait on no thread there.
+fn https_requests_meet_at_the_gate(at: At) {
+    let gate = Gate::new(N + N / 2);
+    let base = tls_gate_server(Arc::clone(&gate), at);
+    let otto = builder()
+        .concurrency(N)
+        .timeout(LIVENESS * 2)
+        .accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let answers = meet_at_the_gate(&otto, &gate, |i| format!("{base}/{i}"));
+    assert!(answers.iter().all(|a| *a == (Some(200), 0)), "{answers:?}");
+}
+
+#[test]
+fn an_https_request_waits_for_its_answer_on_no_thread() {
+    https_requests_meet_at_the_gate(At::Request);
+}
+
+#[test]
+fn an_https_handshake_waits_on_no_thread() {
+    https_requests_meet_at_the_gate(At::Handshake);
 }

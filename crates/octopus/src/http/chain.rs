@@ -1,9 +1,10 @@
 //! The redirect chain of one fetch, hop by hop: `Client::start` sends the first request and
 //! `Client::resume` goes on once its answer is there, following redirects to the final
-//! response and reading its body. A hop to a plain `http` URL sent directly returns once
-//! it is sent (`Started::Waiting`), so that its answer is waited for on no thread
-//! (`run/waiting.rs`), a redirect's next hop as much as the first; any other hop (TLS,
-//! proxies, a kept connection found closed) is sent and its answer waited for here.
+//! response and reading its body. A hop to an `http` or `https` URL sent directly returns
+//! once it is sent (`Started::Waiting`; for a new TLS connection, once its ClientHello is),
+//! so that its answer (and the rest of the handshake) is waited for on no thread
+//! (`run/waiting.rs`), a redirect's next hop as much as the first; a hop through a proxy,
+//! or one whose kept connection was found closed, is sent and its answer waited for here.
 //!
 //! Invariants: a fetch ends exactly once, as `Started::Done`; the whole chain is bounded
 //! by the deadline set at its first hop; at most `max_redirects` redirects are followed;
@@ -58,9 +59,10 @@ impl Pending {
         self.sending.watch()
     }
 
-    /// When the whole fetch must end.
+    /// When the wait must end: when the whole fetch must, or earlier while a TLS
+    /// handshake is not done (the connect timeout bounds it).
     pub fn deadline(&self) -> Instant {
-        self.chain.deadline
+        self.sending.deadline(self.chain.deadline)
     }
 }
 
@@ -134,14 +136,24 @@ impl Client {
     /// Go on with a fetch whose hop was sent, once its answer is there (or its deadline
     /// passed): the redirect chain followed as `start` does.
     pub fn resume(&self, pending: Pending) -> Started {
+        // This thread now carries the request: where it went, for the archive (`pool.rs`).
         let Pending {
             chain,
             at,
-            sending,
+            mut sending,
             connected,
             peer,
         } = pending;
-        // This thread now carries the request: where it went, for the archive (`pool.rs`).
+        // Woken by the handshake or a session ticket only: wait again.
+        if !sending.ready(chain.deadline) && Instant::now() < sending.deadline(chain.deadline) {
+            return Started::Waiting(Pending {
+                chain,
+                at,
+                sending,
+                connected,
+                peer,
+            });
+        }
         let (read, _) = noting_connections(|| {
             going_out_on(peer, connected);
             sending.response(chain.deadline)
@@ -185,7 +197,11 @@ impl Client {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
         let proxy = self.proxy_for(&chain.hop.url);
-        if let Some(route) = self.direct_route(&chain.hop.url, proxy.as_deref()) {
+        let route = match self.direct_route(&chain.hop.url, proxy.as_deref()) {
+            Ok(route) => route,
+            Err(failure) => return Answer::Failed(failure),
+        };
+        if let Some(route) = route {
             // The first hop's URL was checked when it was read.
             if later_hop && let Err(failure) = sendable(&chain.hop.url, later_hop) {
                 return Answer::Failed(failure);

@@ -79,6 +79,18 @@ fn is_tls(io: &io::Error) -> bool {
         .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }
 
+/// Whether `io` is rustls refusing a certificate no trusted authority signed.
+fn unknown_issuer(io: &io::Error) -> bool {
+    io.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+            )
+        })
+}
+
 /// The message, without the `io:`/`protocol:` prefixes ureq puts before its own.
 fn message(error: &E) -> String {
     match error {
@@ -94,6 +106,10 @@ fn message(error: &E) -> String {
             "response has more than {MAX_HEADER_LINES} header lines (the most octopus reads)"
         ),
         E::Protocol(e) => e.to_string(),
+        E::Io(e) if unknown_issuer(e) => {
+            "invalid peer certificate: unknown issuer (signed by no trusted authority; cacert)"
+                .to_string()
+        }
         E::Io(e) => e.to_string(),
         other => other.to_string(),
     }

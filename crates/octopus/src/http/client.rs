@@ -1,5 +1,6 @@
-//! The client: build the ureq agents (for `https` and proxies) and the pools of octopus's
-//! own exchange (plain `http` sent directly, `exchange.rs`) from validated settings, send
+//! The client: build the ureq agents (for proxies) and the pools and TLS configuration of
+//! octopus's own exchange (`http` and `https` sent directly, `exchange.rs`) from validated
+//! settings, send
 //! one request of a redirect chain and wait for its answer here (`send`, for what cannot
 //! wait on no thread), build request heads, classify any failure. The chain itself, with
 //! the hops that wait on no thread, is `chain.rs`'s; reading bodies is `receive.rs`'s.
@@ -9,65 +10,28 @@
 //! `timeout` (ureq's `timeout_global` on later tries and hops).
 
 use std::hash::BuildHasher;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use ureq::http::{self, HeaderName, HeaderValue, Method};
-use ureq::tls::{ClientCert, RootCerts, TlsConfig};
-use ureq::{Agent, Proxy};
+use ureq::Agent;
+use ureq::http::{self, HeaderName, HeaderValue};
+use ureq::tls::{RootCerts, TlsConfig};
 use url::Url;
 
-use super::classify::{MAX_HEAD, classify, is_stale};
-use super::connector::connector;
+use super::classify::{classify, is_stale};
+use super::connector::agents;
 use super::decode::ACCEPT_ENCODING;
 use super::dns::Dns;
 use super::exchange::{Outgoing, Route, basic_credentials, exchange};
 use super::pool::{Parked, noting_connections};
 use super::redirect::Hop;
-use super::resolver::{OctopusResolver, ResolveRule};
+use super::resolver::OctopusResolver;
+pub(crate) use super::settings::ClientSettings;
 use super::socket::Socket;
+use super::tls::client_config;
 use super::trust::system_roots;
-use crate::capture::Capture;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
-use crate::warc::Warc;
-
-/// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientSettings {
-    pub method: Method,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Option<Arc<[u8]>>,
-    pub user_agent: String,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub max_redirects: u32,
-    pub max_body: u64,
-    /// What to keep of each final response's body.
-    pub capture: Capture,
-    /// Keep the final response's headers.
-    pub keep_headers: bool,
-    /// Where every exchange is archived, if anywhere.
-    pub warc: Option<Arc<Warc>>,
-    pub insecure: bool,
-    /// The certificate authorities trusted when given (`--cacert`); `None`: the system's
-    /// (see `trust.rs`).
-    pub roots: Option<RootCerts>,
-    /// The certificate presented to servers that ask for one (mutual TLS).
-    pub client_cert: Option<ClientCert>,
-    /// The proxy to use, if any (the builder reads the environment's when asked to).
-    pub proxy: Option<Proxy>,
-    pub resolve: Vec<ResolveRule>,
-    /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
-    pub dns_servers: Vec<SocketAddr>,
-    /// Names looked up at once, at most.
-    pub dns_concurrency: usize,
-    /// Connection pools, each holding the idle connections of the hosts hashed to it.
-    pub pool_shards: usize,
-    /// Idle connections kept for reuse in each pool (bounded by the open-file limit).
-    pub idle_per_shard: usize,
-}
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
 /// walks every idle connection once per distinct host in it, on every checkout; with many
@@ -88,21 +52,17 @@ pub(crate) struct Client {
     direct: Vec<Arc<Parked<Socket>>>,
     /// Looks up the hosts of direct exchanges (as the agents' connectors do).
     resolver: OctopusResolver,
-    /// The same for `https` URLs, made at the first one: a run without TLS reads no
-    /// certificate store.
+    /// The same for `https` URLs through a proxy, made at the first one: a run without TLS
+    /// reads no certificate store.
     secure: OnceLock<Result<Vec<Agent>, Failure>>,
+    /// The TLS configuration of `https` URLs sent directly (`tls.rs`), made at the first.
+    tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
     pub(super) cfg: ClientSettings,
     /// Headers every request gets unless the settings give them: set here rather than by
     /// ureq, so that an archived request shows every header sent (ureq adds only `Host`,
     /// and the body's length).
     defaults: Vec<(HeaderName, HeaderValue)>,
 }
-
-/// Per-connection read buffer. ureq's default is 128 KiB in and 128 KiB out per
-/// connection, which at a thousand connections is a quarter of a gigabyte. It is larger
-/// than `MAX_HEAD`, so that a head over the limit is seen as such, not as a stalled read.
-const INPUT_BUFFER: usize = MAX_HEAD + 8 * 1024;
-const OUTPUT_BUFFER: usize = 16 * 1024;
 
 impl Client {
     /// A client for `cfg`, with its agents for `http` URLs.
@@ -122,6 +82,7 @@ impl Client {
                 .collect(),
             resolver,
             secure: OnceLock::new(),
+            tls: OnceLock::new(),
             cfg: cfg.clone(),
             // The user agent was checked by the builder; a value that is not a header value
             // is left to ureq's default.
@@ -132,24 +93,39 @@ impl Client {
         }
     }
 
-    /// The agents for `https` URLs, made with the trusted roots on first use.
+    /// The certificate authorities trusted: none needed when nothing is verified, those
+    /// given, or the system's (read now).
+    fn roots(&self) -> Result<RootCerts, Failure> {
+        Ok(match (&self.cfg.roots, self.cfg.insecure) {
+            (_, true) => RootCerts::WebPki,
+            (Some(given), false) => given.clone(),
+            (None, false) => system_roots().map_err(|e| Failure::new(ErrorKind::Tls, e))?,
+        })
+    }
+
+    /// The agents for `https` URLs through a proxy, made with the trusted roots on first
+    /// use.
     fn secure_agents(&self) -> Result<&[Agent], Failure> {
         let made = self.secure.get_or_init(|| {
             let cfg = &self.cfg;
-            let roots = match (&cfg.roots, cfg.insecure) {
-                // Nothing is verified: no store to read.
-                (_, true) => RootCerts::WebPki,
-                (Some(given), false) => given.clone(),
-                (None, false) => system_roots().map_err(|e| Failure::new(ErrorKind::Tls, e))?,
-            };
             let tls = TlsConfig::builder()
                 .disable_verification(cfg.insecure)
-                .root_certs(roots)
+                .root_certs(self.roots()?)
                 .client_cert(cfg.client_cert.clone())
                 .build();
             Ok(agents(cfg, tls, &self.resolver))
         });
         made.as_deref().map_err(Clone::clone)
+    }
+
+    /// The TLS configuration of `https` URLs sent directly, made on first use.
+    fn tls_config(&self) -> Result<&Arc<rustls::ClientConfig>, Failure> {
+        let made = self.tls.get_or_init(|| {
+            let cfg = &self.cfg;
+            client_config(&self.roots()?, cfg.insecure, cfg.client_cert.as_ref())
+                .map_err(|e| Failure::new(ErrorKind::Tls, e))
+        });
+        made.as_ref().map_err(Clone::clone)
     }
 
     fn agent_for(&self, url: &Url) -> Result<&Agent, Failure> {
@@ -162,19 +138,36 @@ impl Client {
             .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))
     }
 
-    /// How a request to `url` goes out directly, on octopus's own exchange: plain `http`
-    /// with no proxy; `None` for ureq's (TLS, proxies).
-    pub(super) fn direct_route(&self, url: &Url, proxy: Option<&str>) -> Option<Route<'_>> {
-        if url.scheme() != "http" || proxy.is_some() {
-            return None;
+    /// How a request to `url` goes out directly, on octopus's own exchange: `http` or
+    /// `https` with no proxy; `None` for ureq's (proxies). `Err`: no TLS configuration
+    /// could be made (the system's certificates unreadable).
+    pub(super) fn direct_route(
+        &self,
+        url: &Url,
+        proxy: Option<&str>,
+    ) -> Result<Option<Route<'_>>, Failure> {
+        if proxy.is_some() {
+            return Ok(None);
         }
-        Some(Route {
-            parked: self.direct.get(shard(url, self.direct.len()))?,
+        let tls = match url.scheme() {
+            "http" => None,
+            "https" => Some(self.tls_config()?),
+            _ => return Ok(None),
+        };
+        let (Some(parked), Some(agent)) = (
+            self.direct.get(shard(url, self.direct.len())),
+            self.plain.first(),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Route {
+            parked,
             // The plain agents all have the same configuration.
-            config: self.plain.first()?.config(),
+            config: agent.config(),
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
-        })
+            tls,
+        }))
     }
 
     /// Send one request of the chain (through `proxy`, the hop's, as `proxy_for` gives
@@ -190,7 +183,7 @@ impl Client {
         deadline: Instant,
         proxy: Option<&str>,
     ) -> Result<http::Response<ureq::Body>, Failure> {
-        let way = match self.direct_route(&hop.url, proxy) {
+        let way = match self.direct_route(&hop.url, proxy)? {
             Some(route) => {
                 // The first hop's URL was checked when it was read.
                 if later_hop {
@@ -324,37 +317,6 @@ fn shard(url: &Url, shards: usize) -> usize {
     let hash = foldhash::fast::FixedState::default()
         .hash_one((url.host_str(), url.port_or_known_default()));
     hash as usize % shards
-}
-
-/// One agent per pool shard, configured from `cfg` and `tls`.
-fn agents(cfg: &ClientSettings, tls: TlsConfig, resolver: &OctopusResolver) -> Vec<Agent> {
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        // Redirects are followed in `chain.rs` (see redirect.rs).
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(cfg.user_agent.as_str())
-        .timeout_global(Some(cfg.timeout))
-        .timeout_connect(Some(cfg.connect_timeout.min(cfg.timeout)))
-        // Idle connections are kept by each agent's connector (see pool.rs), not by ureq.
-        .max_idle_connections(0)
-        .max_idle_connections_per_host(0)
-        .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(OUTPUT_BUFFER)
-        .max_response_header_size(MAX_HEAD)
-        .allow_non_standard_methods(true)
-        .tls_config(tls)
-        .proxy(cfg.proxy.clone())
-        .build();
-    (0..cfg.pool_shards.max(1))
-        .map(|_| {
-            Agent::with_parts(
-                config.clone(),
-                connector(cfg.idle_per_shard, cfg.idle_per_shard, resolver.clone()),
-                resolver.clone(),
-            )
-        })
-        .collect()
 }
 
 /// Run one request, with `budget` as its whole deadline when given (later tries).

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use ureq::Error;
 use ureq::unversioned::transport::NextTimeout;
 
-use super::socket::wait_any;
+use super::wire::wait_any;
 
 /// How long an attempt runs alone before the next address is tried too (RFC 8305's
 /// "Connection Attempt Delay", its recommended value).

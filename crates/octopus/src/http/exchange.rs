@@ -1,8 +1,8 @@
-//! HTTP/1.1 exchanges of octopus's own, for plain `http` URLs sent to the server directly
-//! (no proxy): the request written in one buffer, the response head parsed with `httparse`,
-//! the body framed here (`body_reader.rs`), on the same connections (`socket.rs`) and kept
-//! in the same kind of pool (`pool.rs`) as ureq's exchanges. TLS and proxies stay with
-//! ureq (`client.rs` picks).
+//! HTTP/1.1 exchanges of octopus's own, for `http` and `https` URLs sent to the server
+//! directly (no proxy): the request written in one buffer, the response head parsed with
+//! `httparse`, the body framed here (`body_reader.rs`), on the same connections
+//! (`socket.rs`, with TLS from `tls.rs` for `https`) and kept in the same kind of pool
+//! (`pool.rs`) as ureq's exchanges. Proxies stay with ureq (`client.rs` picks).
 //!
 //! Why: on raw throughput ureq's exchange was most of octopus's own CPU per URL; ureq alone
 //! on threads reached about 0.8 of wget2's rate on W3, this path about 1.5 (BENCHMARKS.md,
@@ -38,6 +38,7 @@ use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
 use super::pool::{Key, Parked, going_out_on};
 use super::resolver::OctopusResolver;
 use super::socket::{Socket, io_error};
+use super::tls::{Tls, server_name};
 
 /// Where an exchange's connections come from and go back to.
 pub(super) struct Route<'a> {
@@ -45,6 +46,8 @@ pub(super) struct Route<'a> {
     pub config: &'a Config,
     pub resolver: &'a OctopusResolver,
     pub connect_timeout: Duration,
+    /// The TLS configuration, for an `https` URL.
+    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
 /// A request as the exchange sends it.
@@ -91,8 +94,8 @@ where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let bytes = request_bytes(&request)?;
-    let key = Key::plain(&authority(request.url));
-    let socket = connection(route, &key, request.url, deadline)?;
+    let key = Key::new(route.tls.is_some(), &authority(request.url));
+    let mut socket = connection(route, &key, request.url, deadline)?;
     socket
         .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
@@ -113,6 +116,18 @@ impl Sending {
         self.socket.woken = true;
         let before = std::mem::replace(&mut self.socket.watched, true);
         (self.socket.fd(), before)
+    }
+
+    /// Whether the answer can be read without waiting (see `Socket::ready`): a TLS
+    /// connection may have been woken by its handshake or a session ticket only.
+    pub fn ready(&mut self, deadline: Instant) -> bool {
+        self.socket.ready(Some(deadline))
+    }
+
+    /// When the wait for the answer must end: `deadline`, or earlier while the TLS
+    /// handshake is not done (the connect timeout bounds it).
+    pub fn deadline(&self, deadline: Instant) -> Instant {
+        self.socket.deadline(Some(deadline)).unwrap_or(deadline)
     }
 
     /// Read the final response head (by `deadline`); the body is left to the returned
@@ -147,7 +162,8 @@ fn authority(url: &Url) -> String {
 }
 
 /// An idle connection to `key`'s host that is still open, else a new one (the name looked
-/// up now); says on this thread which it is and where it goes (see `pool.rs`).
+/// up now; for `https`, its handshake begun by the first send); says on this thread which
+/// it is and where it goes (see `pool.rs`).
 fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Result<Socket, Error> {
     let max_age = route.config.max_idle_age();
     if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
@@ -173,8 +189,17 @@ fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Res
         .parse::<http::Uri>()
         .map_err(|e| Error::BadUri(e.to_string()))?;
     let addrs = route.resolver.lookup(&uri, route.config, deadline)?;
-    let socket = Socket::open(&addrs, timeout, route.config)?;
+    let connecting = Instant::now();
+    let mut socket = Socket::open(&addrs, timeout, route.config)?;
     going_out_on(socket.peer, true);
+    if let Some(config) = route.tls {
+        let name = server_name(url).map_err(Error::Io)?;
+        let handshake_by = match reason {
+            Timeout::Connect => connecting.checked_add(after),
+            _ => None,
+        };
+        socket.start_tls(Tls::new(config, name, handshake_by).map_err(Error::Io)?);
+    }
     Ok(socket)
 }
 
@@ -265,9 +290,8 @@ fn read_head(
             }
             None => {}
         }
-        let read = socket
-            .fill(deadline)
-            .map_err(|e| io_error(e, Timeout::Global))?;
+        let reason = socket.timeout_reason(Timeout::Global);
+        let read = socket.fill(deadline).map_err(|e| io_error(e, reason))?;
         if read == 0 {
             return Err(disconnected());
         }
@@ -326,91 +350,5 @@ fn asks_to_close(headers: &HeaderMap) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn text(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> String {
-        let url = Url::parse(url).unwrap();
-        let headers: Vec<(HeaderName, HeaderValue)> = headers
-            .iter()
-            .map(|(n, v)| (n.parse().unwrap(), v.parse().unwrap()))
-            .collect();
-        let request = Outgoing {
-            method: &method,
-            url: &url,
-            headers: headers.iter().map(|(n, v)| (n, v)),
-            body,
-        };
-        String::from_utf8(request_bytes(&request).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn the_request_carries_what_ureq_would_add() {
-        assert_eq!(
-            text(
-                Method::GET,
-                "http://a.test:8080/p?q=1",
-                &[("accept", "*/*")],
-                None
-            ),
-            "GET /p?q=1 HTTP/1.1\r\nhost: a.test:8080\r\naccept: */*\r\n\r\n"
-        );
-        assert_eq!(
-            text(Method::POST, "http://u:pw@a.test:80/", &[], Some(b"x=1")),
-            "POST / HTTP/1.1\r\nhost: a.test\r\nauthorization: Basic dTpwdw==\r\n\
-             content-length: 3\r\n\r\nx=1"
-        );
-        assert_eq!(
-            text(Method::GET, "http://a.test/", &[("host", "b.test")], None),
-            "GET / HTTP/1.1\r\nhost: b.test\r\n\r\n"
-        );
-        assert_eq!(
-            text(Method::GET, "http://[::1]:81/?x", &[], None),
-            "GET /?x HTTP/1.1\r\nhost: [::1]:81\r\n\r\n"
-        );
-        let url = Url::parse("http://a.test/").unwrap();
-        let head = Outgoing {
-            method: &Method::HEAD,
-            url: &url,
-            headers: std::iter::empty(),
-            body: Some(b"x".as_slice()),
-        };
-        assert!(request_bytes(&head).is_err());
-    }
-
-    #[test]
-    fn a_head_is_read_whole_or_not_at_all() {
-        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nX-A: 2\r\n\r\nok";
-        let (used, (version, status, headers)) = parse_head(input).unwrap().unwrap();
-        assert_eq!(&input[used..], b"ok");
-        assert_eq!((version, status.as_u16()), (Version::HTTP_11, 200));
-        let values: Vec<&[u8]> = headers
-            .get_all("x-a")
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect();
-        assert_eq!(values, [b"1", b"2"]);
-        assert_eq!(headers.get("content-length").unwrap(), "2");
-        assert!(parse_head(&input[..20]).unwrap().is_none());
-        assert!(parse_head(b"HTTP/1.1 099 Low\r\n\r\n").is_err());
-        let many: String = (0..=MAX_HEADER_LINES)
-            .map(|i| format!("x-{i}: 1\r\n"))
-            .collect();
-        let too_many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
-        assert!(matches!(
-            parse_head(too_many.as_bytes()),
-            Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders))
-        ));
-    }
-
-    #[test]
-    fn close_is_a_token_of_connection() {
-        let mut headers = HeaderMap::new();
-        assert!(!asks_to_close(&headers));
-        headers.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, Close"),
-        );
-        assert!(asks_to_close(&headers));
-    }
-}
+#[path = "exchange_tests.rs"]
+mod tests;

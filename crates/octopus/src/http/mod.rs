@@ -1,11 +1,12 @@
 //! HTTP: one fetch per call (`client.rs`, its redirect chain hop by hop in `chain.rs`): for
-//! plain `http` sent directly, octopus's own
-//! HTTP/1.1 exchange (`exchange.rs`, `body_reader.rs`), else ureq's; what came back read,
-//! decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
+//! `http` and `https` sent directly, octopus's own HTTP/1.1 exchange (`exchange.rs`,
+//! `body_reader.rs`; TLS by rustls in `tls.rs`), through a proxy ureq's; what came back
+//! read, decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
 //! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`,
 //! `dns/`), connecting with Happy Eyeballs (`connect.rs`), our own connections and pools
-//! (`socket.rs`, `buffers.rs`, `pool.rs`, `connector.rs`), failures classified (`classify.rs`), trusted roots and client certificates
-//! (`trust.rs`).
+//! (`socket.rs` over the system calls of `wire.rs`, `buffers.rs`, `pool.rs`,
+//! `connector.rs`), failures classified (`classify.rs`), trusted roots and client
+//! certificates (`trust.rs`).
 
 mod body;
 mod body_reader;
@@ -22,8 +23,11 @@ mod pool;
 mod receive;
 mod redirect;
 mod resolver;
+mod settings;
 mod socket;
+mod tls;
 mod trust;
+mod wire;
 
 pub(crate) use chain::{Pending, Started};
 pub(crate) use client::{Client, ClientSettings, pool_shards};

@@ -149,10 +149,10 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// The key of a plain (not TLS) connection to `authority` (`host:port`).
-    pub fn plain(authority: &str) -> Key {
+    /// The key of a connection to `authority` (`host:port`), TLS or not.
+    pub fn new(tls: bool, authority: &str) -> Key {
         Key {
-            tls: false,
+            tls,
             authority: authority.into(),
         }
     }

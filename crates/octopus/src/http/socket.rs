@@ -1,5 +1,7 @@
-//! Plain TCP connections, made by octopus in place of ureq's `TcpConnector` (TLS, SOCKS and
-//! CONNECT proxies still wrap them, see `connector.rs`).
+//! TCP connections, made by octopus in place of ureq's `TcpConnector` (for ureq's
+//! exchanges, TLS, SOCKS and CONNECT proxies still wrap them, see `connector.rs`); for
+//! octopus's own exchange over `https` the connection carries its TLS state (`tls.rs`),
+//! and reads and writes go through it.
 //!
 //! What differs from ureq's, measured at thousands of connections (BENCHMARKS.md, W9) and
 //! on raw throughput (W3): the buffers (`buffers.rs`) are held only while the connection
@@ -30,10 +32,8 @@ use super::buffers::SocketBuffers;
 use super::connect::connect;
 use super::pool::connected_to;
 use super::resolver::OctopusResolver;
-use crate::blocking;
-
-/// Waits up to this long are not told to the engine (`blocking.rs`).
-const SHORT_WAIT_MS: i32 = 1;
+use super::tls::{Progress, Tls};
+use super::wire::{peek_says_open, recv_now, send_all, wait_ready};
 
 /// Connects plain TCP sockets; passes a connection made earlier in the chain (a SOCKS
 /// proxy's) through. Looks the host up here when ureq's resolver left it for later (see
@@ -68,11 +68,12 @@ impl<In: Transport> Connector<In> for Tcp {
     }
 }
 
-/// One plain TCP connection and its buffers.
+/// One TCP connection, its buffers, and its TLS state when it carries TLS.
 #[derive(Debug)]
 pub(crate) struct Socket {
     stream: TcpStream,
     buffers: SocketBuffers,
+    tls: Option<Box<Tls>>,
     /// Bytes were read since the last `is_open`: ureq is asking at the end of a response.
     answered: bool,
     /// The address connected to, when known.
@@ -100,6 +101,7 @@ impl Socket {
             peer: stream.peer_addr().ok(),
             stream,
             buffers: SocketBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            tls: None,
             answered: false,
             watched: false,
             woken: false,
@@ -118,14 +120,58 @@ impl Socket {
         }
     }
 
-    /// Send all of `bytes`, waiting for room in the socket until `deadline`.
-    pub fn send(&self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
-        send_all(&self.stream, bytes, deadline)
+    /// Carry TLS from now on (`tls` made for this connection, its handshake begun by the
+    /// first `send`).
+    pub fn start_tls(&mut self, tls: Tls) {
+        self.tls = Some(Box::new(tls));
+    }
+
+    /// Send all of `bytes`, waiting for room in the socket until `deadline`. With TLS, what
+    /// the handshake does not let go yet is queued and sent as it goes on.
+    pub fn send(&mut self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.send(&self.stream, bytes, deadline),
+            None => send_all(&self.stream, bytes, deadline),
+        }
+    }
+
+    /// When a wait for this connection must end: `deadline`, or earlier while a TLS
+    /// handshake is not done (the connect timeout bounds it).
+    pub fn deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
+        match self.tls.as_ref() {
+            Some(tls) => tls.deadline(deadline),
+            None => deadline,
+        }
+    }
+
+    /// What a timeout now is reported as: the connect timeout's when a TLS handshake ran
+    /// out of its time, else `usual`.
+    pub fn timeout_reason(&self, usual: Timeout) -> Timeout {
+        match self.tls.as_ref() {
+            Some(tls) if tls.handshake_late() => Timeout::Connect,
+            _ => usual,
+        }
+    }
+
+    /// Whether a read would find something now (or end at once). Plain connections say
+    /// yes (they are asked once readable); TLS ones take in what came, and go on with the
+    /// handshake, first: what came may be only that.
+    pub fn ready(&mut self, deadline: Option<Instant>) -> bool {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                let deadline = tls.deadline(deadline);
+                tls.ready(&self.stream, deadline)
+            }
+            None => true,
+        }
     }
 
     /// Read what the server sent next into the input buffer, waiting for it until
     /// `deadline`: how many bytes, 0 at the end of the stream (or with no room left).
     pub fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        if self.tls.is_some() {
+            return self.fill_tls(deadline);
+        }
         let woken = std::mem::take(&mut self.woken);
         if !woken && !self.buffers.holds_input() {
             // The request is sent and nothing is buffered: wait for the answer holding no
@@ -143,6 +189,24 @@ impl Socket {
                 Err(e) => return Err(e),
             }
         };
+        self.buffers.input_appended(amount);
+        self.answered |= amount > 0;
+        Ok(amount)
+    }
+
+    /// `fill` through TLS: no buffer is held while waiting.
+    fn fill_tls(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        self.woken = false;
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(0);
+        };
+        while tls.advance(&self.stream, tls.deadline(deadline))? == Progress::Waiting {
+            if !self.buffers.holds_input() {
+                self.buffers.release();
+            }
+            wait_ready(&self.stream, libc::POLLIN, tls.deadline(deadline))?;
+        }
+        let amount = tls.read_ready(self.buffers.input_append_buf())?;
         self.buffers.input_appended(amount);
         self.answered |= amount > 0;
         Ok(amount)
@@ -177,7 +241,7 @@ impl Transport for Socket {
     /// the one that counts, and one probe per request is enough.
     fn is_open(&mut self) -> bool {
         self.buffers.release();
-        if self.buffers.holds_input() {
+        if self.buffers.holds_input() || self.tls.as_mut().is_some_and(|t| t.holds_plaintext()) {
             return false;
         }
         std::mem::take(&mut self.answered) || peek_says_open(&self.stream)
@@ -208,129 +272,4 @@ pub(crate) fn io_error(e: io::Error, reason: Timeout) -> Error {
     } else {
         Error::Io(e)
     }
-}
-
-/// Wait until `stream` is ready for `events` (or closed, or failed: the read or write that
-/// follows says which), or until `deadline`. The socket stays blocking: the waits are
-/// here, and reads and writes never block (`MSG_DONTWAIT`), so no socket timeout is set
-/// per request.
-fn wait_ready(
-    stream: &TcpStream,
-    events: libc::c_short,
-    deadline: Option<Instant>,
-) -> io::Result<()> {
-    let mut fds = [libc::pollfd {
-        fd: stream.as_raw_fd(),
-        events,
-        revents: 0,
-    }];
-    wait_any(&mut fds, deadline)
-}
-
-/// Wait until one of `fds` is ready for its events (their `revents` say which), or
-/// `deadline` passes (`TimedOut`). The first wait is short and not told to the engine (a
-/// connection on loopback, an answer already on its way); a longer one is
-/// (`blocking::during`).
-pub(super) fn wait_any(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
-    let mut short = true;
-    let count = fds.len() as libc::nfds_t;
-    loop {
-        let millis = match deadline {
-            None => -1,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                // Rounded up, so that a wait never ends before the deadline.
-                i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
-            }
-        };
-        let ready = match std::mem::take(&mut short) {
-            // SAFETY: `fds` is a valid array of `count` pollfds whose descriptors the
-            // caller keeps open.
-            true => unsafe { libc::poll(fds.as_mut_ptr(), count, shorter(millis)) },
-            // SAFETY: as above.
-            false => blocking::during(|| unsafe { libc::poll(fds.as_mut_ptr(), count, millis) }),
-        };
-        match ready {
-            1.. => return Ok(()),
-            0 => continue,
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
-    }
-}
-
-/// A wait of at most `SHORT_WAIT_MS` in place of `millis` (-1: no limit).
-fn shorter(millis: i32) -> i32 {
-    match millis {
-        ..0 => SHORT_WAIT_MS,
-        _ => millis.min(SHORT_WAIT_MS),
-    }
-}
-
-/// Read what the socket holds into `buf`, without waiting.
-fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length, on a descriptor `stream` keeps open.
-    let n = unsafe {
-        libc::recv(
-            stream.as_raw_fd(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT,
-        )
-    };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}
-
-/// Send all of `bytes`, waiting for room in the socket until `deadline`.
-fn send_all(stream: &TcpStream, mut bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match send_now(stream, bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait_ready(stream, libc::POLLOUT, deadline)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Send what the socket takes of `buf`, without waiting (and without SIGPIPE).
-fn send_now(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is readable for its length, on a descriptor `stream` keeps open.
-    let n = unsafe {
-        libc::send(
-            stream.as_raw_fd(),
-            buf.as_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}
-
-/// An idle connection is open when reading from it would block: no end of stream, no
-/// error, no bytes the server sent unasked.
-fn peek_says_open(stream: &TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    // SAFETY: `byte` is a writable buffer of the length given, on a descriptor `stream`
-    // keeps open; MSG_PEEK | MSG_DONTWAIT neither consumes nor blocks.
-    let n = unsafe {
-        libc::recv(
-            stream.as_raw_fd(),
-            byte.as_mut_ptr().cast(),
-            byte.len(),
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
 }

@@ -1,0 +1,88 @@
+//! Request heads as they go out, response heads as they are read.
+
+use super::*;
+
+fn text(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> String {
+    let url = Url::parse(url).unwrap();
+    let headers: Vec<(HeaderName, HeaderValue)> = headers
+        .iter()
+        .map(|(n, v)| (n.parse().unwrap(), v.parse().unwrap()))
+        .collect();
+    let request = Outgoing {
+        method: &method,
+        url: &url,
+        headers: headers.iter().map(|(n, v)| (n, v)),
+        body,
+    };
+    String::from_utf8(request_bytes(&request).unwrap()).unwrap()
+}
+
+#[test]
+fn the_request_carries_what_ureq_would_add() {
+    assert_eq!(
+        text(
+            Method::GET,
+            "http://a.test:8080/p?q=1",
+            &[("accept", "*/*")],
+            None
+        ),
+        "GET /p?q=1 HTTP/1.1\r\nhost: a.test:8080\r\naccept: */*\r\n\r\n"
+    );
+    assert_eq!(
+        text(Method::POST, "http://u:pw@a.test:80/", &[], Some(b"x=1")),
+        "POST / HTTP/1.1\r\nhost: a.test\r\nauthorization: Basic dTpwdw==\r\n\
+         content-length: 3\r\n\r\nx=1"
+    );
+    assert_eq!(
+        text(Method::GET, "http://a.test/", &[("host", "b.test")], None),
+        "GET / HTTP/1.1\r\nhost: b.test\r\n\r\n"
+    );
+    assert_eq!(
+        text(Method::GET, "http://[::1]:81/?x", &[], None),
+        "GET /?x HTTP/1.1\r\nhost: [::1]:81\r\n\r\n"
+    );
+    let url = Url::parse("http://a.test/").unwrap();
+    let head = Outgoing {
+        method: &Method::HEAD,
+        url: &url,
+        headers: std::iter::empty(),
+        body: Some(b"x".as_slice()),
+    };
+    assert!(request_bytes(&head).is_err());
+}
+
+#[test]
+fn a_head_is_read_whole_or_not_at_all() {
+    let input = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nX-A: 2\r\n\r\nok";
+    let (used, (version, status, headers)) = parse_head(input).unwrap().unwrap();
+    assert_eq!(&input[used..], b"ok");
+    assert_eq!((version, status.as_u16()), (Version::HTTP_11, 200));
+    let values: Vec<&[u8]> = headers
+        .get_all("x-a")
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    assert_eq!(values, [b"1", b"2"]);
+    assert_eq!(headers.get("content-length").unwrap(), "2");
+    assert!(parse_head(&input[..20]).unwrap().is_none());
+    assert!(parse_head(b"HTTP/1.1 099 Low\r\n\r\n").is_err());
+    let many: String = (0..=MAX_HEADER_LINES)
+        .map(|i| format!("x-{i}: 1\r\n"))
+        .collect();
+    let too_many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+    assert!(matches!(
+        parse_head(too_many.as_bytes()),
+        Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders))
+    ));
+}
+
+#[test]
+fn close_is_a_token_of_connection() {
+    let mut headers = HeaderMap::new();
+    assert!(!asks_to_close(&headers));
+    headers.insert(
+        header::CONNECTION,
+        HeaderValue::from_static("keep-alive, Close"),
+    );
+    assert!(asks_to_close(&headers));
+}

@@ -1,0 +1,50 @@
+//! What shapes the requests of an `Octopus`, as the builder validated it: read by the
+//! client (`client.rs`), the ureq agents (`connector.rs`) and the archive.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::Proxy;
+use ureq::http::{HeaderName, HeaderValue, Method};
+use ureq::tls::{ClientCert, RootCerts};
+
+use super::resolver::ResolveRule;
+use crate::capture::Capture;
+use crate::warc::Warc;
+
+/// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientSettings {
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Arc<[u8]>>,
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_redirects: u32,
+    pub max_body: u64,
+    /// What to keep of each final response's body.
+    pub capture: Capture,
+    /// Keep the final response's headers.
+    pub keep_headers: bool,
+    /// Where every exchange is archived, if anywhere.
+    pub warc: Option<Arc<Warc>>,
+    pub insecure: bool,
+    /// The certificate authorities trusted when given (`--cacert`); `None`: the system's
+    /// (see `trust.rs`).
+    pub roots: Option<RootCerts>,
+    /// The certificate presented to servers that ask for one (mutual TLS).
+    pub client_cert: Option<ClientCert>,
+    /// The proxy to use, if any (the builder reads the environment's when asked to).
+    pub proxy: Option<Proxy>,
+    pub resolve: Vec<ResolveRule>,
+    /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Names looked up at once, at most.
+    pub dns_concurrency: usize,
+    /// Connection pools, each holding the idle connections of the hosts hashed to it.
+    pub pool_shards: usize,
+    /// Idle connections kept for reuse in each pool (bounded by the open-file limit).
+    pub idle_per_shard: usize,
+}

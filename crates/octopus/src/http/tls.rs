@@ -1,0 +1,347 @@
+//! TLS on octopus's own exchange (`https` sent to the server directly): the rustls client
+//! configuration made from the settings, and one connection's TLS state driven on a
+//! non-blocking socket, so that its handshake and its wait for the answer can happen in the
+//! engine's waiting set like a plain connection's.
+//!
+//! How a connection goes: the request is queued before the handshake is done (rustls keeps
+//! it until it may be sent) and the ClientHello goes out; from then on every step is
+//! `advance`: read what the socket holds, let rustls process it, send what rustls has to
+//! send (the rest of the handshake, then the request). A fetch waits in the epoll set
+//! between steps and goes on when `advance` says an answer (or an end, or an error) is
+//! there.
+//!
+//! Invariants: certificates are verified as ureq's rustls configuration did (the trusted
+//! roots of `trust.rs`, or nothing with `insecure`; the client certificate presented when
+//! given; SNI by the URL's host, IP-address certificates for address hosts); ALPN offers
+//! `http/1.1` only; sessions are resumed (TLS 1.3 tickets, TLS 1.2 session ids) from one
+//! cache per client; rustls's errors travel inside I/O errors (`classify.rs` calls them
+//! `tls`); an end of the stream during the handshake is a `tls` failure, after it the end of
+//! the stream (with or without `close_notify`).
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustls::client::Resumption;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore};
+use rustls::{SignatureScheme, crypto::CryptoProvider};
+use ureq::tls::{ClientCert, RootCerts};
+use url::{Host, Url};
+
+use super::wire::{Wire, wait_ready};
+
+/// TLS sessions kept for resumption, across hosts (rustls's default is 256).
+const SESSIONS: usize = 4096;
+
+/// The client configuration: `roots` trusted (nothing verified when `insecure`), `cert`
+/// presented when a server asks; `Err`: why not.
+pub(crate) fn client_config(
+    roots: &RootCerts,
+    insecure: bool,
+    cert: Option<&ClientCert>,
+) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match insecure {
+        true => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified(provider))),
+        false => builder.with_root_certificates(root_store(roots)),
+    };
+    let mut config = match cert {
+        None => builder.with_no_client_auth(),
+        Some(cert) => {
+            let chain = cert
+                .certs()
+                .iter()
+                .map(|c| CertificateDer::from(c.der()).into_owned())
+                .collect();
+            let key = PrivateKeyDer::try_from(cert.private_key().der())
+                .map_err(|e| format!("client key: {e}"))?
+                .clone_key();
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("client certificate: {e}"))?
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption = Resumption::in_memory_sessions(SESSIONS);
+    Ok(Arc::new(config))
+}
+
+fn root_store(roots: &RootCerts) -> RootCertStore {
+    match roots {
+        RootCerts::Specific(certs) => {
+            let mut store = RootCertStore::empty();
+            store.add_parsable_certificates(certs.iter().map(|c| CertificateDer::from(c.der())));
+            store
+        }
+        _ => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    }
+}
+
+/// The name `url`'s server is asked for and checked against: its host, a name or an
+/// address.
+pub(crate) fn server_name(url: &Url) -> io::Result<ServerName<'static>> {
+    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+    match url.host() {
+        Some(Host::Domain(name)) => ServerName::try_from(name.to_string())
+            .map_err(|e| invalid(format!("not a TLS server name: {e}"))),
+        Some(Host::Ipv4(ip)) => Ok(ServerName::IpAddress(std::net::IpAddr::V4(ip).into())),
+        Some(Host::Ipv6(ip)) => Ok(ServerName::IpAddress(std::net::IpAddr::V6(ip).into())),
+        None => Err(invalid("no host".to_string())),
+    }
+}
+
+/// One connection's TLS state.
+#[derive(Debug)]
+pub(crate) struct Tls {
+    conn: ClientConnection,
+    /// The server ended the TCP stream.
+    ended: bool,
+    /// A failure found by `ready`, for the read that follows.
+    failed: Option<io::Error>,
+    /// When the handshake must be done, if the connect timeout ends before the request's
+    /// (counted from the start of the TCP connection, as ureq counted it).
+    handshake_by: Option<Instant>,
+}
+
+/// What `advance` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Plaintext to read, or the end of the stream: a read will not wait.
+    Ready,
+    /// Nothing yet: wait for the socket to be readable.
+    Waiting,
+}
+
+impl Tls {
+    /// A connection to `name` with `config`, its handshake not begun (`send` begins it)
+    /// and to be done by `handshake_by`.
+    pub fn new(
+        config: &Arc<ClientConfig>,
+        name: ServerName<'static>,
+        handshake_by: Option<Instant>,
+    ) -> io::Result<Tls> {
+        let mut conn = ClientConnection::new(Arc::clone(config), name).map_err(tls_error)?;
+        // What is queued before the handshake ends is the request, already in memory.
+        conn.set_buffer_limit(None);
+        Ok(Tls {
+            conn,
+            ended: false,
+            failed: None,
+            handshake_by,
+        })
+    }
+
+    /// When a wait must end: `deadline`, or the handshake's own if it is earlier and the
+    /// handshake is not done.
+    pub fn deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
+        match (self.handshake_by, self.conn.is_handshaking()) {
+            (Some(by), true) => Some(deadline.map_or(by, |d| d.min(by))),
+            _ => deadline,
+        }
+    }
+
+    /// Whether the handshake is not done and its time is up (a timeout then is the
+    /// connect timeout's).
+    pub fn handshake_late(&self) -> bool {
+        self.conn.is_handshaking() && self.handshake_by.is_some_and(|by| Instant::now() >= by)
+    }
+
+    /// Queue `bytes` to be sent (encrypted now, or once the handshake is done), then send
+    /// what can be sent, waiting for room until `deadline`.
+    pub fn send(
+        &mut self,
+        stream: &TcpStream,
+        bytes: &[u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        self.conn.writer().write_all(bytes)?;
+        self.flush(stream, deadline)
+    }
+
+    /// Send what rustls has to send, waiting for room until `deadline`.
+    fn flush(&mut self, stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut Wire(stream)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait_ready(stream, libc::POLLOUT, deadline)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.during_handshake(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Take in what the socket holds, without waiting for more, and send what that calls
+    /// for (the handshake's next flight, then the request); say whether a read would now
+    /// find something. A failure (a certificate refused, a broken record) is returned here.
+    pub fn advance(
+        &mut self,
+        stream: &TcpStream,
+        deadline: Option<Instant>,
+    ) -> io::Result<Progress> {
+        if let Some(failed) = self.failed.take() {
+            return Err(failed);
+        }
+        loop {
+            let state = match self.conn.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    // Tell the server why (the alert rustls queued), if it still listens.
+                    let _ = self.conn.write_tls(&mut Wire(stream));
+                    return Err(tls_error(e));
+                }
+            };
+            self.flush(stream, deadline)?;
+            if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+                return Ok(Progress::Ready);
+            }
+            if self.ended {
+                return match self.conn.is_handshaking() {
+                    true => Err(cut_short("closed")),
+                    false => Ok(Progress::Ready),
+                };
+            }
+            match self.conn.read_tls(&mut Wire(stream)) {
+                Ok(0) => self.ended = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.during_handshake(e)),
+            }
+        }
+    }
+
+    /// `e` as a `tls` failure when the handshake is not done: a reset then says the server
+    /// refused to go on with TLS, not that a kept connection went stale.
+    fn during_handshake(&self, e: io::Error) -> io::Error {
+        let reset = matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        );
+        match reset && self.conn.is_handshaking() {
+            true => cut_short("reset"),
+            false => e,
+        }
+    }
+
+    /// Read the plaintext there is into `buf` (after `advance` said `Ready`): how many
+    /// bytes, 0 at the end of the stream.
+    pub fn read_ready(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match io::Read::read(&mut self.conn.reader(), buf) {
+            // Closed without `close_notify`: the end of the stream, as HTTP framing (or its
+            // absence) decides what that means.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        }
+    }
+
+    /// Whether a read would find something now (plaintext, the end, or a failure, kept for
+    /// that read): the step a fetch waiting in the epoll set takes when its socket is
+    /// readable.
+    pub fn ready(&mut self, stream: &TcpStream, deadline: Option<Instant>) -> bool {
+        match self.advance(stream, deadline) {
+            Ok(progress) => progress == Progress::Ready,
+            Err(e) => {
+                self.failed = Some(e);
+                true
+            }
+        }
+    }
+
+    /// Whether plaintext that was not read yet is held (then the connection cannot be kept).
+    pub fn holds_plaintext(&mut self) -> bool {
+        self.conn
+            .process_new_packets()
+            .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
+    }
+}
+
+/// The server ended the connection (`how`: closed, reset) before the handshake was done.
+fn cut_short(how: &str) -> io::Error {
+    tls_error(rustls::Error::General(format!(
+        "the server {how} the connection during the handshake"
+    )))
+}
+
+/// A rustls error as an I/O error (as rustls's own streams report it).
+fn tls_error(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// Accepts every certificate and handshake signature (`--insecure`), offering the
+/// signature schemes the provider supports.
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_named_by_the_url_host() {
+        let name = |url: &str| server_name(&Url::parse(url).unwrap()).unwrap();
+        assert_eq!(
+            name("https://a.test:8443/x"),
+            ServerName::try_from("a.test").unwrap()
+        );
+        assert!(matches!(
+            name("https://127.0.0.1/"),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(name("https://[::1]/"), ServerName::IpAddress(_)));
+    }
+
+    #[test]
+    fn the_configuration_offers_http_1_1_and_resumes() {
+        let config = client_config(&RootCerts::WebPki, false, None).unwrap();
+        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+        assert!(client_config(&RootCerts::WebPki, true, None).is_ok());
+    }
+}

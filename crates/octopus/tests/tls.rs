@@ -1,0 +1,252 @@
+//! `https` on octopus's own exchange, against the test server's TLS mode (rustls) and a
+//! private certificate authority made by rcgen: every route works as over plain `http`,
+//! connections and TLS sessions are reused, ALPN says `http/1.1`, redirects cross between
+//! `http` and `https`, each verification failure is a `tls` failure naming its cause, and
+//! a server that closes or stalls during the handshake ends as `tls` or `timeout`.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use octopus::{ErrorKind, Response};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
+};
+
+/// A private certificate authority.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+    pem: String,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let pem = ca.pem();
+        Ca { issuer: ca, pem }
+    }
+
+    /// A server configuration with a certificate for `names` signed by this CA (expired
+    /// when `expired`), offering `alpn` by ALPN.
+    fn server(&self, names: &[&str], expired: bool, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        if expired {
+            params.not_before = date_time_ymd(2000, 1, 1);
+            params.not_after = date_time_ymd(2001, 1, 1);
+        }
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        octopus_testserver::tls_config(vec![cert.der().clone()], key.serialize_der(), alpn)
+    }
+
+    fn builder(&self) -> octopus::Builder {
+        builder().root_certs_pem(self.pem.as_bytes().to_vec())
+    }
+}
+
+/// A TLS test server with a certificate for 127.0.0.1 from `ca`.
+fn tls_server(ca: &Ca) -> Server {
+    Server::start_tls(ca.server(&["127.0.0.1"], false, &[])).unwrap()
+}
+
+fn fetch(otto: &octopus::Octopus, urls: Vec<String>) -> Vec<Response> {
+    let requests: Vec<octopus::Request> = urls.into_iter().map(Into::into).collect();
+    otto.fetch_all(requests).unwrap().collect()
+}
+
+fn one(otto: &octopus::Octopus, url: String) -> Response {
+    fetch(otto, vec![url]).remove(0)
+}
+
+#[test]
+fn every_kind_of_answer_comes_over_tls_as_over_plain_http() {
+    let ca = Ca::new("Octopus test CA");
+    let s = tls_server(&ca);
+    let otto = ca.builder().concurrency(4).build().unwrap();
+    let paths = [
+        "/bytes/100000",
+        "/chunked/70000",
+        "/gzip",
+        "/status/404",
+        "/redirect/2",
+        "/raw/until-close",
+        "/raw/early-hints",
+        "/close",
+        "/empty/204",
+    ];
+    let found = fetch_paths(&otto, &s, &paths);
+    let status = |p: &str| found[p].status();
+    assert_eq!(found["/bytes/100000"].body().len(), 100_000);
+    assert_eq!(found["/chunked/70000"].body().len(), 70_000);
+    assert_eq!(found["/gzip"].text(), Some("hello\n"));
+    assert_eq!(status("/status/404"), Some(404));
+    assert_eq!(
+        (status("/redirect/2"), found["/redirect/2"].redirects()),
+        (Some(200), 2)
+    );
+    assert!(
+        found["/raw/until-close"].error().is_none(),
+        "{:?}",
+        found["/raw/until-close"].error()
+    );
+    assert_eq!(status("/raw/early-hints"), Some(200));
+    assert_eq!(status("/close"), Some(200));
+    assert_eq!(status("/empty/204"), Some(204));
+    assert!(found.values().all(|r| r.error().is_none()));
+}
+
+#[test]
+fn connections_and_sessions_are_reused() {
+    let ca = Ca::new("Octopus test CA");
+    let s = tls_server(&ca);
+    let otto = ca.builder().concurrency(1).build().unwrap();
+    let urls = (0..20).map(|i| s.url(&format!("/n/{i}"))).collect();
+    assert!(fetch(&otto, urls).iter().all(|r| r.status() == Some(200)));
+    assert_eq!(
+        s.connections(),
+        1,
+        "20 requests one at a time, one connection"
+    );
+    // Each `/close` ends its connection (the first, the one kept): the next connection
+    // resumes the TLS session.
+    let urls = (0..3).map(|i| s.url(&format!("/close/{i}"))).collect();
+    assert!(fetch(&otto, urls).iter().all(|r| r.status() == Some(200)));
+    assert_eq!(s.handshakes(), 3);
+    assert_eq!(s.resumed(), 2, "the handshakes after the first resumed");
+}
+
+#[test]
+fn alpn_offers_http_1_1_only() {
+    let ca = Ca::new("Octopus test CA");
+    let s = Server::start_tls(ca.server(&["127.0.0.1"], false, &[b"h2", b"http/1.1"])).unwrap();
+    let otto = ca.builder().build().unwrap();
+    assert_eq!(one(&otto, s.url("/")).status(), Some(200));
+    assert_eq!(s.alpn_agreed(), [Some(b"http/1.1".to_vec())]);
+}
+
+#[test]
+fn redirects_cross_between_http_and_https() {
+    let ca = Ca::new("Octopus test CA");
+    let secure = tls_server(&ca);
+    let plain = server();
+    let otto = ca.builder().build().unwrap();
+    let to_plain = secure.url(&format!("/redirect-to?url={}", plain.url("/landed")));
+    let r = one(&otto, to_plain);
+    assert_eq!(
+        (r.status(), r.redirects()),
+        (Some(200), 1),
+        "{:?}",
+        r.error()
+    );
+    assert_eq!(plain.hits("/landed"), 1);
+    let to_secure = plain.url(&format!("/redirect-to?url={}", secure.url("/landed")));
+    let r = one(&otto, to_secure);
+    assert_eq!(
+        (r.status(), r.redirects()),
+        (Some(200), 1),
+        "{:?}",
+        r.error()
+    );
+    assert_eq!(secure.hits("/landed"), 1);
+}
+
+/// The failure of fetching `/` from a server with `config`, trusting `ca`.
+fn refused(ca: &Ca, config: Arc<rustls::ServerConfig>) -> octopus::Failure {
+    let s = Server::start_tls(config).unwrap();
+    let otto = ca.builder().build().unwrap();
+    let r = one(&otto, s.url("/"));
+    r.error().cloned().expect("the handshake is refused")
+}
+
+#[test]
+fn each_verification_failure_is_tls_naming_its_cause() {
+    let ca = Ca::new("Octopus test CA");
+    let other = Ca::new("Another test CA");
+    let unknown = refused(&ca, other.server(&["127.0.0.1"], false, &[]));
+    let expired = refused(&ca, ca.server(&["127.0.0.1"], true, &[]));
+    let mismatch = refused(&ca, ca.server(&["elsewhere.test"], false, &[]));
+    for (failure, cause) in [
+        (&unknown, "unknown issuer"),
+        (&expired, "expired"),
+        (&mismatch, "not valid for name"),
+    ] {
+        assert_eq!(failure.kind(), ErrorKind::Tls, "{failure}");
+        assert!(failure.message().contains(cause), "{cause}: {failure}");
+    }
+    // Nothing verified: every one of them is accepted.
+    let s = Server::start_tls(other.server(&["elsewhere.test"], true, &[])).unwrap();
+    let otto = builder().accept_invalid_certs(true).build().unwrap();
+    assert_eq!(one(&otto, s.url("/")).status(), Some(200));
+}
+
+/// A listener that accepts connections and hands each to `then` on its own thread.
+fn listener(then: fn(std::net::TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || then(stream));
+        }
+    });
+    format!("https://{addr}/")
+}
+
+#[test]
+fn a_server_that_closes_during_the_handshake_is_a_tls_failure() {
+    // Closed after reading the whole ClientHello (an end of stream), or part of it (a
+    // reset: unread bytes were left).
+    let closed = listener(|mut stream| {
+        let mut hello = [0u8; 16 * 1024];
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        while stream.read(&mut hello).is_ok_and(|n| n > 0) {}
+    });
+    let reset = listener(|mut stream| {
+        let mut hello = [0u8; 16];
+        let _ = stream.read_exact(&mut hello);
+    });
+    let otto = builder().accept_invalid_certs(true).build().unwrap();
+    for (url, how) in [(closed, "closed"), (reset, "reset")] {
+        let r = one(&otto, url);
+        let failure = r.error().expect("no answer");
+        assert_eq!(failure.kind(), ErrorKind::Tls, "{failure}");
+        let said = format!("{how} the connection during the handshake");
+        assert!(failure.message().contains(&said), "{failure}");
+    }
+}
+
+#[test]
+fn a_handshake_that_stalls_ends_at_the_connect_timeout_or_the_timeout() {
+    let url = listener(|mut stream| {
+        // Read the ClientHello, never answer, hold the connection a while.
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello);
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let stalled = |connect_timeout: u64, timeout: u64| {
+        let otto = builder()
+            .accept_invalid_certs(true)
+            .connect_timeout(Duration::from_millis(connect_timeout))
+            .timeout(Duration::from_millis(timeout))
+            .build()
+            .unwrap();
+        one(&otto, url.clone()).error().cloned().expect("no answer")
+    };
+    // The handshake is part of connecting, as with curl's --connect-timeout.
+    let connect = stalled(300, 20_000);
+    assert_eq!(connect.kind(), ErrorKind::Timeout, "{connect}");
+    assert!(connect.message().contains("connect-timeout"), "{connect}");
+    let whole = stalled(20_000, 300);
+    assert_eq!(whole.kind(), ErrorKind::Timeout, "{whole}");
+    assert!(whole.message().contains("(timeout)"), "{whole}");
+}
