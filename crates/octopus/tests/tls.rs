@@ -82,6 +82,7 @@ fn every_kind_of_answer_comes_over_tls_as_over_plain_http() {
         "/raw/early-hints",
         "/close",
         "/empty/204",
+        "/headers/300",
     ];
     let found = fetch_paths(&otto, &s, &paths);
     let status = |p: &str| found[p].status();
@@ -101,6 +102,12 @@ fn every_kind_of_answer_comes_over_tls_as_over_plain_http() {
     assert_eq!(status("/raw/early-hints"), Some(200));
     assert_eq!(status("/close"), Some(200));
     assert_eq!(status("/empty/204"), Some(204));
+    let cookies = found["/headers/300"]
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .count();
+    assert_eq!(cookies, 300, "a head of 300 lines is read whole");
     assert!(found.values().all(|r| r.error().is_none()));
 }
 

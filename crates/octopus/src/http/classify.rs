@@ -1,8 +1,7 @@
 //! From a ureq error to a `Failure`: one kind per error, and a one-line message that does
 //! not repeat the kind, names the proxy when the proxy is what failed, and masks every
-//! password in a URL it quotes. Also the response-head limits both exchanges share
-//! (`MAX_HEAD`, `MAX_HEADER_LINES`), so that ureq's path and octopus's own refuse the same
-//! heads with the same errors.
+//! password in a URL it quotes. Also the response-head limits: `MAX_HEAD` both exchanges
+//! share, `MAX_HEADER_LINES` ureq's alone (octopus's own reads any number that fits).
 
 use std::io;
 
@@ -14,7 +13,9 @@ use crate::input::mask_userinfo;
 /// The largest response head read (status line and headers).
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
-/// The most header lines a response may have: ureq's parser has room for this many.
+/// The most header lines a response through a proxy (ureq's exchange) may have: ureq's
+/// parser has room for this many. octopus's own exchange reads any number within
+/// `MAX_HEAD`.
 pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEADERS;
 
 /// The failure for `error`. `proxy` is the proxy the request went through, if any (as
@@ -103,7 +104,8 @@ fn message(error: &E) -> String {
             MAX_HEAD / 1024
         ),
         E::Protocol(ureq_proto::Error::HttpParseTooManyHeaders) => format!(
-            "response has more than {MAX_HEADER_LINES} header lines (the most octopus reads)"
+            "response has more than {MAX_HEADER_LINES} header lines (the most octopus reads \
+             through a proxy)"
         ),
         E::Protocol(e) => e.to_string(),
         E::Io(e) if unknown_issuer(e) => {

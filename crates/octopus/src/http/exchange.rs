@@ -10,8 +10,8 @@
 //!
 //! Invariants, as with ureq's exchange: the same request head goes out (`Host` with the
 //! port when not the default, `Authorization: Basic` from the URL's credentials unless
-//! given, `Content-Length` with a body); a response head over `MAX_HEAD` or with more than
-//! `MAX_HEADER_LINES` lines is refused with ureq's errors; 1xx responses are passed over;
+//! given, `Content-Length` with a body); a response head over `MAX_HEAD` is refused with
+//! ureq's error (any number of header lines that fits is read); 1xx responses are passed over;
 //! errors are ureq's, so that `classify.rs` and the retry of a stale connection see one
 //! kind of error whichever path ran; every wait ends by `deadline`; a connection goes
 //! back to the pool only after a body read to its end that leaves nothing unread.
@@ -300,11 +300,32 @@ fn read_head(
 
 type Head = (Version, StatusCode, HeaderMap);
 
+/// The header lines most responses fit in (ureq's parser has room for as many).
+const USUAL_HEADER_LINES: usize = MAX_HEADER_LINES;
+
 /// A complete response head at the start of `input`, with its length; `None` if it is not
 /// all there yet.
+/// Up to `USUAL_HEADER_LINES` lines are parsed into room on the stack; a head with more
+/// (long cookie lists) is parsed again with room for every line it can hold, so that any
+/// head within `MAX_HEAD` is read, as curl reads it.
 fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
-    let mut lines = [httparse::EMPTY_HEADER; MAX_HEADER_LINES];
-    let mut response = httparse::Response::new(&mut lines);
+    let mut lines = [httparse::EMPTY_HEADER; USUAL_HEADER_LINES];
+    match parse_head_into(input, &mut lines) {
+        Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders)) => {
+            let head = input.get(..MAX_HEAD).unwrap_or(input);
+            let most = head.iter().filter(|&&b| b == b'\n').count();
+            parse_head_into(input, &mut vec![httparse::EMPTY_HEADER; most])
+        }
+        parsed => parsed,
+    }
+}
+
+/// `parse_head` with room for `lines.len()` header lines.
+fn parse_head_into<'h>(
+    input: &'h [u8],
+    lines: &mut [httparse::Header<'h>],
+) -> Result<Option<(usize, Head)>, Error> {
+    let mut response = httparse::Response::new(lines);
     let used = match response.parse(input) {
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Ok(None),
