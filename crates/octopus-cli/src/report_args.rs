@@ -55,9 +55,9 @@ pub struct ReportArgs {
     #[arg(long, help_heading = "Output")]
     pub keep_order: bool,
 
-    /// Add statistics to the summary: latency percentiles and histogram, statuses, the hosts
-    /// that failed most (printed with the summary even with -q, which then hides only the
-    /// progress bar)
+    /// Add statistics to the summary: latency percentiles and histogram, the percentiles of
+    /// each step (lookup, connect, TLS, first byte), statuses, the hosts that failed most
+    /// (printed with the summary even with -q, which then hides only the progress bar)
     #[arg(long, help_heading = "Output")]
     pub stats: bool,
 

@@ -329,6 +329,17 @@ fn statistics_in_the_json_summary_agree_with_the_records() {
     );
     let p = |q: &str| latency[q].as_f64().unwrap();
     assert!(p("p50") <= p("p90") && p("p90") <= p("p99") && p("p99") <= max);
+    // Each step over the records that had it: connections made (at most the concurrency,
+    // to one host), no name looked up (an address host), no TLS, a first byte for each.
+    let steps = &summary["steps_ms"];
+    let had = |field: &str| recs.iter().filter(|r| r[field].is_number()).count();
+    assert_eq!(steps["connect"]["fetched"], had("connect_ms"), "{steps}");
+    assert!((1..=4).contains(&had("connect_ms")), "{steps}");
+    assert_eq!(steps["ttfb"]["fetched"], made.len(), "{steps}");
+    assert_eq!(
+        (steps["dns"].clone(), steps["tls"].clone()),
+        (serde_json::Value::Null, serde_json::Value::Null)
+    );
     let top = &summary["top_failing_hosts"];
     assert_eq!(top[0]["failed"], 2, "{top}");
     assert_eq!(
@@ -353,4 +364,6 @@ fn stats_asked_for_are_printed_even_with_quiet() {
         .unwrap();
     let err = stderr(&out);
     assert!(err.contains("statuses: 200: 1"), "{err}");
+    assert!(err.contains("[octopus] steps (ms): connect p50 "), "{err}");
+    assert!(err.contains("; ttfb p50 "), "{err}");
 }

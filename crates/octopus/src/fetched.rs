@@ -8,6 +8,7 @@ use http::HeaderMap;
 
 use crate::capture::Captured;
 use crate::failure::Failure;
+use crate::timings::Timings;
 use crate::warc::WarcLocation;
 
 /// What one exchange produced when the server answered: the final response of the redirect
@@ -25,6 +26,8 @@ pub(crate) struct Fetched {
     pub retry_after: Option<Duration>,
     /// From sending the first request to the end of the final body, redirects included.
     pub took: Duration,
+    /// Where the final request's time went.
+    pub timings: Timings,
     /// The final response's headers, when kept (boxed: a cached response that keeps none
     /// costs a pointer).
     pub headers: Option<Box<HeaderMap>>,

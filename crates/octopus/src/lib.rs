@@ -74,6 +74,7 @@ mod run;
 mod settings;
 mod shared;
 mod status;
+mod timings;
 mod warc;
 
 pub use builder::{Builder, Error, Setting};
@@ -84,4 +85,5 @@ pub use input::Request;
 pub use record::Record;
 pub use response::Response;
 pub use run::{Octopus, Responses, Stats};
+pub use timings::Timings;
 pub use warc::WarcLocation;

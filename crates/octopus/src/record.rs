@@ -37,6 +37,10 @@ pub struct Record<'a> {
     attempts: u32,
     waited_ms: f64,
     fetch_ms: Option<f64>,
+    dns_ms: Option<f64>,
+    connect_ms: Option<f64>,
+    tls_ms: Option<f64>,
+    ttfb_ms: Option<f64>,
     finished_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<Headers<'a>>,
@@ -75,6 +79,7 @@ impl<'a> From<&'a Response> for Record<'a> {
     fn from(r: &'a Response) -> Self {
         let body = r.kept_body();
         let text = body.and_then(|b| std::str::from_utf8(b).ok());
+        let timings = r.timings();
         Record {
             url: r.url(),
             final_url: r.final_url(),
@@ -91,6 +96,10 @@ impl<'a> From<&'a Response> for Record<'a> {
             attempts: r.attempts(),
             waited_ms: millis(r.waited()),
             fetch_ms: r.fetch_time().map(millis),
+            dns_ms: timings.dns.map(millis),
+            connect_ms: timings.connect.map(millis),
+            tls_ms: timings.tls.map(millis),
+            ttfb_ms: timings.ttfb.map(millis),
             finished_at: humantime::format_rfc3339_millis(r.finished_at()).to_string(),
             headers: r.has_headers().then(|| Headers(r.headers())),
             body: text.map(Cow::Borrowed),

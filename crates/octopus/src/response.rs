@@ -12,6 +12,7 @@ use crate::capture::{Captured, Hash, Saved};
 use crate::failure::Failure;
 use crate::fetched::Fetched;
 use crate::input::Origin;
+use crate::timings::Timings;
 use crate::warc::WarcLocation;
 
 /// What became of one request.
@@ -236,6 +237,16 @@ impl Response {
     /// `None` when no response came. A response from the cache has its fetch's.
     pub fn fetch_time(&self) -> Option<Duration> {
         self.fetched().map(|f| f.took)
+    }
+
+    /// Where the final request's time went: lookup, connection, TLS handshake, first byte
+    /// (see [`Timings`]). Every step `None` when no response came, for a response from the
+    /// cache, and through a proxy.
+    pub fn timings(&self) -> Timings {
+        match self.cached {
+            true => Timings::default(),
+            false => self.fetched().map(|f| f.timings).unwrap_or_default(),
+        }
     }
 
     /// When the outcome was settled: the response read, the failure seen, the cache's answer

@@ -1,14 +1,15 @@
 //! CSV (`--format csv`, RFC 4180 through the `csv` crate): a header row, then one row per
 //! record with the JSON record's scalar fields; the error object becomes `error_kind` and
 //! `error_message`, the WARC location `warc_file` and `warc_offset`. Absent values are empty
-//! cells. Headers and bodies (not scalars) are left out.
+//! cells. Headers and bodies (not scalars) are left out. Columns added later go at the end
+//! (the timings), so that a reader by position keeps working.
 
 use octopus::{Hash, Response};
 
 use super::Printer;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 27] = [
+pub const COLUMNS: [&str; 31] = [
     "url",
     "final_url",
     "input",
@@ -36,6 +37,10 @@ pub const COLUMNS: [&str; 27] = [
     "skipped",
     "warc_file",
     "warc_offset",
+    "dns_ms",
+    "connect_ms",
+    "tls_ms",
+    "ttfb_ms",
 ];
 
 pub struct CsvPrinter;
@@ -58,7 +63,8 @@ impl Printer for CsvPrinter {
     fn print(&mut self, r: &Response, out: &mut Vec<u8>) {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
-        let cells: [String; 27] = [
+        let timings = r.timings();
+        let cells: [String; 31] = [
             r.url().to_string(),
             opt(r.final_url().map(str::to_string)),
             opt(r.input().map(str::to_string)),
@@ -86,6 +92,10 @@ impl Printer for CsvPrinter {
             r.skipped().to_string(),
             opt(r.warc().map(|w| w.file().to_string_lossy().into_owned())),
             opt(r.warc().map(|w| w.offset().to_string())),
+            opt(timings.dns.map(millis)),
+            opt(timings.connect.map(millis)),
+            opt(timings.tls.map(millis)),
+            opt(timings.ttfb.map(millis)),
         ];
         row(&cells, out);
     }

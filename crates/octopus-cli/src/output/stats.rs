@@ -5,7 +5,9 @@
 //!
 //! Invariant: latency is of the responses received (not failures, cache answers, skipped or
 //! resumed lines), each its `fetch_time`: from sending the request to the end of the body,
-//! without time spent waiting for a worker, a politeness limit or a retry.
+//! without time spent waiting for a worker, a politeness limit or a retry. The steps (name
+//! lookup, connection, TLS handshake, first byte) are of the same responses, each counted
+//! where it happened (`Response::timings`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -25,6 +27,8 @@ const BARS: u64 = 10;
 pub struct Stats {
     /// Microseconds, 1 µs to one hour (longer ones are counted as an hour).
     latency: Option<Histogram<u64>>,
+    /// The same for each step: lookup, connection, TLS handshake, first byte.
+    steps: [Option<Histogram<u64>>; 4],
     statuses: BTreeMap<u16, u64>,
     failures: HashMap<String, u64>,
 }
@@ -33,9 +37,22 @@ pub struct Stats {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsSummary {
     pub latency_ms: Option<Percentiles>,
+    pub steps_ms: Steps,
     pub statuses: BTreeMap<String, u64>,
     pub top_failing_hosts: Vec<HostFailures>,
 }
+
+/// Percentiles of each step, over the responses that had it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Steps {
+    pub dns: Option<Percentiles>,
+    pub connect: Option<Percentiles>,
+    pub tls: Option<Percentiles>,
+    pub ttfb: Option<Percentiles>,
+}
+
+/// The names of the steps, in `Stats::steps`'s order.
+const STEPS: [&str; 4] = ["dns", "connect", "tls", "ttfb"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Percentiles {
@@ -56,8 +73,10 @@ const HOUR_US: u64 = 3_600_000_000;
 
 impl Default for Stats {
     fn default() -> Self {
+        let histogram = || Histogram::new_with_bounds(1, HOUR_US, 3).ok();
         Stats {
-            latency: Histogram::new_with_bounds(1, HOUR_US, 3).ok(),
+            latency: histogram(),
+            steps: [histogram(), histogram(), histogram(), histogram()],
             statuses: BTreeMap::new(),
             failures: HashMap::new(),
         }
@@ -78,32 +97,30 @@ impl Stats {
         {
             *self.failures.entry(host.to_string()).or_default() += 1;
         }
-        if let Some(took) = r.fetch_time().filter(|_| !r.cached())
-            && let Some(latency) = self.latency.as_mut()
-        {
-            let micros = took.as_micros();
-            let micros = u64::try_from(micros).unwrap_or(HOUR_US).clamp(1, HOUR_US);
-            let _ = latency.record(micros);
+        if let Some(took) = r.fetch_time().filter(|_| !r.cached()) {
+            record(&mut self.latency, took);
+            let t = r.timings();
+            for (histogram, step) in self.steps.iter_mut().zip([t.dns, t.connect, t.tls, t.ttfb]) {
+                if let Some(step) = step {
+                    record(histogram, step);
+                }
+            }
         }
     }
 
     pub fn summary(&self) -> StatsSummary {
-        let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
-        let latency_ms = self
-            .latency
-            .as_ref()
-            .filter(|h| !h.is_empty())
-            .map(|h| Percentiles {
-                fetched: h.len(),
-                p50: ms(h.value_at_quantile(0.50)),
-                p90: ms(h.value_at_quantile(0.90)),
-                p99: ms(h.value_at_quantile(0.99)),
-                max: ms(h.max()),
-            });
+        let [dns, connect, tls, ttfb] = self.steps.each_ref().map(percentiles);
+        let latency_ms = percentiles(&self.latency);
         let mut hosts: Vec<(&String, &u64)> = self.failures.iter().collect();
         hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         StatsSummary {
             latency_ms,
+            steps_ms: Steps {
+                dns,
+                connect,
+                tls,
+                ttfb,
+            },
             statuses: self
                 .statuses
                 .iter()
@@ -134,6 +151,26 @@ impl Stats {
             }
             None => out.push_str("[octopus] latency: no response was fetched"),
         }
+        let steps = [
+            &s.steps_ms.dns,
+            &s.steps_ms.connect,
+            &s.steps_ms.tls,
+            &s.steps_ms.ttfb,
+        ];
+        let shown: Vec<String> = STEPS
+            .iter()
+            .zip(steps)
+            .filter_map(|(name, p)| {
+                let p = p.as_ref()?;
+                Some(format!(
+                    "{name} p50 {} p90 {} max {} ({})",
+                    p.p50, p.p90, p.max, p.fetched
+                ))
+            })
+            .collect();
+        if !shown.is_empty() {
+            let _ = write!(out, "\n[octopus] steps (ms): {}", shown.join("; "));
+        }
         if !s.statuses.is_empty() {
             let list: Vec<String> = s
                 .statuses
@@ -155,6 +192,29 @@ impl Stats {
         }
         out
     }
+}
+
+/// Count `took` in `histogram` (in microseconds, at most an hour).
+fn record(histogram: &mut Option<Histogram<u64>>, took: std::time::Duration) {
+    if let Some(histogram) = histogram.as_mut() {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(HOUR_US);
+        let _ = histogram.record(micros.clamp(1, HOUR_US));
+    }
+}
+
+/// The percentiles of `histogram` in milliseconds; `None` when it counted nothing.
+fn percentiles(histogram: &Option<Histogram<u64>>) -> Option<Percentiles> {
+    let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
+    histogram
+        .as_ref()
+        .filter(|h| !h.is_empty())
+        .map(|h| Percentiles {
+            fetched: h.len(),
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        })
 }
 
 /// Ten bars from the fastest request to the slowest, each as long as its share.

@@ -20,7 +20,7 @@ use url::Url;
 
 use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
-use super::exchange::{Outgoing, Sending, send};
+use super::exchange::{Answered, Outgoing, Sending, send};
 use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{
@@ -99,7 +99,7 @@ enum Answer {
     /// Sent directly: its answer is to be waited for.
     Waiting(Pending),
     /// Answered here (sent at the time given).
-    Came(Chain, SystemTime, http::Response<ureq::Body>),
+    Came(Chain, SystemTime, Answered),
     Failed(Failure),
 }
 
@@ -235,11 +235,7 @@ impl Client {
     }
 
     /// Send `chain`'s hop (through `proxy`) and wait for its answer on this thread.
-    fn send_here(
-        &self,
-        chain: &Chain,
-        proxy: Option<&str>,
-    ) -> Result<http::Response<ureq::Body>, Failure> {
+    fn send_here(&self, chain: &Chain, proxy: Option<&str>) -> Result<Answered, Failure> {
         let headers = chain.headers(&self.cfg.headers);
         let later_hop = chain.redirects > 0;
         self.send(&chain.hop, headers, later_hop, chain.deadline, proxy)
@@ -247,18 +243,15 @@ impl Client {
 
     /// What the answer to `chain`'s hop (sent at `at`) leads to: the final response, read to
     /// the end, or the next hop of a redirect.
-    fn follow(
-        &self,
-        mut chain: Chain,
-        at: SystemTime,
-        response: http::Response<ureq::Body>,
-    ) -> Followed {
+    fn follow(&self, mut chain: Chain, at: SystemTime, answered: Answered) -> Followed {
+        let Answered { response, timings } = answered;
         let archived = chain.archived.take();
         let sent = Sent {
             hop: &chain.hop,
             headers: chain.headers(&self.cfg.headers),
             later_hop: chain.redirects > 0,
             at,
+            timings,
         };
         let status = response.status().as_u16();
         // An empty `Location` leads nowhere: the 3xx is the result, as with curl.

@@ -22,7 +22,7 @@ use super::classify::{classify, is_stale};
 use super::connector::agents;
 use super::decode::ACCEPT_ENCODING;
 use super::dns::Dns;
-use super::exchange::{Outgoing, Route, basic_credentials, exchange};
+use super::exchange::{Answered, Outgoing, Route, basic_credentials, exchange};
 use super::pool::{Parked, noting_connections};
 use super::redirect::Hop;
 use super::resolver::OctopusResolver;
@@ -32,6 +32,7 @@ use super::tls::client_config;
 use super::trust::system_roots;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
+use crate::timings::Timings;
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
 /// walks every idle connection once per distinct host in it, on every checkout; with many
@@ -182,7 +183,7 @@ impl Client {
         later_hop: bool,
         deadline: Instant,
         proxy: Option<&str>,
-    ) -> Result<http::Response<ureq::Body>, Failure> {
+    ) -> Result<Answered, Failure> {
         let way = match self.direct_route(&hop.url, proxy)? {
             Some(route) => {
                 // The first hop's URL was checked when it was read.
@@ -215,10 +216,16 @@ impl Client {
                 Way::Ureq(agent) => {
                     let mut head = self.head(hop, headers, later_hop)?;
                     on_the_wire(&mut head.headers, &hop.url, body);
-                    noting_connections(|| match body {
+                    let (result, connected) = noting_connections(|| match body {
                         Some(body) => run(agent, http::Request::from_parts(head, body), budget),
                         None => run(agent, http::Request::from_parts(head, ()), budget),
-                    })
+                    });
+                    // Through a proxy nothing is measured.
+                    let answered = result.map(|response| Answered {
+                        response,
+                        timings: Timings::default(),
+                    });
+                    (answered, connected)
                 }
             };
             match result {

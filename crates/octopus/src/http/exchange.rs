@@ -32,6 +32,7 @@ use ureq_proto::Error as ProtoError;
 use url::Url;
 
 use crate::input::push_host;
+use crate::timings::Timings;
 
 use super::body_reader::{Back, BodyReader, Framing, disconnected};
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
@@ -60,13 +61,19 @@ pub(super) struct Outgoing<'a, H> {
     pub body: Option<&'a [u8]>,
 }
 
+/// A response head read (its body left to its reader), and where the request's time went.
+pub(super) struct Answered {
+    pub response: http::Response<ureq::Body>,
+    pub timings: Timings,
+}
+
 /// Send `request` to its server and read the response head; the body is left to the
 /// returned response's reader. Everything ends by `deadline`.
 pub(super) fn exchange<'a, H>(
     route: &Route<'_>,
     request: Outgoing<'a, H>,
     deadline: Instant,
-) -> Result<http::Response<ureq::Body>, Error>
+) -> Result<Answered, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
@@ -82,6 +89,16 @@ pub(crate) struct Sending {
     parked: Arc<Parked<Socket>>,
     /// A HEAD request: the response has no body, whatever its head says.
     head: bool,
+    /// For a new connection, how long its lookup (none for an address host) and its TCP
+    /// connection took.
+    made: Option<Made>,
+}
+
+/// How long a new connection's lookup (`None` for an address host) and TCP connect took.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    dns: Option<Duration>,
+    connect: Duration,
 }
 
 /// Send `request` to its server (on a kept connection, or a new one), by `deadline`.
@@ -95,7 +112,7 @@ where
 {
     let bytes = request_bytes(&request)?;
     let key = Key::new(route.tls.is_some(), &authority(request.url));
-    let mut socket = connection(route, &key, request.url, deadline)?;
+    let (mut socket, made) = connection(route, &key, request.url, deadline)?;
     socket
         .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
@@ -104,6 +121,7 @@ where
         key,
         parked: Arc::clone(route.parked),
         head: *request.method == Method::HEAD,
+        made,
     })
 }
 
@@ -132,15 +150,17 @@ impl Sending {
 
     /// Read the final response head (by `deadline`); the body is left to the returned
     /// response's reader.
-    pub fn response(self, deadline: Instant) -> Result<http::Response<ureq::Body>, Error> {
+    pub fn response(self, deadline: Instant) -> Result<Answered, Error> {
         let Sending {
             mut socket,
             key,
             parked,
             head,
+            made,
         } = self;
         let deadline = Some(deadline);
         let (version, status, headers) = read_head(&mut socket, deadline)?;
+        let timings = timings(&socket, made);
         let bodiless = head || matches!(status.as_u16(), 204 | 304);
         let framing = Framing::of(&headers, bodiless)?;
         let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
@@ -150,8 +170,20 @@ impl Sending {
         *response.version_mut() = version;
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        Ok(response)
+        Ok(Answered { response, timings })
     }
+}
+
+/// Where the time of a request on `socket` went, its head read (`made`: a new connection).
+fn timings(socket: &Socket, made: Option<Made>) -> Timings {
+    let mut timings = Timings::default();
+    if let Some(made) = made {
+        timings.dns = made.dns;
+        timings.connect = Some(made.connect);
+        timings.tls = socket.handshake_time();
+    }
+    timings.ttfb = socket.time_to_first_byte();
+    timings
 }
 
 /// `host:port`, the port always given: what connections are kept under.
@@ -164,11 +196,16 @@ fn authority(url: &Url) -> String {
 /// An idle connection to `key`'s host that is still open, else a new one (the name looked
 /// up now; for `https`, its handshake begun by the first send); says on this thread which
 /// it is and where it goes (see `pool.rs`).
-fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Result<Socket, Error> {
+fn connection(
+    route: &Route<'_>,
+    key: &Key,
+    url: &Url,
+    deadline: Instant,
+) -> Result<(Socket, Option<Made>), Error> {
     let max_age = route.config.max_idle_age();
     if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
         going_out_on(resting.peer, false);
-        return Ok(resting.transport);
+        return Ok((resting.transport, None));
     }
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
@@ -188,9 +225,15 @@ fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Res
         .as_str()
         .parse::<http::Uri>()
         .map_err(|e| Error::BadUri(e.to_string()))?;
+    let asked = Instant::now();
     let addrs = route.resolver.lookup(&uri, route.config, deadline)?;
     let connecting = Instant::now();
     let mut socket = Socket::open(&addrs, timeout, route.config)?;
+    let made = Made {
+        dns: matches!(url.host(), Some(url::Host::Domain(_)))
+            .then(|| connecting.saturating_duration_since(asked)),
+        connect: connecting.elapsed(),
+    };
     going_out_on(socket.peer, true);
     if let Some(config) = route.tls {
         let name = server_name(url).map_err(Error::Io)?;
@@ -200,7 +243,7 @@ fn connection(route: &Route<'_>, key: &Key, url: &Url, deadline: Instant) -> Res
         };
         socket.start_tls(Tls::new(config, name, handshake_by).map_err(Error::Io)?);
     }
-    Ok(socket)
+    Ok((socket, Some(made)))
 }
 
 /// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,

@@ -20,6 +20,7 @@ use super::redirect::Hop;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 use crate::input::redact;
+use crate::timings::Timings;
 use crate::warc::{Exchange, WarcLocation};
 
 /// A redirect's body is read up to this much (more is not read, and is cut in an archive).
@@ -31,6 +32,8 @@ pub(super) struct Sent<'a> {
     pub headers: &'a [(HeaderName, HeaderValue)],
     pub later_hop: bool,
     pub at: SystemTime,
+    /// Where its time went, up to its answer's head.
+    pub timings: Timings,
 }
 
 impl Client {
@@ -84,6 +87,7 @@ impl Client {
             retry_after,
             // Set by the chain (`chain.rs`), which knows when it started.
             took: Duration::ZERO,
+            timings: sent.timings,
             headers: cfg.keep_headers.then(|| Box::new(parts.headers)),
             capture: read.captured,
             warc,

@@ -20,7 +20,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ureq::config::Config;
 use ureq::unversioned::transport::{
@@ -83,6 +83,9 @@ pub(crate) struct Socket {
     pub watched: bool,
     /// The response was waited for in the epoll set: the next read tries before it waits.
     pub woken: bool,
+    /// When the last request was sent, and when the first byte of its answer came.
+    sent_at: Option<Instant>,
+    first_byte: Option<Instant>,
 }
 
 impl Socket {
@@ -105,6 +108,8 @@ impl Socket {
             answered: false,
             watched: false,
             woken: false,
+            sent_at: None,
+            first_byte: None,
         })
     }
 
@@ -129,10 +134,28 @@ impl Socket {
     /// Send all of `bytes`, waiting for room in the socket until `deadline`. With TLS, what
     /// the handshake does not let go yet is queued and sent as it goes on.
     pub fn send(&mut self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+        self.sent_at = Some(Instant::now());
+        self.first_byte = None;
         match self.tls.as_mut() {
             Some(tls) => tls.send(&self.stream, bytes, deadline),
             None => send_all(&self.stream, bytes, deadline),
         }
+    }
+
+    /// How long the TLS handshake took, once done (a TLS connection).
+    pub fn handshake_time(&self) -> Option<Duration> {
+        self.tls.as_ref()?.handshake_time()
+    }
+
+    /// From the request sent (or, on a new TLS connection, from the handshake's end, when
+    /// it went out) to the first byte of its answer, once that came.
+    pub fn time_to_first_byte(&self) -> Option<Duration> {
+        let sent = self.sent_at?;
+        let out = match self.tls.as_ref().and_then(|tls| tls.done_at()) {
+            Some(done) => sent.max(done),
+            None => sent,
+        };
+        Some(self.first_byte?.saturating_duration_since(out))
     }
 
     /// When a wait for this connection must end: `deadline`, or earlier while a TLS
@@ -191,6 +214,9 @@ impl Socket {
         };
         self.buffers.input_appended(amount);
         self.answered |= amount > 0;
+        if amount > 0 && self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
         Ok(amount)
     }
 
@@ -209,6 +235,9 @@ impl Socket {
         let amount = tls.read_ready(self.buffers.input_append_buf())?;
         self.buffers.input_appended(amount);
         self.answered |= amount > 0;
+        if amount > 0 && self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
         Ok(amount)
     }
 }

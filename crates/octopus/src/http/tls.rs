@@ -21,7 +21,7 @@
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -111,6 +111,9 @@ pub(crate) struct Tls {
     /// When the handshake must be done, if the connect timeout ends before the request's
     /// (counted from the start of the TCP connection, as ureq counted it).
     handshake_by: Option<Instant>,
+    /// When the handshake began, and when it was seen done.
+    began: Instant,
+    done: Option<Instant>,
 }
 
 /// What `advance` found.
@@ -138,6 +141,8 @@ impl Tls {
             ended: false,
             failed: None,
             handshake_by,
+            began: Instant::now(),
+            done: None,
         })
     }
 
@@ -148,6 +153,16 @@ impl Tls {
             (Some(by), true) => Some(deadline.map_or(by, |d| d.min(by))),
             _ => deadline,
         }
+    }
+
+    /// How long the handshake took, once done.
+    pub fn handshake_time(&self) -> Option<Duration> {
+        Some(self.done?.saturating_duration_since(self.began))
+    }
+
+    /// When the handshake was seen done (the request, queued, goes out then).
+    pub fn done_at(&self) -> Option<Instant> {
+        self.done
     }
 
     /// Whether the handshake is not done and its time is up (a timeout then is the
@@ -203,6 +218,9 @@ impl Tls {
                     return Err(tls_error(e));
                 }
             };
+            if self.done.is_none() && !self.conn.is_handshaking() {
+                self.done = Some(Instant::now());
+            }
             self.flush(stream, deadline)?;
             if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 return Ok(Progress::Ready);

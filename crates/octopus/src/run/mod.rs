@@ -230,6 +230,7 @@ pub(crate) mod tests {
             content_type: None,
             retry_after: None,
             took: Duration::from_millis(1),
+            timings: Default::default(),
             headers: None,
             capture: None,
             warc: None,
