@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
+from names import names
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
 from secure import make_pki, nginx_server, secure
@@ -58,7 +59,11 @@ http {{
 
 
 class Nginx:
-    def __init__(self):
+    """nginx with the harness's configuration, started as `wrap` + its command line (W16
+    and W17 start it inside their network namespace), its certificate also naming
+    `dns_names`."""
+
+    def __init__(self, wrap=(), dns_names=()):
         self.dir = tempfile.mkdtemp(prefix="octopus-nginx-")
         # nginx's workers run as another user: they must be able to read the files.
         os.chmod(self.dir, 0o755)
@@ -68,11 +73,11 @@ class Nginx:
         for i in range(W10_FILES):
             with open(os.path.join(files, f"f{i}.bin"), "wb") as f:
                 f.write(chunk)
-        self.ca, cert, key = make_pki(self.dir)
+        self.ca, cert, key = make_pki(self.dir, dns_names)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(nginx_conf(self.dir, nginx_server(cert, key)))
-        subprocess.run(["nginx", "-c", conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
+        subprocess.run([*wrap, "nginx", "-c", conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
                        check=True)
         time.sleep(0.5)
 
@@ -201,12 +206,12 @@ def main():
                          "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
-                         "beside octopus in W1, W2, W3, W6, W9, W13, W14 and W15, for "
+                         "beside octopus in W1, W2, W3, W6, W9 and W13-W17, for "
                          "before/after "
                          "numbers")
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
-                             "W12", "W13", "W14", "W15"])
+                             "W12", "W13", "W14", "W15", "W16", "W17"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -276,6 +281,8 @@ def main():
             rows += run_workload("W13", urls, 2000, 1.0, ours + ["wget2"], args, work)
         if w & {"W14", "W15"}:
             rows += secure(args, work, nginx.ca, w)
+        if w & {"W16", "W17"}:
+            rows += names(args, work, w, Nginx)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)

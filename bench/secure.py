@@ -14,9 +14,9 @@ TLS_PORT = 18443
 HOSTS = 50
 
 
-def make_pki(directory):
-    """A private CA and a server certificate for 127.0.0.1 and 127.0.1.1-50, in PEM files
-    under `directory`; returns (ca, cert, key) paths."""
+def make_pki(directory, dns_names=()):
+    """A private CA and a server certificate for 127.0.0.1, 127.0.1.1-50 and `dns_names`,
+    in PEM files under `directory`; returns (ca, cert, key) paths."""
     ca_key, ca = os.path.join(directory, "ca-key.pem"), os.path.join(directory, "ca.pem")
     key, csr = os.path.join(directory, "key.pem"), os.path.join(directory, "req.pem")
     cert, ext = os.path.join(directory, "cert.pem"), os.path.join(directory, "san.ext")
@@ -26,7 +26,8 @@ def make_pki(directory):
         "-out", ca)
     run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
     run("req", "-new", "-key", key, "-subj", "/CN=127.0.0.1", "-out", csr)
-    sans = ",".join(["IP:127.0.0.1"] + [f"IP:127.0.1.{i}" for i in range(1, HOSTS + 1)])
+    sans = ",".join(["IP:127.0.0.1"] + [f"IP:127.0.1.{i}" for i in range(1, HOSTS + 1)]
+                    + [f"DNS:{name}" for name in dns_names])
     with open(ext, "w") as f:
         f.write(f"subjectAltName={sans}\n")
     run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "30",
