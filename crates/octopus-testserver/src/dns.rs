@@ -1,7 +1,8 @@
 //! A DNS server on a UDP port of 127.0.0.1, for tests of name resolution: it answers `A`
 //! and `AAAA` queries from a table, with a delay when asked, NXDOMAIN (with an SOA minimum)
 //! for names it does not know, SERVFAIL or silence for names marked so, and it can drop
-//! the first queries of a name; it counts the queries it receives per name. The messages
+//! the first queries of a name, or wait for a test's word before answering (`before`); it
+//! counts the queries it receives per name. The messages
 //! are hickory-proto's, as a real server's would be.
 //!
 //! Invariants: binds only to loopback; dropping the `DnsServer` stops it.
@@ -24,8 +25,13 @@ const TTL: u32 = 300;
 /// The SOA minimum of a negative answer (how long a name's absence may be kept).
 const NEGATIVE_TTL: u32 = 60;
 
+/// Told of each query (its name, and `A` or `AAAA`) before it is answered, on a thread of
+/// its own; the query is answered only if it returns true.
+type Hook = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 #[derive(Default)]
 struct Table {
+    hook: Option<Hook>,
     addresses: HashMap<String, Vec<IpAddr>>,
     /// Names answered with SERVFAIL.
     failing: HashSet<String>,
@@ -95,6 +101,13 @@ impl DnsServer {
         self
     }
 
+    /// Before answering any query, call `hook` with its name and type (`A` or `AAAA`), on a
+    /// thread of the query's own (it may block); answer only if it returns true.
+    pub fn before(&self, hook: impl Fn(&str, &str) -> bool + Send + Sync + 'static) -> &Self {
+        self.table().hook = Some(Arc::new(hook));
+        self
+    }
+
     /// Never answer queries for `name`.
     pub fn silent(&self, name: &str) -> &Self {
         self.table().silent.insert(key(name));
@@ -141,14 +154,27 @@ fn serve(socket: &UdpSocket, table: &Arc<Mutex<Table>>, stopping: &AtomicBool) {
         let Ok(reply) = socket.try_clone() else {
             continue;
         };
-        if delay.is_zero() {
+        let hook = table.lock().unwrap_or_else(|p| p.into_inner()).hook.clone();
+        if delay.is_zero() && hook.is_none() {
             let _ = reply.send_to(&bytes, from);
-        } else {
-            thread::spawn(move || {
-                thread::sleep(delay);
-                let _ = reply.send_to(&bytes, from);
-            });
+            continue;
         }
+        let asked = query.queries.first().map(|q| {
+            let kind = match q.query_type() {
+                RecordType::AAAA => "AAAA",
+                _ => "A",
+            };
+            (key(&q.name().to_ascii()), kind)
+        });
+        thread::spawn(move || {
+            if let (Some(hook), Some((name, kind))) = (hook, asked)
+                && !hook(&name, kind)
+            {
+                return;
+            }
+            thread::sleep(delay);
+            let _ = reply.send_to(&bytes, from);
+        });
     }
 }
 

@@ -308,3 +308,50 @@ fn an_https_request_waits_for_its_answer_on_no_thread() {
 fn an_https_handshake_waits_on_no_thread() {
     https_requests_meet_at_the_gate(At::Handshake);
 }
+
+#[test]
+fn a_name_lookup_waits_on_no_thread() {
+    // Each name's first `A` query waits at the gate at the DNS server, with half the
+    // concurrency's workers held by handlers there too: the gate opens only if the N
+    // lookups wait on no thread. A later query of a name (a retry) is not answered: it
+    // would count twice.
+    let gate = Gate::new(N + N / 2);
+    let dns = octopus_testserver::DnsServer::start().unwrap();
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let at_the_gate = Arc::clone(&gate);
+    dns.before(move |name, kind| match kind {
+        "A" if seen.lock().unwrap().insert(name.to_string()) => at_the_gate.pass(),
+        "A" => false,
+        _ => true,
+    });
+    for i in 0..N {
+        dns.add(&format!("n{i}.gate.test"), "127.0.0.1".parse().unwrap());
+    }
+    let s = server();
+    let otto = builder()
+        .concurrency(N)
+        .dns_concurrency(N)
+        .dns_server(dns.addr())
+        .timeout(LIVENESS * 2)
+        .build()
+        .unwrap();
+    let port = s.addr().port();
+    let holders = N / 2;
+    let held = gated_handlers(&otto, &s, &gate, holders);
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..N {
+        let statuses = Arc::clone(&statuses);
+        otto.enqueue(
+            format!("http://n{i}.gate.test:{port}/x"),
+            move |r: &Response| statuses.lock().unwrap().push(r.status()),
+        );
+    }
+    otto.wait();
+    assert!(
+        held.lock().unwrap().iter().all(|p| *p),
+        "every holder saw the gate open"
+    );
+    let statuses = statuses.lock().unwrap();
+    assert_eq!(statuses.len(), N);
+    assert!(statuses.iter().all(|s| *s == Some(200)), "{statuses:?}");
+}

@@ -20,7 +20,7 @@ use url::Url;
 
 use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
-use super::exchange::{Answered, Outgoing, Sending, send};
+use super::exchange::{Answered, Begun, Looking, Outgoing, Sending, send};
 use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{
@@ -40,10 +40,26 @@ pub(crate) enum Started {
     Waiting(Pending),
 }
 
-/// A fetch whose current hop is sent, waiting for its answer on no thread.
+/// A fetch whose current hop waits on no thread: for its host's lookup, or for its
+/// answer.
 #[derive(Debug)]
 pub(crate) struct Pending {
     chain: Chain,
+    stage: Stage,
+}
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Stage {
+    /// The hop's host is being looked up: the hop is sent once it is found.
+    Looking(Looking),
+    /// The hop is sent.
+    Sent(OnTheWire),
+}
+
+/// A hop sent, waiting for its answer.
+#[derive(Debug)]
+struct OnTheWire {
     /// When the hop's request was sent (for the archive).
     at: SystemTime,
     sending: Sending,
@@ -54,15 +70,22 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`).
+    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`,
+    /// `Looking::watch`).
     pub fn watch(&mut self) -> (RawFd, bool) {
-        self.sending.watch()
+        match &mut self.stage {
+            Stage::Looking(looking) => looking.watch(),
+            Stage::Sent(sent) => sent.sending.watch(),
+        }
     }
 
     /// When the wait must end: when the whole fetch must, or earlier while a TLS
-    /// handshake is not done (the connect timeout bounds it).
+    /// handshake is not done (the connect timeout bounds it) or a lookup's try is not.
     pub fn deadline(&self) -> Instant {
-        self.sending.deadline(self.chain.deadline)
+        match &self.stage {
+            Stage::Looking(looking) => looking.deadline(self.chain.deadline),
+            Stage::Sent(sent) => sent.sending.deadline(self.chain.deadline),
+        }
     }
 }
 
@@ -116,7 +139,7 @@ impl Client {
     /// others are made here.
     pub fn start(&self, url: &Url) -> Started {
         let now = Instant::now();
-        self.drive(Chain {
+        let chain = Chain {
             hop: Hop {
                 url: url.clone(),
                 method: self.cfg.method.clone(),
@@ -130,30 +153,37 @@ impl Client {
             headers: None,
             redirects: 0,
             archived: None,
-        })
+        };
+        self.drive(chain, None)
     }
 
     /// Go on with a fetch whose hop was sent, once its answer is there (or its deadline
     /// passed): the redirect chain followed as `start` does.
     pub fn resume(&self, pending: Pending) -> Started {
-        // This thread now carries the request: where it went, for the archive (`pool.rs`).
-        let Pending {
-            chain,
+        let Pending { chain, stage } = pending;
+        let OnTheWire {
             at,
             mut sending,
             connected,
             peer,
-        } = pending;
+        } = match stage {
+            Stage::Looking(looking) => return self.drive(chain, Some(looking)),
+            Stage::Sent(sent) => sent,
+        };
         // Woken by the handshake or a session ticket only: wait again.
         if !sending.ready(chain.deadline) && Instant::now() < sending.deadline(chain.deadline) {
-            return Started::Waiting(Pending {
-                chain,
+            let sent = OnTheWire {
                 at,
                 sending,
                 connected,
                 peer,
+            };
+            return Started::Waiting(Pending {
+                chain,
+                stage: Stage::Sent(sent),
             });
         }
+        // This thread now carries the request: where it went, for the archive (`pool.rs`).
         let (read, _) = noting_connections(|| {
             going_out_on(peer, connected);
             sending.response(chain.deadline)
@@ -171,14 +201,15 @@ impl Client {
         };
         match self.follow(chain, at, response) {
             Followed::Done(result) => Started::Done(result),
-            Followed::Next(next) => self.drive(next),
+            Followed::Next(next) => self.drive(next, None),
         }
     }
 
-    /// Send `chain`'s hops until one waits for its answer elsewhere or the fetch ends.
-    fn drive(&self, mut chain: Chain) -> Started {
+    /// Send `chain`'s hops until one waits elsewhere (for its answer or its host's lookup)
+    /// or the fetch ends; `looking`: the lookup of the first hop's host, to go on with.
+    fn drive(&self, mut chain: Chain, mut looking: Option<Looking>) -> Started {
         loop {
-            let (came, at, response) = match self.go(chain) {
+            let (came, at, response) = match self.go(chain, looking.take()) {
                 Answer::Waiting(pending) => return Started::Waiting(pending),
                 Answer::Came(came, at, response) => (came, at, response),
                 Answer::Failed(failure) => return Started::Done(Err(failure)),
@@ -193,7 +224,7 @@ impl Client {
     /// Send `chain`'s hop: directly (plain `http`, no proxy) it returns once sent; else,
     /// or when the kept connection it went out on had been closed, it is sent (again) and
     /// answered here.
-    fn go(&self, chain: Chain) -> Answer {
+    fn go(&self, chain: Chain, looking: Option<Looking>) -> Answer {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
         let proxy = self.proxy_for(&chain.hop.url);
@@ -212,16 +243,22 @@ impl Client {
                 headers: self.request_headers(chain.headers(&self.cfg.headers)),
                 body: self.cfg.body.as_deref().filter(|_| chain.hop.keep_body),
             };
-            let (sent, connected) = noting_connections(|| send(&route, request, chain.deadline));
+            let (sent, connected) =
+                noting_connections(|| send(&route, request, chain.deadline, looking));
             match sent {
-                Ok(sending) => {
-                    return Answer::Waiting(Pending {
-                        chain,
+                Ok(Begun::Sent(sending)) => {
+                    let sent = OnTheWire {
                         at,
                         sending,
                         connected,
                         peer: peer(),
-                    });
+                    };
+                    let stage = Stage::Sent(sent);
+                    return Answer::Waiting(Pending { chain, stage });
+                }
+                Ok(Begun::Looking(looking)) => {
+                    let stage = Stage::Looking(looking);
+                    return Answer::Waiting(Pending { chain, stage });
                 }
                 // The blocking path tries the host's other kept connections, then a new one.
                 Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}

@@ -37,7 +37,7 @@ use crate::timings::Timings;
 use super::body_reader::{Back, BodyReader, Framing, disconnected};
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
 use super::pool::{Key, Parked, going_out_on};
-use super::resolver::OctopusResolver;
+use super::resolver::{OctopusResolver, Resolution, Resolving};
 use super::socket::{Socket, io_error};
 use super::tls::{Tls, server_name};
 
@@ -52,6 +52,7 @@ pub(super) struct Route<'a> {
 }
 
 /// A request as the exchange sends it.
+#[derive(Clone)]
 pub(super) struct Outgoing<'a, H> {
     pub method: &'a Method,
     pub url: &'a Url,
@@ -77,7 +78,14 @@ pub(super) fn exchange<'a, H>(
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
-    send(route, request, deadline)?.response(deadline)
+    let mut looking = None;
+    loop {
+        match send(route, request.clone(), deadline, looking)? {
+            Begun::Sent(sending) => return sending.response(deadline),
+            // The lookup waits on this thread when it goes on (`dns/`).
+            Begun::Looking(waiting) => looking = Some(waiting),
+        }
+    }
 }
 
 /// A request sent, its response not read yet. It holds no thread: it may wait for its
@@ -101,28 +109,61 @@ struct Made {
     connect: Duration,
 }
 
-/// Send `request` to its server (on a kept connection, or a new one), by `deadline`.
+/// A new connection's host being looked up, on no thread.
+#[derive(Debug)]
+pub(crate) struct Looking {
+    resolving: Resolving,
+    /// When the lookup began.
+    asked: Instant,
+}
+
+impl Looking {
+    /// The descriptor to wait on, and whether it was waited on before.
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        self.resolving.watch()
+    }
+
+    /// When the wait must end, for a request that must end by `deadline`.
+    pub fn deadline(&self, deadline: Instant) -> Instant {
+        self.resolving.deadline(deadline)
+    }
+}
+
+/// How far `send` took a request.
+pub(super) enum Begun {
+    /// Sent: its answer is to be waited for.
+    Sent(Sending),
+    /// Its host is being looked up: `send` it again with this once the lookup can go on.
+    Looking(Looking),
+}
+
+/// Send `request` to its server (on a kept connection, or a new one), by `deadline`;
+/// `looking`: the lookup of its host begun by an earlier call, to go on with.
 pub(super) fn send<'a, H>(
     route: &Route<'_>,
     request: Outgoing<'a, H>,
     deadline: Instant,
-) -> Result<Sending, Error>
+    looking: Option<Looking>,
+) -> Result<Begun, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let bytes = request_bytes(&request)?;
     let key = Key::new(route.tls.is_some(), &authority(request.url));
-    let (mut socket, made) = connection(route, &key, request.url, deadline)?;
+    let (mut socket, made) = match connection(route, &key, request.url, deadline, looking)? {
+        Connection::Ready(socket, made) => (socket, made),
+        Connection::Looking(looking) => return Ok(Begun::Looking(looking)),
+    };
     socket
         .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
-    Ok(Sending {
+    Ok(Begun::Sent(Sending {
         socket,
         key,
         parked: Arc::clone(route.parked),
         head: *request.method == Method::HEAD,
         made,
-    })
+    }))
 }
 
 impl Sending {
@@ -193,20 +234,52 @@ fn authority(url: &Url) -> String {
     format!("{host}:{port}")
 }
 
-/// An idle connection to `key`'s host that is still open, else a new one (the name looked
-/// up now; for `https`, its handshake begun by the first send); says on this thread which
-/// it is and where it goes (see `pool.rs`).
+/// A connection for a request: ready, or waiting for its host's lookup.
+enum Connection {
+    /// The connection, and for a new one how long making it took.
+    Ready(Socket, Option<Made>),
+    Looking(Looking),
+}
+
+/// An idle connection to `key`'s host that is still open, else a new one (its host looked
+/// up first: `looking` goes on with a lookup begun before); for `https`, its handshake
+/// begun by the first send. Says on this thread which it is and where it goes (see
+/// `pool.rs`).
 fn connection(
     route: &Route<'_>,
     key: &Key,
     url: &Url,
     deadline: Instant,
-) -> Result<(Socket, Option<Made>), Error> {
+    looking: Option<Looking>,
+) -> Result<Connection, Error> {
     let max_age = route.config.max_idle_age();
-    if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
+    // A lookup under way goes on to its end (a connection parked since is not taken).
+    if looking.is_none()
+        && let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open())
+    {
         going_out_on(resting.peer, false);
-        return Ok((resting.transport, None));
+        return Ok(Connection::Ready(resting.transport, None));
     }
+    let uri = url
+        .as_str()
+        .parse::<http::Uri>()
+        .map_err(|e| Error::BadUri(e.to_string()))?;
+    let (resolution, asked) = match looking {
+        Some(Looking { resolving, asked }) => (
+            route.resolver.resume(resolving, route.config, deadline)?,
+            asked,
+        ),
+        None => {
+            let asked = Instant::now();
+            (route.resolver.begin(&uri, route.config, deadline)?, asked)
+        }
+    };
+    let addrs = match resolution {
+        Resolution::Ready(addrs) => addrs,
+        Resolution::Waiting(resolving) => {
+            return Ok(Connection::Looking(Looking { resolving, asked }));
+        }
+    };
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(Error::Timeout(Timeout::Global));
@@ -221,12 +294,6 @@ fn connection(
         per_read: None,
         per_write: None,
     };
-    let uri = url
-        .as_str()
-        .parse::<http::Uri>()
-        .map_err(|e| Error::BadUri(e.to_string()))?;
-    let asked = Instant::now();
-    let addrs = route.resolver.lookup(&uri, route.config, deadline)?;
     let connecting = Instant::now();
     let mut socket = Socket::open(&addrs, timeout, route.config)?;
     let made = Made {
@@ -243,7 +310,7 @@ fn connection(
         };
         socket.start_tls(Tls::new(config, name, handshake_by).map_err(Error::Io)?);
     }
-    Ok((socket, Some(made)))
+    Ok(Connection::Ready(socket, Some(made)))
 }
 
 /// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,

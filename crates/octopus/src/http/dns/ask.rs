@@ -1,14 +1,18 @@
-//! Asking name servers for one name's addresses: an `A` and an `AAAA` query on one UDP
-//! socket per server, each try waiting at most the configured timeout and never past the
-//! request's deadline, the servers taken in turn for as many rounds as configured. The DNS
-//! messages are hickory-proto's.
+//! Asking name servers for one name's addresses, never blocking: an `A` and an `AAAA`
+//! query on one UDP socket per try, the servers taken in turn for as many rounds as
+//! configured, each try ending at the configured timeout and never past the request's
+//! deadline. `Asking` is driven from outside: whoever holds it waits for its socket to be
+//! readable or its try to end (in the waiting set, or in `poll` on a thread), then calls
+//! `step`. The DNS messages are hickory-proto's.
 //!
 //! Invariants: an answer is taken only from the server asked, with the id and question
 //! asked; a server that fails (SERVFAIL, REFUSED, a malformed answer) or stays silent is
-//! passed over for the next; the call returns by the deadline.
+//! passed over for the next; no try ends after the deadline; a new try's socket is opened
+//! before the last one closes (the waiting set never sees a descriptor number come back).
 
+use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -35,81 +39,215 @@ pub(super) enum Said {
     NoAddress(Duration),
 }
 
-/// Ask for `name`'s addresses, as `servers`, `timeout` and `attempts` say, by `deadline`.
-pub(super) fn ask(
-    name: &str,
-    servers: &[SocketAddr],
-    timeout: Duration,
-    attempts: u32,
-    deadline: Instant,
-    ids: &mut impl FnMut() -> u16,
-) -> Result<Said, DnsError> {
-    let query =
-        Name::from_ascii(format!("{name}.")).map_err(|_| DnsError::BadName(name.to_string()))?;
-    let mut last = DnsError::NoAnswer { tries: 0 };
-    let mut tries = 0;
-    for _ in 0..attempts {
-        for server in servers {
-            if Instant::now() >= deadline {
-                return Err(DnsError::Deadline);
-            }
-            tries += 1;
-            let until = (Instant::now() + timeout).min(deadline);
-            match ask_one(&query, *server, until, ids) {
-                Ok(said) => return Ok(said),
-                Err(e) => last = e,
-            }
-        }
-    }
-    match last {
-        DnsError::NoAnswer { .. } if Instant::now() >= deadline => Err(DnsError::Deadline),
-        DnsError::NoAnswer { .. } => Err(DnsError::NoAnswer { tries }),
-        other => Err(other),
+/// How to ask: the servers in turn, each try's timeout, the rounds.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    pub servers: Vec<SocketAddr>,
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+/// Where query ids come from: a keyed hash of a counter, so that they cannot be guessed.
+#[derive(Debug, Clone)]
+pub(super) struct Ids {
+    pub keys: std::collections::hash_map::RandomState,
+    pub counter: u64,
+}
+
+impl Ids {
+    fn next(&mut self) -> u16 {
+        self.counter = self.counter.wrapping_add(1);
+        self.keys.hash_one(self.counter) as u16
     }
 }
 
-/// One try: both queries to `server`, answers until `until`.
-fn ask_one(
-    name: &Name,
-    server: SocketAddr,
+/// One name being asked.
+#[derive(Debug)]
+pub(super) struct Asking {
+    name: Name,
+    plan: Plan,
+    ids: Ids,
+    /// Tries made so far (the next one asks `plan.servers[tries % servers]`).
+    tries: u32,
+    /// This try's socket, queries and answers so far (`None` between tries).
+    try_: Option<Try>,
+    /// When this try ends.
     until: Instant,
-    ids: &mut impl FnMut() -> u16,
-) -> Result<Said, DnsError> {
-    let unreachable = |e: std::io::Error| DnsError::Unreachable(e.to_string());
-    let socket = open(server).map_err(unreachable)?;
-    let mut asked = [(ids(), RecordType::A), (ids(), RecordType::AAAA)];
-    if asked[0].0 == asked[1].0 {
-        asked[1].0 = asked[1].0.wrapping_add(1);
+    /// What the last try that ended said.
+    last: DnsError,
+}
+
+#[derive(Debug)]
+struct Try {
+    socket: UdpSocket,
+    asked: [(u16, RecordType); 2],
+    answers: [Option<Answer>; 2],
+    /// The socket was handed to a waiting set before.
+    watched: bool,
+}
+
+impl Asking {
+    /// Start asking for `name` as `plan` says: the first try's queries are sent (or, when no
+    /// server can be reached, it has failed already).
+    pub fn new(name: &str, plan: Plan, ids: Ids, deadline: Instant) -> Result<Asking, DnsError> {
+        let name = Name::from_ascii(format!("{name}."))
+            .map_err(|_| DnsError::BadName(name.to_string()))?;
+        let mut asking = Asking {
+            name,
+            plan,
+            ids,
+            tries: 0,
+            try_: None,
+            until: Instant::now(),
+            last: DnsError::NoAnswer { tries: 0 },
+        };
+        asking.next_try(deadline)?;
+        Ok(asking)
     }
-    for (id, kind) in asked {
-        let bytes = query(id, name, kind).map_err(|_| DnsError::BadName(name.to_string()))?;
-        socket.send(&bytes).map_err(unreachable)?;
-    }
-    let mut answers: [Option<Answer>; 2] = [None, None];
-    let mut buffer = [0u8; MAX_ANSWER];
-    while answers.iter().any(Option::is_none) {
-        if !readable(&socket, until) {
-            break;
+
+    /// The descriptor to wait on, and whether it was waited on before.
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        match &mut self.try_ {
+            Some(t) => (
+                t.socket.as_raw_fd(),
+                std::mem::replace(&mut t.watched, true),
+            ),
+            None => (-1, false),
         }
-        let Ok(n) = socket.recv(&mut buffer) else {
-            continue;
-        };
-        let Ok(message) = Message::from_vec(&buffer[..n]) else {
-            continue;
-        };
-        let Some(slot) = asked.iter().position(|(id, kind)| {
-            message.metadata.id == *id
-                && message.metadata.message_type == MessageType::Response
-                && message
-                    .queries
-                    .first()
-                    .is_some_and(|q| q.query_type() == *kind && q.name() == name)
-        }) else {
-            continue;
-        };
-        answers[slot] = Some(Answer::of(&message));
     }
-    Answer::combine(answers)
+
+    /// When the wait must end: this try's end.
+    pub fn until(&self) -> Instant {
+        self.until
+    }
+
+    /// Read what came; when this try is over (answered, failed, or its time is up), go on
+    /// to the next. `Ok(Some(..))`: the name's answer; `Ok(None)`: wait again (and whether
+    /// anything was read); `Err`: no server answered, or the deadline passed.
+    pub fn step(&mut self, deadline: Instant) -> Result<(Option<Said>, bool), DnsError> {
+        let Some(t) = self.try_.as_mut() else {
+            return Err(self.last.clone());
+        };
+        let (read, refused) = t.read(&self.name);
+        let answered = t.answers.iter().all(Option::is_some);
+        if !answered && refused.is_none() && Instant::now() < self.until {
+            return Ok((None, read));
+        }
+        let answers = std::mem::take(&mut t.answers);
+        match Answer::combine(answers) {
+            Ok(said) => Ok((Some(said), true)),
+            Err(e) => {
+                self.last = match refused {
+                    Some(why) if matches!(e, DnsError::NoAnswer { .. }) => {
+                        DnsError::Unreachable(why)
+                    }
+                    _ => e,
+                };
+                self.next_try(deadline)?;
+                Ok((None, true))
+            }
+        }
+    }
+
+    /// Send the next try's queries on a new socket (servers that cannot be sent to are
+    /// passed over); an error when the tries or the time are used up.
+    fn next_try(&mut self, deadline: Instant) -> Result<(), DnsError> {
+        let servers = self.plan.servers.len() as u32;
+        let total = self.plan.attempts.max(1).saturating_mul(servers);
+        while self.tries < total {
+            if Instant::now() >= deadline {
+                self.try_ = None;
+                return Err(DnsError::Deadline);
+            }
+            let server = self.plan.servers[(self.tries % servers) as usize];
+            self.tries += 1;
+            match self.send(server) {
+                Ok(t) => {
+                    // Assigned after the new socket is open: its number is not the last's.
+                    self.try_ = Some(t);
+                    self.until = (Instant::now() + self.plan.timeout).min(deadline);
+                    return Ok(());
+                }
+                Err(e) => self.last = e,
+            }
+        }
+        self.try_ = None;
+        Err(match &self.last {
+            DnsError::NoAnswer { .. } if Instant::now() >= deadline => DnsError::Deadline,
+            DnsError::NoAnswer { .. } => DnsError::NoAnswer { tries: self.tries },
+            other => other.clone(),
+        })
+    }
+
+    /// Both queries sent to `server` on a new socket.
+    fn send(&mut self, server: SocketAddr) -> Result<Try, DnsError> {
+        let unreachable = |e: std::io::Error| DnsError::Unreachable(e.to_string());
+        let socket = open(server).map_err(unreachable)?;
+        let mut asked = [(self.ids.next(), RecordType::A), (0, RecordType::AAAA)];
+        asked[1].0 = self.ids.next();
+        if asked[0].0 == asked[1].0 {
+            asked[1].0 = asked[1].0.wrapping_add(1);
+        }
+        for (id, kind) in asked {
+            let bytes = query(id, &self.name, kind)
+                .map_err(|_| DnsError::BadName(self.name.to_string()))?;
+            socket.send(&bytes).map_err(unreachable)?;
+        }
+        Ok(Try {
+            socket,
+            asked,
+            answers: [None, None],
+            watched: false,
+        })
+    }
+}
+
+impl Try {
+    /// Take every datagram waiting that answers a query of this try: whether any came,
+    /// and why the server refused the socket's datagrams, if it did (an ICMP error).
+    fn read(&mut self, name: &Name) -> (bool, Option<String>) {
+        let mut buffer = [0u8; MAX_ANSWER];
+        let mut any = false;
+        loop {
+            let n = match self.socket.recv(&mut buffer) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return (any, None),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return (true, Some(e.to_string())),
+            };
+            any = true;
+            let Ok(message) = Message::from_vec(&buffer[..n]) else {
+                continue;
+            };
+            let Some(slot) = self.asked.iter().position(|(id, kind)| {
+                message.metadata.id == *id
+                    && message.metadata.message_type == MessageType::Response
+                    && message
+                        .queries
+                        .first()
+                        .is_some_and(|q| q.query_type() == *kind && q.name() == name)
+            }) else {
+                continue;
+            };
+            self.answers[slot] = Some(Answer::of(&message));
+        }
+    }
+}
+
+/// Wait (on this thread) until `fd` is readable or `until` passes.
+pub(super) fn wait_readable(fd: RawFd, until: Instant) {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() || fd < 0 {
+        return;
+    }
+    let millis = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the call.
+    unsafe { libc::poll(&mut poll, 1, millis) };
 }
 
 /// What one response said.
@@ -218,23 +356,6 @@ fn query(id: u16, name: &Name, kind: RecordType) -> Result<Vec<u8>, hickory_prot
     message.metadata.recursion_desired = true;
     message.add_query(Query::query(name.clone(), kind));
     message.to_vec()
-}
-
-/// Wait until `socket` has something to read, or `until` passes.
-fn readable(socket: &UdpSocket, until: Instant) -> bool {
-    let left = until.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return false;
-    }
-    let millis = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-    let mut poll = libc::pollfd {
-        fd: socket.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the call.
-    let ready = unsafe { libc::poll(&mut poll, 1, millis) };
-    ready > 0 || (ready < 0 && Instant::now() < until)
 }
 
 #[cfg(test)]

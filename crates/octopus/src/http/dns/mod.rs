@@ -13,21 +13,31 @@
 //! - at most `concurrency` names are asked at once: the others wait their turn;
 //! - a lookup never outlives the request's deadline (it is then `DnsError::Deadline`).
 //!
-//! The lookup holds its worker (in `blocking::during`, so another may start in its place):
-//! moving it into the waiting set is the next step (issue 21).
+//!
+//! A lookup waits on no thread (`Looked::Wait`): it is given back with a descriptor to
+//! wait on (its query's socket, or its bell: `bell.rs`) and a time, and goes into the
+//! engine's waiting set as a request waiting for its answer does; `resume` goes on with
+//! it. Every step under the lock is short: sending or reading datagrams happens outside
+//! it. On a thread that must wait (a proxied request, ureq's resolver), `lookup` drives
+//! the same steps, waiting in `poll`.
 
 mod ask;
+mod bell;
 mod conf;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ask::{Said, ask};
+use ask::{Asking, Ids, Plan, Said};
+use bell::{Bell, Told};
 use conf::Conf;
+
+use crate::blocking;
 
 /// The longest an answer is kept, whatever its TTL.
 const MAX_TTL: Duration = Duration::from_secs(3600);
@@ -84,10 +94,10 @@ pub(crate) struct Dns {
     /// Names asked at once, at most.
     concurrency: usize,
     state: Mutex<State>,
-    /// Told when a place among the names asked frees (one waiter per place).
-    room: Condvar,
-    /// Seeds the query ids.
-    ids: std::collections::hash_map::RandomState,
+    /// Keys the query ids.
+    keys: std::collections::hash_map::RandomState,
+    /// Where each lookup's ids start (a lookup takes a few).
+    counter: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -95,17 +105,91 @@ struct State {
     known: HashMap<String, Known>,
     /// `known`'s names, oldest first (for the capacity).
     order: VecDeque<String>,
-    /// Names being asked (or waiting for a place to be): other lookups of a name wait on
-    /// its condvar, told only when its answer came.
-    flights: HashMap<String, Arc<Condvar>>,
+    /// Names being asked (or waiting for a place to be), with the bells of the other
+    /// lookups of each, told its answer when it comes.
+    flights: HashMap<String, Vec<Arc<Bell>>>,
     /// Names being asked of the servers now.
     asking: usize,
+    /// The bells of lookups waiting for a place among the names asked at once, first come
+    /// first: a place that frees is given to the first (`asking` counts it from then).
+    queue: VecDeque<Arc<Bell>>,
 }
 
 #[derive(Debug, Clone)]
 struct Known {
     answer: Result<Vec<IpAddr>, DnsError>,
     until: Instant,
+}
+
+/// What a lookup came to so far.
+#[derive(Debug)]
+pub(crate) enum Looked {
+    /// The host's addresses.
+    Found(Vec<IpAddr>),
+    /// Not yet: wait for `Lookup::watch`'s descriptor or `Lookup::deadline`, then
+    /// `Dns::resume` it.
+    Wait(Lookup),
+}
+
+/// A lookup under way, held by no thread while it waits. Dropped unfinished (its request
+/// ended otherwise), it gives up its place and tells the name's other lookups to ask again.
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    dns: Arc<Dns>,
+    /// The name (lower case, no final dot).
+    name: String,
+    /// `None` only once taken by `resume`.
+    role: Option<Role>,
+}
+
+impl Drop for Lookup {
+    fn drop(&mut self) {
+        match self.role.take() {
+            Some(Role::Asking { .. }) => {
+                let _ = self.dns.finish(&self.name, Err(DnsError::Deadline));
+            }
+            Some(Role::Queued(bell, _)) => {
+                let _ = self.dns.give_up(&self.name, &bell);
+            }
+            Some(Role::Joined(..)) | None => {}
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Role {
+    /// Asking the servers for `candidates[at]` (resolv.conf's search list, in order).
+    Asking {
+        /// Boxed: a request waiting for its lookup is no bigger than one sent.
+        asking: Box<Asking>,
+        candidates: Vec<String>,
+        at: usize,
+    },
+    /// Asking for the name, once a place among the names asked at once is given.
+    Queued(Arc<Bell>, bool),
+    /// Waiting for another lookup's answer for the name.
+    Joined(Arc<Bell>, bool),
+}
+
+impl Lookup {
+    /// The descriptor to wait on, and whether it was waited on before.
+    pub fn watch(&mut self) -> (RawFd, bool) {
+        match &mut self.role {
+            Some(Role::Asking { asking, .. }) => asking.watch(),
+            Some(Role::Queued(bell, watched) | Role::Joined(bell, watched)) => {
+                (bell.fd(), std::mem::replace(watched, true))
+            }
+            None => (-1, false),
+        }
+    }
+
+    /// When the wait must end, for a request that must end by `deadline`.
+    pub fn deadline(&self, deadline: Instant) -> Instant {
+        match &self.role {
+            Some(Role::Asking { asking, .. }) => asking.until().min(deadline),
+            _ => deadline,
+        }
+    }
 }
 
 impl Dns {
@@ -116,8 +200,8 @@ impl Dns {
             conf: Conf::system(servers),
             concurrency: concurrency.max(1),
             state: Mutex::default(),
-            room: Condvar::new(),
-            ids: std::collections::hash_map::RandomState::new(),
+            keys: std::collections::hash_map::RandomState::new(),
+            counter: AtomicU64::new(0),
         }
     }
 
@@ -125,96 +209,206 @@ impl Dns {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The addresses of `host` (a name, not an address literal), by `deadline`.
-    pub fn lookup(&self, host: &str, deadline: Instant) -> Result<Vec<IpAddr>, DnsError> {
+    /// Begin looking `host` up (a name, not an address literal): known (from the hosts
+    /// file or the cache), or a lookup to wait for.
+    pub fn begin(self: &Arc<Self>, host: &str, deadline: Instant) -> Result<Looked, DnsError> {
         let name = host.trim_end_matches('.').to_ascii_lowercase();
         if let Some(addrs) = self.conf.hosts.get(&name) {
-            return Ok(addrs.clone());
+            return Ok(Looked::Found(addrs.clone()));
         }
         let mut state = self.lock();
-        // Known, or being asked by another lookup: wait for its answer.
-        loop {
-            if let Some(known) = state.known.get(&name).filter(|k| k.until > Instant::now()) {
-                return known.answer.clone();
-            }
-            let Some(flight) = state.flights.get(&name).cloned() else {
-                break;
-            };
-            state = wait(&flight, state, deadline)?;
+        if let Some(known) = state.known.get(&name).filter(|k| k.until > Instant::now()) {
+            return known.answer.clone().map(Looked::Found);
         }
-        let flight = Arc::new(Condvar::new());
-        state.flights.insert(name.clone(), Arc::clone(&flight));
-        // A place among the names asked at once.
-        while state.asking >= self.concurrency {
-            state = match wait(&self.room, state, deadline) {
-                Ok(state) => state,
-                Err(e) => {
-                    let mut state = self.lock();
-                    state.flights.remove(&name);
-                    flight.notify_all();
-                    // It may have been told of a place it does not take: pass it on.
-                    self.room.notify_one();
-                    return Err(e);
-                }
-            };
+        let bell = || {
+            Bell::new()
+                .map(Arc::new)
+                .map_err(|e| DnsError::Unreachable(e.to_string()))
+        };
+        if let Some(waiting) = state.flights.get_mut(&name) {
+            let bell = bell()?;
+            waiting.push(Arc::clone(&bell));
+            return Ok(self.wait(name, Role::Joined(bell, false)));
         }
+        if state.asking >= self.concurrency {
+            let bell = bell()?;
+            state.queue.push_back(Arc::clone(&bell));
+            state.flights.insert(name.clone(), Vec::new());
+            return Ok(self.wait(name, Role::Queued(bell, false)));
+        }
+        state.flights.insert(name.clone(), Vec::new());
         state.asking += 1;
         drop(state);
-        let asked = self.ask_candidates(host, deadline);
+        let candidates = self.conf.candidates(&name);
+        self.ask(name, candidates, 0, deadline)
+    }
+
+    /// Go on with `lookup` once its descriptor is readable or its deadline passed (or,
+    /// waiting on this thread, whenever: it waits here for what it has not got).
+    pub fn resume(
+        self: &Arc<Self>,
+        mut lookup: Lookup,
+        deadline: Instant,
+    ) -> Result<Looked, DnsError> {
+        let name = std::mem::take(&mut lookup.name);
+        let Some(role) = lookup.role.take() else {
+            return Err(DnsError::Deadline);
+        };
+        drop(lookup);
+        match role {
+            Role::Asking {
+                mut asking,
+                candidates,
+                at,
+            } => loop {
+                let (said, read) = match asking.step(deadline) {
+                    Ok(stepped) => stepped,
+                    Err(e) => return self.finish(&name, Err(e)),
+                };
+                match said {
+                    Some(Said::NoSuchName(_)) if at + 1 < candidates.len() => {
+                        return self.ask(name, candidates, at + 1, deadline);
+                    }
+                    Some(said) => return self.finish(&name, Ok(said)),
+                    None if read || Instant::now() >= asking.until() => {
+                        let role = Role::Asking {
+                            asking,
+                            candidates,
+                            at,
+                        };
+                        return Ok(self.wait(name, role));
+                    }
+                    None => {
+                        let (fd, _) = asking.watch();
+                        blocking::during(|| ask::wait_readable(fd, asking.until()));
+                    }
+                }
+            },
+            Role::Queued(bell, watched) => match bell.told() {
+                Some(Told::Place) => {
+                    let candidates = self.conf.candidates(&name);
+                    self.ask(name, candidates, 0, deadline)
+                }
+                _ if Instant::now() >= deadline => self.give_up(&name, &bell),
+                _ => {
+                    wait_for(&bell, deadline);
+                    self.resume(self.lookup(name, Role::Queued(bell, watched)), deadline)
+                }
+            },
+            Role::Joined(bell, watched) => match bell.told() {
+                // The lookup asking gave up at its own deadline, not this one's: again.
+                Some(Told::Answer(Err(DnsError::Deadline))) | Some(Told::Place)
+                    if Instant::now() < deadline =>
+                {
+                    self.begin(&name, deadline)
+                }
+                Some(Told::Answer(answer)) => answer.map(Looked::Found),
+                _ if Instant::now() >= deadline => Err(DnsError::Deadline),
+                _ => {
+                    wait_for(&bell, deadline);
+                    self.resume(self.lookup(name, Role::Joined(bell, watched)), deadline)
+                }
+            },
+        }
+    }
+
+    fn lookup(self: &Arc<Self>, name: String, role: Role) -> Lookup {
+        Lookup {
+            dns: Arc::clone(self),
+            name,
+            role: Some(role),
+        }
+    }
+
+    fn wait(self: &Arc<Self>, name: String, role: Role) -> Looked {
+        Looked::Wait(self.lookup(name, role))
+    }
+
+    /// Ask for `candidates[at]` (the lookup of `name` has its place).
+    fn ask(
+        self: &Arc<Self>,
+        name: String,
+        candidates: Vec<String>,
+        at: usize,
+        deadline: Instant,
+    ) -> Result<Looked, DnsError> {
+        let Some(candidate) = candidates.get(at) else {
+            return self.finish(&name, Err(DnsError::NoSuchHost));
+        };
+        let conf = &self.conf;
+        let plan = Plan {
+            servers: conf.servers.clone(),
+            timeout: conf.timeout,
+            attempts: conf.attempts,
+        };
+        let ids = Ids {
+            keys: self.keys.clone(),
+            counter: self.counter.fetch_add(1 << 8, Ordering::Relaxed),
+        };
+        match Asking::new(candidate, plan, ids, deadline) {
+            Ok(asking) => {
+                let asking = Box::new(asking);
+                let role = Role::Asking {
+                    asking,
+                    candidates,
+                    at,
+                };
+                Ok(self.wait(name, role))
+            }
+            Err(e) => self.finish(&name, Err(e)),
+        }
+    }
+
+    /// The lookup asking for `name` ended with `result`: kept (unless no server answered),
+    /// told to the lookups waiting for it, its place given to the first waiting for one.
+    fn finish(&self, name: &str, result: Result<Said, DnsError>) -> Result<Looked, DnsError> {
         let mut state = self.lock();
-        state.asking -= 1;
-        self.room.notify_one();
-        state.flights.remove(&name);
-        let answer = match asked {
-            Ok(said) => remember(&mut state, &name, said),
+        state.asking = state.asking.saturating_sub(1);
+        let waiting = state.flights.remove(name).unwrap_or_default();
+        let answer = match result {
+            Ok(said) => remember(&mut state, name, said),
             // Not remembered: the next lookup asks again.
             Err(e) => Err(e),
         };
-        flight.notify_all();
-        answer
+        for bell in waiting {
+            bell.tell(Told::Answer(answer.clone()));
+        }
+        pass_place(&mut state);
+        answer.map(Looked::Found)
     }
 
-    /// Ask for `host` as resolv.conf's search rules say: the first name that exists.
-    fn ask_candidates(&self, host: &str, deadline: Instant) -> Result<Said, DnsError> {
-        let candidates = self.conf.candidates(&host.to_ascii_lowercase());
-        let mut counter = 0u64;
-        let mut ids = || {
-            counter += 1;
-            self.ids.hash_one(counter) as u16
-        };
-        let mut said = Err(DnsError::NoSuchHost);
-        for candidate in &candidates {
-            let conf = &self.conf;
-            said = ask(
-                candidate,
-                &conf.servers,
-                conf.timeout,
-                conf.attempts,
-                deadline,
-                &mut ids,
-            );
-            if !matches!(said, Ok(Said::NoSuchName(_))) {
-                break;
+    /// A lookup waiting for a place to ask for `name` reached its deadline: out of the
+    /// queue (or the place it was just given passed on), its name's other lookups told
+    /// (they ask again if they still have time).
+    fn give_up(&self, name: &str, bell: &Arc<Bell>) -> Result<Looked, DnsError> {
+        let mut state = self.lock();
+        match bell.told() {
+            Some(Told::Place) => {
+                state.asking = state.asking.saturating_sub(1);
+                pass_place(&mut state);
             }
+            _ => state.queue.retain(|queued| !Arc::ptr_eq(queued, bell)),
         }
-        said
+        for waiting in state.flights.remove(name).unwrap_or_default() {
+            waiting.tell(Told::Answer(Err(DnsError::Deadline)));
+        }
+        Err(DnsError::Deadline)
     }
 }
 
-/// Wait on `condvar` (with the state's lock), at most until `deadline`.
-fn wait<'a>(
-    condvar: &Condvar,
-    state: MutexGuard<'a, State>,
-    deadline: Instant,
-) -> Result<MutexGuard<'a, State>, DnsError> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(DnsError::Deadline);
+/// Give a place among the names asked at once to the first lookup waiting for one.
+fn pass_place(state: &mut State) {
+    if let Some(bell) = state.queue.pop_front() {
+        state.asking += 1;
+        bell.tell(Told::Place);
     }
-    Ok(match condvar.wait_timeout(state, left) {
-        Ok((state, _)) => state,
-        Err(poisoned) => poisoned.into_inner().0,
-    })
+}
+
+/// Wait on this thread until `bell` is told or `deadline` passes.
+fn wait_for(bell: &Bell, deadline: Instant) {
+    if bell.told().is_none() {
+        blocking::during(|| ask::wait_readable(bell.fd(), deadline));
+    }
 }
 
 /// Keep what a server said of `name`; its answer.
