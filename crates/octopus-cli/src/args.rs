@@ -156,7 +156,8 @@ pub struct FetchArgs {
     pub dns_server: Vec<std::net::SocketAddr>,
 
     /// At most N names looked up at once (the others wait their turn, so a burst of new
-    /// names does not overwhelm a name server that drops what it cannot take)
+    /// names does not overwhelm a name server that drops what it cannot take; fewer while
+    /// queries are lost)
     #[arg(long, default_value_t = defaults::DNS_CONCURRENCY, value_name = "N",
           value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub dns_concurrency: usize,

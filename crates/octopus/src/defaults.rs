@@ -34,7 +34,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_REDIRECTS: u32 = 10;
 
 /// [`Builder::dns_concurrency`](crate::Builder::dns_concurrency): names looked up at once.
-pub const DNS_CONCURRENCY: usize = 64;
+pub const DNS_CONCURRENCY: usize = 256;
 
 /// [`Builder::max_body`](crate::Builder::max_body): 100 MiB.
 pub const MAX_BODY: u64 = 100 << 20;

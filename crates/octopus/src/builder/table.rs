@@ -77,7 +77,8 @@ settings! {
 
     /// At most this many names looked up at once (default [`defaults::DNS_CONCURRENCY`]):
     /// lookups past it wait their turn, so that a burst of new names does not overwhelm a
-    /// name server that drops what it cannot take.
+    /// name server that drops what it cannot take. While queries are lost, fewer are asked
+    /// at once (halved at a loss, growing back with the answers).
     set dns_concurrency: usize = defaults::DNS_CONCURRENCY
         => DnsConcurrency "dns-concurrency", check at_least_one;
 

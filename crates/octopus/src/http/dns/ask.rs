@@ -1,7 +1,12 @@
 //! Asking name servers for one name's addresses, never blocking: an `A` and an `AAAA`
-//! query on one UDP socket per try, the servers taken in turn for as many rounds as
-//! configured, each try ending at the configured timeout and never past the request's
-//! deadline. `Asking` is driven from outside: whoever holds it waits for its socket to be
+//! query on one UDP socket per try, the servers taken in turn. A try waits a few of the
+//! server's recent round trips (`Plan::first`), each next one twice as long up to the
+//! configured timeout, and tries go on until every server was asked as many times as
+//! configured and the configured timeout times the attempts has passed (as c-ares
+//! adapts its timeouts to the server's latency): a query a busy server dropped is asked
+//! again after a fraction of a second, not after resolv.conf's five seconds, and a silent
+//! server is given as long as the system's resolver gives it. No try ends past the
+//! request's deadline. `Asking` is driven from outside: whoever holds it waits for its socket to be
 //! readable or its try to end (in the waiting set, or in `poll` on a thread), then calls
 //! `step`. The DNS messages are hickory-proto's.
 //!
@@ -39,10 +44,13 @@ pub(super) enum Said {
     NoAddress(Duration),
 }
 
-/// How to ask: the servers in turn, each try's timeout, the rounds.
+/// How to ask: the servers in turn; the first try's wait, doubled at each try after, never
+/// over `timeout`; every server asked `attempts` times at least, and tries made until
+/// `timeout × attempts` has passed (the system resolver's whole wait for a silent server).
 #[derive(Debug, Clone)]
 pub(super) struct Plan {
     pub servers: Vec<SocketAddr>,
+    pub first: Duration,
     pub timeout: Duration,
     pub attempts: u32,
 }
@@ -69,6 +77,12 @@ pub(super) struct Asking {
     ids: Ids,
     /// Tries made so far (the next one asks `plan.servers[tries % servers]`).
     tries: u32,
+    /// When the first try was sent.
+    began: Instant,
+    /// How long the answer took to come, when a try was answered.
+    rtt: Option<Duration>,
+    /// Tries that ended with nothing heard (queries lost, or a server too slow).
+    lost: u32,
     /// This try's socket, queries and answers so far (`None` between tries).
     try_: Option<Try>,
     /// When this try ends.
@@ -80,6 +94,8 @@ pub(super) struct Asking {
 #[derive(Debug)]
 struct Try {
     socket: UdpSocket,
+    /// When its queries went out.
+    sent: Instant,
     asked: [(u16, RecordType); 2],
     answers: [Option<Answer>; 2],
     /// The socket was handed to a waiting set before.
@@ -97,6 +113,9 @@ impl Asking {
             plan,
             ids,
             tries: 0,
+            began: Instant::now(),
+            rtt: None,
+            lost: 0,
             try_: None,
             until: Instant::now(),
             last: DnsError::NoAnswer { tries: 0 },
@@ -121,6 +140,16 @@ impl Asking {
         self.until
     }
 
+    /// Tries that ended with nothing heard so far.
+    pub fn lost(&self) -> u32 {
+        self.lost
+    }
+
+    /// How long the answer took to come (from its try's queries), once answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
     /// Read what came; when this try is over (answered, failed, or its time is up), go on
     /// to the next. `Ok(Some(..))`: the name's answer; `Ok(None)`: wait again (and whether
     /// anything was read); `Err`: no server answered, or the deadline passed.
@@ -134,6 +163,11 @@ impl Asking {
             return Ok((None, read));
         }
         let answers = std::mem::take(&mut t.answers);
+        if answered {
+            self.rtt = Some(t.sent.elapsed());
+        } else if !read && answers.iter().all(Option::is_none) && refused.is_none() {
+            self.lost += 1;
+        }
         match Answer::combine(answers) {
             Ok(said) => Ok((Some(said), true)),
             Err(e) => {
@@ -153,19 +187,25 @@ impl Asking {
     /// passed over); an error when the tries or the time are used up.
     fn next_try(&mut self, deadline: Instant) -> Result<(), DnsError> {
         let servers = self.plan.servers.len() as u32;
-        let total = self.plan.attempts.max(1).saturating_mul(servers);
-        while self.tries < total {
+        let least = self.plan.attempts.max(1).saturating_mul(servers);
+        let budget = self.plan.timeout.saturating_mul(self.plan.attempts.max(1));
+        while servers > 0 && (self.tries < least || self.began.elapsed() < budget) {
             if Instant::now() >= deadline {
                 self.try_ = None;
                 return Err(DnsError::Deadline);
             }
             let server = self.plan.servers[(self.tries % servers) as usize];
+            let wait = self
+                .plan
+                .first
+                .saturating_mul(1 << (self.tries / servers).min(16))
+                .min(self.plan.timeout);
             self.tries += 1;
             match self.send(server) {
                 Ok(t) => {
                     // Assigned after the new socket is open: its number is not the last's.
                     self.try_ = Some(t);
-                    self.until = (Instant::now() + self.plan.timeout).min(deadline);
+                    self.until = (Instant::now() + wait).min(deadline);
                     return Ok(());
                 }
                 Err(e) => self.last = e,
@@ -195,6 +235,7 @@ impl Asking {
         }
         Ok(Try {
             socket,
+            sent: Instant::now(),
             asked,
             answers: [None, None],
             watched: false,

@@ -10,7 +10,8 @@
 //!   (single-flight), and then take it from the cache;
 //! - answers are kept for their TTL (at most an hour), a name that does not exist for the
 //!   SOA minimum (at most five minutes); a server that did not answer is not remembered;
-//! - at most `concurrency` names are asked at once: the others wait their turn;
+//! - at most `concurrency` names are asked at once (fewer while queries are being lost:
+//!   `Window`): the others wait their turn, first come first;
 //! - a lookup never outlives the request's deadline (it is then `DnsError::Deadline`).
 //!
 //!
@@ -91,14 +92,20 @@ impl std::error::Error for DnsError {}
 #[derive(Debug)]
 pub(crate) struct Dns {
     conf: Conf,
-    /// Names asked at once, at most.
-    concurrency: usize,
     state: Mutex<State>,
     /// Keys the query ids.
     keys: std::collections::hash_map::RandomState,
     /// Where each lookup's ids start (a lookup takes a few).
     counter: AtomicU64,
+    /// The servers' smoothed round trip, in microseconds (0: none measured yet).
+    srtt: AtomicU64,
 }
+
+/// The first try's wait before a round trip is measured (TCP's initial RTO, RFC 6298).
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+
+/// The shortest first try's wait, whatever the round trips measured.
+const LEAST_WAIT: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Default)]
 struct State {
@@ -110,6 +117,8 @@ struct State {
     flights: HashMap<String, Vec<Arc<Bell>>>,
     /// Names being asked of the servers now.
     asking: usize,
+    /// How many may be (`window`): grown as answers come, halved when queries are lost.
+    window: Window,
     /// The bells of lookups waiting for a place among the names asked at once, first come
     /// first: a place that frees is given to the first (`asking` counts it from then).
     queue: VecDeque<Arc<Bell>>,
@@ -198,10 +207,13 @@ impl Dns {
     pub fn new(servers: &[SocketAddr], concurrency: usize) -> Dns {
         Dns {
             conf: Conf::system(servers),
-            concurrency: concurrency.max(1),
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                window: Window::new(concurrency.max(1)),
+                ..State::default()
+            }),
             keys: std::collections::hash_map::RandomState::new(),
             counter: AtomicU64::new(0),
+            srtt: AtomicU64::new(0),
         }
     }
 
@@ -230,7 +242,7 @@ impl Dns {
             waiting.push(Arc::clone(&bell));
             return Ok(self.wait(name, Role::Joined(bell, false)));
         }
-        if state.asking >= self.concurrency {
+        if state.asking >= state.window.places() {
             let bell = bell()?;
             state.queue.push_back(Arc::clone(&bell));
             state.flights.insert(name.clone(), Vec::new());
@@ -261,15 +273,27 @@ impl Dns {
                 candidates,
                 at,
             } => loop {
-                let (said, read) = match asking.step(deadline) {
+                let lost = asking.lost();
+                let stepped = asking.step(deadline);
+                if asking.lost() > lost {
+                    self.lock().window.lost(self.first_wait());
+                }
+                let (said, read) = match stepped {
                     Ok(stepped) => stepped,
                     Err(e) => return self.finish(&name, Err(e)),
                 };
                 match said {
                     Some(Said::NoSuchName(_)) if at + 1 < candidates.len() => {
+                        self.note_rtt(asking.rtt());
                         return self.ask(name, candidates, at + 1, deadline);
                     }
-                    Some(said) => return self.finish(&name, Ok(said)),
+                    Some(said) => {
+                        self.note_rtt(asking.rtt());
+                        if asking.lost() == 0 {
+                            self.lock().window.answered();
+                        }
+                        return self.finish(&name, Ok(said));
+                    }
                     None if read || Instant::now() >= asking.until() => {
                         let role = Role::Asking {
                             asking,
@@ -312,6 +336,30 @@ impl Dns {
         }
     }
 
+    /// How long a first try waits: four smoothed round trips (at least `LEAST_WAIT`), or
+    /// `FIRST_WAIT` before any was measured; never over resolv.conf's timeout.
+    fn first_wait(&self) -> Duration {
+        let wait = match self.srtt.load(Ordering::Relaxed) {
+            0 => FIRST_WAIT,
+            srtt => Duration::from_micros(srtt.saturating_mul(4)).max(LEAST_WAIT),
+        };
+        wait.min(self.conf.timeout)
+    }
+
+    /// Fold a round trip measured into the smoothed one (by eighths, as TCP does).
+    fn note_rtt(&self, rtt: Option<Duration>) {
+        let Some(rtt) = rtt else {
+            return;
+        };
+        let sample = (rtt.as_micros() as u64).max(1);
+        let srtt = self.srtt.load(Ordering::Relaxed);
+        let next = match srtt {
+            0 => sample,
+            _ => srtt - srtt / 8 + sample / 8,
+        };
+        self.srtt.store(next.max(1), Ordering::Relaxed);
+    }
+
     fn lookup(self: &Arc<Self>, name: String, role: Role) -> Lookup {
         Lookup {
             dns: Arc::clone(self),
@@ -338,6 +386,7 @@ impl Dns {
         let conf = &self.conf;
         let plan = Plan {
             servers: conf.servers.clone(),
+            first: self.first_wait(),
             timeout: conf.timeout,
             attempts: conf.attempts,
         };
@@ -396,11 +445,54 @@ impl Dns {
     }
 }
 
-/// Give a place among the names asked at once to the first lookup waiting for one.
+/// Give the places free among the names asked at once to the first lookups waiting for
+/// one.
 fn pass_place(state: &mut State) {
-    if let Some(bell) = state.queue.pop_front() {
+    while state.asking < state.window.places()
+        && let Some(bell) = state.queue.pop_front()
+    {
         state.asking += 1;
         bell.tell(Told::Place);
+    }
+}
+
+/// How many names may be asked at once: TCP's congestion window, for queries. It starts
+/// at the `dns_concurrency` setting (its most); it halves when a query is lost (at most
+/// once per wait of a try: a burst of losses is one event) and grows back by one place
+/// per window of answers. Never under one. A server that drops what it cannot take is
+/// then asked about as fast as it answers.
+#[derive(Debug, Default)]
+struct Window {
+    places: f64,
+    most: f64,
+    /// The last halving.
+    cut: Option<Instant>,
+}
+
+impl Window {
+    fn new(most: usize) -> Window {
+        let most = most as f64;
+        Window {
+            places: most,
+            most,
+            cut: None,
+        }
+    }
+
+    fn places(&self) -> usize {
+        (self.places as usize).max(1)
+    }
+
+    fn answered(&mut self) {
+        self.places = (self.places + 1.0 / self.places).min(self.most);
+    }
+
+    fn lost(&mut self, wait: Duration) {
+        if self.cut.is_some_and(|cut| cut.elapsed() < wait) {
+            return;
+        }
+        self.cut = Some(Instant::now());
+        self.places = (self.places / 2.0).max(1.0);
     }
 }
 
@@ -446,6 +538,30 @@ mod tests {
             "{silent}"
         );
         assert!(DnsError::Deadline.to_string().contains("(timeout)"));
+    }
+
+    #[test]
+    fn the_window_halves_at_a_loss_once_per_wait_and_grows_back() {
+        let mut window = Window::new(64);
+        assert_eq!(window.places(), 64);
+        window.answered();
+        assert_eq!(window.places(), 64, "never over its most");
+        let wait = Duration::from_secs(3600);
+        window.lost(wait);
+        assert_eq!(window.places(), 32);
+        window.lost(wait);
+        assert_eq!(window.places(), 32, "a burst of losses is one event");
+        for _ in 0..32 {
+            window.answered();
+        }
+        assert_eq!(window.places(), 32, "not yet a window of answers");
+        window.answered();
+        assert_eq!(window.places(), 33, "one place per window of answers");
+        for _ in 0..10 {
+            window.cut = None;
+            window.lost(wait);
+        }
+        assert_eq!(window.places(), 1, "never under one");
     }
 
     #[test]
