@@ -86,6 +86,9 @@ impl Builder {
         let mut settings = self.settings()?;
         let client = &mut settings.client;
         client.idle_per_shard = fdlimit::ensure_room(settings.concurrency, client.pool_shards)?;
+        client.idle_most = client
+            .idle_most
+            .min(client.idle_per_shard.saturating_mul(client.pool_shards));
         let client = Client::new(&settings.client);
         let shared = match &settings.shared {
             Some(shared) => Some(

@@ -21,6 +21,12 @@ use crate::shared::SharedSettings;
 use crate::status::StatusSet;
 use crate::warc::Warc;
 
+/// Idle connections kept for reuse per request in flight, at most (curl's connection cache
+/// keeps four per transfer): enough that a list cycling over more hosts than the
+/// concurrency still finds its connections, few enough that a run over thousands of
+/// hosts does not keep one open to each.
+const IDLE_PER_SLOT: usize = 2;
+
 /// What a reader of the archive should know about how records were written.
 const WARC_NOTE: &str = "Response records hold the payload as the server sent it (content \
     encodings such as gzip kept); a chunked transfer coding is removed, its Transfer-Encoding \
@@ -247,6 +253,7 @@ impl Builder {
             dns_concurrency: self.dns_concurrency,
             pool_shards: pool_shards(concurrency),
             idle_per_shard: concurrency,
+            idle_most: concurrency.saturating_mul(IDLE_PER_SLOT),
         })
     }
 

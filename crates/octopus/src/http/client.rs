@@ -23,7 +23,7 @@ use super::connector::agents;
 use super::decode::ACCEPT_ENCODING;
 use super::dns::Dns;
 use super::exchange::{Answered, Outgoing, Route, basic_credentials, exchange};
-use super::pool::{Parked, noting_connections};
+use super::pool::{Budget, Parked, noting_connections};
 use super::redirect::Hop;
 use super::resolver::OctopusResolver;
 pub(crate) use super::settings::ClientSettings;
@@ -76,10 +76,15 @@ impl Client {
         let dns = Arc::new(Dns::new(&cfg.dns_servers, cfg.dns_concurrency));
         let resolver = OctopusResolver::new(&cfg.resolve, dns);
         let shards = cfg.pool_shards.max(1);
+        // The pools together keep as many idle connections as one may (see `pool.rs`).
+        let budget = Budget::new(cfg.idle_most);
         Client {
             plain: agents(cfg, TlsConfig::default(), &resolver),
             direct: (0..shards)
-                .map(|_| Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard)))
+                .map(|_| {
+                    let budget = Arc::clone(&budget);
+                    Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard, budget))
+                })
                 .collect(),
             resolver,
             secure: OnceLock::new(),

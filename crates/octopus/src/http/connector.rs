@@ -4,6 +4,8 @@
 //! connections in front of it (`pool.rs`): SOCKS proxy, else CONNECT proxy, else a TCP
 //! connection; then TLS for `https`.
 
+use std::sync::Arc;
+
 use ureq::Agent;
 use ureq::tls::TlsConfig;
 use ureq::unversioned::transport::{
@@ -11,7 +13,7 @@ use ureq::unversioned::transport::{
 };
 
 use super::classify::MAX_HEAD;
-use super::pool::Pool;
+use super::pool::{Budget, Pool};
 use super::resolver::OctopusResolver;
 use super::settings::ClientSettings;
 use super::socket::Tcp;
@@ -46,23 +48,22 @@ pub(super) fn agents(
         .tls_config(tls)
         .proxy(cfg.proxy.clone())
         .build();
+    let budget = Budget::new(cfg.idle_most);
     (0..cfg.pool_shards.max(1))
         .map(|_| {
-            Agent::with_parts(
-                config.clone(),
-                connector(cfg.idle_per_shard, cfg.idle_per_shard, resolver.clone()),
-                resolver.clone(),
-            )
+            let budget = Arc::clone(&budget);
+            let connector = connector(cfg.idle_per_shard, budget, resolver.clone());
+            Agent::with_parts(config.clone(), connector, resolver.clone())
         })
         .collect()
 }
 
 /// The connector for one agent: its own pool of idle connections (a host always uses the
-/// same agent), keeping up to `max_idle`, `max_per_host` per host; new connections look
-/// their host up with `resolver`.
+/// same agent), keeping up to `max_idle` (and as many per host) within `budget`; new
+/// connections look their host up with `resolver`.
 fn connector(
     max_idle: usize,
-    max_per_host: usize,
+    budget: Arc<Budget>,
     resolver: OctopusResolver,
 ) -> Pool<impl Connector<()>> {
     let chain =
@@ -70,5 +71,5 @@ fn connector(
             .chain(ConnectProxyConnector::default())
             .chain(Tcp { resolver })
             .chain(RustlsConnector::default());
-    Pool::new(chain, max_idle, max_per_host)
+    Pool::new(chain, max_idle, max_idle, budget)
 }

@@ -13,8 +13,10 @@
 //! here. A connection dropped any other way (an error, `Connection: close`, a body not read
 //! to its end) was never asked, and is closed.
 //!
-//! Invariants: at most `max_idle` connections parked per pool and `max_per_host` per
-//! authority; a connection parked longer than ureq's `max_idle_age` is never handed out;
+//! Invariants: at most `max_idle` connections parked per pool, `max_per_host` per
+//! authority, and the `Budget`'s most over all the pools that share it (a new one then
+//! takes the place of its pool's oldest: a run over thousands of hosts keeps the newest
+//! connections, not one per host it ever saw); a connection parked longer than ureq's `max_idle_age` is never handed out;
 //! a handed-out connection was just probed open; the newest is handed out first (the least
 //! likely to have been closed by the server).
 
@@ -22,6 +24,7 @@ use foldhash::HashMap;
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -91,10 +94,10 @@ pub(crate) struct Pool<C> {
 }
 
 impl<C> Pool<C> {
-    pub fn new(inner: C, max_idle: usize, max_per_host: usize) -> Pool<C> {
+    pub fn new(inner: C, max_idle: usize, max_per_host: usize, budget: Arc<Budget>) -> Pool<C> {
         Pool {
             inner,
-            parked: Arc::new(Parked::new(max_idle, max_per_host)),
+            parked: Arc::new(Parked::new(max_idle, max_per_host, budget)),
         }
     }
 }
@@ -165,12 +168,46 @@ impl Key {
     }
 }
 
+/// How many idle connections the pools of a client keep together, at most.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    parked: AtomicUsize,
+    most: usize,
+}
+
+impl Budget {
+    pub fn new(most: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            parked: AtomicUsize::new(0),
+            most: most.max(1),
+        })
+    }
+
+    /// Count one more parked, if there is room.
+    fn take(&self) -> bool {
+        self.parked
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.most).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        let _ = self
+            .parked
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
+                Some(m.saturating_sub(n))
+            });
+    }
+}
+
 /// The idle connections (of type `T`) of one pool.
 #[derive(Debug)]
 pub(crate) struct Parked<T> {
     idle: Mutex<Idle<T>>,
     max_idle: usize,
     max_per_host: usize,
+    budget: Arc<Budget>,
 }
 
 /// An idle connection, since when, and where it goes.
@@ -189,8 +226,9 @@ struct Idle<T> {
 }
 
 impl<T> Parked<T> {
-    /// A pool keeping up to `max_idle` connections, `max_per_host` per authority.
-    pub fn new(max_idle: usize, max_per_host: usize) -> Parked<T> {
+    /// A pool keeping up to `max_idle` connections, `max_per_host` per authority, within
+    /// `budget` with the other pools that share it.
+    pub fn new(max_idle: usize, max_per_host: usize, budget: Arc<Budget>) -> Parked<T> {
         Parked {
             idle: Mutex::new(Idle {
                 by_key: HashMap::default(),
@@ -198,6 +236,7 @@ impl<T> Parked<T> {
             }),
             max_idle,
             max_per_host,
+            budget,
         }
     }
 
@@ -238,22 +277,47 @@ impl<T> Parked<T> {
             idle.by_key.remove(key);
         }
         idle.count = idle.count.saturating_sub(closed.max(1));
+        self.budget.give_back(closed.max(1));
         (!expired).then_some(resting)
     }
 
     /// Keep `transport` for the next request to `key`, unless the pool or the host has as
-    /// many as it may keep (then it is closed).
+    /// many as it may keep (then it is closed). When the budget is spent, it takes the
+    /// place of the pool's oldest (closed), or is closed if the pool keeps none.
     pub fn park(&self, key: Key, resting: Resting<T>) {
         let mut idle = self.lock();
-        if idle.count >= self.max_idle {
+        if idle.count >= self.max_idle
+            || idle.by_key.get(&key).map_or(0, Vec::len) >= self.max_per_host
+        {
             return;
         }
-        let stack = idle.by_key.entry(key).or_default();
-        if stack.len() >= self.max_per_host {
-            return;
+        if !self.budget.take() {
+            let Some(oldest) = idle.oldest() else {
+                return;
+            };
+            drop(oldest);
+            idle.count -= 1;
         }
-        stack.push(resting);
+        idle.by_key.entry(key).or_default().push(resting);
         idle.count += 1;
+    }
+}
+
+impl<T> Idle<T> {
+    /// Out of the pool: its oldest idle connection, if it keeps any.
+    fn oldest(&mut self) -> Option<Resting<T>> {
+        let key = self
+            .by_key
+            .iter()
+            .filter_map(|(key, stack)| Some((key, stack.first()?.since)))
+            .min_by_key(|(_, since)| *since)
+            .map(|(key, _)| key.clone())?;
+        let stack = self.by_key.get_mut(&key)?;
+        let oldest = stack.remove(0);
+        if stack.is_empty() {
+            self.by_key.remove(&key);
+        }
+        Some(oldest)
     }
 }
 

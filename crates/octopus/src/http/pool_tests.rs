@@ -43,7 +43,7 @@ fn key(authority: &str) -> Key {
 }
 
 fn parked(max_idle: usize, max_per_host: usize) -> Parked<Box<dyn Transport>> {
-    Parked::new(max_idle, max_per_host)
+    Parked::new(max_idle, max_per_host, Budget::new(usize::MAX))
 }
 
 const LONG: Duration = Duration::from_secs(60);
@@ -90,6 +90,32 @@ fn the_pool_and_each_host_keep_no_more_than_their_bounds() {
 }
 
 #[test]
+fn pools_sharing_a_budget_keep_the_newest_within_it() {
+    let budget = Budget::new(3);
+    let one: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
+    let two: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
+    one.park(key("a:80"), resting(1));
+    one.park(key("b:80"), resting(2));
+    two.park(key("c:80"), resting(3));
+    // The budget is spent: a new one in `one` takes the place of its oldest (a:80's)...
+    one.park(key("d:80"), resting(4));
+    assert!(
+        one.take(&key("a:80"), LONG).is_none(),
+        "the oldest was closed"
+    );
+    assert_eq!(which(one.take(&key("d:80"), LONG)), Some("Marked(4".into()));
+    // ...and one taken out frees a place.
+    two.park(key("e:80"), resting(5));
+    assert_eq!(which(two.take(&key("e:80"), LONG)), Some("Marked(5".into()));
+    // A pool keeping none has nothing to give up: the new one is closed.
+    let three: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
+    one.park(key("f:80"), resting(6));
+    three.park(key("g:80"), resting(7));
+    assert!(three.take(&key("g:80"), LONG).is_none());
+    assert_eq!(budget.parked.load(Ordering::SeqCst), 3);
+}
+
+#[test]
 fn connections_idle_too_long_are_closed_not_handed_out() {
     let p = parked(10, 10);
     p.park(key("a:80"), resting(1));
@@ -103,7 +129,7 @@ fn connections_idle_too_long_are_closed_not_handed_out() {
 
 #[test]
 fn a_connection_comes_back_only_when_ureq_found_it_open_last_with_its_peer() {
-    let pool = Pool::new((), 10, 10);
+    let pool = Pool::new((), 10, 10, Budget::new(10));
     // Dropped without being asked (an error, `Connection: close`, a body not read to
     // its end): closed.
     drop(pool.lend(marked(1), key("a:80"), None));

@@ -47,4 +47,6 @@ pub(crate) struct ClientSettings {
     pub pool_shards: usize,
     /// Idle connections kept for reuse in each pool (bounded by the open-file limit).
     pub idle_per_shard: usize,
+    /// Idle connections kept for reuse by all the pools together (see `pool::Budget`).
+    pub idle_most: usize,
 }

@@ -34,6 +34,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         dns_concurrency: 1,
         pool_shards: 1,
         idle_per_shard: 4,
+        idle_most: 4,
     };
     Settings {
         concurrency: 8,
