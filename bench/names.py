@@ -39,6 +39,7 @@ class Namespace:
 
     def __init__(self, work):
         self.stats = os.path.join(work, "dns-stats.json")
+        self.dropped = 0
         subprocess.run(["ip", "netns", "add", NS], check=True)
         subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
         os.makedirs(f"/etc/netns/{NS}", exist_ok=True)
@@ -56,8 +57,9 @@ class Namespace:
         time.sleep(0.5)
 
     def asked(self):
-        """What the relay was asked since the last call, and the kernel's UDP receive-buffer
-        drops in the namespace so far."""
+        """What the relay was asked since the last call, and the queries and answers the
+        kernel dropped in the namespace since then (UDP receive-buffer errors, at the relay
+        or at dnsmasq)."""
         os.kill(self.relay.pid, signal.SIGUSR1)
         time.sleep(0.2)
         with open(self.stats) as f:
@@ -65,7 +67,9 @@ class Namespace:
         snmp = subprocess.run([*WRAP, "cat", "/proc/net/snmp"], capture_output=True,
                               text=True).stdout.splitlines()
         udp = [line.split()[1:] for line in snmp if line.startswith("Udp:")]
-        said["dropped_total"] = int(dict(zip(udp[0], udp[1]))["RcvbufErrors"]) if udp else None
+        total = int(dict(zip(udp[0], udp[1]))["RcvbufErrors"]) if udp else 0
+        said["dropped"] = total - self.dropped
+        self.dropped = total
         return said
 
     def stop(self):

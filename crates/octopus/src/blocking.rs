@@ -1,5 +1,5 @@
-//! Waits that hold a thread: a worker about to block (a connection being made, a name
-//! looked up, a read or write that must wait in `poll`, a handler running) says so, so
+//! Waits that hold a thread: a worker about to block (a connection being made, a proxied
+//! request's name looked up, a read or write that must wait in `poll`, a handler running) says so, so
 //! that the engine can start another worker in its place (`run/worker.rs`, `run/plan.rs`).
 //! The engine keeps only a few workers running when requests wait on no thread
 //! (`run/waiting.rs`); a worker that blocks hands its place over, as Go's runtime does with

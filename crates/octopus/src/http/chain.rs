@@ -3,7 +3,9 @@
 //! response and reading its body. A hop to an `http` or `https` URL sent directly returns
 //! once it is sent (`Started::Waiting`; for a new TLS connection, once its ClientHello is),
 //! so that its answer (and the rest of the handshake) is waited for on no thread
-//! (`run/waiting.rs`), a redirect's next hop as much as the first; a hop through a proxy,
+//! (`run/waiting.rs`), a redirect's next hop as much as the first; a hop to a host whose
+//! name must be looked up first returns while it is (`Stage::Looking`), and is sent when
+//! the lookup goes on to its end; a hop through a proxy,
 //! or one whose kept connection was found closed, is sent and its answer waited for here.
 //!
 //! Invariants: a fetch ends exactly once, as `Started::Done`; the whole chain is bounded
@@ -134,9 +136,9 @@ enum Followed {
 }
 
 impl Client {
-    /// Start fetching `url`: a hop to a plain `http` URL sent directly returns once it is
-    /// sent, to wait for its answer without holding a thread (`Started::Waiting`); the
-    /// others are made here.
+    /// Start fetching `url`: a hop to an `http` or `https` URL sent directly returns once
+    /// it is sent (or while its host is looked up), to wait without holding a thread
+    /// (`Started::Waiting`); the others are made here.
     pub fn start(&self, url: &Url) -> Started {
         let now = Instant::now();
         let chain = Chain {

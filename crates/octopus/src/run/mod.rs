@@ -16,7 +16,7 @@
 //! Who may wake whom. Only the engine wakes or starts workers, and only as `plan.rs`
 //! decides from a snapshot of its counters: when work is added (`enqueue`, `stop`), when
 //! a worker takes a task or sets a timer, and when a worker is about to block (a
-//! connection, a name lookup, a TLS or proxied exchange, a handler, Redis: `blocking.rs`
+//! connection, a proxied exchange and its lookup, a handler, Redis: `blocking.rs`
 //! tells the engine, which may start another in its place). Idle workers sleep on one
 //! condvar and the timekeeper on another (`beds.rs`); the poller sleeps in the waiting set
 //! and is woken through its eventfd, at most once per poll. A worker never wakes another
