@@ -1,6 +1,7 @@
 //! HTTP/1.1 exchanges of octopus's own, for `http` and `https` URLs sent to the server
-//! directly (no proxy): the request written in one buffer, the response head parsed with
-//! `httparse`, the body framed here (`body_reader.rs`), on the same connections
+//! directly (no proxy): a connection found or made (its host looked up first, on no thread:
+//! `Begun::Looking`), the request written in one buffer and the response head parsed
+//! (`head.rs`), the body framed by `body_reader.rs`, on the same connections
 //! (`socket.rs`, with TLS from `tls.rs` for `https`) and kept in the same kind of pool
 //! (`pool.rs`) as ureq's exchanges. Proxies stay with ureq (`client.rs` picks).
 //!
@@ -8,34 +9,26 @@
 //! on threads reached about 0.8 of wget2's rate on W3, this path about 1.5 (BENCHMARKS.md,
 //! "An exchange of our own").
 //!
-//! Invariants, as with ureq's exchange: the same request head goes out (`Host` with the
-//! port when not the default, `Authorization: Basic` from the URL's credentials unless
-//! given, `Content-Length` with a body); a response head over `MAX_HEAD` is refused with
-//! ureq's error (any number of header lines that fits is read); 1xx responses are passed over;
-//! errors are ureq's, so that `classify.rs` and the retry of a stale connection see one
+//! Invariants, as with ureq's exchange: the same request head goes out and the same
+//! response heads are read (`head.rs`); errors are ureq's, so that `classify.rs` and the retry of a stale connection see one
 //! kind of error whichever path ran; every wait ends by `deadline`; a connection goes
 //! back to the pool only after a body read to its end that leaves nothing unread.
 
-use std::io::Write;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use bytes::Bytes;
 use ureq::config::Config;
-use ureq::http::{self, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
+use ureq::http::{self, HeaderName, HeaderValue, Method, Version};
 use ureq::unversioned::transport::time::Duration as UreqDuration;
 use ureq::unversioned::transport::{NextTimeout, Transport};
 use ureq::{Error, Timeout};
-use ureq_proto::Error as ProtoError;
 use url::Url;
 
-use crate::input::push_host;
 use crate::timings::Timings;
 
-use super::body_reader::{Back, BodyReader, Framing, disconnected};
-use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
+use super::body_reader::{Back, BodyReader, Framing};
+use super::head::{asks_to_close, read_head, request_bytes};
 use super::pool::{Key, Parked, going_out_on};
 use super::resolver::{OctopusResolver, Resolution, Resolving};
 use super::socket::{Socket, io_error};
@@ -312,174 +305,3 @@ fn connection(
     }
     Ok(Connection::Ready(socket, Some(made)))
 }
-
-/// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,
-/// browsers and RFC 3986 read userinfo: `us%40er` is the user `us@er`); `None` without
-/// them.
-pub(super) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
-    if url.username().is_empty() && url.password().is_none() {
-        return None;
-    }
-    let decoded = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
-    let mut credentials = decoded(url.username());
-    credentials.push(b':');
-    credentials.extend(decoded(url.password().unwrap_or_default()));
-    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-    HeaderValue::from_str(&format!("Basic {encoded}")).ok()
-}
-
-/// The request as it goes out: request line, headers (with those ureq would add), blank
-/// line, body.
-fn request_bytes<'a, H>(request: &Outgoing<'a, H>) -> Result<Vec<u8>, Error>
-where
-    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
-{
-    let (method, url) = (request.method, request.url);
-    let body = request.body.unwrap_or_default();
-    if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
-        return Err(Error::Protocol(ProtoError::BodyNotAllowed));
-    }
-    let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
-    let mut out = Vec::with_capacity(256 + body.len());
-    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    for part in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
-        out.extend_from_slice(part.as_bytes());
-    }
-    if !given(&header::HOST) {
-        out.extend_from_slice(b"host: ");
-        push_host(&mut out, url);
-        out.extend_from_slice(b"\r\n");
-    }
-    if let Some(basic) = basic_credentials(url).filter(|_| !given(&header::AUTHORIZATION)) {
-        out.extend_from_slice(b"authorization: ");
-        out.extend_from_slice(basic.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    // A body set, even an empty one, says its length (RFC 9110, 8.6: `-d ''` is a POST of
-    // no content, and servers that require the length answer 411 without it).
-    if request.body.is_some()
-        && !given(&header::CONTENT_LENGTH)
-        && !given(&header::TRANSFER_ENCODING)
-    {
-        // Writing to a Vec does not fail.
-        let _ = write!(out, "content-length: {}\r\n", body.len());
-    }
-    for (name, value) in request.headers.clone() {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    Ok(out)
-}
-
-/// Read the final response head (1xx passed over) and consume it from the input.
-fn read_head(
-    socket: &mut Socket,
-    deadline: Option<Instant>,
-) -> Result<(Version, StatusCode, HeaderMap), Error> {
-    loop {
-        let input = socket.buffers().input();
-        // Nothing to parse before the first read.
-        let parsed = match input.is_empty() {
-            true => None,
-            false => parse_head(input)?,
-        };
-        match parsed {
-            Some((used, head)) => {
-                socket.buffers().input_consume(used);
-                if !head.1.is_informational() {
-                    return Ok(head);
-                }
-                continue;
-            }
-            None if input.len() >= MAX_HEAD => {
-                return Err(Error::LargeResponseHeader(input.len(), MAX_HEAD));
-            }
-            None => {}
-        }
-        let reason = socket.timeout_reason(Timeout::Global);
-        let read = socket.fill(deadline).map_err(|e| io_error(e, reason))?;
-        if read == 0 {
-            return Err(disconnected());
-        }
-    }
-}
-
-type Head = (Version, StatusCode, HeaderMap);
-
-/// The header lines most responses fit in (ureq's parser has room for as many).
-const USUAL_HEADER_LINES: usize = MAX_HEADER_LINES;
-
-/// A complete response head at the start of `input`, with its length; `None` if it is not
-/// all there yet.
-/// Up to `USUAL_HEADER_LINES` lines are parsed into room on the stack; a head with more
-/// (long cookie lists) is parsed again with room for every line it can hold, so that any
-/// head within `MAX_HEAD` is read, as curl reads it.
-fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
-    let mut lines = [httparse::EMPTY_HEADER; USUAL_HEADER_LINES];
-    match parse_head_into(input, &mut lines) {
-        Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders)) => {
-            let head = input.get(..MAX_HEAD).unwrap_or(input);
-            let most = head.iter().filter(|&&b| b == b'\n').count();
-            parse_head_into(input, &mut vec![httparse::EMPTY_HEADER; most])
-        }
-        parsed => parsed,
-    }
-}
-
-/// `parse_head` with room for `lines.len()` header lines.
-fn parse_head_into<'h>(
-    input: &'h [u8],
-    lines: &mut [httparse::Header<'h>],
-) -> Result<Option<(usize, Head)>, Error> {
-    let mut response = httparse::Response::new(lines);
-    let used = match response.parse(input) {
-        Ok(httparse::Status::Complete(used)) => used,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders));
-        }
-        Err(e) => return Err(Error::Protocol(e.into())),
-    };
-    let bad = |what: String| Error::Protocol(ProtoError::HttpParseFail(what));
-    let version = match response.version {
-        Some(0) => Version::HTTP_10,
-        _ => Version::HTTP_11,
-    };
-    let code = response.code.unwrap_or(0);
-    let status =
-        StatusCode::from_u16(code).map_err(|_| bad(format!("invalid status code: {code:03}")))?;
-    // One copy of the head; each value is a slice of it (one allocation, not one per value).
-    let head = Bytes::copy_from_slice(input.get(..used).unwrap_or(input));
-    let base = input.as_ptr() as usize;
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
-    for line in response.headers.iter() {
-        let name = HeaderName::from_bytes(line.name.as_bytes()).map_err(|e| bad(e.to_string()))?;
-        let start = (line.value.as_ptr() as usize).saturating_sub(base);
-        let range = start..start + line.value.len();
-        let value = match range.end <= head.len() {
-            true => HeaderValue::from_maybe_shared(head.slice(range)),
-            false => HeaderValue::from_bytes(line.value),
-        }
-        .map_err(|e| bad(e.to_string()))?;
-        headers.append(name, value);
-    }
-    Ok(Some((used, (version, status, headers))))
-}
-
-/// Whether the server said it closes the connection after this response.
-fn asks_to_close(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CONNECTION).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|&b| b == b',')
-            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
-}
-
-#[cfg(test)]
-#[path = "exchange_tests.rs"]
-mod tests;

@@ -19,6 +19,7 @@ mod connector;
 mod decode;
 mod dns;
 mod exchange;
+mod head;
 mod pool;
 mod receive;
 mod redirect;

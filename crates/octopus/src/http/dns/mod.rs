@@ -22,12 +22,15 @@
 //! it. On a thread that must wait (a proxied request, ureq's resolver), `lookup` drives
 //! the same steps, waiting in `poll`.
 
+mod answer;
 mod ask;
 mod bell;
 mod conf;
+mod error;
+mod known;
+mod window;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,56 +40,11 @@ use std::time::{Duration, Instant};
 use ask::{Asking, Ids, Plan, Said};
 use bell::{Bell, Told};
 use conf::Conf;
+pub(crate) use error::DnsError;
+use known::Known;
+use window::Window;
 
 use crate::blocking;
-
-/// The longest an answer is kept, whatever its TTL.
-const MAX_TTL: Duration = Duration::from_secs(3600);
-
-/// The longest a name that does not exist is remembered.
-const MAX_NEGATIVE_TTL: Duration = Duration::from_secs(300);
-
-/// The most names kept; past it the oldest go first.
-const CAPACITY: usize = 100_000;
-
-/// Why a lookup found no address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DnsError {
-    /// The name does not exist (NXDOMAIN).
-    NoSuchHost,
-    /// The name exists with no IPv4 or IPv6 address.
-    NoAddress,
-    /// No server answered in time, after this many tries.
-    NoAnswer { tries: u32 },
-    /// A server failed to answer (SERVFAIL, REFUSED, …).
-    ServerFailed(String),
-    /// No server could be sent a query (no route, no network).
-    Unreachable(String),
-    /// Not a name that can be asked.
-    BadName(String),
-    /// The request's deadline passed first.
-    Deadline,
-}
-
-impl fmt::Display for DnsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DnsError::NoSuchHost => f.write_str("no such host (NXDOMAIN)"),
-            DnsError::NoAddress => f.write_str("the host has no IPv4 or IPv6 address"),
-            DnsError::NoAnswer { tries } => write!(
-                f,
-                "the DNS server did not answer in time ({tries} {})",
-                if *tries == 1 { "try" } else { "tries" }
-            ),
-            DnsError::ServerFailed(code) => write!(f, "the DNS server failed to answer ({code})"),
-            DnsError::Unreachable(why) => write!(f, "the DNS server cannot be reached ({why})"),
-            DnsError::BadName(name) => write!(f, "'{name}' is not a name DNS can look up"),
-            DnsError::Deadline => f.write_str("deadline passed during the name lookup (timeout)"),
-        }
-    }
-}
-
-impl std::error::Error for DnsError {}
 
 /// The resolver: its configuration, and what it knows and is asking.
 #[derive(Debug)]
@@ -109,9 +67,7 @@ const LEAST_WAIT: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Default)]
 struct State {
-    known: HashMap<String, Known>,
-    /// `known`'s names, oldest first (for the capacity).
-    order: VecDeque<String>,
+    known: Known,
     /// Names being asked (or waiting for a place to be), with the bells of the other
     /// lookups of each, told its answer when it comes.
     flights: HashMap<String, Vec<Arc<Bell>>>,
@@ -122,12 +78,6 @@ struct State {
     /// The bells of lookups waiting for a place among the names asked at once, first come
     /// first: a place that frees is given to the first (`asking` counts it from then).
     queue: VecDeque<Arc<Bell>>,
-}
-
-#[derive(Debug, Clone)]
-struct Known {
-    answer: Result<Vec<IpAddr>, DnsError>,
-    until: Instant,
 }
 
 /// What a lookup came to so far.
@@ -229,8 +179,8 @@ impl Dns {
             return Ok(Looked::Found(addrs.clone()));
         }
         let mut state = self.lock();
-        if let Some(known) = state.known.get(&name).filter(|k| k.until > Instant::now()) {
-            return known.answer.clone().map(Looked::Found);
+        if let Some(answer) = state.known.get(&name) {
+            return answer.map(Looked::Found);
         }
         let bell = || {
             Bell::new()
@@ -415,7 +365,7 @@ impl Dns {
         state.asking = state.asking.saturating_sub(1);
         let waiting = state.flights.remove(name).unwrap_or_default();
         let answer = match result {
-            Ok(said) => remember(&mut state, name, said),
+            Ok(said) => state.known.remember(name, said),
             // Not remembered: the next lookup asks again.
             Err(e) => Err(e),
         };
@@ -456,127 +406,9 @@ fn pass_place(state: &mut State) {
     }
 }
 
-/// How many names may be asked at once: TCP's congestion window, for queries. It starts
-/// at the `dns_concurrency` setting (its most); it halves when a query is lost (at most
-/// once per wait of a try: a burst of losses is one event) and grows back by one place
-/// per window of answers. Never under one. A server that drops what it cannot take is
-/// then asked about as fast as it answers.
-#[derive(Debug, Default)]
-struct Window {
-    places: f64,
-    most: f64,
-    /// The last halving.
-    cut: Option<Instant>,
-}
-
-impl Window {
-    fn new(most: usize) -> Window {
-        let most = most as f64;
-        Window {
-            places: most,
-            most,
-            cut: None,
-        }
-    }
-
-    fn places(&self) -> usize {
-        (self.places as usize).max(1)
-    }
-
-    fn answered(&mut self) {
-        self.places = (self.places + 1.0 / self.places).min(self.most);
-    }
-
-    fn lost(&mut self, wait: Duration) {
-        if self.cut.is_some_and(|cut| cut.elapsed() < wait) {
-            return;
-        }
-        self.cut = Some(Instant::now());
-        self.places = (self.places / 2.0).max(1.0);
-    }
-}
-
 /// Wait on this thread until `bell` is told or `deadline` passes.
 fn wait_for(bell: &Bell, deadline: Instant) {
     if bell.told().is_none() {
         blocking::during(|| ask::wait_readable(bell.fd(), deadline));
-    }
-}
-
-/// Keep what a server said of `name`; its answer.
-fn remember(state: &mut State, name: &str, said: Said) -> Result<Vec<IpAddr>, DnsError> {
-    let (answer, ttl) = match said {
-        Said::Addresses(addrs, ttl) => (Ok(addrs), ttl.min(MAX_TTL)),
-        Said::NoSuchName(ttl) => (Err(DnsError::NoSuchHost), ttl.min(MAX_NEGATIVE_TTL)),
-        Said::NoAddress(ttl) => (Err(DnsError::NoAddress), ttl.min(MAX_NEGATIVE_TTL)),
-    };
-    let known = Known {
-        answer: answer.clone(),
-        until: Instant::now() + ttl,
-    };
-    if state.known.insert(name.to_string(), known).is_none() {
-        state.order.push_back(name.to_string());
-        while state.order.len() > CAPACITY {
-            if let Some(oldest) = state.order.pop_front() {
-                state.known.remove(&oldest);
-            }
-        }
-    }
-    answer
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_say_what_happened() {
-        assert_eq!(DnsError::NoSuchHost.to_string(), "no such host (NXDOMAIN)");
-        let silent = DnsError::NoAnswer { tries: 4 }.to_string();
-        assert!(
-            silent.contains("did not answer in time (4 tries)"),
-            "{silent}"
-        );
-        assert!(DnsError::Deadline.to_string().contains("(timeout)"));
-    }
-
-    #[test]
-    fn the_window_halves_at_a_loss_once_per_wait_and_grows_back() {
-        let mut window = Window::new(64);
-        assert_eq!(window.places(), 64);
-        window.answered();
-        assert_eq!(window.places(), 64, "never over its most");
-        let wait = Duration::from_secs(3600);
-        window.lost(wait);
-        assert_eq!(window.places(), 32);
-        window.lost(wait);
-        assert_eq!(window.places(), 32, "a burst of losses is one event");
-        for _ in 0..32 {
-            window.answered();
-        }
-        assert_eq!(window.places(), 32, "not yet a window of answers");
-        window.answered();
-        assert_eq!(window.places(), 33, "one place per window of answers");
-        for _ in 0..10 {
-            window.cut = None;
-            window.lost(wait);
-        }
-        assert_eq!(window.places(), 1, "never under one");
-    }
-
-    #[test]
-    fn the_oldest_names_go_past_the_capacity() {
-        let mut state = State::default();
-        for i in 0..CAPACITY + 2 {
-            let said = Said::Addresses(vec!["10.0.0.1".parse().unwrap()], MAX_TTL);
-            remember(&mut state, &format!("n{i}.example"), said).unwrap();
-        }
-        assert_eq!(state.known.len(), CAPACITY);
-        assert!(!state.known.contains_key("n0.example"));
-        assert!(
-            state
-                .known
-                .contains_key(&format!("n{}.example", CAPACITY + 1))
-        );
     }
 }

@@ -1,0 +1,58 @@
+//! Why a lookup found no address, as the records say it.
+
+use std::fmt;
+
+/// Why a lookup found no address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DnsError {
+    /// The name does not exist (NXDOMAIN).
+    NoSuchHost,
+    /// The name exists with no IPv4 or IPv6 address.
+    NoAddress,
+    /// No server answered in time, after this many tries.
+    NoAnswer { tries: u32 },
+    /// A server failed to answer (SERVFAIL, REFUSED, …).
+    ServerFailed(String),
+    /// No server could be sent a query (no route, no network).
+    Unreachable(String),
+    /// Not a name that can be asked.
+    BadName(String),
+    /// The request's deadline passed first.
+    Deadline,
+}
+
+impl fmt::Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsError::NoSuchHost => f.write_str("no such host (NXDOMAIN)"),
+            DnsError::NoAddress => f.write_str("the host has no IPv4 or IPv6 address"),
+            DnsError::NoAnswer { tries } => write!(
+                f,
+                "the DNS server did not answer in time ({tries} {})",
+                if *tries == 1 { "try" } else { "tries" }
+            ),
+            DnsError::ServerFailed(code) => write!(f, "the DNS server failed to answer ({code})"),
+            DnsError::Unreachable(why) => write!(f, "the DNS server cannot be reached ({why})"),
+            DnsError::BadName(name) => write!(f, "'{name}' is not a name DNS can look up"),
+            DnsError::Deadline => f.write_str("deadline passed during the name lookup (timeout)"),
+        }
+    }
+}
+
+impl std::error::Error for DnsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_happened() {
+        assert_eq!(DnsError::NoSuchHost.to_string(), "no such host (NXDOMAIN)");
+        let silent = DnsError::NoAnswer { tries: 4 }.to_string();
+        assert!(
+            silent.contains("did not answer in time (4 tries)"),
+            "{silent}"
+        );
+        assert!(DnsError::Deadline.to_string().contains("(timeout)"));
+    }
+}
