@@ -140,34 +140,6 @@ fn resolve_overrides_ask_nothing() {
     assert_eq!(dns.queries("pinned.test"), 0);
 }
 
-/// A listener on `127.0.0.2:port` that accepts nothing: its queue is filled, so a new
-/// connection to it hangs (no answer to its SYN), as to a black-holed IPv6 path. Held
-/// with the connections that fill it.
-struct BlackHole {
-    _listener: socket2::Socket,
-    _filling: Vec<socket2::Socket>,
-}
-
-fn black_hole(port: u16) -> std::io::Result<BlackHole> {
-    use socket2::{Domain, Socket, Type};
-    let addr: std::net::SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-    listener.bind(&addr.into())?;
-    listener.listen(0)?;
-    let mut filling = Vec::new();
-    for _ in 0..4 {
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        let _ = socket.connect(&addr.into());
-        filling.push(socket);
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    Ok(BlackHole {
-        _listener: listener,
-        _filling: filling,
-    })
-}
-
 #[test]
 fn a_black_holed_first_address_costs_little_not_the_connect_timeout() {
     // The same port on 127.0.0.2 (black-holed, answered first: what a host whose IPv6 path

@@ -55,6 +55,16 @@ impl Gate {
         }
         arrived.0 >= self.n
     }
+
+    /// Wait, without counting as an arrival, until the gate opens; whether it did.
+    fn wait_open(&self) -> bool {
+        let arrived = self.arrived.lock().unwrap();
+        let (arrived, _) = self
+            .all
+            .wait_timeout_while(arrived, LIVENESS, |(a, broken)| *a < self.n && !*broken)
+            .unwrap();
+        arrived.0 >= self.n
+    }
 }
 
 /// A server on loopback: `/hop/…` redirects to `/gate/…`, which answers 200 once `gate`
@@ -313,15 +323,15 @@ fn an_https_handshake_waits_on_no_thread() {
 fn a_name_lookup_waits_on_no_thread() {
     // Each name's first `A` query waits at the gate at the DNS server, with half the
     // concurrency's workers held by handlers there too: the gate opens only if the N
-    // lookups wait on no thread. A later query of a name (a retry) is not answered: it
-    // would count twice.
+    // lookups wait on no thread. A later query of a name (a retry) does not count again:
+    // it is answered once the gate opens.
     let gate = Gate::new(N + N / 2);
     let dns = octopus_testserver::DnsServer::start().unwrap();
     let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
     let at_the_gate = Arc::clone(&gate);
     dns.before(move |name, kind| match kind {
         "A" if seen.lock().unwrap().insert(name.to_string()) => at_the_gate.pass(),
-        "A" => false,
+        "A" => at_the_gate.wait_open(),
         _ => true,
     });
     for i in 0..N {
@@ -354,4 +364,42 @@ fn a_name_lookup_waits_on_no_thread() {
     let statuses = statuses.lock().unwrap();
     assert_eq!(statuses.len(), N);
     assert!(statuses.iter().all(|s| *s == Some(200)), "{statuses:?}");
+}
+
+#[test]
+fn a_connect_waits_on_no_thread() {
+    // N requests to a listener that answers no SYN (its queue is full): each connect waits
+    // until the connect timeout. With a worker each, N workers would be running while they
+    // wait; waiting in the set, a few.
+    let (port, _hole) = (0..10)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.2:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            black_hole(port).ok().map(|hole| (port, hole))
+        })
+        .expect("a free port on 127.0.0.2");
+    let otto = builder()
+        .concurrency(N)
+        .connect_timeout(LIVENESS)
+        .timeout(LIVENESS * 2)
+        .build()
+        .unwrap();
+    for i in 0..N {
+        otto.enqueue(format!("http://127.0.0.2:{port}/{i}"), |_: &Response| {});
+    }
+    let started = std::time::Instant::now();
+    while otto.stats().in_flight < N && started.elapsed() < LIVENESS {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = otto.stats();
+    otto.stop();
+    assert_eq!(stats.in_flight, N, "every request started");
+    assert!(
+        stats.workers < N / 2,
+        "{} workers for {N} connects under way",
+        stats.workers
+    );
 }

@@ -14,7 +14,6 @@
 //! the chain); every hop is archived with its answer (`receive.rs`).
 
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::time::{Instant, SystemTime};
 
 use ureq::http::{self, HeaderName, HeaderValue};
@@ -22,12 +21,14 @@ use url::Url;
 
 use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
-use super::exchange::{Answered, Begun, Looking, Outgoing, Sending, send};
+use super::dial::Underway;
+use super::exchange::{Answered, Begun, Outgoing, Sending, send};
 use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{
     Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
 };
+use super::wire::Watch;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 
@@ -53,8 +54,9 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 enum Stage {
-    /// The hop's host is being looked up: the hop is sent once it is found.
-    Looking(Looking),
+    /// The hop's connection is on its way (its host looked up, or connected to): the hop
+    /// is sent once it is made.
+    Underway(Underway),
     /// The hop is sent.
     Sent(OnTheWire),
 }
@@ -72,12 +74,14 @@ struct OnTheWire {
 }
 
 impl Pending {
-    /// The descriptor to wait on and whether it was waited on before (see `Sending::watch`,
-    /// `Looking::watch`).
-    pub fn watch(&mut self) -> (RawFd, bool) {
+    /// What to wait for (see `Sending::watch`, `Underway::watch`).
+    pub fn watch(&mut self) -> Watch {
         match &mut self.stage {
-            Stage::Looking(looking) => looking.watch(),
-            Stage::Sent(sent) => sent.sending.watch(),
+            Stage::Underway(underway) => underway.watch(),
+            Stage::Sent(sent) => {
+                let (fd, watched) = sent.sending.watch();
+                Watch::read(fd, watched)
+            }
         }
     }
 
@@ -85,7 +89,7 @@ impl Pending {
     /// handshake is not done (the connect timeout bounds it) or a lookup's try is not.
     pub fn deadline(&self) -> Instant {
         match &self.stage {
-            Stage::Looking(looking) => looking.deadline(self.chain.deadline),
+            Stage::Underway(underway) => underway.deadline(self.chain.deadline),
             Stage::Sent(sent) => sent.sending.deadline(self.chain.deadline),
         }
     }
@@ -169,7 +173,7 @@ impl Client {
             connected,
             peer,
         } = match stage {
-            Stage::Looking(looking) => return self.drive(chain, Some(looking)),
+            Stage::Underway(underway) => return self.drive(chain, Some(underway)),
             Stage::Sent(sent) => sent,
         };
         // Woken by the handshake or a session ticket only: wait again.
@@ -208,10 +212,10 @@ impl Client {
     }
 
     /// Send `chain`'s hops until one waits elsewhere (for its answer or its host's lookup)
-    /// or the fetch ends; `looking`: the lookup of the first hop's host, to go on with.
-    fn drive(&self, mut chain: Chain, mut looking: Option<Looking>) -> Started {
+    /// or the fetch ends; `underway`: the first hop's connection on its way, to go on with.
+    fn drive(&self, mut chain: Chain, mut underway: Option<Underway>) -> Started {
         loop {
-            let (came, at, response) = match self.go(chain, looking.take()) {
+            let (came, at, response) = match self.go(chain, underway.take()) {
                 Answer::Waiting(pending) => return Started::Waiting(pending),
                 Answer::Came(came, at, response) => (came, at, response),
                 Answer::Failed(failure) => return Started::Done(Err(failure)),
@@ -226,7 +230,7 @@ impl Client {
     /// Send `chain`'s hop: directly (plain `http`, no proxy) it returns once sent; else,
     /// or when the kept connection it went out on had been closed, it is sent (again) and
     /// answered here.
-    fn go(&self, chain: Chain, looking: Option<Looking>) -> Answer {
+    fn go(&self, chain: Chain, underway: Option<Underway>) -> Answer {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
         let proxy = self.proxy_for(&chain.hop.url);
@@ -246,7 +250,7 @@ impl Client {
                 body: self.cfg.body.as_deref().filter(|_| chain.hop.keep_body),
             };
             let (sent, connected) =
-                noting_connections(|| send(&route, request, chain.deadline, looking));
+                noting_connections(|| send(&route, request, chain.deadline, underway));
             match sent {
                 Ok(Begun::Sent(sending)) => {
                     let sent = OnTheWire {
@@ -258,8 +262,8 @@ impl Client {
                     let stage = Stage::Sent(sent);
                     return Answer::Waiting(Pending { chain, stage });
                 }
-                Ok(Begun::Looking(looking)) => {
-                    let stage = Stage::Looking(looking);
+                Ok(Begun::Underway(underway)) => {
+                    let stage = Stage::Underway(underway);
                     return Answer::Waiting(Pending { chain, stage });
                 }
                 // The blocking path tries the host's other kept connections, then a new one.

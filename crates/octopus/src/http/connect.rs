@@ -5,90 +5,189 @@
 //! closed). A host whose IPv6 path is black-holed costs a quarter of a second, not the
 //! connect timeout.
 //!
+//! `Connecting` is driven from outside: a request sent directly waits for its attempts in
+//! the engine's waiting set (the newest attempt's socket, for writing), ureq's connector
+//! waits on its thread (`connect`, in `wait_any`, a long wait told to the engine).
+//!
 //! Invariants: the whole is bounded by the connect timeout (reported as ureq's
 //! `Error::Timeout` with its reason); an error that concerns one address only moves on to
-//! the next; the waits are in `wait_any` (a long one told to the engine).
+//! the next; a descriptor handed to a waiting set is known as such until its socket is
+//! closed or handed on with the connection.
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use ureq::Error;
 use ureq::unversioned::transport::NextTimeout;
+use ureq::{Error, Timeout};
 
-use super::wire::wait_any;
+use super::wire::{Watch, wait_any};
 
 /// How long an attempt runs alone before the next address is tried too (RFC 8305's
 /// "Connection Attempt Delay", its recommended value).
 const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
-/// Connect to one of `addrs` within `timeout` (see the module documentation).
+/// Connect to one of `addrs` within `timeout`, waiting on this thread (see the module
+/// documentation).
 pub(super) fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
-    let deadline = timeout
-        .not_zero()
-        .and_then(|t| Instant::now().checked_add(*t));
-    let mut waiting = interleave(addrs).into_iter();
-    let mut trying: Vec<TcpStream> = Vec::new();
-    let mut next_start = Instant::now();
-    let mut last = None;
+    let mut connecting = Connecting::new(addrs, timeout);
     loop {
-        let now = Instant::now();
-        if deadline.is_some_and(|deadline| now >= deadline) {
-            return Err(Error::Timeout(timeout.reason));
+        if let Some((stream, _)) = connecting.advance()? {
+            return Ok(stream);
         }
-        let more = waiting.len() > 0;
-        if more && (trying.is_empty() || now >= next_start) {
-            let Some(addr) = waiting.next() else {
-                continue;
-            };
-            match start(&addr) {
-                Ok(Start::Connected(stream)) => return connected(stream),
-                Ok(Start::Trying(stream)) => {
-                    trying.push(stream);
-                    next_start = now + ATTEMPT_DELAY;
-                }
-                Err(e) if concerns_one_address(&e) => last = Some(e),
-                Err(e) => return Err(Error::Io(e)),
+        connecting.wait_here()?;
+    }
+}
+
+/// A connection being made, held by no thread while it waits: the attempts under way,
+/// the addresses still to try, and when the next one starts.
+#[derive(Debug)]
+pub(crate) struct Connecting {
+    waiting: std::vec::IntoIter<SocketAddr>,
+    trying: Vec<TcpStream>,
+    next_start: Instant,
+    deadline: Option<Instant>,
+    reason: Timeout,
+    last: Option<io::Error>,
+    /// The attempts' descriptors handed to a waiting set (they are re-armed there).
+    watched: Vec<RawFd>,
+}
+
+impl Connecting {
+    /// Connecting to one of `addrs`, within `timeout`: nothing started yet.
+    pub fn new(addrs: &[SocketAddr], timeout: NextTimeout) -> Connecting {
+        Connecting {
+            waiting: interleave(addrs).into_iter(),
+            trying: Vec::new(),
+            next_start: Instant::now(),
+            deadline: timeout
+                .not_zero()
+                .and_then(|t| Instant::now().checked_add(*t)),
+            reason: timeout.reason,
+            last: None,
+            watched: Vec::new(),
+        }
+    }
+
+    /// Go as far as can be gone without waiting: the connection made (and whether its
+    /// descriptor is in a waiting set), or `None` to wait (`watch`, `until`).
+    pub fn advance(&mut self) -> Result<Option<(TcpStream, bool)>, Error> {
+        loop {
+            let now = Instant::now();
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(Error::Timeout(self.reason));
             }
-            continue;
+            if let Some(made) = self.settle()? {
+                return Ok(Some(made));
+            }
+            let more = self.waiting.len() > 0;
+            if more && (self.trying.is_empty() || now >= self.next_start) {
+                let Some(addr) = self.waiting.next() else {
+                    continue;
+                };
+                match start(&addr) {
+                    Ok(Start::Connected(stream)) => return Ok(Some((connected(stream)?, false))),
+                    Ok(Start::Trying(stream)) => {
+                        self.trying.push(stream);
+                        self.next_start = now + ATTEMPT_DELAY;
+                    }
+                    Err(e) if concerns_one_address(&e) => self.last = Some(e),
+                    Err(e) => return Err(Error::Io(e)),
+                }
+                continue;
+            }
+            if self.trying.is_empty() {
+                return Err(Error::Io(self.last.take().unwrap_or_else(refused)));
+            }
+            return Ok(None);
         }
-        if trying.is_empty() {
-            return Err(Error::Io(last.unwrap_or_else(refused)));
+    }
+
+    /// Of the attempts under way, the first found connected (the others closed); the
+    /// failed ones go, and the next address may start at once.
+    fn settle(&mut self) -> Result<Option<(TcpStream, bool)>, Error> {
+        if self.trying.is_empty() {
+            return Ok(None);
         }
-        let until = match more {
-            true => Some(deadline.map_or(next_start, |deadline| deadline.min(next_start))),
-            false => deadline,
-        };
-        let mut fds: Vec<libc::pollfd> = trying
+        let mut fds = self.pollfds();
+        // SAFETY: `fds` is a valid array of pollfds whose descriptors `trying` keeps open.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+        if ready <= 0 {
+            return Ok(None);
+        }
+        for (i, fd) in fds.iter().enumerate().rev() {
+            if fd.revents == 0 {
+                continue;
+            }
+            let stream = self.trying.remove(i);
+            let watched = self.forget(fd.fd);
+            match stream.take_error() {
+                Ok(None) => return Ok(Some((connected(stream)?, watched))),
+                Ok(Some(e)) | Err(e) if concerns_one_address(&e) => {
+                    self.last = Some(e);
+                    self.next_start = Instant::now();
+                }
+                Ok(Some(e)) | Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// No longer watched: `fd` leaves (its socket is closed or handed on); whether it was.
+    fn forget(&mut self, fd: RawFd) -> bool {
+        let was = self.watched.contains(&fd);
+        self.watched.retain(|w| *w != fd);
+        was
+    }
+
+    fn pollfds(&self) -> Vec<libc::pollfd> {
+        self.trying
             .iter()
             .map(|stream| libc::pollfd {
                 fd: stream.as_raw_fd(),
                 events: libc::POLLOUT,
                 revents: 0,
             })
-            .collect();
-        match wait_any(&mut fds, until) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
-            Err(e) => return Err(Error::Io(e)),
+            .collect()
+    }
+
+    /// The descriptor to wait on, for writing: the newest attempt's (the others are looked
+    /// at by `advance`, at the latest by `until`).
+    pub fn watch(&mut self) -> Watch {
+        let fd = self.trying.last().map_or(-1, |s| s.as_raw_fd());
+        let watched = self.watched.contains(&fd);
+        if !watched {
+            self.watched.push(fd);
         }
-        // Of the attempts that are ready, the first to have connected wins; the failed ones
-        // go, and the next address starts at once.
-        for (i, fd) in fds.iter().enumerate().rev() {
-            if fd.revents == 0 {
-                continue;
-            }
-            let stream = trying.swap_remove(i);
-            match stream.take_error() {
-                Ok(None) => return connected(stream),
-                Ok(Some(e)) | Err(e) if concerns_one_address(&e) => {
-                    last = Some(e);
-                    next_start = Instant::now();
-                }
-                Ok(Some(e)) | Err(e) => return Err(Error::Io(e)),
-            }
+        Watch {
+            fd,
+            watched,
+            writable: true,
+        }
+    }
+
+    /// When the wait must end: when the next address starts, or, with several attempts
+    /// under way, when the others are looked at again; never after the connect deadline.
+    pub fn until(&self) -> Option<Instant> {
+        let next = match (self.waiting.len() > 0, self.trying.len() > 1) {
+            (true, _) => Some(self.next_start),
+            (false, true) => Some(Instant::now() + ATTEMPT_DELAY),
+            (false, false) => None,
+        };
+        match (next, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Wait on this thread until an attempt is ready or `until` passes.
+    fn wait_here(&self) -> Result<(), Error> {
+        let mut fds = self.pollfds();
+        match wait_any(&mut fds, self.until()) {
+            Err(e) if e.kind() != io::ErrorKind::TimedOut => Err(Error::Io(e)),
+            _ => Ok(()),
         }
     }
 }

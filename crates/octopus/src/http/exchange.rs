@@ -16,33 +16,20 @@
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ureq::config::Config;
 use ureq::http::{self, HeaderName, HeaderValue, Method, Version};
-use ureq::unversioned::transport::time::Duration as UreqDuration;
-use ureq::unversioned::transport::{NextTimeout, Transport};
 use ureq::{Error, Timeout};
 use url::Url;
 
 use crate::timings::Timings;
 
 use super::body_reader::{Back, BodyReader, Framing};
+use super::dial::{Connection, Made, Route, Underway, connection};
 use super::head::{asks_to_close, read_head, request_bytes};
-use super::pool::{Key, Parked, going_out_on};
-use super::resolver::{OctopusResolver, Resolution, Resolving};
+use super::pool::{Key, Parked};
 use super::socket::{Socket, io_error};
-use super::tls::{Tls, server_name};
-
-/// Where an exchange's connections come from and go back to.
-pub(super) struct Route<'a> {
-    pub parked: &'a Arc<Parked<Socket>>,
-    pub config: &'a Config,
-    pub resolver: &'a OctopusResolver,
-    pub connect_timeout: Duration,
-    /// The TLS configuration, for an `https` URL.
-    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
-}
+use super::wire::{Watch, wait_any};
 
 /// A request as the exchange sends it.
 #[derive(Clone)]
@@ -71,12 +58,16 @@ pub(super) fn exchange<'a, H>(
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
-    let mut looking = None;
+    let mut underway = None;
     loop {
-        match send(route, request.clone(), deadline, looking)? {
+        match send(route, request.clone(), deadline, underway)? {
             Begun::Sent(sending) => return sending.response(deadline),
-            // The lookup waits on this thread when it goes on (`dns/`).
-            Begun::Looking(waiting) => looking = Some(waiting),
+            Begun::Underway(mut waiting) => {
+                let watch = waiting.watch();
+                let until = waiting.deadline(deadline);
+                wait_for(watch, until);
+                underway = Some(waiting);
+            }
         }
     }
 }
@@ -95,57 +86,30 @@ pub(crate) struct Sending {
     made: Option<Made>,
 }
 
-/// How long a new connection's lookup (`None` for an address host) and TCP connect took.
-#[derive(Debug, Clone, Copy)]
-struct Made {
-    dns: Option<Duration>,
-    connect: Duration,
-}
-
-/// A new connection's host being looked up, on no thread.
-#[derive(Debug)]
-pub(crate) struct Looking {
-    resolving: Resolving,
-    /// When the lookup began.
-    asked: Instant,
-}
-
-impl Looking {
-    /// The descriptor to wait on, and whether it was waited on before.
-    pub fn watch(&mut self) -> (RawFd, bool) {
-        self.resolving.watch()
-    }
-
-    /// When the wait must end, for a request that must end by `deadline`.
-    pub fn deadline(&self, deadline: Instant) -> Instant {
-        self.resolving.deadline(deadline)
-    }
-}
-
 /// How far `send` took a request.
 pub(super) enum Begun {
     /// Sent: its answer is to be waited for.
     Sent(Sending),
-    /// Its host is being looked up: `send` it again with this once the lookup can go on.
-    Looking(Looking),
+    /// Its connection is on its way: `send` it again with this once it can go on.
+    Underway(Underway),
 }
 
 /// Send `request` to its server (on a kept connection, or a new one), by `deadline`;
-/// `looking`: the lookup of its host begun by an earlier call, to go on with.
+/// `underway`: the new connection an earlier call began, to go on with.
 pub(super) fn send<'a, H>(
     route: &Route<'_>,
     request: Outgoing<'a, H>,
     deadline: Instant,
-    looking: Option<Looking>,
+    underway: Option<Underway>,
 ) -> Result<Begun, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let bytes = request_bytes(&request)?;
     let key = Key::new(route.tls.is_some(), &authority(request.url));
-    let (mut socket, made) = match connection(route, &key, request.url, deadline, looking)? {
+    let (mut socket, made) = match connection(route, &key, request.url, deadline, underway)? {
         Connection::Ready(socket, made) => (socket, made),
-        Connection::Looking(looking) => return Ok(Begun::Looking(looking)),
+        Connection::Underway(underway) => return Ok(Begun::Underway(underway)),
     };
     socket
         .send(&bytes, Some(deadline))
@@ -227,81 +191,16 @@ fn authority(url: &Url) -> String {
     format!("{host}:{port}")
 }
 
-/// A connection for a request: ready, or waiting for its host's lookup.
-enum Connection {
-    /// The connection, and for a new one how long making it took.
-    Ready(Socket, Option<Made>),
-    Looking(Looking),
-}
-
-/// An idle connection to `key`'s host that is still open, else a new one (its host looked
-/// up first: `looking` goes on with a lookup begun before); for `https`, its handshake
-/// begun by the first send. Says on this thread which it is and where it goes (see
-/// `pool.rs`).
-fn connection(
-    route: &Route<'_>,
-    key: &Key,
-    url: &Url,
-    deadline: Instant,
-    looking: Option<Looking>,
-) -> Result<Connection, Error> {
-    let max_age = route.config.max_idle_age();
-    // A lookup under way goes on to its end (a connection parked since is not taken).
-    if looking.is_none()
-        && let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open())
-    {
-        going_out_on(resting.peer, false);
-        return Ok(Connection::Ready(resting.transport, None));
-    }
-    let uri = url
-        .as_str()
-        .parse::<http::Uri>()
-        .map_err(|e| Error::BadUri(e.to_string()))?;
-    let (resolution, asked) = match looking {
-        Some(Looking { resolving, asked }) => (
-            route.resolver.resume(resolving, route.config, deadline)?,
-            asked,
-        ),
-        None => {
-            let asked = Instant::now();
-            (route.resolver.begin(&uri, route.config, deadline)?, asked)
-        }
+/// Wait on this thread until `watch`'s descriptor is ready or `until` passes.
+fn wait_for(watch: Watch, until: Instant) {
+    let events = match watch.writable {
+        true => libc::POLLOUT,
+        false => libc::POLLIN,
     };
-    let addrs = match resolution {
-        Resolution::Ready(addrs) => addrs,
-        Resolution::Waiting(resolving) => {
-            return Ok(Connection::Looking(Looking { resolving, asked }));
-        }
-    };
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(Error::Timeout(Timeout::Global));
-    }
-    let (after, reason) = match route.connect_timeout < left {
-        true => (route.connect_timeout, Timeout::Connect),
-        false => (left, Timeout::Global),
-    };
-    let timeout = NextTimeout {
-        after: UreqDuration::Exact(after),
-        reason,
-        per_read: None,
-        per_write: None,
-    };
-    let connecting = Instant::now();
-    let mut socket = Socket::open(&addrs, timeout, route.config)?;
-    let made = Made {
-        dns: matches!(url.host(), Some(url::Host::Domain(_)))
-            .then(|| connecting.saturating_duration_since(asked)),
-        connect: connecting.elapsed(),
-    };
-    going_out_on(socket.peer, true);
-    if let Some(config) = route.tls {
-        let name = server_name(url).map_err(Error::Io)?;
-        let handshake_by = match reason {
-            Timeout::Connect => connecting.checked_add(after),
-            _ => None,
-        };
-        socket.start_tls(Tls::new(config, name, handshake_by).map_err(Error::Io)?);
-    }
-    Ok(Connection::Ready(socket, Some(made)))
+    let mut fds = [libc::pollfd {
+        fd: watch.fd,
+        events,
+        revents: 0,
+    }];
+    let _ = wait_any(&mut fds, Some(until));
 }

@@ -96,7 +96,11 @@ impl Socket {
         timeout: NextTimeout,
         config: &Config,
     ) -> Result<Socket, Error> {
-        let stream = connect(addrs, timeout)?;
+        Socket::new(connect(addrs, timeout)?, config)
+    }
+
+    /// The connection `stream` (just made), with buffers sized by `config`.
+    pub fn new(stream: TcpStream, config: &Config) -> Result<Socket, Error> {
         if config.no_delay() {
             stream.set_nodelay(true)?;
         }

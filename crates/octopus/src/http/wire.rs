@@ -8,10 +8,30 @@
 
 use std::io;
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
 use crate::blocking;
+
+/// What an item waits for: its descriptor to be readable (or writable), and whether the
+/// descriptor was put in before (it is then re-armed, not added).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watch {
+    pub fd: RawFd,
+    pub watched: bool,
+    pub writable: bool,
+}
+
+impl Watch {
+    /// Wait for `fd` to be readable.
+    pub fn read(fd: RawFd, watched: bool) -> Watch {
+        Watch {
+            fd,
+            watched,
+            writable: false,
+        }
+    }
+}
 
 /// Waits up to this long are not told to the engine (`blocking.rs`).
 const SHORT_WAIT_MS: i32 = 1;

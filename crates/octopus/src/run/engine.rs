@@ -362,9 +362,9 @@ impl Engine {
     /// Put a sent request in the waiting set; it is given back when the set is not there
     /// (it could not be made: the request then waits on its worker).
     pub(super) fn put(&self, mut resumable: Box<Resumable>) -> Result<(), Box<Resumable>> {
-        let (fd, watched) = resumable.pending.watch();
+        let watch = resumable.pending.watch();
         let deadline = resumable.pending.deadline();
-        self.set.put(fd, watched, deadline, resumable)
+        self.set.put(watch, deadline, resumable)
     }
 
     /// Whether a running worker should poll the set before its next task: requests wait in

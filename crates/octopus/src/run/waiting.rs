@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
+pub(crate) use crate::http::Watch;
+
 /// The events one poll takes at most.
 const BATCH: usize = 256;
 
@@ -48,9 +50,9 @@ impl<T> Lazy<T> {
     }
 
     /// Put `item` in (see `Waiting::put`), making the set first if it is not yet.
-    pub fn put(&self, fd: RawFd, watched: bool, deadline: Instant, item: T) -> Result<(), T> {
+    pub fn put(&self, watch: Watch, deadline: Instant, item: T) -> Result<(), T> {
         match self.0.get_or_init(|| Waiting::new().ok()) {
-            Some(set) => set.put(fd, watched, deadline, item),
+            Some(set) => set.put(watch, deadline, item),
             None => Err(item),
         }
     }
@@ -112,7 +114,23 @@ impl<T> Waiting<T> {
                 earliest: None,
             }),
         };
-        waiting.control(libc::EPOLL_CTL_ADD, waiting.wake.as_raw_fd(), WAKE, false)?;
+        let wake = waiting.wake.as_raw_fd();
+        // SAFETY: `event` is valid for the call.
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: WAKE,
+        };
+        if unsafe {
+            libc::epoll_ctl(
+                waiting.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                wake,
+                &mut event,
+            )
+        } != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
         Ok(waiting)
     }
 
@@ -125,9 +143,14 @@ impl<T> Waiting<T> {
         self.count.load(Ordering::SeqCst) == 0
     }
 
-    /// Put `item` in until `fd` is readable or `deadline` passes; `watched`: `fd` was put in
-    /// before (it is re-armed). Gives the item back if the set refuses the descriptor.
-    pub fn put(&self, fd: RawFd, watched: bool, deadline: Instant, item: T) -> Result<(), T> {
+    /// Put `item` in until its descriptor is ready as `watch` says (readable, or writable)
+    /// or `deadline` passes. Gives the item back if the set refuses the descriptor.
+    pub fn put(&self, watch: Watch, deadline: Instant, item: T) -> Result<(), T> {
+        let Watch {
+            fd,
+            watched,
+            writable,
+        } = watch;
         let mut slots = self.slots();
         let index = match slots.free.pop() {
             Some(index) => index,
@@ -148,7 +171,7 @@ impl<T> Waiting<T> {
             true => libc::EPOLL_CTL_MOD,
             false => libc::EPOLL_CTL_ADD,
         };
-        if self.control(op, fd, data, true).is_err() {
+        if self.control(op, fd, data, writable).is_err() {
             slots.free.push(index);
             return Err(item);
         }
@@ -171,11 +194,12 @@ impl<T> Waiting<T> {
         let _ = unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), one.len()) };
     }
 
-    fn control(&self, op: libc::c_int, fd: RawFd, data: u64, once: bool) -> io::Result<()> {
-        let mut flags = libc::EPOLLIN | libc::EPOLLRDHUP;
-        if once {
-            flags |= libc::EPOLLONESHOT;
-        }
+    /// Arm `fd` once, for reading (and the peer closing) or for writing (a connect ending).
+    fn control(&self, op: libc::c_int, fd: RawFd, data: u64, writable: bool) -> io::Result<()> {
+        let flags = match writable {
+            true => libc::EPOLLOUT | libc::EPOLLONESHOT,
+            false => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT,
+        };
         let mut event = libc::epoll_event {
             events: flags as u32,
             u64: data,
@@ -307,9 +331,11 @@ mod tests {
         let (mut a, b) = UnixStream::pair().unwrap();
         let (_c, d) = UnixStream::pair().unwrap();
         let far = Instant::now() + LONG;
-        waiting.put(b.as_raw_fd(), false, far, "answered").unwrap();
         waiting
-            .put(d.as_raw_fd(), false, Instant::now(), "due")
+            .put(Watch::read(b.as_raw_fd(), false), far, "answered")
+            .unwrap();
+        waiting
+            .put(Watch::read(d.as_raw_fd(), false), Instant::now(), "due")
             .unwrap();
         assert_eq!(next(&waiting), ["due"], "nothing to read: due");
         assert!(!waiting.is_empty());
@@ -318,11 +344,13 @@ mod tests {
         assert_eq!(next(&waiting), ["answered"]);
         assert!(waiting.is_empty());
         // Re-armed (one-shot: added once), it comes back again on the bytes still unread.
-        waiting.put(b.as_raw_fd(), true, far, "again").unwrap();
+        waiting
+            .put(Watch::read(b.as_raw_fd(), true), far, "again")
+            .unwrap();
         assert_eq!(next(&waiting), ["again"]);
         // Adding a descriptor twice is refused, and the item given back.
         assert_eq!(
-            waiting.put(b.as_raw_fd(), false, far, "twice"),
+            waiting.put(Watch::read(b.as_raw_fd(), false), far, "twice"),
             Err("twice")
         );
         assert!(waiting.is_empty());
@@ -333,14 +361,18 @@ mod tests {
         let waiting = Waiting::new().unwrap();
         let (mut a, b) = UnixStream::pair().unwrap();
         waiting
-            .put(b.as_raw_fd(), false, Instant::now(), "due")
+            .put(Watch::read(b.as_raw_fd(), false), Instant::now(), "due")
             .unwrap();
         assert_eq!(next(&waiting), ["due"]);
         // The next item takes the same slot; the first one's registration is still armed,
         // and its event must not hand the new item back.
         let (_c, d) = UnixStream::pair().unwrap();
         waiting
-            .put(d.as_raw_fd(), false, Instant::now() + LONG, "next")
+            .put(
+                Watch::read(d.as_raw_fd(), false),
+                Instant::now() + LONG,
+                "next",
+            )
             .unwrap();
         a.write_all(b"late").unwrap();
         let soon = Instant::now() + Duration::from_millis(200);
@@ -355,7 +387,11 @@ mod tests {
         let (_a, b) = UnixStream::pair().unwrap();
         // Due long after the liveness bound below: only the nudge can end the poll in time.
         waiting
-            .put(b.as_raw_fd(), false, Instant::now() + 10 * LONG, "held")
+            .put(
+                Watch::read(b.as_raw_fd(), false),
+                Instant::now() + 10 * LONG,
+                "held",
+            )
             .unwrap();
         let (sender, polled) = std::sync::mpsc::channel();
         let polling = Arc::clone(&waiting);

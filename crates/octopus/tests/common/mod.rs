@@ -34,3 +34,31 @@ pub fn fetch_paths(
         .map(|p| (p.to_string(), by_url.remove(&s.url(p)).unwrap()))
         .collect()
 }
+
+/// A listener on `127.0.0.2:port` that accepts nothing: its queue is filled, so a new
+/// connection to it hangs (no answer to its SYN), as to a black-holed IPv6 path. Held
+/// with the connections that fill it.
+pub struct BlackHole {
+    _listener: socket2::Socket,
+    _filling: Vec<socket2::Socket>,
+}
+
+pub fn black_hole(port: u16) -> std::io::Result<BlackHole> {
+    use socket2::{Domain, Socket, Type};
+    let addr: std::net::SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    listener.bind(&addr.into())?;
+    listener.listen(0)?;
+    let mut filling = Vec::new();
+    for _ in 0..4 {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        let _ = socket.connect(&addr.into());
+        filling.push(socket);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    Ok(BlackHole {
+        _listener: listener,
+        _filling: filling,
+    })
+}
