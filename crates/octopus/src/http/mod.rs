@@ -1,9 +1,10 @@
 //! HTTP: one fetch per call (`client.rs`, its redirect chain hop by hop in `chain.rs`): for
 //! `http` and `https` sent directly, octopus's own HTTP/1.1 exchange (`exchange.rs`,
-//! `body_reader.rs`; TLS by rustls in `tls.rs`), through a proxy ureq's; what came back
-//! read, decoded and archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect
-//! following (`redirect.rs`), name resolution on the calling thread (`resolver.rs`,
-//! `dns/`), connecting with Happy Eyeballs (`connect.rs`), our own connections and pools
+//! `head.rs`, `body_reader.rs`; its connection found or made on no thread by `dial.rs`;
+//! TLS by rustls in `tls.rs`), through a proxy ureq's; what came back read, decoded and
+//! archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect following
+//! (`redirect.rs`), name resolution (`resolver.rs`, `dns/`), connecting with Happy
+//! Eyeballs (`connect.rs`), our own connections and pools
 //! (`socket.rs` over the system calls of `wire.rs`, `buffers.rs`, `pool.rs`,
 //! `connector.rs`), failures classified (`classify.rs`), trusted roots and client
 //! certificates (`trust.rs`).
