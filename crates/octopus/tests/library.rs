@@ -468,3 +468,24 @@ fn failures_speak_of_the_librarys_settings_not_of_flags() {
         );
     }
 }
+
+#[test]
+fn a_pull_can_be_read_with_a_bound_on_each_wait() {
+    let s = server();
+    let otto = builder().build().unwrap();
+    let mut responses = otto.fetch_all(vec![s.url("/delay/300/a")]).unwrap();
+    // Not there yet after a millisecond: the wait ends, nothing lost.
+    assert!(responses.next_timeout(Duration::from_millis(1)).is_none());
+    let response = loop {
+        if let Some(next) = responses.next_timeout(Duration::from_millis(50)) {
+            break next.expect("one response");
+        }
+    };
+    assert_eq!(response.status(), Some(200));
+    let end = loop {
+        if let Some(next) = responses.next_timeout(Duration::from_millis(50)) {
+            break next;
+        }
+    };
+    assert!(end.is_none(), "then the end");
+}

@@ -125,6 +125,27 @@ impl Responses {
         })
     }
 
+    /// The next response, waiting at most `timeout` for it: `None` when the time ran out,
+    /// `Some(None)` when there are no more (as `next` ends), `Some(Some(response))`
+    /// otherwise. For a caller that must look up between waits (a Python binding looking
+    /// for Ctrl-C).
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Option<Response>> {
+        match self.responses.recv_timeout(timeout.min(POLL)) {
+            Ok(response) => {
+                self.window.answered(1);
+                Some(Some(response))
+            }
+            Err(RecvTimeoutError::Disconnected) => Some(None),
+            // Stopped, with the feeder perhaps blocked in its iterator for good.
+            Err(RecvTimeoutError::Timeout)
+                if self.octopus.is_stopped() && self.window.outstanding() == 0 =>
+            {
+                Some(None)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+        }
+    }
+
     /// The next response if one is ready now, without waiting.
     pub fn try_next(&mut self) -> Option<Response> {
         let response = self.responses.try_recv().ok()?;
@@ -181,19 +202,8 @@ impl Iterator for Responses {
 
     fn next(&mut self) -> Option<Response> {
         loop {
-            match self.responses.recv_timeout(POLL) {
-                Ok(response) => {
-                    self.window.answered(1);
-                    return Some(response);
-                }
-                Err(RecvTimeoutError::Disconnected) => return None,
-                // Stopped, with the feeder perhaps blocked in its iterator for good.
-                Err(RecvTimeoutError::Timeout)
-                    if self.octopus.is_stopped() && self.window.outstanding() == 0 =>
-                {
-                    return None;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
+            if let Some(next) = self.next_timeout(POLL) {
+                return next;
             }
         }
     }
