@@ -1,0 +1,75 @@
+"""What a handler is given: the original's ``Response``, with octopus's own fields."""
+
+from http.cookies import SimpleCookie
+
+#: The status of a response that never came, as the original reported it: 599 for a
+#: connection, name or TLS failure, 500 for a timeout.
+FAILED_STATUS = 599
+TIMEOUT_STATUS = 500
+
+
+class Response:
+    """One URL's result.
+
+    The original's fields: ``url``, ``status_code``, ``headers`` (a dict), ``cookies`` (a
+    dict), ``text``, ``effective_url`` (after redirects), ``error`` (``None``, or why no
+    response came) and ``request_time`` (seconds, a number). octopus adds ``content``
+    (bytes), ``error_kind`` (``dns``, ``connect``, ``timeout``, ``tls``, …), ``attempts``,
+    ``redirects`` and ``cached``.
+    """
+
+    def __init__(self, url, status_code, headers=None, cookies=None, text=None,
+                 effective_url=None, error=None, request_time=0.0, content=b"",
+                 error_kind=None, attempts=1, redirects=0, cached=False):
+        self.url = url
+        self.status_code = status_code
+        self.headers = headers if headers is not None else {}
+        self.cookies = cookies if cookies is not None else {}
+        self.content = content
+        self.text = text if text is not None else _decode(content, self.headers)
+        self.effective_url = effective_url if effective_url is not None else url
+        self.error = error
+        self.request_time = request_time
+        self.error_kind = error_kind
+        self.attempts = attempts
+        self.redirects = redirects
+        self.cached = cached
+
+    @classmethod
+    def _from_engine(cls, r):
+        """The model of an engine response (``octopus._octopus.Response``)."""
+        if r.status is None:
+            status = TIMEOUT_STATUS if r.error_kind == "timeout" else FAILED_STATUS
+        else:
+            status = r.status
+        cookies = {}
+        for name, value in r.header_list:
+            if name == "set-cookie":
+                jar = SimpleCookie()
+                try:
+                    jar.load(value)
+                except Exception:  # a cookie Python cannot read is left out
+                    continue
+                cookies.update({key: morsel.value for key, morsel in jar.items()})
+        headers = r.headers
+        return cls(url=r.url, status_code=status, headers=headers, cookies=cookies,
+                   effective_url=r.final_url or r.url, error=r.error,
+                   request_time=r.elapsed, content=r.content, error_kind=r.error_kind,
+                   attempts=r.attempts, redirects=r.redirects, cached=r.cached)
+
+    def __repr__(self):
+        return f"<Response {self.status_code} {self.url}>"
+
+
+def _decode(content, headers):
+    """The body as text: the charset the Content-Type names, else UTF-8 (bytes that do not
+    decode are replaced)."""
+    charset = "utf-8"
+    for part in headers.get("content-type", "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return content.decode(charset, errors="replace")
+    except LookupError:
+        return content.decode("utf-8", errors="replace")

@@ -1,0 +1,185 @@
+"""The original's API on octopus's engine, against a real server on 127.0.0.1."""
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+import pytest
+
+import octopus
+from octopus import Octopus, TimeoutError, fetch_all
+from octopus.limiter.in_memory.per_domain import Limiter
+
+
+def collect():
+    got, lock = [], threading.Lock()
+
+    def handler(url, response):
+        with lock:
+            got.append((url, response))
+
+    return got, handler
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_the_readme_example_runs_and_the_repeat_comes_from_the_cache(server):
+    otto = Octopus(concurrency=4, auto_start=True, cache=True, expiration_in_seconds=10)
+    got, handler = collect()
+    for path in ["/a", "/b", "/c"]:
+        otto.enqueue(server.url(path), handler)
+    otto.wait()
+    otto.enqueue(server.url("/a"), handler)  # will come from the cache
+    otto.wait()
+    assert sorted(url for url, _ in got) == sorted(server.url(p) for p in ["/a", "/a", "/b", "/c"])
+    assert all(r.status_code == 200 and r.text == "ok" for _, r in got)
+    assert server.hits["/a"] == 1
+    assert [r.cached for url, r in got if url.endswith("/a")] == [False, True]
+
+
+def test_urls_enqueued_before_start_are_fetched_once_started(server):
+    otto = Octopus(concurrency=2)
+    got, handler = collect()
+    otto.enqueue(server.url("/x"), handler)
+    assert otto.queue_size == 1 and not otto.is_empty
+    with pytest.raises(TimeoutError):
+        otto.wait(timeout=0.1)
+    otto.start()
+    otto.wait()
+    assert [r.status_code for _, r in got] == [200]
+    assert otto.is_empty and otto.queue_size == 0
+    assert (otto.concurrency, otto.auto_start, otto.cache) == (2, False, False)
+
+
+def test_wait_raises_timeout_error_and_zero_waits_for_ever(server):
+    otto = Octopus(auto_start=True, request_timeout_in_seconds=5)
+    got, handler = collect()
+    otto.enqueue(server.url("/delay/600"), handler)
+    with pytest.raises(TimeoutError):
+        otto.wait(timeout=0.05)
+    otto.wait(timeout=0)
+    assert [r.status_code for _, r in got] == [200]
+
+
+def test_failures_are_responses_599_and_500_for_a_timeout(server):
+    otto = Octopus(auto_start=True, request_timeout_in_seconds=0.3)
+    got, handler = collect()
+    otto.enqueue(f"http://127.0.0.1:{closed_port()}/", handler)
+    otto.enqueue(server.url("/delay/2000"), handler)
+    otto.wait()
+    by_kind = {r.error_kind: r for _, r in got}
+    assert by_kind["connect"].status_code == 599
+    assert "refused" in by_kind["connect"].error.lower()
+    assert by_kind["timeout"].status_code == 500
+    assert by_kind["timeout"].error
+
+
+def test_a_handler_that_raises_is_reported_and_the_run_goes_on(server, monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: reported.append(info.exc_value))
+    otto = Octopus(concurrency=1, auto_start=True)
+    got, handler = collect()
+
+    def broken(url, response):
+        raise ValueError("handler bug")
+
+    otto.enqueue(server.url("/1"), broken)
+    otto.enqueue(server.url("/2"), handler)
+    otto.wait()
+    assert [r.status_code for _, r in got] == [200]
+    assert [str(e) for e in reported] == ["handler bug"]
+
+
+def test_what_enqueue_cannot_honour_yet_is_a_type_error_naming_it(server):
+    otto = Octopus(auto_start=True)
+    with pytest.raises(TypeError, match="POST"):
+        otto.enqueue(server.url("/"), print, method="POST")
+    with pytest.raises(TypeError, match="headers"):
+        otto.enqueue(server.url("/"), print, headers={"X": "1"})
+
+
+def test_the_response_has_the_originals_fields_and_octopus_own(server):
+    otto = Octopus(auto_start=True)
+    got, handler = collect()
+    otto.enqueue(server.url("/redirect"), handler)
+    otto.enqueue(server.url("/cookie"), handler)
+    otto.wait()
+    responses = {url.rsplit("/", 1)[1]: r for url, r in got}
+    redirected = responses["redirect"]
+    assert redirected.effective_url == server.url("/ok")
+    assert redirected.redirects == 1
+    cookie = responses["cookie"]
+    assert cookie.cookies == {"a": "1", "b": "two"}
+    assert cookie.text == "héllo" and cookie.content == "héllo".encode()
+    assert cookie.headers["content-type"] == "text/plain; charset=utf-8"
+    assert isinstance(cookie.request_time, float) and cookie.request_time > 0
+    assert cookie.error is None and cookie.attempts == 1
+
+
+def test_the_limiter_bounds_requests_in_flight_per_prefix(server):
+    limiter = Limiter({server.url("/slow/"): 1})
+    otto = Octopus(concurrency=8, auto_start=True, limiter=limiter)
+    got, handler = collect()
+    for i in range(6):
+        otto.enqueue(server.url(f"/slow/{i}"), handler)
+    otto.wait()
+    assert len(got) == 6
+    assert server.most == 1
+
+
+def test_many_threads_enqueue_at_once(server):
+    otto = Octopus(concurrency=16, auto_start=True)
+    got, handler = collect()
+
+    def enqueue_some(t):
+        for i in range(50):
+            otto.enqueue(server.url(f"/t{t}/{i}"), handler)
+
+    threads = [threading.Thread(target=enqueue_some, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    otto.wait(timeout=0)
+    assert len(got) == 400
+    assert len({url for url, _ in got}) == 400
+
+
+def test_fetch_all_yields_every_response_reading_urls_lazily(server):
+    taken = []
+
+    def urls():
+        for i in range(300):
+            taken.append(i)
+            yield server.url(f"/n/{i}")
+
+    statuses = [r.status_code for r in fetch_all(urls(), concurrency=32)]
+    assert statuses == [200] * 300
+    assert len(taken) == 300
+
+
+def test_ctrl_c_during_wait_raises_keyboard_interrupt(server):
+    otto = Octopus(concurrency=4, auto_start=True, request_timeout_in_seconds=30)
+    got, handler = collect()
+    for i in range(4):
+        otto.enqueue(server.url(f"/delay/5000/{i}"), handler)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        otto.wait(timeout=0)
+    # A liveness bound, not a timing: without signals looked at, the wait lasts 5 s.
+    assert time.monotonic() - started < 4.5
+
+
+def test_the_package_is_imported_as_the_original_is():
+    assert octopus.Octopus is Octopus
+    assert issubclass(octopus.TimeoutError, RuntimeError)
