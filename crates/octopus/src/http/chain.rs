@@ -22,7 +22,8 @@ use url::Url;
 use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
 use super::dial::Underway;
-use super::exchange::{Answered, Begun, Outgoing, Sending, send};
+use super::exchange::{Answered, Begun, Sending, send};
+use super::head::Outgoing;
 use super::pool::{going_out_on, noting_connections, peer};
 use super::receive::Sent;
 use super::redirect::{

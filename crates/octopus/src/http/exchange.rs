@@ -26,21 +26,10 @@ use crate::timings::Timings;
 
 use super::body_reader::{Back, BodyReader, Framing};
 use super::dial::{Connection, Made, Route, Underway, connection};
-use super::head::{asks_to_close, read_head, request_bytes};
+use super::head::{Outgoing, asks_to_close, read_head, request_bytes};
 use super::pool::{Key, Parked};
 use super::socket::{Socket, io_error};
 use super::wire::{Watch, wait_any};
-
-/// A request as the exchange sends it.
-#[derive(Clone)]
-pub(super) struct Outgoing<'a, H> {
-    pub method: &'a Method,
-    pub url: &'a Url,
-    /// Every header to send but those the exchange adds (`Host`, `Authorization` from the
-    /// URL, `Content-Length`).
-    pub headers: H,
-    pub body: Option<&'a [u8]>,
-}
 
 /// A response head read (its body left to its reader), and where the request's time went.
 pub(super) struct Answered {

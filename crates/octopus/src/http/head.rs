@@ -22,8 +22,18 @@ use crate::input::push_host;
 
 use super::body_reader::disconnected;
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
-use super::exchange::Outgoing;
 use super::socket::{Socket, io_error};
+
+/// A request as the exchange sends it.
+#[derive(Clone)]
+pub(super) struct Outgoing<'a, H> {
+    pub method: &'a Method,
+    pub url: &'a Url,
+    /// Every header to send but those the exchange adds (`Host`, `Authorization` from the
+    /// URL, `Content-Length`).
+    pub headers: H,
+    pub body: Option<&'a [u8]>,
+}
 
 /// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,
 /// browsers and RFC 3986 read userinfo: `us%40er` is the user `us@er`); `None` without

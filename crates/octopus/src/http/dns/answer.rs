@@ -8,7 +8,18 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
 
 use super::DnsError;
-use super::ask::Said;
+
+/// What a server said of a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Said {
+    /// Its addresses (IPv6 first: connecting races the families, `connect.rs`), and how
+    /// long they may be kept.
+    Addresses(Vec<IpAddr>, Duration),
+    /// The name does not exist (NXDOMAIN), for this long.
+    NoSuchName(Duration),
+    /// The name exists with no address (NODATA), for this long.
+    NoAddress(Duration),
+}
 
 /// Negative answers are kept this long when the server names no SOA minimum.
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);

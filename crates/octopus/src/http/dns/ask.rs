@@ -16,7 +16,7 @@
 //! before the last one closes (the waiting set never sees a descriptor number come back).
 
 use std::hash::BuildHasher;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -24,23 +24,11 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
 
 use super::DnsError;
-use super::answer::Answer;
+use super::answer::{Answer, Said};
 
 /// The largest answer read over UDP (EDNS is not offered: 512 bytes is the classic limit,
 /// and a truncated answer still carries the addresses that fit).
 const MAX_ANSWER: usize = 4096;
-
-/// What a server said of a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Said {
-    /// Its addresses (IPv6 first: connecting races the families, `connect.rs`), and how
-    /// long they may be kept.
-    Addresses(Vec<IpAddr>, Duration),
-    /// The name does not exist (NXDOMAIN), for this long.
-    NoSuchName(Duration),
-    /// The name exists with no address (NODATA), for this long.
-    NoAddress(Duration),
-}
 
 /// How to ask: the servers in turn; the first try's wait, doubled at each try after, never
 /// over `timeout`; every server asked `attempts` times at least, and tries made until

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::DnsError;
-use super::ask::Said;
+use super::answer::Said;
 
 /// The longest an answer is kept, whatever its TTL.
 const MAX_TTL: Duration = Duration::from_secs(3600);

@@ -37,7 +37,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ask::{Asking, Ids, Plan, Said};
+use answer::Said;
+use ask::{Asking, Ids, Plan};
 use bell::{Bell, Told};
 use conf::Conf;
 pub(crate) use error::DnsError;
