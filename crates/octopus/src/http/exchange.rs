@@ -29,7 +29,7 @@ use super::dial::{Connection, Made, Route, Underway, connection};
 use super::head::{Outgoing, asks_to_close, read_head, request_bytes};
 use super::pool::{Key, Parked};
 use super::socket::{Socket, io_error};
-use super::wire::{Watch, wait_any};
+use super::wire::wait_watch;
 
 /// A response head read (its body left to its reader), and where the request's time went.
 pub(super) struct Answered {
@@ -54,7 +54,7 @@ where
             Begun::Underway(mut waiting) => {
                 let watch = waiting.watch();
                 let until = waiting.deadline(deadline);
-                wait_for(watch, until);
+                wait_watch(watch, until);
                 underway = Some(waiting);
             }
         }
@@ -178,18 +178,4 @@ fn authority(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
     format!("{host}:{port}")
-}
-
-/// Wait on this thread until `watch`'s descriptor is ready or `until` passes.
-fn wait_for(watch: Watch, until: Instant) {
-    let events = match watch.writable {
-        true => libc::POLLOUT,
-        false => libc::POLLIN,
-    };
-    let mut fds = [libc::pollfd {
-        fd: watch.fd,
-        events,
-        revents: 0,
-    }];
-    let _ = wait_any(&mut fds, Some(until));
 }

@@ -53,6 +53,21 @@ pub(super) fn wait_ready(
     wait_any(&mut fds, deadline)
 }
 
+/// Wait on this thread until `watch`'s descriptor is ready (readable, or writable) or
+/// `until` passes; what became of it is for the caller to find out.
+pub(super) fn wait_watch(watch: Watch, until: Instant) {
+    let events = match watch.writable {
+        true => libc::POLLOUT,
+        false => libc::POLLIN,
+    };
+    let mut fds = [libc::pollfd {
+        fd: watch.fd,
+        events,
+        revents: 0,
+    }];
+    let _ = wait_any(&mut fds, Some(until));
+}
+
 /// Wait until one of `fds` is ready for its events (their `revents` say which), or
 /// `deadline` passes (`TimedOut`). The first wait is short and not told to the engine (a
 /// connection on loopback, an answer already on its way); a longer one is

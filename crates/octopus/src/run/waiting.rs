@@ -115,22 +115,7 @@ impl<T> Waiting<T> {
             }),
         };
         let wake = waiting.wake.as_raw_fd();
-        // SAFETY: `event` is valid for the call.
-        let mut event = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: WAKE,
-        };
-        if unsafe {
-            libc::epoll_ctl(
-                waiting.epoll.as_raw_fd(),
-                libc::EPOLL_CTL_ADD,
-                wake,
-                &mut event,
-            )
-        } != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
+        waiting.control(libc::EPOLL_CTL_ADD, wake, WAKE, libc::EPOLLIN)?;
         Ok(waiting)
     }
 
@@ -171,7 +156,12 @@ impl<T> Waiting<T> {
             true => libc::EPOLL_CTL_MOD,
             false => libc::EPOLL_CTL_ADD,
         };
-        if self.control(op, fd, data, writable).is_err() {
+        // Armed once, for reading (and the peer closing) or for writing (a connect ending).
+        let events = match writable {
+            true => libc::EPOLLOUT | libc::EPOLLONESHOT,
+            false => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT,
+        };
+        if self.control(op, fd, data, events).is_err() {
             slots.free.push(index);
             return Err(item);
         }
@@ -194,14 +184,15 @@ impl<T> Waiting<T> {
         let _ = unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), one.len()) };
     }
 
-    /// Arm `fd` once, for reading (and the peer closing) or for writing (a connect ending).
-    fn control(&self, op: libc::c_int, fd: RawFd, data: u64, writable: bool) -> io::Result<()> {
-        let flags = match writable {
-            true => libc::EPOLLOUT | libc::EPOLLONESHOT,
-            false => libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT,
-        };
+    fn control(
+        &self,
+        op: libc::c_int,
+        fd: RawFd,
+        data: u64,
+        events: libc::c_int,
+    ) -> io::Result<()> {
         let mut event = libc::epoll_event {
-            events: flags as u32,
+            events: events as u32,
             u64: data,
         };
         // SAFETY: `event` is valid for the call.
@@ -354,6 +345,27 @@ mod tests {
             Err("twice")
         );
         assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn an_item_waiting_to_write_comes_back_when_it_can_then_waits_to_read() {
+        let waiting = Waiting::new().unwrap();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let far = Instant::now() + LONG;
+        let writable = Watch {
+            fd: b.as_raw_fd(),
+            watched: false,
+            writable: true,
+        };
+        waiting.put(writable, far, "connected").unwrap();
+        assert_eq!(next(&waiting), ["connected"], "an empty buffer takes bytes");
+        // Re-armed for reading: nothing to read, so only the bytes bring it back.
+        waiting
+            .put(Watch::read(b.as_raw_fd(), true), far, "answered")
+            .unwrap();
+        assert_eq!(waiting.poll(Some(Instant::now())), Vec::<&str>::new());
+        a.write_all(b"x").unwrap();
+        assert_eq!(next(&waiting), ["answered"]);
     }
 
     #[test]

@@ -261,22 +261,6 @@ impl Try {
     }
 }
 
-/// Wait (on this thread) until `fd` is readable or `until` passes.
-pub(super) fn wait_readable(fd: RawFd, until: Instant) {
-    let left = until.saturating_duration_since(Instant::now());
-    if left.is_zero() || fd < 0 {
-        return;
-    }
-    let millis = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-    let mut poll = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the call.
-    unsafe { libc::poll(&mut poll, 1, millis) };
-}
-
 /// A UDP socket connected to `server` (answers from elsewhere are not read), not blocking.
 fn open(server: SocketAddr) -> std::io::Result<UdpSocket> {
     let local: SocketAddr = match server {

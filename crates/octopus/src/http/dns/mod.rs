@@ -14,13 +14,12 @@
 //!   `Window`): the others wait their turn, first come first;
 //! - a lookup never outlives the request's deadline (it is then `DnsError::Deadline`).
 //!
-//!
 //! A lookup waits on no thread (`Looked::Wait`): it is given back with a descriptor to
 //! wait on (its query's socket, or its bell: `bell.rs`) and a time, and goes into the
 //! engine's waiting set as a request waiting for its answer does; `resume` goes on with
 //! it. Every step under the lock is short: sending or reading datagrams happens outside
-//! it. On a thread that must wait (a proxied request, ureq's resolver), `lookup` drives
-//! the same steps, waiting in `poll`.
+//! it. On a thread that must wait (a proxied request: `OctopusResolver::lookup`), the same
+//! steps are driven, and `resume` waits in `poll` for what it has not got.
 
 mod answer;
 mod ask;
@@ -45,7 +44,7 @@ pub(crate) use error::DnsError;
 use known::Known;
 use window::Window;
 
-use crate::blocking;
+use super::wire::{Watch, wait_watch};
 
 /// The resolver: its configuration, and what it knows and is asking.
 #[derive(Debug)]
@@ -255,7 +254,7 @@ impl Dns {
                     }
                     None => {
                         let (fd, _) = asking.watch();
-                        blocking::during(|| ask::wait_readable(fd, asking.until()));
+                        wait_watch(Watch::read(fd, true), asking.until());
                     }
                 }
             },
@@ -410,6 +409,6 @@ fn pass_place(state: &mut State) {
 /// Wait on this thread until `bell` is told or `deadline` passes.
 fn wait_for(bell: &Bell, deadline: Instant) {
     if bell.told().is_none() {
-        blocking::during(|| ask::wait_readable(bell.fd(), deadline));
+        wait_watch(Watch::read(bell.fd(), true), deadline);
     }
 }
