@@ -128,3 +128,17 @@ fn a_large_head_is_read_and_one_over_the_limit_refused_on_a_reused_connection() 
     // The connection with the refused head is not used again; the others were.
     assert_eq!(s.connections(), 2);
 }
+
+#[test]
+fn a_request_that_says_connection_close_leaves_its_connection_unkept() {
+    let s = server();
+    let otto = builder()
+        .concurrency(1)
+        .header("Connection", "close")
+        .build()
+        .unwrap();
+    let urls = (0..20).map(|i| s.url(&format!("/c/{i}"))).collect();
+    let responses = fetch(&otto, urls);
+    assert!(responses.iter().all(|r| r.status() == Some(200)));
+    assert_eq!(s.connections(), 20, "one connection per request");
+}

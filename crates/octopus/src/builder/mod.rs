@@ -20,6 +20,7 @@ use crate::run::Octopus;
 use crate::shared::SharedLimits;
 pub use error::Error;
 pub use table::{Builder, Setting};
+pub(crate) use validate::checked_header;
 
 impl Octopus {
     /// Settings for a new `Octopus`, starting from [`defaults`](crate::defaults).

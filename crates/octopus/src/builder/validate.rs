@@ -195,7 +195,7 @@ impl Builder {
         let headers = self
             .header
             .iter()
-            .map(|(n, v)| header(n, v))
+            .map(|(n, v)| checked_header(n, v))
             .collect::<Result<Vec<_>, _>>()?;
         let user_agent = match &self.user_agent {
             Some(ua) => {
@@ -284,7 +284,8 @@ fn interval(per_second: f64) -> Duration {
     Duration::try_from_secs_f64(1.0 / per_second).map_or(MAX_DURATION, |gap| gap.min(MAX_DURATION))
 }
 
-fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
+/// A header's name and value, checked.
+pub(crate) fn checked_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     let shown = || format!("{name}: {value}");
     let name = HeaderName::from_bytes(name.trim().as_bytes())
         .map_err(|_| Error::setting(Setting::Header, shown(), "not a valid header name"))?;

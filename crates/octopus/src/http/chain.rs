@@ -14,6 +14,7 @@
 //! the chain); every hop is archived with its answer (`receive.rs`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use ureq::http::{self, HeaderName, HeaderValue};
@@ -32,6 +33,7 @@ use super::redirect::{
 use super::wire::Watch;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
+use crate::input::Shape;
 
 /// What `Client::start` or `Client::resume` did with a fetch. Returned by value and taken
 /// apart at once: the `Pending` moves straight into the engine's one box per waiting
@@ -106,10 +108,14 @@ struct Chain {
     deadline: Instant,
     /// The URL asked for, once a redirect has moved `hop` on.
     requested: Option<Url>,
-    /// The headers sent, once a redirect to another origin has stripped credentials from
-    /// the settings' (`None`: the settings').
+    /// The headers sent, when not the settings': the request's own among them, or once a
+    /// redirect to another origin has stripped credentials.
     headers: Option<Vec<(HeaderName, HeaderValue)>>,
+    /// The body sent while the hop keeps it.
+    body: Option<Arc<[u8]>>,
     redirects: u32,
+    /// Redirects followed at most.
+    max_redirects: u32,
     /// A failure to archive a hop of the chain, told with its result.
     archived: Option<Failure>,
 }
@@ -122,6 +128,25 @@ impl Chain {
     ) -> &'a [(HeaderName, HeaderValue)] {
         self.headers.as_deref().unwrap_or(settings)
     }
+
+    /// The body this hop sends.
+    fn body(&self) -> Option<&[u8]> {
+        self.body.as_deref().filter(|_| self.hop.keep_body)
+    }
+}
+
+/// The settings' headers with the request's own in place of those of the same names.
+fn merged(
+    settings: &[(HeaderName, HeaderValue)],
+    own: &[(HeaderName, HeaderValue)],
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut headers: Vec<_> = settings
+        .iter()
+        .filter(|(name, _)| !own.iter().any(|(given, _)| given == name))
+        .cloned()
+        .collect();
+    headers.extend(own.iter().cloned());
+    headers
 }
 
 /// What became of a hop sent.
@@ -141,24 +166,37 @@ enum Followed {
 }
 
 impl Client {
-    /// Start fetching `url`: a hop to an `http` or `https` URL sent directly returns once
-    /// it is sent (or while its host is looked up), to wait without holding a thread
-    /// (`Started::Waiting`); the others are made here.
-    pub fn start(&self, url: &Url) -> Started {
+    /// Start fetching `url`, as the settings say where `shape` does not say otherwise: a
+    /// hop to an `http` or `https` URL sent directly returns once it is sent (or while its
+    /// host is looked up), to wait without holding a thread (`Started::Waiting`); the
+    /// others are made here.
+    pub fn start(&self, url: &Url, shape: Option<&Shape>) -> Started {
         let now = Instant::now();
+        let cfg = &self.cfg;
+        let timeout = shape.and_then(|s| s.timeout).unwrap_or(cfg.timeout);
         let chain = Chain {
             hop: Hop {
                 url: url.clone(),
-                method: self.cfg.method.clone(),
+                method: shape
+                    .and_then(|s| s.method.clone())
+                    .unwrap_or_else(|| cfg.method.clone()),
                 keep_body: true,
             },
             started: now,
-            // The timeout is bounded when settings are validated; the fallback only guards
-            // that.
-            deadline: now.checked_add(self.cfg.timeout).unwrap_or(now),
+            // Timeouts are bounded when settings are validated and requests shaped; the
+            // fallback only guards that.
+            deadline: now.checked_add(timeout).unwrap_or(now),
             requested: None,
-            headers: None,
+            headers: shape
+                .filter(|s| !s.headers.is_empty())
+                .map(|s| merged(&cfg.headers, &s.headers)),
+            body: shape
+                .and_then(|s| s.body.clone())
+                .or_else(|| cfg.body.clone()),
             redirects: 0,
+            max_redirects: shape
+                .and_then(|s| s.max_redirects)
+                .unwrap_or(cfg.max_redirects),
             archived: None,
         };
         self.drive(chain, None)
@@ -248,7 +286,7 @@ impl Client {
                 method: &chain.hop.method,
                 url: &chain.hop.url,
                 headers: self.request_headers(chain.headers(&self.cfg.headers)),
-                body: self.cfg.body.as_deref().filter(|_| chain.hop.keep_body),
+                body: chain.body(),
             };
             let (sent, connected) =
                 noting_connections(|| send(&route, request, chain.deadline, underway));
@@ -282,7 +320,8 @@ impl Client {
     fn send_here(&self, chain: &Chain, proxy: Option<&str>) -> Result<Answered, Failure> {
         let headers = chain.headers(&self.cfg.headers);
         let later_hop = chain.redirects > 0;
-        self.send(&chain.hop, headers, later_hop, chain.deadline, proxy)
+        let body = chain.body();
+        self.send(&chain.hop, headers, body, later_hop, chain.deadline, proxy)
     }
 
     /// What the answer to `chain`'s hop (sent at `at`) leads to: the final response, read to
@@ -293,6 +332,7 @@ impl Client {
         let sent = Sent {
             hop: &chain.hop,
             headers: chain.headers(&self.cfg.headers),
+            body: chain.body(),
             later_hop: chain.redirects > 0,
             at,
             timings,
@@ -304,7 +344,7 @@ impl Client {
             .flatten()
             .map(|value| location_text(value.as_bytes()))
             .filter(|location| !location.is_empty());
-        let Some(location) = location.filter(|_| self.cfg.max_redirects > 0) else {
+        let Some(location) = location.filter(|_| chain.max_redirects > 0) else {
             let url = chain.requested.as_ref().unwrap_or(&chain.hop.url);
             let read = self.read(response, &sent, chain.redirects, url, archived);
             return Followed::Done(read.map(|mut fetched| {
@@ -312,10 +352,10 @@ impl Client {
                 fetched
             }));
         };
-        if chain.redirects == self.cfg.max_redirects {
+        if chain.redirects == chain.max_redirects {
             let msg = format!(
                 "more than {} redirects (max-redirects)",
-                self.cfg.max_redirects
+                chain.max_redirects
             );
             return Followed::Done(Err(Failure::new(ErrorKind::TooManyRedirects, msg)));
         }

@@ -187,6 +187,7 @@ impl Client {
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
+        body: Option<&[u8]>,
         later_hop: bool,
         deadline: Instant,
         proxy: Option<&str>,
@@ -209,7 +210,6 @@ impl Client {
                     "deadline passed (timeout)",
                 ));
             }
-            let body = self.cfg.body.as_deref().filter(|_| hop.keep_body);
             let (result, connected) = match &way {
                 Way::Direct(route) => {
                     let request = Outgoing {

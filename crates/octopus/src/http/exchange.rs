@@ -18,7 +18,7 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ureq::http::{self, HeaderName, HeaderValue, Method, Version};
+use ureq::http::{self, HeaderName, HeaderValue, Method, Version, header};
 use ureq::{Error, Timeout};
 use url::Url;
 
@@ -26,7 +26,7 @@ use crate::timings::Timings;
 
 use super::body_reader::{Back, BodyReader, Framing};
 use super::dial::{Connection, Made, Route, Underway, connection};
-use super::head::{Outgoing, asks_to_close, read_head, request_bytes};
+use super::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
 use super::pool::{Key, Parked};
 use super::socket::{Socket, io_error};
 use super::wire::wait_watch;
@@ -70,6 +70,8 @@ pub(crate) struct Sending {
     parked: Arc<Parked<Socket>>,
     /// A HEAD request: the response has no body, whatever its head says.
     head: bool,
+    /// The request said `Connection: close`: the connection is not kept.
+    closes: bool,
     /// For a new connection, how long its lookup (none for an address host) and its TCP
     /// connection took.
     made: Option<Made>,
@@ -95,6 +97,10 @@ where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let bytes = request_bytes(&request)?;
+    // A request that says `Connection: close` leaves its connection unkept, whatever the
+    // server answers.
+    let closes = (request.headers.clone())
+        .any(|(name, value)| name == header::CONNECTION && says_close(value));
     let key = Key::new(route.tls.is_some(), &authority(request.url));
     let (mut socket, made) = match connection(route, &key, request.url, deadline, underway)? {
         Connection::Ready(socket, made) => (socket, made),
@@ -108,6 +114,7 @@ where
         key,
         parked: Arc::clone(route.parked),
         head: *request.method == Method::HEAD,
+        closes,
         made,
     }))
 }
@@ -143,6 +150,7 @@ impl Sending {
             key,
             parked,
             head,
+            closes,
             made,
         } = self;
         let deadline = Some(deadline);
@@ -150,7 +158,8 @@ impl Sending {
         let timings = timings(&socket, made);
         let bodiless = head || matches!(status.as_u16(), 204 | 304);
         let framing = Framing::of(&headers, bodiless)?;
-        let reusable = version == Version::HTTP_11 && !asks_to_close(&headers) && framing.ends();
+        let reusable =
+            version == Version::HTTP_11 && !closes && !asks_to_close(&headers) && framing.ends();
         let back = Back::new(parked, key);
         let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
         let mut response = http::Response::new(ureq::Body::builder().reader(body));

@@ -194,12 +194,15 @@ fn parse_head_into<'h>(
 
 /// Whether the server said it closes the connection after this response.
 pub(super) fn asks_to_close(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CONNECTION).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|&b| b == b',')
-            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+    headers.get_all(header::CONNECTION).iter().any(says_close)
+}
+
+/// Whether a `Connection` header's value has the `close` token.
+pub(super) fn says_close(value: &HeaderValue) -> bool {
+    value
+        .as_bytes()
+        .split(|&b| b == b',')
+        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
 
 #[cfg(test)]

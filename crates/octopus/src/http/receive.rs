@@ -30,6 +30,8 @@ const REDIRECT_BODY: u64 = 64 * 1024;
 pub(super) struct Sent<'a> {
     pub hop: &'a Hop,
     pub headers: &'a [(HeaderName, HeaderValue)],
+    /// The body it carried.
+    pub body: Option<&'a [u8]>,
     pub later_hop: bool,
     pub at: SystemTime,
     /// Where its time went, up to its answer's head.
@@ -133,7 +135,7 @@ impl Client {
                         .filter(|_| self.proxy_for(&sent.hop.url).is_none())
                         .map(|addr| addr.ip()),
                     request: &request,
-                    request_body: self.cfg.body.as_deref().filter(|_| sent.hop.keep_body),
+                    request_body: sent.body,
                     response,
                     payload,
                     truncated: read.truncated,

@@ -9,8 +9,8 @@ mod shard;
 mod target;
 
 pub use lines::{InputError, Line, LineError, Lines, MAX_LINE, Source, count_lines};
-pub(crate) use request::Origin;
 pub use request::Request;
+pub(crate) use request::{Origin, Shape};
 pub use shard::{Shard, ShardBy};
 pub(crate) use target::{mask_userinfo, push_host};
 pub use target::{parse_target, redact};

@@ -1,11 +1,16 @@
-//! `Request`: one URL to fetch, as text, and optionally where it came from.
+//! `Request`: one URL to fetch, as text, optionally where it came from, and optionally how
+//! to ask for it when not as the `Octopus`'s settings say (its `Shape`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 use super::lines::{Line, LineError};
 use super::target::{parse_target, redact, redact_raw};
+use crate::builder::{Error, Setting, checked_header};
+use crate::defaults::MAX_DURATION;
 use crate::failure::{ErrorKind, Failure};
 
 /// One URL to fetch, as the text a user gave (parsed by the rules of [`parse_target`]), and
@@ -14,15 +19,40 @@ use crate::failure::{ErrorKind, Failure};
 /// Anything that converts into a `Request` can be enqueued: `&str`, `String`, a [`Line`]
 /// read by [`super::Lines`].
 ///
+/// A request is sent as the `Octopus`'s settings say, unless it says otherwise: its own
+/// method, headers (replacing the settings' of the same name), body, timeout or redirect
+/// limit. A request that says any of these is fetched on its own: never answered from the
+/// cache nor merged with a repeat of its URL in flight.
+///
 /// ```
+/// use std::time::Duration;
 /// use octopus::Request;
 /// let request = Request::new("example.com/a").with_origin("urls.txt", 12);
-/// # let _ = request;
+/// let post = Request::new("example.com/api")
+///     .with_method("POST")?
+///     .with_header("Content-Type", "application/json")?
+///     .with_body(r#"{"q": 1}"#)
+///     .with_timeout(Duration::from_secs(2))
+///     .with_max_redirects(0);
+/// # let _ = (request, post);
+/// # Ok::<(), octopus::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Request {
     text: Result<String, (LineError, String)>,
     origin: Option<Origin>,
+    shape: Option<Box<Shape>>,
+}
+
+/// How a request asks, where it differs from the settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub method: Option<Method>,
+    /// Sent instead of the settings' headers of the same names.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Arc<[u8]>>,
+    pub timeout: Option<Duration>,
+    pub max_redirects: Option<u32>,
 }
 
 /// Where a request came from: an input's name and a line number in it.
@@ -38,6 +68,7 @@ pub(crate) struct Resolved {
     /// The URL as normalised, password masked; the text itself when it is not a URL.
     pub shown: String,
     pub origin: Option<Origin>,
+    pub shape: Option<Box<Shape>>,
 }
 
 impl Request {
@@ -46,7 +77,50 @@ impl Request {
         Request {
             text: Ok(url.into()),
             origin: None,
+            shape: None,
         }
+    }
+
+    fn shape(&mut self) -> &mut Shape {
+        self.shape.get_or_insert_with(Box::default)
+    }
+
+    /// Send this request with `method` (e.g. `POST`, any case) instead of the settings'.
+    /// A redirect changes it as it would the settings' (301/302 turn POST into GET, 303
+    /// anything but HEAD).
+    pub fn with_method(mut self, method: &str) -> Result<Self, Error> {
+        let checked = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| Error::setting(Setting::Method, method, "not an HTTP method"))?;
+        self.shape().method = Some(checked);
+        Ok(self)
+    }
+
+    /// Send this header with the request, instead of any of the settings' of the same name
+    /// (given more than once, every value is sent).
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let header = checked_header(name, value)?;
+        self.shape().headers.push(header);
+        Ok(self)
+    }
+
+    /// Send `body` with the request, instead of the settings' (the method stays as set:
+    /// give `POST` with [`Request::with_method`] where the settings' is `GET`).
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.shape().body = Some(Arc::from(body.into()));
+        self
+    }
+
+    /// Bound this request's whole fetch (redirects and body included) by `timeout`
+    /// instead of the settings' (at most [`MAX_DURATION`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.shape().timeout = Some(timeout.min(MAX_DURATION));
+        self
+    }
+
+    /// Follow at most `n` redirects for this request (0: none, its 3xx is the answer).
+    pub fn with_max_redirects(mut self, n: u32) -> Self {
+        self.shape().max_redirects = Some(n);
+        self
     }
 
     /// Say where the URL came from: records show `input` and `line`.
@@ -98,6 +172,7 @@ impl Request {
             url,
             shown,
             origin: self.origin,
+            shape: self.shape,
         }
     }
 }
@@ -135,6 +210,7 @@ impl From<Line> for Request {
                 input: line.input,
                 line: line.number,
             }),
+            shape: None,
         }
     }
 }

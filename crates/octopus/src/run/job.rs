@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::failure::Failure;
 use crate::http::Pending;
-use crate::input::{Origin, Request};
+use crate::input::{Origin, Request, Shape};
 use crate::policy::Policy;
 use crate::response::{Outcome, Response, Settled, Shared};
 use crate::settings::Settings;
@@ -120,10 +120,13 @@ pub(crate) struct Job {
     pub effort: Effort,
     /// The last attempt's outcome, while it waits for a retry.
     pub last: Option<Shared>,
+    /// How the request asks where it differs from the settings.
+    pub shape: Option<Box<Shape>>,
 }
 
 impl Job {
-    /// A job for `url`; `shared`: a shared limiter decides limited requests.
+    /// A job for `url`; `keyed`: cached and merged by its URL; `shared`: a shared limiter
+    /// decides limited requests.
     pub fn new(ticket: Ticket, url: Url, policy: &Policy, keyed: bool, shared: bool) -> Job {
         let queued = ticket.taken;
         let limit = policy.limit_for(url.as_str());
@@ -141,6 +144,7 @@ impl Job {
             leads: false,
             effort: Effort::default(),
             last: None,
+            shape: None,
         }
     }
 
@@ -186,8 +190,11 @@ impl Intake {
         };
         match resolved.url {
             Ok(url) => {
-                let keyed = settings.cache.is_some();
-                Intake::Fetch(Job::new(ticket, url, &settings.policy, keyed, shared))
+                // A request shaped its own way is fetched on its own.
+                let keyed = settings.cache.is_some() && resolved.shape.is_none();
+                let mut job = Job::new(ticket, url, &settings.policy, keyed, shared);
+                job.shape = resolved.shape;
+                Intake::Fetch(job)
             }
             Err(failure) => Intake::Refused(ticket, failure),
         }

@@ -126,7 +126,7 @@ fn fetch(engine: &Arc<Engine>, job: Job) -> Carried<'_> {
     if let Some(saved) = saver.and_then(|saver| saver.existing(&job.url)) {
         return Some(settle(engine, job, Outcome::Skipped(saved), lease));
     }
-    let started = engine.client().start(&job.url);
+    let started = engine.client().start(&job.url, job.shape.as_deref());
     carry(engine, job, started, lease)
 }
 
