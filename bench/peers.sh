@@ -26,8 +26,16 @@ if ! [ -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import octopus, warci
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q octopus-http==0.6.4 warcio
 fi
+# This repository's Python package with the Python peers (W1py-W3py), apart from the
+# original (both import as `octopus`).
+ours="$root/target/bench-venv-ours"
+if ! [ -x "$ours/bin/python" ] || ! "$ours/bin/python" -c 'import aiohttp, requests' 2>/dev/null; then
+  python3 -m venv "$ours"
+  "$ours/bin/pip" install -q aiohttp requests
+fi
+"$ours/bin/pip" install -q --force-reinstall --no-deps "$root/python"
 (cd "$root" && cargo build --release -q)
 
 exec python3 "$here/peers.py" --octopus "$root/target/release/octopus" \
-  --python "$venv/bin/python" --original "$here/original_octopus.py" --warcio "$venv/bin/warcio" \
+  --python "$venv/bin/python" --py-ours "$ours/bin/python" --original "$here/original_octopus.py" --warcio "$venv/bin/warcio" \
   --out "$here/results" "$@"

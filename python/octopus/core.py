@@ -1,8 +1,12 @@
 """The original's ``Octopus`` on octopus's engine, and ``fetch_all``."""
 
+import copy
 import threading
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from octopus import _octopus
+from octopus._kwargs import request_of
+from octopus.cache import Cache
 from octopus.model import Response
 
 
@@ -10,99 +14,166 @@ class TimeoutError(RuntimeError):  # noqa: A001 - the original's name
     """``wait`` ran out of time with URLs not done (the original's exception)."""
 
 
+class ResponseError:
+    """The original's stand-in for a response that never came. octopus hands handlers a
+    ``Response`` with status 599 (or 500 for a timeout) instead; the class stays so that
+    code importing it runs."""
+
+    def __init__(self, url, status_code, text, error=None, elapsed=None):
+        self.url = url
+        self.status_code = status_code
+        self.text = text
+        self.error = error
+        self.headers = {}
+        self.cookies = {}
+        self.effective_url = url
+        self.elapsed = elapsed
+
+    def close(self):
+        pass
+
+
 class Octopus:
     """Fetch URLs concurrently, calling ``handler(url, response)`` once for each.
 
     The original's constructor: ``concurrency`` requests in flight at once;
     ``auto_start`` starts at once (else ``start()`` does; URLs enqueued before wait);
-    ``cache`` keeps responses for ``expiration_in_seconds`` (a repeat inside it never
-    reaches the network, and repeats of a URL being fetched wait for it);
-    ``request_timeout_in_seconds`` bounds each whole request; ``limiter`` (an
-    ``octopus.limiter.in_memory.per_domain.Limiter``) bounds requests in flight per URL
-    prefix.
+    ``cache`` keeps responses for ``expiration_in_seconds`` in ``response_cache`` (a repeat
+    inside it never reaches the network, and repeats of a URL being fetched wait for it);
+    ``request_timeout_in_seconds`` bounds each whole request; ``limiter`` (from
+    ``octopus.limiter``) bounds requests in flight per URL prefix.
+
+    Any other keyword is one of the engine's settings, as ``fetch_all`` takes them
+    (``per_host``, ``rate``, ``retries``, ``insecure``, ``headers``, …).
     """
 
-    def __init__(self, concurrency=10, auto_start=False, cache=False,
-                 expiration_in_seconds=30, request_timeout_in_seconds=5, limiter=None):
+    _tornado = False
+
+    def __init__(self, concurrency: int = 10, auto_start: bool = False, cache: bool = False,
+                 expiration_in_seconds: float = 30, request_timeout_in_seconds: float = 5,
+                 limiter: Optional[Any] = None, **settings: Any) -> None:
         self.concurrency = concurrency
         self.auto_start = auto_start
         self.cache = cache
         self.expiration_in_seconds = expiration_in_seconds
+        self.response_cache = Cache(expiration_in_seconds=expiration_in_seconds)
         self.request_timeout_in_seconds = request_timeout_in_seconds
         self.limiter = limiter
-        self._engine = None
-        self._held = []
+        self._started = False
+        self._held: list[tuple[str, Any, str, dict[str, Any]]] = []
         self._lock = threading.Lock()
+        self._engine = _octopus.Engine(**self._engine_settings(settings))
         if auto_start:
             self.start()
 
-    def start(self):
+    def _engine_settings(self, settings):
+        made = dict(concurrency=self.concurrency, timeout=self.request_timeout_in_seconds,
+                    cache_ttl=self.expiration_in_seconds if self.cache else None)
+        if self.limiter is not None:
+            made.update(self.limiter.engine_settings())
+        made.update(settings)
+        return made
+
+    def start(self) -> None:
         """Start fetching (what was enqueued before first)."""
         with self._lock:
-            if self._engine is None:
-                self._engine = _octopus.Engine(
-                    concurrency=self.concurrency,
-                    timeout=self.request_timeout_in_seconds,
-                    cache_ttl=self.expiration_in_seconds if self.cache else None,
-                    limits=self.limiter.limits() if self.limiter is not None else [],
-                )
+            self._started = True
             held, self._held = self._held, []
-        for url, handler in held:
-            self._engine.enqueue(url, _callback(url, handler))
+        for url, handler, target, shape in held:
+            self._send(url, handler, target, shape)
 
-    def enqueue(self, url, handler, method="GET", **kw):
+    def enqueue(self, url: str, handler: Optional[Callable[[str, Response], Any]],
+                method: str = "GET", **kw: Any) -> None:
         """Fetch ``url`` and call ``handler(url, response)`` once, on one of the engine's
-        threads. Only ``GET`` without keyword arguments is taken so far: anything else is
-        a ``TypeError`` that names it."""
-        if str(method).upper() != "GET":
-            raise TypeError(f"octopus: enqueue() sends GET only so far, not {method!r}")
-        if kw:
-            names = ", ".join(sorted(kw))
-            raise TypeError(f"octopus: enqueue() takes no keyword arguments so far ({names})")
-        with self._lock:
-            if self._engine is None:
-                self._held.append((url, handler))
+        threads (at once, on this one, when ``cache`` holds its response). ``method`` and
+        the keywords are as ``requests`` takes them: ``params``, ``headers``, ``cookies``,
+        ``data``, ``json``, ``auth``, ``allow_redirects``, ``timeout``, ``verify=True``;
+        anything else is a ``TypeError``. A request with keywords or a method other than
+        GET is fetched on its own (never from the cache)."""
+        if self.cache:
+            cached = self.response_cache.get(url)
+            if cached is not None:
+                if isinstance(cached, Response):
+                    cached = copy.copy(cached)
+                    cached.cached = True
+                if handler is not None:
+                    handler(url, cached)
                 return
-        self._engine.enqueue(url, _callback(url, handler))
+        # The common case, a GET with no keywords, is sent as the engine's settings say.
+        plain = not kw and method == "GET"
+        target, shape = (url, {}) if plain else request_of(url, method, kw)
+        with self._lock:
+            if not self._started:
+                self._held.append((url, handler, target, shape))
+                return
+        self._send(url, handler, target, shape)
+
+    def _send(self, url, handler, target, shape):
+        self._engine.enqueue(target, self._callback(url, handler, not shape), **shape)
+
+    def _callback(self, url, handler, cacheable):
+        def call(engine_response):
+            response = Response._from_engine(engine_response, tornado=self._tornado)
+            limiter = self.limiter
+            if (limiter is not None and response.waited > 0
+                    and limiter.get_domain_from_url(url) is not None):
+                limiter.publish_lock_miss(url)
+            if self.cache and cacheable and self._caches(response):
+                self.response_cache.put(url, response)
+            if handler is not None:
+                self._call(handler, url, response)
+        return call
+
+    def _caches(self, response):
+        """Whether a response goes into ``response_cache`` (the original kept them all)."""
+        return True
+
+    def _call(self, handler, url, response):
+        # What it raises goes to sys.unraisablehook; the run goes on.
+        handler(url, response)
 
     @property
-    def queue_size(self):
+    def queue_size(self) -> int:
         """URLs enqueued whose handler has not returned yet."""
-        held = len(self._held)
-        return held + (self._engine.pending if self._engine is not None else 0)
+        return len(self._held) + self._engine.pending
 
     @property
-    def is_empty(self):
+    def is_empty(self) -> bool:
         """Whether every URL enqueued is done."""
         return self.queue_size == 0
 
-    def wait(self, timeout=10):
+    def wait(self, timeout: float = 10) -> None:
         """Wait until every URL enqueued is done, at most ``timeout`` seconds (0: for
         ever); ``TimeoutError`` when some are not. The GIL is released meanwhile; Ctrl-C
         stops the run and raises ``KeyboardInterrupt``."""
-        if self._engine is None:
-            if self._held:
-                raise TimeoutError("octopus: not started (call start(), or auto_start=True)")
-            return
-        done = self._engine.wait(timeout if timeout and timeout > 0 else None)
-        if not done:
+        if not self._finish(timeout):
             raise TimeoutError(f"octopus: {self.queue_size} URLs not done after {timeout} s")
 
+    def _finish(self, timeout):
+        """Wait as ``wait`` does; whether everything is done."""
+        if not self._started:
+            return not self._held
+        return self._engine.wait(timeout if timeout and timeout > 0 else None)
 
-def _callback(url, handler):
-    def call(engine_response):
-        handler(url, Response._from_engine(engine_response))
-    return call
+    def stop(self) -> None:
+        """Start nothing more: each URL not started yet is handed to its handler as a
+        failure (``error_kind`` ``cancelled``)."""
+        self.start()
+        self._engine.stop()
 
 
-def fetch_all(urls, concurrency=64, timeout=10.0, connect_timeout=None, cache_ttl=None,
-              per_host=None, rate=None, retries=0, insecure=False, limits=()):
+def fetch_all(urls: Iterable[str], concurrency: int = 64, timeout: float = 10.0,
+              **settings: Any) -> Iterator[Response]:
     """Fetch every URL of ``urls`` (any iterable of strings, read lazily), ``concurrency``
     at once, and yield their ``Response``s as they complete. Memory stays bounded however
-    many URLs there are. Seconds are numbers; ``limits`` are ``(url_prefix, n)`` pairs."""
-    engine = _octopus.Engine(concurrency=concurrency, timeout=timeout,
-                             connect_timeout=connect_timeout, cache_ttl=cache_ttl,
-                             per_host=per_host, rate=rate, retries=retries,
-                             insecure=insecure, limits=list(limits))
+    many URLs there are.
+
+    The engine's settings are keywords (seconds as numbers): ``connect_timeout``,
+    ``cache_ttl``, ``per_host``, ``rate``, ``delay``, ``retries``, ``max_redirects``,
+    ``insecure``, ``user_agent``, ``headers`` and ``limits`` (``(name, value)`` and
+    ``(url_prefix, n)`` pairs), ``redis``/``redis_prefix``/``redis_lease`` (limits shared
+    through Redis), ``warc`` (archive every exchange to this WARC file) and ``output_dir``
+    (save each body there)."""
+    engine = _octopus.Engine(concurrency=concurrency, timeout=timeout, **settings)
     for r in engine.fetch_all(urls):
         yield Response._from_engine(r)

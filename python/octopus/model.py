@@ -1,11 +1,16 @@
 """What a handler is given: the original's ``Response``, with octopus's own fields."""
 
+from http import HTTPStatus
 from http.cookies import SimpleCookie
 
 #: The status of a response that never came, as the original reported it: 599 for a
 #: connection, name or TLS failure, 500 for a timeout.
 FAILED_STATUS = 599
 TIMEOUT_STATUS = 500
+
+
+#: ``text`` not given: decoded from ``content``.
+_DECODED = object()
 
 
 class Response:
@@ -15,18 +20,23 @@ class Response:
     dict), ``text``, ``effective_url`` (after redirects), ``error`` (``None``, or why no
     response came) and ``request_time`` (seconds, a number). octopus adds ``content``
     (bytes), ``error_kind`` (``dns``, ``connect``, ``timeout``, ``tls``, …), ``attempts``,
-    ``redirects`` and ``cached``.
+    ``redirects``, ``cached`` and ``waited`` (seconds a limit held it back).
+
+    As in the original, ``Octopus`` gives a failure's message as both ``text`` and
+    ``error``, and a status above 399 its body as ``error``; ``TornadoOctopus`` gives a
+    failure no ``text`` (``None``) and a status of 400 or more ``error`` as
+    ``HTTP 404: Not Found``.
     """
 
-    def __init__(self, url, status_code, headers=None, cookies=None, text=None,
+    def __init__(self, url, status_code, headers=None, cookies=None, text=_DECODED,
                  effective_url=None, error=None, request_time=0.0, content=b"",
-                 error_kind=None, attempts=1, redirects=0, cached=False):
+                 error_kind=None, attempts=1, redirects=0, cached=False, waited=0.0):
         self.url = url
         self.status_code = status_code
         self.headers = headers if headers is not None else {}
         self.cookies = cookies if cookies is not None else {}
         self.content = content
-        self.text = text if text is not None else _decode(content, self.headers)
+        self.text = _decode(content, self.headers) if text is _DECODED else text
         self.effective_url = effective_url if effective_url is not None else url
         self.error = error
         self.request_time = request_time
@@ -34,12 +44,17 @@ class Response:
         self.attempts = attempts
         self.redirects = redirects
         self.cached = cached
+        self.waited = waited
 
     @classmethod
-    def _from_engine(cls, r):
-        """The model of an engine response (``octopus._octopus.Response``)."""
+    def _from_engine(cls, r, tornado=False):
+        """The model of an engine response (``octopus._octopus.Response``), as
+        ``Octopus`` (or, ``tornado``, as ``TornadoOctopus``) gave it."""
+        text, error = _DECODED, r.error
         if r.status is None:
-            status = TIMEOUT_STATUS if r.error_kind == "timeout" else FAILED_STATUS
+            timed_out = r.error_kind == "timeout" and not tornado
+            status = TIMEOUT_STATUS if timed_out else FAILED_STATUS
+            text = None if tornado else r.error
         else:
             status = r.status
         cookies = {}
@@ -52,13 +67,26 @@ class Response:
                     continue
                 cookies.update({key: morsel.value for key, morsel in jar.items()})
         headers = r.headers
-        return cls(url=r.url, status_code=status, headers=headers, cookies=cookies,
-                   effective_url=r.final_url or r.url, error=r.error,
-                   request_time=r.elapsed, content=r.content, error_kind=r.error_kind,
-                   attempts=r.attempts, redirects=r.redirects, cached=r.cached)
+        response = cls(url=r.url, status_code=status, headers=headers, cookies=cookies,
+                       text=text, effective_url=r.final_url or r.url, error=error,
+                       request_time=r.elapsed, content=r.content, error_kind=r.error_kind,
+                       attempts=r.attempts, redirects=r.redirects, cached=r.cached,
+                       waited=r.waited)
+        if r.status is not None and status > 399:
+            response.error = _reason(status) if tornado else response.text
+        return response
 
     def __repr__(self):
         return f"<Response {self.status_code} {self.url}>"
+
+
+def _reason(status):
+    """``HTTP 404: Not Found``, as tornado's ``HTTPError`` says it."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"HTTP {status}: {phrase}"
 
 
 def _decode(content, headers):

@@ -1,8 +1,17 @@
-"""A real HTTP server on 127.0.0.1 for the package's tests (Python's own, one thread per
-connection): `/ok`, `/status/N`, `/delay/MS/…`, `/redirect` (302 to `/ok`), `/cookie`
-(sets two cookies), `/slow/…` (100 ms, counting how many are served at once)."""
+"""Real servers on 127.0.0.1 for the package's tests.
 
+An HTTP server (Python's own, one thread per connection): `/ok`, `/status/N`,
+`/delay/MS/…`, `/redirect` (302 to `/ok`), `/cookie` (sets two cookies), `/slow/…` (100 ms,
+counting how many are served at once), and `/echo…` for any method (the request as JSON:
+method, path, headers, body). And a `redis-server` of its own on a free port, for the
+Redis limiter's tests (skipped, saying why, where there is no redis-server or redis-py).
+"""
+
+import json
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +25,7 @@ class Server:
         self.hits = {}
         self.now = 0
         self.most = 0
+        self.connections = 0
         handler = _handler(self)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -43,6 +53,8 @@ def _handler(server):
 
         def setup(self):
             super().setup()
+            with server.lock:
+                server.connections += 1
             # The head and the body go out as two writes: without this, each answer
             # waits for the client's delayed ACK.
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -56,11 +68,27 @@ def _handler(server):
             self.end_headers()
             self.wfile.write(body)
 
+        def echo(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            said = {"method": self.command, "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body.decode("latin-1")}
+            self.answer(200, json.dumps(said).encode())
+
+        def do_POST(self):
+            server.hit(self.path)
+            self.echo()
+
+        do_PUT = do_DELETE = do_PATCH = do_POST
+
         def do_GET(self):
             path = self.path
             server.hit(path)
             parts = path.strip("/").split("/")
-            if parts[0] == "status":
+            if parts[0].startswith("echo"):
+                self.echo()
+            elif parts[0] == "status":
                 self.answer(int(parts[1]), f"status {parts[1]}".encode())
             elif parts[0] == "delay":
                 time.sleep(int(parts[1]) / 1000)
@@ -89,3 +117,55 @@ def server():
     s = Server()
     yield s
     s.stop()
+
+
+class Redis:
+    """A redis-server of its own on a free loopback port, nothing saved to disk."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="octopus-redis-")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                return
+            except OSError:
+                time.sleep(0.025)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on PATH (the Debian package redis-server)")
+    r = Redis()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    redis = pytest.importorskip("redis", reason="redis-py is not installed (pip install redis)")
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port, db=0)
+    client.flushall()
+    yield client
+    client.close()

@@ -1,5 +1,6 @@
 """The original's API on octopus's engine, against a real server on 127.0.0.1."""
 
+import json
 import os
 import signal
 import socket
@@ -98,12 +99,47 @@ def test_a_handler_that_raises_is_reported_and_the_run_goes_on(server, monkeypat
     assert [str(e) for e in reported] == ["handler bug"]
 
 
-def test_what_enqueue_cannot_honour_yet_is_a_type_error_naming_it(server):
+def test_enqueue_takes_a_method_and_requests_keywords(server):
     otto = Octopus(auto_start=True)
-    with pytest.raises(TypeError, match="POST"):
-        otto.enqueue(server.url("/"), print, method="POST")
-    with pytest.raises(TypeError, match="headers"):
-        otto.enqueue(server.url("/"), print, headers={"X": "1"})
+    got, handler = collect()
+    otto.enqueue(server.url("/echo/json"), handler, method="POST", json={"q": [1, 2]},
+                 params={"page": 2}, headers={"X-Team": "otto"}, cookies={"a": "1"},
+                 auth=("user", "pw"))
+    otto.enqueue(server.url("/echo/form"), handler, "put", data={"a": "1", "b": "x y"})
+    otto.enqueue(server.url("/echo/raw?k=v"), handler, method="PATCH", data=b"\x00raw",
+                 params=[("k", "w")])
+    otto.enqueue(server.url("/redirect"), handler, allow_redirects=False)
+    otto.enqueue(server.url("/delay/2000/hurried"), handler, timeout=0.2)
+    otto.wait()
+    said = {url.split("/", 3)[3].split("?")[0]: r for url, r in got}
+    posted = json.loads(said["echo/json"].text)
+    assert posted["method"] == "POST" and posted["path"] == "/echo/json?page=2"
+    assert json.loads(posted["body"]) == {"q": [1, 2]}
+    assert posted["headers"]["content-type"] == "application/json"
+    assert posted["headers"]["x-team"] == "otto" and posted["headers"]["cookie"] == "a=1"
+    assert posted["headers"]["authorization"] == "Basic dXNlcjpwdw=="
+    form = json.loads(said["echo/form"].text)
+    assert (form["method"], form["body"]) == ("PUT", "a=1&b=x+y")
+    assert form["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    raw = json.loads(said["echo/raw"].text)
+    assert (raw["method"], raw["path"], raw["body"]) == ("PATCH", "/echo/raw?k=v&k=w", "\x00raw")
+    assert said["redirect"].status_code == 302 and said["redirect"].redirects == 0
+    hurried = said["delay/2000/hurried"]
+    assert (hurried.status_code, hurried.error_kind) == (500, "timeout")
+
+
+def test_what_enqueue_cannot_honour_is_a_type_error_naming_it(server):
+    otto = Octopus(auto_start=True)
+    with pytest.raises(TypeError, match="files, stream"):
+        otto.enqueue(server.url("/"), print, files={"f": b""}, stream=True)
+    with pytest.raises(TypeError, match="insecure=True"):
+        otto.enqueue(server.url("/"), print, verify=False)
+    with pytest.raises(ValueError, match="not an HTTP method"):
+        otto.enqueue(server.url("/"), print, method="GE T")
+    with pytest.raises(TypeError, match="unexpected setting 'bogus'"):
+        Octopus(bogus=1)
+    otto.wait()
+    assert otto.is_empty
 
 
 def test_the_response_has_the_originals_fields_and_octopus_own(server):
@@ -184,3 +220,18 @@ def test_ctrl_c_during_wait_raises_keyboard_interrupt(server):
 def test_the_package_is_imported_as_the_original_is():
     assert octopus.Octopus is Octopus
     assert issubclass(octopus.TimeoutError, RuntimeError)
+
+
+def test_many_octopuses_one_after_another(server):
+    # Each engine's workers keep a Python thread state while they live; those of engines
+    # dropped are freed by the next one made (python/src/lib.rs, `free_ended`).
+    import gc
+    statuses = []
+    for i in range(30):
+        otto = Octopus(concurrency=4, auto_start=True)
+        for j in range(5):
+            otto.enqueue(server.url(f"/many/{i}/{j}"), lambda url, r: statuses.append(r.status_code))
+        otto.wait()
+        del otto
+        gc.collect()
+    assert statuses == [200] * 150

@@ -1,0 +1,51 @@
+"""Types of ``octopus._octopus``, the engine's extension module (``python/src/lib.rs``)."""
+
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+class Response:
+    """What came of one URL, read once from the engine's response."""
+
+    url: str
+    final_url: Optional[str]
+    status: Optional[int]
+    header_list: list[tuple[str, str]]
+    error: Optional[str]
+    error_kind: Optional[str]
+    elapsed: float
+    waited: float
+    attempts: int
+    redirects: int
+    cached: bool
+    body: bytes
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+class Responses(Iterator[Response]):
+    """The responses of a ``fetch_all``, as they complete."""
+
+    def __iter__(self) -> "Responses": ...
+    def __next__(self) -> Response: ...
+
+class Engine:
+    """octopus's engine, its settings fixed when made (see ``octopus.fetch_all``)."""
+
+    def __init__(self, **settings: Any) -> None: ...
+    def enqueue(
+        self,
+        url: str,
+        callback: Callable[[Response], Any],
+        method: Optional[str] = None,
+        headers: list[tuple[str, str]] = ...,
+        body: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+        max_redirects: Optional[int] = None,
+    ) -> None: ...
+    def wait(self, timeout: Optional[float] = None) -> bool: ...
+    def stop(self) -> None: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def in_flight(self) -> int: ...
+    def fetch_all(self, urls: Iterable[str]) -> Responses: ...
