@@ -153,6 +153,12 @@ def _free_port():
     return port
 
 
+@pytest.fixture
+def closed_url():
+    """A URL on 127.0.0.1 that nothing listens on (connection refused)."""
+    return f"http://127.0.0.1:{_free_port()}/"
+
+
 @pytest.fixture(scope="session")
 def redis_server():
     if shutil.which("redis-server") is None:

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 
@@ -22,14 +21,6 @@ def collect():
             got.append((url, response))
 
     return got, handler
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_the_readme_example_runs_and_the_repeat_comes_from_the_cache(server):
@@ -70,10 +61,10 @@ def test_wait_raises_timeout_error_and_zero_waits_for_ever(server):
     assert [r.status_code for _, r in got] == [200]
 
 
-def test_failures_are_responses_599_and_500_for_a_timeout(server):
+def test_failures_are_responses_599_and_500_for_a_timeout(server, closed_url):
     otto = Octopus(auto_start=True, request_timeout_in_seconds=0.3)
     got, handler = collect()
-    otto.enqueue(f"http://127.0.0.1:{closed_port()}/", handler)
+    otto.enqueue(closed_url, handler)
     otto.enqueue(server.url("/delay/2000"), handler)
     otto.wait()
     by_kind = {r.error_kind: r for _, r in got}

@@ -6,7 +6,6 @@ they differ here.
 """
 
 import logging
-import socket
 import threading
 import time
 from unittest import mock
@@ -18,14 +17,6 @@ from octopus.cache import Cache
 from octopus.limiter import Limiter as BaseLimiter
 from octopus.limiter.in_memory.per_domain import Limiter as InMemoryLimiter
 from octopus.model import Response
-
-
-def closed_url():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/"
 
 
 class Collected:
@@ -155,10 +146,10 @@ def test_the_response_cache_answers_enqueue_at_once(server):
 
 # test_octopus.py: can_handle_invalid_urls, can_handle_timeouts (the original's messages
 # were requests'; see README).
-def test_octopus_failures_are_599_and_timeouts_500(server):
+def test_octopus_failures_are_599_and_timeouts_500(server, closed_url):
     otto = Octopus(concurrency=2, auto_start=True, request_timeout_in_seconds=0.2)
     got = Collected()
-    refused, slow = closed_url(), server.url("/delay/2000/t")
+    refused, slow = closed_url, server.url("/delay/2000/t")
     otto.enqueue(refused, got)
     otto.enqueue(slow, got)
     otto.wait(5)
@@ -228,10 +219,10 @@ def test_a_tornado_octopus_fetches_and_caches_below_399(server):
 
 # test_tornado_octopus.py: can_handle_invalid_urls, can_handle_timeouts,
 # can_handle_exception.
-def test_tornado_failures_are_599_without_text_and_handler_errors_are_logged(server):
+def test_tornado_failures_are_599_without_text_and_handler_errors_are_logged(server, closed_url):
     otto = TornadoOctopus(concurrency=4, auto_start=True, request_timeout_in_seconds=0.2)
     got = Collected()
-    refused, slow = closed_url(), server.url("/delay/2000/t")
+    refused, slow = closed_url, server.url("/delay/2000/t")
     otto.enqueue(refused, got)
     otto.enqueue(slow, got)
     with mock.patch.object(logging, "exception") as logged:

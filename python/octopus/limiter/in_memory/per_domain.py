@@ -44,13 +44,20 @@ class Limiter(BaseLimiter):
                 return domain[prefix]
         return 0
 
+    def _prefix_of(self, url, doing):
+        """The prefix that limits ``url``; ``None``, logged as the original did, when none
+        does (``doing``: ``acquire`` or ``release``)."""
+        prefix = self.get_domain_from_url(url)
+        if prefix is None:
+            logging.info("Tried to %s lock to a domain that was not specified in the "
+                         "limiter (%s)." % (doing, url))
+        return prefix
+
     def acquire(self, url):
         """Take a slot of ``url``'s prefix if one is free; true when taken (or when no
         prefix limits it)."""
-        prefix = self.get_domain_from_url(url)
+        prefix = self._prefix_of(url, "acquire")
         if prefix is None:
-            logging.info("Tried to acquire lock to a domain that was not specified in the "
-                         "limiter (%s)." % url)
             return True
         if self.domain_count[prefix] < self._limit_of(prefix):
             self.domain_count[prefix] += 1
@@ -59,10 +66,8 @@ class Limiter(BaseLimiter):
 
     def release(self, url):
         """Give back the slot ``acquire`` took for ``url``."""
-        prefix = self.get_domain_from_url(url)
+        prefix = self._prefix_of(url, "release")
         if prefix is None:
-            logging.info("Tried to release lock to a domain that was not specified in the "
-                         "limiter (%s)." % url)
             return
         self.domain_count[prefix] -= 1
 

@@ -51,10 +51,8 @@ class Limiter(InMemoryLimiter):
         return max(1000, int(self.expiration_in_seconds * 1000))
 
     def acquire(self, url):
-        prefix = self.get_domain_from_url(url)
+        prefix = self._prefix_of(url, "acquire")
         if prefix is None:
-            logging.info("Tried to acquire lock to a domain that was not specified in the "
-                         "limiter (%s)." % url)
             return True
         taken = self.redis.eval(_ACQUIRE, 1, self.key(prefix), url, self._limit_of(prefix),
                                 self._lease_ms())
@@ -63,10 +61,8 @@ class Limiter(InMemoryLimiter):
         return bool(taken)
 
     def release(self, url):
-        prefix = self.get_domain_from_url(url)
+        prefix = self._prefix_of(url, "release")
         if prefix is None:
-            logging.info("Tried to release lock to a domain that was not specified in the "
-                         "limiter (%s)." % url)
             return True
         self.redis.zrem(self.key(prefix), url)
 
