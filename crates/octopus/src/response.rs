@@ -211,6 +211,15 @@ impl Response {
         self.captured().and_then(|c| c.title.as_deref())
     }
 
+    /// The links of an HTML page, when asked for ([`crate::Builder::links`]): resolved
+    /// against its `<base href>` or final URL, normalised, each once (empty for a page
+    /// that is not HTML, or when not asked for).
+    pub fn links(&self) -> &[crate::Link] {
+        self.captured()
+            .and_then(|c| c.links.as_deref())
+            .unwrap_or_default()
+    }
+
     /// Where the body was saved ([`crate::Builder::save_to`]), or for a skipped request,
     /// where it had been saved before.
     pub fn saved(&self) -> Option<&Saved> {

@@ -96,8 +96,12 @@ settings! {
     list hashes: Hash;
 
     /// Read the `<title>` of HTML responses ([`crate::Response::title`]), with an HTML
-    /// tokenizer over at most the first MiB of the body.
+    /// tokenizer over at most the first 8 MiB of the body.
     set titles: bool;
+
+    /// Read the links of HTML responses ([`crate::Response::links`]) with the same
+    /// tokenizer, resolved and normalised.
+    set links: bool;
 
     /// Save each body whose status is OK ([`Builder::ok_status`]) under `dir` (created if
     /// needed), in the [`Builder::save_layout`]: written whole or not at all, never

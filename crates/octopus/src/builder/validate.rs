@@ -100,6 +100,7 @@ impl Builder {
             body: self.keep_bodies,
             hashes,
             title: self.titles,
+            links: self.links,
             save,
         })
     }

@@ -1,11 +1,13 @@
 //! What is kept of a response's body, read once as it streams through: the body itself,
-//! digests (`digest.rs`), the HTML title (`title.rs`), a file under the output directory
-//! (`save.rs`, named by `names.rs`).
+//! digests (`digest.rs`), the HTML title and links (`html.rs`, `title.rs`, `links.rs`), a
+//! file under the output directory (`save.rs`, named by `names.rs`).
 //!
 //! Invariant: nothing is kept that was not asked for; with nothing asked for, the body is
 //! read and discarded as before (no buffer, no file, no tokenizer).
 
 mod digest;
+mod html;
+mod links;
 mod names;
 mod save;
 mod title;
@@ -15,13 +17,14 @@ use std::sync::Arc;
 use url::Url;
 
 pub use digest::Hash;
+pub use links::{Link, LinkKind, normalise};
 pub(crate) use save::Saver;
 pub use save::{Layout, Saved};
 
 use crate::failure::Failure;
 use digest::Digester;
+use html::{HtmlScanner, Looking};
 use save::Writing;
-use title::TitleScanner;
 
 /// What to keep of each body.
 #[derive(Debug, Clone, Default)]
@@ -29,21 +32,25 @@ pub(crate) struct Capture {
     pub body: bool,
     pub hashes: Vec<Hash>,
     pub title: bool,
+    /// Read the links of HTML pages.
+    pub links: bool,
     pub save: Option<Arc<Saver>>,
 }
 
 impl Capture {
     /// Nothing is kept: the body is only counted.
     pub fn is_empty(&self) -> bool {
-        !self.body && self.hashes.is_empty() && !self.title && self.save.is_none()
+        !self.body && self.hashes.is_empty() && !self.title && !self.links && self.save.is_none()
     }
 
     /// Start reading the body of a response to `url` (as requested: saved files are named
-    /// by it) with `status` and `content_type`; a response without a body (`bodiless`:
-    /// HEAD, 204, 304) is never saved.
+    /// by it), which came from `page` (links are resolved against it), with `status` and
+    /// `content_type`; a response without a body (`bodiless`: HEAD, 204, 304) is never
+    /// saved.
     pub fn start(
         &self,
         url: &Url,
+        page: &Url,
         status: u16,
         content_type: Option<&str>,
         bodiless: bool,
@@ -62,7 +69,16 @@ impl Capture {
             body: self.body.then(Vec::new),
             digests: hashes.into_iter().map(Digester::new).collect(),
             asked: self.hashes.clone(),
-            title: (self.title && html).then(|| TitleScanner::new(charset(content_type))),
+            html: (html && (self.title || self.links)).then(|| {
+                let looking = Looking {
+                    title: self.title,
+                    links: self.links,
+                };
+                (
+                    HtmlScanner::new(charset(content_type), looking),
+                    page.clone(),
+                )
+            }),
             writing: saving.map(|saver| (Arc::clone(saver), saver.start(url))),
         }
     }
@@ -84,7 +100,8 @@ pub(crate) struct Reading {
     digests: Vec<Digester>,
     /// The digests asked for (the hash layout may compute SHA-256 for itself).
     asked: Vec<Hash>,
-    title: Option<TitleScanner>,
+    /// The page's scanner, and the URL its links are resolved against.
+    html: Option<(HtmlScanner, Url)>,
     writing: Option<(Arc<Saver>, Result<Writing, Failure>)>,
 }
 
@@ -97,6 +114,8 @@ pub(crate) struct Captured {
     pub digests: Vec<(Hash, String)>,
     /// The HTML title, when asked for and found.
     pub title: Option<String>,
+    /// The links of an HTML page, when asked for.
+    pub links: Option<Vec<Link>>,
     /// Where the body was saved, or why it could not be; `None` when not saved.
     pub saved: Option<Result<Saved, Failure>>,
 }
@@ -109,8 +128,8 @@ impl Reading {
         for digest in &mut self.digests {
             digest.update(bytes);
         }
-        if let Some(title) = &mut self.title {
-            title.feed(bytes);
+        if let Some((scanner, _)) = &mut self.html {
+            scanner.feed(bytes);
         }
         if let Some((_, Ok(writing))) = &mut self.writing {
             writing.write(bytes);
@@ -131,13 +150,16 @@ impl Reading {
         let saved = self
             .writing
             .map(|(saver, writing)| writing.and_then(|w| w.finish(&saver, sha256)));
+        let found = self.html.map(|(scanner, page)| scanner.finish(&page));
+        let (title, links) = found.map_or((None, None), |f| (f.title, f.links));
         Captured {
             body: self.body,
             digests: digests
                 .into_iter()
                 .filter(|(h, _)| self.asked.contains(h))
                 .collect(),
-            title: self.title.and_then(TitleScanner::finish),
+            title,
+            links,
             saved,
         }
     }

@@ -1,136 +1,85 @@
-//! The `<title>` of an HTML response, read as the body streams through: html5ever's
-//! tokenizer (the one browsers' parsing rules are written for: `<title>` text is RCDATA,
-//! character references decoded), fed text decoded from the response's charset.
+//! The `<title>` of an HTML page, from the tokens of `html.rs`: its text is RCDATA (as the
+//! tree builder reads it), character references decoded, white space collapsed.
 //!
-//! Invariant: memory is bounded whatever the page: the title text is cut at `MAX_TITLE`
-//! characters, and nothing past the first `SCAN_LIMIT` bytes is tokenized.
+//! Invariant: the title text is cut at `MAX_TITLE` characters.
 
-use std::cell::RefCell;
-
-use encoding_rs::{Decoder, Encoding, UTF_8};
-use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
+use html5ever::tokenizer::{TagKind, Token, TokenSinkResult};
 
 /// The longest title kept, in characters.
 const MAX_TITLE: usize = 1024;
-/// Bytes of a page looked at for its title.
-const SCAN_LIMIT: u64 = 1 << 20;
 
-/// Reads the title of an HTML body given in chunks.
-pub(crate) struct TitleScanner {
-    tokenizer: Tokenizer<TitleSink>,
-    queue: BufferQueue,
-    decoder: Decoder,
-    scanned: u64,
-}
-
+/// A page's title as its tokens come.
 #[derive(Default)]
-struct TitleSink {
-    state: RefCell<Title>,
-}
-
-#[derive(Default)]
-struct Title {
+pub(super) struct Title {
     inside: bool,
     done: bool,
     text: String,
 }
 
-impl TokenSink for TitleSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut title = self.state.borrow_mut();
+impl Title {
+    /// Take the next token of the page.
+    pub fn token(&mut self, token: Token) -> TokenSinkResult<()> {
         match token {
-            Token::TagToken(tag) if &*tag.name == "title" && !title.done => {
+            Token::TagToken(tag) if &*tag.name == "title" && !self.done => {
                 if tag.kind == TagKind::StartTag && !tag.self_closing {
-                    title.inside = true;
-                    // As the tree builder does: the title's text is RCDATA.
+                    self.inside = true;
                     return TokenSinkResult::RawData(RawKind::Rcdata);
                 }
-                if tag.kind == TagKind::EndTag && title.inside {
-                    title.inside = false;
-                    title.done = true;
+                if tag.kind == TagKind::EndTag && self.inside {
+                    self.inside = false;
+                    self.done = true;
                 }
             }
-            Token::CharacterTokens(text) if title.inside => {
-                let room = MAX_TITLE.saturating_sub(title.text.chars().count());
-                title.text.extend(text.chars().take(room));
+            Token::CharacterTokens(text) if self.inside => {
+                let room = MAX_TITLE.saturating_sub(self.text.chars().count());
+                self.text.extend(text.chars().take(room));
             }
-            Token::EOFToken if title.inside => {
-                title.inside = false;
-                title.done = true;
+            Token::EOFToken if self.inside => {
+                self.inside = false;
+                self.done = true;
             }
             _ => {}
         }
         TokenSinkResult::Continue
     }
-}
 
-impl TitleScanner {
-    /// A scanner for a body in `charset` (from `Content-Type`; UTF-8 when unknown).
-    pub fn new(charset: Option<&str>) -> TitleScanner {
-        let encoding = charset
-            .and_then(|label| Encoding::for_label(label.trim().as_bytes()))
-            .unwrap_or(UTF_8);
-        TitleScanner {
-            tokenizer: Tokenizer::new(TitleSink::default(), TokenizerOpts::default()),
-            queue: BufferQueue::default(),
-            decoder: encoding.new_decoder(),
-            scanned: 0,
-        }
-    }
-
-    fn done(&self) -> bool {
-        self.tokenizer.sink.state.borrow().done || self.scanned >= SCAN_LIMIT
-    }
-
-    pub fn feed(&mut self, bytes: &[u8]) {
-        if self.done() {
-            return;
-        }
-        self.scanned += bytes.len() as u64;
-        self.decode(bytes, false);
-    }
-
-    fn decode(&mut self, bytes: &[u8], last: bool) {
-        let mut text = String::with_capacity(
-            self.decoder
-                .max_utf8_buffer_length(bytes.len())
-                .unwrap_or(bytes.len() * 3),
-        );
-        let _ = self.decoder.decode_to_string(bytes, &mut text, last);
-        if !text.is_empty() {
-            self.queue.push_back(StrTendril::from(text));
-            let _ = self.tokenizer.feed(&self.queue);
-        }
+    /// Whether the title has ended.
+    pub fn done(&self) -> bool {
+        self.done
     }
 
     /// The title, white space collapsed; `None` when the page has none (or an empty one).
-    pub fn finish(mut self) -> Option<String> {
-        if !self.done() {
-            self.decode(&[], true);
-            self.tokenizer.end();
-        }
-        let title = self.tokenizer.sink.state.borrow();
-        let collapsed = title.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    pub fn text(&self) -> Option<String> {
+        let collapsed = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
         (!collapsed.is_empty()).then_some(collapsed)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::html::{HtmlScanner, Looking};
     use super::*;
 
+    fn scanner(charset: Option<&str>) -> HtmlScanner {
+        let looking = Looking {
+            title: true,
+            links: false,
+        };
+        HtmlScanner::new(charset, looking)
+    }
+
+    fn finish(scanner: HtmlScanner) -> Option<String> {
+        let page = url::Url::parse("http://a.test/").unwrap();
+        scanner.finish(&page).title
+    }
+
     fn title(chunks: &[&[u8]], charset: Option<&str>) -> Option<String> {
-        let mut scanner = TitleScanner::new(charset);
+        let mut scanner = scanner(charset);
         for chunk in chunks {
             scanner.feed(chunk);
         }
-        scanner.finish()
+        finish(scanner)
     }
 
     #[test]
@@ -158,13 +107,13 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let mut scanner = TitleScanner::new(None);
+        let mut scanner = scanner(None);
         scanner.feed(b"<title>");
         let chunk = [b'x'; 64 * 1024];
         for _ in 0..64 {
             scanner.feed(&chunk);
         }
-        let found = scanner.finish().unwrap();
+        let found = finish(scanner).unwrap();
         assert_eq!(found.len(), MAX_TITLE);
     }
 }

@@ -60,8 +60,13 @@ impl Client {
         // read or decode (ureq has put the connection back already).
         let bodiless = sent.hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304);
         let reading = (!cfg.capture.is_empty()).then(|| {
-            cfg.capture
-                .start(requested, status, content_type.as_deref(), bodiless)
+            cfg.capture.start(
+                requested,
+                &sent.hop.url,
+                status,
+                content_type.as_deref(),
+                bodiless,
+            )
         });
         let mut read = Reader {
             decoder: Decoder::for_encoding(header(http::header::CONTENT_ENCODING)),
