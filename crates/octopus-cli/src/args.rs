@@ -44,6 +44,18 @@ pub enum Command {
 trust. The same as `octopus` with no command."
     )]
     Fetch(Box<FetchArgs>),
+    /// Follow links from seeds within their hosts, robots.txt honoured: one record per page
+    #[command(
+        after_help = exit_codes::help(),
+        long_about = "Follow links from seeds (URLs, files of URLs or stdin, as for `fetch`): \
+each page fetched once, its links (a, area, iframe, frame, meta refresh, and the resources \
+of link, img, script, source, video, audio, embed) resolved against its <base href> or URL, \
+normalised (fragments dropped) and followed within the scope, up to --depth. Each origin's \
+robots.txt is fetched first and honoured for the user agent `octopus` (missing: all allowed; \
+a server error: all disallowed). Records are those of `fetch` with the depth, the page the \
+link was found on and its number of links; every `fetch` option applies to each request."
+    )]
+    Crawl(Box<CrawlArgs>),
     /// Reproduce the original benchmark offline: sequential vs octopus vs octopus+cache
     /// against an embedded server on 127.0.0.1 with simulated latency
     Bench(BenchArgs),
@@ -79,6 +91,51 @@ pub struct BenchArgs {
     /// Print the results as one JSON object instead of the RESULTS block
     #[arg(long)]
     pub json: bool,
+}
+
+/// `octopus crawl`: the fetch options, and what the crawl follows.
+#[derive(Debug, Args, Clone)]
+pub struct CrawlArgs {
+    /// Follow links at most N away from a seed (0: the seeds only)
+    #[arg(long, default_value_t = octopus::crawl::DEPTH, value_name = "N")]
+    pub depth: u32,
+
+    /// What the crawl follows: the seeds' hosts, their hosts and subdomains, URLs under
+    /// the seeds' directories, or anything
+    #[arg(long, value_enum, default_value_t = ScopeArg::Host)]
+    pub scope: ScopeArg,
+
+    /// Follow only URLs matching this regular expression (repeatable: any of them)
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Never follow URLs matching this regular expression (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Fetch at most N pages
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
+
+    /// Do not fetch or honour robots.txt (the summary says so)
+    #[arg(long)]
+    pub ignore_robots: bool,
+
+    /// Follow forms' action URLs too
+    #[arg(long)]
+    pub follow_forms: bool,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// `--scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    Host,
+    Domain,
+    Prefix,
+    Any,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -235,7 +235,7 @@ impl<W: Write> Sink<'_, W> {
 
     fn print(&mut self, response: &Response) {
         self.tally.printed();
-        if !self.output.write(response) {
+        if !self.output.write(response, None) {
             self.stop.request(StopReason::OutputClosed);
         }
     }

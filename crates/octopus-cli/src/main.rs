@@ -2,12 +2,14 @@
 //! (`args.rs`, `report_args.rs`, their parsers in `parse.rs`), settings from them
 //! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
 //! printing in `output/`, its output file and `--resume` in `journal.rs`, `--keep-order` in
-//! `order.rs`, and its stopping in `stop.rs`), `bench` (`bench.rs`), shell completions and
+//! `order.rs`, and its stopping in `stop.rs`), `crawl` (`crawl.rs`, on the same settings and
+//! printers), `bench` (`bench.rs`), shell completions and
 //! the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
 mod args;
 mod bench;
 mod counts;
+mod crawl;
 mod exit_codes;
 mod feed;
 mod fetch;
@@ -44,6 +46,7 @@ fn main() {
 fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Fetch(args)) => fetch::fetch(&args),
+        Some(Command::Crawl(args)) => crawl::crawl(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man_page(),

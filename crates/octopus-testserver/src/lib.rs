@@ -28,6 +28,9 @@
 //! | `/binary/N` | 200 with N bytes 0, 1, 2, … 255, 0, … (not UTF-8) |
 //! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |
 //! | `/html` | 200 with a small HTML page (`text/html`) |
+//! | `/site/N` | a page of a small site (N < 15, a binary tree): links to `/site/2N+1` and `/site/2N+2` (those under 15), `/private/N`, `/status/404`, `http://elsewhere.invalid/`, an image `/img/N.png`, a form to `/search` |
+//! | `/calendar/N` | a page linking to `/calendar/N+1` (a crawl trap) |
+//! | `/robots.txt` | as `Server::set_robots` says; 404 until then |
 //! | `/headers/N` | 200 with N `Set-Cookie` header lines |
 //! | `/big-head/N` | 200 with one header N bytes long |
 //! | `/redirect-raw/utf8`, `/redirect-raw/latin1` | 302 to `/target-ü`, its `Location` raw UTF-8 or Latin-1 bytes |
@@ -83,6 +86,8 @@ pub(crate) struct State {
     resumed: AtomicU64,
     /// The protocol agreed by ALPN in each handshake completed, in order.
     alpn: Mutex<Vec<Option<Vec<u8>>>>,
+    /// What `/robots.txt` answers, when set (`Server::set_robots`).
+    pub(crate) robots: Mutex<Option<(u16, String)>>,
 }
 
 /// A running server; dropping it stops accepting connections.
@@ -155,6 +160,13 @@ impl Server {
             .lock()
             .map(|a| a.clone())
             .unwrap_or_default()
+    }
+
+    /// Answer `/robots.txt` with `status` and `body` (until then it is 404).
+    pub fn set_robots(&self, status: u16, body: &str) {
+        if let Ok(mut robots) = self.state.robots.lock() {
+            *robots = Some((status, body.to_string()));
+        }
     }
 
     /// Requests received for this exact path (with its query).

@@ -83,6 +83,21 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             send(out, req, 200, &[], b"arrived\n")
         }
         ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
+        ("site", Some(n)) if n < SITE_PAGES => html(out, req, &site_page(n)),
+        ("calendar", Some(n)) => {
+            let page = format!(
+                "<title>day {n}</title><a href=\"/calendar/{}\">next</a>",
+                n + 1
+            );
+            html(out, req, &page)
+        }
+        ("robots.txt", _) => {
+            let robots = state.robots.lock().ok().and_then(|r| r.clone());
+            match robots {
+                Some((status, body)) => send(out, req, status, &[], body.as_bytes()),
+                None => send(out, req, 404, &[], b"no robots.txt\n"),
+            }
+        }
         ("stall", _) => stall(state),
         ("trickle", Some(n)) => trickle(out, state, n),
         ("close", _) => {
@@ -287,6 +302,37 @@ const GZIP_HELLO: &[u8] = &[
 const BROTLI_HELLO: &[u8] = &[139, 2, 128, 104, 101, 108, 108, 111, 10, 3];
 
 /// A small HTML page.
+/// Pages of `/site/N`.
+const SITE_PAGES: u64 = 15;
+
+/// `/site/N`: its children in the tree, and a link of each other kind.
+fn site_page(n: u64) -> String {
+    let mut page = format!("<!doctype html><title>page {n}</title>");
+    for child in [2 * n + 1, 2 * n + 2]
+        .into_iter()
+        .filter(|c| *c < SITE_PAGES)
+    {
+        page += &format!("<a href=\"/site/{child}#top\">{child}</a>");
+    }
+    page += &format!(
+        "<a href=/private/{n}>private</a><a href=/status/404>broken</a>\
+         <a href=\"http://elsewhere.invalid/\">away</a><img src=\"/img/{n}.png\">\
+         <form action=/search></form>"
+    );
+    page
+}
+
+/// A 200 HTML page.
+fn html(out: &mut impl Write, req: &Request, page: &str) -> io::Result<bool> {
+    send(
+        out,
+        req,
+        200,
+        &[("Content-Type", "text/html")],
+        page.as_bytes(),
+    )
+}
+
 const HTML: &[u8] = b"<!doctype html><html><head><title>Octopus test page</title></head>\
 <body><p>Hello from the loopback server.</p></body></html>\n";
 

@@ -62,6 +62,7 @@ compile_error!(
 mod blocking;
 mod builder;
 mod capture;
+pub mod crawl;
 pub mod defaults;
 mod failure;
 mod fetched;
@@ -78,7 +79,8 @@ mod timings;
 mod warc;
 
 pub use builder::{Builder, Error, Setting};
-pub use capture::{Hash, Layout, Saved};
+pub use capture::{Hash, Layout, Link, LinkKind, Saved, normalise};
+pub use crawl::{Crawl, CrawlSummary, Scope, Visit};
 pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};
 pub use failure::{ErrorKind, Failure};
 pub use input::Request;

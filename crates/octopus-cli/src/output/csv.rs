@@ -60,7 +60,7 @@ impl Printer for CsvPrinter {
         row(COLUMNS, out);
     }
 
-    fn print(&mut self, r: &Response, out: &mut Vec<u8>) {
+    fn print(&mut self, r: &Response, _found: Option<&octopus::Visit>, out: &mut Vec<u8>) {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let timings = r.timings();

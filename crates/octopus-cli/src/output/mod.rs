@@ -17,7 +17,7 @@ mod text;
 
 use std::io::{self, Write};
 
-use octopus::Response;
+use octopus::{Response, Visit};
 
 /// How records are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,8 @@ pub trait Printer: Send {
     /// What a new output starts with (CSV's header row).
     fn begin(&mut self, _out: &mut Vec<u8>) {}
 
-    fn print(&mut self, response: &Response, out: &mut Vec<u8>);
+    /// `found`: where a crawl found the page (`octopus crawl`), else `None`.
+    fn print(&mut self, response: &Response, found: Option<&Visit>, out: &mut Vec<u8>);
 }
 
 /// How records are printed.
@@ -81,12 +82,13 @@ impl<W: Write> Output<W> {
         }
     }
 
-    /// Format a record; returns false once the stream is closed.
-    pub fn write(&mut self, response: &Response) -> bool {
+    /// Format a record (of a page a crawl `found`); returns false once the stream is
+    /// closed.
+    pub fn write(&mut self, response: &Response, found: Option<&Visit>) -> bool {
         if self.closed {
             return false;
         }
-        self.printer.print(response, &mut self.buf);
+        self.printer.print(response, found, &mut self.buf);
         if self.buf.len() >= FLUSH_AT {
             return self.flush();
         }

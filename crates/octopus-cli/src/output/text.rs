@@ -1,5 +1,6 @@
 //! The text record: `STATUS TIMEms BYTES URL [-> FINAL_URL] [cached] [attempts=N]
-//! [waited=Nms] [saved=PATH] [sha256=HEX …] [title=TITLE] [KIND: MESSAGE]`, `ERR` for no
+//! [waited=Nms] [saved=PATH] [sha256=HEX …] [title=TITLE] [depth=N links=N [from=URL]]
+//! [KIND: MESSAGE]` (`depth=` and on for a crawl's pages), `ERR` for no
 //! status, `SKIP` for a URL not fetched because its file was there (awk-friendly,
 //! space-separated). A title's spaces are percent-encoded like the rest (`Example%20Page`).
 //!
@@ -11,14 +12,14 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use octopus::Response;
+use octopus::{Response, Visit};
 
 use super::Printer;
 
 pub struct TextPrinter;
 
 impl Printer for TextPrinter {
-    fn print(&mut self, r: &Response, out: &mut Vec<u8>) {
+    fn print(&mut self, r: &Response, found: Option<&Visit>, out: &mut Vec<u8>) {
         let status = match r.status() {
             Some(status) => status.to_string(),
             None if r.skipped() => "SKIP".to_string(),
@@ -52,6 +53,12 @@ impl Printer for TextPrinter {
         }
         if let Some(title) = r.title() {
             let _ = write!(out, " title={}", escape(title, true));
+        }
+        if let Some(visit) = found {
+            let _ = write!(out, " depth={} links={}", visit.depth(), r.links().len());
+            if let Some(parent) = visit.parent() {
+                let _ = write!(out, " from={}", escape(parent, true));
+            }
         }
         if let Some(f) = r.error() {
             let _ = write!(out, " {}: {}", f.kind(), escape(f.message(), false));

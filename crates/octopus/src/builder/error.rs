@@ -36,6 +36,13 @@ pub enum Error {
     OpenFileLimit(io::Error),
     /// A thread could not be started.
     Thread(io::Error),
+    /// A crawl's include or exclude pattern is not a regular expression.
+    Pattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it is refused.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -72,6 +79,7 @@ impl fmt::Display for Error {
             ),
             Error::OpenFileLimit(e) => write!(f, "cannot read or raise the open-file limit: {e}"),
             Error::Thread(e) => write!(f, "cannot start a thread: {e}"),
+            Error::Pattern { pattern, reason } => write!(f, "pattern '{pattern}': {reason}"),
         }
     }
 }

@@ -1,0 +1,108 @@
+//! robots.txt, as RFC 9309 says a crawler reads it: fetched once per origin before any
+//! other URL of it; its rules for octopus's user agent honoured. A missing file (4xx)
+//! allows everything; a server error (5xx) or no answer disallows everything.
+//!
+//! Invariant: an origin's URLs wait (`Pending`) until its robots.txt is answered, then each
+//! is fetched or counted as disallowed, exactly once.
+
+use std::collections::HashMap;
+
+use texting_robots::Robot;
+use url::Url;
+
+use crate::response::Response;
+
+/// What is known of an origin's robots.txt.
+pub(super) enum Robots {
+    /// Asked for: these URLs wait for the answer.
+    Pending(Vec<(Url, super::Visit)>),
+    /// Answered: its rules.
+    Known(Rules),
+}
+
+/// An origin's rules.
+pub(super) enum Rules {
+    AllowAll,
+    DisallowAll,
+    Parsed(Box<Robot>),
+}
+
+impl Rules {
+    /// The rules a robots.txt response gives `agent`.
+    pub fn of(response: &Response, agent: &str) -> Rules {
+        match response.status() {
+            Some(200..=299) => Robot::new(agent, response.body())
+                .map_or(Rules::AllowAll, |robot| Rules::Parsed(Box::new(robot))),
+            Some(400..=499) => Rules::AllowAll,
+            // 5xx, a 3xx left (too many redirects) or no answer: complete disallow.
+            _ => Rules::DisallowAll,
+        }
+    }
+
+    pub fn allows(&self, url: &Url) -> bool {
+        match self {
+            Rules::AllowAll => true,
+            Rules::DisallowAll => false,
+            Rules::Parsed(robot) => robot.allowed(url.as_str()),
+        }
+    }
+}
+
+/// The robots of every origin met.
+#[derive(Default)]
+pub(super) struct Origins(HashMap<String, Robots>);
+
+/// What to do with a URL, by its origin's robots.
+pub(super) enum Verdict {
+    Fetch,
+    Disallowed,
+    /// It waits for its origin's robots.txt.
+    Waits,
+    /// It waits, and the robots.txt at this URL is to be fetched.
+    AskFirst(Url),
+}
+
+impl Origins {
+    /// What to do with `url` (`visit` kept with it when it must wait).
+    pub fn verdict(&mut self, url: &Url, visit: &super::Visit) -> Verdict {
+        let origin = url.origin().ascii_serialization();
+        match self.0.get_mut(&origin) {
+            Some(Robots::Known(rules)) if rules.allows(url) => Verdict::Fetch,
+            Some(Robots::Known(_)) => Verdict::Disallowed,
+            Some(Robots::Pending(waiting)) => {
+                waiting.push((url.clone(), visit.clone()));
+                Verdict::Waits
+            }
+            None => {
+                let robots = url.join("/robots.txt").ok();
+                let waiting = vec![(url.clone(), visit.clone())];
+                match robots {
+                    Some(robots) => {
+                        self.0.insert(origin, Robots::Pending(waiting));
+                        Verdict::AskFirst(robots)
+                    }
+                    None => Verdict::Fetch,
+                }
+            }
+        }
+    }
+
+    /// The robots.txt of `origin` was answered with `rules`: the URLs that waited, each
+    /// with whether it is allowed.
+    pub fn answered(&mut self, origin: &str, rules: Rules) -> Vec<(Url, super::Visit, bool)> {
+        let before = self.0.insert(origin.to_string(), Robots::Known(rules));
+        let Some(Robots::Known(rules)) = self.0.get(origin) else {
+            return Vec::new();
+        };
+        match before {
+            Some(Robots::Pending(waiting)) => waiting
+                .into_iter()
+                .map(|(url, visit)| {
+                    let allowed = rules.allows(&url);
+                    (url, visit, allowed)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
