@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 
+from crawl import crawl
 from from_python import from_python
 from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
 from names import names
@@ -200,6 +201,8 @@ def main():
     ap.add_argument("--python", required=True)
     ap.add_argument("--original", required=True)
     ap.add_argument("--warcio", default="warcio", help="the warcio command (W11 checks with it)")
+    ap.add_argument("--crawl-pages", dest="crawl_pages", type=int, default=100_000,
+                    help="pages of W18's generated site")
     ap.add_argument("--py-ours", dest="py_ours", default=None,
                     help="the Python of a virtualenv with this repository's package, aiohttp "
                          "and requests (W1py, W2py, W3py)")
@@ -216,7 +219,7 @@ def main():
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
-                             "W3py"])
+                             "W3py", "W18"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -288,6 +291,8 @@ def main():
             rows += secure(args, work, nginx.ca, w)
         if w & {"W16", "W17"}:
             rows += names(args, work, w, Nginx)
+        if "W18" in w:
+            rows += crawl(args, work)
         if w & {"W1py", "W2py", "W3py"} and args.py_ours:
             rows += from_python(args, work, base, w)
     finally:

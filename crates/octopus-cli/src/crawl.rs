@@ -18,6 +18,9 @@ use super::fetch::fail;
 use super::output::{Format, Output};
 use super::settings::{FetchSettings, describe};
 
+/// Pages fetched and not yet printed, at most.
+const PRINT_AHEAD: usize = 1024;
+
 /// `octopus crawl`.
 pub fn crawl(args: &CrawlArgs) -> i32 {
     let settings = match FetchSettings::from_args(&args.fetch) {
@@ -36,7 +39,8 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     };
     let crawl = configure(Crawl::new(settings.builder.clone()), args);
     let started = Instant::now();
-    let (pages, records) = mpsc::channel::<(Response, Visit)>();
+    // Bounded: when printing lags, the crawl's handlers wait, rather than responses pile up.
+    let (pages, records) = mpsc::sync_channel::<(Response, Visit)>(PRINT_AHEAD);
     let running = std::thread::spawn(move || {
         crawl.run(seeds, move |response: &Response, visit: &Visit| {
             let _ = pages.send((response.clone(), visit.clone()));
