@@ -70,13 +70,12 @@ def test_a_redis_limited_octopus_runs_one_at_a_time(server, redis_client, flavou
 
 def test_the_engine_waits_for_a_slot_taken_by_hand(server, redis_client):
     prefix = server.url("/held/")
+    released = threading.Event()
     limiter = RedisLimiter({prefix: 1}, redis=redis_client)
     assert limiter.acquire(prefix + "by-hand")
     otto = Octopus(concurrency=4, auto_start=True, limiter=limiter)
     got = []
-    otto.enqueue(prefix + "a", lambda url, r: got.append(r))
-    released = threading.Event()
-
+    otto.enqueue(prefix + "a", lambda url, r: got.append((r, released.is_set())))
     def release():
         time.sleep(0.3)
         released.set()
@@ -84,5 +83,7 @@ def test_the_engine_waits_for_a_slot_taken_by_hand(server, redis_client):
 
     threading.Thread(target=release).start()
     otto.wait(10)
-    assert released.is_set() and got[0].status_code == 200
-    assert got[0].waited >= 0.25, "it started only once the slot was given back"
+    response, after_release = got[0]
+    assert response.status_code == 200
+    assert after_release, "it started only once the slot was given back"
+    assert response.waited > 0

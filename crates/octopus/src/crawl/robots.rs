@@ -90,19 +90,18 @@ impl Origins {
     /// The robots.txt of `origin` was answered with `rules`: the URLs that waited, each
     /// with whether it is allowed.
     pub fn answered(&mut self, origin: &str, rules: Rules) -> Vec<(Url, super::Visit, bool)> {
-        let before = self.0.insert(origin.to_string(), Robots::Known(rules));
-        let Some(Robots::Known(rules)) = self.0.get(origin) else {
-            return Vec::new();
-        };
-        match before {
-            Some(Robots::Pending(waiting)) => waiting
-                .into_iter()
-                .map(|(url, visit)| {
-                    let allowed = rules.allows(&url);
-                    (url, visit, allowed)
-                })
-                .collect(),
+        let waiting = match self.0.remove(origin) {
+            Some(Robots::Pending(waiting)) => waiting,
             _ => Vec::new(),
-        }
+        };
+        let verdicts = waiting
+            .into_iter()
+            .map(|(url, visit)| {
+                let allowed = rules.allows(&url);
+                (url, visit, allowed)
+            })
+            .collect();
+        self.0.insert(origin.to_string(), Robots::Known(rules));
+        verdicts
     }
 }
