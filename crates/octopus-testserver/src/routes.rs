@@ -83,7 +83,15 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             send(out, req, 200, &[], b"arrived\n")
         }
         ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
-        ("site", Some(n)) if n < SITE_PAGES => html(out, req, &site_page(n)),
+        ("site", Some(n)) if n < SITE_PAGES => html(out, req, &site_page(n, &req.host)),
+        ("web", Some(n)) if n < WEB_PAGES => {
+            let links = [n + 1, n * 7 + 1, n * 13 + 5, n * 31 + 17].map(|m| m % WEB_PAGES);
+            let mut page = format!("<title>web {n}</title>");
+            for m in links {
+                page += &format!("<a href=\"/web/{m}\">{m}</a>");
+            }
+            html(out, req, &page)
+        }
         ("calendar", Some(n)) => {
             let page = format!(
                 "<title>day {n}</title><a href=\"/calendar/{}\">next</a>",
@@ -302,11 +310,13 @@ const GZIP_HELLO: &[u8] = &[
 const BROTLI_HELLO: &[u8] = &[139, 2, 128, 104, 101, 108, 108, 111, 10, 3];
 
 /// A small HTML page.
+/// Pages of `/web/N`.
+const WEB_PAGES: u64 = 1000;
 /// Pages of `/site/N`.
 const SITE_PAGES: u64 = 15;
 
 /// `/site/N`: its children in the tree, and a link of each other kind.
-fn site_page(n: u64) -> String {
+fn site_page(n: u64, host: &str) -> String {
     let mut page = format!("<!doctype html><title>page {n}</title>");
     for child in [2 * n + 1, 2 * n + 2]
         .into_iter()
@@ -314,9 +324,15 @@ fn site_page(n: u64) -> String {
     {
         page += &format!("<a href=\"/site/{child}#top\">{child}</a>");
     }
+    // Away: another host name, on this server's port; one of two pages there is gone.
+    let port = host.rsplit_once(':').map_or("80", |(_, port)| port);
+    let away = match n % 2 {
+        0 => "status/410",
+        _ => "html",
+    };
     page += &format!(
         "<a href=/private/{n}>private</a><a href=/status/404>broken</a>\
-         <a href=\"http://elsewhere.invalid/\">away</a><img src=\"/img/{n}.png\">\
+         <a href=\"http://away.test:{port}/{away}\">away</a><img src=\"/img/{n}.png\">\
          <form action=/search></form>"
     );
     page

@@ -9,16 +9,24 @@ use common::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use octopus::{Crawl, Error, Scope};
+use octopus::{BrokenLink, Crawl, Error, Scope};
+
+/// Each page with broken links, and those.
+type Report = Vec<(String, Vec<BrokenLink>)>;
 
 /// Each URL fetched: its status, depth and parent.
 type Fetched = Arc<Mutex<HashMap<String, (Option<u16>, u32, Option<String>)>>>;
 
 fn crawl(s: &Server, crawl: Crawl, seed: &str) -> (octopus::CrawlSummary, Fetched) {
+    crawl_from(s, crawl, &[seed])
+}
+
+fn crawl_from(s: &Server, crawl: Crawl, seeds: &[&str]) -> (octopus::CrawlSummary, Fetched) {
     let fetched: Fetched = Arc::default();
     let seen = Arc::clone(&fetched);
+    let seeds: Vec<String> = seeds.iter().map(|seed| s.url(seed)).collect();
     let summary = crawl
-        .run([s.url(seed)], move |response, visit| {
+        .run(seeds, move |response, visit| {
             let entry = (
                 response.status(),
                 visit.depth(),
@@ -155,4 +163,115 @@ fn patterns_scopes_and_forms_change_what_is_followed() {
         .include("(unclosed")
         .run(["http://127.0.0.1/"], |_, _| {});
     assert!(matches!(bad, Err(Error::Pattern { .. })), "{bad:?}");
+}
+
+#[test]
+fn a_redirects_target_is_seen_and_not_fetched_again() {
+    let s = server();
+    // One URL at a time: /site/6 queues /site/13; the redirect then reaches it while it
+    // waits in the frontier.
+    let crawl = site().window(1).depth(1);
+    let seeds = ["/site/6", "/redirect-to?url=/site/13"];
+    let (summary, fetched) = crawl_from(&s, crawl, &seeds);
+    let fetched = fetched.lock().unwrap();
+    assert_eq!(s.hits("/site/13"), 1, "through the redirect only");
+    assert!(fetched.contains_key(&s.url("/redirect-to?url=/site/13")));
+    assert!(!fetched.contains_key(&s.url("/site/13")));
+    assert!(fetched.contains_key(&s.url("/site/14")));
+    assert_eq!(summary.pages as usize, fetched.len());
+}
+
+#[test]
+fn external_links_are_checked_once_head_then_get_and_never_followed() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let port = s.addr().port();
+    let builder =
+        builder()
+            .concurrency(8)
+            .resolve("away.test", port, std::net::Ipv4Addr::LOCALHOST.into());
+    let (summary, fetched) = crawl(&s, Crawl::new(builder).check_external(true), "/site/0");
+    let fetched = fetched.lock().unwrap();
+    let away = |path: &str| format!("http://away.test:{port}{path}");
+    assert_eq!(fetched[&away("/html")].0, Some(200));
+    assert_eq!(fetched[&away("/status/410")].0, Some(410));
+    assert_eq!(
+        summary.external, 2,
+        "each once, however many pages link there"
+    );
+    assert_eq!(summary.out_of_scope, 0);
+    assert_eq!(s.hits("/html"), 1, "HEAD answered: no GET");
+    assert_eq!(s.hits("/status/410"), 2, "HEAD failed: GET");
+    assert_eq!(summary.pages, 33);
+}
+
+#[test]
+fn a_crawl_with_a_state_file_continues_what_was_not_recorded() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("crawl.state");
+    let (first, fetched) = crawl(&s, site().state(&state), "/site/0");
+    assert_eq!(first.pages, 31);
+    assert_eq!(fetched.lock().unwrap().len(), 31);
+    // Continued, with the record of /site/3 lost: only /site/3 is fetched again (its links
+    // were admitted with it, and are seen).
+    let lost = s.url("/site/3");
+    let kept = move |url: &str| url != lost;
+    let (again, fetched) = crawl(&s, site().state(&state).recorded(kept), "/site/0");
+    let fetched: Vec<String> = fetched.lock().unwrap().keys().cloned().collect();
+    assert_eq!(fetched, [s.url("/site/3")]);
+    assert_eq!((again.pages, again.requeued), (1, 1));
+    assert_eq!(s.hits("/site/3"), 2);
+    assert_eq!(s.hits("/site/0"), 1, "the seed is seen");
+    // Continued once more: nothing is left.
+    let (done, _) = crawl(&s, site().state(&state), "/site/0");
+    assert_eq!(done.pages, 0);
+}
+
+#[test]
+fn a_state_file_that_is_not_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("not-sqlite");
+    std::fs::write(
+        &state,
+        b"just some text, long enough to not be a database header....",
+    )
+    .unwrap();
+    let s = server();
+    let result = site().state(&state).run([s.url("/site/0")], |_, _| {});
+    assert!(
+        matches!(result, Err(Error::CrawlState { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn broken_links_are_reported_under_every_page_that_links_to_them() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let port = s.addr().port();
+    let builder =
+        builder()
+            .concurrency(8)
+            .resolve("away.test", port, std::net::Ipv4Addr::LOCALHOST.into());
+    let report: Arc<Mutex<Report>> = Arc::default();
+    let into = Arc::clone(&report);
+    let crawl = Crawl::new(builder)
+        .check_external(true)
+        .broken_links(move |page, links| into.lock().unwrap().push((page.to_string(), links)));
+    crawl.run([s.url("/site/0")], |_, _| {}).unwrap();
+    let report = report.lock().unwrap();
+    assert_eq!(report.len(), 15, "every page links to /status/404");
+    for (page, links) in report.iter() {
+        let n: u64 = page.rsplit('/').next().unwrap().parse().unwrap();
+        let mut expected = vec![(s.url("/status/404"), Some(404))];
+        if n % 2 == 0 {
+            expected.push((format!("http://away.test:{port}/status/410"), Some(410)));
+        }
+        let got: Vec<(String, Option<u16>)> =
+            links.iter().map(|l| (l.url.clone(), l.status)).collect();
+        assert_eq!(got, expected, "{page}");
+        assert!(links.iter().all(|l| l.error.is_none()));
+    }
 }

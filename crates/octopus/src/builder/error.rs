@@ -43,6 +43,13 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A crawl's state file could not be opened, read or written.
+    CrawlState {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system or SQLite said.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -80,6 +87,9 @@ impl fmt::Display for Error {
             Error::OpenFileLimit(e) => write!(f, "cannot read or raise the open-file limit: {e}"),
             Error::Thread(e) => write!(f, "cannot start a thread: {e}"),
             Error::Pattern { pattern, reason } => write!(f, "pattern '{pattern}': {reason}"),
+            Error::CrawlState { path, reason } => {
+                write!(f, "crawl state {}: {reason}", path.display())
+            }
         }
     }
 }

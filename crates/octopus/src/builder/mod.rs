@@ -82,6 +82,11 @@ impl Builder {
         self
     }
 
+    /// The concurrency set (a crawl sizes its window by it).
+    pub(crate) fn concurrency_set(&self) -> usize {
+        self.concurrency
+    }
+
     /// Check every setting, make room in the open-file limit and start the `Octopus`.
     pub fn build(self) -> Result<Octopus, Error> {
         let mut settings = self.settings()?;

@@ -8,28 +8,51 @@
 //! every URL admitted is fetched or counted (disallowed, out of scope, too deep, over the
 //! page limit); the crawl ends when both engines (pages, robots.txt) have nothing left.
 
+mod crawler;
 mod robots;
 mod scope;
+mod store;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use regex::Regex;
 use url::Url;
 
 use crate::builder::{Builder, Error};
-use crate::capture::{LinkKind, normalise};
+use crate::capture::normalise;
 use crate::input::parse_target;
 use crate::response::Response;
-use crate::run::Octopus;
-use robots::{Origins, Rules as RobotsRules, Verdict};
+use crawler::{Crawler, Plan};
 use scope::Rules;
 pub use scope::Scope;
+use store::Store;
 
 /// How deep a crawl goes unless told: the seeds are at depth 0 (wget's `-r` default).
 pub const DEPTH: u32 = 5;
 /// The user agent whose robots.txt rules a crawl honours.
 pub const ROBOTS_AGENT: &str = "octopus";
+/// URLs a crawl hands the engine at once, at least (else four times the concurrency): the
+/// rest of the frontier waits on disk.
+pub const WINDOW: usize = 1024;
+
+/// Which pages of a stopped crawl had their handler's work kept (see [`Crawl::recorded`]).
+type Recorded = Box<dyn Fn(&str) -> bool + Send + Sync>;
+/// What a crawl's broken links are reported to (see [`Crawl::broken_links`]).
+type Report = Box<dyn FnMut(&str, Vec<BrokenLink>) + Send>;
+
+/// A link that failed, as a page links to it ([`Crawl::broken_links`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokenLink {
+    /// The link (normalised).
+    pub url: String,
+    /// Its status, when it was answered (and the status is not a success).
+    pub status: Option<u16>,
+    /// The kind of its failure ([`crate::ErrorKind::as_str`]) when it was not answered.
+    pub error: Option<String>,
+}
 
 /// A crawl from seeds: what it follows, how deep, how many pages, whether robots.txt is
 /// honoured; fetched with the builder's settings.
@@ -47,7 +70,6 @@ pub const ROBOTS_AGENT: &str = "octopus";
 /// println!("{} pages", summary.pages);
 /// # Ok::<(), octopus::Error>(())
 /// ```
-#[derive(Debug, Clone)]
 pub struct Crawl {
     builder: Builder,
     scope: Scope,
@@ -57,6 +79,22 @@ pub struct Crawl {
     exclude: Vec<String>,
     robots: bool,
     forms: bool,
+    check_external: bool,
+    window: Option<usize>,
+    state: Option<PathBuf>,
+    recorded: Option<Recorded>,
+    report: Option<Report>,
+}
+
+impl std::fmt::Debug for Crawl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crawl")
+            .field("scope", &self.scope)
+            .field("depth", &self.depth)
+            .field("max_pages", &self.max_pages)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a page was found.
@@ -64,6 +102,10 @@ pub struct Crawl {
 pub struct Visit {
     depth: u32,
     parent: Option<Arc<str>>,
+    /// The page's row in the store, and its parent's.
+    id: i64,
+    parent_id: Option<i64>,
+    external: bool,
 }
 
 impl Visit {
@@ -76,6 +118,12 @@ impl Visit {
     pub fn parent(&self) -> Option<&str> {
         self.parent.as_deref()
     }
+
+    /// An external link checked (out of the scope, with [`Crawl::check_external`]): asked
+    /// with HEAD, then GET if HEAD was not answered with success; its links not followed.
+    pub fn external(&self) -> bool {
+        self.external
+    }
 }
 
 /// What a crawl did.
@@ -84,8 +132,13 @@ impl Visit {
 pub struct CrawlSummary {
     /// URLs fetched (each page's handler was called).
     pub pages: u64,
-    /// Links out of the scope or the patterns: not fetched.
+    /// Links out of the scope or the patterns: not fetched (each time one is met).
     pub out_of_scope: u64,
+    /// External links checked ([`Crawl::check_external`]), among the pages.
+    pub external: u64,
+    /// Pages a stopped crawl had handled whose handler's work was lost ([`Crawl::recorded`]):
+    /// fetched again.
+    pub requeued: u64,
     /// URLs robots.txt disallowed: not fetched.
     pub disallowed: u64,
     /// Links deeper than the depth: not fetched.
@@ -109,6 +162,11 @@ impl Crawl {
             exclude: Vec::new(),
             robots: true,
             forms: false,
+            check_external: false,
+            window: None,
+            state: None,
+            recorded: None,
+            report: None,
         }
     }
 
@@ -154,6 +212,50 @@ impl Crawl {
         self
     }
 
+    /// Fetch each link out of the scope once, HEAD then GET, never following its links
+    /// (a link checker's view of external links; robots.txt is not asked for them).
+    pub fn check_external(mut self, check: bool) -> Crawl {
+        self.check_external = check;
+        self
+    }
+
+    /// Hand the engine at most `n` URLs at once (at least 1); the rest of the frontier waits
+    /// on disk. By default [`WINDOW`] or four times the concurrency, whichever is more: a
+    /// smaller window saves memory, a larger one keeps more hosts busy when a per-host limit
+    /// holds some back.
+    pub fn window(mut self, n: usize) -> Crawl {
+        self.window = Some(n.max(1));
+        self
+    }
+
+    /// Keep the crawl's state (the seen-set and the frontier; an SQLite file) at `path`
+    /// rather than in a temporary file. If it holds a crawl that stopped, even killed, this
+    /// one continues it: what it handled is not fetched again; the rest of its frontier is.
+    pub fn state(mut self, path: impl Into<PathBuf>) -> Crawl {
+        self.state = Some(path.into());
+        self
+    }
+
+    /// When continuing a crawl ([`Crawl::state`]): whether a page it handled had its
+    /// handler's work kept (a record written, say). Pages for which `recorded` is false are
+    /// fetched again. By default every page handled is taken as kept.
+    pub fn recorded(mut self, recorded: impl Fn(&str) -> bool + Send + Sync + 'static) -> Crawl {
+        self.recorded = Some(Box::new(recorded));
+        self
+    }
+
+    /// When the crawl is over, call `report` with each page that links to URLs that
+    /// failed (a status that is not a success, or no answer), and those links: the link
+    /// checker's view. Every page linking to a broken URL is reported, not only the first
+    /// found (the crawl keeps its links for this, in its state).
+    pub fn broken_links(
+        mut self,
+        report: impl FnMut(&str, Vec<BrokenLink>) + Send + 'static,
+    ) -> Crawl {
+        self.report = Some(Box::new(report));
+        self
+    }
+
     /// Crawl from `seeds` (URLs as the command line reads them; one that is not is
     /// skipped), calling `handler` with each page fetched, on the engine's threads; returns
     /// when nothing is left.
@@ -186,149 +288,41 @@ impl Crawl {
         for seed in &seeds {
             rules.seed(seed);
         }
+        let mut store = match &self.state {
+            Some(path) => Store::open(path)?,
+            None => Store::temporary()?,
+        };
+        let requeued = match &self.recorded {
+            Some(recorded) => store.requeue_unrecorded(recorded.as_ref())?,
+            None => 0,
+        };
+        // The seen-set fetches each URL once: a cache would only hold responses (and
+        // their links) for nothing.
+        let builder = self.builder.cache_ttl(Duration::ZERO);
         let robots = match self.robots {
-            true => Some(
-                self.builder
-                    .clone()
-                    .links(false)
-                    .keep_bodies(true)
-                    .build()?,
-            ),
+            true => Some(builder.clone().links(false).keep_bodies(true).build()?),
             false => None,
         };
-        let crawler = Arc::new(Crawler {
-            pages: self.builder.links(true).build()?,
-            robots,
+        let window = self
+            .window
+            .unwrap_or_else(|| WINDOW.max(builder.concurrency_set().saturating_mul(4)));
+        let plan = Plan {
             rules,
             depth: self.depth,
             max_pages: self.max_pages,
             forms: self.forms,
-            state: Mutex::default(),
-            handler: Box::new(handler),
-        });
-        for seed in seeds {
-            crawler.admit(seed, Visit::default());
-        }
-        crawler.wait();
-        let summary = crawler.lock().summary.clone();
-        Ok(summary)
-    }
-}
-
-/// What a crawl's pages are handed to.
-type Handler = Box<dyn Fn(&Response, &Visit) + Send + Sync>;
-
-/// A crawl running.
-struct Crawler {
-    pages: Octopus,
-    /// Fetches robots.txt files (bodies kept), when honoured.
-    robots: Option<Octopus>,
-    rules: Rules,
-    depth: u32,
-    max_pages: Option<u64>,
-    forms: bool,
-    state: Mutex<State>,
-    handler: Handler,
-}
-
-#[derive(Default)]
-struct State {
-    seen: HashSet<String>,
-    admitted: u64,
-    origins: Origins,
-    summary: CrawlSummary,
-}
-
-impl Crawler {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Fetch `url` if the crawl takes it (else count why not).
-    fn admit(self: &Arc<Self>, url: Url, visit: Visit) {
-        let mut state = self.lock();
-        if !self.rules.follows(&url) {
-            state.summary.out_of_scope += 1;
-            return;
-        }
-        if visit.depth > self.depth {
-            state.summary.too_deep += 1;
-            return;
-        }
-        if !state.seen.insert(url.as_str().to_string()) {
-            return;
-        }
-        if self.max_pages.is_some_and(|most| state.admitted >= most) {
-            state.summary.over_limit += 1;
-            return;
-        }
-        state.admitted += 1;
-        let verdict = match self.robots {
-            Some(_) => state.origins.verdict(&url, &visit),
-            None => Verdict::Fetch,
+            check_external: self.check_external,
+            keep_links: self.report.is_some(),
+            window,
         };
-        match verdict {
-            Verdict::Fetch => {
-                drop(state);
-                self.fetch(url, visit);
-            }
-            Verdict::Disallowed => state.summary.disallowed += 1,
-            Verdict::Waits => {}
-            Verdict::AskFirst(robots_txt) => {
-                state.summary.robots += 1;
-                drop(state);
-                self.ask_robots(robots_txt, url.origin().ascii_serialization());
-            }
+        let pages = builder.links(true).build()?;
+        let mut crawler = Crawler::new(plan, store, pages, robots, Arc::new(handler));
+        crawler.run(seeds)?;
+        if let Some(mut report) = self.report {
+            crawler.store.broken(&mut report)?;
         }
-    }
-
-    /// Fetch a page; then its links.
-    fn fetch(self: &Arc<Self>, url: Url, visit: Visit) {
-        let crawler = Arc::clone(self);
-        self.pages.enqueue(url, move |response: &Response| {
-            crawler.lock().summary.pages += 1;
-            (crawler.handler)(response, &visit);
-            let parent: Arc<str> = Arc::from(response.url());
-            for link in response.links() {
-                if link.kind() == LinkKind::Form && !crawler.forms {
-                    continue;
-                }
-                let next = Visit {
-                    depth: visit.depth + 1,
-                    parent: Some(Arc::clone(&parent)),
-                };
-                crawler.admit(link.url().clone(), next);
-            }
-        });
-    }
-
-    /// Fetch an origin's robots.txt; then the URLs that waited for it.
-    fn ask_robots(self: &Arc<Self>, robots_txt: Url, origin: String) {
-        let Some(robots) = &self.robots else { return };
-        let crawler = Arc::clone(self);
-        robots.enqueue(robots_txt, move |response: &Response| {
-            let rules = RobotsRules::of(response, ROBOTS_AGENT);
-            let waited = crawler.lock().origins.answered(&origin, rules);
-            for (url, visit, allowed) in waited {
-                match allowed {
-                    true => crawler.fetch(url, visit),
-                    false => crawler.lock().summary.disallowed += 1,
-                }
-            }
-        });
-    }
-
-    /// Wait until neither engine has anything left: a page may lead to a robots.txt, and
-    /// a robots.txt to pages; each enqueues before its handler returns.
-    fn wait(&self) {
-        loop {
-            if let Some(robots) = &self.robots {
-                robots.wait();
-            }
-            self.pages.wait();
-            if self.robots.as_ref().is_none_or(|r| r.stats().pending == 0) {
-                return;
-            }
-        }
+        let mut summary = crawler.summary.clone();
+        summary.requeued = requeued;
+        Ok(summary)
     }
 }

@@ -1,0 +1,373 @@
+//! A crawl running. The thread that called `Crawl::run` owns the crawl's state: the store
+//! (`store.rs`: the seen-set and the frontier), the robots.txt of each origin and the
+//! counts. The engines' threads only fetch, call the user's handler and send what came of
+//! each page (its links) or robots.txt over a channel to that thread, which admits the
+//! links, marks the page done and hands the engines the next URLs of the frontier: at most
+//! `window` in flight (fetching, or waiting for their origin's robots.txt).
+//!
+//! Invariants: only the window is in memory, whatever the site's size; no lock is shared
+//! and no engine thread waits on the store; the crawl ends when nothing is in flight and
+//! the frontier is empty; the store's first error stops both engines and is what the crawl
+//! returns.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use url::Url;
+
+use super::robots::{Origins, Rules as RobotsRules, Verdict};
+use super::scope::Rules;
+use super::store::{Admitted, Entry, Failed, Store};
+use super::{CrawlSummary, ROBOTS_AGENT, Visit};
+use crate::builder::Error;
+use crate::capture::LinkKind;
+use crate::input::Request;
+use crate::response::Response;
+use crate::run::Octopus;
+
+/// What a crawl's pages are handed to.
+pub(super) type Handler = Arc<dyn Fn(&Response, &Visit) + Send + Sync>;
+
+/// What an engine's thread tells the crawl.
+enum Event {
+    /// A page was fetched and handed to the handler.
+    Page {
+        visit: Visit,
+        /// Its links to consider (forms only when followed).
+        links: Vec<Url>,
+        /// Where its redirects ended, when elsewhere.
+        reached: Option<String>,
+        failed: Option<Failed>,
+    },
+    /// An origin's robots.txt was answered.
+    Robots { origin: String, rules: RobotsRules },
+}
+
+/// What the crawl does, as settings.
+pub(super) struct Plan {
+    pub rules: Rules,
+    pub depth: u32,
+    pub max_pages: Option<u64>,
+    pub forms: bool,
+    pub check_external: bool,
+    /// Keep each page's links (for the broken-link report).
+    pub keep_links: bool,
+    /// URLs in flight at most.
+    pub window: usize,
+}
+
+/// The engines and the handler, shared with the engines' threads.
+struct Shared {
+    pages: Octopus,
+    /// Fetches robots.txt files (bodies kept), when honoured.
+    robots: Option<Octopus>,
+    handler: Handler,
+    forms: bool,
+    events: SyncSender<Event>,
+}
+
+pub(super) struct Crawler {
+    plan: Plan,
+    shared: Arc<Shared>,
+    events: Receiver<Event>,
+    pub store: Store,
+    origins: Origins,
+    pub summary: CrawlSummary,
+    /// URLs handed to the engines and not yet handled.
+    in_flight: usize,
+    /// The store's first error: the crawl stops.
+    failed: Option<Error>,
+}
+
+impl Crawler {
+    pub fn new(
+        plan: Plan,
+        store: Store,
+        pages: Octopus,
+        robots: Option<Octopus>,
+        handler: Handler,
+    ) -> Crawler {
+        // Each URL in flight sends one event, and each robots.txt asked for one more (it has
+        // a URL in flight waiting): never full, so the crawl never waits for itself.
+        let (events, receiver) = sync_channel(plan.window.saturating_mul(2).saturating_add(1));
+        let shared = Shared {
+            pages,
+            robots,
+            handler,
+            forms: plan.forms,
+            events,
+        };
+        Crawler {
+            plan,
+            shared: Arc::new(shared),
+            events: receiver,
+            store,
+            origins: Origins::default(),
+            summary: CrawlSummary::default(),
+            in_flight: 0,
+            failed: None,
+        }
+    }
+
+    /// Crawl from `seeds` until nothing is left (or the store fails).
+    pub fn run(&mut self, seeds: Vec<Url>) -> Result<(), Error> {
+        for seed in seeds {
+            let admitted = self
+                .store
+                .admit(seed.as_str(), 0, None, false, self.plan.max_pages);
+            self.count(admitted);
+        }
+        self.refill();
+        while self.in_flight > 0 {
+            let Ok(event) = self.events.recv() else { break };
+            match event {
+                Event::Page {
+                    visit,
+                    links,
+                    reached,
+                    failed,
+                } => {
+                    self.handled(&visit, &links, reached, failed);
+                }
+                Event::Robots { origin, rules } => self.answered(&origin, rules),
+            }
+            self.refill();
+        }
+        if let Some(robots) = &self.shared.robots {
+            robots.wait();
+        }
+        self.shared.pages.wait();
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => self.store.commit(),
+        }
+    }
+
+    /// Stop the crawl on a store error (the first is kept).
+    fn fail(&mut self, error: Error) {
+        if self.failed.is_none() {
+            self.failed = Some(error);
+            self.shared.pages.stop();
+            if let Some(robots) = &self.shared.robots {
+                robots.stop();
+            }
+        }
+    }
+
+    fn count(&mut self, admitted: Result<Admitted, Error>) {
+        match admitted {
+            Ok(Admitted::OverLimit) => self.summary.over_limit += 1,
+            Ok(Admitted::Queued | Admitted::Seen) => {}
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Hand the engines URLs of the frontier until the window is full or the frontier
+    /// empty; once an eighth of the window has room, or nothing is in flight (a query of
+    /// the frontier per page would cost more than the page).
+    fn refill(&mut self) {
+        loop {
+            let room = self.plan.window.saturating_sub(self.in_flight);
+            let worth = room >= (self.plan.window / 8).max(1) || self.in_flight == 0;
+            if room == 0 || !worth || self.failed.is_some() {
+                return;
+            }
+            let entries = match self.store.take(room) {
+                Ok(entries) if entries.is_empty() => return,
+                Ok(entries) => entries,
+                Err(e) => return self.fail(e),
+            };
+            for entry in entries {
+                let (url, visit) = visit_of(entry);
+                let verdict = match (&url, &self.shared.robots) {
+                    (Some(url), Some(_)) if !visit.external => self.origins.verdict(url, &visit),
+                    _ => Verdict::Fetch,
+                };
+                match verdict {
+                    Verdict::Disallowed => {
+                        self.disallowed(&visit);
+                        continue;
+                    }
+                    Verdict::Waits => {}
+                    Verdict::AskFirst(robots_txt) => {
+                        self.summary.robots += 1;
+                        self.shared.ask_robots(robots_txt);
+                    }
+                    Verdict::Fetch => self.shared.fetch(url, visit),
+                }
+                self.in_flight += 1;
+            }
+        }
+    }
+
+    fn disallowed(&mut self, visit: &Visit) {
+        self.summary.disallowed += 1;
+        if let Err(e) = self.store.disallowed(visit.id) {
+            self.fail(e);
+        }
+    }
+
+    /// An origin's robots.txt was answered: the URLs that waited for it, fetched or not.
+    fn answered(&mut self, origin: &str, rules: RobotsRules) {
+        for (url, visit, allowed) in self.origins.answered(origin, rules) {
+            match allowed {
+                true => self.shared.fetch(Some(url), visit),
+                false => {
+                    self.in_flight -= 1;
+                    self.disallowed(&visit);
+                }
+            }
+        }
+    }
+
+    /// A page was handled: count it, admit its links, mark it done.
+    fn handled(
+        &mut self,
+        visit: &Visit,
+        links: &[Url],
+        reached: Option<String>,
+        failed: Option<Failed>,
+    ) {
+        self.in_flight -= 1;
+        if self.failed.is_some() {
+            return;
+        }
+        self.summary.pages += 1;
+        let mut result = Ok(());
+        if visit.external {
+            self.summary.external += 1;
+        } else {
+            result = self.admit_links(visit, links, reached);
+        }
+        if let Err(e) = result.and_then(|()| self.store.done(visit.id, failed)) {
+            self.fail(e);
+        }
+    }
+
+    fn admit_links(
+        &mut self,
+        visit: &Visit,
+        links: &[Url],
+        reached: Option<String>,
+    ) -> Result<(), Error> {
+        if let Some(reached) = reached {
+            let follows = Url::parse(&reached).is_ok_and(|url| self.plan.rules.follows(&url));
+            if follows {
+                self.store.reached(&reached, visit.depth, visit.parent_id)?;
+            }
+        }
+        let depth = visit.depth + 1;
+        for link in links {
+            let external = !self.plan.rules.follows(link);
+            if external && !self.plan.check_external {
+                self.summary.out_of_scope += 1;
+                continue;
+            }
+            if depth > self.plan.depth {
+                self.summary.too_deep += 1;
+                continue;
+            }
+            let url = link.as_str();
+            let admitted =
+                self.store
+                    .admit(url, depth, Some(visit.id), external, self.plan.max_pages)?;
+            match admitted {
+                Admitted::OverLimit => self.summary.over_limit += 1,
+                _ if self.plan.keep_links => self.store.link(visit.id, url)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Fetch a page (an external link: HEAD, then GET if HEAD was not a success); its
+    /// handler, then what came of it told to the crawl.
+    fn fetch(self: &Arc<Self>, url: Option<Url>, visit: Visit) {
+        let Some(url) = url else {
+            // Not a URL any more (the store was edited): handled as nothing.
+            return self.tell(Event::Page {
+                visit,
+                links: Vec::new(),
+                reached: None,
+                failed: None,
+            });
+        };
+        let shared = Arc::clone(self);
+        if !visit.external {
+            return self.pages.enqueue(url, move |response: &Response| {
+                shared.page(response, visit);
+            });
+        }
+        let head = match Request::new(url.as_str()).with_method("HEAD") {
+            Ok(head) => head,
+            Err(_) => Request::new(url.as_str()),
+        };
+        self.pages.enqueue(head, move |response: &Response| {
+            if response.ok() {
+                return shared.page(response, visit);
+            }
+            let again = Arc::clone(&shared);
+            shared.pages.enqueue(url, move |response: &Response| {
+                again.page(response, visit);
+            });
+        });
+    }
+
+    /// A page's response: its handler, then its links to the crawl.
+    fn page(&self, response: &Response, visit: Visit) {
+        (self.handler)(response, &visit);
+        let links = match visit.external {
+            true => Vec::new(),
+            false => response
+                .links()
+                .iter()
+                .filter(|link| self.forms || link.kind() != LinkKind::Form)
+                .map(|link| link.url().clone())
+                .collect(),
+        };
+        let reached = response
+            .final_url()
+            .filter(|f| *f != response.url())
+            .map(str::to_string);
+        let failed = (!response.ok()).then(|| Failed {
+            status: response.status(),
+            error: response.error().map(|f| f.kind().as_str()),
+        });
+        self.tell(Event::Page {
+            visit,
+            links,
+            reached,
+            failed,
+        });
+    }
+
+    /// Fetch an origin's robots.txt; its rules told to the crawl.
+    fn ask_robots(self: &Arc<Self>, robots_txt: Url) {
+        let Some(robots) = &self.robots else { return };
+        let origin = robots_txt.origin().ascii_serialization();
+        let shared = Arc::clone(self);
+        robots.enqueue(robots_txt, move |response: &Response| {
+            let rules = RobotsRules::of(response, ROBOTS_AGENT);
+            shared.tell(Event::Robots { origin, rules });
+        });
+    }
+
+    fn tell(&self, event: Event) {
+        // The crawl waits for every URL it handed out: it is there to receive.
+        let _ = self.events.send(event);
+    }
+}
+
+/// A frontier entry as a URL to fetch and where it was found.
+fn visit_of(entry: Entry) -> (Option<Url>, Visit) {
+    let visit = Visit {
+        depth: entry.depth,
+        parent: entry.parent.map(Arc::from),
+        id: entry.id,
+        parent_id: entry.parent_id,
+        external: entry.external,
+    };
+    (Url::parse(&entry.url).ok(), visit)
+}

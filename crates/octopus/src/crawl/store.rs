@@ -1,0 +1,398 @@
+//! The crawl's state on disk: every URL the crawl admitted (the exact seen-set) and, in
+//! the order admitted, those still to fetch (the frontier), in one SQLite file. Only the
+//! window of URLs handed to the engine is in memory; SQLite's page cache is bounded
+//! (`CACHE_KIB`), so memory does not grow with the site.
+//!
+//! A row's state: `QUEUED` (admitted, not yet handled: the frontier, and the pages in
+//! flight), `DONE` (its handler returned and its links were admitted, in the same
+//! transaction), `REACHED` (the final URL of another page's redirects, handled with it),
+//! `DISALLOWED` (by robots.txt) or `OVER` (past the page limit). Rows are taken in id
+//! order, so the crawl is breadth-first. `external` marks a link out of the scope, to be
+//! checked, never followed.
+//!
+//! Writes are grouped in transactions committed every `BATCH` pages and at the end. The
+//! journal is SQLite's write-ahead log without `fsync`: a killed process loses nothing
+//! committed (the operating system has it); a crash of the machine may lose the last
+//! transactions, never the file's consistency. A page whose transaction was lost is still
+//! `QUEUED`, so a continued crawl fetches it again: pages may be fetched twice after a
+//! kill, never skipped.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+
+use super::BrokenLink;
+use crate::builder::Error;
+
+/// SQLite's page cache, in KiB.
+const CACHE_KIB: i64 = 16 * 1024;
+/// Pages handled per transaction.
+const BATCH: u32 = 256;
+
+const QUEUED: i64 = 0;
+const DONE: i64 = 1;
+const DISALLOWED: i64 = 2;
+const OVER: i64 = 3;
+const REACHED: i64 = 4;
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS page (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        depth INTEGER NOT NULL,
+        parent INTEGER,
+        state INTEGER NOT NULL,
+        external INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT
+    );
+    CREATE TABLE IF NOT EXISTS link (page INTEGER NOT NULL, target INTEGER NOT NULL);";
+
+/// A URL of the frontier, taken to be fetched.
+pub(super) struct Entry {
+    pub id: i64,
+    pub url: String,
+    pub depth: u32,
+    pub parent: Option<String>,
+    pub parent_id: Option<i64>,
+    pub external: bool,
+}
+
+/// What became of a URL offered to the store.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Admitted {
+    /// New: queued.
+    Queued,
+    /// Already seen.
+    Seen,
+    /// New, but the page limit was reached: counted, not queued.
+    OverLimit,
+}
+
+/// The crawl's state, open.
+pub(super) struct Store {
+    conn: Connection,
+    path: PathBuf,
+    /// Rows queued or handled (the page limit counts these).
+    admitted: u64,
+    /// The last id taken into the window.
+    cursor: i64,
+    /// Pages handled since the last commit.
+    uncommitted: u32,
+    /// Removes the file of a crawl that keeps no state, when dropped.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl Store {
+    /// A state for this run only, in a temporary directory removed at the end.
+    pub fn temporary() -> Result<Store, Error> {
+        let dir = tempfile::Builder::new()
+            .prefix("octopus-crawl")
+            .tempdir()
+            .map_err(|e| state_error(Path::new("a temporary directory"), e))?;
+        let mut store = Store::open(&dir.path().join("crawl.sqlite"))?;
+        store._temporary = Some(dir);
+        Ok(store)
+    }
+
+    /// The state at `path`: created, or continued as a stopped crawl left it.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let failed = |e: rusqlite::Error| state_error(path, e);
+        let conn = Connection::open(path).map_err(failed)?;
+        conn.execute_batch(&format!(
+            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; \
+             PRAGMA cache_size = -{CACHE_KIB}; {SCHEMA} BEGIN;"
+        ))
+        .map_err(failed)?;
+        let admitted: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM page WHERE state IN (?1, ?2, ?3)",
+                params![QUEUED, DONE, DISALLOWED],
+                |row| row.get(0),
+            )
+            .map_err(failed)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            admitted: admitted.max(0) as u64,
+            cursor: 0,
+            uncommitted: 0,
+            _temporary: None,
+        })
+    }
+
+    fn failed(&self, e: rusqlite::Error) -> Error {
+        state_error(&self.path, e)
+    }
+
+    /// Pages handled before whose `recorded(url)` is false go back to the frontier (their
+    /// handler's work was lost with the run that stopped); returns how many.
+    pub fn requeue_unrecorded(&mut self, recorded: &dyn Fn(&str) -> bool) -> Result<u64, Error> {
+        let mut lost = Vec::new();
+        {
+            let mut rows = self
+                .conn
+                .prepare("SELECT id, url FROM page WHERE state = ?1")
+                .map_err(|e| self.failed(e))?;
+            let mut rows = rows.query(params![DONE]).map_err(|e| self.failed(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.failed(e))? {
+                let url: String = row.get(1).map_err(|e| self.failed(e))?;
+                if !recorded(&url) {
+                    lost.push(row.get::<_, i64>(0).map_err(|e| self.failed(e))?);
+                }
+            }
+        }
+        for id in &lost {
+            self.set(*id, QUEUED)?;
+        }
+        Ok(lost.len() as u64)
+    }
+
+    /// Offer `url`, found at `depth` on page `parent` (an id), to the crawl.
+    pub fn admit(
+        &mut self,
+        url: &str,
+        depth: u32,
+        parent: Option<i64>,
+        external: bool,
+        max_pages: Option<u64>,
+    ) -> Result<Admitted, Error> {
+        let over = max_pages.is_some_and(|most| self.admitted >= most);
+        let state = if over { OVER } else { QUEUED };
+        let added = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO page (url, depth, parent, state, external) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING",
+            )
+            .and_then(|mut insert| insert.execute(params![url, depth, parent, state, external]))
+            .map_err(|e| self.failed(e))?;
+        Ok(match (added, over) {
+            (0, _) => Admitted::Seen,
+            (_, true) => Admitted::OverLimit,
+            (_, false) => {
+                self.admitted += 1;
+                Admitted::Queued
+            }
+        })
+    }
+
+    /// The next `n` URLs of the frontier (at most), in the order admitted.
+    pub fn take(&mut self, n: usize) -> Result<Vec<Entry>, Error> {
+        let mut entries = Vec::new();
+        {
+            let mut query = self
+                .conn
+                .prepare_cached(
+                    "SELECT page.id, page.url, page.depth, parent.url, page.parent, \
+                     page.external FROM page \
+                     LEFT JOIN page AS parent ON parent.id = page.parent \
+                     WHERE page.id > ?1 AND page.state = ?2 ORDER BY page.id LIMIT ?3",
+                )
+                .map_err(|e| self.failed(e))?;
+            let rows = query
+                .query_map(params![self.cursor, QUEUED, n as i64], |row| {
+                    Ok(Entry {
+                        id: row.get(0)?,
+                        url: row.get(1)?,
+                        depth: row.get(2)?,
+                        parent: row.get(3)?,
+                        parent_id: row.get(4)?,
+                        external: row.get(5)?,
+                    })
+                })
+                .map_err(|e| self.failed(e))?;
+            for entry in rows {
+                entries.push(entry.map_err(|e| self.failed(e))?);
+            }
+        }
+        if let Some(last) = entries.last() {
+            self.cursor = last.id;
+        }
+        Ok(entries)
+    }
+
+    /// A page's redirects ended at `url`, which is thereby handled: seen if it was not,
+    /// and not fetched if it was still waiting in the frontier.
+    pub fn reached(&mut self, url: &str, depth: u32, parent: Option<i64>) -> Result<(), Error> {
+        let cursor = self.cursor;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO page (url, depth, parent, state, external) \
+                 VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (url) DO UPDATE SET state = ?4 \
+                 WHERE state = ?5 AND id > ?6",
+            )
+            .and_then(|mut upsert| {
+                upsert.execute(params![url, depth, parent, REACHED, QUEUED, cursor])
+            })
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Page `id` links to `url` (admitted before): kept for the broken-link report.
+    pub fn link(&mut self, page: i64, url: &str) -> Result<(), Error> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO link (page, target) SELECT ?1, id FROM page WHERE url = ?2",
+            )
+            .and_then(|mut insert| insert.execute(params![page, url]))
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Page `id` was handled (`failed`: its status, or the kind of its failure, when it
+    /// was not a success) and its links admitted; committed with the rest of its batch.
+    pub fn done(&mut self, id: i64, failed: Option<Failed>) -> Result<(), Error> {
+        if let Some(failed) = failed {
+            self.conn
+                .prepare_cached("UPDATE page SET status = ?2, error = ?3 WHERE id = ?1")
+                .and_then(|mut update| update.execute(params![id, failed.status, failed.error]))
+                .map_err(|e| self.failed(e))?;
+        }
+        self.set(id, DONE)?;
+        self.uncommitted += 1;
+        if self.uncommitted >= BATCH {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// robots.txt disallows page `id`.
+    pub fn disallowed(&mut self, id: i64) -> Result<(), Error> {
+        self.set(id, DISALLOWED)
+    }
+
+    fn set(&mut self, id: i64, state: i64) -> Result<(), Error> {
+        self.conn
+            .prepare_cached("UPDATE page SET state = ?2 WHERE id = ?1")
+            .and_then(|mut update| update.execute(params![id, state]))
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Make what was written durable (against a kill) and start the next transaction.
+    pub fn commit(&mut self) -> Result<(), Error> {
+        self.uncommitted = 0;
+        self.conn
+            .execute_batch("COMMIT; BEGIN;")
+            .map_err(|e| self.failed(e))
+    }
+}
+
+/// What a failed page ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Failed {
+    pub status: Option<u16>,
+    /// The failure's kind, when there was no status.
+    pub error: Option<&'static str>,
+}
+
+impl Store {
+    /// Each page that links to pages that failed, with those (in the order pages were
+    /// admitted); `each` is called once per page.
+    pub fn broken(&mut self, each: &mut dyn FnMut(&str, Vec<BrokenLink>)) -> Result<(), Error> {
+        self.commit()?;
+        let failed = |e| state_error(&self.path, e);
+        self.conn
+            .execute_batch("CREATE INDEX IF NOT EXISTS link_target ON link (target);")
+            .map_err(failed)?;
+        let mut query = self
+            .conn
+            .prepare(
+                "SELECT p.url, t.url, t.status, t.error FROM page AS t \
+                 JOIN link AS l ON l.target = t.id JOIN page AS p ON p.id = l.page \
+                 WHERE t.state = ?1 AND (t.status IS NOT NULL OR t.error IS NOT NULL) \
+                 ORDER BY p.id, t.id",
+            )
+            .map_err(failed)?;
+        let mut rows = query.query(params![DONE]).map_err(failed)?;
+        let mut page: Option<(String, Vec<BrokenLink>)> = None;
+        while let Some(row) = rows.next().map_err(failed)? {
+            let at: String = row.get(0).map_err(failed)?;
+            let link = BrokenLink {
+                url: row.get(1).map_err(failed)?,
+                status: row.get(2).map_err(failed)?,
+                error: row.get(3).map_err(failed)?,
+            };
+            match &mut page {
+                Some((url, links)) if *url == at => links.push(link),
+                _ => {
+                    if let Some((url, links)) = page.replace((at, vec![link])) {
+                        each(&url, links);
+                    }
+                }
+            }
+        }
+        if let Some((url, links)) = page {
+            each(&url, links);
+        }
+        Ok(())
+    }
+}
+
+fn state_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::CrawlState {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seen_set_is_exact_and_the_frontier_in_order() {
+        let mut store = Store::temporary().expect("a store");
+        let admit =
+            |s: &mut Store, url: &str| s.admit(url, 1, None, false, Some(3)).expect("admitted");
+        assert_eq!(admit(&mut store, "http://a/1"), Admitted::Queued);
+        assert_eq!(admit(&mut store, "http://a/2"), Admitted::Queued);
+        assert_eq!(admit(&mut store, "http://a/1"), Admitted::Seen);
+        assert_eq!(admit(&mut store, "http://a/3"), Admitted::Queued);
+        assert_eq!(admit(&mut store, "http://a/4"), Admitted::OverLimit);
+        assert_eq!(admit(&mut store, "http://a/4"), Admitted::Seen);
+        let taken = store.take(2).expect("taken");
+        let urls: Vec<&str> = taken.iter().map(|e| e.url.as_str()).collect();
+        assert_eq!(urls, ["http://a/1", "http://a/2"]);
+        let rest = store.take(10).expect("taken");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].url, "http://a/3");
+        assert!(store.take(10).expect("taken").is_empty());
+    }
+
+    #[test]
+    fn a_continued_crawl_fetches_what_was_not_handled_or_not_recorded() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("state");
+        {
+            let mut store = Store::open(&path).expect("a store");
+            for url in ["http://a/1", "http://a/2", "http://a/3"] {
+                store.admit(url, 0, None, false, None).expect("admitted");
+            }
+            let taken = store.take(3).expect("taken");
+            store.done(taken[0].id, None).expect("done");
+            store.done(taken[1].id, None).expect("done");
+            store.commit().expect("committed");
+            // Stopped here: page 3 was in flight.
+        }
+        let mut store = Store::open(&path).expect("continued");
+        let lost = store
+            .requeue_unrecorded(&|url| url != "http://a/2")
+            .expect("requeued");
+        assert_eq!(lost, 1);
+        let urls: Vec<String> = store
+            .take(10)
+            .expect("taken")
+            .into_iter()
+            .map(|e| e.url)
+            .collect();
+        assert_eq!(urls, ["http://a/2", "http://a/3"]);
+        assert_eq!(
+            store
+                .admit("http://a/1", 1, None, false, None)
+                .expect("admitted"),
+            Admitted::Seen
+        );
+    }
+}
