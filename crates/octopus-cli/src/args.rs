@@ -125,8 +125,24 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub follow_forms: bool,
 
+    /// Fetch each link out of the scope once (HEAD, then GET if HEAD fails), never
+    /// following it
+    #[arg(long)]
+    pub check_external: bool,
+
+    /// Print a report instead of the records (these still go to -o FILE): `broken`, each
+    /// page with its links that failed and their status or error kind
+    #[arg(long, value_enum, value_name = "REPORT")]
+    pub report: Option<CrawlReport>,
+
     #[command(flatten)]
     pub fetch: FetchArgs,
+}
+
+/// `crawl --report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrawlReport {
+    Broken,
 }
 
 /// `--scope`.

@@ -1,25 +1,51 @@
 //! The `crawl` command: the fetch settings and a `Crawl` from the library over them; the
 //! seeds read from the inputs; each page's response sent by the crawl's handler to this
-//! thread, which alone writes the records (with their depth, parent and links); then a
-//! summary of what was fetched and what was not, and the exit status.
+//! thread, which alone writes the records (with their depth, parent and links) and the
+//! broken-link report; then a summary of what was fetched and what was not, and the exit
+//! status.
 //!
-//! Not taken yet, and said so at once: `-o`/`--resume`, `--keep-order`, `--format csv`.
+//! With `-o FILE` the crawl's state (seen-set and frontier) is kept in `FILE.crawl`;
+//! `--resume` continues it: pages recorded in FILE are not fetched again, nor recorded
+//! twice (a page fetched again for its links, its record kept but its links' admission
+//! lost with a killed run, is not printed). Without `--resume` the state starts anew.
+//!
+//! Not taken yet, and said so at once: `--keep-order`, `--format csv`.
 
+use std::collections::HashSet;
+use std::fs::File;
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use octopus::input::{Lines, parse_target};
-use octopus::{Crawl, CrawlSummary, Response, Scope, Visit};
+use octopus::{BrokenLink, Crawl, CrawlSummary, Response, Scope, Visit};
 
-use super::args::{CrawlArgs, ScopeArg};
+use super::args::{CrawlArgs, CrawlReport, ScopeArg};
 use super::exit_codes;
 use super::fetch::fail;
-use super::output::{Format, Output};
+use super::journal::{self, Mode, url_hash};
+use super::output::{Format, Output, broken};
 use super::settings::{FetchSettings, describe};
 
 /// Pages fetched and not yet printed, at most.
 const PRINT_AHEAD: usize = 1024;
+
+/// What the crawl's threads hand this one.
+enum Message {
+    Page(Response, Visit),
+    Broken(String, Vec<BrokenLink>),
+}
+
+/// Where records and reports go.
+struct Outputs {
+    /// Records: the `-o` file, else stdout unless a report takes it.
+    records: Option<Output<Box<dyn Write>>>,
+    /// The report, on stdout.
+    report: Option<Output<io::StdoutLock<'static>>>,
+    /// With `--resume`: the URLs the file has records of (hashed).
+    recorded: Option<Arc<HashSet<u64>>>,
+}
 
 /// `octopus crawl`.
 pub fn crawl(args: &CrawlArgs) -> i32 {
@@ -27,8 +53,8 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    if settings.output.is_some() || settings.keep_order.is_some() {
-        return fail("crawl does not take -o/--resume or --keep-order yet");
+    if settings.keep_order.is_some() {
+        return fail("crawl does not take --keep-order");
     }
     if settings.style.format == Format::Csv {
         return fail("crawl writes text or JSON Lines records (--format csv is not taken yet)");
@@ -37,30 +63,35 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
         Ok(seeds) => seeds,
         Err(e) => return fail(&e),
     };
-    let crawl = configure(Crawl::new(settings.builder.clone()), args);
+    let (mut outputs, state) = match outputs(&settings, args.report.is_some()) {
+        Ok(opened) => opened,
+        Err(e) => return fail(&e),
+    };
+    let mut crawl = configure(Crawl::new(settings.builder.clone()), args);
+    if let Some(state) = state {
+        crawl = crawl.state(state);
+    }
+    if let Some(recorded) = outputs.recorded.clone() {
+        crawl = crawl.recorded(move |url| recorded.contains(&url_hash(url)));
+    }
     let started = Instant::now();
     // Bounded: when printing lags, the crawl's handlers wait, rather than responses pile up.
-    let (pages, records) = mpsc::sync_channel::<(Response, Visit)>(PRINT_AHEAD);
+    let (sender, messages) = mpsc::sync_channel::<Message>(PRINT_AHEAD);
+    if args.report == Some(CrawlReport::Broken) {
+        let to = sender.clone();
+        crawl = crawl.broken_links(move |page, links| {
+            let _ = to.send(Message::Broken(page.to_string(), links));
+        });
+    }
     let running = std::thread::spawn(move || {
         crawl.run(seeds, move |response: &Response, visit: &Visit| {
-            let _ = pages.send((response.clone(), visit.clone()));
+            let _ = sender.send(Message::Page(response.clone(), visit.clone()));
         })
     });
-    let mut output = Output::new(settings.style, io::stdout().lock(), true);
-    let (mut ok, mut failed) = (0u64, 0u64);
-    for (response, visit) in records {
-        match response.ok() {
-            true => ok += 1,
-            false => failed += 1,
-        }
-        if settings.selection.shows(&response) && !output.write(&response, Some(&visit)) {
-            // The reader went away (`| head`): nothing more can be said.
-            return exit_codes::OUTPUT_CLOSED;
-        }
-    }
-    if !output.flush() {
-        return exit_codes::OUTPUT_CLOSED;
-    }
+    let (ok, failed) = match print(&messages, &settings, &mut outputs) {
+        Some(counts) => counts,
+        None => return exit_codes::OUTPUT_CLOSED,
+    };
     let summary = match running.join() {
         Ok(Ok(summary)) => summary,
         Ok(Err(e)) => return fail(&describe(&e)),
@@ -77,6 +108,123 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     }
 }
 
+/// Write what the crawl sends until it ends, flushing whenever nothing waits; the pages
+/// counted ok and failed (those a resumed file records aside), or `None` if stdout closed.
+fn print(
+    messages: &mpsc::Receiver<Message>,
+    settings: &FetchSettings,
+    outputs: &mut Outputs,
+) -> Option<(u64, u64)> {
+    let (mut ok, mut failed) = (0u64, 0u64);
+    loop {
+        let message = match messages.try_recv() {
+            Ok(message) => message,
+            Err(mpsc::TryRecvError::Empty) => {
+                outputs.flush()?;
+                match messages.recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
+                }
+            }
+            Err(mpsc::TryRecvError::Disconnected) => break,
+        };
+        let written = match message {
+            Message::Page(response, visit) => {
+                let url = url_hash(response.url());
+                if outputs.recorded.as_ref().is_some_and(|r| r.contains(&url)) {
+                    continue;
+                }
+                match response.ok() {
+                    true => ok += 1,
+                    false => failed += 1,
+                }
+                match &mut outputs.records {
+                    Some(out) if settings.selection.shows(&response) => {
+                        out.write(&response, Some(&visit))
+                    }
+                    _ => true,
+                }
+            }
+            Message::Broken(page, links) => match &mut outputs.report {
+                Some(out) => {
+                    out.write_with(|format, buf| broken::print(format, &page, &links, buf))
+                }
+                None => true,
+            },
+        };
+        if !written {
+            // The reader went away (`| head`): nothing more can be said.
+            return None;
+        }
+    }
+    outputs.flush()?;
+    Some((ok, failed))
+}
+
+impl Outputs {
+    fn flush(&mut self) -> Option<()> {
+        let records = self.records.as_mut().is_none_or(|o| o.flush());
+        let report = self.report.as_mut().is_none_or(|o| o.flush());
+        (records && report).then_some(())
+    }
+}
+
+/// Open the outputs; the crawl's state file with `-o FILE` (removed first unless resumed).
+fn outputs(settings: &FetchSettings, report: bool) -> Result<(Outputs, Option<PathBuf>), String> {
+    let style = settings.style;
+    let stdout = || Output::new(style, io::stdout().lock(), true);
+    let Some((path, mode)) = &settings.output else {
+        let records =
+            (!report).then(|| Output::new(style, Box::new(io::stdout().lock()) as _, true));
+        let report = report.then(stdout);
+        return Ok((
+            Outputs {
+                records,
+                report,
+                recorded: None,
+            },
+            None,
+        ));
+    };
+    let state = state_of(path);
+    if !matches!(mode, Mode::Resume(_)) {
+        remove_state(&state)?;
+    }
+    let (file, fresh, recorded) = journal::open_crawl(path, *mode, style.format)?;
+    let file: Box<dyn Write> = Box::new(file);
+    let outputs = Outputs {
+        records: Some(Output::new(style, file, fresh)),
+        report: report.then(stdout),
+        recorded: recorded.map(Arc::new),
+    };
+    Ok((outputs, Some(state)))
+}
+
+/// Where a crawl recorded in `output` keeps its state.
+fn state_of(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".crawl");
+    PathBuf::from(name)
+}
+
+/// Remove a crawl state (and SQLite's files beside it), for a crawl that starts anew.
+fn remove_state(state: &Path) -> Result<(), String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = state.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(format!("cannot remove {}: {e}", state.display()));
+            }
+            _ => {}
+        }
+    }
+    // Only to say early that the directory cannot be written.
+    File::create(state)
+        .map(drop)
+        .map_err(|e| format!("crawl state {}: {e}", state.display()))
+}
+
 /// The crawl's settings from the command line.
 fn configure(mut crawl: Crawl, args: &CrawlArgs) -> Crawl {
     let scope = match args.scope {
@@ -89,7 +237,8 @@ fn configure(mut crawl: Crawl, args: &CrawlArgs) -> Crawl {
         .scope(scope)
         .depth(args.depth)
         .robots(!args.ignore_robots)
-        .follow_forms(args.follow_forms);
+        .follow_forms(args.follow_forms)
+        .check_external(args.check_external);
     if let Some(n) = args.max_pages {
         crawl = crawl.max_pages(n);
     }
@@ -132,9 +281,13 @@ fn summary_line(s: &CrawlSummary, ok: u64, failed: u64, took: f64, ignored: bool
         true => "robots.txt ignored (--ignore-robots)".to_string(),
         false => format!("{} robots.txt fetched", s.robots),
     };
-    format!(
+    let mut line = format!(
         "octopus: crawled {} pages ({ok} ok, {failed} failed) in {took:.2} s; not fetched: {} \
          disallowed by robots.txt, {} out of scope, {} too deep, {} over --max-pages; {robots}",
         s.pages, s.disallowed, s.out_of_scope, s.too_deep, s.over_limit
-    )
+    );
+    if s.external > 0 {
+        line += &format!("; {} external links checked", s.external);
+    }
+    line
 }

@@ -13,8 +13,8 @@
 //! input changed and the run says so instead of mixing; a resume that recognises none of
 //! the file's inputs stops before fetching anything.
 
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -90,16 +90,53 @@ pub fn open(
     format: Format,
     sources: &[Source],
 ) -> Result<Journal, String> {
-    let shown = path.display();
-    let held = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
-    if held && !matches!(mode, Mode::Replace) {
-        check_format(path, format)?;
-    }
+    let held = prepare(path, mode, format)?;
     let prior = match mode {
         Mode::Resume(rules) if held => Some(read(path, rules)?.recognise(sources)?),
         Mode::Resume(_) => Some(Prior::default()),
         Mode::Append | Mode::Replace => None,
     };
+    let (file, fresh) = open_file(path, mode)?;
+    Ok(Journal { file, fresh, prior })
+}
+
+/// A crawl's output file, opened as `mode` says; with `--resume`, the hashes
+/// ([`url_hash`]) of the URLs its kept records are of (a crawl's records are known by URL).
+pub fn open_crawl(
+    path: &Path,
+    mode: Mode,
+    format: Format,
+) -> Result<(File, bool, Option<HashSet<u64>>), String> {
+    let held = prepare(path, mode, format)?;
+    let recorded = match mode {
+        Mode::Resume(rules) => {
+            let mut urls = HashSet::new();
+            if held {
+                read_kept(path, rules, |record| {
+                    if let Some(url) = record["url"].as_str() {
+                        urls.insert(url_hash(url));
+                    }
+                })?;
+            }
+            Some(urls)
+        }
+        Mode::Append | Mode::Replace => None,
+    };
+    let (file, fresh) = open_file(path, mode)?;
+    Ok((file, fresh, recorded))
+}
+
+/// Check a file about to be added to holds records of `format`; whether it holds any.
+fn prepare(path: &Path, mode: Mode, format: Format) -> Result<bool, String> {
+    let held = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if held && !matches!(mode, Mode::Replace) {
+        check_format(path, format)?;
+    }
+    Ok(held)
+}
+
+/// The file opened for writing as `mode` says; whether it is empty.
+fn open_file(path: &Path, mode: Mode) -> Result<(File, bool), String> {
     let mut options = OpenOptions::new();
     match mode {
         Mode::Replace => options.write(true).truncate(true),
@@ -108,9 +145,9 @@ pub fn open(
     let file = options
         .create(true)
         .open(path)
-        .map_err(|e| format!("--output {shown}: {e}"))?;
+        .map_err(|e| format!("--output {}: {e}", path.display()))?;
     let fresh = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
-    Ok(Journal { file, fresh, prior })
+    Ok((file, fresh))
 }
 
 /// The format of the records a file holds, by its first line: a JSON object, the CSV header,
@@ -148,18 +185,25 @@ fn check_format(path: &Path, format: Format) -> Result<(), String> {
 
 /// Read a journal: keep its whole records that are done, drop the rest from the file.
 fn read(path: &Path, rules: Resume) -> Result<Prior, String> {
-    let shown = path.display();
     let mut prior = Prior {
         path: path.to_path_buf(),
         ..Prior::default()
     };
+    read_kept(path, rules, |record| prior.add(record))?;
+    Ok(prior)
+}
+
+/// Call `keep` with each whole record of the file that `rules` keep; drop the others (and
+/// a torn last line) from the file.
+fn read_kept(path: &Path, rules: Resume, mut keep: impl FnMut(&Value)) -> Result<(), String> {
+    let shown = path.display();
     let now = SystemTime::now();
     let mut whole = 0u64;
     let mut dropped = false;
     for_each_record(path, |record, line| {
         match rules.refetch(record, now) {
             true => dropped = true,
-            false => prior.add(record),
+            false => keep(record),
         }
         whole += line.len() as u64;
     })?;
@@ -174,7 +218,7 @@ fn read(path: &Path, rules: Resume) -> Result<Prior, String> {
             .and_then(|f| f.set_len(whole))
             .map_err(cut)?;
     }
-    Ok(prior)
+    Ok(())
 }
 
 /// Call `each` with every whole record of the file (and its line); a torn last line (no
@@ -235,7 +279,8 @@ impl Resume {
     }
 }
 
-fn url_hash(url: &str) -> u64 {
+/// A URL as a journal knows it (a hash: the file's URLs are not all held in memory).
+pub fn url_hash(url: &str) -> u64 {
     let mut h = DefaultHasher::new();
     url.hash(&mut h);
     h.finish()

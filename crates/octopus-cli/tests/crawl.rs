@@ -5,6 +5,8 @@
 mod common;
 use common::*;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 #[test]
 fn a_crawl_prints_each_page_once_with_where_it_was_found() {
     let s = server();
@@ -84,7 +86,7 @@ fn what_crawl_does_not_take_yet_is_said_at_once() {
     let s = server();
     for flags in [
         &["--format", "csv"][..],
-        &["-o", "out.jsonl"][..],
+        &["--keep-order", "10"][..],
         &["--exclude", "(bad"][..],
     ] {
         let out = octopus()
@@ -97,4 +99,116 @@ fn what_crawl_does_not_take_yet_is_said_at_once() {
         assert!(stderr(&out).starts_with("octopus: "), "{flags:?}");
     }
     assert_eq!(s.hits("/site/0"), 0);
+}
+
+#[test]
+fn a_crawl_killed_at_random_moments_and_resumed_records_every_page_once() {
+    let s = server();
+    let dir = Dir::new("crawl-kill");
+    let out_file = dir.0.join("out.jsonl");
+    let out_arg = out_file.display().to_string();
+    let args = [
+        "crawl", "--json", "-q", "-c", "4", "--depth", "1000", "--resume", "-o", &out_arg,
+    ];
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut kills = 0;
+    for _round in 0..20 {
+        let mut child = octopus_std()
+            .args(args)
+            .arg(s.url("/web/0"))
+            .spawn()
+            .unwrap();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(20 + rng % 150));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let out = octopus().args(args).arg(s.url("/web/0")).output().unwrap();
+    assert!(out.status.success(), "seed {seed}: {}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let mut urls: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].to_string())
+        .collect();
+    let records = urls.len();
+    urls.sort();
+    urls.dedup();
+    assert_eq!(
+        (records, urls.len()),
+        (1000, 1000),
+        "seed {seed}, {kills} kills: every page recorded, once"
+    );
+    assert!(
+        kills > 0,
+        "the crawl was interrupted at least once (seed {seed})"
+    );
+    // Resumed once more: nothing is left to fetch.
+    let requests = s.requests();
+    let out = octopus().args(args).arg(s.url("/web/0")).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), text);
+    assert_eq!(s.requests(), requests, "nothing is fetched");
+}
+
+#[test]
+fn the_broken_link_report_lists_each_page_with_its_failed_links() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let port = s.addr().port();
+    let dir = Dir::new("crawl-report");
+    let out_file = dir.0.join("records.jsonl");
+    let resolve = format!("away.test:{port}:127.0.0.1");
+    let run = |format: &str| {
+        octopus()
+            .args(["crawl", "--report", "broken", "--check-external", "-c", "8"])
+            .args(["--format", format, "--resolve", &resolve, "-o"])
+            .arg(&out_file)
+            .arg(s.url("/site/0"))
+            .output()
+            .unwrap()
+    };
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = records(&out);
+    assert_eq!(report.len(), 15, "every page links to /status/404");
+    let page = |n: u64| {
+        report
+            .iter()
+            .find(|r| r["page"] == s.url(&format!("/site/{n}")))
+            .unwrap_or_else(|| panic!("no report for /site/{n}"))
+            .clone()
+    };
+    let away = format!("http://away.test:{port}/status/410");
+    assert_eq!(
+        page(2)["broken"],
+        serde_json::json!([
+            {"url": s.url("/status/404"), "status": 404, "error": null},
+            {"url": away, "status": 410, "error": null},
+        ])
+    );
+    assert_eq!(page(1)["broken"].as_array().map(Vec::len), Some(1));
+    let records = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(records.lines().count(), 33, "the records still go to -o");
+    assert!(
+        stderr(&out).contains("2 external links checked"),
+        "{}",
+        stderr(&out)
+    );
+    let text = stdout(&run("text"));
+    let expected = format!(
+        "{}\n  404 {}\n  410 {away}\n",
+        s.url("/site/0"),
+        s.url("/status/404")
+    );
+    assert!(text.starts_with(&expected), "{text}");
 }

@@ -7,6 +7,7 @@
 //! flushed whenever the run is idle, so `| jq` sees records as they complete; a closed stdout
 //! (EPIPE) is reported once to the caller, never as a panic.
 
+pub mod broken;
 mod csv;
 mod json;
 pub mod progress;
@@ -57,6 +58,7 @@ fn printer(style: Style) -> Box<dyn Printer> {
 /// Buffers formatted records and writes them to a stream (stdout in the binary).
 pub struct Output<W: Write> {
     printer: Box<dyn Printer>,
+    format: Format,
     buf: Vec<u8>,
     stream: W,
     closed: bool,
@@ -76,6 +78,7 @@ impl<W: Write> Output<W> {
         }
         Output {
             printer,
+            format: style.format,
             buf,
             stream,
             closed: false,
@@ -89,6 +92,19 @@ impl<W: Write> Output<W> {
             return false;
         }
         self.printer.print(response, found, &mut self.buf);
+        if self.buf.len() >= FLUSH_AT {
+            return self.flush();
+        }
+        true
+    }
+
+    /// Format something else than a record (a report) with `print`; returns false once the
+    /// stream is closed.
+    pub fn write_with(&mut self, print: impl FnOnce(Format, &mut Vec<u8>)) -> bool {
+        if self.closed {
+            return false;
+        }
+        print(self.format, &mut self.buf);
         if self.buf.len() >= FLUSH_AT {
             return self.flush();
         }

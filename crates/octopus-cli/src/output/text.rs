@@ -77,7 +77,7 @@ fn time(r: &Response) -> std::time::Duration {
 
 /// `text` with control characters (C0, DEL, C1), bidirectional-text controls and, when
 /// `spaces`, white space percent-encoded byte by byte.
-fn escape(text: &str, spaces: bool) -> Cow<'_, str> {
+pub(super) fn escape(text: &str, spaces: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

@@ -1,0 +1,38 @@
+//! `crawl --report broken`: each page with the links on it that failed, the link checker's
+//! view. Text: the page, then one indented line per link (`404 URL`, or the failure's kind
+//! and the URL). JSON Lines: `{"page": …, "broken": [{"url", "status", "error"}, …]}`.
+//!
+//! Invariant: one page's report is written whole (text: its lines together; JSON: one line).
+
+use octopus::BrokenLink;
+use serde_json::json;
+
+use super::Format;
+use super::text::escape;
+
+/// Append the report of `page` to `out`.
+pub fn print(format: Format, page: &str, links: &[BrokenLink], out: &mut Vec<u8>) {
+    match format {
+        Format::Json => {
+            let broken: Vec<_> = links
+                .iter()
+                .map(|l| json!({"url": l.url, "status": l.status, "error": l.error}))
+                .collect();
+            let line = json!({"page": page, "broken": broken});
+            out.extend_from_slice(line.to_string().as_bytes());
+            out.push(b'\n');
+        }
+        Format::Text | Format::Csv => {
+            out.extend_from_slice(escape(page, true).as_bytes());
+            out.push(b'\n');
+            for link in links {
+                let why = match (link.status, &link.error) {
+                    (Some(status), _) => status.to_string(),
+                    (None, Some(kind)) => kind.clone(),
+                    (None, None) => "failed".to_string(),
+                };
+                out.extend_from_slice(format!("  {why} {}\n", escape(&link.url, true)).as_bytes());
+            }
+        }
+    }
+}
