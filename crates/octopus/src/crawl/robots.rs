@@ -2,15 +2,22 @@
 //! other URL of it; its rules for octopus's user agent honoured. A missing file (4xx)
 //! allows everything; a server error (5xx) or no answer disallows everything.
 //!
+//! Its `Crawl-delay` (at most `MAX_CRAWL_DELAY`) becomes the origin's delay in the engine;
+//! its `Sitemap:` lines are read as seeds.
+//!
 //! Invariant: an origin's URLs wait (`Pending`) until its robots.txt is answered, then each
 //! is fetched or counted as disallowed, exactly once.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use texting_robots::Robot;
 use url::Url;
 
 use crate::response::Response;
+
+/// The longest `Crawl-delay` honoured: a longer one would stall a crawl for hours.
+pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(30);
 
 /// What is known of an origin's robots.txt.
 pub(super) enum Robots {
@@ -36,6 +43,23 @@ impl Rules {
             Some(400..=499) => Rules::AllowAll,
             // 5xx, a 3xx left (too many redirects) or no answer: complete disallow.
             _ => Rules::DisallowAll,
+        }
+    }
+
+    /// The `Crawl-delay` for our agent, at most [`MAX_CRAWL_DELAY`].
+    pub fn delay(&self) -> Option<Duration> {
+        let Rules::Parsed(robot) = self else {
+            return None;
+        };
+        let seconds = robot.delay.filter(|s| s.is_finite() && *s > 0.0)?;
+        Some(Duration::from_secs_f32(seconds).min(MAX_CRAWL_DELAY))
+    }
+
+    /// The sitemaps the file names (`Sitemap:` lines).
+    pub fn sitemaps(&self) -> &[String] {
+        match self {
+            Rules::Parsed(robot) => &robot.sitemaps,
+            _ => &[],
         }
     }
 

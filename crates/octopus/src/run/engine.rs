@@ -312,6 +312,13 @@ impl Engine {
     }
 
     /// Start nothing more; what waits is delivered (see `Scheduler::stop`).
+    pub fn delay_host(self: &Arc<Self>, host: &str, delay: Duration) {
+        let mut state = self.lock();
+        state.scheduler.delay_host(host, delay);
+        // Jobs held for the delay are looked at again when it is due.
+        self.nudge(state);
+    }
+
     pub fn stop(self: &Arc<Self>) {
         let mut state = self.lock();
         state.scheduler.stop(Instant::now());

@@ -17,6 +17,8 @@ pub(crate) struct Limits {
     prefix_max: Vec<usize>,
     interval: Option<Duration>,
     delay: Option<Duration>,
+    /// Delays for some hosts, set while running (a robots.txt's `Crawl-delay`).
+    host_delays: HashMap<String, Duration>,
     in_host: HashMap<String, usize>,
     in_prefix: Vec<usize>,
     last_start: HashMap<String, Instant>,
@@ -37,6 +39,7 @@ impl Limits {
             prefix_max: policy.limits.iter().map(|l| l.max).collect(),
             interval: policy.interval,
             delay: policy.delay,
+            host_delays: HashMap::default(),
             in_host: HashMap::default(),
             in_prefix: vec![0; policy.limits.len()],
             last_start: HashMap::default(),
@@ -45,6 +48,23 @@ impl Limits {
             held_prefixes: vec![None; policy.limits.len()],
             held_shared: None,
         }
+    }
+
+    /// At least `delay` between two starts to `host` from now on (the longer of this and
+    /// the delay set applies).
+    pub fn delay_host(&mut self, host: &str, delay: Duration) {
+        self.host_delays.insert(host.to_string(), delay);
+    }
+
+    /// Whether some host has a delay of its own (jobs must then know their host).
+    pub fn delays_hosts(&self) -> bool {
+        !self.host_delays.is_empty()
+    }
+
+    /// The delay between two starts to `host`, if any.
+    fn gap(&self, host: &str) -> Option<Duration> {
+        let own = self.host_delays.get(host).copied();
+        self.delay.max(own)
     }
 
     /// When the rate lets the next request start, if that is later than `now`.
@@ -80,7 +100,8 @@ impl Limits {
         {
             return Err(None);
         }
-        if let (Some(gap), Some(host)) = (self.delay, host)
+        if let Some(host) = host
+            && let Some(gap) = self.gap(host)
             && let Some(last) = self.last_start.get(host)
         {
             let next = last.checked_add(gap).unwrap_or(*last);
@@ -97,8 +118,10 @@ impl Limits {
             if self.per_host.is_some() {
                 *self.in_host.entry(host.to_string()).or_default() += 1;
             }
-            if let Some(gap) = self.delay {
+            if self.gap(host).is_some() {
                 if self.last_start.len() > REMEMBERED_HOSTS {
+                    let longest = self.host_delays.values().copied().max();
+                    let gap = self.delay.max(longest).unwrap_or_default();
                     self.last_start
                         .retain(|_, t| now.saturating_duration_since(*t) < gap);
                 }
@@ -188,6 +211,31 @@ mod tests {
         assert_eq!(l.check(Some("http://c"), Some(0), false, t), Err(None));
         l.release(Some("http://b"), Some(0));
         assert_eq!(l.check(Some("http://c"), Some(0), false, t), Ok(()));
+    }
+
+    #[test]
+    fn a_hosts_own_delay_holds_it_alone_and_the_longer_delay_applies() {
+        let mut p = policy();
+        p.delay = Some(100 * MS);
+        let mut l = Limits::new(&p);
+        let t0 = Instant::now();
+        l.delay_host("http://slow", 500 * MS);
+        assert!(l.delays_hosts());
+        for host in ["http://slow", "http://fast"] {
+            assert_eq!(l.check(Some(host), None, false, t0), Ok(()));
+            l.start(Some(host), None, t0);
+        }
+        let slow = l.check(Some("http://slow"), None, false, t0 + 200 * MS);
+        assert_eq!(slow, Err(Some(t0 + 500 * MS)));
+        let fast = l.check(Some("http://fast"), None, false, t0 + 200 * MS);
+        assert_eq!(fast, Ok(()));
+        l.delay_host("http://fast", 10 * MS);
+        let fast = l.check(Some("http://fast"), None, false, t0 + 50 * MS);
+        assert_eq!(
+            fast,
+            Err(Some(t0 + 100 * MS)),
+            "the builder's delay is longer"
+        );
     }
 
     #[test]

@@ -200,6 +200,14 @@ impl Octopus {
         self.engine().stop();
     }
 
+    /// From now on, at least `delay` between two request starts to `origin` (`scheme://host`
+    /// with a port when it is not the scheme's default, as [`url::Origin`] serialises it):
+    /// what a robots.txt's `Crawl-delay` asks. The longer of this and the builder's `delay`
+    /// applies; requests already started are not affected.
+    pub fn delay_host(&self, origin: &str, delay: Duration) {
+        self.engine().delay_host(origin, delay);
+    }
+
     /// Whether [`Octopus::stop`] was called (on this or any clone).
     pub fn is_stopped(&self) -> bool {
         self.engine().is_stopped()

@@ -23,7 +23,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use foldhash::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::cache::Cache;
 use super::job::{Delivery, Effort, Job, Ticket};
@@ -135,6 +135,11 @@ impl Scheduler {
                 Merge::Answered(delivery) => return Task::Deliver(delivery),
                 Merge::Joined => continue,
                 Merge::Apart => {}
+            }
+            if self.limits.delays_hosts() && self.window[i].host.is_none() {
+                // A host's own delay came after the job was made: it counts by host now.
+                let job = &mut self.window[i];
+                job.host = Some(job.url.origin().ascii_serialization());
             }
             let job = &self.window[i];
             let verdict = match gate {
@@ -284,6 +289,11 @@ impl Scheduler {
             }
         }
         job.settle(outcome, now, &self.ok_status)
+    }
+
+    /// At least `delay` between two starts to `host` (`scheme://host:port`) from now on.
+    pub fn delay_host(&mut self, host: &str, delay: Duration) {
+        self.limits.delay_host(host, delay);
     }
 
     /// Start nothing more: deliver what waits as cancelled, and what waits for a retry with
