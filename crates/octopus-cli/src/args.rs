@@ -117,13 +117,19 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "N")]
     pub max_pages: Option<u64>,
 
-    /// Do not fetch or honour robots.txt (the summary says so)
+    /// Do not fetch or honour robots.txt, nor its Crawl-delay and sitemaps (the summary
+    /// says so)
     #[arg(long)]
     pub ignore_robots: bool,
 
     /// Follow forms' action URLs too
     #[arg(long)]
     pub follow_forms: bool,
+
+    /// Read this sitemap (a urlset or an index, gzipped or not) and crawl the pages it lists
+    /// as seeds (repeatable); those robots.txt names are read too
+    #[arg(long, value_name = "URL")]
+    pub sitemap: Vec<String>,
 
     /// Fetch each link out of the scope once (HEAD, then GET if HEAD fails), never
     /// following it

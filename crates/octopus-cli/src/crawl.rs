@@ -59,6 +59,9 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     if settings.style.format == Format::Csv {
         return fail("crawl writes text or JSON Lines records (--format csv is not taken yet)");
     }
+    if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {
+        return fail(&format!("--sitemap {bad}: not a URL"));
+    }
     let seeds = match seeds(&settings) {
         Ok(seeds) => seeds,
         Err(e) => return fail(&e),
@@ -248,6 +251,9 @@ fn configure(mut crawl: Crawl, args: &CrawlArgs) -> Crawl {
     for pattern in &args.exclude {
         crawl = crawl.exclude(pattern);
     }
+    for sitemap in &args.sitemap {
+        crawl = crawl.sitemap(sitemap);
+    }
     crawl
 }
 
@@ -288,6 +294,18 @@ fn summary_line(s: &CrawlSummary, ok: u64, failed: u64, took: f64, ignored: bool
     );
     if s.external > 0 {
         line += &format!("; {} external links checked", s.external);
+    }
+    if s.sitemaps > 0 {
+        line += &format!("; {} sitemaps read", s.sitemaps);
+    }
+    if s.crawl_delays > 0 {
+        line += &format!("; Crawl-delay honoured for {} hosts", s.crawl_delays);
+    }
+    if s.requeued > 0 {
+        line += &format!(
+            "; {} pages fetched again (their records were lost)",
+            s.requeued
+        );
     }
     line
 }

@@ -212,3 +212,45 @@ fn the_broken_link_report_lists_each_page_with_its_failed_links() {
     );
     assert!(text.starts_with(&expected), "{text}");
 }
+
+#[test]
+fn a_sitemap_given_seeds_the_crawl() {
+    let s = server();
+    let out = octopus()
+        .args([
+            "crawl",
+            "--json",
+            "--depth",
+            "0",
+            "--ignore-robots",
+            "--sitemap",
+        ])
+        .arg(s.url("/sitemap.xml"))
+        .arg(s.url("/site/0"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut urls: Vec<String> = records(&out)
+        .iter()
+        .map(|r| r["url"].as_str().unwrap().to_string())
+        .collect();
+    urls.sort();
+    let expected = ["/calendar/1000", "/calendar/2000?a=1&b=2", "/site/0"];
+    assert_eq!(urls, expected.map(|p| s.url(p)));
+    assert!(
+        stderr(&out).contains("; 1 sitemaps read"),
+        "{}",
+        stderr(&out)
+    );
+    let bad = octopus()
+        .args(["crawl", "--sitemap", "not a url"])
+        .arg(s.url("/site/0"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--sitemap not a url: not a URL"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -28,6 +28,7 @@
 //! | `/binary/N` | 200 with N bytes 0, 1, 2, … 255, 0, … (not UTF-8) |
 //! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |
 //! | `/html` | 200 with a small HTML page (`text/html`) |
+//! | `/sitemap.xml`, `/sitemap-index.xml` | a sitemap (`/calendar/1000`, `/calendar/2000?a=1&b=2` and a URL of `away.test`), and an index naming it twice |
 //! | `/web/N` | a page of a larger site (N < 1000): links to `/web/M` for M = N+1, 7N+1, 13N+5 and 31N+17 (mod 1000) |
 //! | `/site/N` | a page of a small site (N < 15, a binary tree): links to `/site/2N+1` and `/site/2N+2` (those under 15), `/private/N`, `/status/404`, `http://away.test:PORT/status/410` (N even) or `…/html` (N odd), an image `/img/N.png`, a form to `/search` |
 //! | `/calendar/N` | a page linking to `/calendar/N+1` (a crawl trap) |

@@ -84,6 +84,39 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
         }
         ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
         ("site", Some(n)) if n < SITE_PAGES => html(out, req, &site_page(n, &req.host)),
+        ("sitemap.xml", _) => {
+            let locs = [
+                format!("http://{}/calendar/1000", req.host),
+                format!("http://{}/calendar/2000?a=1&amp;b=2", req.host),
+                "http://away.test/html".to_string(),
+            ];
+            let urls: String = locs
+                .iter()
+                .map(|l| format!("<url><loc>{l}</loc></url>"))
+                .collect();
+            let body = format!("<?xml version=\"1.0\"?><urlset>{urls}</urlset>");
+            send(
+                out,
+                req,
+                200,
+                &[("Content-Type", "application/xml")],
+                body.as_bytes(),
+            )
+        }
+        ("sitemap-index.xml", _) => {
+            let sitemap = format!(
+                "<sitemap><loc>http://{}/sitemap.xml</loc></sitemap>",
+                req.host
+            );
+            let body = format!("<sitemapindex>{sitemap}{sitemap}</sitemapindex>");
+            send(
+                out,
+                req,
+                200,
+                &[("Content-Type", "application/xml")],
+                body.as_bytes(),
+            )
+        }
         ("web", Some(n)) if n < WEB_PAGES => {
             let links = [n + 1, n * 7 + 1, n * 13 + 5, n * 31 + 17].map(|m| m % WEB_PAGES);
             let mut page = format!("<title>web {n}</title>");

@@ -275,3 +275,59 @@ fn broken_links_are_reported_under_every_page_that_links_to_them() {
         assert!(links.iter().all(|l| l.error.is_none()));
     }
 }
+
+#[test]
+fn sitemaps_from_robots_txt_and_given_are_read_as_seeds() {
+    let s = server();
+    let index = s.url("/sitemap-index.xml");
+    s.set_robots(
+        200,
+        &format!("User-agent: *\nDisallow: /private/\nSitemap: {index}\n"),
+    );
+    let (summary, fetched) = crawl(&s, site().depth(0), "/site/0");
+    let mut got: Vec<String> = fetched.lock().unwrap().keys().cloned().collect();
+    got.sort();
+    let expected = ["/calendar/1000", "/calendar/2000?a=1&b=2", "/site/0"];
+    assert_eq!(got, expected.map(|p| s.url(p)));
+    assert_eq!(
+        fetched.lock().unwrap()[&s.url("/calendar/1000")].1,
+        0,
+        "a seed"
+    );
+    assert_eq!(
+        summary.sitemaps, 2,
+        "the index, and the sitemap it names twice"
+    );
+    assert_eq!(
+        summary.out_of_scope, 2,
+        "away.test, linked by /site/0 and listed"
+    );
+    assert_eq!(s.hits("/sitemap.xml"), 1);
+    // Given, with robots.txt ignored.
+    let s = server();
+    let crawl_given = site()
+        .robots(false)
+        .depth(0)
+        .sitemap(&s.url("/sitemap.xml"));
+    let (summary, fetched) = crawl(&s, crawl_given, "/site/0");
+    assert_eq!(fetched.lock().unwrap().len(), 3);
+    assert_eq!((summary.sitemaps, summary.robots), (1, 0));
+}
+
+#[test]
+fn a_crawl_delay_spaces_the_hosts_requests() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nCrawl-delay: 0.2\n");
+    s.keep_arrivals();
+    let (summary, fetched) = crawl(&s, site().depth(3), "/calendar/0");
+    assert_eq!(fetched.lock().unwrap().len(), 4);
+    assert_eq!(summary.crawl_delays, 1);
+    let host = s.addr().to_string();
+    let arrivals = s.arrivals(&host);
+    assert_eq!(arrivals.len(), 5, "robots.txt, then four pages");
+    // A lower bound the engine enforces, not a speed: a slow machine only widens the gaps.
+    for pair in arrivals[1..].windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= std::time::Duration::from_millis(195), "{gap:?}");
+    }
+}

@@ -10,6 +10,7 @@
 //! the frontier is empty; the store's first error stops both engines and is what the crawl
 //! returns.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -17,13 +18,17 @@ use url::Url;
 
 use super::robots::{Origins, Rules as RobotsRules, Verdict};
 use super::scope::Rules;
+use super::sitemap::{self, Sitemap};
 use super::store::{Admitted, Entry, Failed, Store};
 use super::{CrawlSummary, ROBOTS_AGENT, Visit};
 use crate::builder::Error;
-use crate::capture::LinkKind;
+use crate::capture::{LinkKind, normalise};
 use crate::input::Request;
 use crate::response::Response;
 use crate::run::Octopus;
+
+/// Sitemaps a crawl reads at most (an index may name many).
+const MAX_SITEMAPS: usize = 1000;
 
 /// What a crawl's pages are handed to.
 pub(super) type Handler = Arc<dyn Fn(&Response, &Visit) + Send + Sync>;
@@ -41,6 +46,8 @@ enum Event {
     },
     /// An origin's robots.txt was answered.
     Robots { origin: String, rules: RobotsRules },
+    /// A sitemap was read.
+    Sitemap(Sitemap),
 }
 
 /// What the crawl does, as settings.
@@ -54,13 +61,17 @@ pub(super) struct Plan {
     pub keep_links: bool,
     /// URLs in flight at most.
     pub window: usize,
+    /// Honour robots.txt.
+    pub robots: bool,
+    /// Sitemaps to read first.
+    pub sitemaps: Vec<Url>,
 }
 
 /// The engines and the handler, shared with the engines' threads.
 struct Shared {
     pages: Octopus,
-    /// Fetches robots.txt files (bodies kept), when honoured.
-    robots: Option<Octopus>,
+    /// Fetches robots.txt files and sitemaps (bodies kept), when either is read.
+    files: Option<Octopus>,
     handler: Handler,
     forms: bool,
     events: SyncSender<Event>,
@@ -75,6 +86,9 @@ pub(super) struct Crawler {
     pub summary: CrawlSummary,
     /// URLs handed to the engines and not yet handled.
     in_flight: usize,
+    /// Sitemaps asked for (each once, at most `MAX_SITEMAPS`), and not yet read.
+    sitemaps: HashSet<String>,
+    sitemaps_in_flight: usize,
     /// The store's first error: the crawl stops.
     failed: Option<Error>,
 }
@@ -84,7 +98,7 @@ impl Crawler {
         plan: Plan,
         store: Store,
         pages: Octopus,
-        robots: Option<Octopus>,
+        files: Option<Octopus>,
         handler: Handler,
     ) -> Crawler {
         // Each URL in flight sends one event, and each robots.txt asked for one more (it has
@@ -92,7 +106,7 @@ impl Crawler {
         let (events, receiver) = sync_channel(plan.window.saturating_mul(2).saturating_add(1));
         let shared = Shared {
             pages,
-            robots,
+            files,
             handler,
             forms: plan.forms,
             events,
@@ -105,6 +119,8 @@ impl Crawler {
             origins: Origins::default(),
             summary: CrawlSummary::default(),
             in_flight: 0,
+            sitemaps: HashSet::new(),
+            sitemaps_in_flight: 0,
             failed: None,
         }
     }
@@ -117,8 +133,11 @@ impl Crawler {
                 .admit(seed.as_str(), 0, None, false, self.plan.max_pages);
             self.count(admitted);
         }
+        for sitemap in std::mem::take(&mut self.plan.sitemaps) {
+            self.ask_sitemap(sitemap.as_str());
+        }
         self.refill();
-        while self.in_flight > 0 {
+        while self.in_flight > 0 || self.sitemaps_in_flight > 0 {
             let Ok(event) = self.events.recv() else { break };
             match event {
                 Event::Page {
@@ -130,11 +149,12 @@ impl Crawler {
                     self.handled(&visit, &links, reached, failed);
                 }
                 Event::Robots { origin, rules } => self.answered(&origin, rules),
+                Event::Sitemap(sitemap) => self.read(sitemap),
             }
             self.refill();
         }
-        if let Some(robots) = &self.shared.robots {
-            robots.wait();
+        if let Some(files) = &self.shared.files {
+            files.wait();
         }
         self.shared.pages.wait();
         match self.failed.take() {
@@ -148,8 +168,8 @@ impl Crawler {
         if self.failed.is_none() {
             self.failed = Some(error);
             self.shared.pages.stop();
-            if let Some(robots) = &self.shared.robots {
-                robots.stop();
+            if let Some(files) = &self.shared.files {
+                files.stop();
             }
         }
     }
@@ -179,8 +199,10 @@ impl Crawler {
             };
             for entry in entries {
                 let (url, visit) = visit_of(entry);
-                let verdict = match (&url, &self.shared.robots) {
-                    (Some(url), Some(_)) if !visit.external => self.origins.verdict(url, &visit),
+                let verdict = match &url {
+                    Some(url) if self.plan.robots && !visit.external => {
+                        self.origins.verdict(url, &visit)
+                    }
                     _ => Verdict::Fetch,
                 };
                 match verdict {
@@ -207,8 +229,16 @@ impl Crawler {
         }
     }
 
-    /// An origin's robots.txt was answered: the URLs that waited for it, fetched or not.
+    /// An origin's robots.txt was answered: its delay set, its sitemaps asked for, the URLs
+    /// that waited for it fetched or not.
     fn answered(&mut self, origin: &str, rules: RobotsRules) {
+        if let Some(delay) = rules.delay() {
+            self.summary.crawl_delays += 1;
+            self.shared.pages.delay_host(origin, delay);
+        }
+        for sitemap in rules.sitemaps() {
+            self.ask_sitemap(sitemap);
+        }
         for (url, visit, allowed) in self.origins.answered(origin, rules) {
             match allowed {
                 true => self.shared.fetch(Some(url), visit),
@@ -281,6 +311,53 @@ impl Crawler {
     }
 }
 
+impl Crawler {
+    /// Read the sitemap at `url`, unless it was asked for (or too many were).
+    fn ask_sitemap(&mut self, url: &str) {
+        let Ok(mut url) = Url::parse(url) else { return };
+        normalise(&mut url);
+        if self.sitemaps.len() >= MAX_SITEMAPS || !self.sitemaps.insert(url.to_string()) {
+            return;
+        }
+        let Some(files) = &self.shared.files else {
+            return;
+        };
+        self.sitemaps_in_flight += 1;
+        self.summary.sitemaps += 1;
+        let shared = Arc::clone(&self.shared);
+        files.enqueue(url, move |response: &Response| {
+            let sitemap = match response.ok() {
+                true => sitemap::read(response.body()),
+                false => Sitemap::default(),
+            };
+            shared.tell(Event::Sitemap(sitemap));
+        });
+    }
+
+    /// A sitemap was read: its pages admitted as seeds (those in scope), its sitemaps asked
+    /// for.
+    fn read(&mut self, sitemap: Sitemap) {
+        self.sitemaps_in_flight -= 1;
+        for nested in &sitemap.sitemaps {
+            self.ask_sitemap(nested);
+        }
+        for page in sitemap.pages {
+            let Ok(mut url) = Url::parse(&page) else {
+                continue;
+            };
+            normalise(&mut url);
+            if !self.plan.rules.follows(&url) {
+                self.summary.out_of_scope += 1;
+                continue;
+            }
+            let admitted = self
+                .store
+                .admit(url.as_str(), 0, None, false, self.plan.max_pages);
+            self.count(admitted);
+        }
+    }
+}
+
 impl Shared {
     /// Fetch a page (an external link: HEAD, then GET if HEAD was not a success); its
     /// handler, then what came of it told to the crawl.
@@ -345,7 +422,7 @@ impl Shared {
 
     /// Fetch an origin's robots.txt; its rules told to the crawl.
     fn ask_robots(self: &Arc<Self>, robots_txt: Url) {
-        let Some(robots) = &self.robots else { return };
+        let Some(robots) = &self.files else { return };
         let origin = robots_txt.origin().ascii_serialization();
         let shared = Arc::clone(self);
         robots.enqueue(robots_txt, move |response: &Response| {

@@ -11,6 +11,7 @@
 mod crawler;
 mod robots;
 mod scope;
+mod sitemap;
 mod store;
 
 use std::path::PathBuf;
@@ -80,6 +81,7 @@ pub struct Crawl {
     robots: bool,
     forms: bool,
     check_external: bool,
+    sitemaps: Vec<String>,
     window: Option<usize>,
     state: Option<PathBuf>,
     recorded: Option<Recorded>,
@@ -147,6 +149,10 @@ pub struct CrawlSummary {
     pub over_limit: u64,
     /// robots.txt files fetched.
     pub robots: u64,
+    /// Hosts whose robots.txt set a `Crawl-delay` (honoured, up to 30 s).
+    pub crawl_delays: u64,
+    /// Sitemaps read (from robots.txt's `Sitemap:` lines and [`Crawl::sitemap`]).
+    pub sitemaps: u64,
 }
 
 impl Crawl {
@@ -163,6 +169,7 @@ impl Crawl {
             robots: true,
             forms: false,
             check_external: false,
+            sitemaps: Vec::new(),
             window: None,
             state: None,
             recorded: None,
@@ -216,6 +223,14 @@ impl Crawl {
     /// (a link checker's view of external links; robots.txt is not asked for them).
     pub fn check_external(mut self, check: bool) -> Crawl {
         self.check_external = check;
+        self
+    }
+
+    /// Read the sitemap at `url` (a `urlset` or a `sitemapindex`, gzipped or not) and crawl
+    /// the pages it lists that are in scope, as seeds (repeatable). Those named by robots.txt
+    /// files are read too, when robots.txt is honoured.
+    pub fn sitemap(mut self, url: &str) -> Crawl {
+        self.sitemaps.push(url.to_string());
         self
     }
 
@@ -299,7 +314,12 @@ impl Crawl {
         // The seen-set fetches each URL once: a cache would only hold responses (and
         // their links) for nothing.
         let builder = self.builder.cache_ttl(Duration::ZERO);
-        let robots = match self.robots {
+        let sitemaps: Vec<Url> = self
+            .sitemaps
+            .iter()
+            .filter_map(|s| parse_target(s).ok())
+            .collect();
+        let files = match self.robots || !sitemaps.is_empty() {
             true => Some(builder.clone().links(false).keep_bodies(true).build()?),
             false => None,
         };
@@ -314,9 +334,11 @@ impl Crawl {
             check_external: self.check_external,
             keep_links: self.report.is_some(),
             window,
+            robots: self.robots,
+            sitemaps,
         };
         let pages = builder.links(true).build()?;
-        let mut crawler = Crawler::new(plan, store, pages, robots, Arc::new(handler));
+        let mut crawler = Crawler::new(plan, store, pages, files, Arc::new(handler));
         crawler.run(seeds)?;
         if let Some(mut report) = self.report {
             crawler.store.broken(&mut report)?;
