@@ -36,3 +36,41 @@ pub fn print(format: Format, page: &str, links: &[BrokenLink], out: &mut Vec<u8>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_without_a_status_shows_its_failures_kind() {
+        let gone = broken_link("http://gone.test/a b", None, Some("connect"));
+        let mut text = Vec::new();
+        print(
+            Format::Text,
+            "http://a.test/",
+            std::slice::from_ref(&gone),
+            &mut text,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&text),
+            "http://a.test/\n  connect http://gone.test/a%20b\n"
+        );
+        let mut line = Vec::new();
+        print(Format::Json, "http://a.test/", &[gone], &mut line);
+        let value: serde_json::Value = serde_json::from_slice(&line).expect("JSON");
+        assert_eq!(
+            value,
+            json!({"page": "http://a.test/", "broken": [
+                {"url": "http://gone.test/a b", "status": null, "error": "connect"}
+            ]})
+        );
+    }
+
+    fn broken_link(url: &str, status: Option<u16>, error: Option<&str>) -> BrokenLink {
+        let mut link = octopus::BrokenLink::default();
+        link.url = url.to_string();
+        link.status = status;
+        link.error = error.map(str::to_string);
+        link
+    }
+}

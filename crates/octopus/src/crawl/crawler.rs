@@ -101,9 +101,9 @@ impl Crawler {
         files: Option<Octopus>,
         handler: Handler,
     ) -> Crawler {
-        // Each URL in flight sends one event, and each robots.txt asked for one more (it has
-        // a URL in flight waiting): never full, so the crawl never waits for itself.
-        let (events, receiver) = sync_channel(plan.window.saturating_mul(2).saturating_add(1));
+        // Bounded: an engine's thread waits when the crawl lags. The crawl's own thread never
+        // sends, so it never waits for itself.
+        let (events, receiver) = sync_channel(plan.window.max(64));
         let shared = Shared {
             pages,
             files,
@@ -199,11 +199,15 @@ impl Crawler {
             };
             for entry in entries {
                 let (url, visit) = visit_of(entry);
-                let verdict = match &url {
-                    Some(url) if self.plan.robots && !visit.external => {
-                        self.origins.verdict(url, &visit)
-                    }
-                    _ => Verdict::Fetch,
+                let Some(url) = url else {
+                    // Not a URL (the file was edited): handled as a page with nothing.
+                    self.in_flight += 1;
+                    self.handled(&visit, &[], None, None);
+                    continue;
+                };
+                let verdict = match self.plan.robots && !visit.external {
+                    true => self.origins.verdict(&url, &visit),
+                    false => Verdict::Fetch,
                 };
                 match verdict {
                     Verdict::Disallowed => {
@@ -241,7 +245,7 @@ impl Crawler {
         }
         for (url, visit, allowed) in self.origins.answered(origin, rules) {
             match allowed {
-                true => self.shared.fetch(Some(url), visit),
+                true => self.shared.fetch(url, visit),
                 false => {
                     self.in_flight -= 1;
                     self.disallowed(&visit);
@@ -361,16 +365,7 @@ impl Crawler {
 impl Shared {
     /// Fetch a page (an external link: HEAD, then GET if HEAD was not a success); its
     /// handler, then what came of it told to the crawl.
-    fn fetch(self: &Arc<Self>, url: Option<Url>, visit: Visit) {
-        let Some(url) = url else {
-            // Not a URL any more (the store was edited): handled as nothing.
-            return self.tell(Event::Page {
-                visit,
-                links: Vec::new(),
-                reached: None,
-                failed: None,
-            });
-        };
+    fn fetch(self: &Arc<Self>, url: Url, visit: Visit) {
         let shared = Arc::clone(self);
         if !visit.external {
             return self.pages.enqueue(url, move |response: &Response| {

@@ -44,7 +44,7 @@ type Recorded = Box<dyn Fn(&str) -> bool + Send + Sync>;
 type Report = Box<dyn FnMut(&str, Vec<BrokenLink>) + Send>;
 
 /// A link that failed, as a page links to it ([`Crawl::broken_links`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BrokenLink {
     /// The link (normalised).

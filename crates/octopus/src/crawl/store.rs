@@ -395,4 +395,59 @@ mod tests {
             Admitted::Seen
         );
     }
+
+    #[test]
+    fn the_report_names_every_page_linking_to_a_failed_url() {
+        let mut store = Store::temporary().expect("a store");
+        for url in ["http://a/1", "http://a/2", "http://gone/", "http://a/404"] {
+            store.admit(url, 0, None, false, None).expect("admitted");
+        }
+        let taken = store.take(4).expect("taken");
+        let [one, two, gone, missing] = [0, 1, 2, 3].map(|i| taken[i].id);
+        for (page, target) in [
+            (one, "http://gone/"),
+            (one, "http://a/404"),
+            (two, "http://gone/"),
+        ] {
+            store.link(page, target).expect("linked");
+        }
+        store.link(two, "http://a/1").expect("linked");
+        let refused = Failed {
+            status: None,
+            error: Some("connect"),
+        };
+        store.done(gone, Some(refused)).expect("done");
+        let not_found = Failed {
+            status: Some(404),
+            error: None,
+        };
+        store.done(missing, Some(not_found)).expect("done");
+        store.done(one, None).expect("done");
+        store.done(two, None).expect("done");
+        let mut report = Vec::new();
+        store
+            .broken(&mut |page, links| report.push((page.to_string(), links)))
+            .expect("reported");
+        let link = |url: &str, status, error: Option<&str>| BrokenLink {
+            url: url.to_string(),
+            status,
+            error: error.map(str::to_string),
+        };
+        assert_eq!(
+            report,
+            [
+                (
+                    "http://a/1".to_string(),
+                    vec![
+                        link("http://gone/", None, Some("connect")),
+                        link("http://a/404", Some(404), None)
+                    ]
+                ),
+                (
+                    "http://a/2".to_string(),
+                    vec![link("http://gone/", None, Some("connect"))]
+                ),
+            ]
+        );
+    }
 }
