@@ -35,7 +35,8 @@ def measured(cmd, stdin_path=None, shell=False):
         rss_mb = int(fields[-3]) / 1024 if len(fields) >= 4 else float("nan")
         cpu = float(fields[-2]) + float(fields[-1]) if len(fields) >= 4 else float("nan")
         if p.returncode != 0:
-            sys.stderr.write(f"  ! exit {p.returncode}: {' '.join(map(str, cmd))[:120]}\n"
+            shown = cmd if isinstance(cmd, str) else " ".join(map(str, cmd))
+            sys.stderr.write(f"  ! exit {p.returncode}: {shown[:120]}\n"
                              f"    {p.stderr.decode(errors='replace')[-300:]}\n")
         return wall, rss_mb, p.returncode, cpu
 

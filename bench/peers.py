@@ -203,6 +203,10 @@ def main():
     ap.add_argument("--warcio", default="warcio", help="the warcio command (W11 checks with it)")
     ap.add_argument("--crawl-pages", dest="crawl_pages", type=int, default=100_000,
                     help="pages of W18's generated site")
+    ap.add_argument("--crawl-pages-w19", dest="crawl_pages_w19", type=int, default=10_000,
+                    help="pages of W19's generated site (served 50 ms late)")
+    ap.add_argument("--crawl-pages-w20", dest="crawl_pages_w20", type=int, default=1_000_000,
+                    help="pages of W20's generated site (killed and resumed)")
     ap.add_argument("--py-ours", dest="py_ours", default=None,
                     help="the Python of a virtualenv with this repository's package, aiohttp "
                          "and requests (W1py, W2py, W3py)")
@@ -219,7 +223,7 @@ def main():
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
-                             "W3py", "W18"])
+                             "W3py", "W18", "W19", "W20"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -291,8 +295,8 @@ def main():
             rows += secure(args, work, nginx.ca, w)
         if w & {"W16", "W17"}:
             rows += names(args, work, w, Nginx)
-        if "W18" in w:
-            rows += crawl(args, work)
+        if {"W18", "W19", "W20"} & set(w):
+            rows += crawl(args, work, w)
         if w & {"W1py", "W2py", "W3py"} and args.py_ours:
             rows += from_python(args, work, base, w)
     finally:
