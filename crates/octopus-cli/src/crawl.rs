@@ -9,7 +9,7 @@
 //! twice (a page fetched again for its links, its record kept but its links' admission
 //! lost with a killed run, is not printed). Without `--resume` the state starts anew.
 //!
-//! Not taken yet, and said so at once: `--keep-order`, `--format csv`.
+//! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -25,7 +25,7 @@ use super::args::{CrawlArgs, CrawlReport, ScopeArg};
 use super::exit_codes;
 use super::fetch::fail;
 use super::journal::{self, Mode, url_hash};
-use super::output::{Format, Output, broken};
+use super::output::{Output, broken};
 use super::settings::{FetchSettings, describe};
 
 /// Pages fetched and not yet printed, at most.
@@ -49,16 +49,14 @@ struct Outputs {
 
 /// `octopus crawl`.
 pub fn crawl(args: &CrawlArgs) -> i32 {
-    let settings = match FetchSettings::from_args(&args.fetch) {
+    let mut settings = match FetchSettings::from_args(&args.fetch) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
     if settings.keep_order.is_some() {
         return fail("crawl does not take --keep-order");
     }
-    if settings.style.format == Format::Csv {
-        return fail("crawl writes text or JSON Lines records (--format csv is not taken yet)");
-    }
+    settings.style.crawl = true;
     if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {
         return fail(&format!("--sitemap {bad}: not a URL"));
     }
@@ -175,7 +173,11 @@ impl Outputs {
 /// Open the outputs; the crawl's state file with `-o FILE` (removed first unless resumed).
 fn outputs(settings: &FetchSettings, report: bool) -> Result<(Outputs, Option<PathBuf>), String> {
     let style = settings.style;
-    let stdout = || Output::new(style, io::stdout().lock(), true);
+    let stdout = || {
+        let mut out = Output::new(style, io::stdout().lock(), false);
+        out.write_with(broken::begin);
+        out
+    };
     let Some((path, mode)) = &settings.output else {
         let records =
             (!report).then(|| Output::new(style, Box::new(io::stdout().lock()) as _, true));

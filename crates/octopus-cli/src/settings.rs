@@ -91,6 +91,7 @@ impl FetchSettings {
             style: Style {
                 format,
                 bodies: args.include_body,
+                crawl: false,
             },
             selection,
             // `-q --stats`: the statistics asked for are printed; -q hides the bar.

@@ -84,11 +84,7 @@ fn depth_pages_and_robots_can_be_changed() {
 #[test]
 fn what_crawl_does_not_take_yet_is_said_at_once() {
     let s = server();
-    for flags in [
-        &["--format", "csv"][..],
-        &["--keep-order", "10"][..],
-        &["--exclude", "(bad"][..],
-    ] {
+    for flags in [&["--keep-order", "10"][..], &["--exclude", "(bad"][..]] {
         let out = octopus()
             .arg("crawl")
             .args(flags)
@@ -252,5 +248,58 @@ fn a_sitemap_given_seeds_the_crawl() {
         stderr(&bad).contains("--sitemap not a url: not a URL"),
         "{}",
         stderr(&bad)
+    );
+}
+
+#[test]
+fn csv_records_and_the_csv_report_read_back() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let run = |extra: &[&str]| {
+        octopus()
+            .args(["crawl", "--format", "csv", "-c", "8", "--depth", "1"])
+            .args(extra)
+            .arg(s.url("/site/0"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let headers = reader.headers().unwrap().clone();
+    let tail: Vec<&str> = headers.iter().skip(headers.len() - 3).collect();
+    assert_eq!(tail, ["depth", "parent", "links"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(
+        rows.len(),
+        5,
+        "the seed, 2 pages, the image, the broken link"
+    );
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let seed = rows
+        .iter()
+        .find(|r| r[column("url")] == s.url("/site/0"))
+        .unwrap();
+    assert_eq!((&seed[column("depth")], &seed[column("parent")]), ("0", ""));
+    assert_eq!(&seed[column("links")], "7");
+    let one = rows
+        .iter()
+        .find(|r| r[column("url")] == s.url("/site/1"))
+        .unwrap();
+    assert_eq!(one[column("parent")], s.url("/site/0"));
+    let report = run(&["--report", "broken"]);
+    let mut reader = csv::Reader::from_reader(&report.stdout[..]);
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["page", "url", "status", "error"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(
+        rows.len(),
+        1,
+        "at depth 1, only the seed's broken link is known"
+    );
+    assert_eq!(
+        rows[0].iter().collect::<Vec<_>>(),
+        [s.url("/site/0").as_str(), &s.url("/status/404"), "404", ""]
     );
 }

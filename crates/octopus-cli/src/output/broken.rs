@@ -1,6 +1,7 @@
 //! `crawl --report broken`: each page with the links on it that failed, the link checker's
 //! view. Text: the page, then one indented line per link (`404 URL`, or the failure's kind
-//! and the URL). JSON Lines: `{"page": …, "broken": [{"url", "status", "error"}, …]}`.
+//! and the URL). JSON Lines: `{"page": …, "broken": [{"url", "status", "error"}, …]}`. CSV:
+//! a header row, then a row per page and link: `page,url,status,error`.
 //!
 //! Invariant: one page's report is written whole (text: its lines together; JSON: one line).
 
@@ -8,11 +9,26 @@ use octopus::BrokenLink;
 use serde_json::json;
 
 use super::Format;
+use super::csv::row;
 use super::text::escape;
+
+/// What the report starts with (CSV's header row).
+pub fn begin(format: Format, out: &mut Vec<u8>) {
+    if format == Format::Csv {
+        row(["page", "url", "status", "error"], out);
+    }
+}
 
 /// Append the report of `page` to `out`.
 pub fn print(format: Format, page: &str, links: &[BrokenLink], out: &mut Vec<u8>) {
     match format {
+        Format::Csv => {
+            for link in links {
+                let status = link.status.map(|s| s.to_string()).unwrap_or_default();
+                let error = link.error.clone().unwrap_or_default();
+                row([page, &link.url, &status, &error], out);
+            }
+        }
         Format::Json => {
             let broken: Vec<_> = links
                 .iter()
@@ -22,7 +38,7 @@ pub fn print(format: Format, page: &str, links: &[BrokenLink], out: &mut Vec<u8>
             out.extend_from_slice(line.to_string().as_bytes());
             out.push(b'\n');
         }
-        Format::Text | Format::Csv => {
+        Format::Text => {
             out.extend_from_slice(escape(page, true).as_bytes());
             out.push(b'\n');
             for link in links {

@@ -2,7 +2,8 @@
 //! record with the JSON record's scalar fields; the error object becomes `error_kind` and
 //! `error_message`, the WARC location `warc_file` and `warc_offset`. Absent values are empty
 //! cells. Headers and bodies (not scalars) are left out. Columns added later go at the end
-//! (the timings), so that a reader by position keeps working.
+//! (the timings), so that a reader by position keeps working. A crawl's records have three
+//! more: `depth`, `parent` and `links`.
 
 use octopus::{Hash, Response};
 
@@ -43,10 +44,16 @@ pub const COLUMNS: [&str; 31] = [
     "ttfb_ms",
 ];
 
-pub struct CsvPrinter;
+/// The columns a crawl's records add.
+pub const CRAWL_COLUMNS: [&str; 3] = ["depth", "parent", "links"];
+
+pub struct CsvPrinter {
+    /// Records of a crawl: `CRAWL_COLUMNS` too.
+    pub crawl: bool,
+}
 
 /// Write one row to `out` (writing into a Vec cannot fail).
-fn row<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(cells: I, out: &mut Vec<u8>) {
+pub(super) fn row<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(cells: I, out: &mut Vec<u8>) {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .buffer_capacity(1024)
@@ -57,10 +64,13 @@ fn row<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(cells: I, out: &mut Vec<u8>) {
 
 impl Printer for CsvPrinter {
     fn begin(&mut self, out: &mut Vec<u8>) {
-        row(COLUMNS, out);
+        match self.crawl {
+            true => row(COLUMNS.iter().chain(&CRAWL_COLUMNS), out),
+            false => row(COLUMNS, out),
+        }
     }
 
-    fn print(&mut self, r: &Response, _found: Option<&octopus::Visit>, out: &mut Vec<u8>) {
+    fn print(&mut self, r: &Response, found: Option<&octopus::Visit>, out: &mut Vec<u8>) {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let timings = r.timings();
@@ -97,6 +107,16 @@ impl Printer for CsvPrinter {
             opt(timings.tls.map(millis)),
             opt(timings.ttfb.map(millis)),
         ];
-        row(&cells, out);
+        match (self.crawl, found) {
+            (true, Some(visit)) => {
+                let crawl = [
+                    visit.depth().to_string(),
+                    opt(visit.parent().map(str::to_string)),
+                    r.links().len().to_string(),
+                ];
+                row(cells.iter().chain(&crawl), out);
+            }
+            _ => row(&cells, out),
+        }
     }
 }

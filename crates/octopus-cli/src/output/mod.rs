@@ -43,6 +43,8 @@ pub struct Style {
     pub format: Format,
     /// Print kept bodies (`--include-body`); bodies kept only for `--match-regex` are not.
     pub bodies: bool,
+    /// Records of a crawl (CSV has its depth, parent and links columns).
+    pub crawl: bool,
 }
 
 fn printer(style: Style) -> Box<dyn Printer> {
@@ -51,7 +53,7 @@ fn printer(style: Style) -> Box<dyn Printer> {
         Format::Json => Box::new(json::JsonPrinter {
             bodies: style.bodies,
         }),
-        Format::Csv => Box::new(csv::CsvPrinter),
+        Format::Csv => Box::new(csv::CsvPrinter { crawl: style.crawl }),
     }
 }
 
