@@ -9,7 +9,8 @@
 //! twice (a page fetched again for its links, its record kept but its links' admission
 //! lost with a killed run, is not printed). Without `--resume` the state starts anew.
 //!
-//! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's).
+//! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's),
+//! `--shard` (its seen-set is one process's).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -55,6 +56,9 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     };
     if settings.keep_order.is_some() {
         return fail("crawl does not take --keep-order");
+    }
+    if settings.shard.is_some() {
+        return fail("crawl does not take --shard: a crawl's seen-set is one process's");
     }
     settings.style.crawl = true;
     if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {

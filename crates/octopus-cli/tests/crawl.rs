@@ -82,9 +82,13 @@ fn depth_pages_and_robots_can_be_changed() {
 }
 
 #[test]
-fn what_crawl_does_not_take_yet_is_said_at_once() {
+fn what_crawl_does_not_take_is_said_at_once() {
     let s = server();
-    for flags in [&["--keep-order", "10"][..], &["--exclude", "(bad"][..]] {
+    for flags in [
+        &["--keep-order", "10"][..],
+        &["--shard", "1/2"][..],
+        &["--exclude", "(bad"][..],
+    ] {
         let out = octopus()
             .arg("crawl")
             .args(flags)

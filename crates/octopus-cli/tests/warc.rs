@@ -453,3 +453,38 @@ fn a_body_that_does_not_decode_is_a_protocol_error_and_archived_as_sent() {
     let warcio = warcio();
     warcio.check(&file);
 }
+
+#[test]
+#[cfg_attr(
+    not(has_warcio),
+    ignore = "warcio not found: python3 -m venv .venv && .venv/bin/pip install warcio (.ci/run does), then rebuild"
+)]
+fn a_crawl_is_archived_each_page_once_and_warcio_reads_it() {
+    let warcio = warcio();
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let dir = Dir::new("warc-crawl");
+    let file = dir.0.join("site.warc.gz");
+    let out = octopus()
+        .args(["crawl", "--json", "-c", "8", "--warc"])
+        .arg(&file)
+        .arg(s.url("/site/0"))
+        .output()
+        .unwrap();
+    let recs = records(&out);
+    assert_eq!(recs.len(), 31, "{}", stderr(&out));
+    let report = warcio.check(&file);
+    assert!(!report.contains("invalid"), "{report}");
+    let archived = warcio.records(std::slice::from_ref(&file));
+    assert_eq!(archived[0]["type"], "warcinfo");
+    // Each page's exchange once, and only the pages': robots.txt is fetched by the crawl's
+    // other engine, which archives nothing (one writer per file).
+    assert_eq!(archived.len(), 1 + 2 * recs.len(), "{archived:#?}");
+    for record in &recs {
+        let url = record["url"].as_str().unwrap();
+        let (_, response) = exchange(&archived, url);
+        assert_eq!(response["status"], record["status"].to_string(), "{url}");
+        assert_eq!(record["warc"]["file"], file.display().to_string(), "{url}");
+    }
+    assert!(of_type(&archived, "response", &s.url("/robots.txt")).is_empty());
+}

@@ -230,7 +230,7 @@ fn a_crawl_with_a_state_file_continues_what_was_not_recorded() {
 }
 
 #[test]
-fn a_state_file_that_is_not_one_is_an_error() {
+fn a_state_file_that_is_not_one_and_a_shard_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("not-sqlite");
     std::fs::write(
@@ -244,6 +244,9 @@ fn a_state_file_that_is_not_one_is_an_error() {
         matches!(result, Err(Error::CrawlState { .. })),
         "{result:?}"
     );
+    let sharded = Crawl::new(builder().shard(1, 2)).run([s.url("/site/0")], |_, _| {});
+    assert!(matches!(sharded, Err(Error::Setting { .. })), "{sharded:?}");
+    assert_eq!(s.hits("/site/0"), 0);
 }
 
 #[test]

@@ -82,6 +82,22 @@ impl Builder {
         self
     }
 
+    /// These settings for a crawl's robots.txt files and sitemaps: bodies kept, no links
+    /// read, nothing saved or archived (the pages' engine does that, to the same files).
+    pub(crate) fn for_files(mut self) -> Builder {
+        self.keep_bodies = true;
+        self.links = false;
+        self.save_to = None;
+        self.warc = None;
+        self.warc_max_size = None;
+        self
+    }
+
+    /// Whether a shard is set (a crawl refuses it).
+    pub(crate) fn sharded(&self) -> Option<(u64, u64)> {
+        self.shard
+    }
+
     /// The concurrency set (a crawl sizes its window by it).
     pub(crate) fn concurrency_set(&self) -> usize {
         self.concurrency

@@ -21,7 +21,7 @@ use std::time::Duration;
 use regex::Regex;
 use url::Url;
 
-use crate::builder::{Builder, Error};
+use crate::builder::{Builder, Error, Setting};
 use crate::capture::normalise;
 use crate::input::parse_target;
 use crate::response::Response;
@@ -291,6 +291,15 @@ impl Crawl {
                 })
                 .collect()
         };
+        if let Some((index, count)) = self.builder.sharded() {
+            // Its requests would be dropped, unanswered: a crawl's seen-set is one process's.
+            let reason = "a crawl is not sharded (its seen-set is one process's)";
+            return Err(Error::setting(
+                Setting::Shard,
+                format!("{index}/{count}"),
+                reason,
+            ));
+        }
         let mut rules = Rules::new(self.scope, compile(&self.include)?, compile(&self.exclude)?);
         let seeds: Vec<Url> = seeds
             .into_iter()
@@ -320,7 +329,7 @@ impl Crawl {
             .filter_map(|s| parse_target(s).ok())
             .collect();
         let files = match self.robots || !sitemaps.is_empty() {
-            true => Some(builder.clone().links(false).keep_bodies(true).build()?),
+            true => Some(builder.clone().for_files().build()?),
             false => None,
         };
         let window = self
