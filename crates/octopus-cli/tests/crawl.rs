@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 #[test]
 fn a_crawl_prints_each_page_once_with_where_it_was_found() {
     let s = server();
@@ -110,29 +108,9 @@ fn a_crawl_killed_at_random_moments_and_resumed_records_every_page_once() {
     let args = [
         "crawl", "--json", "-q", "-c", "4", "--depth", "1000", "--resume", "-o", &out_arg,
     ];
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let mut rng = seed | 1;
-    let mut kills = 0;
-    for _round in 0..20 {
-        let mut child = octopus_std()
-            .args(args)
-            .arg(s.url("/web/0"))
-            .spawn()
-            .unwrap();
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(20 + rng % 150));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kills += 1;
-    }
+    let seed_url = s.url("/web/0");
+    let with_seed: Vec<&str> = args.iter().copied().chain([seed_url.as_str()]).collect();
+    let Kills { seed, count: kills } = kill_at_random_moments(&with_seed, 20, 150, || {});
     let out = octopus().args(args).arg(s.url("/web/0")).output().unwrap();
     assert!(out.status.success(), "seed {seed}: {}", stderr(&out));
     let text = std::fs::read_to_string(&out_file).unwrap();

@@ -8,7 +8,6 @@ use common::*;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -161,29 +160,10 @@ fn killed_at_random_moments_and_resumed_every_line_ends_with_one_record() {
     let input = list(&dir, &urls);
     let out_file = dir.0.join("out.jsonl");
     let out_arg = out_file.display().to_string();
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let mut rng = seed | 1;
-    let mut kills = 0;
-    for _round in 0..20 {
-        let mut child = octopus_std()
-            .args([
-                "--json", "-q", "-c", "4", "--resume", "-o", &out_arg, &input,
-            ])
-            .spawn()
-            .unwrap();
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(20 + rng % 180));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kills += 1;
+    let args = [
+        "--json", "-q", "-c", "4", "--resume", "-o", &out_arg, &input,
+    ];
+    let Kills { seed, count: kills } = kill_at_random_moments(&args, 20, 180, || {
         // Whatever the moment, what the file holds is whole records, each line once, or a
         // torn last line that the next resume cuts off.
         let text = std::fs::read(&out_file).unwrap_or_default();
@@ -193,7 +173,7 @@ fn killed_at_random_moments_and_resumed_every_line_ends_with_one_record() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         by_line(&records);
-    }
+    });
     let out = octopus()
         .args(["--json", "--resume", "-o", &out_arg, &input])
         .output()

@@ -95,13 +95,7 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
                 .map(|l| format!("<url><loc>{l}</loc></url>"))
                 .collect();
             let body = format!("<?xml version=\"1.0\"?><urlset>{urls}</urlset>");
-            send(
-                out,
-                req,
-                200,
-                &[("Content-Type", "application/xml")],
-                body.as_bytes(),
-            )
+            xml(out, req, &body)
         }
         ("sitemap-index.xml", _) => {
             let sitemap = format!(
@@ -109,13 +103,7 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
                 req.host
             );
             let body = format!("<sitemapindex>{sitemap}{sitemap}</sitemapindex>");
-            send(
-                out,
-                req,
-                200,
-                &[("Content-Type", "application/xml")],
-                body.as_bytes(),
-            )
+            xml(out, req, &body)
         }
         ("web", Some(n)) if n < WEB_PAGES => {
             let links = [n + 1, n * 7 + 1, n * 13 + 5, n * 31 + 17].map(|m| m % WEB_PAGES);
@@ -369,6 +357,17 @@ fn site_page(n: u64, host: &str) -> String {
          <form action=/search></form>"
     );
     page
+}
+
+/// A 200 XML document.
+fn xml(out: &mut impl Write, req: &Request, body: &str) -> io::Result<bool> {
+    send(
+        out,
+        req,
+        200,
+        &[("Content-Type", "application/xml")],
+        body.as_bytes(),
+    )
 }
 
 /// A 200 HTML page.

@@ -42,6 +42,14 @@ fn crawl_from(s: &Server, crawl: Crawl, seeds: &[&str]) -> (octopus::CrawlSummar
     (summary, fetched)
 }
 
+/// Settings under which `away.test` (the site's second host) is this server.
+fn away_resolved(s: &Server) -> octopus::Builder {
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    builder()
+        .concurrency(8)
+        .resolve("away.test", s.addr().port(), loopback)
+}
+
 fn site() -> Crawl {
     Crawl::new(builder().concurrency(8))
 }
@@ -186,10 +194,7 @@ fn external_links_are_checked_once_head_then_get_and_never_followed() {
     let s = server();
     s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
     let port = s.addr().port();
-    let builder =
-        builder()
-            .concurrency(8)
-            .resolve("away.test", port, std::net::Ipv4Addr::LOCALHOST.into());
+    let builder = away_resolved(&s);
     let (summary, fetched) = crawl(&s, Crawl::new(builder).check_external(true), "/site/0");
     let fetched = fetched.lock().unwrap();
     let away = |path: &str| format!("http://away.test:{port}{path}");
@@ -254,10 +259,7 @@ fn broken_links_are_reported_under_every_page_that_links_to_them() {
     let s = server();
     s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
     let port = s.addr().port();
-    let builder =
-        builder()
-            .concurrency(8)
-            .resolve("away.test", port, std::net::Ipv4Addr::LOCALHOST.into());
+    let builder = away_resolved(&s);
     let report: Arc<Mutex<Report>> = Arc::default();
     let into = Arc::clone(&report);
     let crawl = Crawl::new(builder)

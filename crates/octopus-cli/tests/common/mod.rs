@@ -169,3 +169,42 @@ pub fn slow_input(s: &Server, n: usize) -> String {
         .map(|i| format!("{}\n", s.url(&format!("/delay/300/{i}"))))
         .collect()
 }
+
+/// Kills of a command at random moments: the seed they were drawn from (to say in a failed
+/// assertion) and how many runs were killed.
+pub struct Kills {
+    pub seed: u64,
+    pub count: u32,
+}
+
+/// Run octopus with `args` up to `rounds` times, each killed with SIGKILL at a random moment
+/// 20 to 20 + `spread_ms` ms after it starts, calling `after_kill` after each kill; stop
+/// early once a run ends by itself.
+pub fn kill_at_random_moments(
+    args: &[&str],
+    rounds: u32,
+    spread_ms: u64,
+    mut after_kill: impl FnMut(),
+) -> Kills {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut count = 0;
+    for _round in 0..rounds {
+        let mut child = octopus_std().args(args).spawn().unwrap();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(std::time::Duration::from_millis(20 + rng % spread_ms));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        count += 1;
+        after_kill();
+    }
+    Kills { seed, count }
+}
