@@ -9,6 +9,9 @@
 //! twice (a page fetched again for its links, its record kept but its links' admission
 //! lost with a killed run, is not printed). Without `--resume` the state starts anew.
 //!
+//! Ctrl-C (or SIGTERM) stops the crawl: pages in flight finish and are recorded, the rest
+//! stays in the frontier (`--resume` continues it); a second one quits at once.
+//!
 //! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's),
 //! `--shard` (its seen-set is one process's).
 
@@ -20,14 +23,16 @@ use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use octopus::input::{Lines, parse_target};
-use octopus::{BrokenLink, Crawl, CrawlSummary, Response, Scope, Visit};
+use octopus::{BrokenLink, Crawl, CrawlStop, CrawlSummary, Response, Scope, Visit};
 
 use super::args::{CrawlArgs, CrawlReport, ScopeArg};
 use super::exit_codes;
 use super::fetch::fail;
 use super::journal::{self, Mode, url_hash};
+use super::output::progress::Progress;
 use super::output::{Output, broken};
 use super::settings::{FetchSettings, describe};
+use super::stop::Stop;
 
 /// Pages fetched and not yet printed, at most.
 const PRINT_AHEAD: usize = 1024;
@@ -79,6 +84,11 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     if let Some(recorded) = outputs.recorded.clone() {
         crawl = crawl.recorded(move |url| recorded.contains(&url_hash(url)));
     }
+    let stop = match stop_on_signals(&settings) {
+        Ok(stop) => stop,
+        Err(e) => return fail(&e),
+    };
+    crawl = crawl.stop_with(stop.1);
     let started = Instant::now();
     // Bounded: when printing lags, the crawl's handlers wait, rather than responses pile up.
     let (sender, messages) = mpsc::sync_channel::<Message>(PRINT_AHEAD);
@@ -102,15 +112,30 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
         Ok(Err(e)) => return fail(&describe(&e)),
         Err(_) => return fail("the crawl stopped on an internal error"),
     };
+    let reason = stop.0.reason().filter(|_| summary.stopped);
     if settings.summary {
         let took = started.elapsed().as_secs_f64();
-        let line = summary_line(&summary, ok, failed, took, args.ignore_robots);
+        let mut line = summary_line(&summary, ok, failed, took, args.ignore_robots);
+        if let Some(reason) = reason {
+            line += &format!("; stopped ({}) before the end", reason.as_str());
+        }
         let _ = writeln!(io::stderr(), "{line}");
     }
-    match failed {
-        0 => exit_codes::SUCCESS,
-        _ => exit_codes::SOME_FAILED,
+    match (reason, failed) {
+        (Some(reason), _) => reason.exit_code(),
+        (None, 0) => exit_codes::SUCCESS,
+        (None, _) => exit_codes::SOME_FAILED,
     }
+}
+
+/// Ctrl-C and SIGTERM stop the crawl (pages in flight finish, the frontier is kept); a
+/// second one quits at once.
+fn stop_on_signals(settings: &FetchSettings) -> Result<(Arc<Stop>, CrawlStop), String> {
+    let handle = CrawlStop::new();
+    let stop = Arc::new(Stop::crawl(handle.clone()));
+    Stop::install_signal_handlers(Arc::clone(&stop), Progress::hidden(), settings.summary)
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    Ok((stop, handle))
 }
 
 /// Write what the crawl sends until it ends, flushing whenever nothing waits; the pages

@@ -2,14 +2,15 @@
 //! shared limiter's Redis lost (the engine stops itself then; the reason is noted here).
 //!
 //! Invariants: the first reason wins and is never overwritten; a stop stops the `Octopus`
-//! (no new request starts; requests in flight finish within their deadline); the first
+//! or the crawl (no new request starts; requests in flight finish within their deadline;
+//! a crawl's frontier is kept for `--resume`); the first
 //! signal is answered once on stderr (how many requests are still finishing); a second
 //! signal exits at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use octopus::Octopus;
+use octopus::{CrawlStop, Octopus};
 
 use super::output::progress::Progress;
 
@@ -53,17 +54,31 @@ impl StopReason {
     }
 }
 
-/// Why the run of one `Octopus` was stopped, if it was.
+/// What a stop stops.
+enum Run {
+    Fetch(Octopus),
+    Crawl(CrawlStop),
+}
+
+/// Why the run of one `Octopus`, or one crawl, was stopped, if it was.
 pub struct Stop {
     reason: AtomicU8,
-    octopus: Octopus,
+    run: Run,
 }
 
 impl Stop {
     pub fn new(octopus: Octopus) -> Self {
         Stop {
             reason: AtomicU8::new(0),
-            octopus,
+            run: Run::Fetch(octopus),
+        }
+    }
+
+    /// For a crawl.
+    pub fn crawl(crawl: CrawlStop) -> Self {
+        Stop {
+            reason: AtomicU8::new(0),
+            run: Run::Crawl(crawl),
         }
     }
 
@@ -72,7 +87,10 @@ impl Stop {
         let _ = self
             .reason
             .compare_exchange(0, reason.code(), Ordering::SeqCst, Ordering::SeqCst);
-        self.octopus.stop();
+        match &self.run {
+            Run::Fetch(octopus) => octopus.stop(),
+            Run::Crawl(crawl) => crawl.stop(),
+        }
     }
 
     pub fn reason(&self) -> Option<StopReason> {
@@ -124,10 +142,12 @@ impl Stop {
 
     /// What the first signal is answered with.
     fn stopping(&self, reason: StopReason) -> String {
-        let n = self.octopus.stats().in_flight;
-        let finishing = match n {
-            1 => "1 request in flight finishes".to_string(),
-            n => format!("{n} requests in flight finish"),
+        let finishing = match &self.run {
+            Run::Fetch(octopus) => match octopus.stats().in_flight {
+                1 => "1 request in flight finishes".to_string(),
+                n => format!("{n} requests in flight finish"),
+            },
+            Run::Crawl(_) => "the pages in flight finish".to_string(),
         };
         let again = match reason {
             StopReason::Terminate => "a second SIGTERM",

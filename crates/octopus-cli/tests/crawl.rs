@@ -285,3 +285,65 @@ fn csv_records_and_the_csv_report_read_back() {
         [s.url("/site/0").as_str(), &s.url("/status/404"), "404", ""]
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_crawl_and_resume_finishes_it() {
+    let s = server();
+    let dir = Dir::new("crawl-interrupt");
+    let out_file = dir.0.join("out.jsonl");
+    let out_arg = out_file.display().to_string();
+    let seed = s.url("/web/0");
+    let args = [
+        "crawl", "--json", "-c", "2", "--depth", "1000", "--resume", "-o", &out_arg, &seed,
+    ];
+    let child = octopus_std()
+        .args(args)
+        .args(["--rate", "50/s"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let recorded = || {
+        std::fs::read_to_string(&out_file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    // The crawl has begun (a guard against a hang, not a speed: 60 s for 5 pages).
+    for _ in 0..6000 {
+        if recorded() >= 5 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let stopped = child.wait_with_output().unwrap();
+    let told = stderr(&stopped);
+    assert_eq!(stopped.status.code(), Some(130), "{told}");
+    assert!(
+        told.contains("octopus: stopping: the pages in flight finish"),
+        "{told}"
+    );
+    assert!(
+        told.contains("stopped (interrupted) before the end"),
+        "{told}"
+    );
+    let at_stop = recorded();
+    assert!(at_stop < 1000, "stopped before the end: {at_stop}");
+    let out = octopus().args(args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let mut urls: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].to_string())
+        .collect();
+    assert_eq!(urls.len(), 1000);
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 1000, "each page once");
+    assert_eq!(
+        s.hits("/web/0"),
+        1,
+        "what the stopped crawl recorded is not fetched again"
+    );
+}

@@ -336,3 +336,39 @@ fn a_crawl_delay_spaces_the_hosts_requests() {
         assert!(gap >= std::time::Duration::from_millis(195), "{gap:?}");
     }
 }
+
+#[test]
+fn a_stopped_crawl_keeps_its_frontier_for_the_next() {
+    let s = server();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("crawl.state");
+    let stop = octopus::CrawlStop::new();
+    let stopper = stop.clone();
+    let crawl = site().depth(20).state(&state).stop_with(stop);
+    let (first, fetched) = {
+        let fetched: Fetched = Arc::default();
+        let seen = Arc::clone(&fetched);
+        let summary = crawl
+            .run([s.url("/calendar/0")], move |response, visit| {
+                let entry = (response.status(), visit.depth(), None);
+                let mut seen = seen.lock().unwrap();
+                seen.insert(response.url().to_string(), entry);
+                if seen.len() == 3 {
+                    stopper.stop();
+                }
+            })
+            .unwrap();
+        (summary, fetched)
+    };
+    assert!(first.stopped);
+    let before = fetched.lock().unwrap().len();
+    assert!((3..21).contains(&before), "{before}");
+    let (rest, fetched) = crawl_from(&s, site().depth(20).state(&state), &["/calendar/0"]);
+    assert!(!rest.stopped);
+    assert_eq!(
+        before + fetched.lock().unwrap().len(),
+        21,
+        "the seed and 20 links deep, once each"
+    );
+    assert_eq!(s.hits("/calendar/0"), 1);
+}

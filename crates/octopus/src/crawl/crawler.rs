@@ -12,7 +12,8 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
 
 use url::Url;
 
@@ -20,12 +21,16 @@ use super::robots::{Origins, Rules as RobotsRules, Verdict};
 use super::scope::Rules;
 use super::sitemap::{self, Sitemap};
 use super::store::{Admitted, Entry, Failed, Store};
-use super::{CrawlSummary, ROBOTS_AGENT, Visit};
+use super::{CrawlStop, CrawlSummary, ROBOTS_AGENT, Visit};
 use crate::builder::Error;
 use crate::capture::{LinkKind, normalise};
+use crate::failure::ErrorKind;
 use crate::input::Request;
 use crate::response::Response;
 use crate::run::Octopus;
+
+/// How often a crawl waiting for pages looks whether it was stopped.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// Sitemaps a crawl reads at most (an index may name many).
 const MAX_SITEMAPS: usize = 1000;
@@ -48,6 +53,8 @@ enum Event {
     Robots { origin: String, rules: RobotsRules },
     /// A sitemap was read.
     Sitemap(Sitemap),
+    /// A page was not fetched: the crawl was stopped first (it stays in the frontier).
+    Cancelled,
 }
 
 /// What the crawl does, as settings.
@@ -67,11 +74,19 @@ pub(super) struct Plan {
     pub sitemaps: Vec<Url>,
 }
 
+/// The engines a crawl runs on, and what stops it.
+pub(super) struct Engines {
+    pub pages: Octopus,
+    /// Fetches robots.txt files and sitemaps (bodies kept), when either is read.
+    pub files: Option<Octopus>,
+    pub stop: CrawlStop,
+}
+
 /// The engines and the handler, shared with the engines' threads.
 struct Shared {
     pages: Octopus,
-    /// Fetches robots.txt files and sitemaps (bodies kept), when either is read.
     files: Option<Octopus>,
+    stop: CrawlStop,
     handler: Handler,
     forms: bool,
     events: SyncSender<Event>,
@@ -91,22 +106,19 @@ pub(super) struct Crawler {
     sitemaps_in_flight: usize,
     /// The store's first error: the crawl stops.
     failed: Option<Error>,
+    /// The crawl was stopped: nothing more is handed out.
+    stopping: bool,
 }
 
 impl Crawler {
-    pub fn new(
-        plan: Plan,
-        store: Store,
-        pages: Octopus,
-        files: Option<Octopus>,
-        handler: Handler,
-    ) -> Crawler {
+    pub fn new(plan: Plan, store: Store, engines: Engines, handler: Handler) -> Crawler {
         // Bounded: an engine's thread waits when the crawl lags. The crawl's own thread never
         // sends, so it never waits for itself.
         let (events, receiver) = sync_channel(plan.window.max(64));
         let shared = Shared {
-            pages,
-            files,
+            pages: engines.pages,
+            files: engines.files,
+            stop: engines.stop,
             handler,
             forms: plan.forms,
             events,
@@ -122,6 +134,7 @@ impl Crawler {
             sitemaps: HashSet::new(),
             sitemaps_in_flight: 0,
             failed: None,
+            stopping: false,
         }
     }
 
@@ -138,7 +151,14 @@ impl Crawler {
         }
         self.refill();
         while self.in_flight > 0 || self.sitemaps_in_flight > 0 {
-            let Ok(event) = self.events.recv() else { break };
+            if self.shared.stop.is_stopped() && !self.stopping {
+                self.halt();
+            }
+            let event = match self.events.recv_timeout(STOP_CHECK) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             match event {
                 Event::Page {
                     visit,
@@ -150,6 +170,7 @@ impl Crawler {
                 }
                 Event::Robots { origin, rules } => self.answered(&origin, rules),
                 Event::Sitemap(sitemap) => self.read(sitemap),
+                Event::Cancelled => self.in_flight -= 1,
             }
             self.refill();
         }
@@ -160,6 +181,16 @@ impl Crawler {
         match self.failed.take() {
             Some(e) => Err(e),
             None => self.store.commit(),
+        }
+    }
+
+    /// Stopped from outside: no request starts any more; what is in flight finishes.
+    fn halt(&mut self) {
+        self.stopping = true;
+        self.summary.stopped = true;
+        self.shared.pages.stop();
+        if let Some(files) = &self.shared.files {
+            files.stop();
         }
     }
 
@@ -189,7 +220,7 @@ impl Crawler {
         loop {
             let room = self.plan.window.saturating_sub(self.in_flight);
             let worth = room >= (self.plan.window / 8).max(1) || self.in_flight == 0;
-            if room == 0 || !worth || self.failed.is_some() {
+            if room == 0 || !worth || self.failed.is_some() || self.stopping {
                 return;
             }
             let entries = match self.store.take(room) {
@@ -236,6 +267,12 @@ impl Crawler {
     /// An origin's robots.txt was answered: its delay set, its sitemaps asked for, the URLs
     /// that waited for it fetched or not.
     fn answered(&mut self, origin: &str, rules: RobotsRules) {
+        if self.stopping {
+            // Its answer may be the stop's cancellation: its URLs stay in the frontier.
+            let waited = self.origins.answered(origin, RobotsRules::AllowAll);
+            self.in_flight -= waited.len();
+            return;
+        }
         if let Some(delay) = rules.delay() {
             self.summary.crawl_delays += 1;
             self.shared.pages.delay_host(origin, delay);
@@ -387,8 +424,13 @@ impl Shared {
         });
     }
 
-    /// A page's response: its handler, then its links to the crawl.
+    /// A page's response: its handler, then its links to the crawl (unless the crawl's stop
+    /// cancelled it: then nothing was fetched, and nothing is handled).
     fn page(&self, response: &Response, visit: Visit) {
+        let cancelled = response.error().map(|f| f.kind()) == Some(ErrorKind::Cancelled);
+        if cancelled && self.stop.is_stopped() {
+            return self.tell(Event::Cancelled);
+        }
         (self.handler)(response, &visit);
         let links = match visit.external {
             true => Vec::new(),

@@ -16,6 +16,7 @@ mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use regex::Regex;
@@ -25,7 +26,7 @@ use crate::builder::{Builder, Error, Setting};
 use crate::capture::normalise;
 use crate::input::parse_target;
 use crate::response::Response;
-use crawler::{Crawler, Plan};
+use crawler::{Crawler, Engines, Plan};
 use scope::Rules;
 pub use scope::Scope;
 use store::Store;
@@ -43,6 +44,29 @@ type Recorded = Box<dyn Fn(&str) -> bool + Send + Sync>;
 /// What a crawl's broken links are reported to (see [`Crawl::broken_links`]).
 type Report = Box<dyn FnMut(&str, Vec<BrokenLink>) + Send>;
 
+/// Stops a running crawl from another thread (on Ctrl-C, say): no new request starts;
+/// requests in flight finish and their pages are handled; the rest stays in the frontier,
+/// for a crawl with the same [`Crawl::state`] to continue. Cloned, it stops the same crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlStop(Arc<AtomicBool>);
+
+impl CrawlStop {
+    /// A handle for [`Crawl::stop_with`].
+    pub fn new() -> CrawlStop {
+        CrawlStop::default()
+    }
+
+    /// Stop the crawl (it returns soon after, its summary saying `stopped`).
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CrawlStop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// A link that failed, as a page links to it ([`Crawl::broken_links`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -51,7 +75,8 @@ pub struct BrokenLink {
     pub url: String,
     /// Its status, when it was answered (and the status is not a success).
     pub status: Option<u16>,
-    /// The kind of its failure ([`crate::ErrorKind::as_str`]) when it was not answered.
+    /// The kind of its failure (`ErrorKind::as_str`: `connect`, `timeout`, …) when it was
+    /// not answered.
     pub error: Option<String>,
 }
 
@@ -86,6 +111,7 @@ pub struct Crawl {
     state: Option<PathBuf>,
     recorded: Option<Recorded>,
     report: Option<Report>,
+    stop: CrawlStop,
 }
 
 impl std::fmt::Debug for Crawl {
@@ -141,6 +167,8 @@ pub struct CrawlSummary {
     /// Pages a stopped crawl had handled whose handler's work was lost ([`Crawl::recorded`]):
     /// fetched again.
     pub requeued: u64,
+    /// The crawl was stopped ([`CrawlStop`]) before its frontier was empty.
+    pub stopped: bool,
     /// URLs robots.txt disallowed: not fetched.
     pub disallowed: u64,
     /// Links deeper than the depth: not fetched.
@@ -174,6 +202,7 @@ impl Crawl {
             state: None,
             recorded: None,
             report: None,
+            stop: CrawlStop::default(),
         }
     }
 
@@ -256,6 +285,12 @@ impl Crawl {
     /// fetched again. By default every page handled is taken as kept.
     pub fn recorded(mut self, recorded: impl Fn(&str) -> bool + Send + Sync + 'static) -> Crawl {
         self.recorded = Some(Box::new(recorded));
+        self
+    }
+
+    /// Let `stop` stop the crawl from another thread.
+    pub fn stop_with(mut self, stop: CrawlStop) -> Crawl {
+        self.stop = stop;
         self
     }
 
@@ -347,7 +382,12 @@ impl Crawl {
             sitemaps,
         };
         let pages = builder.links(true).build()?;
-        let mut crawler = Crawler::new(plan, store, pages, files, Arc::new(handler));
+        let engines = Engines {
+            pages,
+            files,
+            stop: self.stop,
+        };
+        let mut crawler = Crawler::new(plan, store, engines, Arc::new(handler));
         crawler.run(seeds)?;
         if let Some(mut report) = self.report {
             crawler.store.broken(&mut report)?;
