@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
@@ -30,6 +30,7 @@ use super::exit_codes;
 use super::fetch::fail;
 use super::journal::{self, Mode, url_hash};
 use super::output::progress::Progress;
+use super::output::stats::Stats;
 use super::output::{Output, broken};
 use super::settings::{FetchSettings, describe};
 use super::stop::Stop;
@@ -103,9 +104,8 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
             let _ = sender.send(Message::Page(response.clone(), visit.clone()));
         })
     });
-    let (ok, failed) = match print(&messages, &settings, &mut outputs) {
-        Some(counts) => counts,
-        None => return exit_codes::OUTPUT_CLOSED,
+    let Some(Tally { ok, failed, stats }) = print(&messages, &settings, &mut outputs) else {
+        return exit_codes::OUTPUT_CLOSED;
     };
     let summary = match running.join() {
         Ok(Ok(summary)) => summary,
@@ -120,6 +120,13 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
             line += &format!("; stopped ({}) before the end", reason.as_str());
         }
         let _ = writeln!(io::stderr(), "{line}");
+        if settings.stats {
+            let _ = write!(
+                io::stderr(),
+                "{}",
+                stats.to_text(io::stderr().is_terminal())
+            );
+        }
     }
     match (reason, failed) {
         (Some(reason), _) => reason.exit_code(),
@@ -138,14 +145,22 @@ fn stop_on_signals(settings: &FetchSettings) -> Result<(Arc<Stop>, CrawlStop), S
     Ok((stop, handle))
 }
 
-/// Write what the crawl sends until it ends, flushing whenever nothing waits; the pages
-/// counted ok and failed (those a resumed file records aside), or `None` if stdout closed.
+/// What the pages printed came to (those a resumed file records aside).
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    stats: Stats,
+}
+
+/// Write what the crawl sends until it ends, flushing whenever nothing waits; its tally, or
+/// `None` if stdout closed.
 fn print(
     messages: &mpsc::Receiver<Message>,
     settings: &FetchSettings,
     outputs: &mut Outputs,
-) -> Option<(u64, u64)> {
-    let (mut ok, mut failed) = (0u64, 0u64);
+) -> Option<Tally> {
+    let mut tally = Tally::default();
     loop {
         let message = match messages.try_recv() {
             Ok(message) => message,
@@ -165,9 +180,10 @@ fn print(
                     continue;
                 }
                 match response.ok() {
-                    true => ok += 1,
-                    false => failed += 1,
+                    true => tally.ok += 1,
+                    false => tally.failed += 1,
                 }
+                tally.stats.add(&response);
                 match &mut outputs.records {
                     Some(out) if settings.selection.shows(&response) => {
                         out.write(&response, Some(&visit))
@@ -188,7 +204,7 @@ fn print(
         }
     }
     outputs.flush()?;
-    Some((ok, failed))
+    Some(tally)
 }
 
 impl Outputs {

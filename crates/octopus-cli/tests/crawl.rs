@@ -59,6 +59,7 @@ fn depth_pages_and_robots_can_be_changed() {
             "1000",
             "--max-pages",
             "12",
+            "--stats",
         ])
         .arg(s.url("/calendar/0"))
         .output()
@@ -75,6 +76,12 @@ fn depth_pages_and_robots_can_be_changed() {
         "{text}"
     );
     assert!(stderr(&out).contains("robots.txt ignored (--ignore-robots)"));
+    let told = stderr(&out);
+    assert!(
+        told.contains("[octopus] latency of 12 responses: p50 "),
+        "{told}"
+    );
+    assert!(told.contains("[octopus] statuses: 200: 12"), "{told}");
     assert_eq!(s.hits("/robots.txt"), 0);
     assert_eq!(out.status.code(), Some(0));
 }
