@@ -106,6 +106,19 @@ fn what_crawl_does_not_take_is_said_at_once() {
     assert_eq!(s.hits("/site/0"), 0);
 }
 
+/// The records of a JSON Lines file, and the distinct URLs among them.
+fn records_and_urls(path: &std::path::Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut urls: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].to_string())
+        .collect();
+    let records = urls.len();
+    urls.sort();
+    urls.dedup();
+    (records, urls.len())
+}
+
 #[test]
 fn a_crawl_killed_at_random_moments_and_resumed_records_every_page_once() {
     let s = server();
@@ -121,15 +134,8 @@ fn a_crawl_killed_at_random_moments_and_resumed_records_every_page_once() {
     let out = octopus().args(args).arg(s.url("/web/0")).output().unwrap();
     assert!(out.status.success(), "seed {seed}: {}", stderr(&out));
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let mut urls: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].to_string())
-        .collect();
-    let records = urls.len();
-    urls.sort();
-    urls.dedup();
     assert_eq!(
-        (records, urls.len()),
+        records_and_urls(&out_file),
         (1000, 1000),
         "seed {seed}, {kills} kills: every page recorded, once"
     );
@@ -339,15 +345,7 @@ fn ctrl_c_stops_a_crawl_and_resume_finishes_it() {
     assert!(at_stop < 1000, "stopped before the end: {at_stop}");
     let out = octopus().args(args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&out_file).unwrap();
-    let mut urls: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].to_string())
-        .collect();
-    assert_eq!(urls.len(), 1000);
-    urls.sort();
-    urls.dedup();
-    assert_eq!(urls.len(), 1000, "each page once");
+    assert_eq!(records_and_urls(&out_file), (1000, 1000), "each page once");
     assert_eq!(
         s.hits("/web/0"),
         1,

@@ -23,14 +23,13 @@ pub(super) struct Sitemap {
 /// Read a sitemap's body.
 pub(super) fn read(body: &[u8]) -> Sitemap {
     let mut text = Vec::new();
-    let read = match body.starts_with(&[0x1f, 0x8b]) {
+    // An error (a gzip stream cut short) leaves in `text` what was read before it.
+    let _ = match body.starts_with(&[0x1f, 0x8b]) {
         true => flate2::read::GzDecoder::new(body)
             .take(MAX_BYTES)
             .read_to_end(&mut text),
         false => body.take(MAX_BYTES).read_to_end(&mut text),
     };
-    // A gzip stream cut short still gives what it held.
-    let _ = read;
     let text = String::from_utf8_lossy(&text);
     let locs = locations(&text);
     match text.contains("<sitemapindex") {
