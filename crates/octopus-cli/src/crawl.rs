@@ -175,8 +175,8 @@ fn print(
         };
         let written = match message {
             Message::Page(response, visit) => {
-                let url = url_hash(response.url());
-                if outputs.recorded.as_ref().is_some_and(|r| r.contains(&url)) {
+                let recorded = outputs.recorded.as_ref();
+                if recorded.is_some_and(|r| r.contains(&url_hash(response.url()))) {
                     continue;
                 }
                 match response.ok() {
