@@ -110,6 +110,51 @@ fn a_failing_server_is_said_to_fail() {
 }
 
 #[test]
+fn a_failing_server_is_asked_once_per_lookup_not_again_and_again() {
+    let (s, dns) = (server(), dns());
+    dns.failing("broken.test");
+    // A deadline far away: before, the failing server was asked again at once, over and
+    // over, until resolv.conf's whole wait had passed.
+    let otto = builder()
+        .dns_server(dns.addr())
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let response = &fetch(&otto, vec![url(&s, "broken.test", "/")])[0];
+    assert_eq!(response.error().map(|f| f.kind()), Some(ErrorKind::Dns));
+    assert_eq!(dns.queries("broken.test"), 2, "one A and one AAAA query");
+}
+
+#[test]
+fn a_server_that_refuses_is_said_to_refuse_at_once() {
+    // A UDP port nothing listens on: the kernel answers each query with "port
+    // unreachable".
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let s = server();
+    let otto = builder()
+        .dns_server(addr)
+        .timeout(Duration::from_secs(120))
+        .concurrency(4)
+        .dns_concurrency(1)
+        .build()
+        .unwrap();
+    let urls = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| url(&s, &format!("{name}.test"), "/"))
+        .collect();
+    for response in fetch(&otto, urls) {
+        let failure = response.error().expect("a failure");
+        assert_eq!(failure.kind(), ErrorKind::Dns, "{}", failure.message());
+        assert_eq!(
+            failure.message(),
+            format!("name server {addr} refused the query")
+        );
+    }
+}
+
+#[test]
 fn a_silent_server_ends_at_the_requests_deadline() {
     let (s, dns) = (server(), dns());
     dns.silent("quiet.test");

@@ -11,8 +11,11 @@
 //! `step`. The DNS messages are hickory-proto's.
 //!
 //! Invariants: an answer is taken only from the server asked, with the id and question
-//! asked; a server that fails (SERVFAIL, REFUSED, a malformed answer) or stays silent is
-//! passed over for the next; no try ends after the deadline; a new try's socket is opened
+//! asked; a server that stays silent is passed over for the next; a server that answers
+//! with a failure (SERVFAIL, REFUSED), refuses the datagrams (an ICMP error) or cannot be
+//! sent to is not asked again by this lookup, and when no server is left the lookup fails
+//! at once with what the last one said (nothing is asked again in a loop); no try ends
+//! after the deadline; a new try's socket is opened
 //! before the last one closes (the waiting set never sees a descriptor number come back).
 
 use std::hash::BuildHasher;
@@ -75,10 +78,15 @@ pub(super) struct Asking {
     until: Instant,
     /// What the last try that ended said.
     last: DnsError,
+    /// The servers (by their place in `plan.servers`) not to ask again: they refused, failed
+    /// or could not be sent to.
+    out: Vec<bool>,
 }
 
 #[derive(Debug)]
 struct Try {
+    /// The server asked (its place in `plan.servers`).
+    server: usize,
     socket: UdpSocket,
     /// When its queries went out.
     sent: Instant,
@@ -94,6 +102,7 @@ impl Asking {
     pub fn new(name: &str, plan: Plan, ids: Ids, deadline: Instant) -> Result<Asking, DnsError> {
         let name = Name::from_ascii(format!("{name}."))
             .map_err(|_| DnsError::BadName(name.to_string()))?;
+        let plan_servers = plan.servers.len();
         let mut asking = Asking {
             name,
             plan,
@@ -105,6 +114,7 @@ impl Asking {
             try_: None,
             until: Instant::now(),
             last: DnsError::NoAnswer { tries: 0 },
+            out: vec![false; plan_servers],
         };
         asking.next_try(deadline)?;
         Ok(asking)
@@ -154,15 +164,19 @@ impl Asking {
         } else if !read && answers.iter().all(Option::is_none) && refused.is_none() {
             self.lost += 1;
         }
+        let server = t.server;
         match Answer::combine(answers) {
             Ok(said) => Ok((Some(said), true)),
             Err(e) => {
                 self.last = match refused {
                     Some(why) if matches!(e, DnsError::NoAnswer { .. }) => {
-                        DnsError::Unreachable(why)
+                        DnsError::unreachable(self.plan.servers[server], &why)
                     }
                     _ => e,
                 };
+                if !matches!(self.last, DnsError::NoAnswer { .. }) {
+                    self.out[server] = true;
+                }
                 self.next_try(deadline)?;
                 Ok((None, true))
             }
@@ -175,18 +189,21 @@ impl Asking {
         let servers = self.plan.servers.len() as u32;
         let least = self.plan.attempts.max(1).saturating_mul(servers);
         let budget = self.plan.timeout.saturating_mul(self.plan.attempts.max(1));
-        while servers > 0 && (self.tries < least || self.began.elapsed() < budget) {
+        while self.out.contains(&false) && (self.tries < least || self.began.elapsed() < budget) {
             if Instant::now() >= deadline {
                 self.try_ = None;
                 return Err(DnsError::Deadline);
             }
-            let server = self.plan.servers[(self.tries % servers) as usize];
+            let server = (self.tries % servers) as usize;
             let wait = self
                 .plan
                 .first
                 .saturating_mul(1 << (self.tries / servers).min(16))
                 .min(self.plan.timeout);
             self.tries += 1;
+            if self.out[server] {
+                continue;
+            }
             match self.send(server) {
                 Ok(t) => {
                     // Assigned after the new socket is open: its number is not the last's.
@@ -194,7 +211,10 @@ impl Asking {
                     self.until = (Instant::now() + wait).min(deadline);
                     return Ok(());
                 }
-                Err(e) => self.last = e,
+                Err(e) => {
+                    self.out[server] = true;
+                    self.last = e;
+                }
             }
         }
         self.try_ = None;
@@ -205,10 +225,11 @@ impl Asking {
         })
     }
 
-    /// Both queries sent to `server` on a new socket.
-    fn send(&mut self, server: SocketAddr) -> Result<Try, DnsError> {
-        let unreachable = |e: std::io::Error| DnsError::Unreachable(e.to_string());
-        let socket = open(server).map_err(unreachable)?;
+    /// Both queries sent to `plan.servers[server]` on a new socket.
+    fn send(&mut self, server: usize) -> Result<Try, DnsError> {
+        let address = self.plan.servers[server];
+        let unreachable = |e: std::io::Error| DnsError::unreachable(address, &e);
+        let socket = open(address).map_err(unreachable)?;
         let mut asked = [(self.ids.next(), RecordType::A), (0, RecordType::AAAA)];
         asked[1].0 = self.ids.next();
         if asked[0].0 == asked[1].0 {
@@ -220,6 +241,7 @@ impl Asking {
             socket.send(&bytes).map_err(unreachable)?;
         }
         Ok(Try {
+            server,
             socket,
             sent: Instant::now(),
             asked,
@@ -232,7 +254,7 @@ impl Asking {
 impl Try {
     /// Take every datagram waiting that answers a query of this try: whether any came,
     /// and why the server refused the socket's datagrams, if it did (an ICMP error).
-    fn read(&mut self, name: &Name) -> (bool, Option<String>) {
+    fn read(&mut self, name: &Name) -> (bool, Option<std::io::Error>) {
         let mut buffer = [0u8; MAX_ANSWER];
         let mut any = false;
         loop {
@@ -240,7 +262,7 @@ impl Try {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return (any, None),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return (true, Some(e.to_string())),
+                Err(e) => return (true, Some(e)),
             };
             any = true;
             let Ok(message) = Message::from_vec(&buffer[..n]) else {

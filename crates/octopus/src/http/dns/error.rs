@@ -13,8 +13,12 @@ pub(crate) enum DnsError {
     NoAnswer { tries: u32 },
     /// A server failed to answer (SERVFAIL, REFUSED, …).
     ServerFailed(String),
-    /// No server could be sent a query (no route, no network).
+    /// No server could be sent a query (no route, no network), or no place to wait for
+    /// one could be made.
     Unreachable(String),
+    /// The server refused the query's datagrams (an ICMP "port unreachable": nothing
+    /// listens there).
+    Refused(std::net::SocketAddr),
     /// Not a name that can be asked.
     BadName(String),
     /// The request's deadline passed first.
@@ -32,9 +36,21 @@ impl fmt::Display for DnsError {
                 if *tries == 1 { "try" } else { "tries" }
             ),
             DnsError::ServerFailed(code) => write!(f, "the DNS server failed to answer ({code})"),
-            DnsError::Unreachable(why) => write!(f, "the DNS server cannot be reached ({why})"),
+            DnsError::Unreachable(why) => write!(f, "{why}"),
+            DnsError::Refused(server) => write!(f, "name server {server} refused the query"),
             DnsError::BadName(name) => write!(f, "'{name}' is not a name DNS can look up"),
             DnsError::Deadline => f.write_str("deadline passed during the name lookup (timeout)"),
+        }
+    }
+}
+
+impl DnsError {
+    /// Why `server` could not be asked: it refused the datagrams, or the `error` the
+    /// network gave.
+    pub fn unreachable(server: std::net::SocketAddr, error: &std::io::Error) -> DnsError {
+        match error.kind() {
+            std::io::ErrorKind::ConnectionRefused => DnsError::Refused(server),
+            _ => DnsError::Unreachable(format!("name server {server} cannot be reached ({error})")),
         }
     }
 }
@@ -54,5 +70,17 @@ mod tests {
             "{silent}"
         );
         assert!(DnsError::Deadline.to_string().contains("(timeout)"));
+        let server = "127.0.0.1:9".parse().unwrap();
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            DnsError::unreachable(server, &refused).to_string(),
+            "name server 127.0.0.1:9 refused the query"
+        );
+        let no_route = std::io::Error::from(std::io::ErrorKind::NetworkUnreachable);
+        let message = DnsError::unreachable(server, &no_route).to_string();
+        assert!(
+            message.starts_with("name server 127.0.0.1:9 cannot be reached ("),
+            "{message}"
+        );
     }
 }

@@ -185,7 +185,7 @@ impl Dns {
         let bell = || {
             Bell::new()
                 .map(Arc::new)
-                .map_err(|e| DnsError::Unreachable(e.to_string()))
+                .map_err(|e| DnsError::Unreachable(format!("no eventfd for the lookup ({e})")))
         };
         if let Some(waiting) = state.flights.get_mut(&name) {
             let bell = bell()?;
