@@ -10,8 +10,9 @@ use std::cell::RefCell;
 
 use encoding_rs::{Decoder, Encoding, UTF_8};
 use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
-    BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 use url::Url;
 
@@ -46,13 +47,36 @@ impl TokenSink for Sink {
     type Handle = ();
 
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        if let (Some(links), Token::TagToken(tag)) = (&self.links, &token) {
-            links.borrow_mut().tag(tag);
+        let mut next = TokenSinkResult::Continue;
+        if let Token::TagToken(tag) = &token {
+            if let Some(links) = &self.links {
+                links.borrow_mut().tag(tag);
+            }
+            if let Some(raw) = raw_text(tag) {
+                next = TokenSinkResult::RawData(raw);
+            }
         }
-        match &self.title {
-            Some(title) => title.borrow_mut().token(token),
-            None => TokenSinkResult::Continue,
+        if let Some(title) = &self.title {
+            title.borrow_mut().token(token);
         }
+        next
+    }
+}
+
+/// The text kind that follows `tag` when it opens an element whose content is text, not
+/// markup, as the tree builder tells the tokenizer (HTML's "generic raw text" and "RCDATA"
+/// elements, and script): a `<a href>` inside `<script>` or `<style>` is no link, and
+/// `<title>`'s text is the title whatever it holds. `<noscript>` is read as markup, as a
+/// browser without scripting does: its links are the ones such a reader follows.
+fn raw_text(tag: &html5ever::tokenizer::Tag) -> Option<RawKind> {
+    if tag.kind != TagKind::StartTag {
+        return None;
+    }
+    match &*tag.name {
+        "script" => Some(RawKind::ScriptData),
+        "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(RawKind::Rawtext),
+        "title" | "textarea" => Some(RawKind::Rcdata),
+        _ => None,
     }
 }
 

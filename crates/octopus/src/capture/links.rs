@@ -254,6 +254,27 @@ mod tests {
     }
 
     #[test]
+    fn script_and_style_text_is_not_markup() {
+        let html = r#"<script>document.write('<a href="/in-script">x</a>')</script>
+            <style>/* <a href="/in-style"> */ a { color: red }</style>
+            <textarea><a href="/in-textarea"></a></textarea>
+            <title><a href="/in-title"></a></title>
+            <noscript><a href="/in-noscript">no js</a></noscript>
+            <script src="app.js"/><a href="/still-script"></a></script>
+            <a href="/after">after</a>"#;
+        let found = links("http://a.test/", html);
+        let urls: Vec<&str> = found.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://a.test/in-noscript",
+                "http://a.test/app.js",
+                "http://a.test/after"
+            ]
+        );
+    }
+
+    #[test]
     fn refresh_urls_are_read_as_browsers_do() {
         assert_eq!(refresh_url("0; url=/a"), Some("/a"));
         assert_eq!(refresh_url("3;URL=\"/b\""), Some("/b"));

@@ -3,8 +3,7 @@
 //!
 //! Invariant: the title text is cut at `MAX_TITLE` characters.
 
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{TagKind, Token, TokenSinkResult};
+use html5ever::tokenizer::{TagKind, Token};
 
 /// The longest title kept, in characters.
 const MAX_TITLE: usize = 1024;
@@ -18,13 +17,14 @@ pub(super) struct Title {
 }
 
 impl Title {
-    /// Take the next token of the page.
-    pub fn token(&mut self, token: Token) -> TokenSinkResult<()> {
+    /// Take the next token of the page (the tokenizer reads the title's text as RCDATA:
+    /// `html.rs` tells it).
+    pub fn token(&mut self, token: Token) {
         match token {
             Token::TagToken(tag) if &*tag.name == "title" && !self.done => {
                 if tag.kind == TagKind::StartTag && !tag.self_closing {
                     self.inside = true;
-                    return TokenSinkResult::RawData(RawKind::Rcdata);
+                    return;
                 }
                 if tag.kind == TagKind::EndTag && self.inside {
                     self.inside = false;
@@ -41,7 +41,6 @@ impl Title {
             }
             _ => {}
         }
-        TokenSinkResult::Continue
     }
 
     /// Whether the title has ended.
