@@ -1,7 +1,8 @@
 //! Usage errors clap cannot word well: the flags of the tools octopus replaces (curl, wget,
-//! httpx), which clap would match to an unrelated flag of ours (`--threads` to `--header`),
-//! and negative durations, for which it advises `-- -1`. Each gets a hint that names what
-//! octopus uses instead.
+//! httpx), which clap would match to an unrelated flag of ours (`--threads` to `--header`,
+//! `--recursive` to `--retries`) or advise to pass as a value, and negative numbers and
+//! durations, for which it advises `-- -1` (which would make `-1` an input file). Each gets
+//! a hint that names what octopus uses instead.
 
 use clap::error::{Error, ErrorKind};
 
@@ -15,6 +16,22 @@ const PEERS: &[(&[&str], &str)] = &[
         &["-t"],
         "requests in flight are -c/--concurrency N (httpx's -t), retries are --retries N \
          (wget's -t)",
+    ),
+    (
+        &["--parallel", "-Z", "--parallel-max", "--parallel-immediate"],
+        "requests are always made in parallel: -c/--concurrency N sets how many at once",
+    ),
+    (
+        &[
+            "-r",
+            "--recursive",
+            "--mirror",
+            "--level",
+            "--spider",
+            "-spider",
+        ],
+        "following links is `octopus crawl URL` (--depth N; a link checker's report: \
+         `octopus crawl --report broken URL`)",
     ),
     (
         &["--tries", "--retry", "-retries"],
@@ -60,6 +77,16 @@ const PEERS: &[(&[&str], &str)] = &[
     (&["-fc"], "leave statuses out with --filter-status LIST"),
 ];
 
+/// Flags whose value is a number that is at least 1 (the others are at least 0).
+const POSITIVE: &[&str] = &[
+    "-c",
+    "--concurrency",
+    "--per-host",
+    "--dns-concurrency",
+    "--lookahead",
+    "--max-pages",
+];
+
 /// Flags whose value is a duration.
 const DURATIONS: &[&str] = &[
     "--timeout",
@@ -82,15 +109,28 @@ pub fn better(error: &Error, args: &[String]) -> Option<String> {
     let args = args.get(1..).unwrap_or_default();
     let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
     let args = &args[..end];
-    // `--delay -1s`: a value that starts with `-` after a duration's flag.
+    // `--delay -1s`, `-c -5`: a value that starts with `-` after a flag that takes one.
     for pair in args.windows(2) {
         let negative = pair[1].len() > 1
             && pair[1].starts_with('-')
             && pair[1][1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
-        if DURATIONS.contains(&pair[0].as_str()) && negative {
+        if !negative || !pair[0].starts_with('-') {
+            continue;
+        }
+        let (flag, value) = (pair[0].as_str(), &pair[1]);
+        if DURATIONS.contains(&flag) {
             return Some(format!(
-                "{} '{}': a duration cannot be negative (write it as 10s, 250ms, 1m30s)",
-                pair[0], pair[1]
+                "{flag} '{value}': a duration cannot be negative (write it as 10s, 250ms, 1m30s)"
+            ));
+        }
+        if POSITIVE.contains(&flag) {
+            return Some(format!(
+                "{flag} '{value}': the number must be positive (1 or more)"
+            ));
+        }
+        if takes_value(flag) {
+            return Some(format!(
+                "{flag} '{value}': the number cannot be negative (0 or more)"
             ));
         }
     }
@@ -98,6 +138,22 @@ pub fn better(error: &Error, args: &[String]) -> Option<String> {
         let flag = arg.split('=').next().unwrap_or(arg);
         let (_, instead) = PEERS.iter().find(|(flags, _)| flags.contains(&flag))?;
         Some(format!("unknown option {flag}: in octopus, {instead}"))
+    })
+}
+
+/// Whether `flag` (`--name` or `-c`) is one of octopus's that takes a value.
+fn takes_value(flag: &str) -> bool {
+    use clap::CommandFactory;
+    let cli = crate::args::Cli::command();
+    let mut commands = std::iter::once(&cli).chain(cli.get_subcommands());
+    commands.any(|command| {
+        command.get_arguments().any(|a| {
+            let named = match flag.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => flag.len() == 2 && a.get_short() == flag.chars().nth(1),
+            };
+            named && a.get_action().takes_values()
+        })
     })
 }
 
@@ -125,6 +181,15 @@ mod tests {
             ("octopus -L http://a.example/", "followed by default"),
             ("octopus -s http://a.example/", "--quiet"),
             ("octopus -t 3 u.txt", "--retries"),
+            ("octopus --parallel u.txt", "-c/--concurrency N"),
+            ("octopus -Z u.txt", "-c/--concurrency N"),
+            ("octopus -r http://a.example/", "octopus crawl"),
+            ("octopus --recursive http://a.example/", "octopus crawl"),
+            ("octopus --spider http://a.example/", "--report broken"),
+            (
+                "octopus crawl --recursive http://a.example/",
+                "octopus crawl",
+            ),
         ] {
             let hint = hint(line).unwrap_or_else(|| panic!("no hint for {line}"));
             assert!(hint.contains(expected), "{line}: {hint}");
@@ -138,6 +203,30 @@ mod tests {
             hint.contains("cannot be negative") && !hint.contains("-- -1"),
             "{hint}"
         );
+    }
+
+    #[test]
+    fn negative_numbers_are_said_to_be_negative() {
+        for (line, expected) in [
+            (
+                "octopus -c -5 u.txt",
+                "-c '-5': the number must be positive",
+            ),
+            (
+                "octopus --retries -2 u.txt",
+                "--retries '-2': the number cannot be negative",
+            ),
+            (
+                "octopus crawl --depth -1 u.txt",
+                "--depth '-1': the number cannot be negative",
+            ),
+        ] {
+            let hint = hint(line).unwrap_or_else(|| panic!("no hint for {line}"));
+            assert!(
+                hint.contains(expected) && !hint.contains("-- -"),
+                "{line}: {hint}"
+            );
+        }
     }
 
     #[test]

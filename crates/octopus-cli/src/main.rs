@@ -27,7 +27,7 @@ use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args = subcommand_first(std::env::args().collect());
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => match hints::better(&error, &args) {
@@ -40,6 +40,54 @@ fn main() {
         },
     };
     std::process::exit(run(cli));
+}
+
+/// The command line with its subcommand moved before the options given ahead of it
+/// (`octopus --json crawl URL` read as `octopus crawl --json URL`), as git and cargo take
+/// options anywhere: every option of the top level is also the subcommands'. Only the first
+/// word that is no option nor an option's value is looked at: a URL or a file there means
+/// `fetch` with no subcommand named.
+fn subcommand_first(mut args: Vec<String>) -> Vec<String> {
+    let command = Cli::command();
+    let mut at = 1;
+    while let Some(arg) = args.get(at) {
+        if arg == "--" || arg == "-" {
+            break;
+        }
+        let takes_value = |found: Option<&clap::Arg>| {
+            found.is_some_and(|a| {
+                a.get_action().takes_values()
+                    && !a.is_require_equals_set()
+                    && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+            })
+        };
+        if let Some(long) = arg.strip_prefix("--") {
+            let found = command.get_arguments().find(|a| a.get_long() == Some(long));
+            at += 1 + usize::from(takes_value(found));
+        } else if let Some(shorts) = arg.strip_prefix('-') {
+            // A cluster (`-kc 5`): a short flag that takes a value takes the rest, or the
+            // next word when it is the last.
+            let mut next = 1;
+            for (i, c) in shorts.char_indices() {
+                let found = command.get_arguments().find(|a| a.get_short() == Some(c));
+                if takes_value(found) {
+                    next += usize::from(i + c.len_utf8() == shorts.len());
+                    break;
+                }
+            }
+            at += next;
+        } else {
+            let named = command
+                .get_subcommands()
+                .any(|s| s.get_name() == arg || s.get_all_aliases().any(|a| a == arg));
+            if named && at > 1 {
+                let subcommand = args.remove(at);
+                args.insert(1, subcommand);
+            }
+            break;
+        }
+    }
+    args
 }
 
 /// Run the parsed command line; returns the process exit status.

@@ -275,9 +275,11 @@ fn sources(inputs: &[String]) -> Result<Vec<Source>, String> {
 
 /// `message`, with "did you mean the command …?" when `arg` is a command's name mistyped.
 fn with_command_hint(message: String, arg: &str) -> String {
-    let commands = ["fetch", "bench", "completions", "man", "help"];
+    use clap::CommandFactory;
+    let cli = crate::args::Cli::command();
+    let commands = cli.get_subcommands().map(|c| c.get_name()).chain(["help"]);
     let close = commands
-        .iter()
+        .into_iter()
         .find(|c| parse::distance(arg, c) <= 2 && arg.len() >= 3);
     match close {
         Some(command) => format!("{message}; did you mean the command `{command}`?"),

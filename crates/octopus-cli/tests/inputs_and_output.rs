@@ -40,6 +40,36 @@ fn fetch_subcommand_and_default_command_are_the_same() {
 }
 
 #[test]
+fn options_before_the_subcommand_are_the_subcommands() {
+    let s = server();
+    let page = s.url("/html");
+    for args in [
+        vec!["--json", "-q", "fetch", &page],
+        vec!["-q", "--json", "-c", "2", "fetch", &page],
+        vec![
+            "--timeout",
+            "5s",
+            "--json",
+            "crawl",
+            "-q",
+            "--depth",
+            "0",
+            &page,
+        ],
+        vec!["-qc", "3", "--json", "crawl", "--depth=0", &page],
+    ] {
+        let out = octopus().args(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: -q read: {err}");
+        let recs = records(&out);
+        assert_eq!(recs.len(), 1, "{args:?}: {}", stdout(&out));
+        assert_eq!(recs[0]["url"], page.as_str());
+    }
+    assert_eq!(s.hits("/robots.txt"), 2, "both crawls ran as crawls");
+}
+
+#[test]
 fn stdin_is_read_when_no_input_is_given_and_with_dash() {
     let s = server();
     let input = format!("{}\n{}\n", s.url("/one"), s.url("/two"));
@@ -444,6 +474,10 @@ fn usage_errors_say_what_to_write() {
     assert!(err.contains("is a file, not a directory"), "{err}");
     let err = fails(&["fecth", &file.display().to_string()]);
     assert!(err.contains("did you mean the command `fetch`"), "{err}");
+    let err = fails(&["carwl", &s.url("/a")]);
+    assert!(err.contains("did you mean the command `crawl`"), "{err}");
+    let err = fails(&["http//127.0.0.1/a"]);
+    assert!(err.contains("did you mean http://127.0.0.1/a?"), "{err}");
     assert_eq!(s.hits("/a"), 0, "nothing fetched");
 }
 
@@ -478,6 +512,10 @@ fn other_tools_flags_and_negative_durations_get_a_precise_hint() {
         (&["--threads", "50"][..], "--concurrency"),
         (&["--delay", "-1s"][..], "cannot be negative"),
         (&["--delay=-1s"][..], "cannot be negative"),
+        (&["-c", "-5"][..], "must be positive"),
+        (&["--retries", "-2"][..], "cannot be negative"),
+        (&["--parallel"][..], "-c/--concurrency N"),
+        (&["--recursive"][..], "octopus crawl"),
     ] {
         let out = octopus()
             .args(args)

@@ -131,10 +131,33 @@ impl std::fmt::Display for InputError {
         };
         write!(f, "{doing} {}: {}", self.input, self.error)?;
         if self.opening && self.error.kind() == io::ErrorKind::NotFound {
-            write!(f, " (to fetch it as a URL, write http://{})", self.input)?;
+            match colon_missing(&self.input) {
+                Some(url) => write!(f, " (a URL's scheme ends with `://`: did you mean {url}?)")?,
+                None => write!(f, " (to fetch it as a URL, write http://{})", self.input)?,
+            }
         }
         Ok(())
     }
+}
+
+/// `input` as the URL it was meant to be when it is one with `://` mistyped (`http//host/`,
+/// `https:/host/`, `http:host`).
+fn colon_missing(input: &str) -> Option<String> {
+    let (scheme, rest) = ["https", "http"]
+        .iter()
+        .find_map(|scheme| Some((*scheme, strip_prefix_ignore_case(input, scheme)?)))?;
+    let rest = rest
+        .strip_prefix("//")
+        .or_else(|| rest.strip_prefix(":/"))
+        .or_else(|| rest.strip_prefix(':'))?;
+    let host = rest.trim_start_matches('/');
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 impl std::error::Error for InputError {
@@ -388,6 +411,25 @@ mod tests {
             out.push((l.number, l.text));
         }
         out
+    }
+
+    #[test]
+    fn a_url_with_its_colon_missing_is_pointed_at() {
+        let missing = |input: &str| {
+            let error = io::Error::from(io::ErrorKind::NotFound);
+            InputError::open(&Arc::from(input), error).to_string()
+        };
+        for (input, meant) in [
+            ("http//host/", "did you mean http://host/?"),
+            ("https:/host/a", "did you mean https://host/a?"),
+            ("HTTP//h", "did you mean http://h?"),
+        ] {
+            let message = missing(input);
+            assert!(message.contains(meant), "{input}: {message}");
+        }
+        let file = missing("urls.txt");
+        assert!(file.contains("write http://urls.txt"), "{file}");
+        assert!(missing("http//").contains("write http://http//"));
     }
 
     #[test]
