@@ -184,6 +184,7 @@ const RAW: &[(&str, &[u8], bool)] = &[
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabcde",
         false,
     ),
+    ("empty", b"", false),
     (
         "cut-length",
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcde",

@@ -257,3 +257,84 @@ fn a_handshake_that_stalls_ends_at_the_connect_timeout_or_the_timeout() {
     assert_eq!(whole.kind(), ErrorKind::Timeout, "{whole}");
     assert!(whole.message().contains("(timeout)"), "{whole}");
 }
+
+#[test]
+fn a_ca_certificate_as_the_servers_is_said_to_be_self_signed() {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let config = octopus_testserver::tls_config(vec![cert.der().clone()], key.serialize_der(), &[]);
+    let s = Server::start_tls(config).unwrap();
+    let trusting = builder()
+        .root_certs_pem(cert.pem().into_bytes())
+        .build()
+        .unwrap();
+    let failure = one(&trusting, s.url("/"))
+        .error()
+        .cloned()
+        .expect("refused");
+    assert_eq!(failure.kind(), ErrorKind::Tls);
+    assert_eq!(
+        failure.message(),
+        "self-signed certificate (a CA certificate used as the server's)"
+    );
+}
+
+#[test]
+fn a_plain_server_is_said_not_to_speak_tls() {
+    let url = listener(|mut stream| {
+        use std::io::Write;
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let otto = builder().accept_invalid_certs(true).build().unwrap();
+    let failure = one(&otto, url).error().cloned().expect("no TLS");
+    assert_eq!(failure.kind(), ErrorKind::Tls, "{failure}");
+    assert!(
+        failure.message().starts_with("not a TLS server"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_body_cut_short_or_an_empty_reply_says_so() {
+    let ca = Ca::new("Octopus test CA");
+    let (secure, plain) = (tls_server(&ca), server());
+    let otto = ca.builder().retries(0).build().unwrap();
+    for s in [&secure, &plain] {
+        let cut = one(&otto, s.url("/raw/cut-length"));
+        let failure = cut.error().expect("cut short");
+        assert!(
+            failure
+                .message()
+                .contains("closed the connection with 5 of 10 bytes of the body"),
+            "{failure}"
+        );
+        let empty = one(&otto, s.url("/raw/empty"));
+        let failure = empty.error().expect("nothing answered");
+        assert!(failure.message().starts_with("empty reply"), "{failure}");
+    }
+}
+
+#[test]
+fn no_tls_message_shows_rust_debug_text() {
+    let ca = Ca::new("Octopus test CA");
+    let other = Ca::new("Another test CA");
+    let mut failures = vec![
+        refused(&ca, other.server(&["127.0.0.1"], false, &[])),
+        refused(&ca, ca.server(&["127.0.0.1"], true, &[])),
+        refused(&ca, ca.server(&["elsewhere.test"], false, &[])),
+    ];
+    let plain = server();
+    let otto = ca.builder().build().unwrap();
+    let r = one(&otto, plain.url("/a").replace("http://", "https://"));
+    failures.extend(r.error().cloned());
+    assert_eq!(failures.len(), 4);
+    for failure in failures {
+        assert_eq!(failure.kind(), ErrorKind::Tls, "{failure}");
+        for debug in ["Other(", "{", "::"] {
+            assert!(!failure.message().contains(debug), "{failure}");
+        }
+    }
+}

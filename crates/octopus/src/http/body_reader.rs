@@ -96,6 +96,8 @@ pub(crate) struct BodyReader {
     framing: Framing,
     /// What is left of a `Content-Length` body.
     left: u64,
+    /// Bytes of the body read so far.
+    read: u64,
     chunk: Chunk,
     deadline: Option<Instant>,
     /// Where the connection goes after a clean end, if it may be reused.
@@ -117,6 +119,7 @@ impl BodyReader {
                 Framing::Length(n) => n,
                 _ => 0,
             },
+            read: 0,
             chunk: Chunk::Size,
             deadline,
             back,
@@ -188,7 +191,7 @@ impl BodyReader {
         loop {
             let input = self.available()?;
             if input.is_empty() {
-                return Err(disconnected().into_io());
+                return Err(cut_chunked(self.read).into_io());
             }
             if let Some(end) = input.iter().position(|&b| b == b'\n') {
                 let line = input.get(..end).unwrap_or_default();
@@ -201,7 +204,7 @@ impl BodyReader {
             }
             // The line is not all here: read more behind it.
             if self.read_more()? == 0 {
-                return Err(disconnected().into_io());
+                return Err(cut_chunked(self.read).into_io());
             }
         }
     }
@@ -219,8 +222,9 @@ impl BodyReader {
                 Chunk::Data(left) => {
                     let n = self.copy(buf, left)?;
                     if n == 0 {
-                        return Err(disconnected().into_io());
+                        return Err(cut_chunked(self.read).into_io());
                     }
+                    self.read += n as u64;
                     let left = left - n as u64;
                     self.chunk = if left == 0 {
                         Chunk::DataEnd
@@ -254,10 +258,10 @@ impl Read for BodyReader {
         }
         match self.framing {
             Framing::Length(_) if self.left == 0 => Ok(0),
-            Framing::Length(_) => {
+            Framing::Length(length) => {
                 let n = self.copy(buf, self.left)?;
                 if n == 0 {
-                    return Err(disconnected().into_io());
+                    return Err(cut_short(length - self.left, length).into_io());
                 }
                 self.left -= n as u64;
                 if self.left == 0 {
@@ -303,12 +307,43 @@ impl Back {
     }
 }
 
-/// The server closed the connection before the response was whole (as ureq says it).
-pub(crate) fn disconnected() -> Error {
+/// The server closed the connection before the response was whole: `why`, in words (an
+/// end of stream, so that a reused connection the server had closed is tried again).
+pub(crate) fn disconnected(why: impl Into<String>) -> Error {
     Error::Io(std::io::Error::new(
         std::io::ErrorKind::UnexpectedEof,
-        "Peer disconnected",
+        why.into(),
     ))
+}
+
+/// The server closed the connection with `got` bytes of a body of `length`.
+fn cut_short(got: u64, length: u64) -> Error {
+    disconnected(format!(
+        "the server closed the connection with {} of {} bytes of the body",
+        thousands(got),
+        thousands(length)
+    ))
+}
+
+/// The server closed the connection inside a chunked body, after `got` bytes of it.
+fn cut_chunked(got: u64) -> Error {
+    disconnected(format!(
+        "the server closed the connection inside a chunked body, after {} bytes of it",
+        thousands(got)
+    ))
+}
+
+/// `n` with its thousands separated by commas, as the messages write counts.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// A chunk-size line's size (extensions after `;` ignored).
@@ -373,6 +408,14 @@ mod tests {
         assert!(of(&[("content-length", "")]).is_err());
         let bodiless = Framing::of(&headers(&[("content-length", "9")]), true);
         assert_eq!(bodiless.unwrap(), Framing::Length(0));
+    }
+
+    #[test]
+    fn counts_are_written_with_thousands_apart() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(50_000), "50,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io;
 
 use ureq::Error as E;
 
+use super::tls_words::tls_message;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
 
@@ -76,20 +77,13 @@ fn is_dns(io: &io::Error) -> bool {
 
 /// rustls reports certificate failures inside I/O errors.
 fn is_tls(io: &io::Error) -> bool {
-    io.get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+    rustls_error(io).is_some()
 }
 
-/// Whether `io` is rustls refusing a certificate no trusted authority signed.
-fn unknown_issuer(io: &io::Error) -> bool {
+/// The rustls error `io` carries, if it carries one.
+fn rustls_error(io: &io::Error) -> Option<&rustls::Error> {
     io.get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|e| {
-            matches!(
-                e,
-                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
-            )
-        })
 }
 
 /// The message, without the `io:`/`protocol:` prefixes ureq puts before its own.
@@ -108,11 +102,11 @@ fn message(error: &E) -> String {
              through a proxy)"
         ),
         E::Protocol(e) => e.to_string(),
-        E::Io(e) if unknown_issuer(e) => {
-            "invalid peer certificate: unknown issuer (signed by no trusted authority; cacert)"
-                .to_string()
-        }
-        E::Io(e) => e.to_string(),
+        E::Io(e) => match rustls_error(e) {
+            Some(tls) => tls_message(tls),
+            None => e.to_string(),
+        },
+        E::Rustls(e) => tls_message(e),
         other => other.to_string(),
     }
 }

@@ -125,7 +125,10 @@ pub(super) fn read_head(
         let reason = socket.timeout_reason(Timeout::Global);
         let read = socket.fill(deadline).map_err(|e| io_error(e, reason))?;
         if read == 0 {
-            return Err(disconnected());
+            return Err(disconnected(match socket.buffers().input().is_empty() {
+                true => "empty reply: the server closed the connection without answering",
+                false => "the server closed the connection inside the response head",
+            }));
         }
     }
 }

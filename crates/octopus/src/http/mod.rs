@@ -6,7 +6,7 @@
 //! (`redirect.rs`), name resolution (`resolver.rs`, `dns/`), connecting with Happy
 //! Eyeballs (`connect.rs`), our own connections and pools
 //! (`socket.rs` over the system calls of `wire.rs`, `buffers.rs`, `pool.rs`,
-//! `connector.rs`), failures classified (`classify.rs`), trusted roots and client
+//! `connector.rs`), failures classified (`classify.rs`, rustls's in words by `tls_words.rs`), trusted roots and client
 //! certificates (`trust.rs`).
 
 mod body;
@@ -29,6 +29,7 @@ mod resolver;
 mod settings;
 mod socket;
 mod tls;
+mod tls_words;
 mod trust;
 mod wire;
 
