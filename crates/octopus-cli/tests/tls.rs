@@ -151,7 +151,7 @@ impl Pki {
     /// certificate signed by the CA and refuses the handshake without one.
     fn server(&self, clients: bool) -> Server {
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.server_key.clone().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .unwrap();

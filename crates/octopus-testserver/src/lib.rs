@@ -28,7 +28,8 @@
 //! | `/binary/N` | 200 with N bytes 0, 1, 2, … 255, 0, … (not UTF-8) |
 //! | `/empty/N` | status N with `Content-Encoding: gzip` and no body (for 204 and 304) |
 //! | `/html` | 200 with a small HTML page (`text/html`) |
-//! | `/sitemap.xml`, `/sitemap-index.xml` | a sitemap (`/calendar/1000`, `/calendar/2000?a=1&b=2` and a URL of `away.test`), and an index naming it twice |
+//! | `/sitemap.xml`, `/sitemap-index.xml` | a sitemap (`/calendar/1000`, `/calendar/2000?a=1&b=2` and a URL of `away.test`; with a query `?/a,/b`, those paths of this host), and an index naming it twice |
+//! | `/links/MS?HREF,HREF` | an HTML page linking to each HREF (verbatim), after MS milliseconds |
 //! | `/web/N` | a page of a larger site (N < 1000): links to `/web/M` for M = N+1, 7N+1, 13N+5 and 31N+17 (mod 1000) |
 //! | `/site/N` | a page of a small site (N < 15, a binary tree): links to `/site/2N+1` and `/site/2N+2` (those under 15), `/private/N`, `/status/404`, `http://away.test:PORT/status/410` (N even) or `…/html` (N odd), an image `/img/N.png`, a form to `/search` |
 //! | `/calendar/N` | a page linking to `/calendar/N+1` (a crawl trap) |
@@ -233,7 +234,7 @@ pub fn tls_config(
     key: Vec<u8>,
     alpn: &[&[u8]],
 ) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.into());
     // The protocol versions and the key are fixed and valid: a failure is a broken test.
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -241,7 +242,7 @@ pub fn tls_config(
         .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
         .expect("a TLS configuration for a certificate and its key");
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+    if let Ok(ticketer) = rustls::crypto::aws_lc_rs::Ticketer::new() {
         config.ticketer = ticketer;
     }
     Arc::new(config)
