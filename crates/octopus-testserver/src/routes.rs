@@ -85,11 +85,18 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
         ("html", _) => send(out, req, 200, &[("Content-Type", "text/html")], HTML),
         ("site", Some(n)) if n < SITE_PAGES => html(out, req, &site_page(n, &req.host)),
         ("sitemap.xml", _) => {
-            let locs = [
-                format!("http://{}/calendar/1000", req.host),
-                format!("http://{}/calendar/2000?a=1&amp;b=2", req.host),
-                "http://away.test/html".to_string(),
-            ];
+            let listed = req.path.split_once('?').map(|(_, paths)| paths);
+            let locs = match listed {
+                Some(paths) => paths
+                    .split(',')
+                    .map(|path| format!("http://{}{path}", req.host))
+                    .collect(),
+                None => vec![
+                    format!("http://{}/calendar/1000", req.host),
+                    format!("http://{}/calendar/2000?a=1&amp;b=2", req.host),
+                    "http://away.test/html".to_string(),
+                ],
+            };
             let urls: String = locs
                 .iter()
                 .map(|l| format!("<url><loc>{l}</loc></url>"))
@@ -111,6 +118,16 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
             for m in links {
                 page += &format!("<a href=\"/web/{m}\">{m}</a>");
             }
+            html(out, req, &page)
+        }
+        ("links", Some(ms)) => {
+            thread::sleep(Duration::from_millis(ms));
+            let hrefs = req.path.split_once('?').map_or("", |(_, hrefs)| hrefs);
+            let page: String = hrefs
+                .split(',')
+                .filter(|href| !href.is_empty())
+                .map(|href| format!("<a href=\"{href}\">{href}</a>"))
+                .collect();
             html(out, req, &page)
         }
         ("calendar", Some(n)) => {

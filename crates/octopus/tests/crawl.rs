@@ -70,7 +70,10 @@ fn a_site_is_crawled_once_each_within_scope_and_robots() {
     assert_eq!(got, expected);
     assert_eq!(summary.pages, 31);
     assert_eq!(summary.disallowed, 15, "every /private/N");
-    assert_eq!(summary.out_of_scope, 15, "the link away, on every page");
+    assert_eq!(
+        summary.out_of_scope, 2,
+        "the two URLs away, each once however many pages link to them"
+    );
     assert_eq!(summary.robots, 1);
     assert_eq!(s.hits("/robots.txt"), 1);
     assert_eq!(s.hits("/private/0"), 0);
@@ -97,7 +100,11 @@ fn depth_and_the_page_limit_bound_a_crawl_trap() {
     let (summary, fetched) = crawl(&s, site().depth(1_000).max_pages(20), "/calendar/100");
     assert_eq!(fetched.lock().unwrap().len(), 20);
     assert_eq!(summary.over_limit, 1);
-    let (_, fetched) = crawl(&s, site().depth(1), "/site/0");
+    let (summary, fetched) = crawl(&s, site().depth(1), "/site/0");
+    assert_eq!(
+        summary.too_deep, 8,
+        "/site/3-6, /img/1-2 and /private/1-2, each once (/status/404 is at depth 1)"
+    );
     let mut got: Vec<String> = fetched.lock().unwrap().keys().cloned().collect();
     got.sort();
     // No robots.txt on this server: /private/0 is fetched.
@@ -157,7 +164,10 @@ fn patterns_scopes_and_forms_change_what_is_followed() {
     let s = server();
     let (_, fetched) = crawl(
         &s,
-        site().exclude(r"/img/").exclude("404").include("/site/"),
+        site()
+            .exclude(r"/img/")
+            .exclude(r"/status/404$")
+            .include("/site/"),
         "/site/0",
     );
     assert_eq!(fetched.lock().unwrap().len(), 15, "the pages only");
@@ -282,41 +292,69 @@ fn broken_links_are_reported_under_every_page_that_links_to_them() {
 }
 
 #[test]
-fn sitemaps_from_robots_txt_and_given_are_read_as_seeds() {
+fn sitemaps_given_are_seeds_and_robots_txts_only_when_followed_within_depth_and_scope() {
     let s = server();
     let index = s.url("/sitemap-index.xml");
     s.set_robots(
         200,
         &format!("User-agent: *\nDisallow: /private/\nSitemap: {index}\n"),
     );
+    // Not followed unless asked: a crawl of one page is of that page.
     let (summary, fetched) = crawl(&s, site().depth(0), "/site/0");
-    let mut got: Vec<String> = fetched.lock().unwrap().keys().cloned().collect();
-    got.sort();
-    let expected = ["/calendar/1000", "/calendar/2000?a=1&b=2", "/site/0"];
-    assert_eq!(got, expected.map(|p| s.url(p)));
+    assert_eq!(fetched.lock().unwrap().len(), 1);
+    assert_eq!((summary.sitemaps, s.hits("/sitemap-index.xml")), (0, 0));
+    // Followed: its pages are links of the site's root, one step from it.
+    let (summary, fetched) = crawl(&s, site().depth(0).follow_sitemaps(true), "/site/0");
+    assert_eq!(fetched.lock().unwrap().len(), 1, "depth 0: the seed only");
     assert_eq!(
-        fetched.lock().unwrap()[&s.url("/calendar/1000")].1,
-        0,
-        "a seed"
+        summary.too_deep, 7,
+        "/calendar/1000 and 2000 listed; /site/1-2, /private/0, /status/404, /img/0.png linked"
     );
+    let (summary, fetched) = crawl(&s, site().depth(1).follow_sitemaps(true), "/site/0");
+    let fetched = fetched.lock().unwrap();
+    let sitemap = Some(s.url("/sitemap.xml"));
+    assert_eq!(fetched[&s.url("/calendar/1000")], (Some(200), 1, sitemap));
+    assert!(fetched.contains_key(&s.url("/calendar/2000?a=1&b=2")));
     assert_eq!(
         summary.sitemaps, 2,
         "the index, and the sitemap it names twice"
     );
     assert_eq!(
-        summary.out_of_scope, 2,
-        "away.test, linked by /site/0 and listed"
+        summary.out_of_scope, 3,
+        "away.test:PORT's /status/410 and /html linked, away.test's /html listed"
     );
-    assert_eq!(s.hits("/sitemap.xml"), 1);
-    // Given, with robots.txt ignored.
+    // Given, with robots.txt ignored: seeds, their parent the sitemap.
     let s = server();
     let crawl_given = site()
         .robots(false)
         .depth(0)
         .sitemap(&s.url("/sitemap.xml"));
     let (summary, fetched) = crawl(&s, crawl_given, "/site/0");
-    assert_eq!(fetched.lock().unwrap().len(), 3);
+    let fetched = fetched.lock().unwrap();
+    assert_eq!(fetched.len(), 3);
+    let sitemap = Some(s.url("/sitemap.xml"));
+    assert_eq!(fetched[&s.url("/calendar/1000")], (Some(200), 0, sitemap));
     assert_eq!((summary.sitemaps, summary.robots), (1, 0));
+}
+
+#[test]
+fn a_page_found_closer_to_a_seed_gets_its_shortest_depth_and_its_links_followed() {
+    let s = server();
+    // `/links/MS?HREF` links to HREF. The seed links to a slow page (depth 1) that links to
+    // the target, and to a fast chain reaching the target at depth 5. The target links to
+    // /status/201: depth 3 by the slow page, 6 by the chain, too deep for a crawl of depth
+    // 5 unless the shorter way counts, whichever way is found first.
+    let target = "/links/0?/status/201".to_string();
+    let slow = format!("/links/400?{target}");
+    let chain = (0..4).fold(target.clone(), |inner, _| format!("/links/0?{inner}"));
+    let seed = format!("/links/0?{slow},{chain}");
+    let (_, fetched) = crawl(&s, site().depth(5).robots(false), &seed);
+    let fetched = fetched.lock().unwrap();
+    let far = &fetched[&s.url("/status/201")];
+    assert_eq!(far.1, 3, "at its shortest distance: {far:?}");
+    assert_eq!(far.2, Some(s.url(&target)));
+    let depth = fetched[&s.url(&target)].1;
+    assert!(depth == 2 || depth == 5, "its depth when fetched: {depth}");
 }
 
 #[test]
@@ -371,4 +409,62 @@ fn a_stopped_crawl_keeps_its_frontier_for_the_next() {
         "the seed and 20 links deep, once each"
     );
     assert_eq!(s.hits("/calendar/0"), 1);
+}
+
+#[test]
+fn a_disallowed_url_does_not_take_a_place_under_the_page_limit() {
+    let s = server();
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let (summary, fetched) = crawl(&s, site().max_pages(6), "/site/0");
+    assert_eq!(fetched.lock().unwrap().len(), 6, "{summary:?}");
+    assert_eq!(summary.pages, 6);
+}
+
+#[test]
+fn links_to_a_host_whose_robots_txt_cannot_be_fetched_are_reported_broken() {
+    let s = server();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}/page", closed.local_addr().unwrap());
+    drop(closed);
+    let report: Arc<Mutex<Report>> = Arc::default();
+    let into = Arc::clone(&report);
+    let crawl = site()
+        .scope(Scope::Any)
+        .depth(1)
+        .broken_links(move |page, links| into.lock().unwrap().push((page.to_string(), links)));
+    let seed = s.url(&format!("/links/0?{gone}"));
+    let summary = crawl.run([seed.clone()], |_, _| {}).unwrap();
+    assert_eq!((summary.robots_failed, summary.disallowed), (1, 0));
+    let report = report.lock().unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(report[0].0, seed);
+    let links: Vec<(&str, Option<u16>, Option<&str>)> = report[0]
+        .1
+        .iter()
+        .map(|l| (l.url.as_str(), l.status, l.error.as_deref()))
+        .collect();
+    assert_eq!(links, [(gone.as_str(), None, Some("connect"))]);
+}
+
+#[test]
+fn a_failed_page_only_a_sitemap_lists_is_reported_under_the_sitemap() {
+    let s = server();
+    let sitemap = s.url("/sitemap.xml?/status/404,/html");
+    let report: Arc<Mutex<Report>> = Arc::default();
+    let into = Arc::clone(&report);
+    let crawl = site()
+        .robots(false)
+        .depth(0)
+        .sitemap(&sitemap)
+        .broken_links(move |page, links| into.lock().unwrap().push((page.to_string(), links)));
+    crawl.run([s.url("/html")], |_, _| {}).unwrap();
+    let report = report.lock().unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(report[0].0, sitemap);
+    let links: Vec<(&str, Option<u16>)> = report[0]
+        .1
+        .iter()
+        .map(|l| (l.url.as_str(), l.status))
+        .collect();
+    assert_eq!(links, [(s.url("/status/404").as_str(), Some(404))]);
 }

@@ -72,7 +72,10 @@ fn a_body_cut_short_or_framed_wrongly_is_an_error() {
     assert_eq!(kind("/raw/bad-chunk"), Some(ErrorKind::Protocol));
     assert_eq!(kind("/raw/two-lengths"), Some(ErrorKind::Protocol));
     for (path, said) in [
-        ("/raw/cut-length", "closed the connection with 5 of 10 bytes of the body"),
+        (
+            "/raw/cut-length",
+            "closed the connection with 5 of 10 bytes of the body",
+        ),
         (
             "/raw/cut-chunk",
             "closed the connection inside a chunked body, after 5 bytes of it",

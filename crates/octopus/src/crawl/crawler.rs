@@ -52,9 +52,17 @@ enum Event {
     /// An origin's robots.txt was answered.
     Robots { origin: String, rules: RobotsRules },
     /// A sitemap was read.
-    Sitemap(Sitemap),
+    Sitemap(SitemapRead),
     /// A page was not fetched: the crawl was stopped first (it stays in the frontier).
     Cancelled,
+}
+
+/// A sitemap read, and where it was named.
+struct SitemapRead {
+    url: String,
+    /// Named by a robots.txt (or by a sitemap it named), not by [`super::Crawl::sitemap`].
+    from_robots: bool,
+    sitemap: Sitemap,
 }
 
 /// What the crawl does, as settings.
@@ -72,6 +80,9 @@ pub(super) struct Plan {
     pub robots: bool,
     /// Sitemaps to read first.
     pub sitemaps: Vec<Url>,
+    /// Read the sitemaps robots.txt files name, their pages taken as links of their site's
+    /// root (scope and depth apply).
+    pub follow_sitemaps: bool,
 }
 
 /// The engines a crawl runs on, and what stops it.
@@ -111,7 +122,8 @@ pub(super) struct Crawler {
 }
 
 impl Crawler {
-    pub fn new(plan: Plan, store: Store, engines: Engines, handler: Handler) -> Crawler {
+    pub fn new(plan: Plan, mut store: Store, engines: Engines, handler: Handler) -> Crawler {
+        store.limits(plan.max_pages, plan.depth);
         // Bounded: an engine's thread waits when the crawl lags. The crawl's own thread never
         // sends, so it never waits for itself.
         let (events, receiver) = sync_channel(plan.window.max(64));
@@ -141,13 +153,11 @@ impl Crawler {
     /// Crawl from `seeds` until nothing is left (or the store fails).
     pub fn run(&mut self, seeds: Vec<Url>) -> Result<(), Error> {
         for seed in seeds {
-            let admitted = self
-                .store
-                .admit(seed.as_str(), 0, None, false, self.plan.max_pages);
+            let admitted = self.store.admit(seed.as_str(), 0, None, false);
             self.count(admitted);
         }
         for sitemap in std::mem::take(&mut self.plan.sitemaps) {
-            self.ask_sitemap(sitemap.as_str());
+            self.ask_sitemap(sitemap.as_str(), false);
         }
         self.refill();
         while self.in_flight > 0 || self.sitemaps_in_flight > 0 {
@@ -206,8 +216,14 @@ impl Crawler {
     }
 
     fn count(&mut self, admitted: Result<Admitted, Error>) {
+        let summary = &mut self.summary;
         match admitted {
-            Ok(Admitted::OverLimit) => self.summary.over_limit += 1,
+            Ok(Admitted::OverLimit) => summary.over_limit += 1,
+            Ok(Admitted::TooDeep) => summary.too_deep += 1,
+            Ok(Admitted::NoLongerTooDeep { over }) => {
+                summary.too_deep = summary.too_deep.saturating_sub(1);
+                summary.over_limit += u64::from(over);
+            }
             Ok(Admitted::Queued | Admitted::Seen) => {}
             Err(e) => self.fail(e),
         }
@@ -242,7 +258,11 @@ impl Crawler {
                 };
                 match verdict {
                     Verdict::Disallowed => {
-                        self.disallowed(&visit);
+                        self.disallowed(&visit, None);
+                        continue;
+                    }
+                    Verdict::Unanswered(kind) => {
+                        self.disallowed(&visit, Some(kind));
                         continue;
                     }
                     Verdict::Waits => {}
@@ -257,10 +277,16 @@ impl Crawler {
         }
     }
 
-    fn disallowed(&mut self, visit: &Visit) {
-        self.summary.disallowed += 1;
-        if let Err(e) = self.store.disallowed(visit.id) {
-            self.fail(e);
+    /// robots.txt disallows `visit`'s URL (`unanswered`: its robots.txt failed so).
+    fn disallowed(&mut self, visit: &Visit, unanswered: Option<&str>) {
+        match unanswered {
+            Some(_) => self.summary.robots_failed += 1,
+            None => self.summary.disallowed += 1,
+        }
+        match self.store.disallowed(visit.id, unanswered) {
+            Ok(true) => self.summary.over_limit = self.summary.over_limit.saturating_sub(1),
+            Ok(false) => {}
+            Err(e) => self.fail(e),
         }
     }
 
@@ -277,17 +303,22 @@ impl Crawler {
             self.summary.crawl_delays += 1;
             self.shared.pages.delay_host(origin, delay);
         }
-        for sitemap in rules.sitemaps() {
-            self.ask_sitemap(sitemap);
-        }
-        for (url, visit, allowed) in self.origins.answered(origin, rules) {
-            match allowed {
-                true => self.shared.fetch(url, visit),
-                false => {
-                    self.in_flight -= 1;
-                    self.disallowed(&visit);
-                }
+        if self.plan.follow_sitemaps {
+            for sitemap in rules.sitemaps() {
+                self.ask_sitemap(sitemap, true);
             }
+        }
+        for (url, visit, verdict) in self.origins.answered(origin, rules) {
+            let unanswered = match verdict {
+                Verdict::Fetch => {
+                    self.shared.fetch(url, visit);
+                    continue;
+                }
+                Verdict::Unanswered(kind) => Some(kind),
+                _ => None,
+            };
+            self.in_flight -= 1;
+            self.disallowed(&visit, unanswered);
         }
     }
 
@@ -303,7 +334,9 @@ impl Crawler {
         if self.failed.is_some() {
             return;
         }
-        self.summary.pages += 1;
+        if !visit.again {
+            self.summary.pages += 1;
+        }
         let mut result = Ok(());
         if visit.external {
             self.summary.external += 1;
@@ -327,34 +360,40 @@ impl Crawler {
                 self.store.reached(&reached, visit.depth, visit.parent_id)?;
             }
         }
-        let depth = visit.depth + 1;
+        // Found closer to a seed while it was in flight: its links are that much closer.
+        let depth = self.store.closer(visit.id).unwrap_or(visit.depth) + 1;
         for link in links {
-            let external = !self.plan.rules.follows(link);
-            if external && !self.plan.check_external {
+            self.admit_link(link, depth, visit.id)?;
+        }
+        Ok(())
+    }
+
+    /// Offer `url`, a link found on page `page` (or a page a sitemap lists), at `depth`.
+    fn admit_link(&mut self, link: &Url, depth: u32, page: i64) -> Result<(), Error> {
+        let (url, follows) = (link.as_str(), self.plan.rules.follows(link));
+        if !follows && !self.plan.check_external {
+            if self.store.out_of_scope(url)? {
                 self.summary.out_of_scope += 1;
-                continue;
             }
-            if depth > self.plan.depth {
-                self.summary.too_deep += 1;
-                continue;
-            }
-            let url = link.as_str();
-            let admitted =
-                self.store
-                    .admit(url, depth, Some(visit.id), external, self.plan.max_pages)?;
-            match admitted {
-                Admitted::OverLimit => self.summary.over_limit += 1,
-                _ if self.plan.keep_links => self.store.link(visit.id, url)?,
-                _ => {}
-            }
+            return Ok(());
+        }
+        let admitted = self.store.admit(url, depth, Some(page), !follows);
+        let kept = matches!(
+            admitted,
+            Ok(Admitted::Queued | Admitted::Seen | Admitted::NoLongerTooDeep { over: false })
+        );
+        self.count(admitted);
+        if kept && self.plan.keep_links {
+            self.store.link(page, url)?;
         }
         Ok(())
     }
 }
 
 impl Crawler {
-    /// Read the sitemap at `url`, unless it was asked for (or too many were).
-    fn ask_sitemap(&mut self, url: &str) {
+    /// Read the sitemap at `url` (named by a robots.txt: `from_robots`), unless it was
+    /// asked for (or too many were).
+    fn ask_sitemap(&mut self, url: &str, from_robots: bool) {
         let Ok(mut url) = Url::parse(url) else { return };
         normalise(&mut url);
         if self.sitemaps.len() >= MAX_SITEMAPS || !self.sitemaps.insert(url.to_string()) {
@@ -366,35 +405,49 @@ impl Crawler {
         self.sitemaps_in_flight += 1;
         self.summary.sitemaps += 1;
         let shared = Arc::clone(&self.shared);
+        let named = url.to_string();
         files.enqueue(url, move |response: &Response| {
             let sitemap = match response.ok() {
                 true => sitemap::read(response.body()),
                 false => Sitemap::default(),
             };
-            shared.tell(Event::Sitemap(sitemap));
+            let url = named;
+            let read = SitemapRead {
+                url,
+                from_robots,
+                sitemap,
+            };
+            shared.tell(Event::Sitemap(read));
         });
     }
 
-    /// A sitemap was read: its pages admitted as seeds (those in scope), its sitemaps asked
-    /// for.
-    fn read(&mut self, sitemap: Sitemap) {
+    /// A sitemap was read: its pages admitted (those in scope; found on the sitemap, for
+    /// the report), its sitemaps asked for. A sitemap asked for ([`super::Crawl::sitemap`])
+    /// lists seeds (depth 0); one a robots.txt named lists links of its site's root (depth
+    /// 1), so that `--depth` and the seeds' scope hold for them.
+    fn read(&mut self, read: SitemapRead) {
         self.sitemaps_in_flight -= 1;
+        let SitemapRead {
+            url,
+            from_robots,
+            sitemap,
+        } = read;
         for nested in &sitemap.sitemaps {
-            self.ask_sitemap(nested);
+            self.ask_sitemap(nested, from_robots);
         }
-        for page in sitemap.pages {
-            let Ok(mut url) = Url::parse(&page) else {
-                continue;
-            };
-            normalise(&mut url);
-            if !self.plan.rules.follows(&url) {
-                self.summary.out_of_scope += 1;
-                continue;
+        let depth = u32::from(from_robots);
+        let result = self.store.sitemap(&url).and_then(|parent| {
+            for page in &sitemap.pages {
+                let Ok(mut url) = Url::parse(page) else {
+                    continue;
+                };
+                normalise(&mut url);
+                self.admit_link(&url, depth, parent)?;
             }
-            let admitted = self
-                .store
-                .admit(url.as_str(), 0, None, false, self.plan.max_pages);
-            self.count(admitted);
+            Ok(())
+        });
+        if let Err(e) = result {
+            self.fail(e);
         }
     }
 }
@@ -431,7 +484,10 @@ impl Shared {
         if cancelled && self.stop.is_stopped() {
             return self.tell(Event::Cancelled);
         }
-        (self.handler)(response, &visit);
+        // Fetched again for its links only: its handler saw it the first time.
+        if !visit.again {
+            (self.handler)(response, &visit);
+        }
         let links = match visit.external {
             true => Vec::new(),
             false => response
@@ -482,6 +538,7 @@ fn visit_of(entry: Entry) -> (Option<Url>, Visit) {
         id: entry.id,
         parent_id: entry.parent_id,
         external: entry.external,
+        again: entry.again,
     };
     (Url::parse(&entry.url).ok(), visit)
 }

@@ -107,6 +107,7 @@ pub struct Crawl {
     forms: bool,
     check_external: bool,
     sitemaps: Vec<String>,
+    follow_sitemaps: bool,
     window: Option<usize>,
     state: Option<PathBuf>,
     recorded: Option<Recorded>,
@@ -134,6 +135,8 @@ pub struct Visit {
     id: i64,
     parent_id: Option<i64>,
     external: bool,
+    /// Fetched again for its links only (found closer to a seed): not handed to the handler.
+    again: bool,
 }
 
 impl Visit {
@@ -160,7 +163,8 @@ impl Visit {
 pub struct CrawlSummary {
     /// URLs fetched (each page's handler was called).
     pub pages: u64,
-    /// Links out of the scope or the patterns: not fetched (each time one is met).
+    /// Links out of the scope or the patterns: not fetched (each URL once, however many
+    /// pages link to it).
     pub out_of_scope: u64,
     /// External links checked ([`Crawl::check_external`]), among the pages.
     pub external: u64,
@@ -171,7 +175,11 @@ pub struct CrawlSummary {
     pub stopped: bool,
     /// URLs robots.txt disallowed: not fetched.
     pub disallowed: u64,
-    /// Links deeper than the depth: not fetched.
+    /// URLs of hosts whose robots.txt could not be fetched (no connection, a timeout):
+    /// not fetched, as RFC 9309 says, and reported as broken links with that failure's
+    /// kind ([`Crawl::broken_links`]).
+    pub robots_failed: u64,
+    /// URLs found only deeper than the depth: not fetched (each URL once).
     pub too_deep: u64,
     /// URLs left once the page limit was reached: not fetched.
     pub over_limit: u64,
@@ -198,6 +206,7 @@ impl Crawl {
             forms: false,
             check_external: false,
             sitemaps: Vec::new(),
+            follow_sitemaps: false,
             window: None,
             state: None,
             recorded: None,
@@ -256,10 +265,20 @@ impl Crawl {
     }
 
     /// Read the sitemap at `url` (a `urlset` or a `sitemapindex`, gzipped or not) and crawl
-    /// the pages it lists that are in scope, as seeds (repeatable). Those named by robots.txt
-    /// files are read too, when robots.txt is honoured.
+    /// the pages it lists that are in scope, as seeds (repeatable): each page's parent is
+    /// the sitemap, so that a page of it that fails is reported under it.
     pub fn sitemap(mut self, url: &str) -> Crawl {
         self.sitemaps.push(url.to_string());
+        self
+    }
+
+    /// Read the sitemaps robots.txt files name (`Sitemap:` lines; not by default): their
+    /// pages are taken as links of their site's root, at depth 1, so the scope and the
+    /// depth apply to them (with `depth(0)`, none is fetched). Off by default, because a
+    /// crawl seeded with one page of a site would otherwise take in every page the site
+    /// lists, whatever the seed and the depth meant. Needs robots.txt honoured.
+    pub fn follow_sitemaps(mut self, follow: bool) -> Crawl {
+        self.follow_sitemaps = follow;
         self
     }
 
@@ -380,6 +399,7 @@ impl Crawl {
             window,
             robots: self.robots,
             sitemaps,
+            follow_sitemaps: self.follow_sitemaps,
         };
         let pages = builder.links(true).build()?;
         let engines = Engines {

@@ -31,6 +31,9 @@ pub(super) enum Robots {
 pub(super) enum Rules {
     AllowAll,
     DisallowAll,
+    /// Not answered (no connection, a timeout, …): everything disallowed, as RFC 9309
+    /// says, and each URL of the origin reported as failed with this kind of failure.
+    Unanswered(&'static str),
     Parsed(Box<Robot>),
 }
 
@@ -41,7 +44,11 @@ impl Rules {
             Some(200..=299) => Robot::new(agent, response.body())
                 .map_or(Rules::AllowAll, |robot| Rules::Parsed(Box::new(robot))),
             Some(400..=499) => Rules::AllowAll,
-            // 5xx, a 3xx left (too many redirects) or no answer: complete disallow.
+            None => match response.error() {
+                Some(failure) => Rules::Unanswered(failure.kind().as_str()),
+                None => Rules::DisallowAll,
+            },
+            // 5xx, a 3xx left (too many redirects): complete disallow.
             _ => Rules::DisallowAll,
         }
     }
@@ -63,11 +70,17 @@ impl Rules {
         }
     }
 
-    pub fn allows(&self, url: &Url) -> bool {
-        match self {
+    /// What to do with `url` by these rules.
+    pub fn verdict(&self, url: &Url) -> Verdict {
+        let allowed = match self {
             Rules::AllowAll => true,
             Rules::DisallowAll => false,
+            Rules::Unanswered(kind) => return Verdict::Unanswered(kind),
             Rules::Parsed(robot) => robot.allowed(url.as_str()),
+        };
+        match allowed {
+            true => Verdict::Fetch,
+            false => Verdict::Disallowed,
         }
     }
 }
@@ -80,6 +93,8 @@ pub(super) struct Origins(HashMap<String, Robots>);
 pub(super) enum Verdict {
     Fetch,
     Disallowed,
+    /// Not fetched: its origin's robots.txt failed with this kind of failure.
+    Unanswered(&'static str),
     /// It waits for its origin's robots.txt.
     Waits,
     /// It waits, and the robots.txt at this URL is to be fetched.
@@ -91,8 +106,7 @@ impl Origins {
     pub fn verdict(&mut self, url: &Url, visit: &super::Visit) -> Verdict {
         let origin = url.origin().ascii_serialization();
         match self.0.get_mut(&origin) {
-            Some(Robots::Known(rules)) if rules.allows(url) => Verdict::Fetch,
-            Some(Robots::Known(_)) => Verdict::Disallowed,
+            Some(Robots::Known(rules)) => rules.verdict(url),
             Some(Robots::Pending(waiting)) => {
                 waiting.push((url.clone(), visit.clone()));
                 Verdict::Waits
@@ -112,8 +126,8 @@ impl Origins {
     }
 
     /// The robots.txt of `origin` was answered with `rules`: the URLs that waited, each
-    /// with whether it is allowed.
-    pub fn answered(&mut self, origin: &str, rules: Rules) -> Vec<(Url, super::Visit, bool)> {
+    /// with what to do with it.
+    pub fn answered(&mut self, origin: &str, rules: Rules) -> Vec<(Url, super::Visit, Verdict)> {
         let waiting = match self.0.remove(origin) {
             Some(Robots::Pending(waiting)) => waiting,
             _ => Vec::new(),
@@ -121,8 +135,8 @@ impl Origins {
         let verdicts = waiting
             .into_iter()
             .map(|(url, visit)| {
-                let allowed = rules.allows(&url);
-                (url, visit, allowed)
+                let verdict = rules.verdict(&url);
+                (url, visit, verdict)
             })
             .collect();
         self.0.insert(origin.to_string(), Robots::Known(rules));

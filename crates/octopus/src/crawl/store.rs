@@ -3,12 +3,23 @@
 //! window of URLs handed to the engine is in memory; SQLite's page cache is bounded
 //! (`CACHE_KIB`), so memory does not grow with the site.
 //!
-//! A row's state: `QUEUED` (admitted, not yet handled: the frontier, and the pages in
-//! flight), `DONE` (its handler returned and its links were admitted, in the same
-//! transaction), `REACHED` (the final URL of another page's redirects, handled with it),
-//! `DISALLOWED` (by robots.txt) or `OVER` (past the page limit). Rows are taken in id
-//! order, so the crawl is breadth-first. `external` marks a link out of the scope, to be
-//! checked, never followed.
+//! A row's state: `QUEUED` (admitted, not yet handled: the frontier), `TAKEN` (handed to
+//! the engines this run; `QUEUED` again when a stopped crawl's file is opened), `DONE` (its
+//! handler returned and its links were admitted, in the same transaction), `REACHED` (the
+//! final URL of another page's redirects, handled with it), `DISALLOWED` (by robots.txt),
+//! `BLOCKED` (its host's robots.txt could not be fetched: its error kept, for the report),
+//! `OVER` (past the page limit), `DEEP` (found only past the depth), `OUT` (out of the
+//! scope, not checked), `SITEMAP` (a sitemap, the parent of the pages it lists), `AGAIN`
+//! (done, then found closer to a seed: fetched again for its links only, `TAKEN_AGAIN`
+//! while in flight). Rows are taken in id order, so the crawl is breadth-first. `external`
+//! marks a link out of the scope, to be checked, never followed.
+//!
+//! Depth is the shortest distance known: a URL found again closer to a seed moves closer
+//! (its depth and parent are the closer ones); if it was only too deep it is queued; if
+//! it was fetched already and the depth leaves room below it, it is fetched again, quietly,
+//! for its links (`Entry::again`); if it is in flight, its links are taken at the closer
+//! depth (`Store::closer`). Every state change is a row's, so a count of distinct URLs is
+//! a count of rows.
 //!
 //! Writes are grouped in transactions committed every `BATCH` pages and at the end. The
 //! journal is SQLite's write-ahead log without `fsync`: a killed process loses nothing
@@ -17,6 +28,7 @@
 //! `QUEUED`, so a continued crawl fetches it again: pages may be fetched twice after a
 //! kill, never skipped.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
@@ -34,6 +46,13 @@ const DONE: i64 = 1;
 const DISALLOWED: i64 = 2;
 const OVER: i64 = 3;
 const REACHED: i64 = 4;
+const TAKEN: i64 = 5;
+const DEEP: i64 = 6;
+const OUT: i64 = 7;
+const BLOCKED: i64 = 8;
+const AGAIN: i64 = 9;
+const TAKEN_AGAIN: i64 = 10;
+const SITEMAP: i64 = 11;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS page (
@@ -46,7 +65,9 @@ const SCHEMA: &str = "
         status INTEGER,
         error TEXT
     );
-    CREATE TABLE IF NOT EXISTS link (page INTEGER NOT NULL, target INTEGER NOT NULL);";
+    CREATE TABLE IF NOT EXISTS link (page INTEGER NOT NULL, target INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS frontier ON page (id) WHERE state IN (0, 9);
+    CREATE INDEX IF NOT EXISTS over ON page (id) WHERE state = 3;";
 
 /// A URL of the frontier, taken to be fetched.
 pub(super) struct Entry {
@@ -56,6 +77,8 @@ pub(super) struct Entry {
     pub parent: Option<String>,
     pub parent_id: Option<i64>,
     pub external: bool,
+    /// Fetched before, and again for its links only (found closer to a seed since).
+    pub again: bool,
 }
 
 /// What became of a URL offered to the store.
@@ -63,10 +86,14 @@ pub(super) struct Entry {
 pub(super) enum Admitted {
     /// New: queued.
     Queued,
-    /// Already seen.
+    /// Already seen (and moved closer if it could be).
     Seen,
     /// New, but the page limit was reached: counted, not queued.
     OverLimit,
+    /// New, and deeper than the depth: counted, not queued.
+    TooDeep,
+    /// Only too deep before, now within the depth: queued, or `over` the page limit.
+    NoLongerTooDeep { over: bool },
 }
 
 /// The crawl's state, open.
@@ -75,8 +102,13 @@ pub(super) struct Store {
     path: PathBuf,
     /// Rows queued or handled (the page limit counts these).
     admitted: u64,
-    /// The last id taken into the window.
-    cursor: i64,
+    /// The largest id of a row (a new row's id is larger: rows are never removed).
+    last_id: i64,
+    /// The most pages, and the greatest depth.
+    max_pages: Option<u64>,
+    max_depth: u32,
+    /// Pages in flight found closer to a seed since they were taken: their closer depth.
+    closer: HashMap<i64, u32>,
     /// Pages handled since the last commit.
     uncommitted: u32,
     /// Removes the file of a crawl that keeps no state, when dropped.
@@ -101,21 +133,27 @@ impl Store {
         let conn = Connection::open(path).map_err(failed)?;
         conn.execute_batch(&format!(
             "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; \
-             PRAGMA cache_size = -{CACHE_KIB}; {SCHEMA} BEGIN;"
+             PRAGMA cache_size = -{CACHE_KIB}; {SCHEMA} BEGIN; \
+             UPDATE page SET state = {QUEUED} WHERE state = {TAKEN}; \
+             UPDATE page SET state = {AGAIN} WHERE state = {TAKEN_AGAIN};"
         ))
         .map_err(failed)?;
-        let admitted: i64 = conn
+        let (admitted, last_id): (i64, Option<i64>) = conn
             .query_row(
-                "SELECT COUNT(*) FROM page WHERE state IN (?1, ?2, ?3)",
-                params![QUEUED, DONE, DISALLOWED],
-                |row| row.get(0),
+                "SELECT (SELECT COUNT(*) FROM page WHERE state IN (?1, ?2, ?3)), \
+                 (SELECT MAX(id) FROM page)",
+                params![QUEUED, DONE, AGAIN],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(failed)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
             admitted: admitted.max(0) as u64,
-            cursor: 0,
+            last_id: last_id.unwrap_or(0),
+            max_pages: None,
+            max_depth: u32::MAX,
+            closer: HashMap::new(),
             uncommitted: 0,
             _temporary: None,
         })
@@ -148,50 +186,135 @@ impl Store {
         Ok(lost.len() as u64)
     }
 
-    /// Offer `url`, found at `depth` on page `parent` (an id), to the crawl.
+    /// The page limit and the depth the crawl keeps to.
+    pub fn limits(&mut self, max_pages: Option<u64>, max_depth: u32) {
+        self.max_pages = max_pages;
+        self.max_depth = max_depth;
+    }
+
+    fn over_limit(&self) -> bool {
+        self.max_pages.is_some_and(|most| self.admitted >= most)
+    }
+
+    /// Offer `url`, found at `depth` on page `parent` (an id), to the crawl. A URL seen
+    /// before moves closer if `depth` is shorter than its own (see the module's header).
     pub fn admit(
         &mut self,
         url: &str,
         depth: u32,
         parent: Option<i64>,
         external: bool,
-        max_pages: Option<u64>,
     ) -> Result<Admitted, Error> {
-        let over = max_pages.is_some_and(|most| self.admitted >= most);
-        let state = if over { OVER } else { QUEUED };
-        let added = self
+        let deep = depth > self.max_depth;
+        let over = !deep && self.over_limit();
+        let state = match (deep, over) {
+            (true, _) => DEEP,
+            (_, true) => OVER,
+            _ => QUEUED,
+        };
+        // One statement whatever happens: a new row, a row moved closer (returned with its
+        // state), or nothing (no row returned).
+        let closer = format!(
+            "INSERT INTO page (url, depth, parent, state, external) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (url) DO UPDATE SET depth = excluded.depth, parent = excluded.parent \
+             WHERE page.depth > excluded.depth AND excluded.state != {DEEP} \
+             AND page.external = excluded.external \
+             AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}) \
+             RETURNING id, state"
+        );
+        let row: Option<(i64, i64)> = self
             .conn
-            .prepare_cached(
-                "INSERT INTO page (url, depth, parent, state, external) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING",
-            )
-            .and_then(|mut insert| insert.execute(params![url, depth, parent, state, external]))
+            .prepare_cached(&closer)
+            .and_then(|mut upsert| {
+                let mut rows = upsert.query(params![url, depth, parent, state, external])?;
+                rows.next()?
+                    .map(|row| Ok((row.get(0)?, row.get(1)?)))
+                    .transpose()
+            })
             .map_err(|e| self.failed(e))?;
-        Ok(match (added, over) {
-            (0, _) => Admitted::Seen,
-            (_, true) => Admitted::OverLimit,
-            (_, false) => {
-                self.admitted += 1;
-                Admitted::Queued
+        let Some((id, state)) = row else {
+            return Ok(Admitted::Seen);
+        };
+        if id > self.last_id {
+            self.last_id = id;
+            return Ok(match state {
+                DEEP => Admitted::TooDeep,
+                OVER => Admitted::OverLimit,
+                _ => {
+                    self.admitted += 1;
+                    Admitted::Queued
+                }
+            });
+        }
+        match state {
+            TAKEN | TAKEN_AGAIN => {
+                self.closer.insert(id, depth);
             }
-        })
+            DONE if depth < self.max_depth => self.set(id, AGAIN)?,
+            DEEP => {
+                let over = self.over_limit();
+                self.set(id, if over { OVER } else { QUEUED })?;
+                self.admitted += u64::from(!over);
+                return Ok(Admitted::NoLongerTooDeep { over });
+            }
+            _ => {}
+        }
+        Ok(Admitted::Seen)
     }
 
-    /// The next `n` URLs of the frontier (at most), in the order admitted.
+    /// A link out of the scope, not to be checked: whether it is new (one row per URL, so
+    /// that it is counted once).
+    pub fn out_of_scope(&mut self, url: &str) -> Result<bool, Error> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 1) \
+                 ON CONFLICT (url) DO NOTHING",
+            )
+            .and_then(|mut insert| insert.execute(params![url, OUT]))
+            .map(|added| {
+                if added > 0 {
+                    self.last_id = self.conn.last_insert_rowid().max(self.last_id);
+                }
+                added > 0
+            })
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The row of the sitemap at `url` (a parent for the pages it lists).
+    pub fn sitemap(&mut self, url: &str) -> Result<i64, Error> {
+        let id = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 0) \
+                 ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
+            )
+            .and_then(|mut upsert| upsert.query_row(params![url, SITEMAP], |row| row.get(0)))
+            .map_err(|e| self.failed(e))?;
+        self.last_id = self.last_id.max(id);
+        Ok(id)
+    }
+
+    /// The closer depth page `id` was found at while in flight, if it was.
+    pub fn closer(&mut self, id: i64) -> Option<u32> {
+        self.closer.remove(&id)
+    }
+
+    /// The next `n` URLs of the frontier (at most), in the order admitted, taken.
     pub fn take(&mut self, n: usize) -> Result<Vec<Entry>, Error> {
         let mut entries = Vec::new();
         {
+            let frontier = format!(
+                "SELECT page.id, page.url, page.depth, parent.url, page.parent, \
+                 page.external, page.state FROM page \
+                 LEFT JOIN page AS parent ON parent.id = page.parent \
+                 WHERE page.state IN ({QUEUED}, {AGAIN}) ORDER BY page.id LIMIT ?1"
+            );
             let mut query = self
                 .conn
-                .prepare_cached(
-                    "SELECT page.id, page.url, page.depth, parent.url, page.parent, \
-                     page.external FROM page \
-                     LEFT JOIN page AS parent ON parent.id = page.parent \
-                     WHERE page.id > ?1 AND page.state = ?2 ORDER BY page.id LIMIT ?3",
-                )
+                .prepare_cached(&frontier)
                 .map_err(|e| self.failed(e))?;
             let rows = query
-                .query_map(params![self.cursor, QUEUED, n as i64], |row| {
+                .query_map(params![n as i64], |row| {
                     Ok(Entry {
                         id: row.get(0)?,
                         url: row.get(1)?,
@@ -199,6 +322,7 @@ impl Store {
                         parent: row.get(3)?,
                         parent_id: row.get(4)?,
                         external: row.get(5)?,
+                        again: row.get::<_, i64>(6)? == AGAIN,
                     })
                 })
                 .map_err(|e| self.failed(e))?;
@@ -206,8 +330,8 @@ impl Store {
                 entries.push(entry.map_err(|e| self.failed(e))?);
             }
         }
-        if let Some(last) = entries.last() {
-            self.cursor = last.id;
+        for entry in &entries {
+            self.set(entry.id, if entry.again { TAKEN_AGAIN } else { TAKEN })?;
         }
         Ok(entries)
     }
@@ -215,17 +339,17 @@ impl Store {
     /// A page's redirects ended at `url`, which is thereby handled: seen if it was not,
     /// and not fetched if it was still waiting in the frontier.
     pub fn reached(&mut self, url: &str, depth: u32, parent: Option<i64>) -> Result<(), Error> {
-        let cursor = self.cursor;
         self.conn
             .prepare_cached(
                 "INSERT INTO page (url, depth, parent, state, external) \
                  VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (url) DO UPDATE SET state = ?4 \
-                 WHERE state = ?5 AND id > ?6",
+                 WHERE state IN (?5, ?6) RETURNING id",
             )
             .and_then(|mut upsert| {
-                upsert.execute(params![url, depth, parent, REACHED, QUEUED, cursor])
+                let mut rows = upsert.query(params![url, depth, parent, REACHED, QUEUED, DEEP])?;
+                rows.next()?.map(|row| row.get::<_, i64>(0)).transpose()
             })
-            .map(drop)
+            .map(|id| self.last_id = self.last_id.max(id.unwrap_or(0)))
             .map_err(|e| self.failed(e))
     }
 
@@ -257,9 +381,34 @@ impl Store {
         Ok(())
     }
 
-    /// robots.txt disallows page `id`.
-    pub fn disallowed(&mut self, id: i64) -> Result<(), Error> {
-        self.set(id, DISALLOWED)
+    /// robots.txt disallows page `id` (`unreachable`: its robots.txt could not be fetched,
+    /// with the kind of that failure). It no longer counts against the page limit: the first
+    /// URL left over the limit is queued in its place, if there is one (then `true`).
+    pub fn disallowed(&mut self, id: i64, unreachable: Option<&str>) -> Result<bool, Error> {
+        match unreachable {
+            Some(kind) => {
+                self.conn
+                    .prepare_cached("UPDATE page SET state = ?2, error = ?3 WHERE id = ?1")
+                    .and_then(|mut update| update.execute(params![id, BLOCKED, kind]))
+                    .map_err(|e| self.failed(e))?;
+            }
+            None => self.set(id, DISALLOWED)?,
+        }
+        self.admitted = self.admitted.saturating_sub(1);
+        if self.max_pages.is_none() || self.over_limit() {
+            return Ok(false);
+        }
+        let first_over = format!(
+            "UPDATE page SET state = {QUEUED} WHERE id = \
+             (SELECT id FROM page WHERE state = {OVER} ORDER BY id LIMIT 1)"
+        );
+        let promoted = self
+            .conn
+            .prepare_cached(&first_over)
+            .and_then(|mut update| update.execute([]))
+            .map_err(|e| self.failed(e))?;
+        self.admitted += promoted as u64;
+        Ok(promoted > 0)
     }
 
     fn set(&mut self, id: i64, state: i64) -> Result<(), Error> {
@@ -301,11 +450,11 @@ impl Store {
             .prepare(
                 "SELECT p.url, t.url, t.status, t.error FROM page AS t \
                  JOIN link AS l ON l.target = t.id JOIN page AS p ON p.id = l.page \
-                 WHERE t.state = ?1 AND (t.status IS NOT NULL OR t.error IS NOT NULL) \
+                 WHERE t.state IN (?1, ?2) AND (t.status IS NOT NULL OR t.error IS NOT NULL) \
                  ORDER BY p.id, t.id",
             )
             .map_err(failed)?;
-        let mut rows = query.query(params![DONE]).map_err(failed)?;
+        let mut rows = query.query(params![DONE, BLOCKED]).map_err(failed)?;
         let mut page: Option<(String, Vec<BrokenLink>)> = None;
         while let Some(row) = rows.next().map_err(failed)? {
             let at: String = row.get(0).map_err(failed)?;
@@ -344,8 +493,8 @@ mod tests {
     #[test]
     fn the_seen_set_is_exact_and_the_frontier_in_order() {
         let mut store = Store::temporary().expect("a store");
-        let admit =
-            |s: &mut Store, url: &str| s.admit(url, 1, None, false, Some(3)).expect("admitted");
+        let admit = |s: &mut Store, url: &str| s.admit(url, 1, None, false).expect("admitted");
+        store.limits(Some(3), 5);
         assert_eq!(admit(&mut store, "http://a/1"), Admitted::Queued);
         assert_eq!(admit(&mut store, "http://a/2"), Admitted::Queued);
         assert_eq!(admit(&mut store, "http://a/1"), Admitted::Seen);
@@ -368,7 +517,7 @@ mod tests {
         {
             let mut store = Store::open(&path).expect("a store");
             for url in ["http://a/1", "http://a/2", "http://a/3"] {
-                store.admit(url, 0, None, false, None).expect("admitted");
+                store.admit(url, 0, None, false).expect("admitted");
             }
             let taken = store.take(3).expect("taken");
             store.done(taken[0].id, None).expect("done");
@@ -389,9 +538,7 @@ mod tests {
             .collect();
         assert_eq!(urls, ["http://a/2", "http://a/3"]);
         assert_eq!(
-            store
-                .admit("http://a/1", 1, None, false, None)
-                .expect("admitted"),
+            store.admit("http://a/1", 1, None, false).expect("admitted"),
             Admitted::Seen
         );
     }
@@ -400,7 +547,7 @@ mod tests {
     fn the_report_names_every_page_linking_to_a_failed_url() {
         let mut store = Store::temporary().expect("a store");
         for url in ["http://a/1", "http://a/2", "http://gone/", "http://a/404"] {
-            store.admit(url, 0, None, false, None).expect("admitted");
+            store.admit(url, 0, None, false).expect("admitted");
         }
         let taken = store.take(4).expect("taken");
         let [one, two, gone, missing] = [0, 1, 2, 3].map(|i| taken[i].id);
