@@ -1,8 +1,9 @@
 //! The `crawl` command: the fetch settings and a `Crawl` from the library over them; the
 //! seeds read from the inputs; each page's response sent by the crawl's handler to this
 //! thread, which alone writes the records (with their depth, parent and links) and the
-//! broken-link report; then a summary of what was fetched and what was not, and the exit
-//! status.
+//! broken-link report, a progress bar on a terminal (pages, ok, failed, the frontier);
+//! then a summary of what was fetched and what was not (with `--json`, `fetch`'s summary
+//! line with the crawl's counts), and the exit status.
 //!
 //! With `-o FILE` the crawl's state (seen-set and frontier) is kept in `FILE.crawl`;
 //! `--resume` continues it: pages recorded in FILE are not fetched again, nor recorded
@@ -20,18 +21,19 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
-use std::time::Instant;
 
 use octopus::input::{Lines, parse_target};
-use octopus::{BrokenLink, Crawl, CrawlStop, CrawlSummary, Response, Scope, Visit};
+use octopus::{BrokenLink, Crawl, CrawlProgress, CrawlStop, Response, Scope, Visit};
 
 use super::args::{CrawlArgs, CrawlReport, ScopeArg};
+use super::counts::{Counts, InputStats};
 use super::exit_codes;
 use super::fetch::fail;
 use super::journal::{self, Mode, url_hash};
+use super::output::crawl_summary::{self, CrawlCounts};
 use super::output::progress::Progress;
-use super::output::stats::Stats;
-use super::output::{Output, broken};
+use super::output::summary::Tally;
+use super::output::{Format, Output, broken};
 use super::settings::{FetchSettings, describe};
 use super::stop::Stop;
 
@@ -85,12 +87,16 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     if let Some(recorded) = outputs.recorded.clone() {
         crawl = crawl.recorded(move |url| recorded.contains(&url_hash(url)));
     }
-    let stop = match stop_on_signals(&settings) {
+    let frontier = CrawlProgress::new();
+    let progress = match settings.progress {
+        true => Progress::crawl(frontier.clone()),
+        false => Progress::hidden(),
+    };
+    let stop = match stop_on_signals(&settings, &progress) {
         Ok(stop) => stop,
         Err(e) => return fail(&e),
     };
-    crawl = crawl.stop_with(stop.1);
-    let started = Instant::now();
+    crawl = crawl.stop_with(stop.1).progress_with(frontier);
     // Bounded: when printing lags, the crawl's handlers wait, rather than responses pile up.
     let (sender, messages) = mpsc::sync_channel::<Message>(PRINT_AHEAD);
     if args.report == Some(CrawlReport::Broken) {
@@ -104,31 +110,41 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
             let _ = sender.send(Message::Page(response.clone(), visit.clone()));
         })
     });
-    let Some(Tally { ok, failed, stats }) = print(&messages, &settings, &mut outputs) else {
+    let printed = print(&messages, &settings, &mut outputs, &progress);
+    progress.finish();
+    let Some(tally) = printed else {
         return exit_codes::OUTPUT_CLOSED;
     };
-    let summary = match running.join() {
+    let crawled = match running.join() {
         Ok(Ok(summary)) => summary,
         Ok(Err(e)) => return fail(&describe(&e)),
         Err(_) => return fail("the crawl stopped on an internal error"),
     };
-    let reason = stop.0.reason().filter(|_| summary.stopped);
+    let reason = stop.0.reason().filter(|_| crawled.stopped);
+    let input = InputStats {
+        lines: tally.counts.urls,
+        complete: true,
+        errors: Vec::new(),
+    };
+    let mut summary = tally.finish(&input, reason, None, None);
+    let crawl = CrawlCounts::new(&crawled, args.ignore_robots);
+    summary.crawl = Some(crawl.clone());
     if settings.summary {
-        let took = started.elapsed().as_secs_f64();
-        let mut line = summary_line(&summary, ok, failed, took, args.ignore_robots);
-        if let Some(reason) = reason {
-            line += &format!("; stopped ({}) before the end", reason.as_str());
-        }
+        let line = match settings.style.format {
+            Format::Json => summary.to_json(),
+            Format::Text | Format::Csv => crawl_summary::text(&summary, &crawl),
+        };
         let _ = writeln!(io::stderr(), "{line}");
-        if settings.stats {
+        if settings.stats && settings.style.format != Format::Json {
             let _ = write!(
                 io::stderr(),
                 "{}",
-                stats.to_text(io::stderr().is_terminal())
+                tally.stats.to_text(io::stderr().is_terminal())
             );
         }
     }
-    match (reason, failed) {
+    // A link to a host whose robots.txt could not be fetched is a broken link too.
+    match (reason, summary.counts.failed + crawl.robots_failed) {
         (Some(reason), _) => reason.exit_code(),
         (None, 0) => exit_codes::SUCCESS,
         (None, _) => exit_codes::SOME_FAILED,
@@ -137,35 +153,31 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
 
 /// Ctrl-C and SIGTERM stop the crawl (pages in flight finish, the frontier is kept); a
 /// second one quits at once.
-fn stop_on_signals(settings: &FetchSettings) -> Result<(Arc<Stop>, CrawlStop), String> {
+fn stop_on_signals(
+    settings: &FetchSettings,
+    progress: &Progress,
+) -> Result<(Arc<Stop>, CrawlStop), String> {
     let handle = CrawlStop::new();
     let stop = Arc::new(Stop::crawl(handle.clone()));
-    Stop::install_signal_handlers(Arc::clone(&stop), Progress::hidden(), settings.summary)
+    Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), settings.summary)
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     Ok((stop, handle))
 }
 
-/// What the pages printed came to (those a resumed file records aside).
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    failed: u64,
-    stats: Stats,
-}
-
-/// Write what the crawl sends until it ends, flushing whenever nothing waits; its tally, or
-/// `None` if stdout closed.
+/// Write what the crawl sends until it ends, flushing whenever nothing waits; the tally of
+/// this run's pages (those a resumed file records aside), or `None` if stdout closed.
 fn print(
     messages: &mpsc::Receiver<Message>,
     settings: &FetchSettings,
     outputs: &mut Outputs,
+    progress: &Progress,
 ) -> Option<Tally> {
-    let mut tally = Tally::default();
+    let mut tally = Tally::start(Counts::default());
     loop {
         let message = match messages.try_recv() {
             Ok(message) => message,
             Err(mpsc::TryRecvError::Empty) => {
-                outputs.flush()?;
+                progress.suspend(|| outputs.flush())?;
                 match messages.recv() {
                     Ok(message) => message,
                     Err(_) => break,
@@ -179,13 +191,11 @@ fn print(
                 if recorded.is_some_and(|r| r.contains(&url_hash(response.url()))) {
                     continue;
                 }
-                match response.ok() {
-                    true => tally.ok += 1,
-                    false => tally.failed += 1,
-                }
-                tally.stats.add(&response);
+                tally.add(&response);
+                progress.inc(response.ok());
                 match &mut outputs.records {
                     Some(out) if settings.selection.shows(&response) => {
+                        tally.printed();
                         out.write(&response, Some(&visit))
                     }
                     _ => true,
@@ -288,6 +298,7 @@ fn configure(mut crawl: Crawl, args: &CrawlArgs) -> Crawl {
         .depth(args.depth)
         .robots(!args.ignore_robots)
         .follow_forms(args.follow_forms)
+        .follow_sitemaps(args.follow_sitemaps)
         .check_external(args.check_external);
     if let Some(n) = args.max_pages {
         crawl = crawl.max_pages(n);
@@ -326,33 +337,4 @@ fn seeds(settings: &FetchSettings) -> Result<Vec<String>, String> {
         }
     }
     Ok(seeds)
-}
-
-/// `octopus: crawled 31 pages (30 ok, 1 failed) in 0.12 s; not fetched: …`.
-fn summary_line(s: &CrawlSummary, ok: u64, failed: u64, took: f64, ignored: bool) -> String {
-    let robots = match ignored {
-        true => "robots.txt ignored (--ignore-robots)".to_string(),
-        false => format!("{} robots.txt fetched", s.robots),
-    };
-    let mut line = format!(
-        "octopus: crawled {} pages ({ok} ok, {failed} failed) in {took:.2} s; not fetched: {} \
-         disallowed by robots.txt, {} out of scope, {} too deep, {} over --max-pages; {robots}",
-        s.pages, s.disallowed, s.out_of_scope, s.too_deep, s.over_limit
-    );
-    if s.external > 0 {
-        line += &format!("; {} external links checked", s.external);
-    }
-    if s.sitemaps > 0 {
-        line += &format!("; {} sitemaps read", s.sitemaps);
-    }
-    if s.crawl_delays > 0 {
-        line += &format!("; Crawl-delay honoured for {} hosts", s.crawl_delays);
-    }
-    if s.requeued > 0 {
-        line += &format!(
-            "; {} pages fetched again (their records were lost)",
-            s.requeued
-        );
-    }
-    line
 }

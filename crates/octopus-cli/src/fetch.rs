@@ -119,7 +119,7 @@ fn report(
         input,
         stop.reason(),
         settings.shard.clone(),
-        &octopus.stats(),
+        Some(&octopus.stats()),
     );
     if settings.summary {
         let line = match settings.style.format {

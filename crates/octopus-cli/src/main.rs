@@ -97,7 +97,7 @@ fn run(cli: Cli) -> i32 {
         Some(Command::Crawl(args)) => crawl::crawl(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Completions { shell }) => generate::completions(shell),
-        Some(Command::Man) => generate::man_page(),
+        Some(Command::Man { command }) => generate::man_page(command.as_deref()),
         None => fetch::fetch(&cli.fetch),
     }
 }

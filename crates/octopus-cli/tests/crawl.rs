@@ -5,6 +5,8 @@
 mod common;
 use common::*;
 
+use serde_json::json;
+
 #[test]
 fn a_crawl_prints_each_page_once_with_where_it_was_found() {
     let s = server();
@@ -37,12 +39,17 @@ fn a_crawl_prints_each_page_once_with_where_it_was_found() {
     assert_eq!(deep["parent"], s.url("/site/1"));
     assert_eq!(find("/status/404")["status"], 404);
     assert_eq!(s.hits("/private/0"), 0);
-    let stderr = stderr(&out);
-    assert!(
-        stderr.contains("crawled 31 pages (30 ok, 1 failed)")
-            && stderr.contains("15 disallowed by robots.txt, 2 out of scope")
-            && stderr.contains("1 robots.txt fetched"),
-        "{stderr}"
+    // With --json, fetch's summary line, with the crawl's counts.
+    let summary = json_summary(&out);
+    assert_eq!(
+        (&summary["ok"], &summary["failed"]),
+        (&json!(30), &json!(1))
+    );
+    assert_eq!(
+        summary["crawl"],
+        json!({"pages": 31, "disallowed": 15, "robots_failed": 0, "out_of_scope": 2,
+               "too_deep": 0, "over_limit": 0, "external": 0, "robots": 1, "sitemaps": 0,
+               "crawl_delays": 0, "requeued": 0})
     );
     assert_eq!(out.status.code(), Some(1), "a broken link is a failure");
 }
@@ -190,12 +197,14 @@ fn the_broken_link_report_lists_each_page_with_its_failed_links() {
     assert_eq!(page(1)["broken"].as_array().map(Vec::len), Some(1));
     let records = std::fs::read_to_string(&out_file).unwrap();
     assert_eq!(records.lines().count(), 33, "the records still go to -o");
+    assert_eq!(json_summary(&out)["crawl"]["external"], 2);
+    let text = run("text");
     assert!(
-        stderr(&out).contains("2 external links checked"),
+        stderr(&text).contains("2 external links checked"),
         "{}",
-        stderr(&out)
+        stderr(&text)
     );
-    let text = stdout(&run("text"));
+    let text = stdout(&text);
     let expected = format!(
         "{}\n  404 {}\n  410 {away}\n",
         s.url("/site/0"),
@@ -228,11 +237,7 @@ fn a_sitemap_given_seeds_the_crawl() {
     urls.sort();
     let expected = ["/calendar/1000", "/calendar/2000?a=1&b=2", "/site/0"];
     assert_eq!(urls, expected.map(|p| s.url(p)));
-    assert!(
-        stderr(&out).contains("; 1 sitemaps read"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(json_summary(&out)["crawl"]["sitemaps"], 1);
     let bad = octopus()
         .args(["crawl", "--sitemap", "not a url"])
         .arg(s.url("/site/0"))
@@ -339,10 +344,7 @@ fn ctrl_c_stops_a_crawl_and_resume_finishes_it() {
         told.contains("octopus: stopping: the pages in flight finish"),
         "{told}"
     );
-    assert!(
-        told.contains("stopped (interrupted) before the end"),
-        "{told}"
-    );
+    assert_eq!(json_summary(&stopped)["stopped"], "interrupted", "{told}");
     let at_stop = recorded();
     assert!(at_stop < 1000, "stopped before the end: {at_stop}");
     let out = octopus().args(args).output().unwrap();
@@ -353,4 +355,51 @@ fn ctrl_c_stops_a_crawl_and_resume_finishes_it() {
         1,
         "what the stopped crawl recorded is not fetched again"
     );
+}
+
+#[test]
+fn a_link_to_a_host_whose_robots_txt_fails_is_broken_and_fails_the_run() {
+    let s = server();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}/page", closed.local_addr().unwrap());
+    drop(closed);
+    let seed = s.url(&format!("/links/0?{gone}"));
+    let out = octopus()
+        .args([
+            "crawl", "--json", "--scope", "any", "--depth", "1", "--report", "broken",
+        ])
+        .arg(&seed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = records(&out);
+    assert_eq!(
+        report,
+        [json!({"page": seed, "broken": [{"url": gone, "status": null, "error": "connect"}]})]
+    );
+    assert_eq!(json_summary(&out)["crawl"]["robots_failed"], 1);
+}
+
+#[test]
+fn robots_txts_sitemaps_are_read_only_with_follow_sitemaps() {
+    let s = server();
+    s.set_robots(200, &format!("Sitemap: {}\n", s.url("/sitemap.xml")));
+    let crawl = |extra: &[&str]| {
+        let out = octopus()
+            .args(["crawl", "--json", "-q", "--depth", "1"])
+            .args(extra)
+            .arg(s.url("/html"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let urls: Vec<String> = records(&out)
+            .iter()
+            .map(|r| r["url"].as_str().unwrap().to_string())
+            .collect();
+        urls
+    };
+    assert!(!crawl(&[]).contains(&s.url("/calendar/1000")));
+    assert_eq!(s.hits("/sitemap.xml"), 0);
+    let followed = crawl(&["--follow-sitemaps"]);
+    assert!(followed.contains(&s.url("/calendar/1000")), "{followed:?}");
 }

@@ -61,12 +61,9 @@ fn the_man_page_renders() {
         !roff.contains('`'),
         "`code` is set in bold, not shown as backticks"
     );
-    // Its own COMMANDS section (clap_mangen's named pages that are not generated), and the
-    // exit statuses under their own heading, in order.
-    assert!(
-        !roff.contains("octopus-fetch(1)") && !roff.contains(".SH EXTRA"),
-        "{roff}"
-    );
+    // Its own COMMANDS section (naming the commands' own pages, which `octopus man
+    // COMMAND` prints), and the exit statuses under their own heading, in order.
+    assert!(!roff.contains(".SH EXTRA"), "{roff}");
     let Ok(mut groff) = Command::new("groff")
         .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
         .stdin(Stdio::piped())
@@ -105,6 +102,66 @@ fn the_man_page_renders() {
     assert!(
         at("\n       75") < at("\n       130"),
         "exit statuses in order:\n{text}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_groff),
+    ignore = "groff not found: apt-get install groff-base (.ci/run does), then rebuild"
+)]
+fn each_command_has_its_page_with_its_options() {
+    let main = octopus().arg("man").output().unwrap();
+    let roff = String::from_utf8_lossy(&main.stdout);
+    assert!(roff.contains("octopus\\-crawl\\fR(1)"), "named: {roff}");
+    for (command, options) in [
+        (
+            "crawl",
+            &[
+                "--depth",
+                "--scope",
+                "--report",
+                "--sitemap",
+                "--follow-sitemaps",
+            ][..],
+        ),
+        ("fetch", &["--concurrency", "--warc"][..]),
+        ("bench", &["--latency"][..]),
+    ] {
+        let page = octopus().args(["man", command]).output().unwrap();
+        assert!(page.status.success(), "{command}");
+        let mut groff = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("groff, found by the build");
+        groff.stdin.take().unwrap().write_all(&page.stdout).unwrap();
+        let out = groff.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.starts_with(&format!("octopus-{command}(1)")), "{text}");
+        for option in options {
+            assert!(text.contains(option), "{command}: {option} in:\n{text}");
+        }
+        assert!(text.contains("EXIT STATUS"), "{text}");
+    }
+    let unknown = octopus().args(["man", "nothing"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn crawl_help_says_what_its_state_file_is() {
+    let help = octopus().args(["crawl", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("FILE.crawl") && text.contains("25 MB") && text.contains("--resume"),
+        "{text}"
     );
 }
 

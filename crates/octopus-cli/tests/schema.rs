@@ -80,6 +80,18 @@ fn every_kind_of_record_and_the_summary_match_their_schemas() {
         }
         assert_valid(&summary_schema, &json_summary(&out));
     }
+    // A crawl's records and its summary, with the crawl's counts.
+    let crawled = octopus()
+        .args(["crawl", "--json", "--depth", "1"])
+        .arg(s.url("/site/0"))
+        .output()
+        .unwrap();
+    for record in &records(&crawled) {
+        assert_valid(&records_schema, record);
+    }
+    let summary = json_summary(&crawled);
+    assert!(summary["crawl"]["pages"].as_u64().is_some_and(|n| n > 1));
+    assert_valid(&summary_schema, &summary);
     // The second run skipped what the first saved: `skipped` records are there too.
     let second = records(&run(&[]));
     assert!(second.iter().any(|r| r["skipped"] == true));

@@ -225,3 +225,31 @@ fn a_resumed_run_counts_its_own_lines_on_the_bar() {
         "the bar counts this run's lines: {shown}"
     );
 }
+
+#[test]
+fn a_crawl_on_a_terminal_shows_pages_and_the_frontier_and_never_on_stdout() {
+    let s = server();
+    let dir = std::env::temp_dir().join(format!("octopus-crawl-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let records_file = dir.join("records.jsonl");
+    // 1,000 pages, two at a time: long enough for the bar to be drawn.
+    let command = format!(
+        "{} crawl --json -c 2 --depth 3 {} > {}",
+        env!("CARGO_BIN_EXE_octopus"),
+        s.url("/web/0"),
+        records_file.display()
+    );
+    let out = on_a_terminal(&command);
+    let shown = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let written = std::fs::read_to_string(&records_file).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    for line in written.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("only whole JSON records on stdout");
+    }
+    assert!(
+        shown.contains(" pages  ok ") && shown.contains("frontier "),
+        "the bar: {shown}"
+    );
+    assert!(shown.contains("\"type\":\"summary\""), "{shown}");
+}

@@ -80,7 +80,7 @@ mod warc;
 
 pub use builder::{Builder, Error, Setting};
 pub use capture::{Hash, Layout, Link, LinkKind, Saved, normalise};
-pub use crawl::{BrokenLink, Crawl, CrawlStop, CrawlSummary, Scope, Visit};
+pub use crawl::{BrokenLink, Crawl, CrawlProgress, CrawlStop, CrawlSummary, Scope, Visit};
 pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};
 pub use failure::{ErrorKind, Failure};
 pub use input::Request;

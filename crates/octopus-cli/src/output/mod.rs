@@ -1,13 +1,14 @@
 //! Writing records: one printer per format behind `Printer` (`text.rs`, `json.rs`,
 //! `csv.rs`), which records are printed (`select.rs`), and `Output`, the one buffered writer
-//! that owns stdout (or the `-o` file); the run's summary (`summary.rs`, with `stats.rs`) and
-//! the progress bar (`progress.rs`) on stderr.
+//! that owns stdout (or the `-o` file); the run's summary (`summary.rs`, with `stats.rs`;
+//! a crawl's in `crawl_summary.rs`) and the progress bar (`progress.rs`) on stderr.
 //!
 //! Invariants: a record is always written whole, as one line ending in `\n`; output is
 //! flushed whenever the run is idle, so `| jq` sees records as they complete; a closed stdout
 //! (EPIPE) is reported once to the caller, never as a panic.
 
 pub mod broken;
+pub mod crawl_summary;
 mod csv;
 mod json;
 pub mod progress;

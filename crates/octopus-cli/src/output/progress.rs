@@ -26,6 +26,8 @@ pub struct Progress {
 }
 
 const COUNTER: &str = "{spinner} {pos} URLs  {outcomes}  {rate}  {elapsed}  {msg}";
+const CRAWL: &str =
+    "{spinner} {pos} pages  {outcomes}  frontier {frontier}  {rate}  {elapsed}  {msg}";
 const PHASE: &str = "{prefix:>14} [{elapsed_precise}] {wide_bar} {pos}/{len} URLs  {rate}";
 const BAR: &str =
     "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}  {outcomes}  {rate}  ETA {eta}  {msg}";
@@ -108,6 +110,29 @@ impl Progress {
                     }
                 });
         }
+        Progress {
+            bar: Some(bar),
+            counts,
+        }
+    }
+
+    /// The bar of `octopus crawl`: pages done, ok and failed, the URLs left (`frontier`) and
+    /// the rate.
+    pub fn crawl(frontier: octopus::CrawlProgress) -> Self {
+        let counts = Arc::default();
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style = style(CRAWL, &counts).map(|style| {
+            style.with_key(
+                "frontier",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", frontier.frontier());
+                },
+            )
+        });
+        if let Some(style) = style {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(200));
         Progress {
             bar: Some(bar),
             counts,

@@ -72,9 +72,9 @@ impl Tally {
         input: &InputStats,
         stopped: Option<StopReason>,
         shard: Option<String>,
-        engine: &octopus::Stats,
+        engine: Option<&octopus::Stats>,
     ) -> Summary {
-        let other_shard = engine.other_shard;
+        let other_shard = engine.map_or(0, |e| e.other_shard);
         let secs = self.elapsed().as_secs_f64();
         // The rate is this run's: records read back from the output file took no time.
         let urls = self.counts.urls - self.counts.resumed;
@@ -89,10 +89,11 @@ impl Tally {
                 .saturating_sub(other_shard),
             shard,
             other_shard,
-            limiter_waits: engine.shared_waits,
+            limiter_waits: engine.map_or(0, |e| e.shared_waits),
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
             stats: self.stats.summary(),
+            crawl: None,
         }
     }
 }
@@ -120,6 +121,9 @@ pub struct Summary {
     pub stopped: Option<&'static str>,
     #[serde(flatten)]
     pub stats: StatsSummary,
+    /// What `octopus crawl` did besides fetching (absent for `fetch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crawl: Option<super::crawl_summary::CrawlCounts>,
 }
 
 impl Summary {

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -21,7 +21,7 @@ use super::robots::{Origins, Rules as RobotsRules, Verdict};
 use super::scope::Rules;
 use super::sitemap::{self, Sitemap};
 use super::store::{Admitted, Entry, Failed, Store};
-use super::{CrawlStop, CrawlSummary, ROBOTS_AGENT, Visit};
+use super::{CrawlProgress, CrawlStop, CrawlSummary, ROBOTS_AGENT, Visit};
 use crate::builder::Error;
 use crate::capture::{LinkKind, normalise};
 use crate::failure::ErrorKind;
@@ -31,6 +31,9 @@ use crate::run::Octopus;
 
 /// How often a crawl waiting for pages looks whether it was stopped.
 const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// How often the crawl's progress is told ([`CrawlProgress`]).
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Sitemaps a crawl reads at most (an index may name many).
 const MAX_SITEMAPS: usize = 1000;
@@ -91,6 +94,7 @@ pub(super) struct Engines {
     /// Fetches robots.txt files and sitemaps (bodies kept), when either is read.
     pub files: Option<Octopus>,
     pub stop: CrawlStop,
+    pub progress: Option<CrawlProgress>,
 }
 
 /// The engines and the handler, shared with the engines' threads.
@@ -119,6 +123,8 @@ pub(super) struct Crawler {
     failed: Option<Error>,
     /// The crawl was stopped: nothing more is handed out.
     stopping: bool,
+    /// Where the crawl's progress is told, and when it was last.
+    progress: Option<(CrawlProgress, Instant)>,
 }
 
 impl Crawler {
@@ -147,6 +153,9 @@ impl Crawler {
             sitemaps_in_flight: 0,
             failed: None,
             stopping: false,
+            progress: engines
+                .progress
+                .map(|p| (p, Instant::now() - PROGRESS_EVERY)),
         }
     }
 
@@ -164,6 +173,7 @@ impl Crawler {
             if self.shared.stop.is_stopped() && !self.stopping {
                 self.halt();
             }
+            self.tell_progress();
             let event = match self.events.recv_timeout(STOP_CHECK) {
                 Ok(event) => event,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -191,6 +201,20 @@ impl Crawler {
         match self.failed.take() {
             Some(e) => Err(e),
             None => self.store.commit(),
+        }
+    }
+
+    /// Tell the progress handle how many URLs are left, every `PROGRESS_EVERY` at most.
+    fn tell_progress(&mut self) {
+        let Some((progress, told)) = &mut self.progress else {
+            return;
+        };
+        if told.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        *told = Instant::now();
+        if let Ok(waiting) = self.store.frontier() {
+            progress.set_frontier(waiting + self.in_flight as u64);
         }
     }
 

@@ -16,7 +16,7 @@ mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use regex::Regex;
@@ -67,6 +67,28 @@ impl CrawlStop {
     }
 }
 
+/// How far a running crawl is, read from another thread (for a progress bar, say):
+/// [`Crawl::progress_with`]. Cloned, it reads the same crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlProgress(Arc<AtomicU64>);
+
+impl CrawlProgress {
+    /// A handle for [`Crawl::progress_with`].
+    pub fn new() -> CrawlProgress {
+        CrawlProgress::default()
+    }
+
+    /// URLs admitted and not yet handled: waiting in the frontier or in flight (updated a
+    /// few times a second).
+    pub fn frontier(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set_frontier(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+}
+
 /// A link that failed, as a page links to it ([`Crawl::broken_links`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -113,6 +135,7 @@ pub struct Crawl {
     recorded: Option<Recorded>,
     report: Option<Report>,
     stop: CrawlStop,
+    progress: Option<CrawlProgress>,
 }
 
 impl std::fmt::Debug for Crawl {
@@ -212,6 +235,7 @@ impl Crawl {
             recorded: None,
             report: None,
             stop: CrawlStop::default(),
+            progress: None,
         }
     }
 
@@ -304,6 +328,12 @@ impl Crawl {
     /// fetched again. By default every page handled is taken as kept.
     pub fn recorded(mut self, recorded: impl Fn(&str) -> bool + Send + Sync + 'static) -> Crawl {
         self.recorded = Some(Box::new(recorded));
+        self
+    }
+
+    /// Let `progress` tell another thread how far the crawl is.
+    pub fn progress_with(mut self, progress: CrawlProgress) -> Crawl {
+        self.progress = Some(progress);
         self
     }
 
@@ -406,6 +436,7 @@ impl Crawl {
             pages,
             files,
             stop: self.stop,
+            progress: self.progress,
         };
         let mut crawler = Crawler::new(plan, store, engines, Arc::new(handler));
         crawler.run(seeds)?;

@@ -294,6 +294,15 @@ impl Store {
         Ok(id)
     }
 
+    /// URLs waiting in the frontier (not yet handed to the engines).
+    pub fn frontier(&self) -> Result<u64, Error> {
+        let waiting = format!("SELECT COUNT(*) FROM page WHERE state IN ({QUEUED}, {AGAIN})");
+        self.conn
+            .query_row(&waiting, [], |row| row.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.failed(e))
+    }
+
     /// The closer depth page `id` was found at while in flight, if it was.
     pub fn closer(&mut self, id: i64) -> Option<u32> {
         self.closer.remove(&id)
