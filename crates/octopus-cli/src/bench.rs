@@ -135,7 +135,7 @@ fn timed_run(
     let octopus = builder.build().map_err(|e| e.to_string())?;
     let before = server.requests();
     let progress = Progress::phase(name, urls);
-    let mut tally = Tally::start(Default::default());
+    let mut tally = Tally::start(Default::default(), Default::default());
     let started = Instant::now();
     let responses = octopus
         .fetch_all((0..urls).map(url))

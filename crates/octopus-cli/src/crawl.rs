@@ -32,6 +32,7 @@ use super::fetch::fail;
 use super::journal::{self, Mode, url_hash};
 use super::output::crawl_summary::{self, CrawlCounts};
 use super::output::progress::Progress;
+use super::output::stats::Stats;
 use super::output::summary::Tally;
 use super::output::{Format, Output, broken};
 use super::settings::{FetchSettings, describe};
@@ -172,7 +173,7 @@ fn print(
     outputs: &mut Outputs,
     progress: &Progress,
 ) -> Option<Tally> {
-    let mut tally = Tally::start(Counts::default());
+    let mut tally = Tally::start(Counts::default(), Stats::default());
     loop {
         let message = match messages.try_recv() {
             Ok(message) => message,

@@ -67,7 +67,10 @@ pub fn fetch(args: &FetchArgs) -> i32 {
             && io::stdout().is_terminal(),
         output: Output::new(settings.style, stream, fresh),
         selection: &settings.selection,
-        tally: Tally::start(prior.as_ref().map(|p| p.counts.clone()).unwrap_or_default()),
+        tally: Tally::start(
+            prior.as_ref().map(|p| p.counts.clone()).unwrap_or_default(),
+            prior.as_ref().map(|p| p.stats.clone()).unwrap_or_default(),
+        ),
         progress: &progress,
         stop: &stop,
         told_save: false,

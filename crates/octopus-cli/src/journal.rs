@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use super::counts::Counts;
 use super::output::Format;
+use super::output::stats::Stats;
 
 /// How the output file is opened.
 #[derive(Debug, Clone, Copy)]
@@ -67,8 +68,9 @@ pub struct Prior {
     done: HashMap<(u32, u64), u64>,
     /// The inputs of this run, by name as given, that the file has records of.
     given: HashMap<String, u32>,
-    /// The kept records' counts, for the summary.
+    /// The kept records' counts and statistics, for the summary.
     pub counts: Counts,
+    pub stats: Stats,
     /// Records whose line the input turned out to have.
     matched: AtomicU64,
 }
@@ -299,6 +301,7 @@ impl Prior {
         let input = *self.inputs.entry(input.to_string()).or_insert(next);
         if self.done.insert((input, line), url_hash(url)).is_none() {
             self.counts.add_record(record);
+            self.stats.add_record(record);
         }
     }
 

@@ -9,7 +9,7 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every record of a JSON Lines file; each line must be whole JSON.
 fn journal(path: &Path) -> Vec<Value> {
@@ -334,4 +334,49 @@ fn resume_needs_json_lines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_resumed_summary_covers_the_whole_file_and_says_this_runs_part_apart() {
+    let s = server();
+    let dir = Dir::new("resume-scope");
+    let first = vec![s.url("/status/404"), s.url("/a")];
+    let out_file = dir.0.join("out.jsonl");
+    octopus()
+        .args(["--json", "-q", "-o"])
+        .arg(&out_file)
+        .arg(list(&dir, &first))
+        .assert()
+        .code(1);
+    // The same list, one more line: only that one is fetched.
+    let mut all = first.clone();
+    all.push(s.url("/status/500"));
+    let out = octopus()
+        .args(["--json", "--retries", "0", "--resume", "-o"])
+        .arg(&out_file)
+        .arg(list(&dir, &all))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json_summary(&out);
+    assert_eq!(
+        (&summary["urls"], &summary["resumed"]),
+        (&json!(3), &json!(2))
+    );
+    assert_eq!((&summary["ok"], &summary["failed"]), (&json!(1), &json!(2)));
+    assert_eq!(
+        summary["statuses"],
+        json!({"200": 1, "404": 1, "500": 1}),
+        "the statuses of the whole file, as its counts"
+    );
+    let host = s.addr().to_string();
+    assert_eq!(
+        summary["top_failing_hosts"],
+        json!([{"host": host, "failed": 2}])
+    );
+    assert_eq!(summary["latency_ms"]["fetched"], 3);
+    assert_eq!(
+        summary["this_run"],
+        json!({"urls": 1, "ok": 0, "failed": 1})
+    );
 }

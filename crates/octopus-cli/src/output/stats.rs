@@ -3,14 +3,18 @@
 //! in the text summary with `--stats`, with a latency histogram drawn in block characters
 //! when stderr is a terminal (as `hey` and `oha` print).
 //!
-//! Invariant: latency is of the responses received (not failures, cache answers, skipped or
-//! resumed lines), each its `fetch_time`: from sending the request to the end of the body,
+//! With `--resume`, the records of earlier runs the output file holds are counted too, as
+//! their JSON says (`add_record`): the statistics are of the whole file, like the counts.
+//!
+//! Invariant: latency is of the responses received (not failures, cache answers or skipped
+//! lines), each its `fetch_time`: from sending the request to the end of the body,
 //! without time spent waiting for a worker, a politeness limit or a retry. The steps (name
 //! lookup, connection, TLS handshake, first byte) are of the same responses, each counted
 //! where it happened (`Response::timings`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -83,24 +87,70 @@ impl Default for Stats {
     }
 }
 
+/// What the statistics take of one record, a response's or an earlier run's.
+struct Counted<'a> {
+    url: &'a str,
+    status: Option<u16>,
+    ok: bool,
+    /// A request went to the host (or its answer came from the cache).
+    sent: bool,
+    /// Its fetch time and steps, when it was fetched (not a cache answer).
+    fetched: Option<(Duration, [Option<Duration>; 4])>,
+}
+
 impl Stats {
     pub fn add(&mut self, r: &Response) {
-        if let Some(status) = r.status() {
+        let t = r.timings();
+        self.count(Counted {
+            url: r.url(),
+            status: r.status(),
+            ok: r.ok(),
+            sent: r.attempts() > 0 || r.status().is_some(),
+            fetched: r
+                .fetch_time()
+                .filter(|_| !r.cached())
+                .map(|took| (took, [t.dns, t.connect, t.tls, t.ttfb])),
+        });
+    }
+
+    /// Count a record of an earlier run, as its JSON says (`--resume`).
+    pub fn add_record(&mut self, record: &serde_json::Value) {
+        let ms = |field: &str| {
+            record[field]
+                .as_f64()
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        };
+        let status = record["status"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok());
+        let cached = record["cached"].as_bool().unwrap_or(false);
+        self.count(Counted {
+            url: record["url"].as_str().unwrap_or_default(),
+            status,
+            ok: record["ok"].as_bool().unwrap_or(false),
+            sent: record["attempts"].as_u64().unwrap_or(0) > 0 || status.is_some(),
+            fetched: ms("fetch_ms")
+                .filter(|_| !cached)
+                .map(|took| (took, ["dns_ms", "connect_ms", "tls_ms", "ttfb_ms"].map(ms))),
+        });
+    }
+
+    fn count(&mut self, r: Counted<'_>) {
+        if let Some(status) = r.status {
             *self.statuses.entry(status).or_default() += 1;
         }
         // A host is counted only when a request went to it (or its answer came from the
         // cache): not for a line that was never a URL octopus would fetch, nor one cancelled.
-        let sent = r.attempts() > 0 || r.status().is_some();
-        if !r.ok()
-            && sent
-            && let Some(host) = host(r.url())
+        if !r.ok
+            && r.sent
+            && let Some(host) = host(r.url)
         {
             *self.failures.entry(host.to_string()).or_default() += 1;
         }
-        if let Some(took) = r.fetch_time().filter(|_| !r.cached()) {
+        if let Some((took, steps)) = r.fetched {
             record(&mut self.latency, took);
-            let t = r.timings();
-            for (histogram, step) in self.steps.iter_mut().zip([t.dns, t.connect, t.tls, t.ttfb]) {
+            for (histogram, step) in self.steps.iter_mut().zip(steps) {
                 if let Some(step) = step {
                     record(histogram, step);
                 }
@@ -195,7 +245,7 @@ impl Stats {
 }
 
 /// Count `took` in `histogram` (in microseconds, at most an hour).
-fn record(histogram: &mut Option<Histogram<u64>>, took: std::time::Duration) {
+fn record(histogram: &mut Option<Histogram<u64>>, took: Duration) {
     if let Some(histogram) = histogram.as_mut() {
         let micros = u64::try_from(took.as_micros()).unwrap_or(HOUR_US);
         let _ = histogram.record(micros.clamp(1, HOUR_US));

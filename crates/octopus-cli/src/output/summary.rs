@@ -18,18 +18,22 @@ use crate::stop::StopReason;
 #[derive(Debug, Clone)]
 pub struct Tally {
     started: Instant,
+    /// Of every record of the output: this run's and, resumed, the earlier runs' the file
+    /// holds.
     pub counts: Counts,
-    /// Of this run's records (not those of earlier runs a resumed file holds).
     pub stats: Stats,
+    /// The earlier runs' part of `counts`.
+    earlier: Counts,
 }
 
 impl Tally {
-    /// A tally starting from `counts` (of an earlier run's records, or none).
-    pub fn start(counts: Counts) -> Self {
+    /// A tally starting from `counts` and `stats` (of earlier runs' records, or none).
+    pub fn start(counts: Counts, stats: Stats) -> Self {
         Tally {
             started: Instant::now(),
+            earlier: counts.clone(),
             counts,
-            stats: Stats::default(),
+            stats,
         }
     }
 
@@ -93,9 +97,22 @@ impl Tally {
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
             stats: self.stats.summary(),
+            this_run: RunPart {
+                urls,
+                ok: self.counts.ok - self.earlier.ok,
+                failed: self.counts.failed - self.earlier.failed,
+            },
             crawl: None,
         }
     }
+}
+
+/// This run's records, of a summary that counts a resumed file's too.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunPart {
+    pub urls: u64,
+    pub ok: u64,
+    pub failed: u64,
 }
 
 fn round3(x: f64) -> f64 {
@@ -121,6 +138,8 @@ pub struct Summary {
     pub stopped: Option<&'static str>,
     #[serde(flatten)]
     pub stats: StatsSummary,
+    /// This run's part of the counts (the rest is the earlier runs' of a resumed file).
+    pub this_run: RunPart,
     /// What `octopus crawl` did besides fetching (absent for `fetch`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crawl: Option<super::crawl_summary::CrawlCounts>,
@@ -169,8 +188,9 @@ impl Summary {
         }
         if c.resumed > 0 {
             s.push_str(&format!(
-                ", resumed: {} records of earlier runs (counted in ok and failed)",
-                c.resumed
+                ", resumed: {} records of earlier runs (counted in ok and failed, as in \
+                 every figure here); this run: {} ok, {} failed",
+                c.resumed, self.this_run.ok, self.this_run.failed
             ));
         }
         if self.limiter_waits > 0 {
