@@ -16,11 +16,10 @@ class Response:
     attempts: int
     redirects: int
     cached: bool
+    headers: dict[str, str]
     body: bytes
     @property
     def content(self) -> bytes: ...
-    @property
-    def headers(self) -> dict[str, str]: ...
 
 class Responses(Iterator[Response]):
     """The responses of a ``fetch_all``, as they complete."""
@@ -49,3 +48,11 @@ class Engine:
     @property
     def in_flight(self) -> int: ...
     def fetch_all(self, urls: Iterable[str]) -> Responses: ...
+
+def settings() -> list[tuple[str, str]]:
+    """Every keyword ``Engine`` takes, with what it takes in words."""
+    ...
+
+def setting_example(name: str) -> Any:
+    """A value the setting ``name`` takes."""
+    ...

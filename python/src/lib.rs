@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 /// How often `wait` looks for a signal (Ctrl-C).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
@@ -102,52 +102,101 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
         })
 }
 
-/// Apply one setting (a keyword of `Engine(...)`) to the builder; a name it does not know
-/// is a `TypeError` naming it.
-fn configure(
-    builder: octopus::Builder,
-    name: &str,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<octopus::Builder> {
-    let secs = |value: &Bound<'_, PyAny>| seconds(name, value.extract::<f64>()?);
-    Ok(match name {
-        "concurrency" => builder.concurrency(value.extract()?),
-        "timeout" => builder.timeout(secs(value)?),
-        "connect_timeout" => builder.connect_timeout(secs(value)?),
-        "cache_ttl" => builder.cache_ttl(secs(value)?),
-        "per_host" => builder.per_host(value.extract()?),
-        "rate" => builder.rate(value.extract()?),
-        "delay" => builder.delay(secs(value)?),
-        "retries" => builder.retries(value.extract()?),
-        "max_redirects" => builder.max_redirects(value.extract()?),
-        "insecure" => builder.accept_invalid_certs(value.extract()?),
-        "user_agent" => builder.user_agent(&value.extract::<String>()?),
-        "headers" => value
-            .extract::<Vec<(String, String)>>()?
-            .iter()
-            .fold(builder, |b, (n, v)| b.header(n, v)),
-        "limits" => value
-            .extract::<Vec<(String, usize)>>()?
-            .iter()
-            .fold(builder, |b, (prefix, n)| b.limit(prefix, *n)),
-        "redis" => builder.redis(&value.extract::<String>()?),
-        "redis_prefix" => builder.redis_prefix(&value.extract::<String>()?),
-        "redis_lease" => builder.redis_lease(secs(value)?),
-        "warc" => builder.warc(value.extract::<std::path::PathBuf>()?),
-        "output_dir" => builder.save_to(value.extract::<std::path::PathBuf>()?),
-        _ => return Err(PyTypeError::new_err(format!("unexpected setting '{name}'"))),
+/// Keywords of `Engine(...)` that name a setting otherwise (the original's plurals).
+const ALIASES: [(&str, octopus::Setting); 2] = [
+    ("headers", octopus::Setting::Header),
+    ("limits", octopus::Setting::Limit),
+];
+
+/// The setting a keyword of `Engine(...)` names: the library's name with `_` for `-`
+/// (`connect_timeout`), or an alias; a keyword that names none is a `TypeError`.
+fn setting_named(name: &str) -> PyResult<octopus::Setting> {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, setting)| *setting)
+        .or_else(|| octopus::Setting::from_name(name))
+        .ok_or_else(|| PyTypeError::new_err(format!("unexpected setting '{name}'")))
+}
+
+/// A Python value as a setting's value: bool, int, float, str, bytes, a path, or a list
+/// or tuple of those.
+fn setting_value(name: &str, value: &Bound<'_, PyAny>) -> PyResult<octopus::SettingValue> {
+    use octopus::SettingValue as V;
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
+    if value.is_instance_of::<PyBool>() {
+        return Ok(V::Bool(value.extract()?));
+    }
+    if value.is_instance_of::<PyInt>() {
+        return Ok(V::Int(value.extract()?));
+    }
+    if value.is_instance_of::<PyFloat>() {
+        return Ok(V::Float(value.extract()?));
+    }
+    if value.is_instance_of::<PyString>() {
+        return Ok(V::Text(value.extract()?));
+    }
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(V::Bytes(bytes.as_bytes().to_vec()));
+    }
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        let items = value.try_iter()?;
+        return items
+            .map(|item| setting_value(name, &item?))
+            .collect::<PyResult<Vec<_>>>()
+            .map(V::List);
+    }
+    if let Ok(path) = value.extract::<std::path::PathBuf>() {
+        return Ok(V::Text(path.display().to_string()));
+    }
+    let kind = value.get_type().name()?;
+    Err(PyTypeError::new_err(format!(
+        "setting '{name}' cannot take a {kind}"
+    )))
+}
+
+/// A setting's value as Python's (for `setting_example`).
+fn python_value(py: Python<'_>, value: &octopus::SettingValue) -> PyResult<Py<PyAny>> {
+    use octopus::SettingValue as V;
+    Ok(match value {
+        V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+        V::Int(n) => n.into_pyobject(py)?.into_any().unbind(),
+        V::Float(x) => x.into_pyobject(py)?.into_any().unbind(),
+        V::Text(t) => t.into_pyobject(py)?.into_any().unbind(),
+        V::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
+        V::List(items) => {
+            let items = items
+                .iter()
+                .map(|item| python_value(py, item))
+                .collect::<PyResult<Vec<_>>>()?;
+            pyo3::types::PyTuple::new(py, items)?.into_any().unbind()
+        }
+        _ => py.None(),
     })
+}
+
+/// Every setting `Engine(...)` takes, by keyword, with what it takes (the library's
+/// table: a setting added there is a keyword here).
+#[pyfunction]
+fn settings() -> Vec<(String, &'static str)> {
+    octopus::Setting::ALL
+        .iter()
+        .map(|s| (s.name().replace('-', "_"), s.takes()))
+        .collect()
+}
+
+/// A value the setting named `name` takes (for tests and documentation).
+#[pyfunction]
+fn setting_example(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    python_value(py, &setting_named(name)?.example())
 }
 
 #[pymethods]
 impl Engine {
-    /// An engine with these settings (keywords, seconds as numbers; a setting not given
-    /// is octopus's default, `None` leaves it so): `concurrency`, `timeout`,
-    /// `connect_timeout`, `cache_ttl`, `per_host`, `rate`, `delay`, `retries`,
-    /// `max_redirects`, `insecure`, `user_agent`, `headers` (`(name, value)` pairs),
-    /// `limits` (`(url_prefix, n)` pairs: at most `n` requests in flight to URLs starting
-    /// with the prefix), `redis` (a `redis://` URL: limits shared through it),
-    /// `redis_prefix`, `redis_lease`, `warc` (a file), `output_dir`.
+    /// An engine with these settings: every setting of the library's builder, by its name
+    /// with `_` for `-` (`settings()` lists them with what each takes: seconds as numbers,
+    /// `headers`/`header` as `(name, value)` pairs, `limits`/`limit` as `(url_prefix, n)`
+    /// pairs, …). A setting not given is octopus's default; `None` leaves it so.
     #[new]
     #[pyo3(signature = (**settings))]
     fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -155,7 +204,11 @@ impl Engine {
         let mut builder = octopus::Octopus::builder();
         for (name, value) in settings.into_iter().flatten() {
             if !value.is_none() {
-                builder = configure(builder, &name.extract::<String>()?, &value)?;
+                let name = name.extract::<String>()?;
+                let setting = setting_named(&name)?;
+                builder = builder
+                    .set(setting, setting_value(&name, &value)?)
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?;
             }
         }
         let otto = builder
@@ -199,10 +252,11 @@ impl Engine {
             request = request.with_max_redirects(n);
         }
         self.otto.enqueue(request, move |r: &octopus::Response| {
-            let response = Response::from(r);
             keep_thread_state();
             Python::attach(|py| {
-                if let Err(e) = callback.call1(py, (response,)) {
+                let called =
+                    Response::new(py, r).and_then(|response| callback.call1(py, (response,)));
+                if let Err(e) = called {
                     e.write_unraisable(py, Some(callback.bind(py)));
                 }
             });
@@ -315,7 +369,7 @@ impl Responses {
                 inner.next_timeout(SIGNAL_CHECK)
             });
             match next {
-                Some(Some(response)) => return Ok(Some(Response::from(&response))),
+                Some(Some(response)) => return Response::new(py, &response).map(Some),
                 Some(None) => return Ok(None),
                 None => py.check_signals()?,
             }
@@ -323,7 +377,8 @@ impl Responses {
     }
 }
 
-/// What came of one URL, read once from octopus's response.
+/// What came of one URL, read once from octopus's response: the body one `bytes` object
+/// and the headers one list and one dict, made when the response is, never copied again.
 #[pyclass(module = "octopus._octopus", frozen, get_all)]
 struct Response {
     /// The URL asked for.
@@ -332,8 +387,10 @@ struct Response {
     final_url: Option<String>,
     /// The HTTP status (`None` when no response came).
     status: Option<u16>,
-    /// The response's headers, in order, names in lower case.
-    header_list: Vec<(String, String)>,
+    /// The response's headers, in order, names in lower case: `(name, value)` tuples.
+    header_list: Py<PyList>,
+    /// The headers as a dict (repeated names joined with ", ", as requests does).
+    headers: Py<PyDict>,
     /// Why there is no response (`None` when there is one).
     error: Option<String>,
     /// The kind of failure (`dns`, `connect`, `timeout`, `tls`, …), or `None`.
@@ -346,25 +403,36 @@ struct Response {
     redirects: u32,
     /// Served from the cache.
     cached: bool,
-    body: Vec<u8>,
+    /// The body.
+    body: Py<PyBytes>,
 }
 
-impl From<&octopus::Response> for Response {
-    fn from(r: &octopus::Response) -> Self {
-        Response {
+impl Response {
+    fn new(py: Python<'_>, r: &octopus::Response) -> PyResult<Response> {
+        let pairs: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (n.to_string(), value)
+            })
+            .collect();
+        let headers = PyDict::new(py);
+        for (name, value) in &pairs {
+            match headers.get_item(name)? {
+                Some(before) => {
+                    let joined = format!("{}, {value}", before.extract::<String>()?);
+                    headers.set_item(name, joined)?;
+                }
+                None => headers.set_item(name, value)?,
+            }
+        }
+        Ok(Response {
             url: r.url().to_string(),
             final_url: r.final_url().map(str::to_string),
             status: r.status(),
-            header_list: r
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+            header_list: PyList::new(py, pairs)?.unbind(),
+            headers: headers.unbind(),
             error: r.error().map(|f| f.message().to_string()),
             error_kind: r.error().map(|f| f.kind().to_string()),
             elapsed: r.elapsed().as_secs_f64(),
@@ -372,31 +440,17 @@ impl From<&octopus::Response> for Response {
             attempts: r.attempts(),
             redirects: r.redirects(),
             cached: r.cached(),
-            body: r.body().to_vec(),
-        }
+            body: PyBytes::new(py, r.body()).unbind(),
+        })
     }
 }
 
 #[pymethods]
 impl Response {
-    /// The body, as bytes.
+    /// The body, as bytes (the same object as `body`).
     #[getter]
-    fn content<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.body)
-    }
-
-    /// The headers as a dict (repeated names joined with ", ", as requests does).
-    #[getter]
-    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (name, value) in &self.header_list {
-            let joined = match dict.get_item(name)? {
-                Some(before) => format!("{}, {value}", before.extract::<String>()?),
-                None => value.clone(),
-            };
-            dict.set_item(name, joined)?;
-        }
-        Ok(dict)
+    fn content(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.body.clone_ref(py)
     }
 }
 
@@ -406,5 +460,7 @@ fn _octopus(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Engine>()?;
     module.add_class::<Response>()?;
     module.add_class::<Responses>()?;
+    module.add_function(wrap_pyfunction!(settings, module)?)?;
+    module.add_function(wrap_pyfunction!(setting_example, module)?)?;
     Ok(())
 }

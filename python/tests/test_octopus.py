@@ -226,3 +226,38 @@ def test_many_octopuses_one_after_another(server):
         del otto
         gc.collect()
     assert statuses == [200] * 150
+
+
+def test_every_setting_of_the_library_is_an_engine_keyword(tmp_path, monkeypatch):
+    from octopus import _octopus
+
+    monkeypatch.chdir(tmp_path)  # examples that are files land here
+    names = [name for name, _ in _octopus.settings()]
+    assert {"concurrency", "timeout", "connect_timeout", "insecure", "retries",
+            "max_redirects", "header", "limit", "redis", "warc", "output_dir"} <= set(names)
+    for name, takes in _octopus.settings():
+        assert takes, name
+        example = _octopus.setting_example(name)
+        try:
+            engine = _octopus.Engine(**{name: example})
+        except ValueError:
+            # Taken, then refused by its check (a Redis that does not answer, PEM that is
+            # not a certificate): reached all the same.
+            continue
+        engine.stop()
+    with pytest.raises(TypeError, match="unexpected setting 'bogus'"):
+        _octopus.Engine(bogus=1)
+    with pytest.raises(ValueError, match="timeout 'soon': takes a number of seconds"):
+        _octopus.Engine(timeout="soon")
+
+
+def test_a_responses_body_and_headers_are_made_once(server):
+    from octopus import _octopus
+
+    engine = _octopus.Engine(concurrency=2)
+    got = list(engine.fetch_all([server.url("/")]))
+    assert len(got) == 1
+    r = got[0]
+    assert r.content is r.content is r.body
+    assert r.headers is r.headers
+    assert isinstance(r.headers, dict) and isinstance(r.header_list, list)

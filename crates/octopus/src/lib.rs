@@ -78,7 +78,7 @@ mod status;
 mod timings;
 mod warc;
 
-pub use builder::{Builder, Error, Setting};
+pub use builder::{Builder, Error, Setting, SettingValue};
 pub use capture::{Hash, Layout, Link, LinkKind, Saved, normalise};
 pub use crawl::{BrokenLink, Crawl, CrawlProgress, CrawlStop, CrawlSummary, Scope, Visit};
 pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};

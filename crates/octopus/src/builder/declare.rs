@@ -53,6 +53,24 @@ macro_rules! settings {
         impl Builder {
             $( settings!(@setter $kind $setter $ty; $(#[$doc])*); )*
 
+            /// Set `setting`'s field to `value` ([`Builder::set`]); `Err`: what it takes.
+            pub(super) fn assign(
+                &mut self,
+                setting: Setting,
+                value: &$crate::builder::by_name::SettingValue,
+            ) -> Result<(), &'static str> {
+                use $crate::builder::by_name::FromValue;
+                match setting {
+                    $( $(
+                        Setting::$variant => {
+                            self.$setter = FromValue::from_value(value)
+                                .ok_or(<settings!(@field $kind $ty) as FromValue>::TAKES)?;
+                        }
+                    )? )*
+                }
+                Ok(())
+            }
+
             /// Every setting's own check, in the table's order: the first refused, with
             /// which setting it is.
             pub(super) fn refused(&self) -> Result<(), (Setting, $crate::builder::checks::Refused)> {
@@ -83,6 +101,24 @@ macro_rules! settings {
             pub fn name(self) -> &'static str {
                 match self {
                     $( $( Setting::$variant => $name, )? )*
+                }
+            }
+
+            /// What the setting takes by name ([`Builder::set`]), in words: `a number of
+            /// seconds, 0 or more`, `a list`, …
+            pub fn takes(self) -> &'static str {
+                use $crate::builder::by_name::FromValue;
+                match self {
+                    $( $( Setting::$variant => <settings!(@field $kind $ty) as FromValue>::TAKES, )? )*
+                }
+            }
+
+            /// A value the setting takes by name ([`Builder::set`]): for tests and
+            /// documentation.
+            pub fn example(self) -> $crate::builder::by_name::SettingValue {
+                use $crate::builder::by_name::FromValue;
+                match self {
+                    $( $( Setting::$variant => <settings!(@field $kind $ty) as FromValue>::example(), )? )*
                 }
             }
         }

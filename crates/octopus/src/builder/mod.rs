@@ -6,6 +6,7 @@
 
 #[macro_use]
 mod declare;
+pub(crate) mod by_name;
 pub(crate) mod checks;
 pub(crate) mod error;
 mod fdlimit;
@@ -18,6 +19,7 @@ use crate::http::Client;
 use crate::input::mask_userinfo;
 use crate::run::Octopus;
 use crate::shared::SharedLimits;
+pub use by_name::SettingValue;
 pub use error::Error;
 pub use table::{Builder, Setting};
 pub(crate) use validate::checked_header;

@@ -36,7 +36,7 @@ settings! {
 
     /// Follow at most `n` redirects (default [`defaults::MAX_REDIRECTS`]); 0 does not follow
     /// them (the 3xx is the response).
-    set max_redirects: u32 = defaults::MAX_REDIRECTS;
+    set max_redirects: u32 = defaults::MAX_REDIRECTS => MaxRedirects "max-redirects";
 
     /// The HTTP method (upper-cased); default GET, or POST when a body is set.
     text method: String => Method "method";
@@ -45,13 +45,13 @@ settings! {
     field header: Vec<(String, String)> => Header "header";
 
     /// A request body, sent with every request.
-    into body: Vec<u8>;
+    into body: Vec<u8> => Body "data";
 
     /// The `User-Agent` header (default `octopus/VERSION`).
     text user_agent: String => UserAgent "user-agent";
 
     /// Accept any TLS certificate (default: verify them).
-    set accept_invalid_certs: bool;
+    set accept_invalid_certs: bool => Insecure "insecure";
 
     /// Trust only the certificate authorities in `pem` (PEM, one or more certificates), like
     /// curl's `--cacert`. Without it, the operating system's trusted roots are used
@@ -67,13 +67,13 @@ settings! {
 
     /// Whether, without [`Builder::proxy`], the proxy environment variables (`HTTP_PROXY`,
     /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are honoured (default true).
-    set proxy_from_env: bool = true;
+    set proxy_from_env: bool = true => ProxyFromEnv "proxy-from-env";
 
     /// Addresses for names (`resolve(host, port, addr)`, repeatable).
     field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";
 
     /// Name servers asked instead of `/etc/resolv.conf`'s (`dns_server(addr)`, repeatable).
-    field dns_server: Vec<SocketAddr>;
+    field dns_server: Vec<SocketAddr> => DnsServer "dns-server";
 
     /// At most this many names looked up at once (default [`defaults::DNS_CONCURRENCY`]):
     /// lookups past it wait their turn, so that a burst of new names does not overwhelm a
@@ -84,24 +84,24 @@ settings! {
 
     /// The largest body read per URL (default [`defaults::MAX_BODY`]); a larger one is a
     /// `body_too_large` failure.
-    set max_body: u64 = defaults::MAX_BODY;
+    set max_body: u64 = defaults::MAX_BODY => MaxBody "max-body";
 
     /// Keep bodies in responses (default true); without them only their size is counted.
-    set keep_bodies: bool = true;
+    set keep_bodies: bool = true => KeepBodies "keep-bodies";
 
     /// Keep headers in responses (default true; the `Content-Type` is kept either way).
-    set keep_headers: bool = true;
+    set keep_headers: bool = true => KeepHeaders "keep-headers";
 
     /// Digests of each body to compute, as it streams through ([`crate::Response::hash`]).
-    list hashes: Hash;
+    list hashes: Hash => Hashes "hash";
 
     /// Read the `<title>` of HTML responses ([`crate::Response::title`]), with an HTML
     /// tokenizer over at most the first 8 MiB of the body.
-    set titles: bool;
+    set titles: bool => Titles "title";
 
     /// Read the links of HTML responses ([`crate::Response::links`]) with the same
     /// tokenizer, resolved and normalised.
-    set links: bool;
+    set links: bool => Links "links";
 
     /// Save each body whose status is OK ([`Builder::ok_status`]) under `dir` (created if
     /// needed), in the [`Builder::save_layout`]: written whole or not at all, never
@@ -109,10 +109,10 @@ settings! {
     into save_to: PathBuf => OutputDir "output-dir";
 
     /// How saved bodies are laid out (default [`defaults::LAYOUT`]).
-    set save_layout: Layout = defaults::LAYOUT;
+    set save_layout: Layout = defaults::LAYOUT => Layout "layout";
 
     /// Save every HTTP response's body, whatever its status (default: OK ones only).
-    set save_all: bool;
+    set save_all: bool => SaveAll "save-all";
 
     /// Do not fetch a URL whose file is already saved (mirror layout): its response says
     /// it was skipped ([`crate::Response::skipped`]).
@@ -151,7 +151,7 @@ settings! {
 
     /// What decides a request's shard (default [`defaults::SHARD_BY`]: every URL of a host in
     /// one shard).
-    set shard_by: ShardBy = defaults::SHARD_BY;
+    set shard_by: ShardBy = defaults::SHARD_BY => ShardBy "shard-by";
 
     /// Share `per_host`, `limit`, `rate` and `delay` with every process that names the same
     /// Redis (`redis://host:port/db`) and [`Builder::redis_prefix`]: together they never
@@ -185,7 +185,7 @@ settings! {
     some cache_ttl: Duration => CacheTtl "cache-ttl", check bounded;
 
     /// The most responses the cache keeps (default [`defaults::CACHE_SIZE`]).
-    set cache_size: usize = defaults::CACHE_SIZE;
+    set cache_size: usize = defaults::CACHE_SIZE => CacheSize "cache-size";
 
     /// At most `n` requests in flight to one host (scheme, host and port).
     some per_host: usize => PerHost "per-host", check at_least_one;
@@ -205,7 +205,7 @@ settings! {
 
     /// Retry transport failures, timeouts and [`Builder::retry_on`] statuses up to `n` times
     /// (default [`defaults::RETRIES`]).
-    set retries: u32 = defaults::RETRIES;
+    set retries: u32 = defaults::RETRIES => Retries "retries";
 
     /// Statuses that are retried (default [`defaults::RETRY_ON`]).
     list retry_on: RangeInclusive<u16> = defaults::RETRY_ON.to_vec() =>
