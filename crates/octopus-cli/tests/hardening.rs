@@ -96,6 +96,48 @@ fn a_name_that_does_not_resolve_is_a_dns_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_netns),
+    ignore = "unshare -rn (an empty network namespace in a user namespace) is not allowed here"
+)]
+fn a_name_server_that_cannot_be_reached_is_said_so_for_every_name() {
+    // No loopback in the namespace: the name server cannot be sent a query. Before, each
+    // lookup tried again in a loop until the deadline and said `timeout`. The deadline is
+    // far away: the records come at once, or the test waits for it.
+    let bin = env!("CARGO_BIN_EXE_octopus");
+    let names = [
+        "http://a.example/",
+        "http://b.example/",
+        "http://c.example/",
+        "http://d.example/",
+    ];
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-rn",
+            bin,
+            "--json",
+            "-q",
+            "--timeout",
+            "120s",
+            "--dns-server",
+            "127.0.0.1:9",
+        ])
+        .args(names)
+        .output()
+        .expect("unshare(1) from util-linux");
+    let records = records(&out);
+    assert_eq!(records.len(), names.len(), "{}", stderr(&out));
+    for rec in &records {
+        assert_eq!(rec["error"]["kind"], "dns", "{rec}");
+        let message = rec["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("name server 127.0.0.1:9 cannot be reached ("),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn empty_inputs_and_comment_only_inputs_are_fine() {
     for input in ["", "# only\n# comments\n\n   \n"] {
         let out = octopus().arg("--json").write_stdin(input).output().unwrap();
