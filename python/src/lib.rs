@@ -13,9 +13,13 @@
 
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
+
+mod keywords;
+
+use keywords::{setting_example, setting_named, setting_value, settings};
 
 /// How often `wait` looks for a signal (Ctrl-C).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
@@ -100,95 +104,6 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
                 "{name} must be a positive number of seconds, not {value}"
             ))
         })
-}
-
-/// Keywords of `Engine(...)` that name a setting otherwise (the original's plurals).
-const ALIASES: [(&str, octopus::Setting); 2] = [
-    ("headers", octopus::Setting::Header),
-    ("limits", octopus::Setting::Limit),
-];
-
-/// The setting a keyword of `Engine(...)` names: the library's name with `_` for `-`
-/// (`connect_timeout`), or an alias; a keyword that names none is a `TypeError`.
-fn setting_named(name: &str) -> PyResult<octopus::Setting> {
-    ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == name)
-        .map(|(_, setting)| *setting)
-        .or_else(|| octopus::Setting::from_name(name))
-        .ok_or_else(|| PyTypeError::new_err(format!("unexpected setting '{name}'")))
-}
-
-/// A Python value as a setting's value: bool, int, float, str, bytes, a path, or a list
-/// or tuple of those.
-fn setting_value(name: &str, value: &Bound<'_, PyAny>) -> PyResult<octopus::SettingValue> {
-    use octopus::SettingValue as V;
-    use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
-    if value.is_instance_of::<PyBool>() {
-        return Ok(V::Bool(value.extract()?));
-    }
-    if value.is_instance_of::<PyInt>() {
-        return Ok(V::Int(value.extract()?));
-    }
-    if value.is_instance_of::<PyFloat>() {
-        return Ok(V::Float(value.extract()?));
-    }
-    if value.is_instance_of::<PyString>() {
-        return Ok(V::Text(value.extract()?));
-    }
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(V::Bytes(bytes.as_bytes().to_vec()));
-    }
-    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-        let items = value.try_iter()?;
-        return items
-            .map(|item| setting_value(name, &item?))
-            .collect::<PyResult<Vec<_>>>()
-            .map(V::List);
-    }
-    if let Ok(path) = value.extract::<std::path::PathBuf>() {
-        return Ok(V::Text(path.display().to_string()));
-    }
-    let kind = value.get_type().name()?;
-    Err(PyTypeError::new_err(format!(
-        "setting '{name}' cannot take a {kind}"
-    )))
-}
-
-/// A setting's value as Python's (for `setting_example`).
-fn python_value(py: Python<'_>, value: &octopus::SettingValue) -> PyResult<Py<PyAny>> {
-    use octopus::SettingValue as V;
-    Ok(match value {
-        V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-        V::Int(n) => n.into_pyobject(py)?.into_any().unbind(),
-        V::Float(x) => x.into_pyobject(py)?.into_any().unbind(),
-        V::Text(t) => t.into_pyobject(py)?.into_any().unbind(),
-        V::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
-        V::List(items) => {
-            let items = items
-                .iter()
-                .map(|item| python_value(py, item))
-                .collect::<PyResult<Vec<_>>>()?;
-            pyo3::types::PyTuple::new(py, items)?.into_any().unbind()
-        }
-        _ => py.None(),
-    })
-}
-
-/// Every setting `Engine(...)` takes, by keyword, with what it takes (the library's
-/// table: a setting added there is a keyword here).
-#[pyfunction]
-fn settings() -> Vec<(String, &'static str)> {
-    octopus::Setting::ALL
-        .iter()
-        .map(|s| (s.name().replace('-', "_"), s.takes()))
-        .collect()
-}
-
-/// A value the setting named `name` takes (for tests and documentation).
-#[pyfunction]
-fn setting_example(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-    python_value(py, &setting_named(name)?.example())
 }
 
 #[pymethods]

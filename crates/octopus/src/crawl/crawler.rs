@@ -12,21 +12,18 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::engines::{Event, Handler, Shared, SitemapRead};
 use super::robots::{Origins, Rules as RobotsRules, Verdict};
 use super::scope::Rules;
-use super::sitemap::{self, Sitemap};
 use super::store::{Admitted, Entry, Failed, Store};
-use super::{CrawlProgress, CrawlStop, CrawlSummary, ROBOTS_AGENT, Visit};
+use super::{CrawlProgress, CrawlStop, CrawlSummary, Visit};
 use crate::builder::Error;
-use crate::capture::{LinkKind, normalise};
-use crate::failure::ErrorKind;
-use crate::input::Request;
-use crate::response::Response;
+use crate::capture::normalise;
 use crate::run::Octopus;
 
 /// How often a crawl waiting for pages looks whether it was stopped.
@@ -37,36 +34,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Sitemaps a crawl reads at most (an index may name many).
 const MAX_SITEMAPS: usize = 1000;
-
-/// What a crawl's pages are handed to.
-pub(super) type Handler = Arc<dyn Fn(&Response, &Visit) + Send + Sync>;
-
-/// What an engine's thread tells the crawl.
-enum Event {
-    /// A page was fetched and handed to the handler.
-    Page {
-        visit: Visit,
-        /// Its links to consider (forms only when followed).
-        links: Vec<Url>,
-        /// Where its redirects ended, when elsewhere.
-        reached: Option<String>,
-        failed: Option<Failed>,
-    },
-    /// An origin's robots.txt was answered.
-    Robots { origin: String, rules: RobotsRules },
-    /// A sitemap was read.
-    Sitemap(SitemapRead),
-    /// A page was not fetched: the crawl was stopped first (it stays in the frontier).
-    Cancelled,
-}
-
-/// A sitemap read, and where it was named.
-struct SitemapRead {
-    url: String,
-    /// Named by a robots.txt (or by a sitemap it named), not by [`super::Crawl::sitemap`].
-    from_robots: bool,
-    sitemap: Sitemap,
-}
 
 /// What the crawl does, as settings.
 pub(super) struct Plan {
@@ -95,16 +62,6 @@ pub(super) struct Engines {
     pub files: Option<Octopus>,
     pub stop: CrawlStop,
     pub progress: Option<CrawlProgress>,
-}
-
-/// The engines and the handler, shared with the engines' threads.
-struct Shared {
-    pages: Octopus,
-    files: Option<Octopus>,
-    stop: CrawlStop,
-    handler: Handler,
-    forms: bool,
-    events: SyncSender<Event>,
 }
 
 pub(super) struct Crawler {
@@ -428,21 +385,7 @@ impl Crawler {
         };
         self.sitemaps_in_flight += 1;
         self.summary.sitemaps += 1;
-        let shared = Arc::clone(&self.shared);
-        let named = url.to_string();
-        files.enqueue(url, move |response: &Response| {
-            let sitemap = match response.ok() {
-                true => sitemap::read(response.body()),
-                false => Sitemap::default(),
-            };
-            let url = named;
-            let read = SitemapRead {
-                url,
-                from_robots,
-                sitemap,
-            };
-            shared.tell(Event::Sitemap(read));
-        });
+        self.shared.ask_sitemap(files, url, from_robots);
     }
 
     /// A sitemap was read: its pages admitted (those in scope; found on the sitemap, for
@@ -473,84 +416,6 @@ impl Crawler {
         if let Err(e) = result {
             self.fail(e);
         }
-    }
-}
-
-impl Shared {
-    /// Fetch a page (an external link: HEAD, then GET if HEAD was not a success); its
-    /// handler, then what came of it told to the crawl.
-    fn fetch(self: &Arc<Self>, url: Url, visit: Visit) {
-        let shared = Arc::clone(self);
-        if !visit.external {
-            return self.pages.enqueue(url, move |response: &Response| {
-                shared.page(response, visit);
-            });
-        }
-        let head = match Request::new(url.as_str()).with_method("HEAD") {
-            Ok(head) => head,
-            Err(_) => Request::new(url.as_str()),
-        };
-        self.pages.enqueue(head, move |response: &Response| {
-            if response.ok() {
-                return shared.page(response, visit);
-            }
-            let again = Arc::clone(&shared);
-            shared.pages.enqueue(url, move |response: &Response| {
-                again.page(response, visit);
-            });
-        });
-    }
-
-    /// A page's response: its handler, then its links to the crawl (unless the crawl's stop
-    /// cancelled it: then nothing was fetched, and nothing is handled).
-    fn page(&self, response: &Response, visit: Visit) {
-        let cancelled = response.error().map(|f| f.kind()) == Some(ErrorKind::Cancelled);
-        if cancelled && self.stop.is_stopped() {
-            return self.tell(Event::Cancelled);
-        }
-        // Fetched again for its links only: its handler saw it the first time.
-        if !visit.again {
-            (self.handler)(response, &visit);
-        }
-        let links = match visit.external {
-            true => Vec::new(),
-            false => response
-                .links()
-                .iter()
-                .filter(|link| self.forms || link.kind() != LinkKind::Form)
-                .map(|link| link.url().clone())
-                .collect(),
-        };
-        let reached = response
-            .final_url()
-            .filter(|f| *f != response.url())
-            .map(str::to_string);
-        let failed = (!response.ok()).then(|| Failed {
-            status: response.status(),
-            error: response.error().map(|f| f.kind().as_str()),
-        });
-        self.tell(Event::Page {
-            visit,
-            links,
-            reached,
-            failed,
-        });
-    }
-
-    /// Fetch an origin's robots.txt; its rules told to the crawl.
-    fn ask_robots(self: &Arc<Self>, robots_txt: Url) {
-        let Some(robots) = &self.files else { return };
-        let origin = robots_txt.origin().ascii_serialization();
-        let shared = Arc::clone(self);
-        robots.enqueue(robots_txt, move |response: &Response| {
-            let rules = RobotsRules::of(response, ROBOTS_AGENT);
-            shared.tell(Event::Robots { origin, rules });
-        });
-    }
-
-    fn tell(&self, event: Event) {
-        // The crawl waits for every URL it handed out: it is there to receive.
-        let _ = self.events.send(event);
     }
 }
 

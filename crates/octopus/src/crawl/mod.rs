@@ -9,6 +9,9 @@
 //! page limit); the crawl ends when both engines (pages, robots.txt) have nothing left.
 
 mod crawler;
+mod engines;
+mod found;
+mod handles;
 mod robots;
 mod scope;
 mod sitemap;
@@ -16,7 +19,6 @@ mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use regex::Regex;
@@ -27,6 +29,8 @@ use crate::capture::normalise;
 use crate::input::parse_target;
 use crate::response::Response;
 use crawler::{Crawler, Engines, Plan};
+pub use found::{BrokenLink, CrawlSummary, Visit};
+pub use handles::{CrawlProgress, CrawlStop};
 use scope::Rules;
 pub use scope::Scope;
 use store::Store;
@@ -43,64 +47,6 @@ pub const WINDOW: usize = 1024;
 type Recorded = Box<dyn Fn(&str) -> bool + Send + Sync>;
 /// What a crawl's broken links are reported to (see [`Crawl::broken_links`]).
 type Report = Box<dyn FnMut(&str, Vec<BrokenLink>) + Send>;
-
-/// Stops a running crawl from another thread (on Ctrl-C, say): no new request starts;
-/// requests in flight finish and their pages are handled; the rest stays in the frontier,
-/// for a crawl with the same [`Crawl::state`] to continue. Cloned, it stops the same crawl.
-#[derive(Debug, Clone, Default)]
-pub struct CrawlStop(Arc<AtomicBool>);
-
-impl CrawlStop {
-    /// A handle for [`Crawl::stop_with`].
-    pub fn new() -> CrawlStop {
-        CrawlStop::default()
-    }
-
-    /// Stop the crawl (it returns soon after, its summary saying `stopped`).
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether [`CrawlStop::stop`] was called.
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// How far a running crawl is, read from another thread (for a progress bar, say):
-/// [`Crawl::progress_with`]. Cloned, it reads the same crawl.
-#[derive(Debug, Clone, Default)]
-pub struct CrawlProgress(Arc<AtomicU64>);
-
-impl CrawlProgress {
-    /// A handle for [`Crawl::progress_with`].
-    pub fn new() -> CrawlProgress {
-        CrawlProgress::default()
-    }
-
-    /// URLs admitted and not yet handled: waiting in the frontier or in flight (updated a
-    /// few times a second).
-    pub fn frontier(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    fn set_frontier(&self, n: u64) {
-        self.0.store(n, Ordering::Relaxed);
-    }
-}
-
-/// A link that failed, as a page links to it ([`Crawl::broken_links`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BrokenLink {
-    /// The link (normalised).
-    pub url: String,
-    /// Its status, when it was answered (and the status is not a success).
-    pub status: Option<u16>,
-    /// The kind of its failure (`ErrorKind::as_str`: `connect`, `timeout`, …) when it was
-    /// not answered.
-    pub error: Option<String>,
-}
 
 /// A crawl from seeds: what it follows, how deep, how many pages, whether robots.txt is
 /// honoured; fetched with the builder's settings.
@@ -147,71 +93,6 @@ impl std::fmt::Debug for Crawl {
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
-}
-
-/// Where a page was found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Visit {
-    depth: u32,
-    parent: Option<Arc<str>>,
-    /// The page's row in the store, and its parent's.
-    id: i64,
-    parent_id: Option<i64>,
-    external: bool,
-    /// Fetched again for its links only (found closer to a seed): not handed to the handler.
-    again: bool,
-}
-
-impl Visit {
-    /// Links from a seed: 0 for a seed, one more for each page on the way.
-    pub fn depth(&self) -> u32 {
-        self.depth
-    }
-
-    /// The page whose link led here (`None` for a seed).
-    pub fn parent(&self) -> Option<&str> {
-        self.parent.as_deref()
-    }
-
-    /// An external link checked (out of the scope, with [`Crawl::check_external`]): asked
-    /// with HEAD, then GET if HEAD was not answered with success; its links not followed.
-    pub fn external(&self) -> bool {
-        self.external
-    }
-}
-
-/// What a crawl did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CrawlSummary {
-    /// URLs fetched (each page's handler was called).
-    pub pages: u64,
-    /// Links out of the scope or the patterns: not fetched (each URL once, however many
-    /// pages link to it).
-    pub out_of_scope: u64,
-    /// External links checked ([`Crawl::check_external`]), among the pages.
-    pub external: u64,
-    /// Pages a stopped crawl had handled whose handler's work was lost ([`Crawl::recorded`]):
-    /// fetched again.
-    pub requeued: u64,
-    /// The crawl was stopped ([`CrawlStop`]) before its frontier was empty.
-    pub stopped: bool,
-    /// URLs robots.txt disallowed: not fetched.
-    pub disallowed: u64,
-    /// URLs of hosts whose robots.txt could not be fetched (no connection, a timeout):
-    /// not fetched, as RFC 9309 says, and reported as broken links with that failure's
-    /// kind ([`Crawl::broken_links`]).
-    pub robots_failed: u64,
-    /// URLs found only deeper than the depth: not fetched (each URL once).
-    pub too_deep: u64,
-    /// URLs left once the page limit was reached: not fetched.
-    pub over_limit: u64,
-    /// robots.txt files fetched.
-    pub robots: u64,
-    /// Hosts whose robots.txt set a `Crawl-delay` (honoured, up to 30 s).
-    pub crawl_delays: u64,
-    /// Sitemaps read (from robots.txt's `Sitemap:` lines and [`Crawl::sitemap`]).
-    pub sitemaps: u64,
 }
 
 impl Crawl {

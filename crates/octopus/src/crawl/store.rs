@@ -33,7 +33,6 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
 
-use super::BrokenLink;
 use crate::builder::Error;
 
 /// SQLite's page cache, in KiB.
@@ -437,56 +436,7 @@ impl Store {
     }
 }
 
-/// What a failed page ended with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Failed {
-    pub status: Option<u16>,
-    /// The failure's kind, when there was no status.
-    pub error: Option<&'static str>,
-}
-
-impl Store {
-    /// Each page that links to pages that failed, with those (in the order pages were
-    /// admitted); `each` is called once per page.
-    pub fn broken(&mut self, each: &mut dyn FnMut(&str, Vec<BrokenLink>)) -> Result<(), Error> {
-        self.commit()?;
-        let failed = |e| state_error(&self.path, e);
-        self.conn
-            .execute_batch("CREATE INDEX IF NOT EXISTS link_target ON link (target);")
-            .map_err(failed)?;
-        let mut query = self
-            .conn
-            .prepare(
-                "SELECT p.url, t.url, t.status, t.error FROM page AS t \
-                 JOIN link AS l ON l.target = t.id JOIN page AS p ON p.id = l.page \
-                 WHERE t.state IN (?1, ?2) AND (t.status IS NOT NULL OR t.error IS NOT NULL) \
-                 ORDER BY p.id, t.id",
-            )
-            .map_err(failed)?;
-        let mut rows = query.query(params![DONE, BLOCKED]).map_err(failed)?;
-        let mut page: Option<(String, Vec<BrokenLink>)> = None;
-        while let Some(row) = rows.next().map_err(failed)? {
-            let at: String = row.get(0).map_err(failed)?;
-            let link = BrokenLink {
-                url: row.get(1).map_err(failed)?,
-                status: row.get(2).map_err(failed)?,
-                error: row.get(3).map_err(failed)?,
-            };
-            match &mut page {
-                Some((url, links)) if *url == at => links.push(link),
-                _ => {
-                    if let Some((url, links)) = page.replace((at, vec![link])) {
-                        each(&url, links);
-                    }
-                }
-            }
-        }
-        if let Some((url, links)) = page {
-            each(&url, links);
-        }
-        Ok(())
-    }
-}
+pub(super) use report::Failed;
 
 fn state_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::CrawlState {
@@ -496,114 +446,8 @@ fn state_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+#[path = "store_tests.rs"]
+mod tests;
 
-    #[test]
-    fn the_seen_set_is_exact_and_the_frontier_in_order() {
-        let mut store = Store::temporary().expect("a store");
-        let admit = |s: &mut Store, url: &str| s.admit(url, 1, None, false).expect("admitted");
-        store.limits(Some(3), 5);
-        assert_eq!(admit(&mut store, "http://a/1"), Admitted::Queued);
-        assert_eq!(admit(&mut store, "http://a/2"), Admitted::Queued);
-        assert_eq!(admit(&mut store, "http://a/1"), Admitted::Seen);
-        assert_eq!(admit(&mut store, "http://a/3"), Admitted::Queued);
-        assert_eq!(admit(&mut store, "http://a/4"), Admitted::OverLimit);
-        assert_eq!(admit(&mut store, "http://a/4"), Admitted::Seen);
-        let taken = store.take(2).expect("taken");
-        let urls: Vec<&str> = taken.iter().map(|e| e.url.as_str()).collect();
-        assert_eq!(urls, ["http://a/1", "http://a/2"]);
-        let rest = store.take(10).expect("taken");
-        assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].url, "http://a/3");
-        assert!(store.take(10).expect("taken").is_empty());
-    }
-
-    #[test]
-    fn a_continued_crawl_fetches_what_was_not_handled_or_not_recorded() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let path = dir.path().join("state");
-        {
-            let mut store = Store::open(&path).expect("a store");
-            for url in ["http://a/1", "http://a/2", "http://a/3"] {
-                store.admit(url, 0, None, false).expect("admitted");
-            }
-            let taken = store.take(3).expect("taken");
-            store.done(taken[0].id, None).expect("done");
-            store.done(taken[1].id, None).expect("done");
-            store.commit().expect("committed");
-            // Stopped here: page 3 was in flight.
-        }
-        let mut store = Store::open(&path).expect("continued");
-        let lost = store
-            .requeue_unrecorded(&|url| url != "http://a/2")
-            .expect("requeued");
-        assert_eq!(lost, 1);
-        let urls: Vec<String> = store
-            .take(10)
-            .expect("taken")
-            .into_iter()
-            .map(|e| e.url)
-            .collect();
-        assert_eq!(urls, ["http://a/2", "http://a/3"]);
-        assert_eq!(
-            store.admit("http://a/1", 1, None, false).expect("admitted"),
-            Admitted::Seen
-        );
-    }
-
-    #[test]
-    fn the_report_names_every_page_linking_to_a_failed_url() {
-        let mut store = Store::temporary().expect("a store");
-        for url in ["http://a/1", "http://a/2", "http://gone/", "http://a/404"] {
-            store.admit(url, 0, None, false).expect("admitted");
-        }
-        let taken = store.take(4).expect("taken");
-        let [one, two, gone, missing] = [0, 1, 2, 3].map(|i| taken[i].id);
-        for (page, target) in [
-            (one, "http://gone/"),
-            (one, "http://a/404"),
-            (two, "http://gone/"),
-        ] {
-            store.link(page, target).expect("linked");
-        }
-        store.link(two, "http://a/1").expect("linked");
-        let refused = Failed {
-            status: None,
-            error: Some("connect"),
-        };
-        store.done(gone, Some(refused)).expect("done");
-        let not_found = Failed {
-            status: Some(404),
-            error: None,
-        };
-        store.done(missing, Some(not_found)).expect("done");
-        store.done(one, None).expect("done");
-        store.done(two, None).expect("done");
-        let mut report = Vec::new();
-        store
-            .broken(&mut |page, links| report.push((page.to_string(), links)))
-            .expect("reported");
-        let link = |url: &str, status, error: Option<&str>| BrokenLink {
-            url: url.to_string(),
-            status,
-            error: error.map(str::to_string),
-        };
-        assert_eq!(
-            report,
-            [
-                (
-                    "http://a/1".to_string(),
-                    vec![
-                        link("http://gone/", None, Some("connect")),
-                        link("http://a/404", Some(404), None)
-                    ]
-                ),
-                (
-                    "http://a/2".to_string(),
-                    vec![link("http://gone/", None, Some("connect"))]
-                ),
-            ]
-        );
-    }
-}
+#[path = "store_report.rs"]
+mod report;

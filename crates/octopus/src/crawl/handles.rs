@@ -1,0 +1,50 @@
+//! Handles on a running crawl, for other threads: `CrawlStop` stops it, `CrawlProgress` says
+//! how far it is.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Stops a running crawl from another thread (on Ctrl-C, say): no new request starts;
+/// requests in flight finish and their pages are handled; the rest stays in the frontier,
+/// for a crawl with the same [`Crawl::state`](crate::Crawl::state) to continue. Cloned, it stops the same crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlStop(Arc<AtomicBool>);
+
+impl CrawlStop {
+    /// A handle for [`Crawl::stop_with`](crate::Crawl::stop_with).
+    pub fn new() -> CrawlStop {
+        CrawlStop::default()
+    }
+
+    /// Stop the crawl (it returns soon after, its summary saying `stopped`).
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CrawlStop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How far a running crawl is, read from another thread (for a progress bar, say):
+/// [`Crawl::progress_with`](crate::Crawl::progress_with). Cloned, it reads the same crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlProgress(Arc<AtomicU64>);
+
+impl CrawlProgress {
+    /// A handle for [`Crawl::progress_with`](crate::Crawl::progress_with).
+    pub fn new() -> CrawlProgress {
+        CrawlProgress::default()
+    }
+
+    /// URLs admitted and not yet handled: waiting in the frontier or in flight (updated a
+    /// few times a second).
+    pub fn frontier(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_frontier(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+}
