@@ -12,6 +12,7 @@ mod crawler;
 mod engines;
 mod found;
 mod handles;
+mod recent;
 mod robots;
 mod scope;
 mod sitemap;

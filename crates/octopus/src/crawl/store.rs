@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
 
+use super::recent::Recent;
 use crate::builder::Error;
 
 /// SQLite's page cache, in KiB.
@@ -108,6 +109,8 @@ pub(super) struct Store {
     max_depth: u32,
     /// Pages in flight found closer to a seed since they were taken: their closer depth.
     closer: HashMap<i64, u32>,
+    /// URLs met lately (most links are repeats, answered without SQLite).
+    recent: Recent,
     /// Pages handled since the last commit.
     uncommitted: u32,
     /// Removes the file of a crawl that keeps no state, when dropped.
@@ -153,6 +156,7 @@ impl Store {
             max_pages: None,
             max_depth: u32::MAX,
             closer: HashMap::new(),
+            recent: Recent::default(),
             uncommitted: 0,
             _temporary: None,
         })
@@ -204,6 +208,11 @@ impl Store {
         parent: Option<i64>,
         external: bool,
     ) -> Result<Admitted, Error> {
+        let key = self.recent.key(url);
+        if self.recent.depth(key).is_some_and(|known| known <= depth) {
+            return Ok(Admitted::Seen);
+        }
+        self.recent.put(key, depth);
         let deep = depth > self.max_depth;
         let over = !deep && self.over_limit();
         let state = match (deep, over) {
@@ -211,31 +220,29 @@ impl Store {
             (_, true) => OVER,
             _ => QUEUED,
         };
-        // One statement whatever happens: a new row, a row moved closer (returned with its
-        // state), or nothing (no row returned).
+        // One statement whatever happens: a new row, a row moved closer, or nothing (no
+        // change). Not `RETURNING`: SQLite makes a table for its rows at every execution,
+        // which made W18 half as slow again; whether a row was made is in
+        // `last_insert_rowid`, and a row moved closer (rare) is read back.
         let closer = format!(
             "INSERT INTO page (url, depth, parent, state, external) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (url) DO UPDATE SET depth = excluded.depth, parent = excluded.parent \
              WHERE page.depth > excluded.depth AND excluded.state != {DEEP} \
              AND page.external = excluded.external \
-             AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}) \
-             RETURNING id, state"
+             AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}, {OVER})"
         );
-        let row: Option<(i64, i64)> = self
+        let made_before = self.conn.last_insert_rowid();
+        let changed = self
             .conn
             .prepare_cached(&closer)
-            .and_then(|mut upsert| {
-                let mut rows = upsert.query(params![url, depth, parent, state, external])?;
-                rows.next()?
-                    .map(|row| Ok((row.get(0)?, row.get(1)?)))
-                    .transpose()
-            })
+            .and_then(|mut upsert| upsert.execute(params![url, depth, parent, state, external]))
             .map_err(|e| self.failed(e))?;
-        let Some((id, state)) = row else {
+        if changed == 0 {
             return Ok(Admitted::Seen);
-        };
-        if id > self.last_id {
-            self.last_id = id;
+        }
+        let made = self.conn.last_insert_rowid();
+        if made != made_before && made > self.last_id {
+            self.last_id = made;
             return Ok(match state {
                 DEEP => Admitted::TooDeep,
                 OVER => Admitted::OverLimit,
@@ -245,11 +252,19 @@ impl Store {
                 }
             });
         }
+        let (id, state, external): (i64, i64, bool) = self
+            .conn
+            .prepare_cached("SELECT id, state, external FROM page WHERE url = ?1")
+            .and_then(|mut row| {
+                row.query_row(params![url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            })
+            .map_err(|e| self.failed(e))?;
         match state {
             TAKEN | TAKEN_AGAIN => {
                 self.closer.insert(id, depth);
             }
-            DONE if depth < self.max_depth => self.set(id, AGAIN)?,
+            // An external link's links are not followed: nothing to fetch it again for.
+            DONE if depth < self.max_depth && !external => self.set(id, AGAIN)?,
             DEEP => {
                 let over = self.over_limit();
                 self.set(id, if over { OVER } else { QUEUED })?;
@@ -264,6 +279,11 @@ impl Store {
     /// A link out of the scope, not to be checked: whether it is new (one row per URL, so
     /// that it is counted once).
     pub fn out_of_scope(&mut self, url: &str) -> Result<bool, Error> {
+        let key = self.recent.key(url);
+        if self.recent.depth(key).is_some() {
+            return Ok(false);
+        }
+        self.recent.put(key, 0);
         self.conn
             .prepare_cached(
                 "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 1) \
@@ -351,13 +371,12 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO page (url, depth, parent, state, external) \
                  VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (url) DO UPDATE SET state = ?4 \
-                 WHERE state IN (?5, ?6) RETURNING id",
+                 WHERE state IN (?5, ?6)",
             )
             .and_then(|mut upsert| {
-                let mut rows = upsert.query(params![url, depth, parent, REACHED, QUEUED, DEEP])?;
-                rows.next()?.map(|row| row.get::<_, i64>(0)).transpose()
+                upsert.execute(params![url, depth, parent, REACHED, QUEUED, DEEP])
             })
-            .map(|id| self.last_id = self.last_id.max(id.unwrap_or(0)))
+            .map(|_| self.last_id = self.last_id.max(self.conn.last_insert_rowid()))
             .map_err(|e| self.failed(e))
     }
 

@@ -109,3 +109,96 @@ fn the_report_names_every_page_linking_to_a_failed_url() {
         ]
     );
 }
+
+#[test]
+fn a_url_found_closer_moves_closer_whatever_its_state() {
+    let mut store = Store::temporary().expect("a store");
+    store.limits(None, 3);
+    let admit =
+        |s: &mut Store, url: &str, depth| s.admit(url, depth, None, false).expect("admitted");
+    // Waiting: its depth is the closer one when taken.
+    assert_eq!(admit(&mut store, "http://a/waiting", 3), Admitted::Queued);
+    assert_eq!(admit(&mut store, "http://a/waiting", 1), Admitted::Seen);
+    // Too deep, then within the depth: queued.
+    assert_eq!(admit(&mut store, "http://a/deep", 4), Admitted::TooDeep);
+    assert_eq!(
+        admit(&mut store, "http://a/deep", 4),
+        Admitted::Seen,
+        "once"
+    );
+    assert_eq!(
+        admit(&mut store, "http://a/deep", 2),
+        Admitted::NoLongerTooDeep { over: false }
+    );
+    let taken = store.take(10).expect("taken");
+    let depths: Vec<(&str, u32, bool)> = taken
+        .iter()
+        .map(|e| (e.url.as_str(), e.depth, e.again))
+        .collect();
+    assert_eq!(
+        depths,
+        [("http://a/waiting", 1, false), ("http://a/deep", 2, false)]
+    );
+    // In flight: its links are taken at the closer depth.
+    assert_eq!(admit(&mut store, "http://a/waiting", 0), Admitted::Seen);
+    assert_eq!(store.closer(taken[0].id), Some(0));
+    assert_eq!(store.closer(taken[0].id), None, "told once");
+    // Done: fetched again for its links, while the depth leaves room below it.
+    store.done(taken[1].id, None).expect("done");
+    assert_eq!(admit(&mut store, "http://a/deep", 1), Admitted::Seen);
+    let again = store.take(10).expect("taken");
+    assert_eq!(again.len(), 1);
+    assert!(again[0].again && again[0].depth == 1, "{}", again[0].url);
+    store.done(again[0].id, None).expect("done");
+    assert_eq!(admit(&mut store, "http://a/deep", 0), Admitted::Seen);
+    assert_eq!(store.take(10).expect("taken").len(), 1);
+    // Not closer: nothing.
+    assert_eq!(admit(&mut store, "http://a/deep", 3), Admitted::Seen);
+    assert!(store.take(10).expect("taken").is_empty());
+}
+
+#[test]
+fn a_disallowed_url_gives_its_place_under_the_limit_to_the_first_over_it() {
+    let mut store = Store::temporary().expect("a store");
+    store.limits(Some(2), 5);
+    let admit = |s: &mut Store, url: &str| s.admit(url, 1, None, false).expect("admitted");
+    assert_eq!(admit(&mut store, "http://a/1"), Admitted::Queued);
+    assert_eq!(admit(&mut store, "http://a/private"), Admitted::Queued);
+    assert_eq!(admit(&mut store, "http://a/3"), Admitted::OverLimit);
+    assert_eq!(admit(&mut store, "http://a/4"), Admitted::OverLimit);
+    let taken = store.take(10).expect("taken");
+    assert_eq!(taken.len(), 2);
+    assert!(store.disallowed(taken[1].id, None).expect("disallowed"));
+    let next = store.take(10).expect("taken");
+    let urls: Vec<&str> = next.iter().map(|e| e.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        ["http://a/3"],
+        "the first over the limit, and no more"
+    );
+}
+
+#[test]
+fn out_of_scope_urls_and_sitemaps_are_rows_counted_once() {
+    let mut store = Store::temporary().expect("a store");
+    assert!(store.out_of_scope("http://b/").expect("kept"));
+    assert!(!store.out_of_scope("http://b/").expect("kept"));
+    let sitemap = store.sitemap("http://a/sitemap.xml").expect("a row");
+    assert_eq!(
+        store.sitemap("http://a/sitemap.xml").expect("a row"),
+        sitemap
+    );
+    assert_eq!(
+        store
+            .admit("http://a/page", 0, Some(sitemap), false)
+            .expect("admitted"),
+        Admitted::Queued
+    );
+    let taken = store.take(10).expect("taken");
+    assert_eq!(
+        taken.len(),
+        1,
+        "neither the link out nor the sitemap is fetched"
+    );
+    assert_eq!(taken[0].parent.as_deref(), Some("http://a/sitemap.xml"));
+}
