@@ -45,6 +45,26 @@ fn every_shell_gets_a_script() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `roff` as groff renders it, in plain text (no `-k`: the pages are ASCII, with roff
+/// escapes for other characters, so groff reads them whatever the locale; `-P-cbou`: no
+/// bold or underline); groff must say nothing on stderr.
+fn groff(roff: &[u8]) -> String {
+    let Ok(mut groff) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        panic!("groff not found, though the build found it: rebuild");
+    };
+    groff.stdin.take().unwrap().write_all(roff).unwrap();
+    let out = groff.wait_with_output().unwrap();
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && warnings.is_empty(), "{warnings}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 #[cfg_attr(
     not(has_groff),
@@ -64,28 +84,7 @@ fn the_man_page_renders() {
     // Its own COMMANDS section (naming the commands' own pages, which `octopus man
     // COMMAND` prints), and the exit statuses under their own heading, in order.
     assert!(!roff.contains(".SH EXTRA"), "{roff}");
-    let Ok(mut groff) = Command::new("groff")
-        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        panic!("groff not found, though the build found it: rebuild");
-    };
-    groff.stdin.take().unwrap().write_all(&page.stdout).unwrap();
-    let out = groff.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "no warnings: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = groff(&page.stdout);
     for expected in [
         "NAME",
         "SYNOPSIS",
@@ -130,21 +129,7 @@ fn each_command_has_its_page_with_its_options() {
     ] {
         let page = octopus().args(["man", command]).output().unwrap();
         assert!(page.status.success(), "{command}");
-        let mut groff = Command::new("groff")
-            .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("groff, found by the build");
-        groff.stdin.take().unwrap().write_all(&page.stdout).unwrap();
-        let out = groff.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = groff(&page.stdout);
         assert!(text.starts_with(&format!("octopus-{command}(1)")), "{text}");
         for option in options {
             assert!(text.contains(option), "{command}: {option} in:\n{text}");
