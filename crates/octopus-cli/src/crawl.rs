@@ -90,14 +90,17 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     }
     let frontier = CrawlProgress::new();
     let progress = match settings.progress {
-        true => Progress::crawl(frontier.clone()),
+        true => {
+            crawl = crawl.progress_with(frontier.clone());
+            Progress::crawl(frontier)
+        }
         false => Progress::hidden(),
     };
     let stop = match stop_on_signals(&settings, &progress) {
         Ok(stop) => stop,
         Err(e) => return fail(&e),
     };
-    crawl = crawl.stop_with(stop.1).progress_with(frontier);
+    crawl = crawl.stop_with(stop.1);
     // Bounded: when printing lags, the crawl's handlers wait, rather than responses pile up.
     let (sender, messages) = mpsc::sync_channel::<Message>(PRINT_AHEAD);
     if args.report == Some(CrawlReport::Broken) {

@@ -349,7 +349,7 @@ impl Crawler {
         Ok(())
     }
 
-    /// Offer `url`, a link found on page `page` (or a page a sitemap lists), at `depth`.
+    /// Offer `link`, found on page `page` (or a page the sitemap `page` lists), at `depth`.
     fn admit_link(&mut self, link: &Url, depth: u32, page: i64) -> Result<(), Error> {
         let (url, follows) = (link.as_str(), self.plan.rules.follows(link));
         if !follows && !self.plan.check_external {
