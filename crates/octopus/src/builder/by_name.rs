@@ -186,8 +186,8 @@ impl FromValue for PathBuf {
         String::from_value(value).map(PathBuf::from)
     }
     fn example() -> SettingValue {
-        let path = std::env::temp_dir().join(format!("octopus-example-{}", std::process::id()));
-        SettingValue::Text(path.display().to_string())
+        // Relative: where it lands is the caller's working directory.
+        SettingValue::Text("octopus-example".into())
     }
 }
 

@@ -111,6 +111,12 @@ pub(super) struct Store {
     closer: HashMap<i64, u32>,
     /// URLs met lately (most links are repeats, answered without SQLite).
     recent: Recent,
+    /// The greatest depth of a page taken so far (this run, or handled before it).
+    deepest_taken: u32,
+    /// Pages in flight taken in breadth-first order (none deeper taken before them), with
+    /// the last row id when they were taken: a row made before has a depth no greater than
+    /// theirs plus one, so no link of theirs can move it.
+    floors: HashMap<i64, i64>,
     /// Pages handled since the last commit.
     uncommitted: u32,
     /// Removes the file of a crawl that keeps no state, when dropped.
@@ -140,23 +146,27 @@ impl Store {
              UPDATE page SET state = {AGAIN} WHERE state = {TAKEN_AGAIN};"
         ))
         .map_err(failed)?;
-        let (admitted, last_id): (i64, Option<i64>) = conn
+        let (admitted, last_id, deepest): (i64, Option<i64>, Option<u32>) = conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM page WHERE state IN (?1, ?2, ?3)), \
-                 (SELECT MAX(id) FROM page)",
-                params![QUEUED, DONE, AGAIN],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                 (SELECT MAX(id) FROM page), \
+                 (SELECT MAX(depth) FROM page WHERE state IN (?2, ?3, ?4))",
+                params![QUEUED, DONE, AGAIN, REACHED],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .map_err(failed)?;
+        let last_id = last_id.unwrap_or(0);
         Ok(Store {
             conn,
             path: path.to_path_buf(),
             admitted: admitted.max(0) as u64,
-            last_id: last_id.unwrap_or(0),
+            last_id,
             max_pages: None,
             max_depth: u32::MAX,
             closer: HashMap::new(),
-            recent: Recent::default(),
+            recent: Recent::new(last_id),
+            deepest_taken: deepest.unwrap_or(0),
+            floors: HashMap::new(),
             uncommitted: 0,
             _temporary: None,
         })
@@ -209,10 +219,17 @@ impl Store {
         external: bool,
     ) -> Result<Admitted, Error> {
         let key = self.recent.key(url);
-        if self.recent.depth(key).is_some_and(|known| known <= depth) {
+        let known = self.recent.depth(key);
+        if known.is_some_and(|known| known <= depth) {
             return Ok(Admitted::Seen);
         }
-        self.recent.put(key, depth);
+        self.recent.put(key, depth, self.last_id);
+        // Not met lately, on a page taken in breadth-first order since the cache began: its
+        // row, if any, is older than the page, so no closer than this link.
+        let older = known.is_none()
+            && parent
+                .and_then(|page| self.floors.get(&page))
+                .is_some_and(|&floor| floor >= self.recent.covers_after());
         let deep = depth > self.max_depth;
         let over = !deep && self.over_limit();
         let state = match (deep, over) {
@@ -232,9 +249,11 @@ impl Store {
              AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}, {OVER})"
         );
         let made_before = self.conn.last_insert_rowid();
+        let insert = "INSERT INTO page (url, depth, parent, state, external) \
+                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING";
         let changed = self
             .conn
-            .prepare_cached(&closer)
+            .prepare_cached(if older { insert } else { &closer })
             .and_then(|mut upsert| upsert.execute(params![url, depth, parent, state, external]))
             .map_err(|e| self.failed(e))?;
         if changed == 0 {
@@ -283,7 +302,7 @@ impl Store {
         if self.recent.depth(key).is_some() {
             return Ok(false);
         }
-        self.recent.put(key, 0);
+        self.recent.put(key, 0, self.last_id);
         self.conn
             .prepare_cached(
                 "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 1) \
@@ -322,9 +341,14 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
-    /// The closer depth page `id` was found at while in flight, if it was.
+    /// The closer depth page `id` was found at while in flight, if it was (its links are
+    /// then admitted at that depth, no longer in breadth-first order).
     pub fn closer(&mut self, id: i64) -> Option<u32> {
-        self.closer.remove(&id)
+        let closer = self.closer.remove(&id);
+        if closer.is_some() {
+            self.floors.remove(&id);
+        }
+        closer
     }
 
     /// The next `n` URLs of the frontier (at most), in the order admitted, taken.
@@ -360,6 +384,10 @@ impl Store {
         }
         for entry in &entries {
             self.set(entry.id, if entry.again { TAKEN_AGAIN } else { TAKEN })?;
+            if !entry.again && entry.depth >= self.deepest_taken {
+                self.floors.insert(entry.id, self.last_id);
+            }
+            self.deepest_taken = self.deepest_taken.max(entry.depth);
         }
         Ok(entries)
     }
@@ -401,6 +429,7 @@ impl Store {
                 .map_err(|e| self.failed(e))?;
         }
         self.set(id, DONE)?;
+        self.floors.remove(&id);
         self.uncommitted += 1;
         if self.uncommitted >= BATCH {
             self.commit()?;
