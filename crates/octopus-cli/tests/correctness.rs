@@ -130,10 +130,11 @@ fn oversized_heads_are_protocol_errors_and_long_cookie_lists_are_read() {
     let cookies = record["headers"]["set-cookie"].as_array().map(Vec::len);
     assert_eq!(cookies, Some(150), "{record}");
 
-    // Through a proxy (ureq's exchange) at most 128 lines are read, and the record says so.
+    // Through a proxy too: plain `http` goes to the proxy on octopus's own exchange.
     let proxied = octopus()
         .args([
             "--json",
+            "--include-headers",
             "--proxy",
             &s.url(""),
             "http://octopus.test/headers/150",
@@ -141,14 +142,8 @@ fn oversized_heads_are_protocol_errors_and_long_cookie_lists_are_read() {
         .output()
         .unwrap();
     let many = &records(&proxied)[0];
-    assert_eq!(many["error"]["kind"], "protocol", "{many}");
-    assert!(
-        many["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("128 header lines"),
-        "{many}"
-    );
+    let cookies = many["headers"]["set-cookie"].as_array().map(Vec::len);
+    assert_eq!(cookies, Some(150), "{many}");
 }
 
 #[test]

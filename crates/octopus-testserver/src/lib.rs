@@ -46,6 +46,7 @@
 //! | `/close` | 200 with `Connection: close`, then closes |
 //! | `/raw/NAME` | an answer written byte for byte (`routes.rs`, `RAW`): `early-hints` (103 then 200), `until-close` (no length: the body ends with the connection), `http10`, `extra-bytes` (more than `Content-Length`), `chunked-trailer`, `bad-chunk`, `cut-chunk`, `cut-length`, `two-lengths` |
 //! | `CONNECT host:port` | 200, then serves the tunnelled requests itself (a proxy stand-in) |
+//! | `GET http://host:port/PATH` (absolute-form, as sent to a proxy) | answered as `PATH` (a proxy stand-in; `last_request` shows the request line) |
 //! | anything else | 200 "ok" |
 //!
 //! A `HEAD` request gets the headers its `GET` would get, and no body.
@@ -58,9 +59,11 @@
 
 mod conn;
 mod dns;
+mod proxy;
 mod routes;
 
 pub use dns::DnsServer;
+pub use proxy::ForwardProxy;
 
 use conn::Conn;
 
@@ -311,7 +314,13 @@ fn read_request(reader: &mut BufReader<impl Read>) -> io::Result<Option<Request>
     }
     let mut first = head.lines().next().unwrap_or_default().split_whitespace();
     let method = first.next().unwrap_or_default().to_string();
-    let path = first.next().unwrap_or("/").to_string();
+    let target = first.next().unwrap_or("/");
+    // Absolute-form (a request sent to a proxy): served as the origin it names would serve
+    // it, as the CONNECT stand-in does; the request line stays in the head.
+    let path = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |at| &rest[at..]).to_string(),
+        None => target.to_string(),
+    };
     let header = |name: &str| {
         head.lines().find_map(|l| {
             let (n, v) = l.split_once(':')?;

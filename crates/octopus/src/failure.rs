@@ -91,6 +91,10 @@ impl fmt::Display for ErrorKind {
 pub struct Failure {
     kind: ErrorKind,
     message: String,
+    /// Another attempt would fail the same way, whatever the kind says (a proxy that wants
+    /// credentials).
+    #[serde(skip)]
+    last: bool,
 }
 
 impl Failure {
@@ -98,7 +102,21 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            last: false,
         }
+    }
+
+    /// A failure another attempt would meet again: not retried.
+    pub(crate) fn not_retried(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Failure {
+            last: true,
+            ..Failure::new(kind, message)
+        }
+    }
+
+    /// Whether another attempt may succeed (see [`ErrorKind::is_transient`]).
+    pub(crate) fn is_transient(&self) -> bool {
+        !self.last && self.kind.is_transient()
     }
 
     /// What kind of failure this is.

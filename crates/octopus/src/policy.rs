@@ -43,7 +43,7 @@ impl RetryPolicy {
         }
         let retry_after = match outcome {
             Outcome::Answered(r) if self.on_status.contains(r.status) => r.retry_after,
-            Outcome::Failed(f) if f.kind().is_transient() => None,
+            Outcome::Failed(f) if f.is_transient() => None,
             _ => return None,
         };
         let exponential = self

@@ -242,7 +242,10 @@ impl Client {
                     Err(failure) => return Started::Done(Err(failure)),
                 }
             }
-            Err(e) => return Started::Done(Err(classify(&e, None))),
+            Err(e) => {
+                let proxy = self.proxy_for(&chain.hop.url);
+                return Started::Done(Err(classify(&e, proxy.as_deref())));
+            }
         };
         match self.follow(chain, at, response) {
             Followed::Done(result) => Started::Done(result),
@@ -307,7 +310,7 @@ impl Client {
                 }
                 // The blocking path tries the host's other kept connections, then a new one.
                 Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
-                Err(e) => return Answer::Failed(classify(&e, None)),
+                Err(e) => return Answer::Failed(classify(&e, proxy.as_deref())),
             }
         }
         match self.send_here(&chain, proxy.as_deref()) {
@@ -338,6 +341,16 @@ impl Client {
             timings,
         };
         let status = response.status().as_u16();
+        // The proxy, not the target, answered: it wants credentials (never retried).
+        if status == 407
+            && let Some(proxy) = self.proxy_for(&chain.hop.url)
+        {
+            let message = format!(
+                "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication \
+                 Required; give them in the proxy URL: http://user:password@host:port)"
+            );
+            return Followed::Done(Err(Failure::not_retried(ErrorKind::Proxy, message)));
+        }
         // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
         let location = is_redirect(status)
             .then(|| response.headers().get(http::header::LOCATION))

@@ -26,6 +26,7 @@ use super::dns::Dns;
 use super::exchange::{Answered, exchange};
 use super::head::{Outgoing, basic_credentials};
 use super::pool::{Budget, Parked, noting_connections};
+use super::proxy::Via;
 use super::redirect::Hop;
 use super::resolver::OctopusResolver;
 pub(crate) use super::settings::ClientSettings;
@@ -146,17 +147,22 @@ impl Client {
             .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))
     }
 
-    /// How a request to `url` goes out directly, on octopus's own exchange: `http` or
-    /// `https` with no proxy; `None` for ureq's (proxies). `Err`: no TLS configuration
+    /// How a request to `url` goes out on octopus's own exchange: `http` or `https` with no
+    /// proxy, `http` through an `http://` proxy (`proxy.rs`); `None` for ureq's (the other
+    /// proxies). `Err`: no TLS configuration
     /// could be made (the system's certificates unreadable).
     pub(super) fn direct_route(
         &self,
         url: &Url,
         proxy: Option<&str>,
     ) -> Result<Option<Route<'_>>, Failure> {
-        if proxy.is_some() {
-            return Ok(None);
-        }
+        let via = match proxy {
+            None => None,
+            Some(_) => match self.cfg.proxy.as_ref().and_then(|p| Via::of(p, url)) {
+                Some(via) => Some(via),
+                None => return Ok(None),
+            },
+        };
         let tls = match url.scheme() {
             "http" => None,
             "https" => Some(self.tls_config()?),
@@ -175,6 +181,7 @@ impl Client {
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
             tls,
+            via,
         }))
     }
 

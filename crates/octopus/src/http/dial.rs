@@ -22,6 +22,7 @@ use url::Url;
 
 use super::connect::Connecting;
 use super::pool::{Key, Parked, going_out_on};
+use super::proxy::Via;
 use super::resolver::{OctopusResolver, Resolution, Resolving};
 use super::socket::Socket;
 use super::tls::{Tls, server_name};
@@ -35,6 +36,8 @@ pub(super) struct Route<'a> {
     pub connect_timeout: Duration,
     /// The TLS configuration, for an `https` URL.
     pub tls: Option<&'a Arc<rustls::ClientConfig>>,
+    /// The proxy the request goes through (its connections are the proxy's).
+    pub via: Option<Via>,
 }
 
 /// How long a new connection's lookup (`None` for an address host) and TCP connect took.

@@ -96,13 +96,18 @@ pub(super) fn send<'a, H>(
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
-    let bytes = request_bytes(&request)?;
+    let bytes = request_bytes(&request, route.via.as_ref())?;
     // A request that says `Connection: close` leaves its connection unkept, whatever the
     // server answers.
     let closes = (request.headers.clone())
         .any(|(name, value)| name == header::CONNECTION && says_close(value));
-    let key = Key::new(route.tls.is_some(), &authority(request.url));
-    let (mut socket, made) = match connection(route, &key, request.url, deadline, underway)? {
+    // Through a proxy, the connection is the proxy's (and kept apart from direct ones).
+    let (endpoint, key) = match &route.via {
+        Some(via) => (&via.endpoint, format!("proxy {}", authority(&via.endpoint))),
+        None => (request.url, authority(request.url)),
+    };
+    let key = Key::new(route.tls.is_some(), &key);
+    let (mut socket, made) = match connection(route, &key, endpoint, deadline, underway)? {
         Connection::Ready(socket, made) => (socket, made),
         Connection::Underway(underway) => return Ok(Begun::Underway(underway)),
     };

@@ -22,6 +22,7 @@ use crate::input::push_host;
 
 use super::body_reader::disconnected;
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
+use super::proxy::Via;
 use super::socket::{Socket, io_error};
 
 /// A request as the exchange sends it.
@@ -51,8 +52,12 @@ pub(super) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
 }
 
 /// The request as it goes out: request line, headers (with those ureq would add), blank
-/// line, body.
-pub(super) fn request_bytes<'a, H>(request: &Outgoing<'a, H>) -> Result<Vec<u8>, Error>
+/// line, body. Through a proxy (`via`), the request line's target is in absolute-form
+/// (scheme and authority too, no userinfo or fragment) and `Proxy-Authorization` is added.
+pub(super) fn request_bytes<'a, H>(
+    request: &Outgoing<'a, H>,
+    via: Option<&Via>,
+) -> Result<Vec<u8>, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
@@ -64,8 +69,23 @@ where
     let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
     let mut out = Vec::with_capacity(256 + body.len());
     let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    for part in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
-        out.extend_from_slice(part.as_bytes());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    if via.is_some() {
+        out.extend_from_slice(url.scheme().as_bytes());
+        out.extend_from_slice(b"://");
+        push_host(&mut out, url);
+    }
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let proxy_authorization = HeaderName::from_static("proxy-authorization");
+    if let Some(basic) = via
+        .and_then(|via| via.authorization.as_ref())
+        .filter(|_| !given(&proxy_authorization))
+    {
+        out.extend_from_slice(b"proxy-authorization: ");
+        out.extend_from_slice(basic.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     if !given(&header::HOST) {
         out.extend_from_slice(b"host: ");

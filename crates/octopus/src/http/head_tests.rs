@@ -14,7 +14,7 @@ fn text(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>
         headers: headers.iter().map(|(n, v)| (n, v)),
         body,
     };
-    String::from_utf8(request_bytes(&request).unwrap()).unwrap()
+    String::from_utf8(request_bytes(&request, None).unwrap()).unwrap()
 }
 
 #[test]
@@ -48,7 +48,26 @@ fn the_request_carries_what_ureq_would_add() {
         headers: std::iter::empty(),
         body: Some(b"x".as_slice()),
     };
-    assert!(request_bytes(&head).is_err());
+    assert!(request_bytes(&head, None).is_err());
+}
+
+#[test]
+fn through_a_proxy_the_target_is_absolute_and_the_proxy_gets_its_credentials() {
+    let proxy = ureq::Proxy::new("http://me:secret@127.0.0.1:3128").unwrap();
+    let url = Url::parse("http://u:pw@a.test:8080/p?q=1#part").unwrap();
+    let via = super::super::proxy::Via::of(&proxy, &url).unwrap();
+    let request = Outgoing {
+        method: &Method::GET,
+        url: &url,
+        headers: std::iter::empty(),
+        body: None,
+    };
+    let text = String::from_utf8(request_bytes(&request, Some(&via)).unwrap()).unwrap();
+    assert_eq!(
+        text,
+        "GET http://a.test:8080/p?q=1 HTTP/1.1\r\nproxy-authorization: Basic bWU6c2VjcmV0\r\n\
+         host: a.test:8080\r\nauthorization: Basic dTpwdw==\r\n\r\n"
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod dns;
 mod exchange;
 mod head;
 mod pool;
+mod proxy;
 mod receive;
 mod redirect;
 mod resolver;
