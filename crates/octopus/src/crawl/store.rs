@@ -441,6 +441,9 @@ impl Store {
     /// with the kind of that failure). It no longer counts against the page limit: the first
     /// URL left over the limit is queued in its place, if there is one (then `true`).
     pub fn disallowed(&mut self, id: i64, unreachable: Option<&str>) -> Result<bool, Error> {
+        // Taken, never to be handled: what was kept for its links goes.
+        self.floors.remove(&id);
+        self.closer.remove(&id);
         match unreachable {
             Some(kind) => {
                 self.conn
