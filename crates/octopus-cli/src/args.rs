@@ -241,6 +241,11 @@ pub struct FetchArgs {
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
 
+    /// Tunnel plain http through the proxy with CONNECT too (curl's -p), for proxies that
+    /// only tunnel; by default plain http goes to an http:// proxy in absolute-form
+    #[arg(short = 'p', long, visible_alias = "proxytunnel")]
+    pub proxy_tunnel: bool,
+
     /// Connect to ADDR for HOST:PORT instead of resolving HOST (like curl), repeatable
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,

@@ -146,6 +146,7 @@ fn request(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
 /// Where requests go and whom they trust: proxy, names (`--resolve`, DNS), certificates.
 fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     b = b.accept_invalid_certs(args.insecure);
+    b = b.proxy_tunnel(args.proxy_tunnel);
     if let Some(proxy) = &args.proxy {
         b = b.proxy(proxy);
     }

@@ -294,6 +294,19 @@ fn proxies_from_the_flag_and_the_environment_are_used() {
         .success();
     assert_eq!(proxy.hits("/via-env"), 1);
 
+    // -p/--proxy-tunnel (curl's): tunnelled with CONNECT, as a tunnel-only proxy needs.
+    octopus()
+        .args([
+            "-p",
+            "--proxy",
+            &proxy.url(""),
+            "http://octopus.test/tunnelled",
+        ])
+        .assert()
+        .success();
+    assert_eq!(proxy.hits("octopus.test:80"), 1, "one CONNECT");
+    assert_eq!(proxy.hits("/tunnelled"), 1);
+
     let direct = server();
     let port = direct.addr().port();
     octopus()

@@ -92,3 +92,54 @@ fn a_proxy_that_cannot_be_reached_is_a_proxy_failure() {
         "{failure}"
     );
 }
+
+#[test]
+fn with_proxy_tunnel_plain_http_is_tunnelled_and_a_refusal_says_so() {
+    let (origin, squid_like) = (server(), ForwardProxy::start().unwrap());
+    // A proxy that refuses CONNECT to any port but 443, as squid's stock configuration.
+    let tunnelled = builder()
+        .proxy(&squid_like.url(None))
+        .proxy_tunnel(true)
+        .retries(2)
+        .build()
+        .unwrap();
+    let refused = &fetch(&tunnelled, vec![origin.url("/a")])[0];
+    let failure = refused.error().expect("refused");
+    assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
+    assert!(
+        failure
+            .message()
+            .ends_with("the proxy refused the tunnel (403 Forbidden)"),
+        "{failure}"
+    );
+    assert_eq!(refused.attempts(), 1, "a refusal is not retried");
+    let (line, _) = &squid_like.requests()[0];
+    let authority = origin.addr().to_string();
+    assert_eq!(line, &format!("CONNECT {authority} HTTP/1.1"));
+    // The test server tunnels to itself: through it, the tunnel carries the request.
+    let tunnelling = server();
+    let through = builder()
+        .proxy(&tunnelling.url(""))
+        .proxy_tunnel(true)
+        .build()
+        .unwrap();
+    let answered = &fetch(&through, vec!["http://octopus.test/b".to_string()])[0];
+    assert_eq!(answered.status(), Some(200), "{:?}", answered.error());
+    assert_eq!(tunnelling.hits("octopus.test:80"), 1, "a CONNECT");
+}
+
+#[test]
+fn a_tunnel_that_wants_credentials_is_said_so_and_not_retried() {
+    let proxy = ForwardProxy::with_credentials("user", "pw").unwrap();
+    let otto = builder()
+        .proxy(&proxy.url(None))
+        .proxy_tunnel(true)
+        .retries(2)
+        .build()
+        .unwrap();
+    let refused = &fetch(&otto, vec!["http://127.0.0.1:9/".to_string()])[0];
+    let failure = refused.error().expect("407");
+    assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
+    assert!(failure.message().contains("wants credentials"), "{failure}");
+    assert_eq!(refused.attempts(), 1);
+}

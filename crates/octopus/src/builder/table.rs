@@ -69,6 +69,11 @@ settings! {
     /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are honoured (default true).
     set proxy_from_env: bool = true => ProxyFromEnv "proxy-from-env";
 
+    /// Tunnel plain `http` through an `http://` proxy with `CONNECT` too (curl's
+    /// `--proxytunnel`), for proxies that only tunnel; by default such a request goes to
+    /// the proxy in absolute-form, as proxies expect it.
+    set proxy_tunnel: bool => ProxyTunnel "proxy-tunnel";
+
     /// Addresses for names (`resolve(host, port, addr)`, repeatable).
     field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";
 

@@ -249,6 +249,7 @@ impl Builder {
             roots,
             client_cert,
             proxy,
+            proxy_tunnel: self.proxy_tunnel,
             resolve,
             dns_servers: self.dns_server.clone(),
             dns_concurrency: self.dns_concurrency,

@@ -23,12 +23,50 @@ pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEAD
 /// shown: password masked): a failure to reach it is the proxy's.
 pub(crate) fn classify(error: &E, proxy: Option<&str>) -> Failure {
     let kind = kind(error);
+    if let (E::ConnectProxyFailed(said), Some(proxy)) = (error, proxy) {
+        return tunnel_refused(said, proxy);
+    }
     let message = mask_userinfo(&message(error));
     match proxy {
         Some(proxy) if reaching(kind, error) => {
             Failure::new(ErrorKind::Proxy, format!("proxy {proxy}: {message}"))
         }
         _ => Failure::new(kind, message),
+    }
+}
+
+/// The proxy would not open a `CONNECT` tunnel: its answer (ureq says `proxy server
+/// responded 403/403`) in words; neither a refusal nor a demand for credentials is retried.
+fn tunnel_refused(said: &str, proxy: &str) -> Failure {
+    let status = said
+        .strip_prefix("proxy server responded ")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|code| code.parse::<u16>().ok());
+    let reason = |code: u16| {
+        ureq::http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map_or(code.to_string(), |r| format!("{code} {r}"))
+    };
+    match status {
+        Some(407) => Failure::not_retried(
+            ErrorKind::Proxy,
+            format!(
+                "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication \
+                 Required; give them in the proxy URL: http://user:password@host:port)"
+            ),
+        ),
+        Some(code) => Failure::not_retried(
+            ErrorKind::Proxy,
+            format!(
+                "proxy {proxy}: the proxy refused the tunnel ({})",
+                reason(code)
+            ),
+        ),
+        None => Failure::new(
+            ErrorKind::Proxy,
+            format!("proxy {proxy}: the proxy did not answer the tunnel's CONNECT"),
+        ),
     }
 }
 

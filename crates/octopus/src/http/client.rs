@@ -158,6 +158,7 @@ impl Client {
     ) -> Result<Option<Route<'_>>, Failure> {
         let via = match proxy {
             None => None,
+            Some(_) if self.cfg.proxy_tunnel => return Ok(None),
             Some(_) => match self.cfg.proxy.as_ref().and_then(|p| Via::of(p, url)) {
                 Some(via) => Some(via),
                 None => return Ok(None),

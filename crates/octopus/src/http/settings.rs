@@ -38,6 +38,9 @@ pub(crate) struct ClientSettings {
     pub client_cert: Option<ClientCert>,
     /// The proxy to use, if any (the builder reads the environment's when asked to).
     pub proxy: Option<Proxy>,
+    /// Plain `http` through an `http://` proxy is tunnelled (`CONNECT`), not sent in
+    /// absolute-form.
+    pub proxy_tunnel: bool,
     pub resolve: Vec<ResolveRule>,
     /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
     pub dns_servers: Vec<SocketAddr>,

@@ -29,6 +29,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         roots: None,
         client_cert: None,
         proxy: None,
+        proxy_tunnel: false,
         resolve: vec![],
         dns_servers: vec![],
         dns_concurrency: 1,
