@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, params};
 
@@ -65,9 +66,51 @@ const SCHEMA: &str = "
         status INTEGER,
         error TEXT
     );
-    CREATE TABLE IF NOT EXISTS link (page INTEGER NOT NULL, target INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS frontier ON page (id) WHERE state IN (0, 9);
-    CREATE INDEX IF NOT EXISTS over ON page (id) WHERE state = 3;";
+    CREATE TABLE IF NOT EXISTS link (page INTEGER NOT NULL, target INTEGER NOT NULL);";
+
+// Statements that name states, written once. A partial index serves a query only when the
+// query's condition is the index's, written the same way: both come from here.
+
+/// The frontier, and the rows over the page limit (in id order), each its partial index.
+static INDEXES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "CREATE INDEX IF NOT EXISTS frontier ON page (id) WHERE state IN ({QUEUED}, {AGAIN}); \
+         CREATE INDEX IF NOT EXISTS over ON page (id) WHERE state = {OVER};"
+    )
+});
+
+/// A link admitted: a new row, or a row moved closer when the link is (see `Store::admit`).
+static MOVE_CLOSER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO page (url, depth, parent, state, external) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (url) DO UPDATE SET depth = excluded.depth, parent = excluded.parent \
+         WHERE page.depth > excluded.depth AND excluded.state != {DEEP} \
+         AND page.external = excluded.external \
+         AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}, {OVER})"
+    )
+});
+
+/// The next URLs of the frontier, with their parents.
+static FRONTIER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT page.id, page.url, page.depth, parent.url, page.parent, \
+         page.external, page.state FROM page \
+         LEFT JOIN page AS parent ON parent.id = page.parent \
+         WHERE page.state IN ({QUEUED}, {AGAIN}) ORDER BY page.id LIMIT ?1"
+    )
+});
+
+/// How many URLs wait in the frontier.
+static FRONTIER_SIZE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT COUNT(*) FROM page WHERE state IN ({QUEUED}, {AGAIN})"));
+
+/// The first URL over the page limit, queued.
+static FIRST_OVER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE page SET state = {QUEUED} WHERE id = \
+         (SELECT id FROM page WHERE state = {OVER} ORDER BY id LIMIT 1)"
+    )
+});
 
 /// A URL of the frontier, taken to be fetched.
 pub(super) struct Entry {
@@ -141,9 +184,10 @@ impl Store {
         let conn = Connection::open(path).map_err(failed)?;
         conn.execute_batch(&format!(
             "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; \
-             PRAGMA cache_size = -{CACHE_KIB}; {SCHEMA} BEGIN; \
+             PRAGMA cache_size = -{CACHE_KIB}; {SCHEMA} {indexes} BEGIN; \
              UPDATE page SET state = {QUEUED} WHERE state = {TAKEN}; \
-             UPDATE page SET state = {AGAIN} WHERE state = {TAKEN_AGAIN};"
+             UPDATE page SET state = {AGAIN} WHERE state = {TAKEN_AGAIN};",
+            indexes = *INDEXES
         ))
         .map_err(failed)?;
         let (admitted, last_id, deepest): (i64, Option<i64>, Option<u32>) = conn
@@ -241,19 +285,12 @@ impl Store {
         // change). Not `RETURNING`: SQLite makes a table for its rows at every execution,
         // which made W18 half as slow again; whether a row was made is in
         // `last_insert_rowid`, and a row moved closer (rare) is read back.
-        let closer = format!(
-            "INSERT INTO page (url, depth, parent, state, external) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (url) DO UPDATE SET depth = excluded.depth, parent = excluded.parent \
-             WHERE page.depth > excluded.depth AND excluded.state != {DEEP} \
-             AND page.external = excluded.external \
-             AND page.state IN ({QUEUED}, {TAKEN}, {DONE}, {DEEP}, {AGAIN}, {TAKEN_AGAIN}, {OVER})"
-        );
         let made_before = self.conn.last_insert_rowid();
         let insert = "INSERT INTO page (url, depth, parent, state, external) \
                       VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING";
         let changed = self
             .conn
-            .prepare_cached(if older { insert } else { &closer })
+            .prepare_cached(if older { insert } else { &MOVE_CLOSER })
             .and_then(|mut upsert| upsert.execute(params![url, depth, parent, state, external]))
             .map_err(|e| self.failed(e))?;
         if changed == 0 {
@@ -334,9 +371,9 @@ impl Store {
 
     /// URLs waiting in the frontier (not yet handed to the engines).
     pub fn frontier(&self) -> Result<u64, Error> {
-        let waiting = format!("SELECT COUNT(*) FROM page WHERE state IN ({QUEUED}, {AGAIN})");
         self.conn
-            .query_row(&waiting, [], |row| row.get::<_, i64>(0))
+            .prepare_cached(&FRONTIER_SIZE)
+            .and_then(|mut count| count.query_row([], |row| row.get::<_, i64>(0)))
             .map(|n| n.max(0) as u64)
             .map_err(|e| self.failed(e))
     }
@@ -355,15 +392,9 @@ impl Store {
     pub fn take(&mut self, n: usize) -> Result<Vec<Entry>, Error> {
         let mut entries = Vec::new();
         {
-            let frontier = format!(
-                "SELECT page.id, page.url, page.depth, parent.url, page.parent, \
-                 page.external, page.state FROM page \
-                 LEFT JOIN page AS parent ON parent.id = page.parent \
-                 WHERE page.state IN ({QUEUED}, {AGAIN}) ORDER BY page.id LIMIT ?1"
-            );
             let mut query = self
                 .conn
-                .prepare_cached(&frontier)
+                .prepare_cached(&FRONTIER)
                 .map_err(|e| self.failed(e))?;
             let rows = query
                 .query_map(params![n as i64], |row| {
@@ -457,13 +488,9 @@ impl Store {
         if self.max_pages.is_none() || self.over_limit() {
             return Ok(false);
         }
-        let first_over = format!(
-            "UPDATE page SET state = {QUEUED} WHERE id = \
-             (SELECT id FROM page WHERE state = {OVER} ORDER BY id LIMIT 1)"
-        );
         let promoted = self
             .conn
-            .prepare_cached(&first_over)
+            .prepare_cached(&FIRST_OVER)
             .and_then(|mut update| update.execute([]))
             .map_err(|e| self.failed(e))?;
         self.admitted += promoted as u64;
