@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime};
 use ureq::http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use super::classify::{classify, is_stale};
+use super::classify::{classify, is_stale, wants_credentials};
 use super::client::{Client, sendable};
 use super::dial::Underway;
 use super::exchange::{Answered, Begun, Sending, send};
@@ -345,11 +345,7 @@ impl Client {
         if status == 407
             && let Some(proxy) = self.proxy_for(&chain.hop.url)
         {
-            let message = format!(
-                "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication \
-                 Required; give them in the proxy URL: http://user:password@host:port)"
-            );
-            return Followed::Done(Err(Failure::not_retried(ErrorKind::Proxy, message)));
+            return Followed::Done(Err(wants_credentials(&proxy)));
         }
         // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
         let location = is_redirect(status)

@@ -49,13 +49,7 @@ fn tunnel_refused(said: &str, proxy: &str) -> Failure {
             .map_or(code.to_string(), |r| format!("{code} {r}"))
     };
     match status {
-        Some(407) => Failure::not_retried(
-            ErrorKind::Proxy,
-            format!(
-                "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication \
-                 Required; give them in the proxy URL: http://user:password@host:port)"
-            ),
-        ),
+        Some(407) => wants_credentials(proxy),
         Some(code) => Failure::not_retried(
             ErrorKind::Proxy,
             format!(
@@ -68,6 +62,18 @@ fn tunnel_refused(said: &str, proxy: &str) -> Failure {
             format!("proxy {proxy}: the proxy did not answer the tunnel's CONNECT"),
         ),
     }
+}
+
+/// `proxy` answered 407, to a request or to a tunnel's CONNECT: it wants credentials (the
+/// same ones would be refused again: not retried).
+pub(crate) fn wants_credentials(proxy: &str) -> Failure {
+    Failure::not_retried(
+        ErrorKind::Proxy,
+        format!(
+            "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication Required; \
+             give them in the proxy URL: http://user:password@host:port)"
+        ),
+    )
 }
 
 /// Whether the error happened while reaching the first hop (with a proxy: the proxy).
