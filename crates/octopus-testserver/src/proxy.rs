@@ -10,6 +10,8 @@
 //! elsewhere.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
+
+use base64::Engine as _;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -164,7 +166,7 @@ fn serve(client: TcpStream, state: &Seen) -> io::Result<()> {
             let given = authorization
                 .as_deref()
                 .and_then(|v| v.strip_prefix("Basic "))
-                .map(decode_base64);
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok());
             if given.as_deref() != Some(wanted.as_bytes()) {
                 client.write_all(
                     b"HTTP/1.1 407 Proxy Authentication Required\r\n\
@@ -267,23 +269,4 @@ fn tunnel(mut client: TcpStream, target: &str) -> io::Result<()> {
     let _ = up_write.shutdown(std::net::Shutdown::Write);
     let _ = back.join();
     Ok(())
-}
-
-/// Standard Base64 decoded (what is not Base64 is skipped).
-fn decode_base64(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut bits, mut count) = (0u32, 0);
-    for c in text.bytes() {
-        let Some(value) = ALPHABET.iter().position(|&a| a == c) else {
-            continue;
-        };
-        bits = (bits << 6) | value as u32;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    out
 }
