@@ -48,6 +48,14 @@ fn main() {
 /// word that is no option nor an option's value is looked at: a URL or a file there means
 /// `fetch` with no subcommand named.
 fn subcommand_first(mut args: Vec<String>) -> Vec<String> {
+    // The usual line (`octopus crawl …`, `octopus URL`) has nothing to move: no need to
+    // build the command's definition twice.
+    if !args
+        .get(1)
+        .is_some_and(|first| first.starts_with('-') && first != "-")
+    {
+        return args;
+    }
     let command = Cli::command();
     let mut at = 1;
     while let Some(arg) = args.get(at) {

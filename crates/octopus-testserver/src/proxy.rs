@@ -10,12 +10,12 @@
 //! elsewhere.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-
-use base64::Engine as _;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+
+use base64::Engine as _;
 
 /// An HTTP proxy on a loopback port, stopped when dropped.
 pub struct ForwardProxy {
