@@ -236,10 +236,25 @@ pub struct FetchArgs {
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 
-    /// Proxy URL (http://, https:// or socks5://). Without it, HTTP_PROXY, HTTPS_PROXY,
-    /// ALL_PROXY and NO_PROXY are honoured
-    #[arg(long, value_name = "URL")]
+    /// Proxy for every request, as curl's -x: http://, https://, socks4://, socks4a://,
+    /// socks5:// or socks5h:// (the proxy resolves names), user:password@ for credentials,
+    /// port 1080 by default (443 for https://); '' for none. Without it: http_proxy
+    /// (lowercase only), https_proxy, all_proxy and no_proxy, as curl reads them
+    #[arg(short = 'x', long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// Hosts to reach without the proxy, as curl's: comma-separated names (with their
+    /// subdomains), addresses and CIDR ranges, or '*' for all (in place of NO_PROXY)
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
+
+    /// Trust only the certificate authorities in FILE (PEM) for an https:// proxy
+    #[arg(long, value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Accept any certificate from an https:// proxy
+    #[arg(long)]
+    pub proxy_insecure: bool,
 
     /// Tunnel plain http through the proxy with CONNECT too (curl's -p), for proxies that
     /// only tunnel; by default plain http goes to an http:// proxy in absolute-form

@@ -150,6 +150,13 @@ fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     if let Some(proxy) = &args.proxy {
         b = b.proxy(proxy);
     }
+    if let Some(list) = &args.noproxy {
+        b = b.no_proxy(list);
+    }
+    b = b.proxy_accept_invalid_certs(args.proxy_insecure);
+    if let Some(file) = &args.proxy_cacert {
+        b = b.proxy_root_certs_pem(read_file("--proxy-cacert", file)?);
+    }
     for rule in &args.resolve {
         let (host, port, addr) = parse::resolve_rule(rule)?;
         b = b.resolve(host, port, addr);

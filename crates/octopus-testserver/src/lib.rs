@@ -61,9 +61,11 @@ mod conn;
 mod dns;
 mod proxy;
 mod routes;
+mod socks;
 
 pub use dns::DnsServer;
 pub use proxy::ForwardProxy;
+pub use socks::SocksProxy;
 
 use conn::Conn;
 

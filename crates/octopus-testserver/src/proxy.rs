@@ -30,6 +30,8 @@ struct Seen {
     /// Each request's line and `Proxy-Authorization` value, in order.
     requests: Mutex<Vec<(String, Option<String>)>>,
     connections: AtomicU64,
+    /// CONNECT is allowed to any port (not only 443).
+    any_port: AtomicBool,
     stopped: AtomicBool,
 }
 
@@ -87,6 +89,12 @@ impl ForwardProxy {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// Allow CONNECT to any port, not only 443 (as a proxy configured for tunnels does).
+    pub fn tunnel_any_port(&self) -> &Self {
+        self.state.any_port.store(true, Ordering::SeqCst);
+        self
     }
 
     /// Connections clients opened to the proxy.
@@ -179,7 +187,7 @@ fn serve(client: TcpStream, state: &Seen) -> io::Result<()> {
             let ssl_port = target
                 .rsplit_once(':')
                 .is_some_and(|(_, port)| port == "443");
-            if !ssl_port {
+            if !ssl_port && !state.any_port.load(Ordering::SeqCst) {
                 client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")?;
                 continue;
             }

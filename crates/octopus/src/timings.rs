@@ -7,7 +7,8 @@ use std::time::Duration;
 /// Where the time of the final request of a fetch went (the request whose answer is the
 /// response, after any redirects). Each step is its own length, and `None` when the step did
 /// not happen: no lookup for an address host, no connection made for a kept one, no TLS for
-/// plain `http`; all `None` for a response from the cache and for requests through a proxy.
+/// plain `http`, no proxy handshake without a proxy (or with a plain `http://` proxy that
+/// gets requests in absolute-form); all `None` for a response from the cache.
 ///
 /// ```
 /// # fn show(response: &octopus::Response) {
@@ -24,6 +25,9 @@ pub struct Timings {
     pub dns: Option<Duration>,
     /// Making the TCP connection (every address tried, Happy Eyeballs included).
     pub connect: Option<Duration>,
+    /// The proxy's handshake: TLS with an `https://` proxy, the tunnel's `CONNECT`, or
+    /// the SOCKS exchange (`connect` is then the connection to the proxy).
+    pub proxy: Option<Duration>,
     /// The TLS handshake.
     pub tls: Option<Duration>,
     /// From the request sent (for a new TLS connection: from its handshake's end, when the

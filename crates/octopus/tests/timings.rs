@@ -89,7 +89,7 @@ fn a_tls_handshake_is_measured_on_a_new_connection_only() {
 }
 
 #[test]
-fn the_cache_and_proxies_measure_nothing_and_failures_have_nothing() {
+fn the_cache_measures_nothing_proxies_their_steps_and_failures_nothing() {
     let s = server();
     let otto = builder()
         .cache_ttl(Duration::from_secs(60))
@@ -107,10 +107,12 @@ fn the_cache_and_proxies_measure_nothing_and_failures_have_nothing() {
     let proxied = builder().proxy(&proxy.url("")).build().unwrap();
     let r = &fetch(&proxied, &["http://octopus.test/via".to_string()])[0];
     assert_eq!(r.status(), Some(200));
-    // Plain `http` through an `http://` proxy is octopus's own exchange: the connection
-    // measured is the proxy's (no lookup: it is an address), then the first byte.
+    // Plain `http` through an `http://` proxy: the connection measured is the proxy's (no
+    // lookup: it is an address; the target's name is the proxy's to resolve), no
+    // handshake with the proxy, then the first byte.
     let t = r.timings();
     assert!(t.dns.is_none() && t.connect.is_some() && t.tls.is_none() && t.ttfb.is_some());
+    assert!(t.proxy.is_none(), "{t:?}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

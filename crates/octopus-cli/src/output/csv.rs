@@ -10,7 +10,7 @@ use octopus::{Hash, Response};
 use super::Printer;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 32] = [
     "url",
     "final_url",
     "input",
@@ -42,6 +42,7 @@ pub const COLUMNS: [&str; 31] = [
     "connect_ms",
     "tls_ms",
     "ttfb_ms",
+    "proxy_ms",
 ];
 
 /// The columns a crawl's records add.
@@ -74,7 +75,7 @@ impl Printer for CsvPrinter {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let timings = r.timings();
-        let cells: [String; 31] = [
+        let cells: [String; 32] = [
             r.url().to_string(),
             opt(r.final_url().map(str::to_string)),
             opt(r.input().map(str::to_string)),
@@ -106,6 +107,7 @@ impl Printer for CsvPrinter {
             opt(timings.connect.map(millis)),
             opt(timings.tls.map(millis)),
             opt(timings.ttfb.map(millis)),
+            opt(timings.proxy.map(millis)),
         ];
         match (self.crawl, found) {
             (true, Some(visit)) => {

@@ -62,12 +62,30 @@ settings! {
     /// A client certificate (`client_cert_pem(certs, key)`).
     field client_cert_pem: Option<(Vec<u8>, Vec<u8>)> => ClientCert "cert";
 
-    /// A proxy for every request (`http://`, `https://` or `socks5://`).
+    /// A proxy for every request, as curl's `--proxy` reads it: `http://`, `https://`,
+    /// `socks4://`, `socks4a://`, `socks5://` or `socks5h://` (the proxy resolves names),
+    /// credentials as `user:password@` (percent-encoded), the port 1080 when not given (443
+    /// for `https://`); a bare `host:port` is an `http://` proxy. An empty string sends
+    /// every request directly, whatever the environment says.
     text proxy: String => Proxy "proxy";
 
-    /// Whether, without [`Builder::proxy`], the proxy environment variables (`HTTP_PROXY`,
-    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) are honoured (default true).
+    /// Whether, without [`Builder::proxy`], the proxy environment variables are honoured
+    /// as curl reads them (default true): `http_proxy` (lowercase only: `HTTP_PROXY` can
+    /// be set by a web request in a CGI program), `https_proxy`/`HTTPS_PROXY`,
+    /// `all_proxy`/`ALL_PROXY`, and `no_proxy`/`NO_PROXY` (with any proxy).
     set proxy_from_env: bool = true => ProxyFromEnv "proxy-from-env";
+
+    /// Hosts requests go to directly, as curl's `--noproxy` (in place of `NO_PROXY`):
+    /// comma-separated names (each covers its subdomains), addresses and CIDR ranges, or
+    /// `*` for every host.
+    text no_proxy: String => NoProxy "noproxy";
+
+    /// Trust only the certificate authorities in `pem` for `https://` proxies (curl's
+    /// `--proxy-cacert`); without it, those trusted for the origins.
+    into proxy_root_certs_pem: Vec<u8> => ProxyCaCert "proxy-cacert";
+
+    /// Accept any certificate from an `https://` proxy (curl's `--proxy-insecure`).
+    set proxy_accept_invalid_certs: bool => ProxyInsecure "proxy-insecure";
 
     /// Tunnel plain `http` through an `http://` proxy with `CONNECT` too (curl's
     /// `--proxytunnel`), for proxies that only tunnel; by default such a request goes to

@@ -13,8 +13,11 @@ use super::error::Error;
 use super::{Builder, Setting};
 use crate::capture::{Capture, Layout, Saver};
 use crate::defaults::MAX_DURATION;
-use crate::http::{ClientSettings, ResolveRule, client_cert, given_roots, pool_shards};
+use crate::http::{
+    ClientSettings, NoProxy, Proxy, ProxyRules, ResolveRule, client_cert, given_roots, pool_shards,
+};
 use crate::input::Shard;
+use crate::input::mask_userinfo;
 use crate::policy::{Policy, PrefixLimit, RetryPolicy};
 use crate::settings::{CacheSettings, Settings};
 use crate::shared::SharedSettings;
@@ -207,14 +210,7 @@ impl Builder {
             }
             None => format!("octopus/{}", env!("CARGO_PKG_VERSION")),
         };
-        let proxy = match &self.proxy {
-            Some(p) => Some(
-                ureq::Proxy::new(p)
-                    .map_err(|e| Error::setting(Setting::Proxy, p, e.to_string()))?,
-            ),
-            None if self.proxy_from_env => ureq::Proxy::try_from_env(),
-            None => None,
-        };
+        let proxies = self.proxies()?;
         let resolve = self
             .resolve
             .iter()
@@ -230,6 +226,8 @@ impl Builder {
         let pem = |setting| move |reason| Error::setting(setting, "(PEM)", reason);
         let roots = self.root_certs_pem.as_deref().map(given_roots);
         let roots = roots.transpose().map_err(pem(Setting::CaCert))?;
+        let proxy_roots = self.proxy_root_certs_pem.as_deref().map(given_roots);
+        let proxy_roots = proxy_roots.transpose().map_err(pem(Setting::ProxyCaCert))?;
         let mine = self.client_cert_pem.as_ref();
         let mine = mine.map(|(certs, key)| client_cert(certs, key));
         let client_cert = mine.transpose().map_err(pem(Setting::ClientCert))?;
@@ -248,7 +246,9 @@ impl Builder {
             insecure: self.accept_invalid_certs,
             roots,
             client_cert,
-            proxy,
+            proxies,
+            proxy_roots,
+            proxy_insecure: self.proxy_accept_invalid_certs,
             proxy_tunnel: self.proxy_tunnel,
             resolve,
             dns_servers: self.dns_server.clone(),
@@ -257,6 +257,32 @@ impl Builder {
             idle_per_shard: concurrency,
             idle_most: concurrency.saturating_mul(IDLE_PER_SLOT),
         })
+    }
+
+    /// Which proxy each request goes through: the one given (none for an empty one), else
+    /// the environment's when it is read; `NO_PROXY` (or `no_proxy` given) with either.
+    fn proxies(&self) -> Result<ProxyRules, Error> {
+        let env = |name: &str| match self.proxy_from_env {
+            true => std::env::var(name).ok(),
+            false => None,
+        };
+        let given = self.no_proxy.as_deref().map(NoProxy::parse);
+        let Some(text) = self.proxy.as_deref() else {
+            return ProxyRules::from_env(env, given).map_err(|(name, value, why)| {
+                let shown = format!("{name}={}", mask_userinfo(&value));
+                Error::setting(Setting::Proxy, &shown, why)
+            });
+        };
+        if text.trim().is_empty() {
+            return Ok(ProxyRules::none());
+        }
+        let proxy = Proxy::parse(text)
+            .map_err(|why| Error::setting(Setting::Proxy, mask_userinfo(text), why))?;
+        let no_proxy = given.unwrap_or_else(|| {
+            let listed = env("no_proxy").or_else(|| env("NO_PROXY"));
+            NoProxy::parse(&listed.unwrap_or_default())
+        });
+        Ok(ProxyRules::every(proxy, no_proxy))
     }
 
     fn policy(&self) -> Policy {

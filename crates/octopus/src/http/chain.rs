@@ -1,12 +1,12 @@
 //! The redirect chain of one fetch, hop by hop: `Client::start` sends the first request and
 //! `Client::resume` goes on once its answer is there, following redirects to the final
-//! response and reading its body. A hop to an `http` or `https` URL sent directly returns
-//! once it is sent (`Started::Waiting`; for a new TLS connection, once its ClientHello is),
-//! so that its answer (and the rest of the handshake) is waited for on no thread
-//! (`run/waiting.rs`), a redirect's next hop as much as the first; a hop to a host whose
-//! name must be looked up first returns while it is (`Stage::Looking`), and is sent when
-//! the lookup goes on to its end; a hop through a proxy,
-//! or one whose kept connection was found closed, is sent and its answer waited for here.
+//! response and reading its body. Every hop, direct or through a proxy, returns once it is
+//! sent (`Started::Waiting`; for a new TLS connection, once its ClientHello is), so that
+//! its answer (and the rest of the handshake) is waited for on no thread
+//! (`run/waiting.rs`), a redirect's next hop as much as the first; a hop whose connection
+//! is on its way (a lookup, a connect, a proxy's handshake) returns while it is
+//! (`Stage::Underway`), and is sent once it is made. Only a hop whose kept connection was
+//! found closed is sent again and its answer waited for here.
 //!
 //! Invariants: a fetch ends exactly once, as `Started::Done`; the whole chain is bounded
 //! by the deadline set at its first hop; at most `max_redirects` redirects are followed;
@@ -20,12 +20,13 @@ use std::time::{Instant, SystemTime};
 use ureq::http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use super::classify::{classify, is_stale, wants_credentials};
+use super::classify::{classify, is_stale};
 use super::client::{Client, sendable};
 use super::dial::Underway;
 use super::exchange::{Answered, Begun, Sending, send};
 use super::head::Outgoing;
 use super::pool::{going_out_on, noting_connections, peer};
+use super::proxy::{Proxy, wants_credentials};
 use super::receive::Sent;
 use super::redirect::{
     Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
@@ -237,14 +238,15 @@ impl Client {
             Ok(response) => response,
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
                 let proxy = self.proxy_for(&chain.hop.url);
-                match self.send_here(&chain, proxy.as_deref()) {
+                match self.send_here(&chain, proxy.as_ref()) {
                     Ok(response) => response,
                     Err(failure) => return Started::Done(Err(failure)),
                 }
             }
             Err(e) => {
                 let proxy = self.proxy_for(&chain.hop.url);
-                return Started::Done(Err(classify(&e, proxy.as_deref())));
+                let shown = proxy.map(|p| p.to_string());
+                return Started::Done(Err(classify(&e, shown.as_deref())));
             }
         };
         match self.follow(chain, at, response) {
@@ -269,58 +271,59 @@ impl Client {
         }
     }
 
-    /// Send `chain`'s hop: directly (plain `http`, no proxy) it returns once sent; else,
-    /// or when the kept connection it went out on had been closed, it is sent (again) and
+    /// Send `chain`'s hop: it returns once sent (or while its connection is on its way);
+    /// when the kept connection it went out on had been closed, it is sent again and
     /// answered here.
     fn go(&self, chain: Chain, underway: Option<Underway>) -> Answer {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
         let proxy = self.proxy_for(&chain.hop.url);
-        let route = match self.direct_route(&chain.hop.url, proxy.as_deref()) {
+        let route = match self.route(&chain.hop.url, proxy.as_ref()) {
             Ok(route) => route,
             Err(failure) => return Answer::Failed(failure),
         };
-        if let Some(route) = route {
-            // The first hop's URL was checked when it was read.
-            if later_hop && let Err(failure) = sendable(&chain.hop.url, later_hop) {
-                return Answer::Failed(failure);
+        // The first hop's URL was checked when it was read.
+        if later_hop && let Err(failure) = sendable(&chain.hop.url, later_hop) {
+            return Answer::Failed(failure);
+        }
+        let request = Outgoing {
+            method: &chain.hop.method,
+            url: &chain.hop.url,
+            headers: self.request_headers(chain.headers(&self.cfg.headers)),
+            body: chain.body(),
+        };
+        let (sent, connected) =
+            noting_connections(|| send(&route, request, chain.deadline, underway));
+        match sent {
+            Ok(Begun::Sent(sending)) => {
+                let sent = OnTheWire {
+                    at,
+                    sending,
+                    connected,
+                    peer: peer(),
+                };
+                let stage = Stage::Sent(sent);
+                return Answer::Waiting(Pending { chain, stage });
             }
-            let request = Outgoing {
-                method: &chain.hop.method,
-                url: &chain.hop.url,
-                headers: self.request_headers(chain.headers(&self.cfg.headers)),
-                body: chain.body(),
-            };
-            let (sent, connected) =
-                noting_connections(|| send(&route, request, chain.deadline, underway));
-            match sent {
-                Ok(Begun::Sent(sending)) => {
-                    let sent = OnTheWire {
-                        at,
-                        sending,
-                        connected,
-                        peer: peer(),
-                    };
-                    let stage = Stage::Sent(sent);
-                    return Answer::Waiting(Pending { chain, stage });
-                }
-                Ok(Begun::Underway(underway)) => {
-                    let stage = Stage::Underway(underway);
-                    return Answer::Waiting(Pending { chain, stage });
-                }
-                // The blocking path tries the host's other kept connections, then a new one.
-                Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
-                Err(e) => return Answer::Failed(classify(&e, proxy.as_deref())),
+            Ok(Begun::Underway(underway)) => {
+                let stage = Stage::Underway(underway);
+                return Answer::Waiting(Pending { chain, stage });
+            }
+            // The blocking path tries the host's other kept connections, then a new one.
+            Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
+            Err(e) => {
+                let shown = proxy.map(|p| p.to_string());
+                return Answer::Failed(classify(&e, shown.as_deref()));
             }
         }
-        match self.send_here(&chain, proxy.as_deref()) {
+        match self.send_here(&chain, proxy.as_ref()) {
             Ok(response) => Answer::Came(chain, at, response),
             Err(failure) => Answer::Failed(failure),
         }
     }
 
     /// Send `chain`'s hop (through `proxy`) and wait for its answer on this thread.
-    fn send_here(&self, chain: &Chain, proxy: Option<&str>) -> Result<Answered, Failure> {
+    fn send_here(&self, chain: &Chain, proxy: Option<&Arc<Proxy>>) -> Result<Answered, Failure> {
         let headers = chain.headers(&self.cfg.headers);
         let later_hop = chain.redirects > 0;
         let body = chain.body();
@@ -345,7 +348,7 @@ impl Client {
         if status == 407
             && let Some(proxy) = self.proxy_for(&chain.hop.url)
         {
-            return Followed::Done(Err(wants_credentials(&proxy)));
+            return Followed::Done(Err(wants_credentials(&proxy.to_string())));
         }
         // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
         let location = is_redirect(status)

@@ -1,5 +1,6 @@
-//! From a ureq error to a `Failure`: one kind per error, and a one-line message that does
-//! not repeat the kind, names the proxy when the proxy is what failed, and masks every
+//! From an error to a `Failure`: one kind per error, and a one-line message that does
+//! not repeat the kind, names the proxy when the proxy is what failed (`ProxyError`s say
+//! which part), and masks every
 //! password in a URL it quotes. Also the response-head limits: `MAX_HEAD` both exchanges
 //! share, `MAX_HEADER_LINES` ureq's alone (octopus's own reads any number that fits).
 
@@ -7,6 +8,7 @@ use std::io;
 
 use ureq::Error as E;
 
+use super::proxy::ProxyError;
 use super::tls_words::tls_message;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
@@ -22,58 +24,20 @@ pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEAD
 /// The failure for `error`. `proxy` is the proxy the request went through, if any (as
 /// shown: password masked): a failure to reach it is the proxy's.
 pub(crate) fn classify(error: &E, proxy: Option<&str>) -> Failure {
-    let kind = kind(error);
-    if let (E::ConnectProxyFailed(said), Some(proxy)) = (error, proxy) {
-        return tunnel_refused(said, proxy);
+    if let (E::Io(io), Some(proxy)) = (error, proxy)
+        && let Some(said) = io.get_ref().and_then(|e| e.downcast_ref::<ProxyError>())
+    {
+        return said.failure(proxy);
     }
+    let kind = kind(error);
     let message = mask_userinfo(&message(error));
     match proxy {
-        Some(proxy) if reaching(kind, error) => {
-            Failure::new(ErrorKind::Proxy, format!("proxy {proxy}: {message}"))
-        }
+        Some(proxy) if reaching(kind, error) => Failure::new(
+            ErrorKind::Proxy,
+            format!("proxy {proxy}: cannot connect to the proxy: {message}"),
+        ),
         _ => Failure::new(kind, message),
     }
-}
-
-/// The proxy would not open a `CONNECT` tunnel: its answer (ureq says `proxy server
-/// responded 403/403`) in words; neither a refusal nor a demand for credentials is retried.
-fn tunnel_refused(said: &str, proxy: &str) -> Failure {
-    let status = said
-        .strip_prefix("proxy server responded ")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|code| code.parse::<u16>().ok());
-    let reason = |code: u16| {
-        ureq::http::StatusCode::from_u16(code)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .map_or(code.to_string(), |r| format!("{code} {r}"))
-    };
-    match status {
-        Some(407) => wants_credentials(proxy),
-        Some(code) => Failure::not_retried(
-            ErrorKind::Proxy,
-            format!(
-                "proxy {proxy}: the proxy refused the tunnel ({})",
-                reason(code)
-            ),
-        ),
-        None => Failure::new(
-            ErrorKind::Proxy,
-            format!("proxy {proxy}: the proxy did not answer the tunnel's CONNECT"),
-        ),
-    }
-}
-
-/// `proxy` answered 407, to a request or to a tunnel's CONNECT: it wants credentials (the
-/// same ones would be refused again: not retried).
-pub(crate) fn wants_credentials(proxy: &str) -> Failure {
-    Failure::not_retried(
-        ErrorKind::Proxy,
-        format!(
-            "proxy {proxy}: the proxy wants credentials (407 Proxy Authentication Required; \
-             give them in the proxy URL: http://user:password@host:port)"
-        ),
-    )
 }
 
 /// Whether the error happened while reaching the first hop (with a proxy: the proxy).

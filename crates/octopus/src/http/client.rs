@@ -1,32 +1,31 @@
-//! The client: build the ureq agents (for proxies) and the pools and TLS configuration of
-//! octopus's own exchange (`http` and `https` sent directly, `exchange.rs`) from validated
-//! settings, send
-//! one request of a redirect chain and wait for its answer here (`send`, for what cannot
-//! wait on no thread), build request heads, classify any failure. The chain itself, with
-//! the hops that wait on no thread, is `chain.rs`'s; reading bodies is `receive.rs`'s.
+//! The client: the pools and TLS configurations of octopus's exchange made from validated
+//! settings; which proxy a request goes through and how (`route`); one request of a
+//! redirect chain sent and its answer waited for here (`send`, for what cannot wait on no
+//! thread: a request again after a kept connection was found closed); request headers;
+//! failures classified. The chain itself, with the hops that wait on no thread, is
+//! `chain.rs`'s; reading bodies is `receive.rs`'s.
 //!
-//! Invariants: every ureq error maps to exactly one `ErrorKind`; no thread is spawned per
-//! request (see `resolver.rs`); each request is bounded by what is left of the fetch's
-//! `timeout` (ureq's `timeout_global` on later tries and hops).
+//! Invariants: every error maps to exactly one `ErrorKind`; no thread is spawned per
+//! request; each request is bounded by what is left of the fetch's `timeout`.
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ureq::Agent;
+use ureq::config::Config;
 use ureq::http::{self, HeaderName, HeaderValue};
-use ureq::tls::{RootCerts, TlsConfig};
+use ureq::tls::RootCerts;
 use url::Url;
 
 use super::classify::{classify, is_stale};
-use super::connector::agents;
+use super::connector::connection_config;
 use super::decode::ACCEPT_ENCODING;
 use super::dial::Route;
 use super::dns::Dns;
 use super::exchange::{Answered, exchange};
-use super::head::{Outgoing, basic_credentials};
+use super::head::Outgoing;
 use super::pool::{Budget, Parked, noting_connections};
-use super::proxy::Via;
+use super::proxy::{Proxy, Scheme, Via};
 use super::redirect::Hop;
 use super::resolver::OctopusResolver;
 pub(crate) use super::settings::ClientSettings;
@@ -34,8 +33,6 @@ use super::socket::Socket;
 use super::tls::client_config;
 use super::trust::system_roots;
 use crate::failure::{ErrorKind, Failure};
-use crate::input::mask_userinfo;
-use crate::timings::Timings;
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
 /// walks every idle connection once per distinct host in it, on every checkout; with many
@@ -48,28 +45,27 @@ pub(crate) fn pool_shards(concurrency: usize) -> usize {
 /// A configured HTTP client shared by all workers.
 #[derive(Debug)]
 pub(crate) struct Client {
-    /// For `http` URLs through a proxy: one agent (and connection pool) per shard; a host
-    /// always uses the same one.
-    plain: Vec<Agent>,
-    /// For `http` URLs sent directly (`exchange.rs`): the idle connections, one pool per
-    /// shard as for the agents.
+    /// The idle connections (`exchange.rs`), one pool per shard: a host always uses the
+    /// same one.
     direct: Vec<Arc<Parked<Socket>>>,
-    /// Looks up the hosts of direct exchanges (as the agents' connectors do).
+    /// The connections' configuration (buffer sizes, how long an idle one is kept).
+    config: Config,
+    /// Looks up the hosts (and proxies) connected to.
     resolver: OctopusResolver,
-    /// The same for `https` URLs through a proxy, made at the first one: a run without TLS
-    /// reads no certificate store.
-    secure: OnceLock<Result<Vec<Agent>, Failure>>,
-    /// The TLS configuration of `https` URLs sent directly (`tls.rs`), made at the first.
+    /// The TLS configuration of `https` URLs (`tls.rs`), made at the first: a run without
+    /// TLS reads no certificate store.
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
+    /// The same for `https://` proxies (`--proxy-cacert`, `--proxy-insecure`).
+    proxy_tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
     pub(super) cfg: ClientSettings,
-    /// Headers every request gets unless the settings give them: set here rather than by
-    /// ureq, so that an archived request shows every header sent (ureq adds only `Host`,
-    /// and the body's length).
+    /// Headers every request gets unless the settings give them: set here, so that an
+    /// archived request shows every header sent (the exchange adds only `Host`,
+    /// `Authorization` from the URL, and the body's length).
     defaults: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Client {
-    /// A client for `cfg`, with its agents for `http` URLs.
+    /// A client for `cfg`.
     pub fn new(cfg: &ClientSettings) -> Client {
         let defaults = [
             (http::header::ACCEPT_ENCODING, ACCEPT_ENCODING),
@@ -82,19 +78,19 @@ impl Client {
         // The pools together keep as many idle connections as one may (see `pool.rs`).
         let budget = Budget::new(cfg.idle_most);
         Client {
-            plain: agents(cfg, TlsConfig::default(), &resolver),
             direct: (0..shards)
                 .map(|_| {
                     let budget = Arc::clone(&budget);
                     Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard, budget))
                 })
                 .collect(),
+            config: connection_config(),
             resolver,
-            secure: OnceLock::new(),
             tls: OnceLock::new(),
+            proxy_tls: OnceLock::new(),
             cfg: cfg.clone(),
             // The user agent was checked by the builder; a value that is not a header value
-            // is left to ureq's default.
+            // is not sent.
             defaults: defaults
                 .into_iter()
                 .filter_map(|(name, value)| Some((name, HeaderValue::from_str(value).ok()?)))
@@ -104,93 +100,81 @@ impl Client {
 
     /// The certificate authorities trusted: none needed when nothing is verified, those
     /// given, or the system's (read now).
-    fn roots(&self) -> Result<RootCerts, Failure> {
-        Ok(match (&self.cfg.roots, self.cfg.insecure) {
+    fn roots(given: Option<&RootCerts>, insecure: bool) -> Result<RootCerts, Failure> {
+        Ok(match (given, insecure) {
             (_, true) => RootCerts::WebPki,
             (Some(given), false) => given.clone(),
             (None, false) => system_roots().map_err(|e| Failure::new(ErrorKind::Tls, e))?,
         })
     }
 
-    /// The agents for `https` URLs through a proxy, made with the trusted roots on first
-    /// use.
-    fn secure_agents(&self) -> Result<&[Agent], Failure> {
-        let made = self.secure.get_or_init(|| {
-            let cfg = &self.cfg;
-            let tls = TlsConfig::builder()
-                .disable_verification(cfg.insecure)
-                .root_certs(self.roots()?)
-                .client_cert(cfg.client_cert.clone())
-                .build();
-            Ok(agents(cfg, tls, &self.resolver))
-        });
-        made.as_deref().map_err(Clone::clone)
-    }
-
-    /// The TLS configuration of `https` URLs sent directly, made on first use.
+    /// The TLS configuration of `https` URLs, made on first use.
     fn tls_config(&self) -> Result<&Arc<rustls::ClientConfig>, Failure> {
         let made = self.tls.get_or_init(|| {
             let cfg = &self.cfg;
-            client_config(&self.roots()?, cfg.insecure, cfg.client_cert.as_ref())
+            let roots = Client::roots(cfg.roots.as_ref(), cfg.insecure)?;
+            client_config(&roots, cfg.insecure, cfg.client_cert.as_ref())
                 .map_err(|e| Failure::new(ErrorKind::Tls, e))
         });
         made.as_ref().map_err(Clone::clone)
     }
 
-    fn agent_for(&self, url: &Url) -> Result<&Agent, Failure> {
-        let agents = match url.scheme() {
-            "https" => self.secure_agents()?,
-            _ => &self.plain,
-        };
-        agents
-            .get(shard(url, agents.len()))
-            .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))
+    /// The TLS configuration of `https://` proxies, made on first use: the proxy's own
+    /// roots when given, else the origins'.
+    fn proxy_tls_config(&self) -> Result<&Arc<rustls::ClientConfig>, Failure> {
+        let made = self.proxy_tls.get_or_init(|| {
+            let cfg = &self.cfg;
+            let given = cfg.proxy_roots.as_ref().or(cfg.roots.as_ref());
+            let roots = Client::roots(given, cfg.proxy_insecure)?;
+            client_config(&roots, cfg.proxy_insecure, None)
+                .map_err(|e| Failure::new(ErrorKind::Proxy, format!("proxy TLS: {e}")))
+        });
+        made.as_ref().map_err(Clone::clone)
     }
 
-    /// How a request to `url` goes out on octopus's own exchange: `http` or `https` with no
-    /// proxy, `http` through an `http://` proxy (`proxy.rs`); `None` for ureq's (the other
-    /// proxies). `Err`: no TLS configuration
-    /// could be made (the system's certificates unreadable).
-    pub(super) fn direct_route(
+    /// How a request to `url` goes out (through `proxy`, as `proxy_for` gives it). `Err`:
+    /// no TLS configuration could be made (the system's certificates unreadable), or the
+    /// scheme is not one octopus fetches.
+    pub(super) fn route(
         &self,
         url: &Url,
-        proxy: Option<&str>,
-    ) -> Result<Option<Route<'_>>, Failure> {
-        let via = match proxy {
-            None => None,
-            Some(_) if self.cfg.proxy_tunnel => return Ok(None),
-            Some(_) => match self.cfg.proxy.as_ref().and_then(|p| Via::of(p, url)) {
-                Some(via) => Some(via),
-                None => return Ok(None),
-            },
-        };
+        proxy: Option<&Arc<Proxy>>,
+    ) -> Result<Route<'_>, Failure> {
         let tls = match url.scheme() {
             "http" => None,
             "https" => Some(self.tls_config()?),
-            _ => return Ok(None),
+            other => {
+                return Err(Failure::new(
+                    ErrorKind::InvalidUrl,
+                    format!("{other}: URLs are not fetched (http and https are)"),
+                ));
+            }
         };
-        let (Some(parked), Some(agent)) = (
-            self.direct.get(shard(url, self.direct.len())),
-            self.plain.first(),
-        ) else {
-            return Ok(None);
+        let via = proxy.map(|proxy| Via::new(proxy, url, self.cfg.proxy_tunnel));
+        let proxy_tls = match proxy.is_some_and(|p| p.scheme == Scheme::Https) {
+            true => Some(self.proxy_tls_config()?),
+            false => None,
         };
-        Ok(Some(Route {
+        let parked = self
+            .direct
+            .get(shard(url, self.direct.len()))
+            .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))?;
+        Ok(Route {
             parked,
-            // The plain agents all have the same configuration.
-            config: agent.config(),
+            config: &self.config,
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
             tls,
             via,
-        }))
+            proxy_tls,
+        })
     }
 
     /// Send one request of the chain (through `proxy`, the hop's, as `proxy_for` gives
-    /// it); hops after the first get what is left of the deadline. A request of an
-    /// idempotent method that fails on a pooled connection the server had already closed is
-    /// sent again (as curl and Go's client do); each such failure uses up one pooled
-    /// connection, and one on a new connection is final.
+    /// it) and wait for its answer on this thread. A request of an idempotent method that
+    /// fails on a pooled connection the server had already closed is sent again (as curl
+    /// and Go's client do); each such failure uses up one pooled connection, and one on a
+    /// new connection is final.
     pub(super) fn send(
         &self,
         hop: &Hop,
@@ -198,56 +182,31 @@ impl Client {
         body: Option<&[u8]>,
         later_hop: bool,
         deadline: Instant,
-        proxy: Option<&str>,
+        proxy: Option<&Arc<Proxy>>,
     ) -> Result<Answered, Failure> {
-        let way = match self.direct_route(&hop.url, proxy)? {
-            Some(route) => {
-                // The first hop's URL was checked when it was read.
-                if later_hop {
-                    sendable(&hop.url, later_hop)?;
-                }
-                Way::Direct(route)
-            }
-            None => Way::Ureq(self.agent_for(&hop.url)?),
-        };
-        let mut budget = later_hop.then(|| deadline.saturating_duration_since(Instant::now()));
+        let route = self.route(&hop.url, proxy)?;
+        // The first hop's URL was checked when it was read.
+        if later_hop {
+            sendable(&hop.url, later_hop)?;
+        }
+        let shown = proxy.map(ToString::to_string);
         for _ in 0..=self.cfg.idle_per_shard {
-            if budget.is_some_and(|left| left.is_zero()) {
+            if Instant::now() >= deadline {
                 return Err(Failure::new(
                     ErrorKind::Timeout,
                     "deadline passed (timeout)",
                 ));
             }
-            let (result, connected) = match &way {
-                Way::Direct(route) => {
-                    let request = Outgoing {
-                        method: &hop.method,
-                        url: &hop.url,
-                        headers: self.request_headers(headers),
-                        body,
-                    };
-                    noting_connections(|| exchange(route, request, deadline))
-                }
-                Way::Ureq(agent) => {
-                    let mut head = self.head(hop, headers, later_hop)?;
-                    on_the_wire(&mut head.headers, &hop.url, body);
-                    let (result, connected) = noting_connections(|| match body {
-                        Some(body) => run(agent, http::Request::from_parts(head, body), budget),
-                        None => run(agent, http::Request::from_parts(head, ()), budget),
-                    });
-                    // Through a proxy nothing is measured.
-                    let answered = result.map(|response| Answered {
-                        response,
-                        timings: Timings::default(),
-                    });
-                    (answered, connected)
-                }
+            let request = Outgoing {
+                method: &hop.method,
+                url: &hop.url,
+                headers: self.request_headers(headers),
+                body,
             };
+            let (result, connected) = noting_connections(|| exchange(&route, request, deadline));
             match result {
-                Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {
-                    budget = Some(deadline.saturating_duration_since(Instant::now()));
-                }
-                Err(e) => return Err(classify(&e, proxy)),
+                Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {}
+                Err(e) => return Err(classify(&e, shown.as_deref())),
                 Ok(response) => return Ok(response),
             }
         }
@@ -257,8 +216,8 @@ impl Client {
         ))
     }
 
-    /// The request head for `hop`. The first hop's URL was checked sendable when it was
-    /// parsed; a redirect's target that cannot be sent is a `redirect` failure.
+    /// The request head for `hop`, as archived. The first hop's URL was checked sendable
+    /// when it was parsed; a redirect's target that cannot be sent is a `redirect` failure.
     pub(super) fn head(
         &self,
         hop: &Hop,
@@ -290,32 +249,10 @@ impl Client {
             .map(|(name, value)| (name, value))
     }
 
-    /// The proxy a request to `url` goes through, as shown in messages.
-    pub(super) fn proxy_for(&self, url: &Url) -> Option<String> {
-        let proxy = self.cfg.proxy.as_ref()?;
-        let uri = url.as_str().parse::<http::Uri>().ok()?;
-        (!proxy.is_no_proxy(&uri)).then(|| mask_userinfo(&proxy.uri().to_string()))
+    /// The proxy a request to `url` goes through, if any.
+    pub(super) fn proxy_for(&self, url: &Url) -> Option<Arc<Proxy>> {
+        self.cfg.proxies.proxy_for(url).cloned()
     }
-}
-
-/// What a request sent through ureq carries besides its head as archived, as octopus's
-/// own exchange writes it: `Authorization` from the URL's credentials, percent-decoded
-/// (ureq would send them as written), and `Content-Length: 0` for an empty body.
-fn on_the_wire(headers: &mut http::HeaderMap, url: &Url, body: Option<&[u8]>) {
-    if !headers.contains_key(http::header::AUTHORIZATION)
-        && let Some(basic) = basic_credentials(url)
-    {
-        headers.insert(http::header::AUTHORIZATION, basic);
-    }
-    if body.is_some_and(<[u8]>::is_empty) && !headers.contains_key(http::header::CONTENT_LENGTH) {
-        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    }
-}
-
-/// How a request goes out: on octopus's own exchange, or on a ureq agent.
-enum Way<'a> {
-    Direct(Route<'a>),
-    Ureq(&'a Agent),
 }
 
 /// `url` as a request target; one that cannot be sent is a `redirect` failure when a
@@ -339,21 +276,4 @@ fn shard(url: &Url, shards: usize) -> usize {
     let hash = foldhash::fast::FixedState::default()
         .hash_one((url.host_str(), url.port_or_known_default()));
     hash as usize % shards
-}
-
-/// Run one request, with `budget` as its whole deadline when given (later tries).
-fn run<S: ureq::AsSendBody>(
-    agent: &Agent,
-    request: http::Request<S>,
-    budget: Option<Duration>,
-) -> Result<http::Response<ureq::Body>, ureq::Error> {
-    match budget {
-        Some(left) => agent.run(
-            agent
-                .configure_request(request)
-                .timeout_global(Some(left))
-                .build(),
-        ),
-        None => agent.run(request),
-    }
 }

@@ -6,8 +6,7 @@
 //! connect timeout.
 //!
 //! `Connecting` is driven from outside: a request sent directly waits for its attempts in
-//! the engine's waiting set (the newest attempt's socket, for writing), ureq's connector
-//! waits on its thread (`connect`, in `wait_any`, a long wait told to the engine).
+//! the engine's waiting set (the newest attempt's socket, for writing).
 //!
 //! Invariants: the whole is bounded by the connect timeout (reported as ureq's
 //! `Error::Timeout` with its reason); an error that concerns one address only moves on to
@@ -23,14 +22,16 @@ use std::time::{Duration, Instant};
 use ureq::unversioned::transport::NextTimeout;
 use ureq::{Error, Timeout};
 
-use super::wire::{Watch, wait_any};
+use super::wire::Watch;
+#[cfg(test)]
+use super::wire::wait_any;
 
 /// How long an attempt runs alone before the next address is tried too (RFC 8305's
 /// "Connection Attempt Delay", its recommended value).
 const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
-/// Connect to one of `addrs` within `timeout`, waiting on this thread (see the module
-/// documentation).
+/// Connect to one of `addrs` within `timeout`, waiting on this thread (the tests' way).
+#[cfg(test)]
 pub(super) fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
     let mut connecting = Connecting::new(addrs, timeout);
     loop {
@@ -183,6 +184,7 @@ impl Connecting {
     }
 
     /// Wait on this thread until an attempt is ready or `until` passes.
+    #[cfg(test)]
     fn wait_here(&self) -> Result<(), Error> {
         let mut fds = self.pollfds();
         match wait_any(&mut fds, self.until()) {

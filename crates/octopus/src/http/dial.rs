@@ -1,15 +1,24 @@
-//! The connection a request sent directly goes out on: an idle one kept for its host, or a
-//! new one, made on no thread. A new connection's host is looked up (`resolver.rs`,
-//! `dns/`), its addresses connected to as Happy Eyeballs does (`connect.rs`), and for
-//! `https` its handshake begun (`tls.rs`, by the first send); while a step waits, the
-//! request is given back as `Underway`, to wait in the engine's waiting set and come back
-//! here (`connection` again, with it).
+//! The connection a request goes out on: an idle one kept for its host (or its proxy, or
+//! its tunnel), or a new one, made on no thread. A new connection goes through these steps,
+//! each of which may wait (the request is then given back as `Underway`, to wait in the
+//! engine's waiting set and come back here, `connection` again, with it):
+//!
+//! ```text
+//! [target looked up: SOCKS4/5 only] → endpoint looked up (`resolver.rs`, `dns/`)
+//!   → TCP connect, Happy Eyeballs (`connect.rs`)
+//!   → the proxy's handshake, if any (`proxy/greeting.rs`: TLS to an https:// proxy, CONNECT, SOCKS)
+//!   → ready: TLS to the origin for `https` begun (`tls.rs`), by the first send
+//! ```
+//!
+//! The endpoint is the target's host, or the proxy's.
 //!
 //! Invariants: a lookup or a connect under way goes on to its end (a connection parked
-//! meanwhile is not taken instead); every step ends by the request's deadline, the connect
-//! and the handshake by the connect timeout; a descriptor handed to a waiting set while
-//! connecting is known as such by the connection made (`Socket::watched`).
+//! meanwhile is not taken instead); every step ends by the request's deadline, the
+//! connect, the proxy's handshake and the TLS handshake by the connect timeout; a
+//! descriptor handed to a waiting set is known as such by the connection made
+//! (`Socket::watched`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +31,7 @@ use url::Url;
 
 use super::connect::Connecting;
 use super::pool::{Key, Parked, going_out_on};
-use super::proxy::Via;
+use super::proxy::{Form, Greeting, Target, Via};
 use super::resolver::{OctopusResolver, Resolution, Resolving};
 use super::socket::Socket;
 use super::tls::{Tls, server_name};
@@ -36,15 +45,19 @@ pub(super) struct Route<'a> {
     pub connect_timeout: Duration,
     /// The TLS configuration, for an `https` URL.
     pub tls: Option<&'a Arc<rustls::ClientConfig>>,
-    /// The proxy the request goes through (its connections are the proxy's).
+    /// The proxy the request goes through, and how.
     pub via: Option<Via>,
+    /// The TLS configuration for an `https://` proxy.
+    pub proxy_tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
-/// How long a new connection's lookup (`None` for an address host) and TCP connect took.
+/// How long a new connection's steps took: the lookups (`None` when nothing was looked
+/// up), the TCP connect, the proxy's handshake.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Made {
     pub dns: Option<Duration>,
     pub connect: Duration,
+    pub proxy: Option<Duration>,
 }
 
 /// A connection for a request: ready, or on its way.
@@ -58,16 +71,25 @@ pub(super) enum Connection {
 #[derive(Debug)]
 pub(crate) struct Underway {
     step: Step,
-    /// When the lookup began.
+    /// When the first lookup began.
     asked: Instant,
+    /// Something was looked up (not only address literals).
+    looked_up: bool,
+    /// Where a SOCKS proxy is to connect.
+    target: Option<Target>,
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Step {
-    /// The host is being looked up.
+    /// The target is being looked up, for a SOCKS proxy that is given an address.
+    Target(Resolving),
+    /// The endpoint (the host, or the proxy) is being looked up.
     Looking(Resolving),
     /// Its addresses are being connected to.
     Connecting(Dialing),
+    /// The proxy's handshake is under way.
+    Greeting(Box<Greeting>, Made),
 }
 
 /// A connect under way, and what it is bounded by.
@@ -81,34 +103,48 @@ struct Dialing {
     reason: Timeout,
 }
 
+impl Dialing {
+    /// When the handshakes that follow the connect must be done, if the connect timeout
+    /// ends before the request's.
+    fn handshake_by(&self) -> Option<Instant> {
+        match self.reason {
+            Timeout::Connect => self.began.checked_add(self.after),
+            _ => None,
+        }
+    }
+}
+
 impl Underway {
-    /// What to wait for: the lookup's descriptor (readable), or the newest connect
-    /// attempt's (writable).
+    /// What to wait for: a lookup's descriptor (readable), the newest connect attempt's
+    /// (writable), or the proxy's answer (readable).
     pub fn watch(&mut self) -> Watch {
         match &mut self.step {
-            Step::Looking(resolving) => {
+            Step::Target(resolving) | Step::Looking(resolving) => {
                 let (fd, watched) = resolving.watch();
                 Watch::read(fd, watched)
             }
             Step::Connecting(dialing) => dialing.connecting.watch(),
+            Step::Greeting(greeting, _) => greeting.watch(),
         }
     }
 
     /// When the wait must end, for a request that must end by `deadline`.
     pub fn deadline(&self, deadline: Instant) -> Instant {
         match &self.step {
-            Step::Looking(resolving) => resolving.deadline(deadline),
+            Step::Target(resolving) | Step::Looking(resolving) => resolving.deadline(deadline),
             Step::Connecting(dialing) => dialing
                 .connecting
                 .until()
                 .map_or(deadline, |until| until.min(deadline)),
+            Step::Greeting(greeting, _) => greeting.deadline(deadline),
         }
     }
 }
 
-/// An idle connection to `key`'s host that is still open, else a new one (`underway`: one
-/// on its way, from an earlier call); for `https`, its handshake begun by the first send.
-/// Says on this thread which it is and where it goes (see `pool.rs`).
+/// An idle connection under `key` that is still open, else a new one to `url`'s host or
+/// through the route's proxy (`underway`: one on its way, from an earlier call); for
+/// `https`, its handshake begun by the first send. Says on this thread which it is and
+/// where it goes (see `pool.rs`).
 pub(super) fn connection(
     route: &Route<'_>,
     key: &Key,
@@ -116,7 +152,7 @@ pub(super) fn connection(
     deadline: Instant,
     underway: Option<Underway>,
 ) -> Result<Connection, Error> {
-    let Underway { step, asked } = match underway {
+    let mut underway = match underway {
         Some(underway) => underway,
         None => {
             let max_age = route.config.max_idle_age();
@@ -124,62 +160,155 @@ pub(super) fn connection(
                 going_out_on(resting.peer, false);
                 return Ok(Connection::Ready(resting.transport, None));
             }
-            let uri = url
-                .as_str()
-                .parse::<http::Uri>()
-                .map_err(|e| Error::BadUri(e.to_string()))?;
-            let asked = Instant::now();
-            let step = match route.resolver.begin(&uri, route.config, deadline)? {
-                Resolution::Ready(addrs) => Step::Connecting(dial(route, &addrs, deadline)?),
-                Resolution::Waiting(resolving) => {
-                    let step = Step::Looking(resolving);
-                    return Ok(Connection::Underway(Underway { step, asked }));
-                }
-            };
-            Underway { step, asked }
+            begin(route, url, deadline)?
         }
     };
-    let mut dialing = match step {
-        Step::Looking(resolving) => {
-            match route.resolver.resume(resolving, route.config, deadline)? {
-                Resolution::Ready(addrs) => dial(route, &addrs, deadline)?,
-                Resolution::Waiting(resolving) => {
-                    let step = Step::Looking(resolving);
-                    return Ok(Connection::Underway(Underway { step, asked }));
+    loop {
+        let (step, go_on) = match underway.step {
+            Step::Target(resolving) => {
+                match route.resolver.resume(resolving, route.config, deadline)? {
+                    Resolution::Ready(addrs) => {
+                        underway.target = addrs.first().copied().map(Target::Addr);
+                        (look_up_endpoint(route, url, deadline)?, true)
+                    }
+                    Resolution::Waiting(resolving) => (Step::Target(resolving), false),
                 }
             }
+            Step::Looking(resolving) => {
+                match route.resolver.resume(resolving, route.config, deadline)? {
+                    Resolution::Ready(addrs) => {
+                        (Step::Connecting(dial(route, &addrs, deadline)?), true)
+                    }
+                    Resolution::Waiting(resolving) => (Step::Looking(resolving), false),
+                }
+            }
+            Step::Connecting(mut dialing) => {
+                let Some((stream, watched)) = dialing.connecting.advance()? else {
+                    underway.step = Step::Connecting(dialing);
+                    return Ok(Connection::Underway(underway));
+                };
+                let mut socket = Socket::new(stream, route.config)?;
+                socket.watched = watched;
+                let made = Made {
+                    dns: (underway.looked_up)
+                        .then(|| dialing.began.saturating_duration_since(underway.asked)),
+                    connect: dialing.began.elapsed(),
+                    proxy: None,
+                };
+                let by = dialing.handshake_by();
+                let Some(via) = &route.via else {
+                    return ready(route, url, socket, made, by);
+                };
+                let target = underway.target.take();
+                match Greeting::begin(via, route.proxy_tls, socket, url, target, by)? {
+                    Ok(greeting) => (Step::Greeting(Box::new(greeting), made), false),
+                    Err(socket) => return ready(route, url, socket, made, by),
+                }
+            }
+            Step::Greeting(mut greeting, mut made) => match greeting.go_on(deadline)? {
+                false => (Step::Greeting(greeting, made), false),
+                true => {
+                    let (socket, took, by) = greeting.done();
+                    made.proxy = Some(took);
+                    return ready(route, url, socket, made, by);
+                }
+            },
+        };
+        underway.step = step;
+        if !go_on {
+            return Ok(Connection::Underway(underway));
         }
-        Step::Connecting(dialing) => dialing,
+    }
+}
+
+/// The first step of a new connection: the target's lookup for a SOCKS proxy that is
+/// given an address, else the endpoint's.
+fn begin(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<Underway, Error> {
+    let asked = Instant::now();
+    let named = matches!(url.host(), Some(url::Host::Domain(_)));
+    let via = route.via.as_ref().filter(|via| via.form == Form::Socks);
+    let (step, target) = match via {
+        Some(via) if via.proxy.scheme.resolves_names() => {
+            let host = url.host_str().unwrap_or_default();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port = url.port_or_known_default().unwrap_or(80);
+            let target = match host.parse() {
+                Ok(ip) => Target::Addr(SocketAddr::new(ip, port)),
+                Err(_) => Target::Name(host.to_string(), port),
+            };
+            (look_up_endpoint(route, url, deadline)?, Some(target))
+        }
+        Some(_) => match route.resolver.begin(&uri(url)?, route.config, deadline)? {
+            Resolution::Ready(addrs) => {
+                let target = addrs.first().copied().map(Target::Addr);
+                (look_up_endpoint(route, url, deadline)?, target)
+            }
+            Resolution::Waiting(resolving) => (Step::Target(resolving), None),
+        },
+        None => (look_up_endpoint(route, url, deadline)?, None),
     };
-    let Some((stream, watched)) = dialing.connecting.advance()? else {
-        let step = Step::Connecting(dialing);
-        return Ok(Connection::Underway(Underway { step, asked }));
+    // What is looked up: the endpoint when it is a name, and for a SOCKS proxy given
+    // addresses, the target's name too.
+    let endpoint_named = match &route.via {
+        Some(via) => via.proxy.host.parse::<std::net::IpAddr>().is_err(),
+        None => named,
     };
-    let mut socket = Socket::new(stream, route.config)?;
-    socket.watched = watched;
-    let made = Made {
-        dns: matches!(url.host(), Some(url::Host::Domain(_)))
-            .then(|| dialing.began.saturating_duration_since(asked)),
-        connect: dialing.began.elapsed(),
+    let target_named = named && via.is_some_and(|via| !via.proxy.scheme.resolves_names());
+    Ok(Underway {
+        step,
+        asked,
+        looked_up: endpoint_named || target_named,
+        target,
+    })
+}
+
+/// Begin looking up where to connect: the proxy, or `url`'s host.
+fn look_up_endpoint(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<Step, Error> {
+    let endpoint = match &route.via {
+        Some(via) => &via.proxy.endpoint,
+        None => url,
     };
-    going_out_on(socket.peer, true);
+    Ok(
+        match route
+            .resolver
+            .begin(&uri(endpoint)?, route.config, deadline)?
+        {
+            Resolution::Ready(addrs) => Step::Connecting(dial(route, &addrs, deadline)?),
+            Resolution::Waiting(resolving) => Step::Looking(resolving),
+        },
+    )
+}
+
+fn uri(url: &Url) -> Result<http::Uri, Error> {
+    url.as_str()
+        .parse::<http::Uri>()
+        .map_err(|e| Error::BadUri(e.to_string()))
+}
+
+/// The connection made: for `https`, TLS to the origin begun (by the first send), within
+/// `by` when the connect timeout bounds it.
+fn ready(
+    route: &Route<'_>,
+    url: &Url,
+    mut socket: Socket,
+    made: Made,
+    by: Option<Instant>,
+) -> Result<Connection, Error> {
+    // Through a proxy the origin's address is not known (nothing is archived as such).
+    let peer = match route.via {
+        None => socket.peer,
+        Some(_) => None,
+    };
+    going_out_on(peer, true);
     if let Some(config) = route.tls {
         let name = server_name(url).map_err(Error::Io)?;
-        let handshake_by = match dialing.reason {
-            Timeout::Connect => dialing.began.checked_add(dialing.after),
-            _ => None,
-        };
-        socket.start_tls(Tls::new(config, name, handshake_by).map_err(Error::Io)?);
+        socket.start_tls(Tls::new(config, name, by).map_err(Error::Io)?);
     }
     Ok(Connection::Ready(socket, Some(made)))
 }
 
 /// Begin connecting to `addrs`, within the connect timeout or what is left of `deadline`.
-fn dial(
-    route: &Route<'_>,
-    addrs: &[std::net::SocketAddr],
-    deadline: Instant,
-) -> Result<Dialing, Error> {
+fn dial(route: &Route<'_>, addrs: &[SocketAddr], deadline: Instant) -> Result<Dialing, Error> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(Error::Timeout(Timeout::Global));

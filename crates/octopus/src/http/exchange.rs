@@ -101,13 +101,14 @@ where
     // server answers.
     let closes = (request.headers.clone())
         .any(|(name, value)| name == header::CONNECTION && says_close(value));
-    // Through a proxy, the connection is the proxy's (and kept apart from direct ones).
-    let (endpoint, key) = match &route.via {
-        Some(via) => (&via.endpoint, format!("proxy {}", authority(&via.endpoint))),
-        None => (request.url, authority(request.url)),
+    // Through a proxy, the connection is the proxy's or the tunnel's (and kept apart from
+    // direct ones).
+    let target = authority(request.url);
+    let key = match &route.via {
+        Some(via) => Key::new(route.tls.is_some(), &via.key(&target)),
+        None => Key::new(route.tls.is_some(), &target),
     };
-    let key = Key::new(route.tls.is_some(), &key);
-    let (mut socket, made) = match connection(route, &key, endpoint, deadline, underway)? {
+    let (mut socket, made) = match connection(route, &key, request.url, deadline, underway)? {
         Connection::Ready(socket, made) => (socket, made),
         Connection::Underway(underway) => return Ok(Begun::Underway(underway)),
     };
@@ -181,6 +182,7 @@ fn timings(socket: &Socket, made: Option<Made>) -> Timings {
     if let Some(made) = made {
         timings.dns = made.dns;
         timings.connect = Some(made.connect);
+        timings.proxy = made.proxy;
         timings.tls = socket.handshake_time();
     }
     timings.ttfb = socket.time_to_first_byte();

@@ -22,7 +22,7 @@ use crate::input::push_host;
 
 use super::body_reader::disconnected;
 use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
-use super::proxy::Via;
+use super::proxy::{Form, Via};
 use super::socket::{Socket, io_error};
 
 /// A request as the exchange sends it.
@@ -62,6 +62,7 @@ where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let (method, url) = (request.method, request.url);
+    let via = via.filter(|via| via.form == Form::Forward);
     let body = request.body.unwrap_or_default();
     if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
         return Err(Error::Protocol(ProtoError::BodyNotAllowed));
@@ -80,7 +81,7 @@ where
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let proxy_authorization = HeaderName::from_static("proxy-authorization");
     if let Some(basic) = via
-        .and_then(|via| via.authorization.as_ref())
+        .and_then(Via::forward_authorization)
         .filter(|_| !given(&proxy_authorization))
     {
         out.extend_from_slice(b"proxy-authorization: ");
@@ -163,7 +164,7 @@ const USUAL_HEADER_LINES: usize = MAX_HEADER_LINES;
 /// Up to `USUAL_HEADER_LINES` lines are parsed into room on the stack; a head with more
 /// (long cookie lists) is parsed again with room for every line it can hold, so that any
 /// head within `MAX_HEAD` is read, as curl reads it.
-fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
+pub(super) fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
     let mut lines = [httparse::EMPTY_HEADER; USUAL_HEADER_LINES];
     match parse_head_into(input, &mut lines) {
         Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders)) => {

@@ -36,6 +36,7 @@ mod wire;
 
 pub(crate) use chain::{Pending, Started};
 pub(crate) use client::{Client, ClientSettings, pool_shards};
+pub(crate) use proxy::{NoProxy, Proxy, ProxyRules};
 pub(crate) use resolver::ResolveRule;
 pub(crate) use trust::{client_cert, given_roots};
 pub(crate) use wire::Watch;

@@ -1,45 +1,37 @@
-//! Idle connections kept for reuse, at the connector: each agent's `Pool` hands out a
-//! connection it holds for the request's scheme and authority, or makes one through the
-//! connector chain. ureq's own pool is set to keep nothing.
+//! Idle connections kept for reuse: each pool shard's `Parked` holds the connections its
+//! hosts' responses left open, under their `Key` (the scheme and authority, or the proxy,
+//! or the tunnel), and hands out the newest one for a request's key.
 //!
-//! Why: ureq's pool walks every idle connection, comparing keys, on each checkout and each
-//! return (and every live connection's shutdown handle), so its cost per request grew with
-//! the number of connections: 28% of all CPU at `-c 5000` over 50 hosts (BENCHMARKS.md, W9).
-//! Here a checkout and a return are a hash lookup and a push or pop, whatever the count.
+//! Why not ureq's: its pool walked every idle connection, comparing keys, on each checkout
+//! and each return, so its cost per request grew with the number of connections: 28% of
+//! all CPU at `-c 5000` over 50 hosts (BENCHMARKS.md, W9). Here a checkout and a return are
+//! a hash lookup and a push or pop, whatever the count.
 //!
-//! How a connection comes back: ureq asks `is_open` of a connection whose response was read
-//! to its end and that the server did not ask to close, then drops it (its pool keeps
-//! nothing). `Pooled` remembers that `is_open` said yes, and on drop parks the connection
-//! here. A connection dropped any other way (an error, `Connection: close`, a body not read
-//! to its end) was never asked, and is closed.
+//! How a connection comes back: the body reader parks it once the response was read to its
+//! end and neither side asked to close it (`body_reader.rs`'s `Back`). A connection dropped
+//! any other way (an error, `Connection: close`, a body not read to its end) is closed.
 //!
 //! Invariants: at most `max_idle` connections parked per pool, `max_per_host` per
-//! authority, and the `Budget`'s most over all the pools that share it (a new one then
+//! key, and the `Budget`'s most over all the pools that share it (a new one then
 //! takes the place of its pool's oldest: a run over thousands of hosts keeps the newest
-//! connections, not one per host it ever saw); a connection parked longer than ureq's `max_idle_age` is never handed out;
-//! a handed-out connection was just probed open; the newest is handed out first (the least
-//! likely to have been closed by the server).
+//! connections, not one per host it ever saw); a connection parked longer than the
+//! idle age is never handed out; a handed-out connection was just probed open; the newest
+//! is handed out first (the least likely to have been closed by the server).
 
 use foldhash::HashMap;
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ureq::Error;
-use ureq::http::uri::Scheme;
-use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
-
-/// What this thread's last request went out on. A thread-local because ureq's `Connector`
-/// returns only a transport: this is how our connector (and `socket.rs` below it) tells
-/// the request that called ureq whether it made a new connection, and to whom.
+/// What this thread's last request went out on: how `dial.rs` tells the request that sent
+/// it whether it made a new connection (a failure on a kept one may be a stale connection,
+/// and is tried again), and to whom (for the archive).
 struct Route {
     /// A new connection was made (rather than an idle one reused).
     made: Cell<bool>,
-    /// The TCP peer, when it is a plain TCP connection of octopus's own (`socket.rs` says
-    /// so when it connects).
+    /// The server's address, when known (not through a proxy).
     peer: Cell<Option<SocketAddr>>,
 }
 
@@ -65,18 +57,13 @@ pub(crate) fn noting_connections<T>(request: impl FnOnce() -> T) -> (T, bool) {
 }
 
 /// The address the last request on this thread was sent to, if known (for
-/// `WARC-IP-Address`): the TCP peer, which is the proxy's when one is used.
+/// `WARC-IP-Address`): the server's, none through a proxy.
 pub(crate) fn peer() -> Option<SocketAddr> {
     ROUTE.with(|route| route.peer.get())
 }
 
-/// Called by `socket.rs` on the thread that made a connection to `addr`.
-pub(crate) fn connected_to(addr: Option<SocketAddr>) {
-    ROUTE.with(|route| route.peer.set(addr));
-}
-
 /// Called on the thread whose request goes out on a connection to `peer`, new (`made`) or
-/// taken from a pool (by `Pool` and by `exchange.rs`, which keeps its own connections).
+/// taken from a pool (by `dial.rs`).
 pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
     ROUTE.with(|route| {
         route.peer.set(peer);
@@ -84,64 +71,6 @@ pub(crate) fn going_out_on(peer: Option<SocketAddr>, made: bool) {
             route.made.set(true);
         }
     });
-}
-
-/// The connector every agent uses: the idle connections of its hosts, then `inner`.
-#[derive(Debug)]
-pub(crate) struct Pool<C> {
-    inner: C,
-    parked: Arc<Parked<Box<dyn Transport>>>,
-}
-
-impl<C> Pool<C> {
-    pub fn new(inner: C, max_idle: usize, max_per_host: usize, budget: Arc<Budget>) -> Pool<C> {
-        Pool {
-            inner,
-            parked: Arc::new(Parked::new(max_idle, max_per_host, budget)),
-        }
-    }
-}
-
-impl<C: Connector<()>> Connector<()> for Pool<C> {
-    type Out = Box<dyn Transport>;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<()>,
-    ) -> Result<Option<Self::Out>, Error> {
-        let key = Key::of(details);
-        let max_age = details.config.max_idle_age();
-        if let Some(resting) = self.parked.take_open(&key, max_age, |t| t.is_open()) {
-            going_out_on(resting.peer, false);
-            return Ok(Some(self.lend(resting.transport, key, resting.peer)));
-        }
-        // `socket.rs` says where a plain TCP connection goes (not through a proxy).
-        connected_to(None);
-        let Some(made) = self.inner.connect(details, chained)? else {
-            return Ok(None);
-        };
-        let peer = peer();
-        going_out_on(peer, true);
-        Ok(Some(self.lend(Box::new(made), key, peer)))
-    }
-}
-
-impl<C> Pool<C> {
-    fn lend(
-        &self,
-        transport: Box<dyn Transport>,
-        key: Key,
-        peer: Option<SocketAddr>,
-    ) -> Box<dyn Transport> {
-        Box::new(Pooled {
-            transport: ManuallyDrop::new(transport),
-            key,
-            peer,
-            parked: Arc::clone(&self.parked),
-            reusable: false,
-        })
-    }
 }
 
 /// What a connection is kept under: whether it is TLS, and the authority it was made for.
@@ -157,13 +86,6 @@ impl Key {
         Key {
             tls,
             authority: authority.into(),
-        }
-    }
-
-    fn of(details: &ConnectionDetails) -> Key {
-        Key {
-            tls: details.uri.scheme() == Some(&Scheme::HTTPS),
-            authority: details.uri.authority().map_or("", |a| a.as_str()).into(),
         }
     }
 }
@@ -318,67 +240,6 @@ impl<T> Idle<T> {
             self.by_key.remove(&key);
         }
         Some(oldest)
-    }
-}
-
-/// A connection lent to ureq for one request; parked again when dropped, if ureq found it
-/// reusable.
-#[derive(Debug)]
-struct Pooled {
-    transport: ManuallyDrop<Box<dyn Transport>>,
-    key: Key,
-    peer: Option<SocketAddr>,
-    parked: Arc<Parked<Box<dyn Transport>>>,
-    /// ureq asked `is_open` (it does when the response ended cleanly) and it was.
-    reusable: bool,
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        // SAFETY: `transport` is taken exactly once, here, and not used after.
-        let transport = unsafe { ManuallyDrop::take(&mut self.transport) };
-        if self.reusable {
-            let key = Key {
-                tls: self.key.tls,
-                authority: std::mem::take(&mut self.key.authority),
-            };
-            let resting = Resting {
-                transport,
-                since: Instant::now(),
-                peer: self.peer,
-            };
-            self.parked.park(key, resting);
-        }
-    }
-}
-
-impl Transport for Pooled {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        self.transport.buffers()
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
-        self.reusable = false;
-        self.transport.transmit_output(amount, timeout)
-    }
-
-    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        self.reusable = false;
-        self.transport.maybe_await_input(timeout)
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        self.reusable = false;
-        self.transport.await_input(timeout)
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.reusable = self.transport.is_open();
-        self.reusable
-    }
-
-    fn is_tls(&self) -> bool {
-        self.transport.is_tls()
     }
 }
 

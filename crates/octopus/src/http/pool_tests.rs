@@ -1,33 +1,17 @@
-//! The idle store and the pool's wrapper, with transports that only say which they are.
+//! The idle store, with connections that only say which they are.
 
 use super::*;
-use crate::http::buffers::SocketBuffers;
 
-/// A transport that only says which one it is (in its `Debug` form, which the
+/// A connection that only says which one it is (in its `Debug` form, which the
 /// dead-code lint does not count as reading the number).
 #[derive(Debug)]
-struct Marked(#[allow(dead_code)] u32, SocketBuffers);
+struct Marked(#[allow(dead_code)] u32);
 
-impl Transport for Marked {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.1
-    }
-    fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), Error> {
-        Ok(())
-    }
-    fn await_input(&mut self, _: NextTimeout) -> Result<bool, Error> {
-        Ok(false)
-    }
-    fn is_open(&mut self) -> bool {
-        true
-    }
+fn marked(n: u32) -> Marked {
+    Marked(n)
 }
 
-fn marked(n: u32) -> Box<dyn Transport> {
-    Box::new(Marked(n, SocketBuffers::new(1024, 1024)))
-}
-
-fn resting(n: u32) -> Resting<Box<dyn Transport>> {
+fn resting(n: u32) -> Resting<Marked> {
     Resting {
         transport: marked(n),
         since: Instant::now(),
@@ -42,20 +26,14 @@ fn key(authority: &str) -> Key {
     }
 }
 
-fn parked(max_idle: usize, max_per_host: usize) -> Parked<Box<dyn Transport>> {
+fn parked(max_idle: usize, max_per_host: usize) -> Parked<Marked> {
     Parked::new(max_idle, max_per_host, Budget::new(usize::MAX))
 }
 
 const LONG: Duration = Duration::from_secs(60);
 
-fn which(r: Option<Resting<Box<dyn Transport>>>) -> Option<String> {
-    r.map(|r| {
-        format!("{:?}", r.transport)
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    })
+fn which(r: Option<Resting<Marked>>) -> Option<String> {
+    r.map(|r| format!("{:?}", r.transport))
 }
 
 #[test]
@@ -64,8 +42,8 @@ fn the_newest_is_handed_out_first_and_only_for_its_key() {
     p.park(key("a:80"), resting(1));
     p.park(key("a:80"), resting(2));
     p.park(key("b:80"), resting(3));
-    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
-    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(1".into()));
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2)".into()));
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(1)".into()));
     assert!(p.take(&key("a:80"), LONG).is_none());
     let tls = Key {
         tls: true,
@@ -84,16 +62,16 @@ fn the_pool_and_each_host_keep_no_more_than_their_bounds() {
     p.park(key("b:80"), resting(4));
     p.park(key("c:80"), resting(5));
     assert_eq!(p.lock().count, 3);
-    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2".into()));
-    assert_eq!(which(p.take(&key("b:80"), LONG)), Some("Marked(4".into()));
+    assert_eq!(which(p.take(&key("a:80"), LONG)), Some("Marked(2)".into()));
+    assert_eq!(which(p.take(&key("b:80"), LONG)), Some("Marked(4)".into()));
     assert!(p.take(&key("c:80"), LONG).is_none());
 }
 
 #[test]
 fn pools_sharing_a_budget_keep_the_newest_within_it() {
     let budget = Budget::new(3);
-    let one: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
-    let two: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
+    let one: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
+    let two: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     one.park(key("a:80"), resting(1));
     one.park(key("b:80"), resting(2));
     two.park(key("c:80"), resting(3));
@@ -103,12 +81,18 @@ fn pools_sharing_a_budget_keep_the_newest_within_it() {
         one.take(&key("a:80"), LONG).is_none(),
         "the oldest was closed"
     );
-    assert_eq!(which(one.take(&key("d:80"), LONG)), Some("Marked(4".into()));
+    assert_eq!(
+        which(one.take(&key("d:80"), LONG)),
+        Some("Marked(4)".into())
+    );
     // ...and one taken out frees a place.
     two.park(key("e:80"), resting(5));
-    assert_eq!(which(two.take(&key("e:80"), LONG)), Some("Marked(5".into()));
+    assert_eq!(
+        which(two.take(&key("e:80"), LONG)),
+        Some("Marked(5)".into())
+    );
     // A pool keeping none has nothing to give up: the new one is closed.
-    let three: Parked<Box<dyn Transport>> = Parked::new(10, 10, Arc::clone(&budget));
+    let three: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     one.park(key("f:80"), resting(6));
     three.park(key("g:80"), resting(7));
     assert!(three.take(&key("g:80"), LONG).is_none());
@@ -125,26 +109,4 @@ fn connections_idle_too_long_are_closed_not_handed_out() {
     let idle = p.lock();
     assert_eq!(idle.count, 1, "both of a's closed, b's kept");
     assert!(!idle.by_key.contains_key(&key("a:80")));
-}
-
-#[test]
-fn a_connection_comes_back_only_when_ureq_found_it_open_last_with_its_peer() {
-    let pool = Pool::new((), 10, 10, Budget::new(10));
-    // Dropped without being asked (an error, `Connection: close`, a body not read to
-    // its end): closed.
-    drop(pool.lend(marked(1), key("a:80"), None));
-    assert_eq!(pool.parked.lock().count, 0);
-    let peer: SocketAddr = "127.0.0.7:80".parse().unwrap();
-    let mut lent = pool.lend(marked(2), key("a:80"), Some(peer));
-    assert!(lent.is_open());
-    drop(lent);
-    let back = pool.parked.take(&key("a:80"), LONG).unwrap();
-    assert_eq!(back.peer, Some(peer), "where it goes is kept with it");
-    assert_eq!(which(Some(back)), Some("Marked(2".into()));
-    // Used again after the answer: that answer no longer holds.
-    let mut lent = pool.lend(marked(3), key("a:80"), None);
-    assert!(lent.is_open());
-    assert!(lent.await_input(NextTimeout::default()).is_ok());
-    drop(lent);
-    assert_eq!(pool.parked.lock().count, 0);
 }

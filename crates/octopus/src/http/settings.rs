@@ -1,14 +1,14 @@
 //! What shapes the requests of an `Octopus`, as the builder validated it: read by the
-//! client (`client.rs`), the ureq agents (`connector.rs`) and the archive.
+//! client (`client.rs`) and the archive.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::Proxy;
 use ureq::http::{HeaderName, HeaderValue, Method};
 use ureq::tls::{ClientCert, RootCerts};
 
+use super::proxy::ProxyRules;
 use super::resolver::ResolveRule;
 use crate::capture::Capture;
 use crate::warc::Warc;
@@ -36,8 +36,14 @@ pub(crate) struct ClientSettings {
     pub roots: Option<RootCerts>,
     /// The certificate presented to servers that ask for one (mutual TLS).
     pub client_cert: Option<ClientCert>,
-    /// The proxy to use, if any (the builder reads the environment's when asked to).
-    pub proxy: Option<Proxy>,
+    /// Which proxy each request goes through, if any (the builder reads the environment's
+    /// when asked to).
+    pub proxies: ProxyRules,
+    /// The certificate authorities trusted for `https://` proxies (`--proxy-cacert`);
+    /// `None`: those of the origins.
+    pub proxy_roots: Option<RootCerts>,
+    /// `https://` proxies' certificates are not verified (`--proxy-insecure`).
+    pub proxy_insecure: bool,
     /// Plain `http` through an `http://` proxy is tunnelled (`CONNECT`), not sent in
     /// absolute-form.
     pub proxy_tunnel: bool,

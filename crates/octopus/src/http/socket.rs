@@ -23,50 +23,12 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, NextTimeout, Transport};
 use ureq::{Error, Timeout};
 
 use super::buffers::SocketBuffers;
-use super::connect::connect;
-use super::pool::connected_to;
-use super::resolver::OctopusResolver;
 use super::tls::{Progress, Tls};
 use super::wire::{peek_says_open, recv_now, send_all, wait_ready};
-
-/// Connects plain TCP sockets; passes a connection made earlier in the chain (a SOCKS
-/// proxy's) through. Looks the host up here when ureq's resolver left it for later (see
-/// `resolver.rs`).
-#[derive(Debug)]
-pub(crate) struct Tcp {
-    pub resolver: OctopusResolver,
-}
-
-impl<In: Transport> Connector<In> for Tcp {
-    type Out = Either<In, Socket>;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<In>,
-    ) -> Result<Option<Self::Out>, Error> {
-        if let Some(transport) = chained {
-            return Ok(Some(Either::A(transport)));
-        }
-        let socket = if details.addrs.is_empty() {
-            let deadline = super::resolver::deadline_of(&details.timeout);
-            let addrs = self
-                .resolver
-                .lookup(details.uri, details.config, deadline)?;
-            Socket::open(&addrs, details.timeout, details.config)?
-        } else {
-            Socket::open(&details.addrs, details.timeout, details.config)?
-        };
-        connected_to(socket.peer);
-        Ok(Some(Either::B(socket)))
-    }
-}
 
 /// One TCP connection, its buffers, and its TLS state when it carries TLS.
 #[derive(Debug)]
@@ -89,16 +51,6 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A connection to the first of `addrs` that answers within its share of `timeout`,
-    /// with buffers sized by `config`.
-    pub fn open(
-        addrs: &[SocketAddr],
-        timeout: NextTimeout,
-        config: &Config,
-    ) -> Result<Socket, Error> {
-        Socket::new(connect(addrs, timeout)?, config)
-    }
-
     /// The connection `stream` (just made), with buffers sized by `config`.
     pub fn new(stream: TcpStream, config: &Config) -> Result<Socket, Error> {
         if config.no_delay() {
@@ -144,6 +96,31 @@ impl Socket {
             Some(tls) => tls.send(&self.stream, bytes, deadline),
             None => send_all(&self.stream, bytes, deadline),
         }
+    }
+
+    /// Read what has come into the input buffer, without waiting: how many bytes (0 at the
+    /// end of the stream), `None` when nothing has come yet. With TLS, the handshake goes on
+    /// with what came.
+    pub fn read_now(&mut self, deadline: Option<Instant>) -> io::Result<Option<usize>> {
+        let amount = match self.tls.as_mut() {
+            Some(tls) => match tls.advance(&self.stream, tls.deadline(deadline))? {
+                Progress::Waiting => return Ok(None),
+                Progress::Ready => tls.read_ready(self.buffers.input_append_buf())?,
+            },
+            None => match recv_now(&self.stream, self.buffers.input_append_buf()) {
+                Ok(amount) => amount,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
+                Err(e) => return Err(e),
+            },
+        };
+        self.buffers.input_appended(amount);
+        Ok(Some(amount))
+    }
+
+    /// Whether a TLS handshake is under way (not begun or not done).
+    pub fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.handshaking())
     }
 
     /// How long the TLS handshake took, once done (a TLS connection).

@@ -155,6 +155,11 @@ impl Tls {
         }
     }
 
+    /// Whether the handshake is not done.
+    pub fn handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
     /// How long the handshake took, once done.
     pub fn handshake_time(&self) -> Option<Duration> {
         Some(self.done?.saturating_duration_since(self.began))
