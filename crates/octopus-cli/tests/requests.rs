@@ -322,9 +322,51 @@ fn proxies_from_the_flag_and_the_environment_are_used() {
     );
 }
 
+#[test]
+fn the_environment_is_read_as_curl_reads_it_and_flags_override_it() {
+    let (origin, proxy) = (server(), server());
+    let socks = octopus_testserver::SocksProxy::start().unwrap();
+    // httpoxy: the uppercase HTTP_PROXY is never read (a CGI program gets it from a
+    // request's `Proxy:` header).
+    octopus()
+        .arg(origin.url("/upper"))
+        .env("HTTP_PROXY", proxy.url(""))
+        .assert()
+        .success();
+    assert_eq!((origin.hits("/upper"), proxy.hits("/upper")), (1, 0));
+    // all_proxy reaches a SOCKS proxy; --noproxy and --proxy '' send requests directly.
+    octopus()
+        .arg(origin.url("/all"))
+        .env("ALL_PROXY", socks.url("socks5h", None))
+        .assert()
+        .success();
+    assert_eq!(socks.asked(), [format!("socks5 {}", origin.addr())]);
+    for (args, path) in [
+        (["--noproxy", "*"], "/noproxy"),
+        (["--proxy", ""], "/empty"),
+        (["-x", ""], "/short"),
+    ] {
+        octopus()
+            .args(args)
+            .arg(origin.url(path))
+            .env("http_proxy", proxy.url(""))
+            .assert()
+            .success();
+        assert_eq!((origin.hits(path), proxy.hits(path)), (1, 0), "{args:?}");
+    }
+    // A proxy variable that is not a proxy URL is a usage error naming it.
+    let bad = octopus()
+        .arg(origin.url("/bad"))
+        .env("https_proxy", "ftp://user:secret@p.test")
+        .assert()
+        .code(2);
+    let said = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    assert!(said.contains("https_proxy=ftp://user:***@p.test"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+}
+
 /// The request `server` saw for `path`, lower-cased, after fetching `url` with `args`
-/// (through `proxy` when given: then the request goes out on ureq, not octopus's own
-/// exchange).
+/// (through `proxy` when given, in absolute-form).
 fn sent(server: &Server, path: &str, url: &str, args: &[&str], proxy: Option<&Server>) -> String {
     let mut cmd = octopus();
     cmd.args(args).arg(url);

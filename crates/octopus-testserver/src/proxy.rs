@@ -17,10 +17,14 @@ use std::thread;
 
 use base64::Engine as _;
 
+use crate::State;
+use crate::conn::Conn;
+
 /// An HTTP proxy on a loopback port, stopped when dropped.
 pub struct ForwardProxy {
     addr: SocketAddr,
     state: Arc<Seen>,
+    tls: bool,
 }
 
 #[derive(Default)]
@@ -46,7 +50,19 @@ impl ForwardProxy {
         ForwardProxy::with(Some(format!("{user}:{password}")))
     }
 
+    /// A proxy spoken to over TLS (an `https://` proxy) with `config`.
+    pub fn start_tls(config: Arc<rustls::ServerConfig>) -> io::Result<ForwardProxy> {
+        ForwardProxy::serve(None, Some(config))
+    }
+
     fn with(credentials: Option<String>) -> io::Result<ForwardProxy> {
+        ForwardProxy::serve(credentials, None)
+    }
+
+    fn serve(
+        credentials: Option<String>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> io::Result<ForwardProxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Seen {
@@ -54,6 +70,7 @@ impl ForwardProxy {
             ..Seen::default()
         });
         let serving = Arc::clone(&state);
+        let is_tls = tls.is_some();
         thread::Builder::new()
             .name("octopus-test-proxy".into())
             .spawn(move || {
@@ -64,21 +81,37 @@ impl ForwardProxy {
                     let Ok(client) = client else { continue };
                     serving.connections.fetch_add(1, Ordering::SeqCst);
                     let state = Arc::clone(&serving);
+                    let tls = tls.clone();
                     let _ = thread::Builder::new()
                         .name("octopus-test-proxy-conn".into())
                         .spawn(move || {
-                            let _ = serve(client, &state);
+                            let client = match tls {
+                                Some(config) => Conn::tls(client, config, &State::default()),
+                                None => Some(Conn::plain(client)),
+                            };
+                            if let Some(client) = client {
+                                let _ = serve(client, &state);
+                            }
                         });
                 }
             })?;
-        Ok(ForwardProxy { addr, state })
+        Ok(ForwardProxy {
+            addr,
+            state,
+            tls: is_tls,
+        })
     }
 
-    /// `http://127.0.0.1:PORT`, with `userinfo@` when given (`user:password`).
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS proxy), with `userinfo@` when given
+    /// (`user:password`).
     pub fn url(&self, userinfo: Option<&str>) -> String {
+        let scheme = match self.tls {
+            true => "https",
+            false => "http",
+        };
         match userinfo {
-            Some(userinfo) => format!("http://{userinfo}@{}", self.addr),
-            None => format!("http://{}", self.addr),
+            Some(userinfo) => format!("{scheme}://{userinfo}@{}", self.addr),
+            None => format!("{scheme}://{}", self.addr),
         }
     }
 
@@ -151,8 +184,8 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
 }
 
 /// Serve one client connection, request after request.
-fn serve(client: TcpStream, state: &Seen) -> io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
+fn serve(client: Conn, state: &Seen) -> io::Result<()> {
+    let mut reader = BufReader::new(client.clone());
     let mut client = client;
     while let Some(head) = read_head(&mut reader)? {
         let authorization = head.get("proxy-authorization").map(str::to_string);
@@ -226,7 +259,7 @@ fn loopback(authority: &str) -> Option<SocketAddr> {
 /// Send the request to its origin (`Connection: close`) and relay the answer; whether the
 /// client's connection may be kept (the answer's length was known).
 fn forward(
-    client: &mut TcpStream,
+    client: &mut Conn,
     head: &Head,
     method: &str,
     authority: &str,
@@ -263,18 +296,38 @@ fn forward(
     Ok(framed && !head.contains("\r\nconnection: close"))
 }
 
-/// Open a tunnel to `target` (a loopback address) and copy both ways until either closes.
-fn tunnel(mut client: TcpStream, target: &str) -> io::Result<()> {
+/// Open a tunnel to `target` (a loopback address) and copy both ways until either closes
+/// (one thread, each side read in turn with a short timeout: `client` may be TLS).
+fn tunnel(mut client: Conn, target: &str) -> io::Result<()> {
     let Some(origin) = loopback(target) else {
         return client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
     };
-    let upstream = TcpStream::connect(origin)?;
+    let mut upstream = TcpStream::connect(origin)?;
     client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
-    let (mut up_read, mut client_write) = (upstream.try_clone()?, client.try_clone()?);
-    let back = thread::spawn(move || io::copy(&mut up_read, &mut client_write));
-    let mut up_write = upstream;
-    let _ = io::copy(&mut client, &mut up_write);
-    let _ = up_write.shutdown(std::net::Shutdown::Write);
-    let _ = back.join();
+    let turn = Some(std::time::Duration::from_millis(2));
+    client.tcp()?.set_read_timeout(turn)?;
+    upstream.set_read_timeout(turn)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let waiting = |e: &io::Error| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )
+    };
+    loop {
+        match client.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => upstream.write_all(&buf[..n])?,
+            Err(e) if waiting(&e) => {}
+            Err(_) => break,
+        }
+        match upstream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => client.write_all(&buf[..n])?,
+            Err(e) if waiting(&e) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = upstream.shutdown(std::net::Shutdown::Both);
     Ok(())
 }

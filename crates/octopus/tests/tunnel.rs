@@ -214,3 +214,69 @@ fn no_proxy_hosts_go_directly_and_an_empty_proxy_means_none() {
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
     assert_eq!(origin.hits("/d") + origin.hits("/e"), 2);
 }
+
+fn tls_proxy() -> (ForwardProxy, String) {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = cert.signing_key.serialize_der();
+    let pem = cert.cert.pem();
+    let config = octopus_testserver::tls_config(vec![cert.cert.der().clone()], key, &[]);
+    let proxy = ForwardProxy::start_tls(config).unwrap();
+    proxy.tunnel_any_port();
+    (proxy, pem)
+}
+
+#[test]
+fn an_https_proxy_is_spoken_to_over_tls_for_plain_and_tls_targets() {
+    let (plain, secure) = (server(), tls_server());
+    let (proxy, proxy_pem) = tls_proxy();
+    // The proxy's certificate is trusted through --proxy-cacert only; the origin's is
+    // not checked (--insecure): each side by its own setting.
+    let otto = builder()
+        .proxy(&proxy.url(None))
+        .proxy_root_certs_pem(proxy_pem.into_bytes())
+        .accept_invalid_certs(true)
+        .concurrency(1)
+        .build()
+        .unwrap();
+    let got = fetch(&otto, &[plain.url("/f"), secure.url("/s"), secure.url("/s2")]);
+    for response in &got {
+        assert_eq!(response.status(), Some(200), "{:?}", response.error());
+    }
+    let lines: Vec<String> = proxy.requests().into_iter().map(|(line, _)| line).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {} HTTP/1.1", plain.url("/f")),
+            format!("CONNECT {} HTTP/1.1", secure.addr()),
+        ],
+        "TLS inside TLS through one kept tunnel"
+    );
+    assert!(got[1].timings().proxy.is_some() && got[1].timings().tls.is_some());
+}
+
+#[test]
+fn an_https_proxy_whose_certificate_is_not_trusted_is_a_proxy_failure() {
+    let origin = server();
+    let (proxy, _) = tls_proxy();
+    let otto = builder()
+        .proxy(&proxy.url(None))
+        .root_certs_pem(tls_pem())
+        .build()
+        .unwrap();
+    let got = &fetch(&otto, &[origin.url("/x")])[0];
+    let failure = got.error().expect("not trusted");
+    assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
+    assert!(failure.message().contains("TLS with the proxy"), "{failure}");
+    let trusting = builder()
+        .proxy(&proxy.url(None))
+        .proxy_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert_eq!(fetch(&trusting, &[origin.url("/y")])[0].status(), Some(200));
+}
+
+/// A certificate authority that signed nothing here.
+fn tls_pem() -> Vec<u8> {
+    let other = rcgen::generate_simple_self_signed(vec!["elsewhere.test".to_string()]).unwrap();
+    other.cert.pem().into_bytes()
+}

@@ -27,7 +27,7 @@ use ureq::unversioned::transport::{Buffers, NextTimeout, Transport};
 use ureq::{Error, Timeout};
 
 use super::buffers::SocketBuffers;
-use super::tls::{Progress, Tls};
+use super::tls::{Progress, Tls, Under};
 use super::wire::{peek_says_open, recv_now, send_all, wait_ready};
 
 /// One TCP connection, its buffers, and its TLS state when it carries TLS.
@@ -36,6 +36,8 @@ pub(crate) struct Socket {
     stream: TcpStream,
     buffers: SocketBuffers,
     tls: Option<Box<Tls>>,
+    /// Under `tls`, the TLS connection with an `https://` proxy whose tunnel carries it.
+    outer: Option<Box<Tls>>,
     /// Bytes were read since the last `is_open`: ureq is asking at the end of a response.
     answered: bool,
     /// The address connected to, when known.
@@ -61,6 +63,7 @@ impl Socket {
             stream,
             buffers: SocketBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             tls: None,
+            outer: None,
             answered: false,
             watched: false,
             woken: false,
@@ -82,8 +85,9 @@ impl Socket {
     }
 
     /// Carry TLS from now on (`tls` made for this connection, its handshake begun by the
-    /// first `send`).
+    /// first `send`); over the TLS it already carries (with an `https://` proxy), inside it.
     pub fn start_tls(&mut self, tls: Tls) {
+        self.outer = self.tls.take();
         self.tls = Some(Box::new(tls));
     }
 
@@ -93,7 +97,7 @@ impl Socket {
         self.sent_at = Some(Instant::now());
         self.first_byte = None;
         match self.tls.as_mut() {
-            Some(tls) => tls.send(&self.stream, bytes, deadline),
+            Some(tls) => tls.send(&mut under(&mut self.outer, &self.stream, deadline), bytes, deadline),
             None => send_all(&self.stream, bytes, deadline),
         }
     }
@@ -103,7 +107,10 @@ impl Socket {
     /// with what came.
     pub fn read_now(&mut self, deadline: Option<Instant>) -> io::Result<Option<usize>> {
         let amount = match self.tls.as_mut() {
-            Some(tls) => match tls.advance(&self.stream, tls.deadline(deadline))? {
+            Some(tls) => match tls.advance(
+                &mut under(&mut self.outer, &self.stream, deadline),
+                tls.deadline(deadline),
+            )? {
                 Progress::Waiting => return Ok(None),
                 Progress::Ready => tls.read_ready(self.buffers.input_append_buf())?,
             },
@@ -164,7 +171,7 @@ impl Socket {
         match self.tls.as_mut() {
             Some(tls) => {
                 let deadline = tls.deadline(deadline);
-                tls.ready(&self.stream, deadline)
+                tls.ready(&mut under(&mut self.outer, &self.stream, deadline), deadline)
             }
             None => true,
         }
@@ -207,7 +214,12 @@ impl Socket {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(0);
         };
-        while tls.advance(&self.stream, tls.deadline(deadline))? == Progress::Waiting {
+        loop {
+            let deadline = tls.deadline(deadline);
+            let link = &mut under(&mut self.outer, &self.stream, deadline);
+            if tls.advance(link, deadline)? == Progress::Ready {
+                break;
+            }
             if !self.buffers.holds_input() {
                 self.buffers.release();
             }
@@ -251,10 +263,27 @@ impl Transport for Socket {
     /// the one that counts, and one probe per request is enough.
     fn is_open(&mut self) -> bool {
         self.buffers.release();
-        if self.buffers.holds_input() || self.tls.as_mut().is_some_and(|t| t.holds_plaintext()) {
+        let unread = |tls: &mut Option<Box<Tls>>| tls.as_mut().is_some_and(|t| t.holds_plaintext());
+        if self.buffers.holds_input() || unread(&mut self.tls) || unread(&mut self.outer) {
             return false;
         }
         std::mem::take(&mut self.answered) || peek_says_open(&self.stream)
+    }
+}
+
+/// What `tls`'s records travel over: the stream, or the TLS with a proxy (`outer`).
+fn under<'a>(
+    outer: &'a mut Option<Box<Tls>>,
+    stream: &'a TcpStream,
+    deadline: Option<Instant>,
+) -> Under<'a> {
+    match outer.as_deref_mut() {
+        Some(outer) => Under::Proxy {
+            outer,
+            stream,
+            deadline,
+        },
+        None => Under::Tcp(stream),
     }
 }
 

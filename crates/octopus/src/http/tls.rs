@@ -180,21 +180,21 @@ impl Tls {
     /// what can be sent, waiting for room until `deadline`.
     pub fn send(
         &mut self,
-        stream: &TcpStream,
+        under: &mut Under<'_>,
         bytes: &[u8],
         deadline: Option<Instant>,
     ) -> io::Result<()> {
         self.conn.writer().write_all(bytes)?;
-        self.flush(stream, deadline)
+        self.flush(under, deadline)
     }
 
     /// Send what rustls has to send, waiting for room until `deadline`.
-    fn flush(&mut self, stream: &TcpStream, deadline: Option<Instant>) -> io::Result<()> {
+    fn flush(&mut self, under: &mut Under<'_>, deadline: Option<Instant>) -> io::Result<()> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut Wire(stream)) {
+            match self.conn.write_tls(under) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_ready(stream, libc::POLLOUT, deadline)?;
+                    wait_ready(under.stream(), libc::POLLOUT, deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.during_handshake(e)),
@@ -208,7 +208,7 @@ impl Tls {
     /// find something. A failure (a certificate refused, a broken record) is returned here.
     pub fn advance(
         &mut self,
-        stream: &TcpStream,
+        under: &mut Under<'_>,
         deadline: Option<Instant>,
     ) -> io::Result<Progress> {
         if let Some(failed) = self.failed.take() {
@@ -219,14 +219,14 @@ impl Tls {
                 Ok(state) => state,
                 Err(e) => {
                     // Tell the server why (the alert rustls queued), if it still listens.
-                    let _ = self.conn.write_tls(&mut Wire(stream));
+                    let _ = self.conn.write_tls(under);
                     return Err(tls_error(e));
                 }
             };
             if self.done.is_none() && !self.conn.is_handshaking() {
                 self.done = Some(Instant::now());
             }
-            self.flush(stream, deadline)?;
+            self.flush(under, deadline)?;
             if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 return Ok(Progress::Ready);
             }
@@ -236,7 +236,7 @@ impl Tls {
                     false => Ok(Progress::Ready),
                 };
             }
-            match self.conn.read_tls(&mut Wire(stream)) {
+            match self.conn.read_tls(under) {
                 Ok(0) => self.ended = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
@@ -273,8 +273,8 @@ impl Tls {
     /// Whether a read would find something now (plaintext, the end, or a failure, kept for
     /// that read): the step a fetch waiting in the epoll set takes when its socket is
     /// readable.
-    pub fn ready(&mut self, stream: &TcpStream, deadline: Option<Instant>) -> bool {
-        match self.advance(stream, deadline) {
+    pub fn ready(&mut self, under: &mut Under<'_>, deadline: Option<Instant>) -> bool {
+        match self.advance(under, deadline) {
             Ok(progress) => progress == Progress::Ready,
             Err(e) => {
                 self.failed = Some(e);
@@ -288,6 +288,64 @@ impl Tls {
         self.conn
             .process_new_packets()
             .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
+    }
+}
+
+/// What a connection's TLS records travel over: the TCP stream, or, for TLS to an origin
+/// through an `https://` proxy's tunnel, the TLS connection with the proxy (TLS inside
+/// TLS), whose waits are the stream's.
+pub(crate) enum Under<'a> {
+    Tcp(&'a TcpStream),
+    Proxy {
+        outer: &'a mut Tls,
+        stream: &'a TcpStream,
+        deadline: Option<Instant>,
+    },
+}
+
+impl Under<'_> {
+    /// The TCP stream everything waits on.
+    pub fn stream(&self) -> &TcpStream {
+        match self {
+            Under::Tcp(stream) | Under::Proxy { stream, .. } => stream,
+        }
+    }
+}
+
+impl io::Read for Under<'_> {
+    /// What came, without waiting (`WouldBlock` when nothing has).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Under::Tcp(stream) => Wire(stream).read(buf),
+            Under::Proxy {
+                outer,
+                stream,
+                deadline,
+            } => match outer.advance(&mut Under::Tcp(stream), *deadline)? {
+                Progress::Waiting => Err(io::ErrorKind::WouldBlock.into()),
+                Progress::Ready => outer.read_ready(buf),
+            },
+        }
+    }
+}
+
+impl io::Write for Under<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Under::Tcp(stream) => Wire(stream).write(buf),
+            Under::Proxy {
+                outer,
+                stream,
+                deadline,
+            } => {
+                outer.send(&mut Under::Tcp(stream), buf, *deadline)?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -58,12 +58,7 @@ impl Greeting {
         let began = Instant::now();
         let proxy = &via.proxy;
         if proxy.scheme == Scheme::Https {
-            if via.form != Form::Forward && url.scheme() == "https" {
-                return Err(Error::Io(ProxyError::refused(
-                    "https URLs through an https:// proxy (TLS inside TLS) are not supported \
-                     yet: use the proxy's http:// port",
-                )));
-            }
+            // An `https` target's TLS then goes inside this one (`Socket::start_tls`).
             let config = proxy_tls.ok_or_else(|| Error::Io(ProxyError::failed("no TLS")))?;
             let name = server_name(&proxy.endpoint).map_err(Error::Io)?;
             socket.start_tls(Tls::new(config, name, by).map_err(Error::Io)?);
@@ -117,11 +112,14 @@ impl Greeting {
     pub fn go_on(&mut self, deadline: Instant) -> Result<bool, Error> {
         let deadline = self.deadline(deadline);
         loop {
+            let read = self.socket.read_now(Some(deadline));
+            let read = read.map_err(|e| self.failed(e))?;
+            // Only TLS with the proxy: done once its handshake is (the step that finished
+            // it may have read everything the proxy sent).
             if matches!(self.talk, Talk::Tls) && !self.socket.handshaking() {
                 return Ok(true);
             }
-            let read = self.socket.read_now(Some(deadline));
-            match read.map_err(|e| self.failed(e))? {
+            match read {
                 None if Instant::now() >= deadline => return Err(self.timed_out()),
                 None => return Ok(false),
                 Some(0) => {
