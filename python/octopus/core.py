@@ -2,6 +2,7 @@
 
 import copy
 import threading
+import urllib.request
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from octopus import _octopus
@@ -33,6 +34,23 @@ class ResponseError:
         pass
 
 
+def proxy_settings(proxies: Optional[dict[str, str]]) -> dict[str, Any]:
+    """The engine's proxy settings for requests' ``proxies`` (the environment's as
+    ``urllib.request.getproxies()`` reads it, as requests does, when ``None``)."""
+    if proxies is None:
+        proxies = urllib.request.getproxies()
+    made: dict[str, Any] = {"proxy_from_env": False}
+    names = {"all": "proxy", "http": "http_proxy", "https": "https_proxy",
+             "no": "noproxy", "no_proxy": "noproxy"}
+    for key, value in proxies.items():
+        if "://" in key:
+            raise TypeError(f"octopus: per-host proxies are not supported ({key!r}); give "
+                            "them by scheme (http, https, all) and no_proxy")
+        if key in names and value is not None:
+            made[names[key]] = str(value)
+    return made
+
+
 class Octopus:
     """Fetch URLs concurrently, calling ``handler(url, response)`` once for each.
 
@@ -43,6 +61,12 @@ class Octopus:
     ``request_timeout_in_seconds`` bounds each whole request; ``limiter`` (from
     ``octopus.limiter``) bounds requests in flight per URL prefix.
 
+    ``proxies`` is in requests' shape (``{"http": URL, "https": URL, "all": URL,
+    "no_proxy": "a.test,10.0.0.0/8"}``; ``socks5h://`` and the other schemes octopus
+    speaks); without it, the environment as requests reads it (``urllib``'s
+    ``getproxies()``: ``HTTP_PROXY`` or ``http_proxy``, but not ``HTTP_PROXY`` in a CGI
+    program; ``NO_PROXY``).
+
     Any other keyword is one of the engine's settings, as ``fetch_all`` takes them
     (``per_host``, ``rate``, ``retries``, ``insecure``, ``headers``, …).
     """
@@ -51,7 +75,8 @@ class Octopus:
 
     def __init__(self, concurrency: int = 10, auto_start: bool = False, cache: bool = False,
                  expiration_in_seconds: float = 30, request_timeout_in_seconds: float = 5,
-                 limiter: Optional[Any] = None, **settings: Any) -> None:
+                 limiter: Optional[Any] = None, proxies: Optional[dict[str, str]] = None,
+                 **settings: Any) -> None:
         self.concurrency = concurrency
         self.auto_start = auto_start
         self.cache = cache
@@ -62,6 +87,7 @@ class Octopus:
         self._started = False
         self._held: list[tuple[str, Any, str, dict[str, Any]]] = []
         self._lock = threading.Lock()
+        self.proxies = proxies
         self._engine = _octopus.Engine(**self._engine_settings(settings))
         if auto_start:
             self.start()
@@ -71,6 +97,8 @@ class Octopus:
                     cache_ttl=self.expiration_in_seconds if self.cache else None)
         if self.limiter is not None:
             made.update(self.limiter.engine_settings())
+        if not {"proxy", "http_proxy", "https_proxy"} & set(settings):
+            made.update(proxy_settings(self.proxies))
         made.update(settings)
         return made
 

@@ -85,6 +85,9 @@ def _handler(server):
         def do_GET(self):
             path = self.path
             server.hit(path)
+            # Asked as a proxy is (absolute-form): answered as the origin would.
+            if path.startswith("http://"):
+                path = "/" + path.split("/", 3)[-1]
             parts = path.strip("/").split("/")
             if parts[0].startswith("echo"):
                 self.echo()

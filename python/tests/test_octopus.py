@@ -261,3 +261,32 @@ def test_a_responses_body_and_headers_are_made_once(server):
     assert r.content is r.content is r.body
     assert r.headers is r.headers
     assert isinstance(r.headers, dict) and isinstance(r.header_list, list)
+
+
+def test_proxies_in_requests_shape_and_the_environment_as_requests_reads_it(server,
+                                                                             monkeypatch):
+    got, handler = collect()
+    otto = Octopus(concurrency=2, auto_start=True, proxies={"http": server.base})
+    otto.enqueue("http://octopus.test/ok", handler)
+    otto.wait()
+    assert [r.status_code for _, r in got] == [200], got[0][1].error
+    assert server.hits["http://octopus.test/ok"] == 1
+    # requests reads HTTP_PROXY (uppercase) too, and NO_PROXY.
+    for var in ("http_proxy", "https_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY",
+                "no_proxy", "NO_PROXY", "REQUEST_METHOD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+    got, handler = collect()
+    otto = Octopus(concurrency=2, auto_start=True)
+    otto.enqueue("http://octopus.test/env", handler)
+    otto.wait()
+    assert [r.status_code for _, r in got] == [200]
+    assert server.hits["http://octopus.test/env"] == 1
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    got, handler = collect()
+    otto = Octopus(concurrency=2, auto_start=True)
+    otto.enqueue(server.url("/direct"), handler)
+    otto.wait()
+    assert server.hits["/direct"] == 1
+    with pytest.raises(TypeError, match="per-host proxies"):
+        Octopus(proxies={"http://a.test": server.base})

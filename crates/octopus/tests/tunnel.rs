@@ -238,7 +238,10 @@ fn an_https_proxy_is_spoken_to_over_tls_for_plain_and_tls_targets() {
         .concurrency(1)
         .build()
         .unwrap();
-    let got = fetch(&otto, &[plain.url("/f"), secure.url("/s"), secure.url("/s2")]);
+    let got = fetch(
+        &otto,
+        &[plain.url("/f"), secure.url("/s"), secure.url("/s2")],
+    );
     for response in &got {
         assert_eq!(response.status(), Some(200), "{:?}", response.error());
     }
@@ -266,7 +269,10 @@ fn an_https_proxy_whose_certificate_is_not_trusted_is_a_proxy_failure() {
     let got = &fetch(&otto, &[origin.url("/x")])[0];
     let failure = got.error().expect("not trusted");
     assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
-    assert!(failure.message().contains("TLS with the proxy"), "{failure}");
+    assert!(
+        failure.message().contains("TLS with the proxy"),
+        "{failure}"
+    );
     let trusting = builder()
         .proxy(&proxy.url(None))
         .proxy_accept_invalid_certs(true)
@@ -279,4 +285,19 @@ fn an_https_proxy_whose_certificate_is_not_trusted_is_a_proxy_failure() {
 fn tls_pem() -> Vec<u8> {
     let other = rcgen::generate_simple_self_signed(vec!["elsewhere.test".to_string()]).unwrap();
     other.cert.pem().into_bytes()
+}
+
+#[test]
+fn a_proxy_for_one_scheme_takes_the_place_of_the_one_for_every_url() {
+    let (plain, secure, proxy) = (server(), tls_server(), ForwardProxy::start().unwrap());
+    let otto = builder()
+        .proxy(&proxy.url(None))
+        .https_proxy("")
+        .accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let got = fetch(&otto, &[plain.url("/via"), secure.url("/direct")]);
+    assert!(got.iter().all(|r| r.status() == Some(200)), "{got:?}");
+    let lines: Vec<String> = proxy.requests().into_iter().map(|(line, _)| line).collect();
+    assert_eq!(lines, [format!("GET {} HTTP/1.1", plain.url("/via"))]);
 }

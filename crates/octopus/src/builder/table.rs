@@ -69,6 +69,15 @@ settings! {
     /// every request directly, whatever the environment says.
     text proxy: String => Proxy "proxy";
 
+    /// The proxy for `http://` URLs only, in place of [`Builder::proxy`]'s for them (as
+    /// `http_proxy` or requests' `proxies={"http": …}` give it); an empty string sends them
+    /// directly.
+    text http_proxy: String => HttpProxy "http-proxy";
+
+    /// The proxy for `https://` URLs only, in place of [`Builder::proxy`]'s for them; an
+    /// empty string sends them directly.
+    text https_proxy: String => HttpsProxy "https-proxy";
+
     /// Whether, without [`Builder::proxy`], the proxy environment variables are honoured
     /// as curl reads them (default true): `http_proxy` (lowercase only: `HTTP_PROXY` can
     /// be set by a web request in a CGI program), `https_proxy`/`HTTPS_PROXY`,

@@ -259,30 +259,45 @@ impl Builder {
         })
     }
 
-    /// Which proxy each request goes through: the one given (none for an empty one), else
-    /// the environment's when it is read; `NO_PROXY` (or `no_proxy` given) with either.
+    /// Which proxy each request goes through: the one given for every URL or for its
+    /// scheme (none for an empty one), else the environment's when it is read; `NO_PROXY`
+    /// (or `no_proxy` given) with either.
     fn proxies(&self) -> Result<ProxyRules, Error> {
         let env = |name: &str| match self.proxy_from_env {
             true => std::env::var(name).ok(),
             false => None,
         };
         let given = self.no_proxy.as_deref().map(NoProxy::parse);
-        let Some(text) = self.proxy.as_deref() else {
+        let given_any = [&self.proxy, &self.http_proxy, &self.https_proxy]
+            .iter()
+            .any(|p| p.is_some());
+        if !given_any {
             return ProxyRules::from_env(env, given).map_err(|(name, value, why)| {
                 let shown = format!("{name}={}", mask_userinfo(&value));
                 Error::setting(Setting::Proxy, &shown, why)
             });
-        };
-        if text.trim().is_empty() {
-            return Ok(ProxyRules::none());
         }
-        let proxy = Proxy::parse(text)
-            .map_err(|why| Error::setting(Setting::Proxy, mask_userinfo(text), why))?;
+        let read = |setting: Setting, text: Option<&String>| match text {
+            Some(text) if text.trim().is_empty() => Ok(None),
+            Some(text) => Proxy::parse(text)
+                .map(|proxy| Some(Arc::new(proxy)))
+                .map_err(|why| Error::setting(setting, mask_userinfo(text), why)),
+            None => Ok(None),
+        };
+        let every = read(Setting::Proxy, self.proxy.as_ref())?;
+        let scheme = |setting, text: &Option<String>| match text {
+            Some(_) => read(setting, text.as_ref()),
+            None => Ok(every.clone()),
+        };
         let no_proxy = given.unwrap_or_else(|| {
             let listed = env("no_proxy").or_else(|| env("NO_PROXY"));
             NoProxy::parse(&listed.unwrap_or_default())
         });
-        Ok(ProxyRules::every(proxy, no_proxy))
+        Ok(ProxyRules {
+            http: scheme(Setting::HttpProxy, &self.http_proxy)?,
+            https: scheme(Setting::HttpsProxy, &self.https_proxy)?,
+            no_proxy,
+        })
     }
 
     fn policy(&self) -> Policy {

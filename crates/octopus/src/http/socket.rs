@@ -97,7 +97,11 @@ impl Socket {
         self.sent_at = Some(Instant::now());
         self.first_byte = None;
         match self.tls.as_mut() {
-            Some(tls) => tls.send(&mut under(&mut self.outer, &self.stream, deadline), bytes, deadline),
+            Some(tls) => tls.send(
+                &mut under(&mut self.outer, &self.stream, deadline),
+                bytes,
+                deadline,
+            ),
             None => send_all(&self.stream, bytes, deadline),
         }
     }
@@ -171,7 +175,10 @@ impl Socket {
         match self.tls.as_mut() {
             Some(tls) => {
                 let deadline = tls.deadline(deadline);
-                tls.ready(&mut under(&mut self.outer, &self.stream, deadline), deadline)
+                tls.ready(
+                    &mut under(&mut self.outer, &self.stream, deadline),
+                    deadline,
+                )
             }
             None => true,
         }

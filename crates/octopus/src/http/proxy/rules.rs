@@ -26,21 +26,6 @@ pub(crate) struct ProxyRules {
 }
 
 impl ProxyRules {
-    /// No proxy for any request.
-    pub fn none() -> ProxyRules {
-        ProxyRules::default()
-    }
-
-    /// `proxy` for every request but those `no_proxy` covers.
-    pub fn every(proxy: Proxy, no_proxy: NoProxy) -> ProxyRules {
-        let proxy = Arc::new(proxy);
-        ProxyRules {
-            http: Some(Arc::clone(&proxy)),
-            https: Some(proxy),
-            no_proxy,
-        }
-    }
-
     /// The environment's rules, read with `var` (`std::env::var`, or a test's), `no_proxy`
     /// in place of its `NO_PROXY` when given. `Err`: the variable whose value is not a
     /// proxy, its value and why.
