@@ -392,7 +392,7 @@ fn credentials_in_a_url_are_percent_decoded() {
     assert!(seen.contains(&expected), "{seen}");
     let proxied = "http://us%40er:p%3Ass@octopus.test/echo/proxied-creds";
     let seen = sent(&s, "/echo/proxied-creds", proxied, &[], Some(&s));
-    assert!(seen.contains(&expected), "through ureq: {seen}");
+    assert!(seen.contains(&expected), "through a proxy: {seen}");
 }
 
 #[test]
@@ -416,7 +416,7 @@ fn an_empty_body_says_its_length() {
     let seen = sent(&s, "/echo/empty-proxied", proxied, &["-d", ""], Some(&s));
     assert!(
         seen.contains("content-length: 0\r\n"),
-        "through ureq: {seen}"
+        "through a proxy: {seen}"
     );
 }
 

@@ -3,8 +3,6 @@
 //! a file, with nothing of octopus (no scheduler, records, capture or output). Failures are
 //! counted.
 //!
-//! - `ureq`: N threads, each taking the next URL, one shared ureq agent, each body read to
-//!   the end.
 //! - `http1`: N threads, a minimal HTTP/1.1 client: idle connections kept by host and shared
 //!   by the threads, the head parsed with httparse into a `HeaderMap`, a `Content-Length`
 //!   body read. No timeouts, no chunked bodies, no redirects: only what a small response on
@@ -12,7 +10,10 @@
 //! - `epoll`: the same exchange on one thread, N requests in flight in one epoll set
 //!   (IPv4 literal hosts only).
 //!
-//! `cargo run --release --example floor -- ureq|http1|epoll URLS_FILE N`
+//! `cargo run --release --example floor -- http1|epoll URLS_FILE N`
+//!
+//! (A `ureq` floor, N threads on one shared ureq agent, ran at about 0.8 of wget2's rate on
+//! W3 where `http1` ran at 1.5: BENCHMARKS.md. It went with the ureq dependency.)
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -33,7 +34,7 @@ trait Client: Send + 'static {
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(client), Some(file), Some(threads)) = (args.next(), args.next(), args.next()) else {
-        return Err("usage: floor ureq|http1|epoll URLS_FILE N".into());
+        return Err("usage: floor http1|epoll URLS_FILE N".into());
     };
     let threads: usize = threads.parse()?;
     let urls: Arc<Vec<String>> = Arc::new(
@@ -43,17 +44,6 @@ fn main() -> Result<()> {
             .collect(),
     );
     let failed = match client.as_str() {
-        "ureq" => {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .max_idle_connections(threads)
-                .max_idle_connections_per_host(threads)
-                .build()
-                .into();
-            run(&urls, threads, || Ureq {
-                agent: agent.clone(),
-                body: Vec::new(),
-            })
-        }
         "http1" => {
             let kept = Arc::new(Mutex::new(HashMap::new()));
             run(&urls, threads, || Http1 {
@@ -62,7 +52,7 @@ fn main() -> Result<()> {
             })
         }
         "epoll" => evented::run(&urls, threads)?,
-        other => return Err(format!("unknown client {other}: ureq, http1 or epoll").into()),
+        other => return Err(format!("unknown client {other}: http1 or epoll").into()),
     };
     eprintln!("{} URLs, {failed} failed", urls.len());
     Ok(())
@@ -89,23 +79,6 @@ fn run<C: Client>(urls: &Arc<Vec<String>>, threads: usize, client: impl Fn() -> 
         let _ = worker.join();
     }
     failed.load(Ordering::Relaxed)
-}
-
-struct Ureq {
-    agent: ureq::Agent,
-    body: Vec<u8>,
-}
-
-impl Client for Ureq {
-    fn get(&mut self, url: &str) -> Result<()> {
-        self.body.clear();
-        let mut response = self.agent.get(url).call()?;
-        response
-            .body_mut()
-            .as_reader()
-            .read_to_end(&mut self.body)?;
-        Ok(())
-    }
 }
 
 struct Http1 {

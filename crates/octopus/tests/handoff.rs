@@ -146,8 +146,8 @@ fn gated_handlers(
 }
 
 #[test]
-fn requests_that_block_their_worker_still_run_as_many_as_the_concurrency() {
-    // Through a proxy (ureq's path), every hop waits on its worker.
+fn proxied_requests_run_as_many_as_the_concurrency() {
+    // Through a proxy too, every hop waits in the waiting set: all N reach the gate at once.
     let base = gate_server(Gate::new(N));
     let otto = builder()
         .concurrency(N)

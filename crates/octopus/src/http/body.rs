@@ -174,8 +174,8 @@ impl Taking<'_> {
 
 /// The connection failed while the body was read: why, and how that truncates it.
 fn cut_off(e: io::Error) -> (Failure, Option<Truncated>) {
-    // ureq's own errors (a timeout, …) travel inside the reader's `io::Error`.
-    let failure = super::classify::classify(&ureq::Error::from(e), None);
+    // The exchange's own errors (a timeout, …) travel inside the reader's `io::Error`.
+    let failure = super::classify::classify(&super::error::Error::from(e), None);
     let truncated = match failure.kind() {
         ErrorKind::Timeout => Truncated::Time,
         ErrorKind::BodyTooLarge => Truncated::Length,
@@ -186,7 +186,7 @@ fn cut_off(e: io::Error) -> (Failure, Option<Truncated>) {
 
 /// A body that does not decode.
 fn io_failure(e: io::Error) -> Failure {
-    super::classify::classify(&ureq::Error::Io(e), None)
+    super::classify::classify(&super::error::Error::Io(e), None)
 }
 
 fn spool_failure(e: io::Error) -> Failure {

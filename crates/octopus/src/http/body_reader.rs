@@ -12,11 +12,9 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ureq::http::{HeaderMap, header};
-use ureq::unversioned::transport::Transport;
-use ureq::{Error, Timeout};
-use ureq_proto::Error as ProtoError;
+use http::{HeaderMap, header};
 
+use super::error::{Error, Timeout};
 use super::pool::{Key, Parked, Resting};
 use super::socket::{Socket, io_error};
 
@@ -61,9 +59,11 @@ impl Framing {
                 .map(str::trim)
                 .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
-                .ok_or(Error::Protocol(ProtoError::BadContentLengthHeader))?;
+                .ok_or_else(|| Error::protocol("Content-Length is not a number"))?;
             if length.is_some_and(|l| l != parsed) {
-                return Err(Error::Protocol(ProtoError::TooManyContentLengthHeaders));
+                return Err(Error::protocol(
+                    "Content-Length is given twice, with different values",
+                ));
             }
             length = Some(parsed);
         }
@@ -200,7 +200,7 @@ impl BodyReader {
                 return parsed;
             }
             if input.len() > MAX_LINE {
-                return Err(protocol(ProtoError::ChunkExpectedCrLf));
+                return Err(protocol("a chunk of the body does not end with CRLF"));
             }
             // The line is not all here: read more behind it.
             if self.read_more()? == 0 {
@@ -236,7 +236,7 @@ impl BodyReader {
                 Chunk::DataEnd => {
                     self.line(|line| match line.is_empty() {
                         true => Ok(()),
-                        false => Err(protocol(ProtoError::ChunkExpectedCrLf)),
+                        false => Err(protocol("a chunk of the body does not end with CRLF")),
                     })?;
                     self.chunk = Chunk::Size;
                 }
@@ -353,21 +353,22 @@ fn chunk_size(line: &[u8]) -> io::Result<u64> {
         .next()
         .unwrap_or_default()
         .trim_ascii();
-    let text = std::str::from_utf8(digits).map_err(|_| protocol(ProtoError::ChunkLenNotAscii))?;
+    let text = std::str::from_utf8(digits)
+        .map_err(|_| protocol("a chunk size is not a hexadecimal number"))?;
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(protocol(ProtoError::ChunkLenNotANumber));
+        return Err(protocol("a chunk size is not a hexadecimal number"));
     }
-    u64::from_str_radix(text, 16).map_err(|_| protocol(ProtoError::ChunkLenNotANumber))
+    u64::from_str_radix(text, 16).map_err(|_| protocol("a chunk size is not a hexadecimal number"))
 }
 
-fn protocol(e: ProtoError) -> io::Error {
-    Error::Protocol(e).into_io()
+fn protocol(what: &str) -> io::Error {
+    Error::protocol(what).into_io()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ureq::http::HeaderValue;
+    use http::HeaderValue;
 
     fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

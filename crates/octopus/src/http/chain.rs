@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use ureq::http::{self, HeaderName, HeaderValue};
+use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
 use super::classify::{classify, is_stale};

@@ -1,25 +1,18 @@
 //! From an error to a `Failure`: one kind per error, and a one-line message that does
 //! not repeat the kind, names the proxy when the proxy is what failed (`ProxyError`s say
 //! which part), and masks every
-//! password in a URL it quotes. Also the response-head limits: `MAX_HEAD` both exchanges
-//! share, `MAX_HEADER_LINES` ureq's alone (octopus's own reads any number that fits).
+//! password in a URL it quotes. Also the response-head limit, `MAX_HEAD`.
 
 use std::io;
 
-use ureq::Error as E;
-
+use super::error::{Error as E, Timeout};
 use super::proxy::ProxyError;
 use super::tls_words::tls_message;
 use crate::failure::{ErrorKind, Failure};
 use crate::input::mask_userinfo;
 
-/// The largest response head read (status line and headers).
+/// The largest response head read (status line and headers), with any number of lines.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
-
-/// The most header lines a response through a proxy (ureq's exchange) may have: ureq's
-/// parser has room for this many. octopus's own exchange reads any number within
-/// `MAX_HEAD`.
-pub(crate) const MAX_HEADER_LINES: usize = ureq_proto::client::MAX_RESPONSE_HEADERS;
 
 /// The failure for `error`. `proxy` is the proxy the request went through, if any (as
 /// shown: password masked): a failure to reach it is the proxy's.
@@ -43,25 +36,14 @@ pub(crate) fn classify(error: &E, proxy: Option<&str>) -> Failure {
 /// Whether the error happened while reaching the first hop (with a proxy: the proxy).
 fn reaching(kind: ErrorKind, error: &E) -> bool {
     matches!(kind, ErrorKind::Connect | ErrorKind::Dns)
-        || matches!(error, E::Timeout(ureq::Timeout::Connect))
+        || matches!(error, E::Timeout(Timeout::Connect))
 }
 
 fn kind(error: &E) -> ErrorKind {
     match error {
         E::Timeout(_) => ErrorKind::Timeout,
-        E::HostNotFound => ErrorKind::Dns,
-        E::ConnectionFailed => ErrorKind::Connect,
-        E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => ErrorKind::Tls,
-        E::TooManyRedirects => ErrorKind::TooManyRedirects,
-        E::RedirectFailed => ErrorKind::Redirect,
-        E::BodyExceedsLimit(_) => ErrorKind::BodyTooLarge,
-        E::InvalidProxyUrl | E::ConnectProxyFailed(_) => ErrorKind::Proxy,
         E::BadUri(_) => ErrorKind::InvalidUrl,
-        E::Protocol(_)
-        | E::Http(_)
-        | E::LargeResponseHeader(..)
-        | E::BodyStalled
-        | E::StatusCode(_) => ErrorKind::Protocol,
+        E::HeadTooLarge | E::Protocol(_) => ErrorKind::Protocol,
         E::Io(io) if is_tls(io) => ErrorKind::Tls,
         E::Io(io) if is_dns(io) => ErrorKind::Dns,
         E::Io(io) => match io.kind() {
@@ -73,7 +55,6 @@ fn kind(error: &E) -> ErrorKind {
             io::ErrorKind::InvalidData => ErrorKind::Protocol,
             _ => ErrorKind::Io,
         },
-        _ => ErrorKind::Io,
     }
 }
 
@@ -94,27 +75,13 @@ fn rustls_error(io: &io::Error) -> Option<&rustls::Error> {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
-/// The message, without the `io:`/`protocol:` prefixes ureq puts before its own.
+/// The message: the error's own words, rustls's said in words (`tls_words.rs`).
 fn message(error: &E) -> String {
     match error {
-        E::BodyExceedsLimit(limit) => format!("body larger than max-body ({limit} bytes)"),
-        E::Timeout(ureq::Timeout::Global) => "deadline passed (timeout)".to_string(),
-        E::Timeout(ureq::Timeout::Connect) => "no connection in time (connect-timeout)".to_string(),
-        E::Timeout(other) => format!("deadline passed ({other})"),
-        E::LargeResponseHeader(..) => format!(
-            "response head larger than {} KiB (the most octopus reads)",
-            MAX_HEAD / 1024
-        ),
-        E::Protocol(ureq_proto::Error::HttpParseTooManyHeaders) => format!(
-            "response has more than {MAX_HEADER_LINES} header lines (the most octopus reads \
-             through a proxy)"
-        ),
-        E::Protocol(e) => e.to_string(),
         E::Io(e) => match rustls_error(e) {
             Some(tls) => tls_message(tls),
             None => e.to_string(),
         },
-        E::Rustls(e) => tls_message(e),
         other => other.to_string(),
     }
 }
@@ -151,7 +118,7 @@ mod tests {
             "not reaching it"
         );
         assert!(is_stale(&reset) && !is_stale(&refused));
-        let big = classify(&E::LargeResponseHeader(70_000, MAX_HEAD), None);
+        let big = classify(&E::HeadTooLarge, None);
         assert_eq!(big.kind(), ErrorKind::Protocol);
         assert!(big.message().contains("response head larger than 64 KiB"));
     }

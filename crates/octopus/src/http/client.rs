@@ -12,13 +12,10 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use ureq::config::Config;
-use ureq::http::{self, HeaderName, HeaderValue};
-use ureq::tls::RootCerts;
+use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
 use super::classify::{classify, is_stale};
-use super::connector::connection_config;
 use super::decode::ACCEPT_ENCODING;
 use super::dial::Route;
 use super::dns::Dns;
@@ -31,7 +28,7 @@ use super::resolver::OctopusResolver;
 pub(crate) use super::settings::ClientSettings;
 use super::socket::Socket;
 use super::tls::client_config;
-use super::trust::system_roots;
+use super::trust::{RootCerts, system_roots};
 use crate::failure::{ErrorKind, Failure};
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
@@ -48,8 +45,6 @@ pub(crate) struct Client {
     /// The idle connections (`exchange.rs`), one pool per shard: a host always uses the
     /// same one.
     direct: Vec<Arc<Parked<Socket>>>,
-    /// The connections' configuration (buffer sizes, how long an idle one is kept).
-    config: Config,
     /// Looks up the hosts (and proxies) connected to.
     resolver: OctopusResolver,
     /// The TLS configuration of `https` URLs (`tls.rs`), made at the first: a run without
@@ -84,7 +79,6 @@ impl Client {
                     Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard, budget))
                 })
                 .collect(),
-            config: connection_config(),
             resolver,
             tls: OnceLock::new(),
             proxy_tls: OnceLock::new(),
@@ -102,7 +96,7 @@ impl Client {
     /// given, or the system's (read now).
     fn roots(given: Option<&RootCerts>, insecure: bool) -> Result<RootCerts, Failure> {
         Ok(match (given, insecure) {
-            (_, true) => RootCerts::WebPki,
+            (_, true) => RootCerts::Bundled,
             (Some(given), false) => given.clone(),
             (None, false) => system_roots().map_err(|e| Failure::new(ErrorKind::Tls, e))?,
         })
@@ -161,7 +155,6 @@ impl Client {
             .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))?;
         Ok(Route {
             parked,
-            config: &self.config,
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
             tls,

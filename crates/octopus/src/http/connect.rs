@@ -8,7 +8,7 @@
 //! `Connecting` is driven from outside: a request sent directly waits for its attempts in
 //! the engine's waiting set (the newest attempt's socket, for writing).
 //!
-//! Invariants: the whole is bounded by the connect timeout (reported as ureq's
+//! Invariants: the whole is bounded by the connect timeout (reported as
 //! `Error::Timeout` with its reason); an error that concerns one address only moves on to
 //! the next; a descriptor handed to a waiting set is known as such until its socket is
 //! closed or handed on with the connection.
@@ -19,8 +19,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::transport::NextTimeout;
-use ureq::{Error, Timeout};
+use super::error::{Error, Timeout};
 
 use super::wire::Watch;
 #[cfg(test)]
@@ -32,8 +31,12 @@ const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 /// Connect to one of `addrs` within `timeout`, waiting on this thread (the tests' way).
 #[cfg(test)]
-pub(super) fn connect(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
-    let mut connecting = Connecting::new(addrs, timeout);
+pub(super) fn connect(
+    addrs: &[SocketAddr],
+    after: Duration,
+    reason: Timeout,
+) -> Result<TcpStream, Error> {
+    let mut connecting = Connecting::new(addrs, after, reason);
     loop {
         if let Some((stream, _)) = connecting.advance()? {
             return Ok(stream);
@@ -57,16 +60,15 @@ pub(crate) struct Connecting {
 }
 
 impl Connecting {
-    /// Connecting to one of `addrs`, within `timeout`: nothing started yet.
-    pub fn new(addrs: &[SocketAddr], timeout: NextTimeout) -> Connecting {
+    /// Connecting to one of `addrs`, within `after` (`reason`'s timeout): nothing started
+    /// yet.
+    pub fn new(addrs: &[SocketAddr], after: Duration, reason: Timeout) -> Connecting {
         Connecting {
             waiting: interleave(addrs).into_iter(),
             trying: Vec::new(),
             next_start: Instant::now(),
-            deadline: timeout
-                .not_zero()
-                .and_then(|t| Instant::now().checked_add(*t)),
-            reason: timeout.reason,
+            deadline: Instant::now().checked_add(after),
+            reason,
             last: None,
             watched: Vec::new(),
         }
@@ -279,13 +281,7 @@ mod tests {
             probe.local_addr().unwrap()
         };
         let open = listener.local_addr().unwrap();
-        let timeout = NextTimeout {
-            after: ureq::unversioned::transport::time::Duration::Exact(Duration::from_secs(30)),
-            reason: ureq::Timeout::Connect,
-            per_read: None,
-            per_write: None,
-        };
-        let stream = connect(&[closed, open], timeout).unwrap();
+        let stream = connect(&[closed, open], Duration::from_secs(30), Timeout::Connect).unwrap();
         assert_eq!(stream.peer_addr().unwrap(), open);
     }
 }

@@ -22,15 +22,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ureq::config::Config;
-use ureq::http;
-use ureq::unversioned::transport::time::Duration as UreqDuration;
-use ureq::unversioned::transport::{NextTimeout, Transport};
-use ureq::{Error, Timeout};
 use url::Url;
 
 use super::connect::Connecting;
-use super::pool::{Key, Parked, going_out_on};
+use super::error::{Error, Timeout};
+use super::pool::{Key, MAX_IDLE_AGE, Parked, going_out_on};
 use super::proxy::{Form, Greeting, Target, Via};
 use super::resolver::{OctopusResolver, Resolution, Resolving};
 use super::socket::Socket;
@@ -40,7 +36,6 @@ use super::wire::Watch;
 /// Where an exchange's connections come from and go back to.
 pub(super) struct Route<'a> {
     pub parked: &'a Arc<Parked<Socket>>,
-    pub config: &'a Config,
     pub resolver: &'a OctopusResolver,
     pub connect_timeout: Duration,
     /// The TLS configuration, for an `https` URL.
@@ -155,8 +150,8 @@ pub(super) fn connection(
     let mut underway = match underway {
         Some(underway) => underway,
         None => {
-            let max_age = route.config.max_idle_age();
-            if let Some(resting) = route.parked.take_open(key, max_age, |s| s.is_open()) {
+            let open = |socket: &mut Socket| socket.is_open();
+            if let Some(resting) = route.parked.take_open(key, MAX_IDLE_AGE, open) {
                 going_out_on(resting.peer, false);
                 return Ok(Connection::Ready(resting.transport, None));
             }
@@ -165,29 +160,25 @@ pub(super) fn connection(
     };
     loop {
         let (step, go_on) = match underway.step {
-            Step::Target(resolving) => {
-                match route.resolver.resume(resolving, route.config, deadline)? {
-                    Resolution::Ready(addrs) => {
-                        underway.target = addrs.first().copied().map(Target::Addr);
-                        (look_up_endpoint(route, url, deadline)?, true)
-                    }
-                    Resolution::Waiting(resolving) => (Step::Target(resolving), false),
+            Step::Target(resolving) => match route.resolver.resume(resolving, deadline)? {
+                Resolution::Ready(addrs) => {
+                    underway.target = addrs.first().copied().map(Target::Addr);
+                    (look_up_endpoint(route, url, deadline)?, true)
                 }
-            }
-            Step::Looking(resolving) => {
-                match route.resolver.resume(resolving, route.config, deadline)? {
-                    Resolution::Ready(addrs) => {
-                        (Step::Connecting(dial(route, &addrs, deadline)?), true)
-                    }
-                    Resolution::Waiting(resolving) => (Step::Looking(resolving), false),
+                Resolution::Waiting(resolving) => (Step::Target(resolving), false),
+            },
+            Step::Looking(resolving) => match route.resolver.resume(resolving, deadline)? {
+                Resolution::Ready(addrs) => {
+                    (Step::Connecting(dial(route, &addrs, deadline)?), true)
                 }
-            }
+                Resolution::Waiting(resolving) => (Step::Looking(resolving), false),
+            },
             Step::Connecting(mut dialing) => {
                 let Some((stream, watched)) = dialing.connecting.advance()? else {
                     underway.step = Step::Connecting(dialing);
                     return Ok(Connection::Underway(underway));
                 };
-                let mut socket = Socket::new(stream, route.config)?;
+                let mut socket = Socket::new(stream)?;
                 socket.watched = watched;
                 let made = Made {
                     dns: (underway.looked_up)
@@ -238,7 +229,7 @@ fn begin(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<Underway, Er
             };
             (look_up_endpoint(route, url, deadline)?, Some(target))
         }
-        Some(_) => match route.resolver.begin(&uri(url)?, route.config, deadline)? {
+        Some(_) => match route.resolver.begin(url, deadline)? {
             Resolution::Ready(addrs) => {
                 let target = addrs.first().copied().map(Target::Addr);
                 (look_up_endpoint(route, url, deadline)?, target)
@@ -268,21 +259,10 @@ fn look_up_endpoint(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<S
         Some(via) => &via.proxy.endpoint,
         None => url,
     };
-    Ok(
-        match route
-            .resolver
-            .begin(&uri(endpoint)?, route.config, deadline)?
-        {
-            Resolution::Ready(addrs) => Step::Connecting(dial(route, &addrs, deadline)?),
-            Resolution::Waiting(resolving) => Step::Looking(resolving),
-        },
-    )
-}
-
-fn uri(url: &Url) -> Result<http::Uri, Error> {
-    url.as_str()
-        .parse::<http::Uri>()
-        .map_err(|e| Error::BadUri(e.to_string()))
+    Ok(match route.resolver.begin(endpoint, deadline)? {
+        Resolution::Ready(addrs) => Step::Connecting(dial(route, &addrs, deadline)?),
+        Resolution::Waiting(resolving) => Step::Looking(resolving),
+    })
 }
 
 /// The connection made: for `https`, TLS to the origin begun (by the first send), within
@@ -317,14 +297,8 @@ fn dial(route: &Route<'_>, addrs: &[SocketAddr], deadline: Instant) -> Result<Di
         true => (route.connect_timeout, Timeout::Connect),
         false => (left, Timeout::Global),
     };
-    let timeout = NextTimeout {
-        after: UreqDuration::Exact(after),
-        reason,
-        per_read: None,
-        per_write: None,
-    };
     Ok(Dialing {
-        connecting: Connecting::new(addrs, timeout),
+        connecting: Connecting::new(addrs, after, reason),
         began: Instant::now(),
         after,
         reason,

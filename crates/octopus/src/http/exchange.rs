@@ -18,14 +18,14 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ureq::http::{self, HeaderName, HeaderValue, Method, Version, header};
-use ureq::{Error, Timeout};
+use http::{self, HeaderName, HeaderValue, Method, Version, header};
 use url::Url;
 
 use crate::timings::Timings;
 
 use super::body_reader::{Back, BodyReader, Framing};
 use super::dial::{Connection, Made, Route, Underway, connection};
+use super::error::{Error, Timeout};
 use super::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
 use super::pool::{Key, Parked};
 use super::socket::{Socket, io_error};
@@ -33,7 +33,7 @@ use super::wire::wait_watch;
 
 /// A response head read (its body left to its reader), and where the request's time went.
 pub(super) struct Answered {
-    pub response: http::Response<ureq::Body>,
+    pub response: http::Response<BodyReader>,
     pub timings: Timings,
 }
 
@@ -168,7 +168,7 @@ impl Sending {
             version == Version::HTTP_11 && !closes && !asks_to_close(&headers) && framing.ends();
         let back = Back::new(parked, key);
         let body = BodyReader::new(socket, framing, deadline, reusable.then_some(back));
-        let mut response = http::Response::new(ureq::Body::builder().reader(body));
+        let mut response = http::Response::new(body);
         *response.version_mut() = version;
         *response.status_mut() = status;
         *response.headers_mut() = headers;

@@ -12,16 +12,14 @@ use std::time::Instant;
 
 use base64::Engine;
 use bytes::Bytes;
-use ureq::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
-use ureq::unversioned::transport::Transport;
-use ureq::{Error, Timeout};
-use ureq_proto::Error as ProtoError;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use url::Url;
 
 use crate::input::push_host;
 
 use super::body_reader::disconnected;
-use super::classify::{MAX_HEAD, MAX_HEADER_LINES};
+use super::classify::MAX_HEAD;
+use super::error::{Error, Timeout};
 use super::proxy::{Form, Via};
 use super::socket::{Socket, io_error};
 
@@ -65,7 +63,9 @@ where
     let via = via.filter(|via| via.form == Form::Forward);
     let body = request.body.unwrap_or_default();
     if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
-        return Err(Error::Protocol(ProtoError::BodyNotAllowed));
+        return Err(Error::protocol(format!(
+            "a {method} request cannot carry a body"
+        )));
     }
     let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
     let mut out = Vec::with_capacity(256 + body.len());
@@ -139,7 +139,7 @@ pub(super) fn read_head(
                 continue;
             }
             None if input.len() >= MAX_HEAD => {
-                return Err(Error::LargeResponseHeader(input.len(), MAX_HEAD));
+                return Err(Error::HeadTooLarge);
             }
             None => {}
         }
@@ -156,8 +156,9 @@ pub(super) fn read_head(
 
 pub(super) type Head = (Version, StatusCode, HeaderMap);
 
-/// The header lines most responses fit in (ureq's parser has room for as many).
-const USUAL_HEADER_LINES: usize = MAX_HEADER_LINES;
+/// The header lines most responses fit in (parsed with room on the stack; more are
+/// parsed again with room for all).
+pub(super) const USUAL_HEADER_LINES: usize = 128;
 
 /// A complete response head at the start of `input`, with its length; `None` if it is not
 /// all there yet.
@@ -167,12 +168,28 @@ const USUAL_HEADER_LINES: usize = MAX_HEADER_LINES;
 pub(super) fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
     let mut lines = [httparse::EMPTY_HEADER; USUAL_HEADER_LINES];
     match parse_head_into(input, &mut lines) {
-        Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders)) => {
+        Err(Unparsed::TooManyLines) => {
             let head = input.get(..MAX_HEAD).unwrap_or(input);
             let most = head.iter().filter(|&&b| b == b'\n').count();
             parse_head_into(input, &mut vec![httparse::EMPTY_HEADER; most])
+                .map_err(Unparsed::into_error)
         }
-        parsed => parsed,
+        parsed => parsed.map_err(Unparsed::into_error),
+    }
+}
+
+/// Why a head did not parse: more lines than there was room for, or not HTTP.
+enum Unparsed {
+    TooManyLines,
+    Bad(Error),
+}
+
+impl Unparsed {
+    fn into_error(self) -> Error {
+        match self {
+            Unparsed::TooManyLines => Error::protocol("the response head has too many lines"),
+            Unparsed::Bad(e) => e,
+        }
     }
 }
 
@@ -180,17 +197,18 @@ pub(super) fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
 fn parse_head_into<'h>(
     input: &'h [u8],
     lines: &mut [httparse::Header<'h>],
-) -> Result<Option<(usize, Head)>, Error> {
+) -> Result<Option<(usize, Head)>, Unparsed> {
     let mut response = httparse::Response::new(lines);
     let used = match response.parse(input) {
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Error::Protocol(ProtoError::HttpParseTooManyHeaders));
+        Err(httparse::Error::TooManyHeaders) => return Err(Unparsed::TooManyLines),
+        Err(e) => {
+            let what = format!("the response head is not HTTP ({e})");
+            return Err(Unparsed::Bad(Error::Protocol(what)));
         }
-        Err(e) => return Err(Error::Protocol(e.into())),
     };
-    let bad = |what: String| Error::Protocol(ProtoError::HttpParseFail(what));
+    let bad = |what: String| Unparsed::Bad(Error::Protocol(what));
     let version = match response.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,

@@ -25,6 +25,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// How long an idle connection is kept (ureq's default, which octopus kept): servers
+/// commonly close theirs after 5 to 60 seconds, and a probe catches most that did.
+pub(crate) const MAX_IDLE_AGE: Duration = Duration::from_secs(15);
+
 /// What this thread's last request went out on: how `dial.rs` tells the request that sent
 /// it whether it made a new connection (a failure on a kept one may be a stale connection,
 /// and is tried again), and to whom (for the archive).

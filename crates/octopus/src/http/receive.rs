@@ -9,10 +9,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use ureq::http::{self, HeaderName, HeaderValue, Method, response};
+use http::{self, HeaderName, HeaderValue, Method, response};
 use url::Url;
 
 use super::body::{Body, Reader};
+use super::body_reader::BodyReader;
 use super::client::Client;
 use super::decode::Decoder;
 use super::pool::peer;
@@ -43,7 +44,7 @@ impl Client {
     /// saved file).
     pub(super) fn read(
         &self,
-        response: http::Response<ureq::Body>,
+        response: http::Response<BodyReader>,
         sent: &Sent<'_>,
         redirects: u32,
         requested: &Url,
@@ -57,7 +58,7 @@ impl Client {
             header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let status = parts.status.as_u16();
         // HEAD, 1xx, 204 and 304 have no body, whatever Content-Encoding says: nothing to
-        // read or decode (ureq has put the connection back already).
+        // read or decode (the body reader has put the connection back already).
         let bodiless = sent.hop.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304);
         let reading = (!cfg.capture.is_empty()).then(|| {
             cfg.capture.start(
@@ -75,7 +76,7 @@ impl Client {
             keep_raw: cfg.warc.is_some(),
             bodiless,
         }
-        .read(&mut body.with_config().limit(u64::MAX).reader());
+        .read(&mut body);
         let warc = self.archive(sent, &parts, &mut read);
         if let Some(failure) = read.failure {
             return Err(failure);
@@ -105,7 +106,7 @@ impl Client {
     /// exchange. A failure to archive it, if any.
     pub(super) fn pass_redirect(
         &self,
-        response: http::Response<ureq::Body>,
+        response: http::Response<BodyReader>,
         sent: &Sent<'_>,
     ) -> Option<Failure> {
         let (parts, mut body) = response.into_parts();
@@ -116,7 +117,7 @@ impl Client {
             keep_raw: self.cfg.warc.is_some(),
             bodiless: sent.hop.method == Method::HEAD,
         }
-        .read(&mut body.with_config().limit(u64::MAX).reader());
+        .read(&mut body);
         self.archive(sent, &parts, &mut read)?.err()
     }
 

@@ -7,7 +7,7 @@
 //! 301/302 turn POST into GET and 303 turns anything but HEAD into GET, without a body;
 //! 307/308 keep the method and body.
 
-use ureq::http::{HeaderName, HeaderValue, Method, header};
+use http::{HeaderName, HeaderValue, Method, header};
 use url::Url;
 
 use crate::failure::{ErrorKind, Failure};

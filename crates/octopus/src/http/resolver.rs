@@ -1,33 +1,27 @@
-//! Host-name resolution for ureq and octopus's own exchange: overrides (`--resolve
-//! HOST:PORT:ADDR`, the builder's `resolve`), address literals, then octopus's resolver
-//! (`dns/`: /etc/hosts, a cache, the name servers).
+//! Host-name resolution for every connection: overrides (`--resolve HOST:PORT:ADDR`, the
+//! builder's `resolve`), address literals, then octopus's resolver (`dns/`: /etc/hosts, a
+//! cache, the name servers).
 //!
-//! Resolution waits until a connection is made (`socket.rs` calls `lookup`): ureq asks its
-//! resolver before every request, before it looks for an idle connection, so a name was
-//! looked up (`getaddrinfo`: /etc/hosts, nscd, DNS) on every request even when a kept
-//! connection then carried it. When a proxy is configured, ureq's connectors for it need
-//! the addresses from ureq's call, which therefore still resolves.
+//! A name is looked up only when a connection has to be made (`dial.rs`): a request that
+//! finds an idle connection asks nothing (ureq asked its resolver before every request,
+//! so a name was looked up even when a kept connection then carried it).
 //!
-//! Invariant: resolution ends by the request's deadline. A direct exchange's lookup
-//! waits on no thread (`begin`, then `resume` from the waiting set); ureq's (through a
-//! proxy) waits on its worker (`lookup`, inside `blocking::during`). ureq's default resolver spawns a thread per request
-//! whenever a whole-request timeout is set (measured: ~4x fewer requests per second on
-//! loopback); resolving inline lets `--timeout` be a true deadline (`timeout_global`) at no
-//! such cost.
+//! Invariant: resolution ends by the request's deadline, and waits on no thread (`begin`,
+//! then `resume` from the waiting set).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ureq::config::Config;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::NextTimeout;
-use ureq::unversioned::transport::time::Duration as UreqDuration;
+use url::{Host, Url};
 
 use super::dns::{Dns, DnsError, Looked, Lookup};
+use super::error::{Error, Timeout};
+
+/// The most addresses of a host tried.
+const MOST_ADDRESSES: usize = 16;
 
 /// One override: connections to `host:port` (host in lower case) go to `addr` instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,37 +47,11 @@ impl OctopusResolver {
     }
 }
 
-/// When `timeout` (ureq's, relative) ends.
-pub(crate) fn deadline_of(timeout: &NextTimeout) -> Instant {
-    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
-    match timeout.after {
-        UreqDuration::Exact(after) => Instant::now().checked_add(after).unwrap_or(far),
-        _ => far,
-    }
-}
-
-impl Resolver for OctopusResolver {
-    /// Nothing yet unless a proxy is configured: the connection, if one has to be made,
-    /// looks the name up (see the module's documentation).
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        if config.proxy().is_some() {
-            self.lookup(uri, config, deadline_of(&timeout))
-        } else {
-            Ok(self.empty())
-        }
-    }
-}
-
 /// What resolving a host came to so far. Returned by value and taken apart at once.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Resolution {
     /// Where to connect.
-    Ready(ResolvedSocketAddrs),
+    Ready(Vec<SocketAddr>),
     /// A lookup to wait for (`Resolving::watch`, `Resolving::deadline`), then `resume`.
     Waiting(Resolving),
 }
@@ -108,110 +76,82 @@ impl Resolving {
 }
 
 impl OctopusResolver {
-    /// The addresses of `uri`'s host: an override, a literal address, or the resolver's,
-    /// by `deadline`, waiting on this thread.
-    pub fn lookup(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        deadline: Instant,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let mut resolution = self.begin(uri, config, deadline)?;
+    /// The addresses of `url`'s host, by `deadline`, waiting on this thread.
+    #[cfg(test)]
+    pub fn lookup(&self, url: &Url, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+        let mut resolution = self.begin(url, deadline)?;
         loop {
             match resolution {
                 Resolution::Ready(addrs) => return Ok(addrs),
-                Resolution::Waiting(resolving) => {
-                    resolution = self.resume(resolving, config, deadline)?;
+                Resolution::Waiting(mut resolving) => {
+                    let (fd, _) = resolving.watch();
+                    let until = resolving.deadline(deadline);
+                    super::wire::wait_watch(super::wire::Watch::read(fd, false), until);
+                    resolution = self.resume(resolving, deadline)?;
                 }
             }
         }
     }
 
-    /// Begin resolving `uri`'s host: an override, a literal address, a name known, or a
+    /// Begin resolving `url`'s host: an override, a literal address, a name known, or a
     /// lookup to wait for.
-    pub fn begin(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        deadline: Instant,
-    ) -> Result<Resolution, ureq::Error> {
-        let missing = || ureq::Error::BadUri(format!("{uri} has no host"));
-        let authority = uri.authority().ok_or_else(missing)?;
-        let port = authority
-            .port_u16()
-            .or_else(|| match uri.scheme_str() {
-                Some("https") => Some(443),
-                Some("socks4" | "socks4a" | "socks5" | "socks5h") => Some(1080),
-                _ => Some(80),
-            })
-            .ok_or_else(missing)?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let mut result = self.empty();
-
+    pub fn begin(&self, url: &Url, deadline: Instant) -> Result<Resolution, Error> {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let host = match url.host() {
+            Some(Host::Domain(name)) => name,
+            Some(Host::Ipv4(ip)) => return Ok(Resolution::Ready(vec![(ip, port).into()])),
+            Some(Host::Ipv6(ip)) => return Ok(Resolution::Ready(vec![(ip, port).into()])),
+            None => return Err(Error::BadUri(format!("{url} has no host"))),
+        };
         if !self.overrides.is_empty()
             && let Some(addr) = self.overrides.get(&(host.to_ascii_lowercase(), port))
         {
-            result.push(*addr);
-            return Ok(Resolution::Ready(result));
+            return Ok(Resolution::Ready(vec![*addr]));
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
-            result.push(SocketAddr::new(ip, port));
-            return Ok(Resolution::Ready(result));
+            return Ok(Resolution::Ready(vec![SocketAddr::new(ip, port)]));
         }
         let looked = self.dns.begin(host, deadline).map_err(dns_error)?;
-        self.resolved(looked, port, config)
+        resolved(looked, port)
     }
 
     /// Go on with `resolving` once its descriptor is readable or its deadline passed.
-    pub fn resume(
-        &self,
-        resolving: Resolving,
-        config: &Config,
-        deadline: Instant,
-    ) -> Result<Resolution, ureq::Error> {
+    pub fn resume(&self, resolving: Resolving, deadline: Instant) -> Result<Resolution, Error> {
         let Resolving { lookup, port } = resolving;
         let looked = self.dns.resume(lookup, deadline).map_err(dns_error)?;
-        self.resolved(looked, port, config)
-    }
-
-    /// Where a lookup `looked` leads: the addresses found (of the families wanted), or a
-    /// wait.
-    fn resolved(
-        &self,
-        looked: Looked,
-        port: u16,
-        config: &Config,
-    ) -> Result<Resolution, ureq::Error> {
-        let found = match looked {
-            Looked::Found(found) => found,
-            Looked::Wait(lookup) => return Ok(Resolution::Waiting(Resolving { lookup, port })),
-        };
-        let mut result = self.empty();
-        let found = found.into_iter().map(|ip| SocketAddr::new(ip, port));
-        for addr in config.ip_family().keep_wanted(found).take(16) {
-            result.push(addr);
-        }
-        match result.is_empty() {
-            true => Err(ureq::Error::Io(std::io::Error::other(DnsError::NoAddress))),
-            false => Ok(Resolution::Ready(result)),
-        }
+        resolved(looked, port)
     }
 }
 
-/// A lookup's failure as ureq's error (`classify.rs` finds the `DnsError` in it).
-fn dns_error(e: DnsError) -> ureq::Error {
+/// Where a lookup `looked` leads: the addresses found, or a wait.
+fn resolved(looked: Looked, port: u16) -> Result<Resolution, Error> {
+    let found = match looked {
+        Looked::Found(found) => found,
+        Looked::Wait(lookup) => return Ok(Resolution::Waiting(Resolving { lookup, port })),
+    };
+    let addrs: Vec<SocketAddr> = found
+        .into_iter()
+        .take(MOST_ADDRESSES)
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect();
+    match addrs.is_empty() {
+        true => Err(Error::Io(std::io::Error::other(DnsError::NoAddress))),
+        false => Ok(Resolution::Ready(addrs)),
+    }
+}
+
+/// A lookup's failure as an error (`classify.rs` finds the `DnsError` in it).
+fn dns_error(e: DnsError) -> Error {
     match e {
-        DnsError::Deadline => ureq::Error::Timeout(ureq::Timeout::Global),
-        other => ureq::Error::Io(std::io::Error::other(other)),
+        DnsError::Deadline => Error::Timeout(Timeout::Global),
+        other => Error::Io(std::io::Error::other(other)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
+    use std::time::Duration;
 
     use super::*;
 
@@ -228,41 +168,18 @@ mod tests {
         Instant::now() + Duration::from_secs(5)
     }
 
-    fn uri(text: &str) -> Uri {
-        text.parse().unwrap()
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
     }
 
     #[test]
-    fn without_a_proxy_names_are_left_for_the_connection_to_look_up() {
-        let config = ureq::Agent::config_builder().build();
+    fn overrides_and_literals_are_the_addresses() {
         let r = resolver();
-        let asked = r.resolve(
-            &uri("http://site.test:8080/"),
-            &config,
-            NextTimeout::default(),
-        );
-        assert!(asked.unwrap().is_empty());
-        let looked_up = r
-            .lookup(&uri("http://SITE.test:8080/x"), &config, soon())
-            .unwrap();
-        assert_eq!(looked_up.to_vec(), vec!["127.0.0.9:8080".parse().unwrap()]);
-        let literal = r
-            .lookup(&uri("http://127.0.0.3/"), &config, soon())
-            .unwrap();
-        assert_eq!(literal.to_vec(), vec!["127.0.0.3:80".parse().unwrap()]);
-    }
-
-    #[test]
-    fn with_a_proxy_names_are_resolved_when_ureq_asks() {
-        let proxy = ureq::Proxy::new("socks4://127.0.0.1:9").unwrap();
-        let config = ureq::Agent::config_builder().proxy(Some(proxy)).build();
-        let asked = resolver()
-            .resolve(
-                &uri("http://site.test:8080/"),
-                &config,
-                NextTimeout::default(),
-            )
-            .unwrap();
-        assert_eq!(asked.to_vec(), vec!["127.0.0.9:8080".parse().unwrap()]);
+        let looked_up = r.lookup(&url("http://SITE.test:8080/x"), soon()).unwrap();
+        assert_eq!(looked_up, vec!["127.0.0.9:8080".parse().unwrap()]);
+        let literal = r.lookup(&url("http://127.0.0.3/"), soon()).unwrap();
+        assert_eq!(literal, vec!["127.0.0.3:80".parse().unwrap()]);
+        let v6 = r.lookup(&url("https://[::1]/"), soon()).unwrap();
+        assert_eq!(v6, vec!["[::1]:443".parse().unwrap()]);
     }
 }

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::http::{HeaderName, HeaderValue, Method};
-use ureq::tls::{ClientCert, RootCerts};
+use http::{HeaderName, HeaderValue, Method};
 
 use super::proxy::ProxyRules;
 use super::resolver::ResolveRule;
+use super::trust::{ClientCert, RootCerts};
 use crate::capture::Capture;
 use crate::warc::Warc;
 

@@ -1,34 +1,32 @@
-//! TCP connections, made by octopus in place of ureq's `TcpConnector` (for ureq's
-//! exchanges, TLS, SOCKS and CONNECT proxies still wrap them, see `connector.rs`); for
-//! octopus's own exchange over `https` the connection carries its TLS state (`tls.rs`),
-//! and reads and writes go through it.
+//! One TCP connection: its input buffer, and its TLS state when it carries TLS (`tls.rs`;
+//! two with an `https://` proxy, the origin's inside the proxy's), through which reads and
+//! writes then go.
 //!
-//! What differs from ureq's, measured at thousands of connections (BENCHMARKS.md, W9) and
-//! on raw throughput (W3): the buffers (`buffers.rs`) are held only while the connection
-//! is busy, so a connection waiting for its response first waits for the socket to be
-//! readable (`poll`) with no buffer; reads and writes never block (`MSG_DONTWAIT`, with
-//! `poll` for the waits), so no socket timeout is set per request (two `setsockopt` calls
-//! per request in ureq's transport); checking that an idle connection is still open is
-//! one `recv(MSG_PEEK | MSG_DONTWAIT)` instead of three system calls, once per request.
-//! No shutdown handle is registered with ureq (its pool walked the list of every live
-//! connection on each request); octopus never shuts an agent down while requests run.
+//! What differs from ureq's transport, measured at thousands of connections (BENCHMARKS.md,
+//! W9) and on raw throughput (W3): the buffer (`buffers.rs`) is held only while the
+//! connection is busy, so a connection waiting for its response first waits for the socket
+//! to be readable (`poll`) with no buffer; reads and writes never block (`MSG_DONTWAIT`,
+//! with `poll` for the waits), so no socket timeout is set per request; checking that an
+//! idle connection is still open is one `recv(MSG_PEEK | MSG_DONTWAIT)`, once per request.
 //!
 //! Invariants: every wait is bounded by the request's timeout; a timeout is reported as
-//! ureq's `Error::Timeout` with ureq's reason, like its own transport does; a head larger
-//! than the input limit is still seen by ureq as too large.
+//! `Error::Timeout` with whose timeout it was; a head larger than the input limit is
+//! seen as too large, not as a stalled read.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use ureq::config::Config;
-use ureq::unversioned::transport::{Buffers, NextTimeout, Transport};
-use ureq::{Error, Timeout};
-
 use super::buffers::SocketBuffers;
+use super::classify::MAX_HEAD;
+use super::error::{Error, Timeout};
 use super::tls::{Progress, Tls, Under};
 use super::wire::{peek_says_open, recv_now, send_all, wait_ready};
+
+/// The most a connection reads ahead: more than `MAX_HEAD`, so that a head over the limit
+/// is seen as such, not as a stalled read.
+const INPUT_BUFFER: usize = MAX_HEAD + 8 * 1024;
 
 /// One TCP connection, its buffers, and its TLS state when it carries TLS.
 #[derive(Debug)]
@@ -38,7 +36,7 @@ pub(crate) struct Socket {
     tls: Option<Box<Tls>>,
     /// Under `tls`, the TLS connection with an `https://` proxy whose tunnel carries it.
     outer: Option<Box<Tls>>,
-    /// Bytes were read since the last `is_open`: ureq is asking at the end of a response.
+    /// Bytes were read since the last `is_open`: it is asked at the end of a response.
     answered: bool,
     /// The address connected to, when known.
     pub peer: Option<SocketAddr>,
@@ -53,15 +51,13 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// The connection `stream` (just made), with buffers sized by `config`.
-    pub fn new(stream: TcpStream, config: &Config) -> Result<Socket, Error> {
-        if config.no_delay() {
-            stream.set_nodelay(true)?;
-        }
+    /// The connection `stream` (just made); requests go out at once (no Nagle delay).
+    pub fn new(stream: TcpStream) -> Result<Socket, Error> {
+        stream.set_nodelay(true).map_err(Error::Io)?;
         Ok(Socket {
             peer: stream.peer_addr().ok(),
             stream,
-            buffers: SocketBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            buffers: SocketBuffers::new(INPUT_BUFFER),
             tls: None,
             outer: None,
             answered: false,
@@ -82,6 +78,25 @@ impl Socket {
         if !self.buffers.holds_input() {
             self.buffers.release();
         }
+    }
+
+    /// The input buffer: what was read and not consumed.
+    pub fn buffers(&mut self) -> &mut SocketBuffers {
+        &mut self.buffers
+    }
+
+    /// Whether the connection may be used again: the server has neither closed it nor sent
+    /// anything unasked. Asked when a response ends (`body_reader.rs`) and when the pool
+    /// hands the connection out; the buffers are given back here. Right after a response
+    /// was read the socket is not probed: the probe at hand-out, later, is the one that
+    /// counts, and one probe per request is enough.
+    pub fn is_open(&mut self) -> bool {
+        self.buffers.release();
+        let unread = |tls: &mut Option<Box<Tls>>| tls.as_mut().is_some_and(|t| t.holds_plaintext());
+        if self.buffers.holds_input() || unread(&mut self.tls) || unread(&mut self.outer) {
+            return false;
+        }
+        std::mem::take(&mut self.answered) || peek_says_open(&self.stream)
     }
 
     /// Carry TLS from now on (`tls` made for this connection, its handshake begun by the
@@ -242,42 +257,6 @@ impl Socket {
     }
 }
 
-impl Transport for Socket {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.buffers
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
-        let timeout = timeout.for_write();
-        let reason = timeout.reason;
-        let deadline = deadline(timeout)?;
-        send_all(&self.stream, self.buffers.written(amount), deadline)
-            .map_err(|e| io_error(e, reason))
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        let timeout = timeout.for_read();
-        let reason = timeout.reason;
-        let deadline = deadline(timeout)?;
-        let amount = self.fill(deadline).map_err(|e| io_error(e, reason))?;
-        Ok(amount > 0)
-    }
-
-    /// Whether the connection may be used again: the server has neither closed it nor sent
-    /// anything unasked. ureq asks when a response ends, and the pool when it hands the
-    /// connection out; the buffers are given back here. Right after a response was read
-    /// (ureq's question) the socket is not probed: the pool's probe at hand-out, later, is
-    /// the one that counts, and one probe per request is enough.
-    fn is_open(&mut self) -> bool {
-        self.buffers.release();
-        let unread = |tls: &mut Option<Box<Tls>>| tls.as_mut().is_some_and(|t| t.holds_plaintext());
-        if self.buffers.holds_input() || unread(&mut self.tls) || unread(&mut self.outer) {
-            return false;
-        }
-        std::mem::take(&mut self.answered) || peek_says_open(&self.stream)
-    }
-}
-
 /// What `tls`'s records travel over: the stream, or the TLS with a proxy (`outer`).
 fn under<'a>(
     outer: &'a mut Option<Box<Tls>>,
@@ -294,16 +273,6 @@ fn under<'a>(
     }
 }
 
-/// When a read or write must end, `None` for never; an error if no time is left.
-pub(crate) fn deadline(timeout: NextTimeout) -> Result<Option<Instant>, Error> {
-    if timeout.after.is_zero() {
-        return Err(Error::Timeout(timeout.reason));
-    }
-    Ok(timeout
-        .not_zero()
-        .and_then(|t| Instant::now().checked_add(*t)))
-}
-
 fn timed_out(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -311,7 +280,7 @@ fn timed_out(e: &io::Error) -> bool {
     )
 }
 
-/// An I/O error as ureq's transport reports it: a socket timeout is ureq's `Timeout`.
+/// An I/O error as the exchange reports it: a wait that ran out is a `Timeout`, `reason`'s.
 pub(crate) fn io_error(e: io::Error, reason: Timeout) -> Error {
     if timed_out(&e) {
         Error::Timeout(reason)

@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore};
 use rustls::{SignatureScheme, crypto::CryptoProvider};
-use ureq::tls::{ClientCert, RootCerts};
 use url::{Host, Url};
 
+use super::trust::{ClientCert, RootCerts};
 use super::wire::{Wire, wait_ready};
 
 /// TLS sessions kept for resumption, across hosts (rustls's default is 256).
@@ -55,19 +55,9 @@ pub(crate) fn client_config(
     };
     let mut config = match cert {
         None => builder.with_no_client_auth(),
-        Some(cert) => {
-            let chain = cert
-                .certs()
-                .iter()
-                .map(|c| CertificateDer::from(c.der()).into_owned())
-                .collect();
-            let key = PrivateKeyDer::try_from(cert.private_key().der())
-                .map_err(|e| format!("client key: {e}"))?
-                .clone_key();
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("client certificate: {e}"))?
-        }
+        Some(cert) => builder
+            .with_client_auth_cert(cert.chain.clone(), cert.key.clone_key())
+            .map_err(|e| format!("client certificate: {e}"))?,
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.resumption = Resumption::in_memory_sessions(SESSIONS);
@@ -78,10 +68,10 @@ fn root_store(roots: &RootCerts) -> RootCertStore {
     match roots {
         RootCerts::Specific(certs) => {
             let mut store = RootCertStore::empty();
-            store.add_parsable_certificates(certs.iter().map(|c| CertificateDer::from(c.der())));
+            store.add_parsable_certificates(certs.iter().cloned());
             store
         }
-        _ => RootCertStore {
+        RootCerts::Bundled => RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         },
     }
@@ -421,8 +411,8 @@ mod tests {
 
     #[test]
     fn the_configuration_offers_http_1_1_and_resumes() {
-        let config = client_config(&RootCerts::WebPki, false, None).unwrap();
+        let config = client_config(&RootCerts::Bundled, false, None).unwrap();
         assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
-        assert!(client_config(&RootCerts::WebPki, true, None).is_ok());
+        assert!(client_config(&RootCerts::Bundled, true, None).is_ok());
     }
 }

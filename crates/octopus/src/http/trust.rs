@@ -9,7 +9,24 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, parse_pem};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// The certificate authorities trusted.
+#[derive(Debug, Clone)]
+pub(crate) enum RootCerts {
+    /// Mozilla's, bundled with octopus (webpki-roots).
+    Bundled,
+    /// These.
+    Specific(Arc<Vec<CertificateDer<'static>>>),
+}
+
+/// A client certificate chain and its private key (mutual TLS).
+#[derive(Debug, Clone)]
+pub(crate) struct ClientCert {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Arc<PrivateKeyDer<'static>>,
+}
 
 /// The roots in `pem` (the builder's `root_certs_pem`, `--cacert`); `Err`: why not.
 pub(crate) fn given_roots(pem: &[u8]) -> Result<RootCerts, String> {
@@ -33,37 +50,29 @@ fn load_system_roots() -> Result<RootCerts, String> {
                 return Err(format!("{var} ({value}) names no readable certificate"));
             }
         }
-        return Ok(RootCerts::WebPki);
+        return Ok(RootCerts::Bundled);
     }
-    let certs = found
-        .certs
-        .iter()
-        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
-    Ok(RootCerts::Specific(Arc::new(certs)))
+    Ok(RootCerts::Specific(Arc::new(found.certs)))
 }
 
 /// A client certificate: the chain in `certs`, its key in `key` (PEM; one file may hold
 /// both); `Err`: why not.
 pub(crate) fn client_cert(certs: &[u8], key: &[u8]) -> Result<ClientCert, String> {
     let chain = certificates(certs)?;
-    let key = parse_pem(key)
-        .filter_map(Result::ok)
-        .find_map(|item| match item {
-            PemItem::PrivateKey(key) => Some(key),
-            _ => None,
-        })
-        .ok_or_else(|| "no private key found (PEM)".to_string())?;
-    Ok(ClientCert::new_with_certs(&chain, key))
+    let key =
+        PrivateKeyDer::from_pem_slice(key).map_err(|_| "no private key found (PEM)".to_string())?;
+    Ok(ClientCert {
+        chain,
+        key: Arc::new(key),
+    })
 }
 
 /// Every certificate in `pem`; at least one, and no malformed section.
-fn certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let mut certs = Vec::new();
-    for item in parse_pem(pem) {
+    for item in CertificateDer::pem_slice_iter(pem) {
         match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
-            Ok(_) => {}
+            Ok(cert) => certs.push(cert),
             Err(e) => return Err(format!("not valid PEM: {e}")),
         }
     }

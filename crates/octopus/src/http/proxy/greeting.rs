@@ -12,13 +12,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::transport::Transport;
-use ureq::{Error, Timeout};
 use url::Url;
 
 use super::socks::{Next, Socks};
 use super::tunnel::{connect_reply, connect_request};
 use super::{Form, ProxyError, Scheme, Target, Via};
+use crate::http::error::{Error, Timeout};
 use crate::http::socket::Socket;
 use crate::http::tls::{Tls, server_name};
 use crate::http::tls_words::tls_message;

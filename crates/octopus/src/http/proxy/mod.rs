@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ureq::http::HeaderValue;
+use http::HeaderValue;
 use url::Url;
 
 use crate::failure::{ErrorKind, Failure};

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use ureq::http::StatusCode;
+use http::StatusCode;
 
 use super::ProxyError;
 use crate::http::head::parse_head;

@@ -1,0 +1,83 @@
+//! The errors of octopus's HTTP client, before `classify.rs` makes each a `Failure`: a
+//! wait that ran out (and whose timeout it was), an I/O error (the resolver's `DnsError`,
+//! rustls's errors and the proxies' `ProxyError` travel inside it), a URL that cannot be
+//! sent, a response head or body over its limit, and an answer that is not HTTP as it must
+//! be, said in words.
+//!
+//! Invariants: an `Error` put inside an `io::Error` (a body reader's) comes back out whole
+//! (`Error::from`).
+
+use std::fmt;
+use std::io;
+
+/// Whose timeout ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// The request's (`timeout`).
+    Global,
+    /// The connection's (`connect_timeout`: connect, proxy handshake, TLS handshake).
+    Connect,
+}
+
+/// What went wrong with an exchange.
+#[derive(Debug)]
+pub(crate) enum Error {
+    Timeout(Timeout),
+    Io(io::Error),
+    /// The URL cannot be sent (why).
+    BadUri(String),
+    /// The response head is larger than the most read.
+    HeadTooLarge,
+    /// The answer is not HTTP as it must be.
+    Protocol(String),
+}
+
+impl Error {
+    /// A protocol error, said in words.
+    pub fn protocol(what: impl Into<String>) -> Error {
+        Error::Protocol(what.into())
+    }
+
+    /// As an I/O error (for a reader), to come back out whole with `Error::from`.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            Error::Io(e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(e);
+        }
+        let kind = e.kind();
+        match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(error)) => *error,
+            Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
+            None => Error::Io(io::Error::from(kind)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Timeout(Timeout::Global) => f.write_str("deadline passed (timeout)"),
+            Error::Timeout(Timeout::Connect) => {
+                f.write_str("no connection in time (connect-timeout)")
+            }
+            Error::Io(e) => write!(f, "{e}"),
+            Error::BadUri(why) => write!(f, "URL cannot be sent: {why}"),
+            Error::HeadTooLarge => write!(
+                f,
+                "response head larger than {} KiB (the most octopus reads)",
+                super::classify::MAX_HEAD / 1024
+            ),
+            Error::Protocol(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
