@@ -10,6 +10,9 @@
 use std::fmt;
 use std::io;
 
+/// The largest response head read (status line and headers), with any number of lines.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
 /// Whose timeout ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timeout {
@@ -73,7 +76,7 @@ impl fmt::Display for Error {
             Error::HeadTooLarge => write!(
                 f,
                 "response head larger than {} KiB (the most octopus reads)",
-                super::classify::MAX_HEAD / 1024
+                MAX_HEAD / 1024
             ),
             Error::Protocol(what) => f.write_str(what),
         }

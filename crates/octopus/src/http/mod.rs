@@ -1,42 +1,31 @@
-//! HTTP: one fetch per call (`client.rs`, its redirect chain hop by hop in `chain.rs`): for
-//! `http` and `https` sent directly, octopus's own HTTP/1.1 exchange (`exchange.rs`,
-//! `head.rs`, `body_reader.rs`; its connection found or made on no thread by `dial.rs`;
-//! TLS by rustls in `tls.rs`), through a proxy ureq's; what came back read, decoded and
-//! archived (`receive.rs`, `body.rs`, `decode.rs`), with our own redirect following
-//! (`redirect.rs`), name resolution (`resolver.rs`, `dns/`), connecting with Happy
-//! Eyeballs (`connect.rs`), our own connections and pools
-//! (`socket.rs` over the system calls of `wire.rs`, `buffers.rs`, `pool.rs`,
-//! `connector.rs`), failures classified (`classify.rs`, rustls's in words by `tls_words.rs`), trusted roots and client
-//! certificates (`trust.rs`).
+//! HTTP: one fetch per call, by layer, each importing only from those below it:
+//!
+//! - `client/`: the request chain (the client, redirects hop by hop, bodies read, decoded
+//!   and archived, failures classified);
+//! - `h1/`: the HTTP/1.1 exchange (heads, body framing);
+//! - `route/`: how a request reaches its server, directly or through a proxy (proxy rules,
+//!   `CONNECT` tunnels, SOCKS), and the connection made for it step by step;
+//! - `connect/`: sockets, Happy Eyeballs, TLS, trusted roots, the pools of idle connections;
+//! - `dns/`: name resolution (overrides, /etc/hosts, octopus's own DNS client);
+//! - `error.rs`: the error every layer returns, until `client/classify.rs` makes it a
+//!   `Failure`; `wire.rs`: the system calls under every socket (non-blocking reads and
+//!   writes, `poll`), the DNS client's included.
+//!
+//! Every request, direct or through any proxy, goes through the same exchange, and every
+//! wait (a lookup, a connect, a proxy's handshake, TLS, the answer) happens on no thread,
+//! in the engine's waiting set.
 
-mod body;
-mod body_reader;
-mod buffers;
-mod chain;
-mod classify;
 mod client;
 mod connect;
-mod decode;
-mod dial;
 mod dns;
 mod error;
-mod exchange;
-mod head;
-mod pool;
-mod proxy;
-mod receive;
-mod redirect;
-mod resolver;
-mod settings;
-mod socket;
-mod tls;
-mod tls_words;
-mod trust;
+mod h1;
+mod route;
 mod wire;
 
-pub(crate) use chain::{Pending, Started};
+pub(crate) use client::chain::{Pending, Started};
 pub(crate) use client::{Client, ClientSettings, pool_shards};
-pub(crate) use proxy::{NoProxy, Proxy, ProxyRules};
-pub(crate) use resolver::ResolveRule;
-pub(crate) use trust::{client_cert, given_roots};
+pub(crate) use connect::trust::{client_cert, given_roots};
+pub(crate) use dns::resolver::ResolveRule;
+pub(crate) use route::proxy::{NoProxy, Proxy, ProxyRules};
 pub(crate) use wire::Watch;

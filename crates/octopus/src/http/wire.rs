@@ -40,7 +40,7 @@ const SHORT_WAIT_MS: i32 = 1;
 /// follows says which), or until `deadline`. The socket stays blocking: the waits are
 /// here, and reads and writes never block (`MSG_DONTWAIT`), so no socket timeout is set
 /// per request.
-pub(super) fn wait_ready(
+pub(crate) fn wait_ready(
     stream: &TcpStream,
     events: libc::c_short,
     deadline: Option<Instant>,
@@ -55,7 +55,7 @@ pub(super) fn wait_ready(
 
 /// Wait on this thread until `watch`'s descriptor is ready (readable, or writable) or
 /// `until` passes; what became of it is for the caller to find out.
-pub(super) fn wait_watch(watch: Watch, until: Instant) {
+pub(crate) fn wait_watch(watch: Watch, until: Instant) {
     let events = match watch.writable {
         true => libc::POLLOUT,
         false => libc::POLLIN,
@@ -72,7 +72,7 @@ pub(super) fn wait_watch(watch: Watch, until: Instant) {
 /// `deadline` passes (`TimedOut`). The first wait is short and not told to the engine (a
 /// connection on loopback, an answer already on its way); a longer one is
 /// (`blocking::during`).
-pub(super) fn wait_any(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
+pub(crate) fn wait_any(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
     let mut short = true;
     let count = fds.len() as libc::nfds_t;
     loop {
@@ -117,7 +117,7 @@ fn shorter(millis: i32) -> i32 {
 
 /// A connection as rustls reads and writes it: what the socket holds or takes now, never
 /// waiting (`WouldBlock` instead).
-pub(super) struct Wire<'a>(pub &'a TcpStream);
+pub(crate) struct Wire<'a>(pub &'a TcpStream);
 
 impl io::Read for Wire<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -136,7 +136,7 @@ impl io::Write for Wire<'_> {
 }
 
 /// Read what the socket holds into `buf`, without waiting.
-pub(super) fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is writable for its length, on a descriptor `stream` keeps open.
     let n = unsafe {
         libc::recv(
@@ -150,7 +150,7 @@ pub(super) fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> 
 }
 
 /// Send all of `bytes`, waiting for room in the socket until `deadline`.
-pub(super) fn send_all(
+pub(crate) fn send_all(
     stream: &TcpStream,
     mut bytes: &[u8],
     deadline: Option<Instant>,
@@ -185,7 +185,7 @@ fn send_now(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
 
 /// An idle connection is open when reading from it would block: no end of stream, no
 /// error, no bytes the server sent unasked.
-pub(super) fn peek_says_open(stream: &TcpStream) -> bool {
+pub(crate) fn peek_says_open(stream: &TcpStream) -> bool {
     let mut byte = [0u8; 1];
     // SAFETY: `byte` is a writable buffer of the length given, on a descriptor `stream`
     // keeps open; MSG_PEEK | MSG_DONTWAIT neither consumes nor blocks.

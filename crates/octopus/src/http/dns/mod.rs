@@ -27,6 +27,7 @@ mod bell;
 mod conf;
 mod error;
 mod known;
+pub(crate) mod resolver;
 mod window;
 
 use std::collections::{HashMap, VecDeque};

@@ -20,20 +20,20 @@ use std::time::{Instant, SystemTime};
 use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use super::classify::{classify, is_stale};
-use super::client::{Client, sendable};
-use super::dial::Underway;
-use super::exchange::{Answered, Begun, Sending, send};
-use super::head::Outgoing;
-use super::pool::{going_out_on, noting_connections, peer};
-use super::proxy::{Proxy, wants_credentials};
-use super::receive::Sent;
-use super::redirect::{
-    Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
-};
-use super::wire::Watch;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
+use crate::http::client::classify::{classify, is_stale};
+use crate::http::client::receive::Sent;
+use crate::http::client::redirect::{
+    Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
+};
+use crate::http::client::{Client, sendable};
+use crate::http::connect::pool::{going_out_on, noting_connections, peer};
+use crate::http::h1::exchange::{Answered, Begun, Sending, send};
+use crate::http::h1::head::Outgoing;
+use crate::http::route::dial::Underway;
+use crate::http::route::proxy::{Proxy, wants_credentials};
+use crate::http::wire::Watch;
 use crate::input::Shape;
 
 /// What `Client::start` or `Client::resume` did with a fetch. Returned by value and taken

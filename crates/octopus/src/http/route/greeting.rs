@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::socks::{Next, Socks};
-use super::tunnel::{connect_reply, connect_request};
-use super::{Form, ProxyError, Scheme, Target, Via};
+use crate::http::connect::socket::Socket;
+use crate::http::connect::tls::{Tls, server_name};
+use crate::http::connect::tls_words::tls_message;
 use crate::http::error::{Error, Timeout};
-use crate::http::socket::Socket;
-use crate::http::tls::{Tls, server_name};
-use crate::http::tls_words::tls_message;
+use crate::http::route::proxy::{Form, ProxyError, Scheme, Target, Via};
+use crate::http::route::socks::{Next, Socks};
+use crate::http::route::tunnel::{connect_reply, connect_request};
 use crate::http::wire::Watch;
 
 /// A proxy's handshake under way on its connection.

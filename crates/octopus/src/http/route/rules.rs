@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use url::{Host, Url};
 
-use super::Proxy;
+use crate::http::route::proxy::Proxy;
 
 /// The proxies requests go through, by the target's scheme, and the hosts that go direct.
 #[derive(Debug, Clone, Default)]

@@ -23,23 +23,23 @@ use url::Url;
 
 use crate::timings::Timings;
 
-use super::body_reader::{Back, BodyReader, Framing};
-use super::dial::{Connection, Made, Route, Underway, connection};
-use super::error::{Error, Timeout};
-use super::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
-use super::pool::{Key, Parked};
-use super::socket::{Socket, io_error};
-use super::wire::wait_watch;
+use crate::http::connect::pool::{Key, Parked};
+use crate::http::connect::socket::{Socket, io_error};
+use crate::http::error::{Error, Timeout};
+use crate::http::h1::body_reader::{Back, BodyReader, Framing};
+use crate::http::h1::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
+use crate::http::route::dial::{Connection, Made, Route, Underway, connection};
+use crate::http::wire::wait_watch;
 
 /// A response head read (its body left to its reader), and where the request's time went.
-pub(super) struct Answered {
+pub(crate) struct Answered {
     pub response: http::Response<BodyReader>,
     pub timings: Timings,
 }
 
 /// Send `request` to its server and read the response head; the body is left to the
 /// returned response's reader. Everything ends by `deadline`.
-pub(super) fn exchange<'a, H>(
+pub(crate) fn exchange<'a, H>(
     route: &Route<'_>,
     request: Outgoing<'a, H>,
     deadline: Instant,
@@ -78,7 +78,7 @@ pub(crate) struct Sending {
 }
 
 /// How far `send` took a request.
-pub(super) enum Begun {
+pub(crate) enum Begun {
     /// Sent: its answer is to be waited for.
     Sent(Sending),
     /// Its connection is on its way: `send` it again with this once it can go on.
@@ -87,7 +87,7 @@ pub(super) enum Begun {
 
 /// Send `request` to its server (on a kept connection, or a new one), by `deadline`;
 /// `underway`: the new connection an earlier call began, to go on with.
-pub(super) fn send<'a, H>(
+pub(crate) fn send<'a, H>(
     route: &Route<'_>,
     request: Outgoing<'a, H>,
     deadline: Instant,

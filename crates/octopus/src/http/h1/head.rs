@@ -4,7 +4,7 @@
 //!
 //! Invariants: the request head is ureq's (`Host` with the port when not the default,
 //! `Authorization: Basic` from the URL's credentials unless given, `Content-Length` with a
-//! body); a response head over `MAX_HEAD` is refused with ureq's error, any number of
+//! body); a response head over `MAX_HEAD` is refused (`HeadTooLarge`), any number of
 //! header lines within it is read; 1xx responses are passed over.
 
 use std::io::Write;
@@ -17,15 +17,15 @@ use url::Url;
 
 use crate::input::push_host;
 
-use super::body_reader::disconnected;
-use super::classify::MAX_HEAD;
-use super::error::{Error, Timeout};
-use super::proxy::{Form, Via};
-use super::socket::{Socket, io_error};
+use crate::http::connect::socket::{Socket, io_error};
+use crate::http::error::MAX_HEAD;
+use crate::http::error::{Error, Timeout};
+use crate::http::h1::body_reader::disconnected;
+use crate::http::route::proxy::{Form, Via};
 
 /// A request as the exchange sends it.
 #[derive(Clone)]
-pub(super) struct Outgoing<'a, H> {
+pub(crate) struct Outgoing<'a, H> {
     pub method: &'a Method,
     pub url: &'a Url,
     /// Every header to send but those the exchange adds (`Host`, `Authorization` from the
@@ -37,7 +37,7 @@ pub(super) struct Outgoing<'a, H> {
 /// `Basic …` for the user name and password of `url`, percent-decoded first (as curl,
 /// browsers and RFC 3986 read userinfo: `us%40er` is the user `us@er`); `None` without
 /// them.
-pub(super) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
+pub(crate) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
@@ -52,7 +52,7 @@ pub(super) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
 /// The request as it goes out: request line, headers (with those ureq would add), blank
 /// line, body. Through a proxy (`via`), the request line's target is in absolute-form
 /// (scheme and authority too, no userinfo or fragment) and `Proxy-Authorization` is added.
-pub(super) fn request_bytes<'a, H>(
+pub(crate) fn request_bytes<'a, H>(
     request: &Outgoing<'a, H>,
     via: Option<&Via>,
 ) -> Result<Vec<u8>, Error>
@@ -119,7 +119,7 @@ where
 }
 
 /// Read the final response head (1xx passed over) and consume it from the input.
-pub(super) fn read_head(
+pub(crate) fn read_head(
     socket: &mut Socket,
     deadline: Option<Instant>,
 ) -> Result<(Version, StatusCode, HeaderMap), Error> {
@@ -154,18 +154,18 @@ pub(super) fn read_head(
     }
 }
 
-pub(super) type Head = (Version, StatusCode, HeaderMap);
+pub(crate) type Head = (Version, StatusCode, HeaderMap);
 
 /// The header lines most responses fit in (parsed with room on the stack; more are
 /// parsed again with room for all).
-pub(super) const USUAL_HEADER_LINES: usize = 128;
+pub(crate) const USUAL_HEADER_LINES: usize = 128;
 
 /// A complete response head at the start of `input`, with its length; `None` if it is not
 /// all there yet.
 /// Up to `USUAL_HEADER_LINES` lines are parsed into room on the stack; a head with more
 /// (long cookie lists) is parsed again with room for every line it can hold, so that any
 /// head within `MAX_HEAD` is read, as curl reads it.
-pub(super) fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
+fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, Error> {
     let mut lines = [httparse::EMPTY_HEADER; USUAL_HEADER_LINES];
     match parse_head_into(input, &mut lines) {
         Err(Unparsed::TooManyLines) => {
@@ -235,12 +235,12 @@ fn parse_head_into<'h>(
 }
 
 /// Whether the server said it closes the connection after this response.
-pub(super) fn asks_to_close(headers: &HeaderMap) -> bool {
+pub(crate) fn asks_to_close(headers: &HeaderMap) -> bool {
     headers.get_all(header::CONNECTION).iter().any(says_close)
 }
 
 /// Whether a `Connection` header's value has the `close` token.
-pub(super) fn says_close(value: &HeaderValue) -> bool {
+pub(crate) fn says_close(value: &HeaderValue) -> bool {
     value
         .as_bytes()
         .split(|&b| b == b',')

@@ -10,7 +10,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{ProxyError, Target};
+use crate::http::route::proxy::{ProxyError, Target};
 
 /// What the handshake does next.
 #[derive(Debug, PartialEq, Eq)]

@@ -19,11 +19,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use super::error::{Error, Timeout};
+use crate::http::error::{Error, Timeout};
 
-use super::wire::Watch;
+use crate::http::wire::Watch;
 #[cfg(test)]
-use super::wire::wait_any;
+use crate::http::wire::wait_any;
 
 /// How long an attempt runs alone before the next address is tried too (RFC 8305's
 /// "Connection Attempt Delay", its recommended value).
@@ -31,7 +31,7 @@ const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 /// Connect to one of `addrs` within `timeout`, waiting on this thread (the tests' way).
 #[cfg(test)]
-pub(super) fn connect(
+pub(crate) fn connect(
     addrs: &[SocketAddr],
     after: Duration,
     reason: Timeout,

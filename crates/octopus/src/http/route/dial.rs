@@ -24,17 +24,17 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::connect::Connecting;
-use super::error::{Error, Timeout};
-use super::pool::{Key, MAX_IDLE_AGE, Parked, going_out_on};
-use super::proxy::{Form, Greeting, Target, Via};
-use super::resolver::{OctopusResolver, Resolution, Resolving};
-use super::socket::Socket;
-use super::tls::{Tls, server_name};
-use super::wire::Watch;
+use crate::http::connect::eyeballs::Connecting;
+use crate::http::connect::pool::{Key, MAX_IDLE_AGE, Parked, going_out_on};
+use crate::http::connect::socket::Socket;
+use crate::http::connect::tls::{Tls, server_name};
+use crate::http::dns::resolver::{OctopusResolver, Resolution, Resolving};
+use crate::http::error::{Error, Timeout};
+use crate::http::route::proxy::{Form, Greeting, Target, Via};
+use crate::http::wire::Watch;
 
 /// Where an exchange's connections come from and go back to.
-pub(super) struct Route<'a> {
+pub(crate) struct Route<'a> {
     pub parked: &'a Arc<Parked<Socket>>,
     pub resolver: &'a OctopusResolver,
     pub connect_timeout: Duration,
@@ -49,14 +49,14 @@ pub(super) struct Route<'a> {
 /// How long a new connection's steps took: the lookups (`None` when nothing was looked
 /// up), the TCP connect, the proxy's handshake.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Made {
+pub(crate) struct Made {
     pub dns: Option<Duration>,
     pub connect: Duration,
     pub proxy: Option<Duration>,
 }
 
 /// A connection for a request: ready, or on its way.
-pub(super) enum Connection {
+pub(crate) enum Connection {
     /// The connection, and for a new one how long making it took.
     Ready(Socket, Option<Made>),
     Underway(Underway),
@@ -140,7 +140,7 @@ impl Underway {
 /// through the route's proxy (`underway`: one on its way, from an earlier call); for
 /// `https`, its handshake begun by the first send. Says on this thread which it is and
 /// where it goes (see `pool.rs`).
-pub(super) fn connection(
+pub(crate) fn connection(
     route: &Route<'_>,
     key: &Key,
     url: &Url,

@@ -1,18 +1,15 @@
 //! From an error to a `Failure`: one kind per error, and a one-line message that does
 //! not repeat the kind, names the proxy when the proxy is what failed (`ProxyError`s say
 //! which part), and masks every
-//! password in a URL it quotes. Also the response-head limit, `MAX_HEAD`.
+//! password in a URL it quotes.
 
 use std::io;
 
-use super::error::{Error as E, Timeout};
-use super::proxy::ProxyError;
-use super::tls_words::tls_message;
 use crate::failure::{ErrorKind, Failure};
+use crate::http::connect::tls_words::tls_message;
+use crate::http::error::{Error as E, Timeout};
+use crate::http::route::proxy::ProxyError;
 use crate::input::mask_userinfo;
-
-/// The largest response head read (status line and headers), with any number of lines.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// The failure for `error`. `proxy` is the proxy the request went through, if any (as
 /// shown: password masked): a failure to reach it is the proxy's.
@@ -61,7 +58,7 @@ fn kind(error: &E) -> ErrorKind {
 /// The resolver's failures travel inside I/O errors (ureq's connectors return those).
 fn is_dns(io: &io::Error) -> bool {
     io.get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<super::dns::DnsError>().is_some())
+        .is_some_and(|inner| inner.downcast_ref::<crate::http::dns::DnsError>().is_some())
 }
 
 /// rustls reports certificate failures inside I/O errors.

@@ -7,8 +7,10 @@ use std::io;
 
 use http::StatusCode;
 
-use super::ProxyError;
-use crate::http::head::parse_head;
+use crate::http::route::proxy::ProxyError;
+
+/// Header lines of a proxy's answer to CONNECT read at most.
+const MOST_LINES: usize = 64;
 
 /// `CONNECT host:port HTTP/1.1` for `authority` (`host:port`, an IPv6 host in brackets),
 /// with `Host` and, when given, `Proxy-Authorization`, as curl sends it.
@@ -31,15 +33,27 @@ pub(crate) fn connect_request(authority: &str, authorization: Option<&[u8]>) -> 
 /// The proxy's answer to `CONNECT`, at the start of `input`: `None` until its head is all
 /// there; `Some(length)` once a 2xx opened the tunnel (what follows is the target's).
 pub(crate) fn connect_reply(input: &[u8]) -> io::Result<Option<usize>> {
-    let parsed = parse_head(input)
-        .map_err(|_| ProxyError::failed("the proxy's answer to CONNECT is not HTTP".to_string()))?;
-    let Some((used, (_, status, _))) = parsed else {
-        return match input.len() > 64 * 1024 {
-            true => Err(ProxyError::failed(
+    let mut lines = [httparse::EMPTY_HEADER; MOST_LINES];
+    let mut answer = httparse::Response::new(&mut lines);
+    let used = match answer.parse(input) {
+        Ok(httparse::Status::Complete(used)) => used,
+        Ok(httparse::Status::Partial) if input.len() <= 64 * 1024 => return Ok(None),
+        Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
+            return Err(ProxyError::failed(
                 "the proxy's answer to CONNECT is too large",
-            )),
-            false => Ok(None),
-        };
+            ));
+        }
+        Err(_) => {
+            return Err(ProxyError::failed(
+                "the proxy's answer to CONNECT is not HTTP",
+            ));
+        }
+    };
+    let status = answer.code.and_then(|code| StatusCode::from_u16(code).ok());
+    let Some(status) = status else {
+        return Err(ProxyError::failed(
+            "the proxy's answer to CONNECT has no valid status",
+        ));
     };
     if status.is_success() {
         return Ok(Some(used));
@@ -68,7 +82,7 @@ fn refusal(status: StatusCode) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::proxy::ProxyError;
+    use crate::http::route::proxy::ProxyError;
 
     fn said(e: &io::Error) -> &ProxyError {
         e.get_ref().and_then(|e| e.downcast_ref()).unwrap()

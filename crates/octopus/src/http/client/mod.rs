@@ -7,6 +7,19 @@
 //!
 //! Invariants: every error maps to exactly one `ErrorKind`; no thread is spawned per
 //! request; each request is bounded by what is left of the fetch's `timeout`.
+//!
+//! The request chain, the top layer of `http/`: this client (`mod.rs`), the redirect chain
+//! hop by hop (`chain.rs`) with its redirects (`redirect.rs`), what came back read, decoded
+//! and archived (`receive.rs`, `body.rs`, `decode.rs`), failures classified
+//! (`classify.rs`), and the settings it runs with (`settings.rs`).
+
+pub(crate) mod body;
+pub(crate) mod chain;
+pub(crate) mod classify;
+pub(crate) mod decode;
+pub(crate) mod receive;
+pub(crate) mod redirect;
+pub(crate) mod settings;
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
@@ -15,21 +28,21 @@ use std::time::Instant;
 use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use super::classify::{classify, is_stale};
-use super::decode::ACCEPT_ENCODING;
-use super::dial::Route;
-use super::dns::Dns;
-use super::exchange::{Answered, exchange};
-use super::head::Outgoing;
-use super::pool::{Budget, Parked, noting_connections};
-use super::proxy::{Proxy, Scheme, Via};
-use super::redirect::Hop;
-use super::resolver::OctopusResolver;
-pub(crate) use super::settings::ClientSettings;
-use super::socket::Socket;
-use super::tls::client_config;
-use super::trust::{RootCerts, system_roots};
 use crate::failure::{ErrorKind, Failure};
+use crate::http::client::classify::{classify, is_stale};
+use crate::http::client::decode::ACCEPT_ENCODING;
+use crate::http::client::redirect::Hop;
+pub(crate) use crate::http::client::settings::ClientSettings;
+use crate::http::connect::pool::{Budget, Parked, noting_connections};
+use crate::http::connect::socket::Socket;
+use crate::http::connect::tls::client_config;
+use crate::http::connect::trust::{RootCerts, system_roots};
+use crate::http::dns::Dns;
+use crate::http::dns::resolver::OctopusResolver;
+use crate::http::h1::exchange::{Answered, exchange};
+use crate::http::h1::head::Outgoing;
+use crate::http::route::dial::Route;
+use crate::http::route::proxy::{Proxy, Scheme, Via};
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
 /// walks every idle connection once per distinct host in it, on every checkout; with many
@@ -52,7 +65,7 @@ pub(crate) struct Client {
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
     /// The same for `https://` proxies (`--proxy-cacert`, `--proxy-insecure`).
     proxy_tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
-    pub(super) cfg: ClientSettings,
+    pub(crate) cfg: ClientSettings,
     /// Headers every request gets unless the settings give them: set here, so that an
     /// archived request shows every header sent (the exchange adds only `Host`,
     /// `Authorization` from the URL, and the body's length).
@@ -129,7 +142,7 @@ impl Client {
     /// How a request to `url` goes out (through `proxy`, as `proxy_for` gives it). `Err`:
     /// no TLS configuration could be made (the system's certificates unreadable), or the
     /// scheme is not one octopus fetches.
-    pub(super) fn route(
+    pub(crate) fn route(
         &self,
         url: &Url,
         proxy: Option<&Arc<Proxy>>,
@@ -168,7 +181,7 @@ impl Client {
     /// fails on a pooled connection the server had already closed is sent again (as curl
     /// and Go's client do); each such failure uses up one pooled connection, and one on a
     /// new connection is final.
-    pub(super) fn send(
+    pub(crate) fn send(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
@@ -211,7 +224,7 @@ impl Client {
 
     /// The request head for `hop`, as archived. The first hop's URL was checked sendable
     /// when it was parsed; a redirect's target that cannot be sent is a `redirect` failure.
-    pub(super) fn head(
+    pub(crate) fn head(
         &self,
         hop: &Hop,
         headers: &[(HeaderName, HeaderValue)],
@@ -228,7 +241,7 @@ impl Client {
     }
 
     /// The headers a request carries: those given, then each default that is not given.
-    pub(super) fn request_headers<'a>(
+    pub(crate) fn request_headers<'a>(
         &'a self,
         given: &'a [(HeaderName, HeaderValue)],
     ) -> impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone {
@@ -243,14 +256,14 @@ impl Client {
     }
 
     /// The proxy a request to `url` goes through, if any.
-    pub(super) fn proxy_for(&self, url: &Url) -> Option<Arc<Proxy>> {
+    pub(crate) fn proxy_for(&self, url: &Url) -> Option<Arc<Proxy>> {
         self.cfg.proxies.proxy_for(url).cloned()
     }
 }
 
 /// `url` as a request target; one that cannot be sent is a `redirect` failure when a
 /// redirect led to it, else an `invalid_url` one.
-pub(super) fn sendable(url: &Url, later_hop: bool) -> Result<http::Uri, Failure> {
+pub(crate) fn sendable(url: &Url, later_hop: bool) -> Result<http::Uri, Failure> {
     url.as_str().parse::<http::Uri>().map_err(|e| {
         let kind = if later_hop {
             ErrorKind::Redirect

@@ -20,11 +20,6 @@
 //! go only to the proxy and never appear in messages, records or the archive (the WARC
 //! request record is the origin's); proxies are shown as `scheme://host:port`.
 
-mod greeting;
-mod rules;
-mod socks;
-mod tunnel;
-
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -36,8 +31,8 @@ use url::Url;
 
 use crate::failure::{ErrorKind, Failure};
 
-pub(crate) use greeting::Greeting;
-pub(crate) use rules::{NoProxy, ProxyRules};
+pub(crate) use crate::http::route::greeting::Greeting;
+pub(crate) use crate::http::route::rules::{NoProxy, ProxyRules};
 
 /// The protocols a proxy is spoken to in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

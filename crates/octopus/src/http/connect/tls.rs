@@ -30,8 +30,8 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStor
 use rustls::{SignatureScheme, crypto::CryptoProvider};
 use url::{Host, Url};
 
-use super::trust::{ClientCert, RootCerts};
-use super::wire::{Wire, wait_ready};
+use crate::http::connect::trust::{ClientCert, RootCerts};
+use crate::http::wire::{Wire, wait_ready};
 
 /// TLS sessions kept for resumption, across hosts (rustls's default is 256).
 const SESSIONS: usize = 4096;

@@ -12,14 +12,14 @@ use std::time::{Duration, SystemTime};
 use http::{self, HeaderName, HeaderValue, Method, response};
 use url::Url;
 
-use super::body::{Body, Reader};
-use super::body_reader::BodyReader;
-use super::client::Client;
-use super::decode::Decoder;
-use super::pool::peer;
-use super::redirect::Hop;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
+use crate::http::client::Client;
+use crate::http::client::body::{Body, Reader};
+use crate::http::client::decode::Decoder;
+use crate::http::client::redirect::Hop;
+use crate::http::connect::pool::peer;
+use crate::http::h1::body_reader::BodyReader;
 use crate::input::redact;
 use crate::timings::Timings;
 use crate::warc::{Exchange, WarcLocation};
@@ -28,7 +28,7 @@ use crate::warc::{Exchange, WarcLocation};
 const REDIRECT_BODY: u64 = 64 * 1024;
 
 /// One request of a chain as it was sent.
-pub(super) struct Sent<'a> {
+pub(crate) struct Sent<'a> {
     pub hop: &'a Hop,
     pub headers: &'a [(HeaderName, HeaderValue)],
     /// The body it carried.
@@ -42,7 +42,7 @@ pub(super) struct Sent<'a> {
 impl Client {
     /// Read the final response's body to the end and describe it (`requested` names a
     /// saved file).
-    pub(super) fn read(
+    pub(crate) fn read(
         &self,
         response: http::Response<BodyReader>,
         sent: &Sent<'_>,
@@ -104,7 +104,7 @@ impl Client {
 
     /// Read what little a redirect carries, so its connection can be reused; archive the
     /// exchange. A failure to archive it, if any.
-    pub(super) fn pass_redirect(
+    pub(crate) fn pass_redirect(
         &self,
         response: http::Response<BodyReader>,
         sent: &Sent<'_>,

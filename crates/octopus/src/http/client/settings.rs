@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
-use super::proxy::ProxyRules;
-use super::resolver::ResolveRule;
-use super::trust::{ClientCert, RootCerts};
 use crate::capture::Capture;
+use crate::http::connect::trust::{ClientCert, RootCerts};
+use crate::http::dns::resolver::ResolveRule;
+use crate::http::route::proxy::ProxyRules;
 use crate::warc::Warc;
 
 /// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.

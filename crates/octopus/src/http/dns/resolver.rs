@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use url::{Host, Url};
 
-use super::dns::{Dns, DnsError, Looked, Lookup};
-use super::error::{Error, Timeout};
+use crate::http::dns::{Dns, DnsError, Looked, Lookup};
+use crate::http::error::{Error, Timeout};
 
 /// The most addresses of a host tried.
 const MOST_ADDRESSES: usize = 16;
@@ -86,7 +86,7 @@ impl OctopusResolver {
                 Resolution::Waiting(mut resolving) => {
                     let (fd, _) = resolving.watch();
                     let until = resolving.deadline(deadline);
-                    super::wire::wait_watch(super::wire::Watch::read(fd, false), until);
+                    crate::http::wire::wait_watch(crate::http::wire::Watch::read(fd, false), until);
                     resolution = self.resume(resolving, deadline)?;
                 }
             }

@@ -8,9 +8,9 @@
 
 use std::io::{self, Read, Write};
 
-use super::decode::Decoder;
 use crate::capture::{Captured, Reading};
 use crate::failure::{ErrorKind, Failure};
+use crate::http::client::decode::Decoder;
 use crate::warc::{Spool, Truncated};
 
 /// The first reads of a body (most bodies fit).
@@ -175,7 +175,8 @@ impl Taking<'_> {
 /// The connection failed while the body was read: why, and how that truncates it.
 fn cut_off(e: io::Error) -> (Failure, Option<Truncated>) {
     // The exchange's own errors (a timeout, …) travel inside the reader's `io::Error`.
-    let failure = super::classify::classify(&super::error::Error::from(e), None);
+    let failure =
+        crate::http::client::classify::classify(&crate::http::error::Error::from(e), None);
     let truncated = match failure.kind() {
         ErrorKind::Timeout => Truncated::Time,
         ErrorKind::BodyTooLarge => Truncated::Length,
@@ -186,7 +187,7 @@ fn cut_off(e: io::Error) -> (Failure, Option<Truncated>) {
 
 /// A body that does not decode.
 fn io_failure(e: io::Error) -> Failure {
-    super::classify::classify(&super::error::Error::Io(e), None)
+    crate::http::client::classify::classify(&crate::http::error::Error::Io(e), None)
 }
 
 fn spool_failure(e: io::Error) -> Failure {

@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use http::{HeaderMap, header};
 
-use super::error::{Error, Timeout};
-use super::pool::{Key, Parked, Resting};
-use super::socket::{Socket, io_error};
+use crate::http::connect::pool::{Key, Parked, Resting};
+use crate::http::connect::socket::{Socket, io_error};
+use crate::http::error::{Error, Timeout};
 
 /// The longest chunk-size or trailer line read.
 const MAX_LINE: usize = 8 * 1024;

@@ -53,9 +53,9 @@ fn the_request_carries_what_ureq_would_add() {
 
 #[test]
 fn through_a_proxy_the_target_is_absolute_and_the_proxy_gets_its_credentials() {
-    let proxy = super::super::proxy::Proxy::parse("http://me:secret@127.0.0.1:3128").unwrap();
+    let proxy = crate::http::route::proxy::Proxy::parse("http://me:secret@127.0.0.1:3128").unwrap();
     let url = Url::parse("http://u:pw@a.test:8080/p?q=1#part").unwrap();
-    let via = super::super::proxy::Via::new(&std::sync::Arc::new(proxy), &url, false);
+    let via = crate::http::route::proxy::Via::new(&std::sync::Arc::new(proxy), &url, false);
     let request = Outgoing {
         method: &Method::GET,
         url: &url,

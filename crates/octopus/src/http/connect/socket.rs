@@ -18,11 +18,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::buffers::SocketBuffers;
-use super::classify::MAX_HEAD;
-use super::error::{Error, Timeout};
-use super::tls::{Progress, Tls, Under};
-use super::wire::{peek_says_open, recv_now, send_all, wait_ready};
+use crate::http::connect::buffers::SocketBuffers;
+use crate::http::connect::tls::{Progress, Tls, Under};
+use crate::http::error::MAX_HEAD;
+use crate::http::error::{Error, Timeout};
+use crate::http::wire::{peek_says_open, recv_now, send_all, wait_ready};
 
 /// The most a connection reads ahead: more than `MAX_HEAD`, so that a head over the limit
 /// is seen as such, not as a stalled read.
