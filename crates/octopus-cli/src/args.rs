@@ -240,8 +240,19 @@ pub struct FetchArgs {
     /// socks5:// or socks5h:// (the proxy resolves names), user:password@ for credentials,
     /// port 1080 by default (443 for https://); '' for none. Without it: http_proxy
     /// (lowercase only), https_proxy, all_proxy and no_proxy, as curl reads them
+    /// Given more than once, requests are spread over the proxies (see --proxy-pick), a
+    /// proxy that fails is set aside for a while and its requests go to another
     #[arg(short = 'x', long, value_name = "URL")]
-    pub proxy: Option<String>,
+    pub proxy: Vec<String>,
+
+    /// Proxies to spread requests over, one URL a line (blank lines and # comments
+    /// skipped), with any --proxy
+    #[arg(long, value_name = "FILE")]
+    pub proxy_file: Option<PathBuf>,
+
+    /// How the next proxy of several is picked: round-robin or random
+    #[arg(long, value_name = "HOW", default_value = "round-robin", value_parser = ["round-robin", "random"])]
+    pub proxy_pick: String,
 
     /// Hosts to reach without the proxy, as curl's: comma-separated names (with their
     /// subdomains), addresses and CIDR ranges, or '*' for all (in place of NO_PROXY)

@@ -118,12 +118,13 @@ fn report(
             "octopus: the system refused {refused} worker threads; the run went on with fewer"
         );
     }
-    let summary = tally.finish(
+    let mut summary = tally.finish(
         input,
         stop.reason(),
         settings.shard.clone(),
         Some(&octopus.stats()),
     );
+    summary.proxies = octopus.proxy_uses();
     if settings.summary {
         let line = match settings.style.format {
             Format::Json => summary.to_json(),

@@ -147,8 +147,27 @@ fn request(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
 fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     b = b.accept_invalid_certs(args.insecure);
     b = b.proxy_tunnel(args.proxy_tunnel);
-    if let Some(proxy) = &args.proxy {
-        b = b.proxy(proxy);
+    let mut proxies = args.proxy.clone();
+    if let Some(file) = &args.proxy_file {
+        let text = String::from_utf8_lossy(&read_file("--proxy-file", file)?).into_owned();
+        let listed: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        if listed.is_empty() {
+            return Err(format!("--proxy-file {}: no proxy in it", file.display()));
+        }
+        proxies.extend(listed);
+    }
+    match proxies.as_slice() {
+        [] => {}
+        [one] if args.proxy_file.is_none() => b = b.proxy(one),
+        many => b = b.proxies(many),
+    }
+    if args.proxy_pick == "random" {
+        b = b.proxy_pick(octopus::ProxyPick::Random);
     }
     if let Some(list) = &args.noproxy {
         b = b.no_proxy(list);

@@ -446,3 +446,56 @@ fn names_are_asked_of_the_dns_server_given() {
     assert_eq!(missing["error"]["message"], "no such host (NXDOMAIN)");
     assert_eq!(dns.queries("site.test"), 2, "one lookup for both URLs");
 }
+
+#[test]
+fn a_pool_of_proxies_from_flags_and_a_file_names_the_proxy_in_each_record() {
+    let origin = server();
+    let (one, two) = (
+        octopus_testserver::ForwardProxy::start().unwrap(),
+        octopus_testserver::ForwardProxy::start().unwrap(),
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let dir = Dir::new("proxy-file");
+    let file = dir.0.join("proxies.txt");
+    std::fs::write(
+        &file,
+        format!("# the pool\n{}\n\n{dead}\n", two.url(Some("u:secret"))),
+    )
+    .unwrap();
+    let urls: Vec<String> = (0..12)
+        .map(|i| origin.url(&format!("/pooled/{i}")))
+        .collect();
+    let output = octopus()
+        .args(["--json", "--proxy", &one.url(None), "--proxy-file"])
+        .arg(&file)
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let seen: Vec<String> = records(&output)
+        .iter()
+        .map(|r| r["proxy"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(seen.len(), 12);
+    assert!(
+        seen.iter()
+            .all(|p| *p == one.url(None) || *p == two.url(None)),
+        "{seen:?}"
+    );
+    let summary = json_summary(&output);
+    let proxies = summary["proxies"].as_array().expect("per proxy");
+    assert_eq!(proxies.len(), 3);
+    assert_eq!(proxies[2]["proxy"], dead.as_str());
+    assert!(proxies[2]["set_aside"].as_u64() >= Some(1), "{summary}");
+    assert!(!stderr(&output).contains("secret"));
+    let empty = dir.0.join("empty.txt");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    octopus()
+        .arg("--proxy-file")
+        .arg(&empty)
+        .arg(origin.url("/x"))
+        .assert()
+        .code(2);
+}

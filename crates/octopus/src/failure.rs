@@ -5,6 +5,7 @@
 //! repeats the kind.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -95,6 +96,10 @@ pub struct Failure {
     /// credentials).
     #[serde(skip)]
     last: bool,
+    /// The proxy the request went through, when it went through one (as shown: no
+    /// credentials).
+    #[serde(skip)]
+    proxy: Option<Arc<str>>,
 }
 
 impl Failure {
@@ -103,6 +108,7 @@ impl Failure {
             kind,
             message: message.into(),
             last: false,
+            proxy: None,
         }
     }
 
@@ -117,6 +123,16 @@ impl Failure {
     /// Whether another attempt may succeed (see [`ErrorKind::is_transient`]).
     pub(crate) fn is_transient(&self) -> bool {
         !self.last && self.kind.is_transient()
+    }
+
+    /// The same failure, of a request that went through `proxy`.
+    pub(crate) fn through(self, proxy: Option<Arc<str>>) -> Self {
+        Failure { proxy, ..self }
+    }
+
+    /// The proxy the request went through, if any.
+    pub(crate) fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 
     /// What kind of failure this is.

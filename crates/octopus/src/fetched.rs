@@ -2,6 +2,7 @@
 //! redirect chain, its body read to the end). Made by `http`, kept by the cache, read by
 //! `response`: a module of its own so that neither of those depends on the other.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -36,6 +37,8 @@ pub(crate) struct Fetched {
     /// Where the final response was archived, or why it could not be (or an earlier hop),
     /// when a WARC file is written.
     pub warc: Option<Box<Result<WarcLocation, Failure>>>,
+    /// The proxy the final request went through, if any (as shown: no credentials).
+    pub proxy: Option<Arc<str>>,
 }
 
 impl Fetched {

@@ -40,6 +40,8 @@ pub struct Record<'a> {
     dns_ms: Option<f64>,
     connect_ms: Option<f64>,
     proxy_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy: Option<&'a str>,
     tls_ms: Option<f64>,
     ttfb_ms: Option<f64>,
     finished_at: String,
@@ -100,6 +102,7 @@ impl<'a> From<&'a Response> for Record<'a> {
             dns_ms: timings.dns.map(millis),
             connect_ms: timings.connect.map(millis),
             proxy_ms: timings.proxy.map(millis),
+            proxy: r.proxy(),
             tls_ms: timings.tls.map(millis),
             ttfb_ms: timings.ttfb.map(millis),
             finished_at: humantime::format_rfc3339_millis(r.finished_at()).to_string(),

@@ -185,6 +185,17 @@ impl Response {
         }
     }
 
+    /// The proxy the final request went through (`scheme://host:port`, never its
+    /// credentials), if it went through one: for a pool ([`crate::Builder::proxies`]), the
+    /// one that carried it, or the last tried when it failed.
+    pub fn proxy(&self) -> Option<&str> {
+        match self.outcome.as_ref() {
+            Outcome::Answered(fetched) => fetched.proxy.as_deref(),
+            Outcome::Failed(failure) => failure.proxy(),
+            Outcome::Skipped(_) => None,
+        }
+    }
+
     /// Where the response was archived ([`crate::Builder::warc`]): its WARC file and the
     /// offset of its record. A response served from the cache names the record of the
     /// fetch that served it (repeats are not archived again).

@@ -10,7 +10,7 @@ use octopus::{Hash, Response};
 use super::Printer;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 32] = [
+pub const COLUMNS: [&str; 33] = [
     "url",
     "final_url",
     "input",
@@ -43,6 +43,7 @@ pub const COLUMNS: [&str; 32] = [
     "tls_ms",
     "ttfb_ms",
     "proxy_ms",
+    "proxy",
 ];
 
 /// The columns a crawl's records add.
@@ -75,7 +76,7 @@ impl Printer for CsvPrinter {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let timings = r.timings();
-        let cells: [String; 32] = [
+        let cells: [String; 33] = [
             r.url().to_string(),
             opt(r.final_url().map(str::to_string)),
             opt(r.input().map(str::to_string)),
@@ -108,6 +109,7 @@ impl Printer for CsvPrinter {
             opt(timings.tls.map(millis)),
             opt(timings.ttfb.map(millis)),
             opt(timings.proxy.map(millis)),
+            opt(r.proxy().map(str::to_string)),
         ];
         match (self.crawl, found) {
             (true, Some(visit)) => {

@@ -103,6 +103,7 @@ impl Tally {
                 failed: self.counts.failed - self.earlier.failed,
             },
             crawl: None,
+            proxies: Vec::new(),
         }
     }
 }
@@ -143,6 +144,10 @@ pub struct Summary {
     /// What `octopus crawl` did besides fetching (absent for `fetch`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crawl: Option<super::crawl_summary::CrawlCounts>,
+    /// How each proxy of a pool (`--proxy` given more than once, `--proxy-file`) was used
+    /// (absent without a pool).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<octopus::ProxyUse>,
 }
 
 impl Summary {
@@ -197,6 +202,17 @@ impl Summary {
             s.push_str(&format!(
                 ", held by the shared limiter: {} times",
                 self.limiter_waits
+            ));
+        }
+        for used in &self.proxies {
+            s.push_str(&format!(
+                "\n[octopus] proxy {}: {} {}, {} failed, set aside {} {}",
+                used.proxy,
+                used.requests,
+                plural(used.requests, "request", "requests"),
+                used.failures,
+                used.set_aside,
+                plural(used.set_aside, "time", "times"),
             ));
         }
         if let Some(shard) = &self.shard {

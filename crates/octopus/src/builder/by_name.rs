@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::{Builder, Error, Setting};
 use crate::capture::{Hash, Layout};
+use crate::http::ProxyPick;
 use crate::input::ShardBy;
 
 /// A setting's value, as a binding or a configuration file gives it ([`Builder::set`]).
@@ -230,6 +231,7 @@ named! {
     Hash: "sha256, sha1, sha512 or md5" [Hash::Sha256, Hash::Sha1, Hash::Sha512, Hash::Md5];
     Layout: "mirror or hash" [Layout::Mirror, Layout::Hash];
     ShardBy: "host or url" [ShardBy::Host, ShardBy::Url];
+    ProxyPick: "round-robin or random" [ProxyPick::RoundRobin, ProxyPick::Random];
 }
 
 impl FromValue for RangeInclusive<u16> {

@@ -55,6 +55,20 @@ impl Builder {
         self
     }
 
+    /// Spread requests over these proxies (see [`Builder::proxy_pick`]); each as
+    /// [`Builder::proxy`] reads it. Replaces any list given before.
+    pub fn proxies<I, S>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.proxies = proxies
+            .into_iter()
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        self
+    }
+
     /// Connect to `addr` for `host`:`port` instead of resolving `host` (like curl's `--resolve`).
     pub fn resolve(mut self, host: &str, port: u16, addr: IpAddr) -> Self {
         self.resolve.push((host.to_string(), port, addr));

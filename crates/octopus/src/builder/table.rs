@@ -14,6 +14,7 @@ use super::checks::{
 };
 use crate::capture::{Hash, Layout};
 use crate::defaults;
+use crate::http::ProxyPick;
 use crate::input::ShardBy;
 
 settings! {
@@ -77,6 +78,18 @@ settings! {
     /// The proxy for `https://` URLs only, in place of [`Builder::proxy`]'s for them; an
     /// empty string sends them directly.
     text https_proxy: String => HttpsProxy "https-proxy";
+
+    /// Proxies every request is spread over, as [`Builder::proxy`] reads each
+    /// (`proxies(list)`): a proxy that cannot be reached, or fails three times in a row, is
+    /// set aside for a while (1 s, doubling up to 60 s each time again) and its requests go
+    /// to another without counting as the target's failure; when every proxy is set aside,
+    /// requests wait for the first back, up to their deadline. In place of
+    /// [`Builder::proxy`]; [`Octopus::proxy_uses`](crate::Octopus::proxy_uses) counts each
+    /// proxy's requests and failures.
+    field proxies: Vec<String> => Proxies "proxies";
+
+    /// How the next proxy of [`Builder::proxies`] is picked (default round-robin).
+    set proxy_pick: ProxyPick = ProxyPick::RoundRobin => ProxyPick "proxy-pick";
 
     /// Whether, without [`Builder::proxy`], the proxy environment variables are honoured
     /// as curl reads them (default true): `http_proxy` (lowercase only: `HTTP_PROXY` can

@@ -14,7 +14,8 @@ use super::{Builder, Setting};
 use crate::capture::{Capture, Layout, Saver};
 use crate::defaults::MAX_DURATION;
 use crate::http::{
-    ClientSettings, NoProxy, Proxy, ProxyRules, ResolveRule, client_cert, given_roots, pool_shards,
+    ClientSettings, NoProxy, Proxy, ProxyPool, ProxyRules, ResolveRule, client_cert, given_roots,
+    pool_shards,
 };
 use crate::input::Shard;
 use crate::input::mask_userinfo;
@@ -210,7 +211,7 @@ impl Builder {
             }
             None => format!("octopus/{}", env!("CARGO_PKG_VERSION")),
         };
-        let proxies = self.proxies()?;
+        let proxies = self.proxy_rules()?;
         let resolve = self
             .resolve
             .iter()
@@ -262,12 +263,15 @@ impl Builder {
     /// Which proxy each request goes through: the one given for every URL or for its
     /// scheme (none for an empty one), else the environment's when it is read; `NO_PROXY`
     /// (or `no_proxy` given) with either.
-    fn proxies(&self) -> Result<ProxyRules, Error> {
+    fn proxy_rules(&self) -> Result<ProxyRules, Error> {
         let env = |name: &str| match self.proxy_from_env {
             true => std::env::var(name).ok(),
             false => None,
         };
         let given = self.no_proxy.as_deref().map(NoProxy::parse);
+        if !self.proxies.is_empty() {
+            return self.proxy_pool(given, env);
+        }
         let given_any = [&self.proxy, &self.http_proxy, &self.https_proxy]
             .iter()
             .any(|p| p.is_some());
@@ -294,8 +298,43 @@ impl Builder {
             NoProxy::parse(&listed.unwrap_or_default())
         });
         Ok(ProxyRules {
+            pool: None,
             http: scheme(Setting::HttpProxy, &self.http_proxy)?,
             https: scheme(Setting::HttpsProxy, &self.https_proxy)?,
+            no_proxy,
+        })
+    }
+
+    /// The pool of `proxies`, with `no_proxy` (or the environment's `NO_PROXY`).
+    fn proxy_pool(
+        &self,
+        given: Option<NoProxy>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ProxyRules, Error> {
+        if self.proxy.is_some() || self.http_proxy.is_some() || self.https_proxy.is_some() {
+            let given = self.proxies.join(" ");
+            return Err(Error::setting(
+                Setting::Proxies,
+                mask_userinfo(&given),
+                "give a pool of proxies or one proxy, not both",
+            ));
+        }
+        let proxies = self
+            .proxies
+            .iter()
+            .map(|text| {
+                Proxy::parse(text)
+                    .map_err(|why| Error::setting(Setting::Proxies, mask_userinfo(text), why))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let no_proxy = given.unwrap_or_else(|| {
+            let listed = env("no_proxy").or_else(|| env("NO_PROXY"));
+            NoProxy::parse(&listed.unwrap_or_default())
+        });
+        Ok(ProxyRules {
+            http: None,
+            https: None,
+            pool: Some(Arc::new(ProxyPool::new(proxies, self.proxy_pick))),
             no_proxy,
         })
     }

@@ -27,5 +27,6 @@ pub(crate) use client::chain::{Pending, Started};
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use connect::trust::{client_cert, given_roots};
 pub(crate) use dns::resolver::ResolveRule;
-pub(crate) use route::proxy::{NoProxy, Proxy, ProxyRules};
+pub use route::proxies::{ProxyPick, ProxyUse};
+pub(crate) use route::proxy::{NoProxy, Proxy, ProxyPool, ProxyRules};
 pub(crate) use wire::Watch;

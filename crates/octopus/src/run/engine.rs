@@ -171,7 +171,7 @@ impl Engine {
         &self.settings
     }
 
-    pub(super) fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 

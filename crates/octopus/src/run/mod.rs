@@ -217,6 +217,12 @@ impl Octopus {
     pub fn stats(&self) -> Stats {
         self.engine().stats()
     }
+
+    /// How each proxy of the pool ([`crate::Builder::proxies`]) was used so far, in the
+    /// pool's order; empty without a pool.
+    pub fn proxy_uses(&self) -> Vec<crate::ProxyUse> {
+        self.engine().client().proxy_uses()
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +248,7 @@ pub(crate) mod tests {
             headers: None,
             capture: None,
             warc: None,
+            proxy: None,
         }
     }
 

@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
-use crate::http::client::classify::{classify, is_stale};
+use crate::http::client::classify::{cannot_reach, classify, is_stale};
 use crate::http::client::receive::Sent;
 use crate::http::client::redirect::{
     Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
@@ -32,7 +32,7 @@ use crate::http::connect::pool::{going_out_on, noting_connections, peer};
 use crate::http::h1::exchange::{Answered, Begun, Sending, send};
 use crate::http::h1::head::Outgoing;
 use crate::http::route::dial::Underway;
-use crate::http::route::proxy::{Proxy, wants_credentials};
+use crate::http::route::proxy::{Chosen, wants_credentials};
 use crate::http::wire::Watch;
 use crate::input::Shape;
 
@@ -101,12 +101,12 @@ impl Pending {
 
 /// A fetch's redirect chain so far.
 #[derive(Debug)]
-struct Chain {
+pub(crate) struct Chain {
     /// The request being made.
     hop: Hop,
     started: Instant,
     /// When the whole fetch must end.
-    deadline: Instant,
+    pub(crate) deadline: Instant,
     /// The URL asked for, once a redirect has moved `hop` on.
     requested: Option<Url>,
     /// The headers sent, when not the settings': the request's own among them, or once a
@@ -119,9 +119,18 @@ struct Chain {
     max_redirects: u32,
     /// A failure to archive a hop of the chain, told with its result.
     archived: Option<Failure>,
+    /// The proxy the current hop goes through, if any.
+    pub(crate) proxy: Option<Chosen>,
+    /// Times the hop moved to another proxy of the pool.
+    pub(crate) switches: usize,
 }
 
 impl Chain {
+    /// The proxy the hop goes through, as shown (no credentials).
+    pub(crate) fn proxy_shown(&self) -> Option<String> {
+        self.proxy.as_ref().map(|chosen| chosen.proxy.to_string())
+    }
+
     /// The headers this hop sends, given the settings'.
     fn headers<'a>(
         &'a self,
@@ -156,7 +165,8 @@ enum Answer {
     Waiting(Pending),
     /// Answered here (sent at the time given).
     Came(Chain, SystemTime, Answered),
-    Failed(Failure),
+    /// Failed (`true`: the proxy could not be reached).
+    Failed(Chain, Failure, bool),
 }
 
 /// What an answer leads to.
@@ -199,6 +209,8 @@ impl Client {
                 .and_then(|s| s.max_redirects)
                 .unwrap_or(cfg.max_redirects),
             archived: None,
+            proxy: None,
+            switches: 0,
         };
         self.drive(chain, None)
     }
@@ -237,21 +249,29 @@ impl Client {
         let response = match read {
             Ok(response) => response,
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
-                let proxy = self.proxy_for(&chain.hop.url);
-                match self.send_here(&chain, proxy.as_ref()) {
+                match self.send_here(&chain) {
                     Ok(response) => response,
-                    Err(failure) => return Started::Done(Err(failure)),
+                    Err(failure) => return self.failed(chain, failure, false),
                 }
             }
             Err(e) => {
-                let proxy = self.proxy_for(&chain.hop.url);
-                let shown = proxy.map(|p| p.to_string());
-                return Started::Done(Err(classify(&e, shown.as_deref())));
+                let failure = classify(&e, chain.proxy_shown().as_deref());
+                return self.failed(chain, failure, false);
             }
         };
+        let chosen = chain.proxy.clone();
         match self.follow(chain, at, response) {
-            Followed::Done(result) => Started::Done(result),
+            Followed::Done(result) => Started::Done(self.finished(chosen.as_ref(), result)),
             Followed::Next(next) => self.drive(next, None),
+        }
+    }
+
+    /// After a hop's failure: the hop again through another proxy of the pool when the
+    /// proxy failed (`unreachable`: it could not be reached at all), else the fetch's end.
+    fn failed(&self, chain: Chain, failure: Failure, unreachable: bool) -> Started {
+        match self.another_proxy(chain, failure, unreachable) {
+            Ok(again) => self.drive(again, None),
+            Err(failure) => Started::Done(Err(failure)),
         }
     }
 
@@ -262,10 +282,21 @@ impl Client {
             let (came, at, response) = match self.go(chain, underway.take()) {
                 Answer::Waiting(pending) => return Started::Waiting(pending),
                 Answer::Came(came, at, response) => (came, at, response),
-                Answer::Failed(failure) => return Started::Done(Err(failure)),
+                Answer::Failed(failed, failure, unreachable) => {
+                    match self.another_proxy(failed, failure, unreachable) {
+                        Ok(again) => {
+                            chain = again;
+                            continue;
+                        }
+                        Err(failure) => return Started::Done(Err(failure)),
+                    }
+                }
             };
+            let chosen = came.proxy.clone();
             chain = match self.follow(came, at, response) {
-                Followed::Done(result) => return Started::Done(result),
+                Followed::Done(result) => {
+                    return Started::Done(self.finished(chosen.as_ref(), result));
+                }
                 Followed::Next(next) => next,
             };
         }
@@ -274,17 +305,24 @@ impl Client {
     /// Send `chain`'s hop: it returns once sent (or while its connection is on its way);
     /// when the kept connection it went out on had been closed, it is sent again and
     /// answered here.
-    fn go(&self, chain: Chain, underway: Option<Underway>) -> Answer {
+    fn go(&self, mut chain: Chain, underway: Option<Underway>) -> Answer {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
-        let proxy = self.proxy_for(&chain.hop.url);
+        // A connection on its way keeps the proxy it was begun with.
+        if underway.is_none() {
+            chain.proxy = match self.choose_proxy(&chain.hop.url, chain.deadline) {
+                Ok(chosen) => chosen,
+                Err(failure) => return Answer::Failed(chain, failure, false),
+            };
+        }
+        let proxy = chain.proxy.as_ref().map(|chosen| Arc::clone(&chosen.proxy));
         let route = match self.route(&chain.hop.url, proxy.as_ref()) {
             Ok(route) => route,
-            Err(failure) => return Answer::Failed(failure),
+            Err(failure) => return Answer::Failed(chain, failure, false),
         };
         // The first hop's URL was checked when it was read.
         if later_hop && let Err(failure) = sendable(&chain.hop.url, later_hop) {
-            return Answer::Failed(failure);
+            return Answer::Failed(chain, failure, false);
         }
         let request = Outgoing {
             method: &chain.hop.method,
@@ -312,21 +350,23 @@ impl Client {
             // The blocking path tries the host's other kept connections, then a new one.
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
             Err(e) => {
-                let shown = proxy.map(|p| p.to_string());
-                return Answer::Failed(classify(&e, shown.as_deref()));
+                let unreachable = proxy.is_some() && cannot_reach(&e);
+                let failure = classify(&e, chain.proxy_shown().as_deref());
+                return Answer::Failed(chain, failure, unreachable);
             }
         }
-        match self.send_here(&chain, proxy.as_ref()) {
+        match self.send_here(&chain) {
             Ok(response) => Answer::Came(chain, at, response),
-            Err(failure) => Answer::Failed(failure),
+            Err(failure) => Answer::Failed(chain, failure, false),
         }
     }
 
-    /// Send `chain`'s hop (through `proxy`) and wait for its answer on this thread.
-    fn send_here(&self, chain: &Chain, proxy: Option<&Arc<Proxy>>) -> Result<Answered, Failure> {
+    /// Send `chain`'s hop (through its proxy) and wait for its answer on this thread.
+    fn send_here(&self, chain: &Chain) -> Result<Answered, Failure> {
         let headers = chain.headers(&self.cfg.headers);
         let later_hop = chain.redirects > 0;
         let body = chain.body();
+        let proxy = chain.proxy.as_ref().map(|chosen| &chosen.proxy);
         self.send(&chain.hop, headers, body, later_hop, chain.deadline, proxy)
     }
 
@@ -342,13 +382,14 @@ impl Client {
             later_hop: chain.redirects > 0,
             at,
             timings,
+            proxied: chain.proxy.is_some(),
         };
         let status = response.status().as_u16();
         // The proxy, not the target, answered: it wants credentials (never retried).
         if status == 407
-            && let Some(proxy) = self.proxy_for(&chain.hop.url)
+            && let Some(proxy) = chain.proxy_shown()
         {
-            return Followed::Done(Err(wants_credentials(&proxy.to_string())));
+            return Followed::Done(Err(wants_credentials(&proxy)));
         }
         // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
         let location = is_redirect(status)

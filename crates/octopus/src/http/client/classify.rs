@@ -30,6 +30,13 @@ pub(crate) fn classify(error: &E, proxy: Option<&str>) -> Failure {
     }
 }
 
+/// Whether `error`, of a request through a proxy, says the proxy could not be reached at
+/// all (not a failure of its own handshake, nor the target's).
+pub(crate) fn cannot_reach(error: &E) -> bool {
+    let theirs = matches!(error, E::Io(io) if io.get_ref().is_some_and(|e| e.is::<ProxyError>()));
+    !theirs && reaching(kind(error), error)
+}
+
 /// Whether the error happened while reaching the first hop (with a proxy: the proxy).
 fn reaching(kind: ErrorKind, error: &E) -> bool {
     matches!(kind, ErrorKind::Connect | ErrorKind::Dns)

@@ -11,12 +11,14 @@
 //! The request chain, the top layer of `http/`: this client (`mod.rs`), the redirect chain
 //! hop by hop (`chain.rs`) with its redirects (`redirect.rs`), what came back read, decoded
 //! and archived (`receive.rs`, `body.rs`, `decode.rs`), failures classified
-//! (`classify.rs`), and the settings it runs with (`settings.rs`).
+//! (`classify.rs`), proxies chosen and a pool's failures moved to another
+//! (`proxied.rs`), and the settings it runs with (`settings.rs`).
 
 pub(crate) mod body;
 pub(crate) mod chain;
 pub(crate) mod classify;
 pub(crate) mod decode;
+pub(crate) mod proxied;
 pub(crate) mod receive;
 pub(crate) mod redirect;
 pub(crate) mod settings;
@@ -253,11 +255,6 @@ impl Client {
             .iter()
             .chain(defaults)
             .map(|(name, value)| (name, value))
-    }
-
-    /// The proxy a request to `url` goes through, if any.
-    pub(crate) fn proxy_for(&self, url: &Url) -> Option<Arc<Proxy>> {
-        self.cfg.proxies.proxy_for(url).cloned()
     }
 }
 

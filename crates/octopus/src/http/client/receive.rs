@@ -37,6 +37,8 @@ pub(crate) struct Sent<'a> {
     pub at: SystemTime,
     /// Where its time went, up to its answer's head.
     pub timings: Timings,
+    /// It went through a proxy (whose address is not the host's).
+    pub proxied: bool,
 }
 
 impl Client {
@@ -99,6 +101,8 @@ impl Client {
             headers: cfg.keep_headers.then(|| Box::new(parts.headers)),
             capture: read.captured,
             warc,
+            // Set by the chain, which knows the proxy.
+            proxy: None,
         })
     }
 
@@ -137,9 +141,7 @@ impl Client {
                     target: &without_credentials(&sent.hop.url),
                     date: sent.at,
                     // Through a proxy, the peer is the proxy: not the host's address.
-                    ip: peer()
-                        .filter(|_| self.proxy_for(&sent.hop.url).is_none())
-                        .map(|addr| addr.ip()),
+                    ip: peer().filter(|_| !sent.proxied).map(|addr| addr.ip()),
                     request: &request,
                     request_body: sent.body,
                     response,

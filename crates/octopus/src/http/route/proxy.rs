@@ -32,7 +32,8 @@ use url::Url;
 use crate::failure::{ErrorKind, Failure};
 
 pub(crate) use crate::http::route::greeting::Greeting;
-pub(crate) use crate::http::route::rules::{NoProxy, ProxyRules};
+pub(crate) use crate::http::route::proxies::{ProxyPool, ProxyUse};
+pub(crate) use crate::http::route::rules::{Chosen, NoProxy, ProxyRules};
 
 /// The protocols a proxy is spoken to in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

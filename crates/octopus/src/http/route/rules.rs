@@ -12,9 +12,11 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use url::{Host, Url};
 
+use crate::http::route::proxies::{Choice, ProxyPool};
 use crate::http::route::proxy::Proxy;
 
 /// The proxies requests go through, by the target's scheme, and the hosts that go direct.
@@ -22,7 +24,16 @@ use crate::http::route::proxy::Proxy;
 pub(crate) struct ProxyRules {
     pub http: Option<Arc<Proxy>>,
     pub https: Option<Arc<Proxy>>,
+    /// Proxies every request is spread over (in place of `http` and `https`).
+    pub pool: Option<Arc<ProxyPool>>,
     pub no_proxy: NoProxy,
+}
+
+/// The proxy a request goes through, and its place in the pool when it is one of a pool's.
+#[derive(Debug, Clone)]
+pub(crate) struct Chosen {
+    pub proxy: Arc<Proxy>,
+    pub slot: Option<usize>,
 }
 
 impl ProxyRules {
@@ -56,13 +67,35 @@ impl ProxyRules {
             ),
         };
         Ok(ProxyRules {
+            pool: None,
             http: read(first(&["http_proxy"]).or_else(|| all.clone()))?,
             https: read(first(&["https_proxy", "HTTPS_PROXY"]).or(all))?,
             no_proxy,
         })
     }
 
-    /// The proxy a request to `url` goes through, if any.
+    /// The proxy a request to `url` goes through, if any; `Err`: every proxy of the pool
+    /// is set aside, the first until then.
+    pub fn choose(&self, url: &Url) -> Result<Option<Chosen>, Instant> {
+        if let Some(pool) = &self.pool {
+            if self.no_proxy.covers(url) {
+                return Ok(None);
+            }
+            return match pool.choose() {
+                Choice::Use(slot, proxy) => Ok(Some(Chosen {
+                    proxy,
+                    slot: Some(slot),
+                })),
+                Choice::AllOut(back) => Err(back),
+            };
+        }
+        Ok(self.proxy_for(url).map(|proxy| Chosen {
+            proxy: Arc::clone(proxy),
+            slot: None,
+        }))
+    }
+
+    /// The proxy a request to `url` goes through, if any (not a pool's).
     pub fn proxy_for(&self, url: &Url) -> Option<&Arc<Proxy>> {
         let proxy = match url.scheme() {
             "https" => self.https.as_ref(),
