@@ -21,6 +21,7 @@ from crawl import crawl
 from from_python import from_python
 from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
 from names import names
+from proxies import proxies
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
 from secure import make_pki, nginx_server, secure
@@ -217,13 +218,13 @@ def main():
                          "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
-                         "beside octopus in W1, W2, W3, W6, W9 and W13-W17, for "
+                         "beside octopus in W1, W2, W3, W6, W9, W13-W17 and W21, for "
                          "before/after "
                          "numbers")
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
-                             "W3py", "W18", "W19", "W20"])
+                             "W3py", "W18", "W19", "W20", "W21", "W22", "W23"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -295,6 +296,8 @@ def main():
             rows += secure(args, work, nginx.ca, w)
         if w & {"W16", "W17"}:
             rows += names(args, work, w, Nginx)
+        if w & {"W21", "W22", "W23"}:
+            rows += proxies(args, work, base, nginx.ca, w)
         if {"W18", "W19", "W20"} & set(w):
             rows += crawl(args, work, w)
         if w & {"W1py", "W2py", "W3py"} and args.py_ours:

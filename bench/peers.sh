@@ -15,11 +15,11 @@ if ! command -v nginx >/dev/null || ! [ -e /usr/lib/nginx/modules/ngx_http_echo_
    || ! command -v wget2 >/dev/null || ! command -v wrk >/dev/null || ! command -v curl >/dev/null \
    || ! command -v aria2c >/dev/null || ! command -v wget >/dev/null || ! [ -x /usr/bin/time ] \
    || ! command -v redis-server >/dev/null || ! command -v dnsmasq >/dev/null \
-   || ! command -v ip >/dev/null; then
+   || ! command -v ip >/dev/null || ! command -v squid >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     nginx libnginx-mod-http-echo curl wget wget2 wrk aria2 time python3-venv redis-server \
-    dnsmasq-base iproute2 >/dev/null
+    dnsmasq-base iproute2 squid >/dev/null
 fi
 venv="$root/target/bench-venv"
 if ! [ -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import octopus, warcio' 2>/dev/null; then

@@ -34,9 +34,12 @@ class ResponseError:
         pass
 
 
-def proxy_settings(proxies: Optional[dict[str, str]]) -> dict[str, Any]:
+def proxy_settings(proxies: Any) -> dict[str, Any]:
     """The engine's proxy settings for requests' ``proxies`` (the environment's as
-    ``urllib.request.getproxies()`` reads it, as requests does, when ``None``)."""
+    ``urllib.request.getproxies()`` reads it, as requests does, when ``None``; a list is a
+    pool)."""
+    if isinstance(proxies, (list, tuple)):
+        return {"proxy_from_env": False, "proxies": [str(p) for p in proxies]}
     if proxies is None:
         proxies = urllib.request.getproxies()
     made: dict[str, Any] = {"proxy_from_env": False}
@@ -65,7 +68,7 @@ class Octopus:
     "no_proxy": "a.test,10.0.0.0/8"}``; ``socks5h://`` and the other schemes octopus
     speaks); without it, the environment as requests reads it (``urllib``'s
     ``getproxies()``: ``HTTP_PROXY`` or ``http_proxy``, but not ``HTTP_PROXY`` in a CGI
-    program; ``NO_PROXY``).
+    program; ``NO_PROXY``); a list of proxy URLs is a pool requests are spread over.
 
     Any other keyword is one of the engine's settings, as ``fetch_all`` takes them
     (``per_host``, ``rate``, ``retries``, ``insecure``, ``headers``, …).
@@ -75,7 +78,7 @@ class Octopus:
 
     def __init__(self, concurrency: int = 10, auto_start: bool = False, cache: bool = False,
                  expiration_in_seconds: float = 30, request_timeout_in_seconds: float = 5,
-                 limiter: Optional[Any] = None, proxies: Optional[dict[str, str]] = None,
+                 limiter: Optional[Any] = None, proxies: Optional[Any] = None,
                  **settings: Any) -> None:
         self.concurrency = concurrency
         self.auto_start = auto_start

@@ -290,3 +290,10 @@ def test_proxies_in_requests_shape_and_the_environment_as_requests_reads_it(serv
     assert server.hits["/direct"] == 1
     with pytest.raises(TypeError, match="per-host proxies"):
         Octopus(proxies={"http://a.test": server.base})
+    # A list is a pool.
+    got, handler = collect()
+    otto = Octopus(concurrency=2, auto_start=True, proxies=[server.base, server.base])
+    otto.enqueue("http://octopus.test/pool", handler)
+    otto.wait()
+    assert [r.status_code for _, r in got] == [200]
+    assert server.hits["http://octopus.test/pool"] == 1

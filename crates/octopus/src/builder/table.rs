@@ -19,11 +19,11 @@ use crate::input::ShardBy;
 
 settings! {
     /// Requests in flight at once (1 to [`MAX_CONCURRENCY`](crate::MAX_CONCURRENCY); default
-    /// [`defaults::CONCURRENCY`]). A plain `http` request sent
-    /// directly (and a redirect's next hop to one) waits for its answer on no thread; a few
-    /// worker threads do the work, and another starts whenever one blocks (a TLS or
-    /// proxied exchange, a name lookup, a slow handler), up to this many. `build` raises
-    /// the open-file limit to fit, or fails.
+    /// [`defaults::CONCURRENCY`]). Every request, direct or through a proxy (and a
+    /// redirect's next hop), waits for its lookup, connect, handshakes and answer on no
+    /// thread; a few worker threads do the work, and another starts whenever one blocks (a
+    /// slow handler, Redis), up to this many. `build` raises the open-file limit to fit, or
+    /// fails.
     set concurrency: usize = defaults::CONCURRENCY => Concurrency "concurrency", check concurrency;
 
     /// Deadline for each whole request: connect, headers, redirects and the full body

@@ -1,5 +1,4 @@
-//! Following redirects ourselves (ureq is told not to), so that what crosses to another
-//! origin is under our control.
+//! Following redirects, so that what crosses to another origin is under our control.
 //!
 //! Invariants: only http and https targets are followed (`file:`, `ftp:` and the like are
 //! refused, never fetched); `Authorization`, `Cookie` and `Proxy-Authorization` are dropped

@@ -4,9 +4,9 @@
 //!
 //! Invariants: no byte past the body is taken as the body's; a body cut short (the server
 //! closed, a chunk is malformed, the deadline passed) is an error, never a short body that
-//! looks whole; errors are ureq's inside `io::Error` (as ureq's own body reader gives
-//! them), so `body.rs` classifies them the same; a connection is parked only after a clean
-//! end and when ureq's rule would reuse it (`Back`).
+//! looks whole; the exchange's errors travel inside `io::Error` (`Error::into_io`), so
+//! `body.rs` classifies them as the exchange's; a connection is parked only after a clean
+//! end, when neither side asked to close it (`Back`).
 
 use std::io::{self, Read};
 use std::sync::Arc;

@@ -1,18 +1,18 @@
-//! HTTP/1.1 exchanges of octopus's own, for `http` and `https` URLs sent to the server
-//! directly (no proxy): a connection found or made (its host looked up first, on no thread:
-//! `Begun::Looking`), the request written in one buffer and the response head parsed
-//! (`head.rs`), the body framed by `body_reader.rs`, on the same connections
-//! (`socket.rs`, with TLS from `tls.rs` for `https`) and kept in the same kind of pool
-//! (`pool.rs`) as ureq's exchanges. Proxies stay with ureq (`client.rs` picks).
+//! HTTP/1.1 exchanges of octopus's own, for every request, direct or through a proxy: a
+//! connection found or made (`route/dial.rs`: lookups, connect, the proxy's handshake, on
+//! no thread: `Begun::Underway`), the request written in one buffer and the response head
+//! parsed (`head.rs`), the body framed by `body_reader.rs`, on octopus's connections
+//! (`connect/socket.rs`, with TLS from `connect/tls.rs` for `https`) kept in its pools
+//! (`connect/pool.rs`).
 //!
 //! Why: on raw throughput ureq's exchange was most of octopus's own CPU per URL; ureq alone
 //! on threads reached about 0.8 of wget2's rate on W3, this path about 1.5 (BENCHMARKS.md,
 //! "An exchange of our own").
 //!
-//! Invariants, as with ureq's exchange: the same request head goes out and the same
-//! response heads are read (`head.rs`); errors are ureq's, so that `classify.rs` and the retry of a stale connection see one
-//! kind of error whichever path ran; every wait ends by `deadline`; a connection goes
-//! back to the pool only after a body read to its end that leaves nothing unread.
+//! Invariants: the request head that goes out is the one archived (`head.rs`); errors are
+//! `http/error.rs`'s, so that `classify.rs` and the retry of a stale connection see one
+//! kind of error; every wait ends by `deadline`; a connection goes back to the pool only
+//! after a body read to its end that leaves nothing unread.
 
 use std::os::fd::RawFd;
 use std::sync::Arc;

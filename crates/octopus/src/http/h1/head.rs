@@ -1,8 +1,8 @@
-//! Heads of octopus's own exchange (`exchange.rs`): the request's as it goes out (request
-//! line, headers with those ureq would add, blank line, body), and the response's as it
-//! is read and parsed with `httparse`.
+//! Heads of octopus's exchange (`exchange.rs`): the request's as it goes out (request line,
+//! in absolute-form to a proxy; the headers with those the exchange adds; blank line;
+//! body), and the response's as it is read and parsed with `httparse`.
 //!
-//! Invariants: the request head is ureq's (`Host` with the port when not the default,
+//! Invariants: the request head is the one archived (`Host` with the port when not the default,
 //! `Authorization: Basic` from the URL's credentials unless given, `Content-Length` with a
 //! body); a response head over `MAX_HEAD` is refused (`HeadTooLarge`), any number of
 //! header lines within it is read; 1xx responses are passed over.
