@@ -57,6 +57,7 @@
 
 #![warn(missing_docs)]
 
+mod accept;
 mod conn;
 mod dns;
 mod proxy;

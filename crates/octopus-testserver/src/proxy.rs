@@ -10,19 +10,19 @@
 //! elsewhere.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 use base64::Engine as _;
 
 use crate::State;
+use crate::accept::Accepting;
 use crate::conn::Conn;
 
 /// An HTTP proxy on a loopback port, stopped when dropped.
 pub struct ForwardProxy {
-    addr: SocketAddr,
+    accepting: Accepting,
     state: Arc<Seen>,
     tls: bool,
 }
@@ -33,10 +33,8 @@ struct Seen {
     credentials: Option<String>,
     /// Each request's line and `Proxy-Authorization` value, in order.
     requests: Mutex<Vec<(String, Option<String>)>>,
-    connections: AtomicU64,
     /// CONNECT is allowed to any port (not only 443).
     any_port: AtomicBool,
-    stopped: AtomicBool,
 }
 
 impl ForwardProxy {
@@ -63,40 +61,23 @@ impl ForwardProxy {
         credentials: Option<String>,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> io::Result<ForwardProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Seen {
             credentials,
             ..Seen::default()
         });
         let serving = Arc::clone(&state);
         let is_tls = tls.is_some();
-        thread::Builder::new()
-            .name("octopus-test-proxy".into())
-            .spawn(move || {
-                for client in listener.incoming() {
-                    if serving.stopped.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Ok(client) = client else { continue };
-                    serving.connections.fetch_add(1, Ordering::SeqCst);
-                    let state = Arc::clone(&serving);
-                    let tls = tls.clone();
-                    let _ = thread::Builder::new()
-                        .name("octopus-test-proxy-conn".into())
-                        .spawn(move || {
-                            let client = match tls {
-                                Some(config) => Conn::tls(client, config, &State::default()),
-                                None => Some(Conn::plain(client)),
-                            };
-                            if let Some(client) = client {
-                                let _ = serve(client, &state);
-                            }
-                        });
-                }
-            })?;
+        let accepting = Accepting::start("octopus-test-proxy", move |client| {
+            let client = match &tls {
+                Some(config) => Conn::tls(client, Arc::clone(config), &State::default()),
+                None => Some(Conn::plain(client)),
+            };
+            if let Some(client) = client {
+                let _ = serve(client, &serving);
+            }
+        })?;
         Ok(ForwardProxy {
-            addr,
+            accepting,
             state,
             tls: is_tls,
         })
@@ -110,8 +91,8 @@ impl ForwardProxy {
             false => "http",
         };
         match userinfo {
-            Some(userinfo) => format!("{scheme}://{userinfo}@{}", self.addr),
-            None => format!("{scheme}://{}", self.addr),
+            Some(userinfo) => format!("{scheme}://{userinfo}@{}", self.accepting.addr()),
+            None => format!("{scheme}://{}", self.accepting.addr()),
         }
     }
 
@@ -132,14 +113,7 @@ impl ForwardProxy {
 
     /// Connections clients opened to the proxy.
     pub fn connections(&self) -> u64 {
-        self.state.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for ForwardProxy {
-    fn drop(&mut self) {
-        self.state.stopped.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
+        self.accepting.connections()
     }
 }
 

@@ -10,14 +10,15 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use crate::accept::Accepting;
+
 /// A SOCKS proxy on a loopback port, stopped when dropped.
 pub struct SocksProxy {
-    addr: SocketAddr,
+    accepting: Accepting,
     state: Arc<State>,
 }
 
@@ -29,8 +30,6 @@ struct State {
     names: Mutex<HashMap<String, IpAddr>>,
     /// What each handshake asked for: `socks5 a.test:80`, `socks4 127.0.0.1:80 user=me`.
     asked: Mutex<Vec<String>>,
-    connections: AtomicU64,
-    stopped: AtomicBool,
 }
 
 impl SocksProxy {
@@ -45,31 +44,15 @@ impl SocksProxy {
     }
 
     fn with(credentials: Option<(String, String)>) -> io::Result<SocksProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(State {
             credentials,
             ..State::default()
         });
         let serving = Arc::clone(&state);
-        thread::Builder::new()
-            .name("octopus-test-socks".into())
-            .spawn(move || {
-                for client in listener.incoming() {
-                    if serving.stopped.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Ok(client) = client else { continue };
-                    serving.connections.fetch_add(1, Ordering::SeqCst);
-                    let state = Arc::clone(&serving);
-                    let _ = thread::Builder::new()
-                        .name("octopus-test-socks-conn".into())
-                        .spawn(move || {
-                            let _ = serve(client, &state);
-                        });
-                }
-            })?;
-        Ok(SocksProxy { addr, state })
+        let accepting = Accepting::start("octopus-test-socks", move |client| {
+            let _ = serve(client, &serving);
+        })?;
+        Ok(SocksProxy { accepting, state })
     }
 
     /// Resolve `name` to `ip` (a loopback address) for clients that send names.
@@ -83,8 +66,8 @@ impl SocksProxy {
     /// `scheme://[userinfo@]127.0.0.1:PORT`.
     pub fn url(&self, scheme: &str, userinfo: Option<&str>) -> String {
         match userinfo {
-            Some(userinfo) => format!("{scheme}://{userinfo}@{}", self.addr),
-            None => format!("{scheme}://{}", self.addr),
+            Some(userinfo) => format!("{scheme}://{userinfo}@{}", self.accepting.addr()),
+            None => format!("{scheme}://{}", self.accepting.addr()),
         }
     }
 
@@ -100,14 +83,7 @@ impl SocksProxy {
 
     /// Connections clients opened to the proxy.
     pub fn connections(&self) -> u64 {
-        self.state.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for SocksProxy {
-    fn drop(&mut self) {
-        self.state.stopped.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
+        self.accepting.connections()
     }
 }
 
