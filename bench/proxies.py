@@ -126,6 +126,9 @@ def w22(args, work, ca):
         tools = {"octopus": [args.octopus, "-q", "-c", "2000", "--cacert", ca, "--proxy", proxy,
                              urls_file],
                  "octopus, direct": [args.octopus, "-q", "-c", "2000", "--cacert", ca, urls_file]}
+        if args.before:
+            tools["octopus (before)"] = [args.before, "-q", "-c", "2000", "--cacert", ca,
+                                         "--proxy", proxy, urls_file]
         runs, most = {tool: [] for tool in tools}, {tool: 0 for tool in tools}
         for _ in range(args.repeat):
             for tool, cmd in tools.items():
@@ -154,11 +157,12 @@ def w23(args, work, base):
                 for s in pool:
                     s.kill()
                 pool = [Squid(work, port) for port in POOL_PORTS]
-            cmd = [args.octopus, "-q", "--json", "-c", "200", "--retries", "2",
+            cmd = [args.octopus, "--json", "-c", "200", "--retries", "2",
                    *[arg for s in pool for arg in ("--proxy", s.url)], urls_file]
             start = time.monotonic()
-            with open(records, "w") as out:
-                p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+            summary_file = os.path.join(work, "W23.summary")
+            with open(records, "w") as out, open(summary_file, "w") as err:
+                p = subprocess.Popen(cmd, stdout=out, stderr=err)
                 time.sleep(1.0)
                 pool[0].kill()
                 pool[5].kill()
@@ -172,12 +176,22 @@ def w23(args, work, base):
                     ok += r["ok"]
                     named += "proxy" in r
             lost = len(set(urls) - seen)
+            summary = {}
+            with open(summary_file) as f:
+                for line in f:
+                    if '"type":"summary"' in line:
+                        summary = json.loads(line)
+            pool_use = [(u["requests"], u["failures"], u["set_aside"])
+                        for u in summary.get("proxies", [])]
+            retried = summary.get("retried", 0)
             row = {"workload": "W23", "tool": "octopus (8 squids, 2 killed)", "urls": len(urls),
                    "concurrency": 200, "wall_s": wall, "urls_per_s": len(urls) / wall,
                    "ideal_s": 10.0, "peak_rss_mb": float("nan"), "lost": lost,
-                   "failed": len(seen) - ok, "named": named, "exit": p.returncode}
+                   "failed": len(seen) - ok, "named": named, "exit": p.returncode,
+                   "retried": retried, "pool": pool_use}
             print(f"  W23 round {round_ + 1}: {wall:.2f}s, {lost} lost, {len(seen) - ok} failed, "
-                  f"{named} records name their proxy, exit {p.returncode}", flush=True)
+                  f"{retried} retried, {named} records name their proxy, exit {p.returncode}; "
+                  f"per proxy (requests, failures, set aside): {pool_use}", flush=True)
             rows.append(row)
     finally:
         for s in pool:

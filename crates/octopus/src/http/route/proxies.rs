@@ -110,35 +110,36 @@ impl ProxyPool {
     }
 
     /// The proxy for the next request: the next in turn (or at random) that is not set
-    /// aside.
+    /// aside. A turn that falls on a proxy set aside goes on to the next turn, so that the
+    /// proxies left share its requests evenly (not its neighbour alone).
     pub fn choose(&self) -> Choice {
-        let count = self.proxies.len();
-        let start = match self.pick {
-            ProxyPick::RoundRobin => self.next.fetch_add(1, Ordering::Relaxed),
-            ProxyPick::Random => {
-                let draw = self.next.fetch_add(1, Ordering::Relaxed);
-                self.random.hash_one(draw) as usize
-            }
-        };
+        let count = self.proxies.len().max(1);
         let now = Instant::now();
         let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        let mut first_back: Option<Instant> = None;
-        for offset in 0..count {
-            let at = (start.wrapping_add(offset)) % count.max(1);
-            match health.get(at).and_then(|h| h.out_until) {
-                Some(until) if until > now => {
-                    first_back = Some(first_back.map_or(until, |first| first.min(until)));
-                }
-                _ => {
-                    if let (Some(proxy), Some(count)) =
-                        (self.proxies.get(at), self.requests.get(at))
-                    {
-                        count.fetch_add(1, Ordering::Relaxed);
-                        return Choice::Use(at, Arc::clone(proxy));
-                    }
-                }
+        let out = |at: usize| {
+            health
+                .get(at)
+                .and_then(|h| h.out_until)
+                .filter(|&u| u > now)
+        };
+        let turn = || {
+            let draw = self.next.fetch_add(1, Ordering::Relaxed);
+            match self.pick {
+                ProxyPick::RoundRobin => draw % count,
+                ProxyPick::Random => self.random.hash_one(draw) as usize % count,
             }
+        };
+        let live = (0..count)
+            .map(|_| turn())
+            .find(|&at| out(at).is_none())
+            .or_else(|| (0..count).find(|&at| out(at).is_none()));
+        if let Some(at) = live
+            && let (Some(proxy), Some(requests)) = (self.proxies.get(at), self.requests.get(at))
+        {
+            requests.fetch_add(1, Ordering::Relaxed);
+            return Choice::Use(at, Arc::clone(proxy));
         }
+        let first_back = (0..count).filter_map(out).min();
         Choice::AllOut(first_back.unwrap_or(now))
     }
 
@@ -215,7 +216,8 @@ mod tests {
         let pool = pool(ProxyPick::RoundRobin);
         assert_eq!([chosen(&pool), chosen(&pool), chosen(&pool)], [0, 1, 2]);
         assert!(pool.failed(1, true), "unreachable: set aside at once");
-        assert_eq!([chosen(&pool), chosen(&pool), chosen(&pool)], [0, 2, 2]);
+        // Its turn goes on to the next turn: the others share its requests.
+        assert_eq!([chosen(&pool), chosen(&pool), chosen(&pool)], [0, 2, 0]);
         // Two failures in a row are not enough; a third is; an answer clears them.
         assert!(!pool.failed(0, false) && !pool.failed(0, false));
         pool.answered(0);
@@ -225,6 +227,7 @@ mod tests {
         assert_eq!(uses[1].set_aside, 1);
         assert_eq!(uses[0].failures, 3);
         assert_eq!(uses.iter().map(|u| u.requests).sum::<u64>(), 6);
+        assert_eq!(uses[1].requests, 1);
     }
 
     #[test]
