@@ -301,3 +301,38 @@ fn a_proxy_for_one_scheme_takes_the_place_of_the_one_for_every_url() {
     let lines: Vec<String> = proxy.requests().into_iter().map(|(line, _)| line).collect();
     assert_eq!(lines, [format!("GET {} HTTP/1.1", plain.url("/via"))]);
 }
+
+#[test]
+fn the_archive_holds_the_origins_request_not_the_proxys_credentials_or_address() {
+    let (origin, proxy) = (
+        server(),
+        ForwardProxy::with_credentials("me", "s3cret").unwrap(),
+    );
+    let dir = std::env::temp_dir().join(format!("octopus-proxy-warc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("through.warc");
+    let otto = builder()
+        .proxy(&proxy.url(Some("me:s3cret")))
+        .warc(&path)
+        .build()
+        .unwrap();
+    let got = &fetch(&otto, &[origin.url("/archived")])[0];
+    assert_eq!(got.status(), Some(200), "{:?}", got.error());
+    drop(otto);
+    let archive = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(archive.contains(&format!("WARC-Target-URI: {}", origin.url("/archived"))));
+    assert!(
+        archive.contains("GET /archived HTTP/1.1"),
+        "origin-form, as the origin sees it"
+    );
+    let lower = archive.to_ascii_lowercase();
+    for secret in [
+        "s3cret",
+        "bwu6cznjcmv0",
+        "proxy-authorization",
+        "warc-ip-address",
+    ] {
+        assert!(!lower.contains(secret), "{secret} in the archive");
+    }
+}
