@@ -5,7 +5,7 @@
 //! both ways between the client and the target.
 //!
 //! It connects only to loopback addresses (127.0.0.0/8, ::1), and resolves only the names
-//! it was given (`name`): a test never sends traffic elsewhere. A target it cannot reach is
+//! it was given (`name`) and address literals: a test never sends traffic elsewhere. A target it cannot reach is
 //! answered with SOCKS5's "connection refused" (5) or SOCKS4's "rejected" (91).
 
 use std::collections::HashMap;
@@ -104,10 +104,13 @@ impl State {
     fn reach(&self, asked: &Asked) -> Option<SocketAddr> {
         let addr = match asked {
             Asked::Addr(addr) => *addr,
-            Asked::Name(name, port) => {
-                let names = self.names.lock().ok()?;
-                SocketAddr::new(*names.get(&name.to_ascii_lowercase())?, *port)
-            }
+            Asked::Name(name, port) => match name.parse::<IpAddr>() {
+                Ok(ip) => SocketAddr::new(ip, *port),
+                Err(_) => {
+                    let names = self.names.lock().ok()?;
+                    SocketAddr::new(*names.get(&name.to_ascii_lowercase())?, *port)
+                }
+            },
         };
         addr.ip().is_loopback().then_some(addr)
     }
