@@ -133,6 +133,7 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     let mut summary = tally.finish(&input, reason, None, None);
     let crawl = CrawlCounts::new(&crawled, args.ignore_robots);
     summary.crawl = Some(crawl.clone());
+    summary.proxies = crawled.proxies.clone();
     if settings.summary {
         let line = match settings.style.format {
             Format::Json => summary.to_json(),

@@ -499,3 +499,24 @@ fn a_pool_of_proxies_from_flags_and_a_file_names_the_proxy_in_each_record() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_crawl_through_a_pool_counts_each_proxy_too() {
+    let origin = server();
+    let (one, two) = (
+        octopus_testserver::ForwardProxy::start().unwrap(),
+        octopus_testserver::ForwardProxy::start().unwrap(),
+    );
+    let output = octopus()
+        .args(["crawl", "--json", "--ignore-robots", "--depth", "1"])
+        .args(["--proxy", &one.url(None), "--proxy", &two.url(None)])
+        .arg(origin.url("/web/1"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = json_summary(&output);
+    let proxies = summary["proxies"].as_array().expect("per proxy");
+    let requests: u64 = proxies.iter().filter_map(|p| p["requests"].as_u64()).sum();
+    assert_eq!(requests, summary["urls"].as_u64().unwrap(), "{summary}");
+    assert!(records(&output).iter().all(|r| r["proxy"].is_string()));
+}

@@ -88,5 +88,5 @@ pub fn text(summary: &Summary, crawl: &CrawlCounts) -> String {
     if let Some(why) = summary.stopped {
         line += &format!("; stopped ({}) before the end", why.replace('_', " "));
     }
-    line
+    line + &summary.proxy_lines()
 }

@@ -155,6 +155,24 @@ impl Summary {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// A line per proxy of a pool, each after a newline: its requests, failures and
+    /// set-asides.
+    pub fn proxy_lines(&self) -> String {
+        let mut s = String::new();
+        for used in &self.proxies {
+            s.push_str(&format!(
+                "\n[octopus] proxy {}: {} {}, {} failed, set aside {} {}",
+                used.proxy,
+                used.requests,
+                plural(used.requests, "request", "requests"),
+                used.failures,
+                used.set_aside,
+                plural(used.set_aside, "time", "times"),
+            ));
+        }
+        s
+    }
+
     /// The human summary, in the original benchmark's words.
     pub fn to_text(&self) -> String {
         let c = &self.counts;
@@ -204,17 +222,7 @@ impl Summary {
                 self.limiter_waits
             ));
         }
-        for used in &self.proxies {
-            s.push_str(&format!(
-                "\n[octopus] proxy {}: {} {}, {} failed, set aside {} {}",
-                used.proxy,
-                used.requests,
-                plural(used.requests, "request", "requests"),
-                used.failures,
-                used.set_aside,
-                plural(used.set_aside, "time", "times"),
-            ));
-        }
+        s.push_str(&self.proxy_lines());
         if let Some(shard) = &self.shard {
             s.push_str(&format!(
                 "\n[octopus] shard {shard}: {} lines left to the other shards",

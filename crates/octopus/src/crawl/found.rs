@@ -79,4 +79,7 @@ pub struct CrawlSummary {
     pub crawl_delays: u64,
     /// Sitemaps read (from robots.txt's `Sitemap:` lines and [`Crawl::sitemap`](crate::Crawl::sitemap)).
     pub sitemaps: u64,
+    /// How each proxy of a pool ([`Builder::proxies`](crate::Builder::proxies)) carried the
+    /// pages' requests; empty without a pool.
+    pub proxies: Vec<crate::ProxyUse>,
 }

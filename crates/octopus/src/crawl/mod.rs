@@ -314,6 +314,7 @@ impl Crawl {
             follow_sitemaps: self.follow_sitemaps,
         };
         let pages = builder.links(true).build()?;
+        let counted = pages.clone();
         let engines = Engines {
             pages,
             files,
@@ -327,6 +328,7 @@ impl Crawl {
         }
         let mut summary = crawler.summary.clone();
         summary.requeued = requeued;
+        summary.proxies = counted.proxy_uses();
         Ok(summary)
     }
 }
