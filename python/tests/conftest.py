@@ -5,9 +5,12 @@ An HTTP server (Python's own, one thread per connection): `/ok`, `/status/N`,
 counting how many are served at once), and `/echo…` for any method (the request as JSON:
 method, path, headers, body). And a `redis-server` of its own on a free port, for the
 Redis limiter's tests (skipped, saying why, where there is no redis-server or redis-py).
+The proxy variables of the environment are removed for every test (traffic stays on
+loopback; the proxy tests set their own).
 """
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -17,6 +20,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+              "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_environment(monkeypatch):
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
 
 
 class Server:
