@@ -194,6 +194,16 @@ def test_fetch_all_yields_every_response_reading_urls_lazily(server):
 
 
 def test_ctrl_c_during_wait_raises_keyboard_interrupt(server):
+    # A shell starts a background job with SIGINT ignored, and Python keeps it so: give
+    # Ctrl-C its usual meaning for this test.
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ctrl_c_during_wait(server)
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def ctrl_c_during_wait(server):
     otto = Octopus(concurrency=4, auto_start=True, request_timeout_in_seconds=2)
     got, handler = collect()
     for i in range(4):
