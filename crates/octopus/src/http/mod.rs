@@ -23,7 +23,7 @@ mod h1;
 mod route;
 mod wire;
 
-pub(crate) use client::chain::{Pending, Started};
+pub(crate) use client::pending::{Pending, Started};
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use connect::trust::{client_cert, given_roots};
 pub(crate) use dns::resolver::ResolveRule;

@@ -13,7 +13,6 @@
 //! credentials never cross origins (stripped when a redirect leaves one, for the rest of
 //! the chain); every hop is archived with its answer (`receive.rs`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -23,81 +22,18 @@ use url::Url;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 use crate::http::client::classify::{cannot_reach, classify, is_stale};
+use crate::http::client::pending::{OnTheWire, Pending, Stage, Started};
 use crate::http::client::receive::Sent;
 use crate::http::client::redirect::{
     Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
 };
 use crate::http::client::{Client, sendable};
 use crate::http::connect::pool::{going_out_on, noting_connections, peer};
-use crate::http::h1::exchange::{Answered, Begun, Sending, send};
+use crate::http::h1::exchange::{Answered, Begun, send};
 use crate::http::h1::head::Outgoing;
 use crate::http::route::dial::Underway;
 use crate::http::route::proxy::{Chosen, wants_credentials};
-use crate::http::wire::Watch;
 use crate::input::Shape;
-
-/// What `Client::start` or `Client::resume` did with a fetch. Returned by value and taken
-/// apart at once: the `Pending` moves straight into the engine's one box per waiting
-/// request.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Started {
-    /// Fetched (or failed) to the end.
-    Done(Result<Fetched, Failure>),
-    /// A hop is sent; its answer is to be waited for, then `Client::resume`d.
-    Waiting(Pending),
-}
-
-/// A fetch whose current hop waits on no thread: for its host's lookup, or for its
-/// answer.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    chain: Chain,
-    stage: Stage,
-}
-
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
-enum Stage {
-    /// The hop's connection is on its way (its host looked up, or connected to): the hop
-    /// is sent once it is made.
-    Underway(Underway),
-    /// The hop is sent.
-    Sent(OnTheWire),
-}
-
-/// A hop sent, waiting for its answer.
-#[derive(Debug)]
-struct OnTheWire {
-    /// When the hop's request was sent (for the archive).
-    at: SystemTime,
-    sending: Sending,
-    /// The request went out on a new connection (a failure then is not a stale one).
-    connected: bool,
-    /// Where it went (for the archive).
-    peer: Option<SocketAddr>,
-}
-
-impl Pending {
-    /// What to wait for (see `Sending::watch`, `Underway::watch`).
-    pub fn watch(&mut self) -> Watch {
-        match &mut self.stage {
-            Stage::Underway(underway) => underway.watch(),
-            Stage::Sent(sent) => {
-                let (fd, watched) = sent.sending.watch();
-                Watch::read(fd, watched)
-            }
-        }
-    }
-
-    /// When the wait must end: when the whole fetch must, or earlier while a TLS
-    /// handshake is not done (the connect timeout bounds it) or a lookup's try is not.
-    pub fn deadline(&self) -> Instant {
-        match &self.stage {
-            Stage::Underway(underway) => underway.deadline(self.chain.deadline),
-            Stage::Sent(sent) => sent.sending.deadline(self.chain.deadline),
-        }
-    }
-}
 
 /// A fetch's redirect chain so far.
 #[derive(Debug)]

@@ -9,7 +9,7 @@
 //! request; each request is bounded by what is left of the fetch's `timeout`.
 //!
 //! The request chain, the top layer of `http/`: this client (`mod.rs`), the redirect chain
-//! hop by hop (`chain.rs`) with its redirects (`redirect.rs`), what came back read, decoded
+//! hop by hop (`chain.rs`; what waits on no thread, `pending.rs`) with its redirects (`redirect.rs`), what came back read, decoded
 //! and archived (`receive.rs`, `body.rs`, `decode.rs`), failures classified
 //! (`classify.rs`), proxies chosen and a pool's failures moved to another
 //! (`proxied.rs`), and the settings it runs with (`settings.rs`).
@@ -18,6 +18,7 @@ pub(crate) mod body;
 pub(crate) mod chain;
 pub(crate) mod classify;
 pub(crate) mod decode;
+pub(crate) mod pending;
 pub(crate) mod proxied;
 pub(crate) mod receive;
 pub(crate) mod redirect;
