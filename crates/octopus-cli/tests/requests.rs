@@ -520,3 +520,33 @@ fn a_crawl_through_a_pool_counts_each_proxy_too() {
     assert_eq!(requests, summary["urls"].as_u64().unwrap(), "{summary}");
     assert!(records(&output).iter().all(|r| r["proxy"].is_string()));
 }
+
+#[test]
+fn records_say_their_http_version_and_the_summary_counts_connections() {
+    let s = server();
+    let output = octopus()
+        .args([
+            "--json",
+            "-c",
+            "1",
+            &s.url("/a"),
+            &s.url("/b"),
+            &s.url("/c"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(records(&output).iter().all(|r| r["http_version"] == "1.1"));
+    let summary = json_summary(&output);
+    assert_eq!(summary["connections"], 1, "{summary}");
+    assert_eq!(summary["exchanges"], 3, "{summary}");
+    let text = octopus()
+        .args(["-c", "1", &s.url("/d"), &s.url("/e")])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&text).contains("connections: 1 (2.0 requests each)"),
+        "{}",
+        stderr(&text)
+    );
+}

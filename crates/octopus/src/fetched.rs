@@ -39,6 +39,8 @@ pub(crate) struct Fetched {
     pub warc: Option<Box<Result<WarcLocation, Failure>>>,
     /// The proxy the final request went through, if any (as shown: no credentials).
     pub proxy: Option<Arc<str>>,
+    /// The final response's HTTP version (`1.0`, `1.1`).
+    pub http_version: &'static str,
 }
 
 impl Fetched {

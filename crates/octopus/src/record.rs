@@ -42,6 +42,7 @@ pub struct Record<'a> {
     proxy_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     proxy: Option<&'a str>,
+    http_version: Option<&'a str>,
     tls_ms: Option<f64>,
     ttfb_ms: Option<f64>,
     finished_at: String,
@@ -103,6 +104,7 @@ impl<'a> From<&'a Response> for Record<'a> {
             connect_ms: timings.connect.map(millis),
             proxy_ms: timings.proxy.map(millis),
             proxy: r.proxy(),
+            http_version: r.http_version(),
             tls_ms: timings.tls.map(millis),
             ttfb_ms: timings.ttfb.map(millis),
             finished_at: humantime::format_rfc3339_millis(r.finished_at()).to_string(),

@@ -185,6 +185,11 @@ impl Response {
         }
     }
 
+    /// The final response's HTTP version (`"1.0"`, `"1.1"`), when a server answered.
+    pub fn http_version(&self) -> Option<&'static str> {
+        self.fetched().map(|f| f.http_version)
+    }
+
     /// The proxy the final request went through (`scheme://host:port`, never its
     /// credentials), if it went through one: for a pool ([`crate::Builder::proxies`]), the
     /// one that carried it, or the last tried when it failed.

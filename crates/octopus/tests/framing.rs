@@ -119,3 +119,18 @@ fn connections_are_reused_only_after_a_clean_end() {
     // One connection up to `/raw/http10`, then one after each of the three.
     assert_eq!(s.connections(), 4);
 }
+
+#[test]
+fn each_response_says_its_http_version_and_the_engine_counts_connections() {
+    let s = server();
+    let otto = builder().concurrency(1).build().unwrap();
+    let urls = vec![s.url("/a"), s.url("/b"), s.url("/raw/http10")];
+    let requests: Vec<octopus::Request> = urls.into_iter().map(octopus::Request::from).collect();
+    let got: Vec<octopus::Response> = otto.fetch_all(requests).unwrap().collect();
+    let versions: Vec<Option<&str>> = got.iter().map(|r| r.http_version()).collect();
+    assert_eq!(versions, [Some("1.1"), Some("1.1"), Some("1.0")]);
+    let stats = otto.stats();
+    // /a and /b on one kept connection; the HTTP/1.0 answer on it too (it was kept).
+    assert_eq!(stats.exchanges, 3, "{stats:?}");
+    assert_eq!(stats.connections, 1, "{stats:?}");
+}

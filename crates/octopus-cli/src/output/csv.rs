@@ -10,7 +10,7 @@ use octopus::{Hash, Response};
 use super::Printer;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 33] = [
+pub const COLUMNS: [&str; 34] = [
     "url",
     "final_url",
     "input",
@@ -44,6 +44,7 @@ pub const COLUMNS: [&str; 33] = [
     "ttfb_ms",
     "proxy_ms",
     "proxy",
+    "http_version",
 ];
 
 /// The columns a crawl's records add.
@@ -76,7 +77,7 @@ impl Printer for CsvPrinter {
         let millis = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let timings = r.timings();
-        let cells: [String; 33] = [
+        let cells: [String; 34] = [
             r.url().to_string(),
             opt(r.final_url().map(str::to_string)),
             opt(r.input().map(str::to_string)),
@@ -110,6 +111,7 @@ impl Printer for CsvPrinter {
             opt(timings.ttfb.map(millis)),
             opt(timings.proxy.map(millis)),
             opt(r.proxy().map(str::to_string)),
+            opt(r.http_version().map(str::to_string)),
         ];
         match (self.crawl, found) {
             (true, Some(visit)) => {

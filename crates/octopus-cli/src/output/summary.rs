@@ -94,6 +94,8 @@ impl Tally {
             shard,
             other_shard,
             limiter_waits: engine.map_or(0, |e| e.shared_waits),
+            connections: engine.map(|e| e.connections),
+            exchanges: engine.map(|e| e.exchanges),
             input_complete: input.complete,
             stopped: stopped.map(StopReason::as_str),
             stats: self.stats.summary(),
@@ -135,6 +137,12 @@ pub struct Summary {
     pub other_shard: u64,
     /// Times the shared limiter (`--redis`) held a request back.
     pub limiter_waits: u64,
+    /// Connections made (to servers or proxies) and requests sent on them, every hop and
+    /// try (absent for a crawl).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchanges: Option<u64>,
     pub input_complete: bool,
     pub stopped: Option<&'static str>,
     #[serde(flatten)]
@@ -202,6 +210,14 @@ impl Summary {
         }
         if c.retried > 0 {
             s.push_str(&format!(", retried: {}", c.retried));
+        }
+        if let (Some(made), Some(sent)) = (self.connections, self.exchanges)
+            && made > 0
+        {
+            s.push_str(&format!(
+                ", connections: {made} ({:.1} requests each)",
+                sent as f64 / made as f64
+            ));
         }
         if c.saved > 0 || c.skipped > 0 {
             s.push_str(&format!(", saved: {}, skipped: {}", c.saved, c.skipped));

@@ -354,6 +354,8 @@ impl Engine {
             shared_waits: state.scheduler.shared_waits(),
             limiter_down: self.shared.as_ref().is_some_and(SharedLimits::is_down),
             limiter_lost: self.limiter_lost.load(Ordering::SeqCst),
+            connections: self.client.connections(),
+            exchanges: self.client.exchanges(),
         }
     }
 }

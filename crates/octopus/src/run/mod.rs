@@ -98,6 +98,11 @@ pub struct Stats {
     /// Whether Redis stayed unreachable past [`crate::Builder::redis_outage`] and the run was
     /// stopped (what had not started was cancelled).
     pub limiter_lost: bool,
+    /// Connections made so far (to servers, or to proxies), kept ones not counted again.
+    pub connections: u64,
+    /// Requests sent so far on those connections (every hop and every try): divided by
+    /// `connections`, how many each carried.
+    pub exchanges: u64,
 }
 
 /// Closes the engine when the last clone of an `Octopus` is dropped.
@@ -249,6 +254,7 @@ pub(crate) mod tests {
             capture: None,
             warc: None,
             proxy: None,
+            http_version: "1.1",
         }
     }
 

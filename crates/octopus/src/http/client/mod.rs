@@ -44,7 +44,7 @@ use crate::http::dns::Dns;
 use crate::http::dns::resolver::OctopusResolver;
 use crate::http::h1::exchange::{Answered, exchange};
 use crate::http::h1::head::Outgoing;
-use crate::http::route::dial::Route;
+use crate::http::route::dial::{Counts, Route};
 use crate::http::route::proxy::{Proxy, Scheme, Via};
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
@@ -63,6 +63,8 @@ pub(crate) struct Client {
     direct: Vec<Arc<Parked<Socket>>>,
     /// Looks up the hosts (and proxies) connected to.
     resolver: OctopusResolver,
+    /// Connections made and requests sent.
+    counts: Counts,
     /// The TLS configuration of `https` URLs (`tls.rs`), made at the first: a run without
     /// TLS reads no certificate store.
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, Failure>>,
@@ -96,6 +98,7 @@ impl Client {
                 })
                 .collect(),
             resolver,
+            counts: Counts::default(),
             tls: OnceLock::new(),
             proxy_tls: OnceLock::new(),
             cfg: cfg.clone(),
@@ -142,6 +145,18 @@ impl Client {
         made.as_ref().map_err(Clone::clone)
     }
 
+    /// Connections made so far.
+    pub(crate) fn connections(&self) -> u64 {
+        self.counts
+            .opened
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests sent so far.
+    pub(crate) fn exchanges(&self) -> u64 {
+        self.counts.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How a request to `url` goes out (through `proxy`, as `proxy_for` gives it). `Err`:
     /// no TLS configuration could be made (the system's certificates unreadable), or the
     /// scheme is not one octopus fetches.
@@ -176,6 +191,7 @@ impl Client {
             tls,
             via,
             proxy_tls,
+            counts: &self.counts,
         })
     }
 

@@ -103,6 +103,7 @@ impl Client {
             warc,
             // Set by the chain, which knows the proxy.
             proxy: None,
+            http_version: version_name(parts.version),
         })
     }
 
@@ -154,6 +155,17 @@ impl Client {
                 })
             });
         Some(written)
+    }
+}
+
+/// How records write an HTTP version.
+fn version_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
     }
 }
 

@@ -16,6 +16,7 @@
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use http::{self, HeaderName, HeaderValue, Method, Version, header};
@@ -115,6 +116,7 @@ where
     socket
         .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
+    route.counts.sent.fetch_add(1, Ordering::Relaxed);
     Ok(Begun::Sent(Sending {
         socket,
         key,

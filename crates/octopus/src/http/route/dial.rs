@@ -20,6 +20,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use url::Url;
@@ -44,6 +45,15 @@ pub(crate) struct Route<'a> {
     pub via: Option<Via>,
     /// The TLS configuration for an `https://` proxy.
     pub proxy_tls: Option<&'a Arc<rustls::ClientConfig>>,
+    /// Where connections made and requests sent are counted.
+    pub counts: &'a Counts,
+}
+
+/// Connections made and requests sent on them, over a client's life.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub opened: AtomicU64,
+    pub sent: AtomicU64,
 }
 
 /// How long a new connection's steps took: the lookups (`None` when nothing was looked
@@ -280,6 +290,7 @@ fn ready(
         Some(_) => None,
     };
     going_out_on(peer, true);
+    route.counts.opened.fetch_add(1, Ordering::Relaxed);
     if let Some(config) = route.tls {
         let name = server_name(url).map_err(Error::Io)?;
         socket.start_tls(Tls::new(config, name, by).map_err(Error::Io)?);
