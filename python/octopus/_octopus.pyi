@@ -16,6 +16,8 @@ class Response:
     attempts: int
     redirects: int
     cached: bool
+    http_version: Optional[str]
+    proxy: Optional[str]
     headers: dict[str, str]
     body: bytes
     @property

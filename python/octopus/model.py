@@ -20,7 +20,9 @@ class Response:
     dict), ``text``, ``effective_url`` (after redirects), ``error`` (``None``, or why no
     response came) and ``request_time`` (seconds, a number). octopus adds ``content``
     (bytes), ``error_kind`` (``dns``, ``connect``, ``timeout``, ``tls``, …), ``attempts``,
-    ``redirects``, ``cached`` and ``waited`` (seconds a limit held it back).
+    ``redirects``, ``cached``, ``waited`` (seconds a limit held it back), ``http_version``
+    (``"1.1"``; ``None`` when no response came) and ``proxy`` (the proxy it went through,
+    ``scheme://host:port``, or ``None``).
 
     As in the original, ``Octopus`` gives a failure's message as both ``text`` and
     ``error``, and a status above 399 its body as ``error``; ``TornadoOctopus`` gives a
@@ -30,7 +32,8 @@ class Response:
 
     def __init__(self, url, status_code, headers=None, cookies=None, text=_DECODED,
                  effective_url=None, error=None, request_time=0.0, content=b"",
-                 error_kind=None, attempts=1, redirects=0, cached=False, waited=0.0):
+                 error_kind=None, attempts=1, redirects=0, cached=False, waited=0.0,
+                 http_version=None, proxy=None):
         self.url = url
         self.status_code = status_code
         self.headers = headers if headers is not None else {}
@@ -45,6 +48,8 @@ class Response:
         self.redirects = redirects
         self.cached = cached
         self.waited = waited
+        self.http_version = http_version
+        self.proxy = proxy
 
     @classmethod
     def _from_engine(cls, r, tornado=False):
@@ -71,7 +76,7 @@ class Response:
                        text=text, effective_url=r.final_url or r.url, error=error,
                        request_time=r.elapsed, content=r.content, error_kind=r.error_kind,
                        attempts=r.attempts, redirects=r.redirects, cached=r.cached,
-                       waited=r.waited)
+                       waited=r.waited, http_version=r.http_version, proxy=r.proxy)
         if r.status is not None and status > 399:
             response.error = _reason(status) if tornado else response.text
         return response

@@ -318,6 +318,10 @@ struct Response {
     redirects: u32,
     /// Served from the cache.
     cached: bool,
+    /// The final response's HTTP version (`"1.1"`), `None` when none came.
+    http_version: Option<&'static str>,
+    /// The proxy the request went through (`scheme://host:port`), if any.
+    proxy: Option<String>,
     /// The body.
     body: Py<PyBytes>,
 }
@@ -355,6 +359,8 @@ impl Response {
             attempts: r.attempts(),
             redirects: r.redirects(),
             cached: r.cached(),
+            http_version: r.http_version(),
+            proxy: r.proxy().map(str::to_string),
             body: PyBytes::new(py, r.body()).unbind(),
         })
     }

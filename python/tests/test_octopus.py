@@ -281,6 +281,7 @@ def test_proxies_in_requests_shape_and_the_environment_as_requests_reads_it(serv
     otto.wait()
     assert [r.status_code for _, r in got] == [200], got[0][1].error
     assert server.hits["http://octopus.test/ok"] == 1
+    assert got[0][1].proxy == server.base and got[0][1].http_version in ("1.0", "1.1")
     # requests reads HTTP_PROXY (uppercase) too, and NO_PROXY.
     for var in ("http_proxy", "https_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY",
                 "no_proxy", "NO_PROXY", "REQUEST_METHOD"):
