@@ -318,7 +318,6 @@ impl Client {
             later_hop: chain.redirects > 0,
             at,
             timings,
-            proxied: chain.proxy.is_some(),
         };
         let status = response.status().as_u16();
         // The proxy, not the target, answered: it wants credentials (never retried).

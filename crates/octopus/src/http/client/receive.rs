@@ -37,8 +37,6 @@ pub(crate) struct Sent<'a> {
     pub at: SystemTime,
     /// Where its time went, up to its answer's head.
     pub timings: Timings,
-    /// It went through a proxy (whose address is not the host's).
-    pub proxied: bool,
 }
 
 impl Client {
@@ -142,7 +140,7 @@ impl Client {
                     target: &without_credentials(&sent.hop.url),
                     date: sent.at,
                     // Through a proxy, the peer is the proxy: not the host's address.
-                    ip: peer().filter(|_| !sent.proxied).map(|addr| addr.ip()),
+                    ip: peer().map(|addr| addr.ip()),
                     request: &request,
                     request_body: sent.body,
                     response,

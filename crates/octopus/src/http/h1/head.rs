@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::time::Instant;
 
-use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use url::Url;
@@ -21,7 +20,7 @@ use crate::http::connect::socket::{Socket, io_error};
 use crate::http::error::MAX_HEAD;
 use crate::http::error::{Error, Timeout};
 use crate::http::h1::body_reader::disconnected;
-use crate::http::route::proxy::{Form, Via};
+use crate::http::route::proxy::{Form, Via, basic};
 
 /// A request as the exchange sends it.
 #[derive(Clone)]
@@ -42,11 +41,8 @@ pub(crate) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
         return None;
     }
     let decoded = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
-    let mut credentials = decoded(url.username());
-    credentials.push(b':');
-    credentials.extend(decoded(url.password().unwrap_or_default()));
-    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-    HeaderValue::from_str(&format!("Basic {encoded}")).ok()
+    let user = decoded(url.username());
+    basic(&user, &decoded(url.password().unwrap_or_default()))
 }
 
 /// The request as it goes out: request line, headers (with those ureq would add), blank

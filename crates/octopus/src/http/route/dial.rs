@@ -284,12 +284,12 @@ fn ready(
     made: Made,
     by: Option<Instant>,
 ) -> Result<Connection, Error> {
-    // Through a proxy the origin's address is not known (nothing is archived as such).
-    let peer = match route.via {
-        None => socket.peer,
-        Some(_) => None,
-    };
-    going_out_on(peer, true);
+    // Through a proxy the origin's address is not known: the connection says none, made
+    // or kept (nothing is archived as the origin's).
+    if route.via.is_some() {
+        socket.peer = None;
+    }
+    going_out_on(socket.peer, true);
     route.counts.opened.fetch_add(1, Ordering::Relaxed);
     if let Some(config) = route.tls {
         let name = server_name(url).map_err(Error::Io)?;

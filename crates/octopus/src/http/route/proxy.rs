@@ -170,10 +170,19 @@ impl Proxy {
     /// `Basic …` for the proxy's credentials (`Proxy-Authorization`), if it has any.
     pub fn basic(&self) -> Option<HeaderValue> {
         let (user, password) = self.credentials.as_ref()?;
-        let encoded =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        HeaderValue::from_str(&format!("Basic {encoded}")).ok()
+        basic(user.as_bytes(), password.as_bytes())
     }
+}
+
+/// `Basic …` for `user` and `password` (RFC 7617), for `Authorization` as much as for
+/// `Proxy-Authorization`.
+pub(crate) fn basic(user: &[u8], password: &[u8]) -> Option<HeaderValue> {
+    let mut pair = Vec::with_capacity(user.len() + 1 + password.len());
+    pair.extend_from_slice(user);
+    pair.push(b':');
+    pair.extend_from_slice(password);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    HeaderValue::from_str(&format!("Basic {encoded}")).ok()
 }
 
 /// How a request goes through its proxy.
