@@ -7,13 +7,8 @@ use common::*;
 
 use std::collections::HashSet;
 
-use octopus::{ErrorKind, ProxyPick, Request, Response};
+use octopus::{ErrorKind, ProxyPick};
 use octopus_testserver::ForwardProxy;
-
-fn fetch(otto: &octopus::Octopus, urls: &[String]) -> Vec<Response> {
-    let requests: Vec<Request> = urls.iter().cloned().map(Request::from).collect();
-    otto.fetch_all(requests).unwrap().collect()
-}
 
 fn dead_proxy() -> String {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -35,7 +30,7 @@ fn a_dead_proxy_is_set_aside_and_no_request_is_lost() {
         .build()
         .unwrap();
     let urls: Vec<String> = (0..30).map(|i| origin.url(&format!("/pool/{i}"))).collect();
-    let got = fetch(&otto, &urls);
+    let got = fetch_urls(&otto, &urls);
     assert_eq!(got.len(), 30);
     let live: HashSet<String> = [one.url(None), two.url(None)].into();
     for response in &got {
@@ -77,7 +72,7 @@ fn when_every_proxy_fails_each_request_ends_as_a_proxy_failure() {
         .build()
         .unwrap();
     let urls: Vec<String> = (0..6).map(|i| origin.url(&format!("/none/{i}"))).collect();
-    let got = fetch(&otto, &urls);
+    let got = fetch_urls(&otto, &urls);
     assert_eq!(got.len(), 6);
     for response in &got {
         let failure = response.error().expect("no proxy carried it");

@@ -10,13 +10,8 @@ use common::*;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use octopus::{ErrorKind, Request, Response};
+use octopus::ErrorKind;
 use octopus_testserver::{ForwardProxy, SocksProxy};
-
-fn fetch(otto: &octopus::Octopus, urls: &[String]) -> Vec<Response> {
-    let requests: Vec<Request> = urls.iter().cloned().map(Request::from).collect();
-    otto.fetch_all(requests).unwrap().collect()
-}
 
 fn tls_server() -> Server {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
@@ -41,7 +36,7 @@ fn https_goes_through_a_connect_tunnel_that_is_kept_and_timed() {
         .build()
         .unwrap();
     let urls: Vec<String> = (0..3).map(|i| origin.url(&format!("/t/{i}"))).collect();
-    let got = fetch(&otto, &urls);
+    let got = fetch_urls(&otto, &urls);
     for response in &got {
         assert_eq!(response.status(), Some(200), "{:?}", response.error());
     }
@@ -70,7 +65,7 @@ fn squids_stock_refusal_of_a_tunnel_is_said_once_and_not_retried() {
         .retries(2)
         .build()
         .unwrap();
-    let refused = &fetch(&otto, &[origin.url("/x")])[0];
+    let refused = &fetch_urls(&otto, &[origin.url("/x")])[0];
     let failure = refused.error().expect("refused");
     assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
     let expected = format!(
@@ -92,7 +87,7 @@ fn socks5_carries_plain_and_tls_targets_by_address() {
         .build()
         .unwrap();
     let named = format!("http://origin.test:{}/n", plain.addr().port());
-    let got = fetch(&otto, &[plain.url("/a"), secure.url("/b"), named]);
+    let got = fetch_urls(&otto, &[plain.url("/a"), secure.url("/b"), named]);
     for response in &got {
         assert_eq!(response.status(), Some(200), "{:?}", response.error());
     }
@@ -116,7 +111,7 @@ fn socks5h_and_socks4a_send_the_name_for_the_proxy_to_resolve() {
             .dns_server("127.0.0.1:9".parse().unwrap())
             .build()
             .unwrap();
-        let got = &fetch(&otto, std::slice::from_ref(&url))[0];
+        let got = &fetch_urls(&otto, std::slice::from_ref(&url))[0];
         assert_eq!(got.status(), Some(200), "{scheme}: {:?}", got.error());
     }
     let port = origin.addr().port();
@@ -136,7 +131,7 @@ fn socks4_sends_the_address_and_the_user() {
         .proxy(&socks.url("socks4", Some("alice")))
         .build()
         .unwrap();
-    let got = &fetch(&otto, &[origin.url("/four")])[0];
+    let got = &fetch_urls(&otto, &[origin.url("/four")])[0];
     assert_eq!(got.status(), Some(200), "{:?}", got.error());
     assert_eq!(
         socks.asked(),
@@ -154,9 +149,9 @@ fn socks5_credentials_are_given_checked_and_never_shown() {
             .build()
             .unwrap()
     };
-    let ok = &fetch(&with(Some("u:good")), &[origin.url("/ok")])[0];
+    let ok = &fetch_urls(&with(Some("u:good")), &[origin.url("/ok")])[0];
     assert_eq!(ok.status(), Some(200), "{:?}", ok.error());
-    let wrong = &fetch(&with(Some("u:bad")), &[origin.url("/no")])[0];
+    let wrong = &fetch_urls(&with(Some("u:bad")), &[origin.url("/no")])[0];
     let failure = wrong.error().expect("refused");
     assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
     assert!(
@@ -167,7 +162,7 @@ fn socks5_credentials_are_given_checked_and_never_shown() {
     );
     assert!(!failure.message().contains("bad") && !failure.message().contains("u:"));
     assert_eq!(wrong.attempts(), 1, "a refusal is not retried");
-    let none = &fetch(&with(None), &[origin.url("/none")])[0];
+    let none = &fetch_urls(&with(None), &[origin.url("/none")])[0];
     let failure = none.error().expect("wants them");
     assert!(
         failure
@@ -184,7 +179,7 @@ fn a_target_the_socks_proxy_cannot_reach_is_a_connect_failure() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let otto = builder().proxy(&socks.url("socks5", None)).build().unwrap();
-    let got = &fetch(&otto, &[format!("http://127.0.0.1:{port}/")])[0];
+    let got = &fetch_urls(&otto, &[format!("http://127.0.0.1:{port}/")])[0];
     let failure = got.error().expect("refused");
     assert_eq!(failure.kind(), ErrorKind::Connect, "{failure}");
     assert!(
@@ -206,11 +201,14 @@ fn no_proxy_hosts_go_directly_and_an_empty_proxy_means_none() {
         .build()
         .unwrap();
     assert_eq!(
-        fetch(&bypassing, &[origin.url("/d")])[0].status(),
+        fetch_urls(&bypassing, &[origin.url("/d")])[0].status(),
         Some(200)
     );
     let none = builder().proxy("").build().unwrap();
-    assert_eq!(fetch(&none, &[origin.url("/e")])[0].status(), Some(200));
+    assert_eq!(
+        fetch_urls(&none, &[origin.url("/e")])[0].status(),
+        Some(200)
+    );
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
     assert_eq!(origin.hits("/d") + origin.hits("/e"), 2);
 }
@@ -238,7 +236,7 @@ fn an_https_proxy_is_spoken_to_over_tls_for_plain_and_tls_targets() {
         .concurrency(1)
         .build()
         .unwrap();
-    let got = fetch(
+    let got = fetch_urls(
         &otto,
         &[plain.url("/f"), secure.url("/s"), secure.url("/s2")],
     );
@@ -266,7 +264,7 @@ fn an_https_proxy_whose_certificate_is_not_trusted_is_a_proxy_failure() {
         .root_certs_pem(tls_pem())
         .build()
         .unwrap();
-    let got = &fetch(&otto, &[origin.url("/x")])[0];
+    let got = &fetch_urls(&otto, &[origin.url("/x")])[0];
     let failure = got.error().expect("not trusted");
     assert_eq!(failure.kind(), ErrorKind::Proxy, "{failure}");
     assert!(
@@ -278,7 +276,10 @@ fn an_https_proxy_whose_certificate_is_not_trusted_is_a_proxy_failure() {
         .proxy_accept_invalid_certs(true)
         .build()
         .unwrap();
-    assert_eq!(fetch(&trusting, &[origin.url("/y")])[0].status(), Some(200));
+    assert_eq!(
+        fetch_urls(&trusting, &[origin.url("/y")])[0].status(),
+        Some(200)
+    );
 }
 
 /// A certificate authority that signed nothing here.
@@ -296,7 +297,7 @@ fn a_proxy_for_one_scheme_takes_the_place_of_the_one_for_every_url() {
         .accept_invalid_certs(true)
         .build()
         .unwrap();
-    let got = fetch(&otto, &[plain.url("/via"), secure.url("/direct")]);
+    let got = fetch_urls(&otto, &[plain.url("/via"), secure.url("/direct")]);
     assert!(got.iter().all(|r| r.status() == Some(200)), "{got:?}");
     let lines: Vec<String> = proxy.requests().into_iter().map(|(line, _)| line).collect();
     assert_eq!(lines, [format!("GET {} HTTP/1.1", plain.url("/via"))]);
@@ -316,7 +317,7 @@ fn the_archive_holds_the_origins_request_not_the_proxys_credentials_or_address()
         .warc(&path)
         .build()
         .unwrap();
-    let got = &fetch(&otto, &[origin.url("/archived")])[0];
+    let got = &fetch_urls(&otto, &[origin.url("/archived")])[0];
     assert_eq!(got.status(), Some(200), "{:?}", got.error());
     drop(otto);
     let archive = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();

@@ -13,6 +13,15 @@ pub fn builder() -> octopus::Builder {
     octopus::Octopus::builder().proxy_from_env(false)
 }
 
+/// Fetch `urls` with `otto`; the responses, in the order they completed.
+pub fn fetch_urls(otto: &octopus::Octopus, urls: &[String]) -> Vec<octopus::Response> {
+    let requests: Vec<octopus::Request> =
+        urls.iter().cloned().map(octopus::Request::from).collect();
+    otto.fetch_all(requests)
+        .expect("fetch_all starts")
+        .collect()
+}
+
 /// Fetch these paths of `s` with `otto` (one at a time, in this order, at concurrency 1);
 /// the responses by path.
 pub fn fetch_paths(
