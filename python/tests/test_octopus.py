@@ -308,3 +308,13 @@ def test_proxies_in_requests_shape_and_the_environment_as_requests_reads_it(serv
     otto.wait()
     assert [r.status_code for _, r in got] == [200]
     assert server.hits["http://octopus.test/pool"] == 1
+
+
+def test_http_version_is_a_setting_as_curls_flags_name_it(server):
+    got, handler = collect()
+    otto = Octopus(concurrency=2, auto_start=True, http_version="1.1")
+    otto.enqueue(server.url("/ok"), handler)
+    otto.wait()
+    assert [(r.status_code, r.http_version) for _, r in got] == [(200, "1.1")]
+    with pytest.raises(ValueError, match="auto, 1.1 or 2-prior-knowledge"):
+        Octopus(http_version="3")

@@ -223,6 +223,21 @@ pub struct FetchArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Speak HTTP/1.1 only (ALPN offers http/1.1 alone); by default https speaks HTTP/2
+    /// where the server chooses it, and requests to one origin share its connections
+    #[arg(long = "http1.1", conflicts_with_all = ["http2", "http2_prior_knowledge"])]
+    pub http1_1: bool,
+
+    /// Speak HTTP/2 where the server chooses it in the TLS handshake, HTTP/1.1 otherwise
+    /// (the default, as curl's --http2)
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Speak HTTP/2 to plain http servers too, without asking (h2c), for servers known to
+    /// speak it; https as --http2
+    #[arg(long, conflicts_with = "http2")]
+    pub http2_prior_knowledge: bool,
+
     /// Trust only the certificate authorities in FILE (PEM), like curl. Without it, the
     /// system's trusted roots (SSL_CERT_FILE and SSL_CERT_DIR override them)
     #[arg(long, value_name = "FILE")]

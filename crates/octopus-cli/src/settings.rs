@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use octopus::input::{ShardBy, Source};
-use octopus::{Builder, Layout, Octopus};
+use octopus::{Builder, HttpVersion, Layout, Octopus};
 
 use super::args::{FetchArgs, FormatArg, LayoutArg, ShardByArg};
 use super::journal::{Mode, Resume};
@@ -146,6 +146,11 @@ fn request(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
 /// Where requests go and whom they trust: proxy, names (`--resolve`, DNS), certificates.
 fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
     b = b.accept_invalid_certs(args.insecure);
+    b = b.http_version(match (args.http1_1, args.http2_prior_knowledge) {
+        (true, _) => HttpVersion::Http1,
+        (false, true) => HttpVersion::Http2PriorKnowledge,
+        (false, false) => HttpVersion::Auto,
+    });
     b = b.proxy_tunnel(args.proxy_tunnel);
     let mut proxies = args.proxy.clone();
     if let Some(file) = &args.proxy_file {

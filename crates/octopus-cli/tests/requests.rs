@@ -550,3 +550,42 @@ fn records_say_their_http_version_and_the_summary_counts_connections() {
         stderr(&text)
     );
 }
+
+#[test]
+fn http2_prior_knowledge_shares_one_connection_and_records_say_2() {
+    let s = octopus_testserver::H2Server::start_h2c(Default::default()).unwrap();
+    let urls: Vec<String> = (0..300).map(|i| s.url(&format!("/delay/20?{i}"))).collect();
+    let output = octopus()
+        .args(["--json", "-c", "50", "--http2-prior-knowledge"])
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let records = records(&output);
+    assert_eq!(records.len(), 300);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["http_version"] == "2" && r["status"] == 200)
+    );
+    let summary = json_summary(&output);
+    assert_eq!(summary["connections"], 1, "{summary}");
+    assert_eq!(summary["exchanges"], 300, "{summary}");
+    assert_eq!(s.connections(), 1);
+}
+
+#[test]
+fn http1_1_and_http2_prior_knowledge_are_curls_flags() {
+    let s = server();
+    let output = octopus()
+        .args(["--json", "--http1.1", &s.url("/a")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(records(&output)[0]["http_version"], "1.1");
+    let clash = octopus()
+        .args(["--http1.1", "--http2-prior-knowledge", &s.url("/a")])
+        .output()
+        .unwrap();
+    assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
+}

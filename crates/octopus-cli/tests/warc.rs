@@ -488,3 +488,36 @@ fn a_crawl_is_archived_each_page_once_and_warcio_reads_it() {
     }
     assert!(of_type(&archived, "response", &s.url("/robots.txt")).is_empty());
 }
+
+#[test]
+#[cfg_attr(
+    not(has_warcio),
+    ignore = "warcio not found: python3 -m venv .venv && .venv/bin/pip install warcio (.ci/run does), then rebuild"
+)]
+fn an_http2_exchange_is_archived_in_http_1_1_syntax_saying_its_protocol() {
+    let warcio = warcio();
+    let s = octopus_testserver::H2Server::start_h2c(Default::default()).unwrap();
+    let dir = Dir::new("warc-h2");
+    let file = dir.0.join("h2.warc.gz");
+    let url = s.url("/bytes/3000");
+    let out = octopus()
+        .args(["--json", "--http2-prior-knowledge", "--warc"])
+        .arg(&file)
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(records(&out)[0]["http_version"], "2", "{}", stderr(&out));
+    warcio.check(&file);
+    let archived = warcio.records(std::slice::from_ref(&file));
+    let (request, response) = exchange(&archived, &url);
+    assert_eq!(
+        (request["protocol"].as_str(), response["protocol"].as_str()),
+        (Some("h2"), Some("h2"))
+    );
+    assert_eq!(
+        response["statusline"], "HTTP/1.1",
+        "HTTP/1.1 syntax, as readers parse it"
+    );
+    assert_eq!(response["status"], "200");
+    assert_eq!(raw(response).len(), 3000);
+}

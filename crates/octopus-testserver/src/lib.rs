@@ -60,11 +60,15 @@
 mod accept;
 mod conn;
 mod dns;
+#[cfg(feature = "h2")]
+mod h2;
 mod proxy;
 mod routes;
 mod socks;
 
 pub use dns::DnsServer;
+#[cfg(feature = "h2")]
+pub use h2::{H2Options, H2Server};
 pub use proxy::ForwardProxy;
 pub use socks::SocksProxy;
 
@@ -369,7 +373,7 @@ impl State {
 
 impl State {
     /// Count a request and keep what the accessors report.
-    fn track(&self, request: &Request) {
+    pub(crate) fn track(&self, request: &Request) {
         self.requests.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut hits) = self.hits.lock() {
             *hits.entry(request.path.clone()).or_default() += 1;

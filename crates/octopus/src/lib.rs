@@ -83,7 +83,7 @@ pub use capture::{Hash, Layout, Link, LinkKind, Saved, normalise};
 pub use crawl::{BrokenLink, Crawl, CrawlProgress, CrawlStop, CrawlSummary, Scope, Visit};
 pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};
 pub use failure::{ErrorKind, Failure};
-pub use http::{ProxyPick, ProxyUse};
+pub use http::{HttpVersion, ProxyPick, ProxyUse};
 pub use input::Request;
 pub use record::Record;
 pub use response::Response;

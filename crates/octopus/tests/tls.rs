@@ -13,45 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use octopus::{ErrorKind, Response};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
-};
-
-/// A private certificate authority.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        let pem = ca.pem();
-        Ca { issuer: ca, pem }
-    }
-
-    /// A server configuration with a certificate for `names` signed by this CA (expired
-    /// when `expired`), offering `alpn` by ALPN.
-    fn server(&self, names: &[&str], expired: bool, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        if expired {
-            params.not_before = date_time_ymd(2000, 1, 1);
-            params.not_after = date_time_ymd(2001, 1, 1);
-        }
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        octopus_testserver::tls_config(vec![cert.der().clone()], key.serialize_der(), alpn)
-    }
-
-    fn builder(&self) -> octopus::Builder {
-        builder().root_certs_pem(self.pem.as_bytes().to_vec())
-    }
-}
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 
 /// A TLS test server with a certificate for 127.0.0.1 from `ca`.
 fn tls_server(ca: &Ca) -> Server {
@@ -132,12 +94,28 @@ fn connections_and_sessions_are_reused() {
 }
 
 #[test]
-fn alpn_offers_http_1_1_only() {
+fn with_http1_1_alpn_offers_http_1_1_only() {
     let ca = Ca::new("Octopus test CA");
     let s = Server::start_tls(ca.server(&["127.0.0.1"], false, &[b"h2", b"http/1.1"])).unwrap();
-    let otto = ca.builder().build().unwrap();
-    assert_eq!(one(&otto, s.url("/")).status(), Some(200));
+    let otto = ca
+        .builder()
+        .http_version(octopus::HttpVersion::Http1)
+        .build()
+        .unwrap();
+    let r = one(&otto, s.url("/"));
+    assert_eq!((r.status(), r.http_version()), (Some(200), Some("1.1")));
     assert_eq!(s.alpn_agreed(), [Some(b"http/1.1".to_vec())]);
+}
+
+#[test]
+fn a_server_that_chooses_http_1_1_or_nothing_is_spoken_to_in_http_1_1() {
+    let ca = Ca::new("Octopus test CA");
+    let otto = ca.builder().build().unwrap();
+    for alpn in [&[&b"http/1.1"[..]][..], &[]] {
+        let s = Server::start_tls(ca.server(&["127.0.0.1"], false, alpn)).unwrap();
+        let r = one(&otto, s.url("/"));
+        assert_eq!((r.status(), r.http_version()), (Some(200), Some("1.1")));
+    }
 }
 
 #[test]

@@ -23,11 +23,13 @@ def main(paths):
                     "concurrent": headers.get_header("WARC-Concurrent-To"),
                     "ip": headers.get_header("WARC-IP-Address"),
                     "truncated": headers.get_header("WARC-Truncated"),
+                    "protocol": headers.get_header("WARC-Protocol"),
                     "content_type": headers.get_header("Content-Type"),
                 }
                 if record.http_headers is not None:
                     http = record.http_headers
                     out["status"] = http.get_statuscode()
+                    out["statusline"] = http.protocol
                     out["http_headers"] = [[k.lower(), v] for k, v in http.headers]
                 # The payload as archived (content encoding kept) ...
                 raw = record.raw_stream.read()

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::{Builder, Error, Setting};
 use crate::capture::{Hash, Layout};
-use crate::http::ProxyPick;
+use crate::http::{HttpVersion, ProxyPick};
 use crate::input::ShardBy;
 
 /// A setting's value, as a binding or a configuration file gives it ([`Builder::set`]).
@@ -232,6 +232,8 @@ named! {
     Layout: "mirror or hash" [Layout::Mirror, Layout::Hash];
     ShardBy: "host or url" [ShardBy::Host, ShardBy::Url];
     ProxyPick: "round-robin or random" [ProxyPick::RoundRobin, ProxyPick::Random];
+    HttpVersion: "auto, 1.1 or 2-prior-knowledge"
+        [HttpVersion::Auto, HttpVersion::Http1, HttpVersion::Http2PriorKnowledge];
 }
 
 impl FromValue for RangeInclusive<u16> {

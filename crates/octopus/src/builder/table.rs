@@ -14,7 +14,7 @@ use super::checks::{
 };
 use crate::capture::{Hash, Layout};
 use crate::defaults;
-use crate::http::ProxyPick;
+use crate::http::{HttpVersion, ProxyPick};
 use crate::input::ShardBy;
 
 settings! {
@@ -113,6 +113,12 @@ settings! {
     /// `--proxytunnel`), for proxies that only tunnel; by default such a request goes to
     /// the proxy in absolute-form, as proxies expect it.
     set proxy_tunnel: bool => ProxyTunnel "proxy-tunnel";
+
+    /// Which HTTP versions requests speak (default [`HttpVersion::Auto`]: HTTP/2 where the
+    /// server chooses it in the TLS handshake, HTTP/1.1 otherwise, as curl). Requests to one
+    /// origin over HTTP/2 share its connections, each carrying up to the server's limit of
+    /// streams at once.
+    set http_version: HttpVersion = HttpVersion::Auto => HttpVersion "http-version";
 
     /// Addresses for names (`resolve(host, port, addr)`, repeatable).
     field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";

@@ -33,6 +33,9 @@ pub(crate) enum Error {
     HeadTooLarge,
     /// The answer is not HTTP as it must be.
     Protocol(String),
+    /// The server did not take the request (HTTP/2: refused, or above the last stream a
+    /// GOAWAY kept): it may be sent again, whatever its method (why).
+    Refused(String),
 }
 
 impl Error {
@@ -78,7 +81,7 @@ impl fmt::Display for Error {
                 "response head larger than {} KiB (the most octopus reads)",
                 MAX_HEAD / 1024
             ),
-            Error::Protocol(what) => f.write_str(what),
+            Error::Protocol(what) | Error::Refused(what) => f.write_str(what),
         }
     }
 }

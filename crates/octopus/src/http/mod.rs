@@ -15,15 +15,18 @@
 //! wait (a lookup, a connect, a proxy's handshake, TLS, the answer) happens on no thread,
 //! in the engine's waiting set.
 
+mod bell;
 mod client;
 mod connect;
 mod dns;
 mod error;
 mod h1;
+mod h2;
 mod route;
 mod wire;
 
 pub(crate) use client::pending::{Pending, Started};
+pub use client::settings::HttpVersion;
 pub(crate) use client::{Client, ClientSettings, pool_shards};
 pub(crate) use connect::trust::{client_cert, given_roots};
 pub(crate) use dns::resolver::ResolveRule;

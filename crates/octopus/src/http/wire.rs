@@ -170,7 +170,7 @@ pub(crate) fn send_all(
 }
 
 /// Send what the socket takes of `buf`, without waiting (and without SIGPIPE).
-fn send_now(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn send_now(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is readable for its length, on a descriptor `stream` keeps open.
     let n = unsafe {
         libc::send(

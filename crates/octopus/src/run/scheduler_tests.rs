@@ -32,6 +32,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         proxy_roots: None,
         proxy_insecure: false,
         proxy_tunnel: false,
+        http_version: crate::HttpVersion::Auto,
         resolve: vec![],
         dns_servers: vec![],
         dns_concurrency: 1,

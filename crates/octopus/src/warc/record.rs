@@ -96,6 +96,11 @@ pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(S
     ];
     let ip = x.ip.map(|ip| ("WARC-IP-Address", ip.to_string()));
     fields.extend(ip.clone());
+    // HTTP/2 is written in HTTP/1.1's syntax (what WARC readers parse), and said in
+    // `WARC-Protocol` (iipc/warc-specifications#42, as StormCrawler and Nutch write it).
+    let protocol =
+        (x.response.version == http::Version::HTTP_2).then(|| ("WARC-Protocol", "h2".to_string()));
+    fields.extend(protocol.clone());
     let request = record(
         &mut fields,
         &request_block,
@@ -116,6 +121,7 @@ pub(crate) fn exchange_records(mut x: Exchange<'_>, gzip: bool) -> io::Result<(S
         ),
     ];
     fields.extend(ip);
+    fields.extend(protocol);
     if let Some(truncated) = x.truncated {
         fields.push(("WARC-Truncated", truncated.name().to_string()));
     }

@@ -4,6 +4,12 @@
 
 pub use octopus_testserver::Server;
 
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
+};
+
 pub fn server() -> Server {
     Server::start().expect("test server starts on 127.0.0.1")
 }
@@ -70,4 +76,45 @@ pub fn black_hole(port: u16) -> std::io::Result<BlackHole> {
         _listener: listener,
         _filling: filling,
     })
+}
+
+/// A private certificate authority.
+pub struct Ca {
+    pub issuer: CertifiedIssuer<'static, KeyPair>,
+    pub pem: String,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let pem = ca.pem();
+        Ca { issuer: ca, pem }
+    }
+
+    /// A server configuration with a certificate for `names` signed by this CA (expired
+    /// when `expired`), offering `alpn` by ALPN.
+    pub fn server(
+        &self,
+        names: &[&str],
+        expired: bool,
+        alpn: &[&[u8]],
+    ) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        if expired {
+            params.not_before = date_time_ymd(2000, 1, 1);
+            params.not_after = date_time_ymd(2001, 1, 1);
+        }
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        octopus_testserver::tls_config(vec![cert.der().clone()], key.serialize_der(), alpn)
+    }
+
+    pub fn builder(&self) -> octopus::Builder {
+        builder().root_certs_pem(self.pem.as_bytes().to_vec())
+    }
 }

@@ -22,6 +22,7 @@ use url::Url;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 use crate::http::client::classify::{cannot_reach, classify, is_stale};
+use crate::http::client::dispatch::{Answered, Begun, Toward, send};
 use crate::http::client::pending::{OnTheWire, Pending, Stage, Started};
 use crate::http::client::receive::Sent;
 use crate::http::client::redirect::{
@@ -29,9 +30,8 @@ use crate::http::client::redirect::{
 };
 use crate::http::client::{Client, sendable};
 use crate::http::connect::pool::{going_out_on, noting_connections, peer};
-use crate::http::h1::exchange::{Answered, Begun, send};
+use crate::http::error::Error;
 use crate::http::h1::head::Outgoing;
-use crate::http::route::dial::Underway;
 use crate::http::route::proxy::{Chosen, wants_credentials};
 use crate::input::Shape;
 
@@ -59,7 +59,13 @@ pub(crate) struct Chain {
     pub(crate) proxy: Option<Chosen>,
     /// Times the hop moved to another proxy of the pool.
     pub(crate) switches: usize,
+    /// Times a hop was sent again because the server did not take it (HTTP/2: refused,
+    /// or above a GOAWAY's last stream); not retries.
+    resent: u32,
 }
+
+/// A hop the server did not take is sent again this many times at most.
+const MAX_RESENT: u32 = 10;
 
 impl Chain {
     /// The proxy the hop goes through, as shown (no credentials).
@@ -103,6 +109,8 @@ enum Answer {
     Came(Chain, SystemTime, Answered),
     /// Failed (`true`: the proxy could not be reached).
     Failed(Chain, Failure, bool),
+    /// Not taken by the server (HTTP/2): to be sent again.
+    Again(Chain),
 }
 
 /// What an answer leads to.
@@ -147,8 +155,9 @@ impl Client {
             archived: None,
             proxy: None,
             switches: 0,
+            resent: 0,
         };
-        self.drive(chain, None)
+        self.drive(chain, Toward::Start)
     }
 
     /// Go on with a fetch whose hop was sent, once its answer is there (or its deadline
@@ -161,7 +170,10 @@ impl Client {
             connected,
             peer,
         } = match stage {
-            Stage::Underway(underway) => return self.drive(chain, Some(underway)),
+            Stage::Underway(underway, opening) => {
+                return self.drive(chain, Toward::Dialing(underway, opening));
+            }
+            Stage::Awaiting(_) => return self.drive(chain, Toward::Awaited),
             Stage::Sent(sent) => sent,
         };
         // Woken by the handshake or a session ticket only: wait again.
@@ -184,6 +196,11 @@ impl Client {
         });
         let response = match read {
             Ok(response) => response,
+            Err(Error::Refused(_)) if chain.resent < MAX_RESENT => {
+                let mut again = chain;
+                again.resent += 1;
+                return self.drive(again, Toward::Start);
+            }
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
                 match self.send_here(&chain) {
                     Ok(response) => response,
@@ -198,7 +215,7 @@ impl Client {
         let chosen = chain.proxy.clone();
         match self.follow(chain, at, response) {
             Followed::Done(result) => Started::Done(self.finished(chosen.as_ref(), result)),
-            Followed::Next(next) => self.drive(next, None),
+            Followed::Next(next) => self.drive(next, Toward::Start),
         }
     }
 
@@ -206,17 +223,23 @@ impl Client {
     /// proxy failed (`unreachable`: it could not be reached at all), else the fetch's end.
     fn failed(&self, chain: Chain, failure: Failure, unreachable: bool) -> Started {
         match self.another_proxy(chain, failure, unreachable) {
-            Ok(again) => self.drive(again, None),
+            Ok(again) => self.drive(again, Toward::Start),
             Err(failure) => Started::Done(Err(failure)),
         }
     }
 
     /// Send `chain`'s hops until one waits elsewhere (for its answer or its host's lookup)
-    /// or the fetch ends; `underway`: the first hop's connection on its way, to go on with.
-    fn drive(&self, mut chain: Chain, mut underway: Option<Underway>) -> Started {
+    /// or the fetch ends; `toward`: where an earlier call left the first hop.
+    fn drive(&self, mut chain: Chain, toward: Toward) -> Started {
+        let mut toward = Some(toward);
         loop {
-            let (came, at, response) = match self.go(chain, underway.take()) {
+            let first = toward.take().unwrap_or(Toward::Start);
+            let (came, at, response) = match self.go(chain, first) {
                 Answer::Waiting(pending) => return Started::Waiting(pending),
+                Answer::Again(again) => {
+                    chain = again;
+                    continue;
+                }
                 Answer::Came(came, at, response) => (came, at, response),
                 Answer::Failed(failed, failure, unreachable) => {
                     match self.another_proxy(failed, failure, unreachable) {
@@ -241,11 +264,11 @@ impl Client {
     /// Send `chain`'s hop: it returns once sent (or while its connection is on its way);
     /// when the kept connection it went out on had been closed, it is sent again and
     /// answered here.
-    fn go(&self, mut chain: Chain, underway: Option<Underway>) -> Answer {
+    fn go(&self, mut chain: Chain, toward: Toward) -> Answer {
         let later_hop = chain.redirects > 0;
         let at = SystemTime::now();
-        // A connection on its way keeps the proxy it was begun with.
-        if underway.is_none() {
+        // A connection on its way (or waited for) keeps the proxy it was begun with.
+        if matches!(toward, Toward::Start) {
             chain.proxy = match self.choose_proxy(&chain.hop.url, chain.deadline) {
                 Ok(chosen) => chosen,
                 Err(failure) => return Answer::Failed(chain, failure, false),
@@ -266,8 +289,9 @@ impl Client {
             headers: self.request_headers(chain.headers(&self.cfg.headers)),
             body: chain.body(),
         };
+        let h2 = self.h2(&route);
         let (sent, connected) =
-            noting_connections(|| send(&route, request, chain.deadline, underway));
+            noting_connections(|| send(&route, h2, request, chain.deadline, toward));
         match sent {
             Ok(Begun::Sent(sending)) => {
                 let sent = OnTheWire {
@@ -279,9 +303,17 @@ impl Client {
                 let stage = Stage::Sent(sent);
                 return Answer::Waiting(Pending { chain, stage });
             }
-            Ok(Begun::Underway(underway)) => {
-                let stage = Stage::Underway(underway);
+            Ok(Begun::Underway(underway, opening)) => {
+                let stage = Stage::Underway(underway, opening);
                 return Answer::Waiting(Pending { chain, stage });
+            }
+            Ok(Begun::Awaiting(bell)) => {
+                let stage = Stage::Awaiting(bell);
+                return Answer::Waiting(Pending { chain, stage });
+            }
+            Err(Error::Refused(_)) if chain.resent < MAX_RESENT => {
+                chain.resent += 1;
+                return Answer::Again(chain);
             }
             // The blocking path tries the host's other kept connections, then a new one.
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}

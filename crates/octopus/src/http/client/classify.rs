@@ -47,7 +47,7 @@ fn kind(error: &E) -> ErrorKind {
     match error {
         E::Timeout(_) => ErrorKind::Timeout,
         E::BadUri(_) => ErrorKind::InvalidUrl,
-        E::HeadTooLarge | E::Protocol(_) => ErrorKind::Protocol,
+        E::HeadTooLarge | E::Protocol(_) | E::Refused(_) => ErrorKind::Protocol,
         E::Io(io) if is_tls(io) => ErrorKind::Tls,
         E::Io(io) if is_dns(io) => ErrorKind::Dns,
         E::Io(io) => match io.kind() {

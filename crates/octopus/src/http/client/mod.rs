@@ -18,6 +18,7 @@ pub(crate) mod body;
 pub(crate) mod chain;
 pub(crate) mod classify;
 pub(crate) mod decode;
+pub(crate) mod dispatch;
 pub(crate) mod pending;
 pub(crate) mod proxied;
 pub(crate) mod receive;
@@ -34,18 +35,20 @@ use url::Url;
 use crate::failure::{ErrorKind, Failure};
 use crate::http::client::classify::{classify, is_stale};
 use crate::http::client::decode::ACCEPT_ENCODING;
+use crate::http::client::dispatch::{Answered, H2, exchange};
 use crate::http::client::redirect::Hop;
 pub(crate) use crate::http::client::settings::ClientSettings;
+use crate::http::client::settings::HttpVersion;
 use crate::http::connect::pool::{Budget, Parked, noting_connections};
 use crate::http::connect::socket::Socket;
 use crate::http::connect::tls::client_config;
 use crate::http::connect::trust::{RootCerts, system_roots};
 use crate::http::dns::Dns;
 use crate::http::dns::resolver::OctopusResolver;
-use crate::http::h1::exchange::{Answered, exchange};
 use crate::http::h1::head::Outgoing;
+use crate::http::h2::pool::Multiplexed;
 use crate::http::route::dial::{Counts, Route};
-use crate::http::route::proxy::{Proxy, Scheme, Via};
+use crate::http::route::proxy::{Form, Proxy, Scheme, Via};
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge
 /// walks every idle connection once per distinct host in it, on every checkout; with many
@@ -61,6 +64,8 @@ pub(crate) struct Client {
     /// The idle connections (`exchange.rs`), one pool per shard: a host always uses the
     /// same one.
     direct: Vec<Arc<Parked<Socket>>>,
+    /// The HTTP/2 connections, shared by the requests to each origin.
+    multiplexed: Arc<Multiplexed>,
     /// Looks up the hosts (and proxies) connected to.
     resolver: OctopusResolver,
     /// Connections made and requests sent.
@@ -97,6 +102,7 @@ impl Client {
                     Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard, budget))
                 })
                 .collect(),
+            multiplexed: Arc::default(),
             resolver,
             counts: Counts::default(),
             tls: OnceLock::new(),
@@ -126,7 +132,8 @@ impl Client {
         let made = self.tls.get_or_init(|| {
             let cfg = &self.cfg;
             let roots = Client::roots(cfg.roots.as_ref(), cfg.insecure)?;
-            client_config(&roots, cfg.insecure, cfg.client_cert.as_ref())
+            let h2 = cfg.http_version != HttpVersion::Http1;
+            client_config(&roots, cfg.insecure, cfg.client_cert.as_ref(), h2)
                 .map_err(|e| Failure::new(ErrorKind::Tls, e))
         });
         made.as_ref().map_err(Clone::clone)
@@ -139,7 +146,7 @@ impl Client {
             let cfg = &self.cfg;
             let given = cfg.proxy_roots.as_ref().or(cfg.roots.as_ref());
             let roots = Client::roots(given, cfg.proxy_insecure)?;
-            client_config(&roots, cfg.proxy_insecure, None)
+            client_config(&roots, cfg.proxy_insecure, None, false)
                 .map_err(|e| Failure::new(ErrorKind::Proxy, format!("proxy TLS: {e}")))
         });
         made.as_ref().map_err(Clone::clone)
@@ -188,10 +195,31 @@ impl Client {
             parked,
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
+            finish_tls: tls.is_some() && self.cfg.http_version != HttpVersion::Http1,
             tls,
             via,
             proxy_tls,
             counts: &self.counts,
+        })
+    }
+
+    /// How HTTP/2 may be spoken on `route`: over TLS when the server chooses it, on plain
+    /// `http` with prior knowledge; never to a proxy that forwards requests (it speaks
+    /// HTTP/1.1 to octopus), nor with `--http1.1`.
+    pub(crate) fn h2(&self, route: &Route<'_>) -> Option<H2<'_>> {
+        let forwarded = route
+            .via
+            .as_ref()
+            .is_some_and(|via| via.form == Form::Forward);
+        let assumed = match self.cfg.http_version {
+            HttpVersion::Http1 => return None,
+            _ if forwarded => return None,
+            HttpVersion::Auto => false,
+            HttpVersion::Http2PriorKnowledge => route.tls.is_none(),
+        };
+        (route.tls.is_some() || assumed).then_some(H2 {
+            pool: &self.multiplexed,
+            assumed,
         })
     }
 
@@ -228,7 +256,9 @@ impl Client {
                 headers: self.request_headers(headers),
                 body,
             };
-            let (result, connected) = noting_connections(|| exchange(&route, request, deadline));
+            let h2 = self.h2(&route);
+            let (result, connected) =
+                noting_connections(|| exchange(&route, h2, request, deadline));
             match result {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {}
                 Err(e) => return Err(classify(&e, shown.as_deref())),

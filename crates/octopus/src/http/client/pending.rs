@@ -8,7 +8,11 @@ use std::time::{Instant, SystemTime};
 use crate::failure::Failure;
 use crate::fetched::Fetched;
 use crate::http::client::chain::Chain;
-use crate::http::h1::exchange::Sending;
+use std::sync::Arc;
+
+use crate::http::bell::Bell;
+use crate::http::client::dispatch::Sending;
+use crate::http::h2::pool::Opening;
 use crate::http::route::dial::Underway;
 use crate::http::wire::Watch;
 
@@ -35,8 +39,11 @@ pub(crate) struct Pending {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Stage {
     /// The hop's connection is on its way (its host looked up, or connected to): the hop
-    /// is sent once it is made.
-    Underway(Underway),
+    /// is sent once it is made (others to its origin may wait for it: `Opening`).
+    Underway(Underway, Option<Opening>),
+    /// A connection being made to the hop's origin may carry it too (HTTP/2): the hop is
+    /// sent once the bell rings.
+    Awaiting(Arc<Bell>),
     /// The hop is sent.
     Sent(OnTheWire),
 }
@@ -57,11 +64,9 @@ impl Pending {
     /// What to wait for (see `Sending::watch`, `Underway::watch`).
     pub fn watch(&mut self) -> Watch {
         match &mut self.stage {
-            Stage::Underway(underway) => underway.watch(),
-            Stage::Sent(sent) => {
-                let (fd, watched) = sent.sending.watch();
-                Watch::read(fd, watched)
-            }
+            Stage::Underway(underway, _) => underway.watch(),
+            Stage::Awaiting(bell) => bell.watch(),
+            Stage::Sent(sent) => sent.sending.watch(),
         }
     }
 
@@ -69,7 +74,8 @@ impl Pending {
     /// handshake is not done (the connect timeout bounds it) or a lookup's try is not.
     pub fn deadline(&self) -> Instant {
         match &self.stage {
-            Stage::Underway(underway) => underway.deadline(self.chain.deadline),
+            Stage::Underway(underway, _) => underway.deadline(self.chain.deadline),
+            Stage::Awaiting(_) => self.chain.deadline,
             Stage::Sent(sent) => sent.sending.deadline(self.chain.deadline),
         }
     }

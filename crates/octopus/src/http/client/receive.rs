@@ -17,9 +17,9 @@ use crate::fetched::Fetched;
 use crate::http::client::Client;
 use crate::http::client::body::{Body, Reader};
 use crate::http::client::decode::Decoder;
+use crate::http::client::dispatch::Incoming;
 use crate::http::client::redirect::Hop;
 use crate::http::connect::pool::peer;
-use crate::http::h1::body_reader::BodyReader;
 use crate::input::redact;
 use crate::timings::Timings;
 use crate::warc::{Exchange, WarcLocation};
@@ -44,7 +44,7 @@ impl Client {
     /// saved file).
     pub(crate) fn read(
         &self,
-        response: http::Response<BodyReader>,
+        response: http::Response<Incoming>,
         sent: &Sent<'_>,
         redirects: u32,
         requested: &Url,
@@ -109,7 +109,7 @@ impl Client {
     /// exchange. A failure to archive it, if any.
     pub(crate) fn pass_redirect(
         &self,
-        response: http::Response<BodyReader>,
+        response: http::Response<Incoming>,
         sent: &Sent<'_>,
     ) -> Option<Failure> {
         let (parts, mut body) = response.into_parts();

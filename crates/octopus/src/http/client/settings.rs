@@ -13,6 +13,31 @@ use crate::http::dns::resolver::ResolveRule;
 use crate::http::route::proxy::ProxyRules;
 use crate::warc::Warc;
 
+/// Which HTTP versions requests speak ([`crate::Builder::http_version`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 where the server chooses it in the TLS handshake (ALPN offers `h2`, then
+    /// `http/1.1`), HTTP/1.1 otherwise and for plain `http` (as curl).
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (curl's `--http1.1`).
+    Http1,
+    /// HTTP/2 for plain `http` too, without asking (h2c, curl's `--http2-prior-knowledge`):
+    /// for servers known to speak it; `https` as `Auto`.
+    Http2PriorKnowledge,
+}
+
+impl HttpVersion {
+    /// Its name: `auto`, `1.1`, `2-prior-knowledge`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpVersion::Auto => "auto",
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2PriorKnowledge => "2-prior-knowledge",
+        }
+    }
+}
+
 /// Everything that shapes the requests of an `Octopus`. Built and validated by the builder.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientSettings {
@@ -47,6 +72,8 @@ pub(crate) struct ClientSettings {
     /// Plain `http` through an `http://` proxy is tunnelled (`CONNECT`), not sent in
     /// absolute-form.
     pub proxy_tunnel: bool,
+    /// Which HTTP versions requests speak.
+    pub http_version: HttpVersion,
     pub resolve: Vec<ResolveRule>,
     /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
     pub dns_servers: Vec<SocketAddr>,

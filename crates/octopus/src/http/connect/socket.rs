@@ -22,7 +22,7 @@ use crate::http::connect::buffers::SocketBuffers;
 use crate::http::connect::tls::{Progress, Tls, Under};
 use crate::http::error::MAX_HEAD;
 use crate::http::error::{Error, Timeout};
-use crate::http::wire::{peek_says_open, recv_now, send_all, wait_ready};
+use crate::http::wire::{peek_says_open, recv_now, send_all, send_now, wait_ready};
 
 /// The most a connection reads ahead: more than `MAX_HEAD`, so that a head over the limit
 /// is seen as such, not as a stalled read.
@@ -142,6 +142,69 @@ impl Socket {
         };
         self.buffers.input_appended(amount);
         Ok(Some(amount))
+    }
+
+    /// Read what has come straight into `buf`, without waiting: how many bytes (0 at the
+    /// end of the stream), `None` when nothing has come yet (an HTTP/2 connection's reads,
+    /// whose frames the `h2` crate buffers itself).
+    pub fn read_into_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                match tls.advance(&mut under(&mut self.outer, &self.stream, None), None)? {
+                    Progress::Waiting => Ok(None),
+                    Progress::Ready => tls.read_ready(buf).map(Some),
+                }
+            }
+            None => match recv_now(&self.stream, buf) {
+                Ok(amount) => Ok(Some(amount)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Write what the socket takes of `bytes` now: how much was taken (`WouldBlock` when
+    /// nothing). With TLS, all of it is taken once what was queued before went out.
+    pub fn write_now(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                let link = &mut under(&mut self.outer, &self.stream, None);
+                if !tls.flush_now(link)? {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                tls.send_now(link, bytes)?;
+                Ok(bytes.len())
+            }
+            None => send_now(&self.stream, bytes),
+        }
+    }
+
+    /// Send what TLS still holds, as far as the socket takes it now: whether all went out.
+    pub fn flush_now(&mut self) -> io::Result<bool> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.flush_now(&mut under(&mut self.outer, &self.stream, None)),
+            None => Ok(true),
+        }
+    }
+
+    /// Go on with the TLS handshake with what came, without waiting for more: whether it
+    /// is done (a plain connection has none to do).
+    pub fn handshake_now(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(true);
+        };
+        let deadline = tls.deadline(deadline);
+        tls.advance(
+            &mut under(&mut self.outer, &self.stream, deadline),
+            deadline,
+        )?;
+        Ok(!tls.handshaking())
+    }
+
+    /// Whether the server chose HTTP/2 in the TLS handshake.
+    pub fn speaks_h2(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.speaks_h2())
     }
 
     /// Whether a TLS handshake is under way (not begun or not done).

@@ -13,7 +13,7 @@
 //! Invariants: certificates are verified as ureq's rustls configuration did (the trusted
 //! roots of `trust.rs`, or nothing with `insecure`; the client certificate presented when
 //! given; SNI by the URL's host, IP-address certificates for address hosts); ALPN offers
-//! `http/1.1` only; sessions are resumed (TLS 1.3 tickets, TLS 1.2 session ids) from one
+//! `h2` then `http/1.1` (`http/1.1` only with `--http1.1`, and to proxies); sessions are resumed (TLS 1.3 tickets, TLS 1.2 session ids) from one
 //! cache per client; rustls's errors travel inside I/O errors (`classify.rs` calls them
 //! `tls`); an end of the stream during the handshake is a `tls` failure, after it the end of
 //! the stream (with or without `close_notify`).
@@ -35,11 +35,12 @@ use crate::http::wire::{Wire, wait_ready};
 const SESSIONS: usize = 4096;
 
 /// The client configuration: `roots` trusted (nothing verified when `insecure`), `cert`
-/// presented when a server asks; `Err`: why not.
+/// presented when a server asks, HTTP/2 offered before HTTP/1.1 when `h2`; `Err`: why not.
 pub(crate) fn client_config(
     roots: &RootCerts,
     insecure: bool,
     cert: Option<&ClientCert>,
+    h2: bool,
 ) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -57,7 +58,10 @@ pub(crate) fn client_config(
             .with_client_auth_cert(cert.chain.clone(), cert.key.clone_key())
             .map_err(|e| format!("client certificate: {e}"))?,
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = match h2 {
+        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
     config.resumption = Resumption::in_memory_sessions(SESSIONS);
     Ok(Arc::new(config))
 }
@@ -146,6 +150,32 @@ impl Tls {
     /// Whether the handshake is not done.
     pub fn handshaking(&self) -> bool {
         self.conn.is_handshaking()
+    }
+
+    /// Whether the server chose HTTP/2 (ALPN `h2`).
+    pub fn speaks_h2(&self) -> bool {
+        self.conn.alpn_protocol() == Some(b"h2")
+    }
+
+    /// Queue `bytes` (encrypted at once: the handshake is done) and send what the socket
+    /// takes now: whether everything went out.
+    pub fn send_now(&mut self, under: &mut Under<'_>, bytes: &[u8]) -> io::Result<bool> {
+        self.conn.writer().write_all(bytes)?;
+        self.flush_now(under)
+    }
+
+    /// Send what rustls has to send, as far as the socket takes it now: whether
+    /// everything went out.
+    pub fn flush_now(&mut self, under: &mut Under<'_>) -> io::Result<bool> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(under) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
     }
 
     /// How long the handshake took, once done.
@@ -368,9 +398,13 @@ mod tests {
     }
 
     #[test]
-    fn the_configuration_offers_http_1_1_and_resumes() {
-        let config = client_config(&RootCerts::Bundled, false, None).unwrap();
+    fn the_configuration_offers_h2_then_http_1_1_or_http_1_1_alone() {
+        let config = client_config(&RootCerts::Bundled, false, None, true).unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        let config = client_config(&RootCerts::Bundled, true, None, false).unwrap();
         assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
-        assert!(client_config(&RootCerts::Bundled, true, None).is_ok());
     }
 }

@@ -1,9 +1,8 @@
-//! HTTP/1.1 exchanges of octopus's own, for every request, direct or through a proxy: a
-//! connection found or made (`route/dial.rs`: lookups, connect, the proxy's handshake, on
-//! no thread: `Begun::Underway`), the request written in one buffer and the response head
-//! parsed (`head.rs`), the body framed by `body_reader.rs`, on octopus's connections
-//! (`connect/socket.rs`, with TLS from `connect/tls.rs` for `https`) kept in its pools
-//! (`connect/pool.rs`).
+//! HTTP/1.1 exchanges of octopus's own, for every request, direct or through a proxy, on a
+//! connection found or made (`client/dispatch.rs`, `route/dial.rs`): the request written
+//! in one buffer and the response head parsed (`head.rs`), the body framed by
+//! `body_reader.rs`, on octopus's connections (`connect/socket.rs`, with TLS from
+//! `connect/tls.rs` for `https`) kept in its pools (`connect/pool.rs`).
 //!
 //! Why: on raw throughput ureq's exchange was most of octopus's own CPU per URL; ureq alone
 //! on threads reached about 0.8 of wget2's rate on W3, this path about 1.5 (BENCHMARKS.md,
@@ -29,37 +28,12 @@ use crate::http::connect::socket::{Socket, io_error};
 use crate::http::error::{Error, Timeout};
 use crate::http::h1::body_reader::{Back, BodyReader, Framing};
 use crate::http::h1::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
-use crate::http::route::dial::{Connection, Made, Route, Underway, connection};
-use crate::http::wire::wait_watch;
+use crate::http::route::dial::{Made, Route};
 
 /// A response head read (its body left to its reader), and where the request's time went.
 pub(crate) struct Answered {
     pub response: http::Response<BodyReader>,
     pub timings: Timings,
-}
-
-/// Send `request` to its server and read the response head; the body is left to the
-/// returned response's reader. Everything ends by `deadline`.
-pub(crate) fn exchange<'a, H>(
-    route: &Route<'_>,
-    request: Outgoing<'a, H>,
-    deadline: Instant,
-) -> Result<Answered, Error>
-where
-    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
-{
-    let mut underway = None;
-    loop {
-        match send(route, request.clone(), deadline, underway)? {
-            Begun::Sent(sending) => return sending.response(deadline),
-            Begun::Underway(mut waiting) => {
-                let watch = waiting.watch();
-                let until = waiting.deadline(deadline);
-                wait_watch(watch, until);
-                underway = Some(waiting);
-            }
-        }
-    }
 }
 
 /// A request sent, its response not read yet. It holds no thread: it may wait for its
@@ -78,22 +52,15 @@ pub(crate) struct Sending {
     made: Option<Made>,
 }
 
-/// How far `send` took a request.
-pub(crate) enum Begun {
-    /// Sent: its answer is to be waited for.
-    Sent(Sending),
-    /// Its connection is on its way: `send` it again with this once it can go on.
-    Underway(Underway),
-}
-
-/// Send `request` to its server (on a kept connection, or a new one), by `deadline`;
-/// `underway`: the new connection an earlier call began, to go on with.
+/// Send `request` on `socket` (kept under `key`; `made`: how long making it took, for a
+/// new one) by `deadline`.
 pub(crate) fn send<'a, H>(
     route: &Route<'_>,
+    key: Key,
+    (mut socket, made): (Socket, Option<Made>),
     request: Outgoing<'a, H>,
     deadline: Instant,
-    underway: Option<Underway>,
-) -> Result<Begun, Error>
+) -> Result<Sending, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
@@ -102,29 +69,28 @@ where
     // server answers.
     let closes = (request.headers.clone())
         .any(|(name, value)| name == header::CONNECTION && says_close(value));
-    // Through a proxy, the connection is the proxy's or the tunnel's (and kept apart from
-    // direct ones).
-    let target = authority(request.url);
-    let key = match &route.via {
-        Some(via) => Key::new(route.tls.is_some(), &via.key(&target)),
-        None => Key::new(route.tls.is_some(), &target),
-    };
-    let (mut socket, made) = match connection(route, &key, request.url, deadline, underway)? {
-        Connection::Ready(socket, made) => (socket, made),
-        Connection::Underway(underway) => return Ok(Begun::Underway(underway)),
-    };
     socket
         .send(&bytes, Some(deadline))
         .map_err(|e| io_error(e, Timeout::Global))?;
     route.counts.sent.fetch_add(1, Ordering::Relaxed);
-    Ok(Begun::Sent(Sending {
+    Ok(Sending {
         socket,
         key,
         parked: Arc::clone(route.parked),
         head: *request.method == Method::HEAD,
         closes,
         made,
-    }))
+    })
+}
+
+/// What connections to `url` are kept under: TLS or not, the authority, and through a
+/// proxy the proxy's (or the tunnel's), apart from direct ones.
+pub(crate) fn key(route: &Route<'_>, url: &Url) -> Key {
+    let target = authority(url);
+    match &route.via {
+        Some(via) => Key::new(route.tls.is_some(), &via.key(&target)),
+        None => Key::new(route.tls.is_some(), &target),
+    }
 }
 
 impl Sending {

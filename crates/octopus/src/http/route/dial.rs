@@ -7,7 +7,8 @@
 //! [target looked up: SOCKS4/5 only] → endpoint looked up (`resolver.rs`, `dns/`)
 //!   → TCP connect, Happy Eyeballs (`connect.rs`)
 //!   → the proxy's handshake, if any (`proxy/greeting.rs`: TLS to an https:// proxy, CONNECT, SOCKS)
-//!   → ready: TLS to the origin for `https` begun (`tls.rs`), by the first send
+//!   → TLS to the origin for `https` begun (`tls.rs`): finished here when HTTP/2 is offered
+//!     (the server's choice decides how the request is written), else by the first send
 //! ```
 //!
 //! The endpoint is the target's host, or the proxy's.
@@ -45,6 +46,9 @@ pub(crate) struct Route<'a> {
     pub via: Option<Via>,
     /// The TLS configuration for an `https://` proxy.
     pub proxy_tls: Option<&'a Arc<rustls::ClientConfig>>,
+    /// The TLS handshake with the origin is finished before the connection is ready: ALPN
+    /// offers HTTP/2, and the server's choice decides how requests are written.
+    pub finish_tls: bool,
     /// Where connections made and requests sent are counted.
     pub counts: &'a Counts,
 }
@@ -95,6 +99,9 @@ enum Step {
     Connecting(Dialing),
     /// The proxy's handshake is under way.
     Greeting(Box<Greeting>, Made),
+    /// Connected: the TLS handshake with the origin goes on here when it must be finished
+    /// first (`Route::finish_tls`).
+    Handshaking(Box<Socket>, Made),
 }
 
 /// A connect under way, and what it is bounded by.
@@ -130,6 +137,9 @@ impl Underway {
             }
             Step::Connecting(dialing) => dialing.connecting.watch(),
             Step::Greeting(greeting, _) => greeting.watch(),
+            Step::Handshaking(socket, _) => {
+                Watch::read(socket.fd(), std::mem::replace(&mut socket.watched, true))
+            }
         }
     }
 
@@ -142,6 +152,7 @@ impl Underway {
                 .until()
                 .map_or(deadline, |until| until.min(deadline)),
             Step::Greeting(greeting, _) => greeting.deadline(deadline),
+            Step::Handshaking(socket, _) => socket.deadline(Some(deadline)).unwrap_or(deadline),
         }
     }
 }
@@ -197,13 +208,19 @@ pub(crate) fn connection(
                     proxy: None,
                 };
                 let by = dialing.handshake_by();
-                let Some(via) = &route.via else {
-                    return ready(route, url, socket, made, by);
+                let greeting = match &route.via {
+                    Some(via) => {
+                        let target = underway.target.take();
+                        Greeting::begin(via, route.proxy_tls, socket, url, target, by)?
+                    }
+                    None => Err(socket),
                 };
-                let target = underway.target.take();
-                match Greeting::begin(via, route.proxy_tls, socket, url, target, by)? {
+                match greeting {
                     Ok(greeting) => (Step::Greeting(Box::new(greeting), made), false),
-                    Err(socket) => return ready(route, url, socket, made, by),
+                    Err(socket) => (
+                        Step::Handshaking(ready(route, url, socket, by)?, made),
+                        true,
+                    ),
                 }
             }
             Step::Greeting(mut greeting, mut made) => match greeting.go_on(deadline)? {
@@ -211,9 +228,22 @@ pub(crate) fn connection(
                 true => {
                     let (socket, took, by) = greeting.done();
                     made.proxy = Some(took);
-                    return ready(route, url, socket, made, by);
+                    (
+                        Step::Handshaking(ready(route, url, socket, by)?, made),
+                        true,
+                    )
                 }
             },
+            Step::Handshaking(mut socket, made) => {
+                if !route.finish_tls || socket.handshake_now(Some(deadline))? {
+                    return Ok(Connection::Ready(*socket, Some(made)));
+                }
+                let until = socket.deadline(Some(deadline)).unwrap_or(deadline);
+                if Instant::now() >= until {
+                    return Err(Error::Timeout(socket.timeout_reason(Timeout::Global)));
+                }
+                (Step::Handshaking(socket, made), false)
+            }
         };
         underway.step = step;
         if !go_on {
@@ -275,15 +305,14 @@ fn look_up_endpoint(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<S
     })
 }
 
-/// The connection made: for `https`, TLS to the origin begun (by the first send), within
-/// `by` when the connect timeout bounds it.
+/// The connection made: for `https`, TLS to the origin begun (finished by the next step, or
+/// by the first send), within `by` when the connect timeout bounds it.
 fn ready(
     route: &Route<'_>,
     url: &Url,
     mut socket: Socket,
-    made: Made,
     by: Option<Instant>,
-) -> Result<Connection, Error> {
+) -> Result<Box<Socket>, Error> {
     // Through a proxy the origin's address is not known: the connection says none, made
     // or kept (nothing is archived as the origin's).
     if route.via.is_some() {
@@ -295,7 +324,7 @@ fn ready(
         let name = server_name(url).map_err(Error::Io)?;
         socket.start_tls(Tls::new(config, name, by).map_err(Error::Io)?);
     }
-    Ok(Connection::Ready(socket, Some(made)))
+    Ok(Box::new(socket))
 }
 
 /// Begin connecting to `addrs`, within the connect timeout or what is left of `deadline`.

@@ -1,0 +1,139 @@
+//! The HTTP/2 connections of each origin, shared (not checked out like `connect/pool.rs`'s
+//! idle HTTP/1.1 ones), and the connections being made to it: a request goes to a
+//! connection with room for another stream; while a connection to its origin is being made
+//! and the server's protocol is not known, it waits for that one (curl's "pipewait"), so
+//! that a burst to one origin opens one connection, not one per request; only when every
+//! connection is full (and none is on its way with room for it) is another made.
+//!
+//! Invariants: a connection being made is counted until it is made (`Opening::made`),
+//! found to be HTTP/1.1 (`Opening::h1`), or fails (the `Opening` dropped), and each of these
+//! rings every request waiting for it; at most `FIRST_STREAMS` requests wait for each
+//! connection being made; an origin whose server chose HTTP/1.1 is not waited for again.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::http::bell::Bell;
+use crate::http::connect::pool::Key;
+use crate::http::h2::conn::{FIRST_STREAMS, Shared, Slot};
+
+/// Origins remembered before those with nothing on them are forgotten.
+const ORIGINS: usize = 65_536;
+
+/// The HTTP/2 connections of a client, by origin.
+#[derive(Debug, Default)]
+pub(crate) struct Multiplexed {
+    origins: Mutex<HashMap<Key, Origin>>,
+}
+
+#[derive(Debug, Default)]
+struct Origin {
+    conns: Vec<Arc<Shared>>,
+    /// Connections being made.
+    opening: usize,
+    /// The bells of requests waiting for them.
+    waiters: Vec<Arc<Bell>>,
+    /// The server chose HTTP/1.1.
+    h1: bool,
+}
+
+impl Origin {
+    fn is_idle(&self) -> bool {
+        self.conns.is_empty() && self.opening == 0 && self.waiters.is_empty()
+    }
+}
+
+/// What a request to an origin does.
+#[derive(Debug)]
+pub(crate) enum Claim {
+    /// Go on a connection that has room.
+    Stream(Slot),
+    /// Wait for this bell: a connection being made may take it.
+    Wait(Arc<Bell>),
+    /// Make a connection (or take an idle HTTP/1.1 one); when the server's protocol is not
+    /// known, others wait for it (`Opening`).
+    Dial(Option<Opening>),
+}
+
+/// A connection being made to an origin whose protocol is not known yet.
+#[derive(Debug)]
+pub(crate) struct Opening {
+    pool: Arc<Multiplexed>,
+    key: Key,
+    settled: bool,
+}
+
+impl Multiplexed {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Origin>> {
+        self.origins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What a request to `key`'s origin does now.
+    pub fn claim(self: &Arc<Self>, key: &Key) -> io::Result<Claim> {
+        let mut origins = self.lock();
+        if origins.len() >= ORIGINS && !origins.contains_key(key) {
+            origins.retain(|_, origin| !origin.is_idle());
+        }
+        let origin = origins.entry(key.clone()).or_default();
+        origin.conns.retain(|conn| conn.usable());
+        if let Some(slot) = origin.conns.iter().find_map(Shared::reserve) {
+            return Ok(Claim::Stream(slot));
+        }
+        if origin.h1 {
+            return Ok(Claim::Dial(None));
+        }
+        if origin.waiters.len() < origin.opening * FIRST_STREAMS {
+            let bell = Bell::new()?;
+            origin.waiters.push(Arc::clone(&bell));
+            return Ok(Claim::Wait(bell));
+        }
+        origin.opening += 1;
+        Ok(Claim::Dial(Some(Opening {
+            pool: Arc::clone(self),
+            key: key.clone(),
+            settled: false,
+        })))
+    }
+
+    /// Keep `conn`, made to `key`'s origin, for the requests that come.
+    pub fn add(&self, key: &Key, conn: &Arc<Shared>) {
+        let mut origins = self.lock();
+        let origin = origins.entry(key.clone()).or_default();
+        origin.h1 = false;
+        origin.conns.push(Arc::clone(conn));
+    }
+}
+
+impl Opening {
+    /// The connection was made and speaks HTTP/2: kept for the requests that come.
+    pub fn made(mut self, conn: &Arc<Shared>) {
+        self.settle(Some(conn), false);
+    }
+
+    /// The server chose HTTP/1.1: requests to it make their own connections.
+    pub fn h1(mut self) {
+        self.settle(None, true);
+    }
+
+    fn settle(&mut self, conn: Option<&Arc<Shared>>, h1: bool) {
+        if std::mem::replace(&mut self.settled, true) {
+            return;
+        }
+        let mut origins = self.pool.lock();
+        let origin = origins.entry(self.key.clone()).or_default();
+        origin.opening = origin.opening.saturating_sub(1);
+        origin.conns.extend(conn.cloned());
+        origin.h1 |= h1;
+        for bell in origin.waiters.drain(..) {
+            bell.ring();
+        }
+    }
+}
+
+impl Drop for Opening {
+    /// Not made: the requests waiting for it go on (and make their own).
+    fn drop(&mut self) {
+        self.settle(None, false);
+    }
+}
