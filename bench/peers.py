@@ -20,6 +20,7 @@ import time
 from crawl import crawl
 from from_python import from_python
 from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
+from multiplexed import multiplexed, nginx_h2_servers
 from names import names
 from proxies import proxies
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
@@ -54,6 +55,7 @@ http {{
     location /to/ {{ rewrite ^/to/(.*)$ /delay/$1 redirect; }}
     location /w4/ {{ access_log {workdir}/access.log; echo_sleep 0.1; echo "ok"; }}
     location /files/ {{ root {workdir}/www; }}
+    location = /nginx-status {{ stub_status; }}
     location / {{ return 200 "ok\\n"; }}
   }}
 {tls_server}
@@ -79,7 +81,7 @@ class Nginx:
         self.ca, cert, key = make_pki(self.dir, dns_names)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(nginx_conf(self.dir, nginx_server(cert, key)))
+            f.write(nginx_conf(self.dir, nginx_server(cert, key) + nginx_h2_servers(cert, key)))
         subprocess.run([*wrap, "nginx", "-c", conf, "-p", self.dir, "-e", os.path.join(self.dir, "error.log")],
                        check=True)
         time.sleep(0.5)
@@ -100,6 +102,11 @@ class Nginx:
             pass
         time.sleep(0.5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def seen_connections(row):
+    """The connections the server saw for a row, when counted (multiplexed.py)."""
+    return f"{row['connections']} connections" if "connections" in row else ""
 
 
 def peer_commands(tool, urls_file, curl_cfg, c, args):
@@ -224,7 +231,8 @@ def main():
     ap.add_argument("workloads", nargs="*",
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
-                             "W3py", "W18", "W19", "W20", "W21", "W22", "W23"])
+                             "W3py", "W18", "W19", "W20", "W21", "W22", "W23", "W24", "W25",
+                             "W14h2"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -296,6 +304,8 @@ def main():
             rows += secure(args, work, nginx.ca, w)
         if w & {"W16", "W17"}:
             rows += names(args, work, w, Nginx)
+        if w & {"W24", "W25", "W14h2"}:
+            rows += multiplexed(args, work, base, nginx.ca, w)
         if w & {"W21", "W22", "W23"}:
             rows += proxies(args, work, base, nginx.ca, w)
         if {"W18", "W19", "W20"} & set(w):
@@ -316,7 +326,7 @@ def main():
         table.append(f"| {r['workload']} | {r['tool']} | {r['urls']} | {r['concurrency']} | "
                      f"{r['wall_s']:.2f} | {r['urls_per_s']:.0f} | {fmt(r.get('vs_octopus'), '.2f')} | "
                      f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} | "
-                     f"{r.get('server_requests', '')} |")
+                     f"{r.get('server_requests', '')}{seen_connections(r)} |")
     scaled = [r for r in rows if "cpu_us_per_url" in r]
     if scaled:
         table += ["", "| W9 tool | c | URLs | median wall s | CPU s | CPU µs/URL | peak RSS MB | "

@@ -56,6 +56,17 @@ impl Bell {
         let _ = unsafe { libc::write(self.fd(), one.as_ptr().cast(), one.len()) };
     }
 
+    /// Whether it was rung since it was last quieted.
+    pub fn is_rung(&self) -> bool {
+        let mut fds = [libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one live pollfd; a timeout of 0 never waits.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) == 1 }
+    }
+
     /// Take the rings so far: the descriptor is not readable until the next.
     pub fn quiet(&self) {
         let mut count = [0u8; 8];

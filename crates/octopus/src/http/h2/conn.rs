@@ -3,14 +3,17 @@
 //! has to send written) by whichever thread needs it to go on, never by a thread of its
 //! own.
 //!
-//! How its streams wait on no thread: the connection's descriptor is in the engine's
-//! waiting set once, watched by one of the streams waiting for their answer, the driver;
-//! every other waiting stream watches its own bell (`bell.rs`), which the `h2` crate rings
-//! (the stream's waker) when what it waits for came in. When the descriptor is readable,
-//! the driver is given back, drives the connection, and every stream whose answer came is
-//! rung; a driver that leaves (answered, or out of time) passes the descriptor on by
-//! ringing a waiting stream, which then watches it. A thread reading a body drives the
-//! connection too, and waits on the descriptor and its bell at once.
+//! How its streams wait on no thread: the connection is in the engine's waiting set once,
+//! watched by one of the streams waiting for their answer, the driver; every other waiting
+//! stream watches its own bell (`bell.rs`), which the `h2` crate rings (the stream's waker)
+//! when what it waits for came in. What the driver watches is the connection's own epoll
+//! descriptor, readable when the socket is (or writable, when a write waits for room) or
+//! when the driver's own answer was taken in by another thread (its waker then rings the
+//! connection's kick too): one descriptor for the engine, and no wake-up lost. When it is
+//! readable, the driver is given back, drives the connection, and every stream whose
+//! answer came is rung; a driver that leaves (answered, or out of time) passes the role on
+//! by ringing a waiting stream, which then watches the connection. A thread reading a body
+//! drives the connection too, and waits on the socket and its bell at once.
 //!
 //! Invariants: the lock is never held during a wait; at most one stream watches the
 //! descriptor; while a stream waits for its answer, either it watches the descriptor or
@@ -19,12 +22,13 @@
 //! crate.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -49,7 +53,11 @@ pub(crate) const FIRST_STREAMS: usize = 100;
 #[derive(Debug)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// The socket's descriptor.
     fd: RawFd,
+    /// The connection's own epoll set (the socket and `kick`), what the driver watches.
+    poller: OwnedFd,
+    kick: Arc<Kick>,
     /// A write is waiting for room in the socket.
     blocked: Arc<AtomicBool>,
     /// The address connected to, when known (for the archive).
@@ -68,8 +76,10 @@ struct Inner {
     driver: Option<u64>,
     /// The bells of the other streams waiting for their answer.
     waiting: Vec<(u64, Arc<Bell>)>,
-    /// The descriptor is in the engine's epoll set.
+    /// The connection's epoll descriptor is in the engine's epoll set.
     watched: bool,
+    /// The socket is watched for room to write too, in the connection's epoll set.
+    watching_out: bool,
     /// Streams begun and not ended.
     open: usize,
     /// The next stream's number (ours, not the protocol's).
@@ -81,8 +91,12 @@ impl Shared {
     /// until `deadline`; nothing is read yet).
     pub fn handshake(socket: Socket, deadline: Instant) -> Result<Arc<Shared>, Error> {
         let fd = socket.fd();
-        let watched = socket.watched;
         let peer = socket.peer;
+        let kick = Arc::new(Kick {
+            driver: AtomicU64::new(0),
+            bell: Bell::new().map_err(Error::Io)?,
+        });
+        let poller = poller(fd, kick.bell.fd()).map_err(Error::Io)?;
         let blocked = Arc::new(AtomicBool::new(false));
         let io = Io {
             socket,
@@ -112,11 +126,14 @@ impl Shared {
                 ended: None,
                 driver: None,
                 waiting: Vec::new(),
-                watched,
+                watched: false,
+                watching_out: false,
                 open: 0,
                 next: 0,
             }),
             fd,
+            poller,
+            kick,
             blocked,
             peer,
         }))
@@ -144,11 +161,20 @@ impl Shared {
         if inner.ended.is_some() || inner.open >= most {
             return None;
         }
+        let bell = Bell::new().ok()?;
         inner.open += 1;
         inner.next += 1;
+        let token = inner.next;
+        let waker = Waker::from(Arc::new(StreamWake {
+            bell: Arc::clone(&bell),
+            token,
+            kick: Arc::clone(&self.kick),
+        }));
         Some(Slot {
             conn: Arc::clone(self),
-            token: inner.next,
+            token,
+            bell,
+            waker,
         })
     }
 
@@ -184,40 +210,58 @@ impl Shared {
         }
     }
 
-    /// What the stream `token` waits for: the descriptor, if no other stream watches it,
-    /// else its own `bell`.
-    pub fn watch_for(&self, token: u64, bell: &Arc<Bell>) -> Watch {
+    /// What the stream of `slot` waits for: the connection (its epoll descriptor), if no
+    /// other stream watches it, else its own bell.
+    pub fn watch_for(&self, slot: &Slot) -> Watch {
         let mut inner = self.lock();
-        if inner.driver.is_none_or(|driver| driver == token) {
-            inner.driver = Some(token);
+        if inner.driver.is_none_or(|driver| driver == slot.token) {
+            inner.driver = Some(slot.token);
+            self.kick.driver.store(slot.token, Ordering::SeqCst);
+            // Rung before it watched the connection (its answer taken in between): the
+            // connection's kick says so now. (Rung after the store above, its waker rings
+            // the kick itself.)
+            if slot.bell.is_rung() {
+                self.kick.bell.ring();
+            }
+            let out = self.blocked.load(Ordering::Relaxed);
+            if out != inner.watching_out {
+                let events = match out {
+                    true => libc::EPOLLIN | libc::EPOLLOUT,
+                    false => libc::EPOLLIN,
+                };
+                if control(&self.poller, libc::EPOLL_CTL_MOD, self.fd, events).is_ok() {
+                    inner.watching_out = out;
+                }
+            }
             let watched = std::mem::replace(&mut inner.watched, true);
-            return Watch {
-                fd: self.fd,
-                watched,
-                writable: self.blocked.load(Ordering::Relaxed),
-            };
+            return Watch::read(self.poller.as_raw_fd(), watched);
         }
-        if !inner.waiting.iter().any(|(waiting, _)| *waiting == token) {
-            inner.waiting.push((token, Arc::clone(bell)));
+        if !inner
+            .waiting
+            .iter()
+            .any(|(waiting, _)| *waiting == slot.token)
+        {
+            inner.waiting.push((slot.token, Arc::clone(&slot.bell)));
         }
-        bell.watch()
+        slot.bell.watch()
     }
 
-    /// Drive the connection, then poll what stream `token` waits for (`poll`, with `bell`
-    /// as its waker). The stream watches nothing from here on; once what it waited for
-    /// came, the descriptor passes to another stream if no other watches it.
+    /// Drive the connection, then poll what the stream of `slot` waits for (`poll`, with
+    /// the stream's waker). The stream watches nothing from here on; once what it waited
+    /// for came, the connection passes to another stream if no other watches it.
     pub fn poll_stream<T>(
         &self,
-        token: u64,
-        bell: &Arc<Bell>,
+        slot: &Slot,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        bell.quiet();
+        slot.bell.quiet();
         let mut inner = self.lock();
-        inner.stop_waiting(token);
+        if inner.driver == Some(slot.token) {
+            self.kick.bell.quiet();
+        }
+        inner.stop_waiting(slot.token, &self.kick);
         inner.drive();
-        let waker = Waker::from(Arc::clone(bell));
-        let polled = poll(&mut Context::from_waker(&waker));
+        let polled = poll(&mut Context::from_waker(&slot.waker));
         if polled.is_ready() {
             inner.hand_off();
         }
@@ -247,10 +291,11 @@ impl Inner {
         self.ended.get_or_insert(why);
     }
 
-    /// The stream `token` neither watches the descriptor nor waits for its bell.
-    fn stop_waiting(&mut self, token: u64) {
+    /// The stream `token` neither watches the connection nor waits for its bell.
+    fn stop_waiting(&mut self, token: u64, kick: &Kick) {
         if self.driver == Some(token) {
             self.driver = None;
+            kick.driver.store(0, Ordering::Relaxed);
         }
         self.waiting.retain(|(waiting, _)| *waiting != token);
     }
@@ -265,20 +310,84 @@ impl Inner {
     }
 }
 
-/// A stream's place on a connection: given up when dropped.
+/// A stream's place on a connection, its bell and its waker: given up when dropped.
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub conn: Arc<Shared>,
-    /// The stream's number among the connection's (ours).
+    /// The stream's number among the connection's (ours; from 1).
     pub token: u64,
+    /// Rung when what the stream waits for came in.
+    pub bell: Arc<Bell>,
+    waker: Waker,
 }
 
 impl Drop for Slot {
+    /// The stream's place is given back, and the connection driven: what the stream's end
+    /// calls for (a reset of an unfinished stream, a stream the `h2` crate held back for
+    /// want of room) goes out now, not when something next comes in.
     fn drop(&mut self) {
         let mut inner = self.conn.lock();
+        inner.drive();
         inner.open = inner.open.saturating_sub(1);
-        inner.stop_waiting(self.token);
+        inner.stop_waiting(self.token, &self.conn.kick);
         inner.hand_off();
+    }
+}
+
+/// Which stream watches the connection, and the bell in the connection's epoll set that
+/// wakes it.
+#[derive(Debug)]
+struct Kick {
+    /// The driver's token (0: none).
+    driver: AtomicU64,
+    bell: Arc<Bell>,
+}
+
+/// A stream's waker: rings its bell, and the connection's kick when the stream is the
+/// driver (it watches the connection, not its bell).
+struct StreamWake {
+    bell: Arc<Bell>,
+    token: u64,
+    kick: Arc<Kick>,
+}
+
+impl Wake for StreamWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.bell.ring();
+        if self.kick.driver.load(Ordering::SeqCst) == self.token {
+            self.kick.bell.ring();
+        }
+    }
+}
+
+/// The connection's own epoll set: the socket `fd` and the kick's bell, each readable.
+fn poller(fd: RawFd, kick: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: a plain system call; the descriptor is owned from here on.
+    let poller = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if poller < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `poller` was just made and is owned by nothing else.
+    let poller = unsafe { OwnedFd::from_raw_fd(poller) };
+    control(&poller, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN)?;
+    control(&poller, libc::EPOLL_CTL_ADD, kick, libc::EPOLLIN)?;
+    Ok(poller)
+}
+
+/// Add or change `fd` in `poller`, level-triggered, for `events`.
+fn control(poller: &OwnedFd, op: libc::c_int, fd: RawFd, events: libc::c_int) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: events as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: `event` is valid for the call; both descriptors are open.
+    match unsafe { libc::epoll_ctl(poller.as_raw_fd(), op, fd, &mut event) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 

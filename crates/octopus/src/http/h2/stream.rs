@@ -9,7 +9,6 @@
 use std::future::Future;
 use std::io::{self, Read};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
@@ -18,7 +17,6 @@ use h2::RecvStream;
 use h2::client::ResponseFuture;
 use http::{HeaderName, HeaderValue, Method, header};
 
-use crate::http::bell::Bell;
 use crate::http::error::{Error, Timeout};
 use crate::http::h1::head::{Outgoing, basic_credentials};
 use crate::http::h2::conn::{Slot, wait_for_either};
@@ -39,14 +37,14 @@ const CONNECTION_SPECIFIC: [&str; 5] = [
 /// A stream's request sent, its answer not read yet. It holds no thread.
 #[derive(Debug)]
 pub(crate) struct Sending {
-    slot: Slot,
-    bell: Arc<Bell>,
     response: ResponseFuture,
     /// The answer, once it came.
     answer: Option<Result<http::Response<RecvStream>, Error>>,
     sent_at: Instant,
     /// Where the time went (the connection's steps, for the stream that made it).
     timings: Timings,
+    /// Dropped last: the stream's end is sent once the rest is dropped (`Slot`'s drop).
+    slot: Slot,
 }
 
 /// A response head read on a stream, its body left to its reader, and where its time went.
@@ -68,14 +66,17 @@ where
     let (head, body) = head(&request)?;
     let sent_at = Instant::now();
     let response = slot.conn.begin(head, body)?;
-    Ok(Sending {
-        bell: Bell::new().map_err(Error::Io)?,
+    let mut sending = Sending {
         slot,
         response,
         answer: None,
         sent_at,
         timings,
-    })
+    };
+    // Polled once now, so that its waker is known before it waits: another thread may take
+    // its answer in first.
+    sending.ready();
+    Ok(sending)
 }
 
 /// The request as the `h2` crate sends it, and its body.
@@ -127,7 +128,12 @@ where
 impl Sending {
     /// What to wait for: the connection's descriptor, or this stream's bell (`conn.rs`).
     pub fn watch(&mut self) -> Watch {
-        self.slot.conn.watch_for(self.slot.token, &self.bell)
+        if self.answer.is_some() {
+            // Already answered: given back at once.
+            self.slot.bell.ring();
+            return self.slot.bell.watch();
+        }
+        self.slot.conn.watch_for(&self.slot)
     }
 
     /// Whether the answer is there (or the stream failed): the connection is driven first.
@@ -136,9 +142,7 @@ impl Sending {
             return true;
         }
         let response = &mut self.response;
-        let polled = (self.slot.conn).poll_stream(self.slot.token, &self.bell, |cx| {
-            Pin::new(response).poll(cx)
-        });
+        let polled = (self.slot.conn).poll_stream(&self.slot, |cx| Pin::new(response).poll(cx));
         if let Poll::Ready(answer) = polled {
             self.timings.ttfb = Some(self.sent_at.elapsed());
             self.answer = Some(answer.map_err(|e| error(&e)));
@@ -153,7 +157,7 @@ impl Sending {
             if Instant::now() >= deadline {
                 return Err(Error::Timeout(Timeout::Global));
             }
-            wait_for_either(self.slot.conn.fd(), &self.bell, deadline)?;
+            wait_for_either(self.slot.conn.fd(), &self.slot.bell, deadline)?;
         }
         let Some(answer) = self.answer.take() else {
             return Err(Error::protocol("no answer"));
@@ -161,7 +165,6 @@ impl Sending {
         let (parts, recv) = answer?.into_parts();
         let body = StreamBody {
             slot: self.slot,
-            bell: self.bell,
             recv,
             chunk: Bytes::new(),
             deadline,
@@ -177,13 +180,13 @@ impl Sending {
 /// Reads one stream's body.
 #[derive(Debug)]
 pub(crate) struct StreamBody {
-    slot: Slot,
-    bell: Arc<Bell>,
     recv: RecvStream,
     /// What was taken from the stream and not read yet.
     chunk: Bytes,
     deadline: Instant,
     ended: bool,
+    /// Dropped last (see `Sending`).
+    slot: Slot,
 }
 
 impl Read for StreamBody {
@@ -200,13 +203,8 @@ impl Read for StreamBody {
             if self.ended || buf.is_empty() {
                 return Ok(0);
             }
-            let StreamBody {
-                slot, bell, recv, ..
-            } = self;
-            match slot
-                .conn
-                .poll_stream(slot.token, bell, |cx| recv.poll_data(cx))
-            {
+            let StreamBody { slot, recv, .. } = self;
+            match slot.conn.poll_stream(slot, |cx| recv.poll_data(cx)) {
                 Poll::Ready(Some(Ok(data))) => {
                     // The window reopens as the body is read; the update goes out now.
                     let _ = recv.flow_control().release_capacity(data.len());
@@ -219,7 +217,8 @@ impl Read for StreamBody {
                     if Instant::now() >= self.deadline {
                         return Err(Error::Timeout(Timeout::Global).into_io());
                     }
-                    wait_for_either(slot.conn.fd(), bell, self.deadline).map_err(Error::into_io)?;
+                    wait_for_either(slot.conn.fd(), &slot.bell, self.deadline)
+                        .map_err(Error::into_io)?;
                 }
             }
         }
