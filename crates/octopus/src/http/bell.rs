@@ -5,8 +5,11 @@
 //! origin (rung when that connection is made, or is not).
 //!
 //! Invariants: ringing never blocks and never fails in a way anyone must see (a full
-//! counter is still readable); `quiet` takes every ring so far; the descriptor lives as
-//! long as the bell, and closing it takes it out of any epoll set.
+//! counter is still readable); `quiet` takes every ring so far; a bell rung twice before
+//! it is quieted writes once, and one not rung is quieted without a system call (a ring
+//! racing a quiet may leave the descriptor readable: a spurious wake-up, never a lost
+//! one); the descriptor lives as long as the bell, and closing it takes it out of any
+//! epoll set.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -22,6 +25,8 @@ pub(crate) struct Bell {
     fd: OwnedFd,
     /// The descriptor is in the engine's epoll set (re-armed there, not added).
     watched: AtomicBool,
+    /// Rung since last quieted.
+    rung: AtomicBool,
 }
 
 impl Bell {
@@ -36,6 +41,7 @@ impl Bell {
             // SAFETY: `fd` was just made and is owned by nothing else.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             watched: AtomicBool::new(false),
+            rung: AtomicBool::new(false),
         }))
     }
 
@@ -51,6 +57,9 @@ impl Bell {
 
     /// Ring: the descriptor becomes readable.
     pub fn ring(&self) {
+        if self.rung.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let one = 1u64.to_ne_bytes();
         // SAFETY: writes 8 bytes from a live buffer to a descriptor this bell owns.
         let _ = unsafe { libc::write(self.fd(), one.as_ptr().cast(), one.len()) };
@@ -58,17 +67,14 @@ impl Bell {
 
     /// Whether it was rung since it was last quieted.
     pub fn is_rung(&self) -> bool {
-        let mut fds = [libc::pollfd {
-            fd: self.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        // SAFETY: one live pollfd; a timeout of 0 never waits.
-        unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) == 1 }
+        self.rung.load(Ordering::SeqCst)
     }
 
     /// Take the rings so far: the descriptor is not readable until the next.
     pub fn quiet(&self) {
+        if !self.rung.swap(false, Ordering::SeqCst) {
+            return;
+        }
         let mut count = [0u8; 8];
         // SAFETY: reads 8 bytes into a live buffer; the descriptor never blocks.
         let _ = unsafe { libc::read(self.fd(), count.as_mut_ptr().cast(), count.len()) };

@@ -142,7 +142,8 @@ impl Sending {
             return true;
         }
         let response = &mut self.response;
-        let polled = (self.slot.conn).poll_stream(&self.slot, |cx| Pin::new(response).poll(cx));
+        let polled =
+            (self.slot.conn).poll_stream(&self.slot, |cx| Pin::new(&mut *response).poll(cx));
         if let Poll::Ready(answer) = polled {
             self.timings.ttfb = Some(self.sent_at.elapsed());
             self.answer = Some(answer.map_err(|e| error(&e)));
