@@ -225,7 +225,7 @@ def main():
                          "the table (e.g. 'wget2,curl --parallel'); default: all")
     ap.add_argument("--octopus-before", dest="before", default=None,
                     help="another octopus binary (e.g. built from the previous commit) to run "
-                         "beside octopus in W1, W2, W3, W6, W9, W13-W17, W21 and W22, for "
+                         "beside octopus in W1, W2, W3, W6, W9, W13-W17, W21, W22, W24, W25 and W14h2, for "
                          "before/after "
                          "numbers")
     ap.add_argument("workloads", nargs="*",
