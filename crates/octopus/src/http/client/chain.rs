@@ -16,90 +16,20 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::failure::{ErrorKind, Failure};
-use crate::fetched::Fetched;
+use crate::failure::Failure;
 use crate::http::client::classify::{cannot_reach, classify, is_stale};
 use crate::http::client::dispatch::{Answered, Begun, Toward, send};
+use crate::http::client::follow::Followed;
+use crate::http::client::hops::{Chain, MAX_RESENT, merged};
 use crate::http::client::pending::{OnTheWire, Pending, Stage, Started};
-use crate::http::client::receive::Sent;
-use crate::http::client::redirect::{
-    Hop, is_redirect, location_text, next_hop, same_origin, strip_body_headers, strip_credentials,
-};
+use crate::http::client::redirect::Hop;
 use crate::http::client::{Client, sendable};
 use crate::http::connect::pool::{going_out_on, noting_connections, peer};
 use crate::http::error::Error;
 use crate::http::h1::head::Outgoing;
-use crate::http::route::proxy::{Chosen, wants_credentials};
 use crate::input::Shape;
-
-/// A fetch's redirect chain so far.
-#[derive(Debug)]
-pub(crate) struct Chain {
-    /// The request being made.
-    hop: Hop,
-    started: Instant,
-    /// When the whole fetch must end.
-    pub(crate) deadline: Instant,
-    /// The URL asked for, once a redirect has moved `hop` on.
-    requested: Option<Url>,
-    /// The headers sent, when not the settings': the request's own among them, or once a
-    /// redirect to another origin has stripped credentials.
-    headers: Option<Vec<(HeaderName, HeaderValue)>>,
-    /// The body sent while the hop keeps it.
-    body: Option<Arc<[u8]>>,
-    redirects: u32,
-    /// Redirects followed at most.
-    max_redirects: u32,
-    /// A failure to archive a hop of the chain, told with its result.
-    archived: Option<Failure>,
-    /// The proxy the current hop goes through, if any.
-    pub(crate) proxy: Option<Chosen>,
-    /// Times the hop moved to another proxy of the pool.
-    pub(crate) switches: usize,
-    /// Times a hop was sent again because the server did not take it (HTTP/2: refused,
-    /// or above a GOAWAY's last stream); not retries.
-    resent: u32,
-}
-
-/// A hop the server did not take is sent again this many times at most.
-const MAX_RESENT: u32 = 10;
-
-impl Chain {
-    /// The proxy the hop goes through, as shown (no credentials).
-    pub(crate) fn proxy_shown(&self) -> Option<String> {
-        self.proxy.as_ref().map(|chosen| chosen.proxy.to_string())
-    }
-
-    /// The headers this hop sends, given the settings'.
-    fn headers<'a>(
-        &'a self,
-        settings: &'a [(HeaderName, HeaderValue)],
-    ) -> &'a [(HeaderName, HeaderValue)] {
-        self.headers.as_deref().unwrap_or(settings)
-    }
-
-    /// The body this hop sends.
-    fn body(&self) -> Option<&[u8]> {
-        self.body.as_deref().filter(|_| self.hop.keep_body)
-    }
-}
-
-/// The settings' headers with the request's own in place of those of the same names.
-fn merged(
-    settings: &[(HeaderName, HeaderValue)],
-    own: &[(HeaderName, HeaderValue)],
-) -> Vec<(HeaderName, HeaderValue)> {
-    let mut headers: Vec<_> = settings
-        .iter()
-        .filter(|(name, _)| !own.iter().any(|(given, _)| given == name))
-        .cloned()
-        .collect();
-    headers.extend(own.iter().cloned());
-    headers
-}
 
 /// What became of a hop sent.
 enum Answer {
@@ -111,13 +41,6 @@ enum Answer {
     Failed(Chain, Failure, bool),
     /// Not taken by the server (HTTP/2): to be sent again.
     Again(Chain),
-}
-
-/// What an answer leads to.
-enum Followed {
-    Done(Result<Fetched, Failure>),
-    /// A redirect: the next hop to send.
-    Next(Chain),
 }
 
 impl Client {
@@ -336,74 +259,5 @@ impl Client {
         let body = chain.body();
         let proxy = chain.proxy.as_ref().map(|chosen| &chosen.proxy);
         self.send(&chain.hop, headers, body, later_hop, chain.deadline, proxy)
-    }
-
-    /// What the answer to `chain`'s hop (sent at `at`) leads to: the final response, read to
-    /// the end, or the next hop of a redirect.
-    fn follow(&self, mut chain: Chain, at: SystemTime, answered: Answered) -> Followed {
-        let Answered { response, timings } = answered;
-        let archived = chain.archived.take();
-        let sent = Sent {
-            hop: &chain.hop,
-            headers: chain.headers(&self.cfg.headers),
-            body: chain.body(),
-            later_hop: chain.redirects > 0,
-            at,
-            timings,
-        };
-        let status = response.status().as_u16();
-        // The proxy, not the target, answered: it wants credentials (never retried).
-        if status == 407
-            && let Some(proxy) = chain.proxy_shown()
-        {
-            return Followed::Done(Err(wants_credentials(&proxy)));
-        }
-        // An empty `Location` leads nowhere: the 3xx is the result, as with curl.
-        let location = is_redirect(status)
-            .then(|| response.headers().get(http::header::LOCATION))
-            .flatten()
-            .map(|value| location_text(value.as_bytes()))
-            .filter(|location| !location.is_empty());
-        let Some(location) = location.filter(|_| chain.max_redirects > 0) else {
-            let url = chain.requested.as_ref().unwrap_or(&chain.hop.url);
-            let read = self.read(response, &sent, chain.redirects, url, archived);
-            return Followed::Done(read.map(|mut fetched| {
-                fetched.took = chain.started.elapsed();
-                fetched
-            }));
-        };
-        if chain.redirects == chain.max_redirects {
-            let msg = format!(
-                "more than {} redirects (max-redirects)",
-                chain.max_redirects
-            );
-            return Followed::Done(Err(Failure::new(ErrorKind::TooManyRedirects, msg)));
-        }
-        let next = match next_hop(&chain.hop.url, &chain.hop.method, status, &location) {
-            Ok(next) => next,
-            Err(failure) => return Followed::Done(Err(failure)),
-        };
-        let failed = self.pass_redirect(response, &sent);
-        chain.archived = archived.or(failed);
-        let crosses = !same_origin(&chain.hop.url, &next.url);
-        if crosses || !next.keep_body {
-            let headers = chain
-                .headers
-                .get_or_insert_with(|| self.cfg.headers.clone());
-            if crosses {
-                strip_credentials(headers);
-            }
-            if !next.keep_body {
-                strip_body_headers(headers);
-            }
-        }
-        let next = Hop {
-            keep_body: chain.hop.keep_body && next.keep_body,
-            ..next
-        };
-        let left = std::mem::replace(&mut chain.hop, next);
-        chain.requested.get_or_insert(left.url);
-        chain.redirects += 1;
-        Followed::Next(chain)
     }
 }

@@ -24,7 +24,7 @@ use crate::http::h1::head::Outgoing;
 use crate::http::h2::conn::{Shared, Slot};
 use crate::http::h2::pool::{Claim, Multiplexed, Opening};
 use crate::http::h2::stream::{self as h2, StreamBody};
-use crate::http::route::dial::{Connection, Route, Underway, connection};
+use crate::http::route::dial::{Connection, Made, Route, Underway, connection};
 use crate::http::wire::{Watch, wait_watch};
 use crate::timings::Timings;
 
@@ -158,13 +158,7 @@ where
         let sending = h1::send(route, key, (socket, made), request, deadline)?;
         return Ok(Begun::Sent(Sending::H1(sending)));
     };
-    let mut timings = Timings::default();
-    if let Some(made) = made {
-        timings.dns = made.dns;
-        timings.connect = Some(made.connect);
-        timings.proxy = made.proxy;
-        timings.tls = socket.handshake_time();
-    }
+    let timings = Made::timings(made, &socket);
     let shared = Shared::handshake(socket, deadline)?;
     match opening {
         Some(opening) => opening.made(&shared),

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::failure::Failure;
 use crate::fetched::Fetched;
-use crate::http::client::chain::Chain;
+use crate::http::client::hops::Chain;
 use std::sync::Arc;
 
 use crate::http::bell::Bell;

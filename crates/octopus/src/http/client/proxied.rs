@@ -16,7 +16,7 @@ use url::Url;
 use crate::failure::{ErrorKind, Failure};
 use crate::fetched::Fetched;
 use crate::http::client::Client;
-use crate::http::client::chain::Chain;
+use crate::http::client::hops::Chain;
 use crate::http::route::proxy::{Chosen, ProxyUse};
 
 impl Client {

@@ -1,5 +1,5 @@
-//! TLS on octopus's own exchange (`https` sent to the server directly): the rustls client
-//! configuration made from the settings, and one connection's TLS state driven on a
+//! TLS on octopus's own exchange (`https` sent to the server directly): one connection's
+//! TLS state (its configuration is `trust.rs`'s) driven on a
 //! non-blocking socket, so that its handshake and its wait for the answer can happen in the
 //! engine's waiting set like a plain connection's.
 //!
@@ -23,61 +23,11 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::{ClientConfig, ClientConnection};
 use url::{Host, Url};
 
-use crate::http::connect::trust::{ClientCert, RootCerts, Unverified};
 use crate::http::wire::{Wire, wait_ready};
-
-/// TLS sessions kept for resumption, across hosts (rustls's default is 256).
-const SESSIONS: usize = 4096;
-
-/// The client configuration: `roots` trusted (nothing verified when `insecure`), `cert`
-/// presented when a server asks, HTTP/2 offered before HTTP/1.1 when `h2`; `Err`: why not.
-pub(crate) fn client_config(
-    roots: &RootCerts,
-    insecure: bool,
-    cert: Option<&ClientCert>,
-    h2: bool,
-) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let builder = match insecure {
-        true => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unverified(provider))),
-        false => builder.with_root_certificates(root_store(roots)),
-    };
-    let mut config = match cert {
-        None => builder.with_no_client_auth(),
-        Some(cert) => builder
-            .with_client_auth_cert(cert.chain.clone(), cert.key.clone_key())
-            .map_err(|e| format!("client certificate: {e}"))?,
-    };
-    config.alpn_protocols = match h2 {
-        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-        false => vec![b"http/1.1".to_vec()],
-    };
-    config.resumption = Resumption::in_memory_sessions(SESSIONS);
-    Ok(Arc::new(config))
-}
-
-fn root_store(roots: &RootCerts) -> RootCertStore {
-    match roots {
-        RootCerts::Specific(certs) => {
-            let mut store = RootCertStore::empty();
-            store.add_parsable_certificates(certs.iter().cloned());
-            store
-        }
-        RootCerts::Bundled => RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        },
-    }
-}
 
 /// The name `url`'s server is asked for and checked against: its host, a name or an
 /// address.
@@ -395,16 +345,5 @@ mod tests {
             ServerName::IpAddress(_)
         ));
         assert!(matches!(name("https://[::1]/"), ServerName::IpAddress(_)));
-    }
-
-    #[test]
-    fn the_configuration_offers_h2_then_http_1_1_or_http_1_1_alone() {
-        let config = client_config(&RootCerts::Bundled, false, None, true).unwrap();
-        assert_eq!(
-            config.alpn_protocols,
-            [b"h2".to_vec(), b"http/1.1".to_vec()]
-        );
-        let config = client_config(&RootCerts::Bundled, true, None, false).unwrap();
-        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
     }
 }

@@ -1,5 +1,6 @@
-//! Which certificate authorities are trusted (none with `--insecure`: `Unverified`), and the
-//! client certificate for mutual TLS.
+//! Which certificate authorities are trusted (none with `--insecure`: `Unverified`), the
+//! client certificate for mutual TLS, and the rustls client configuration made of them
+//! (ALPN, session resumption).
 //!
 //! Invariants: certificates given (`--cacert`, the builder's `root_certs_pem`) replace every
 //! other root, as curl's `--cacert` does; otherwise the operating system's store is used
@@ -10,11 +11,62 @@
 
 use std::sync::{Arc, OnceLock};
 
+use rustls::client::Resumption;
+use rustls::{ClientConfig, RootCertStore};
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// TLS sessions kept for resumption, across hosts (rustls's default is 256).
+const SESSIONS: usize = 4096;
+
+/// The client configuration: `roots` trusted (nothing verified when `insecure`), `cert`
+/// presented when a server asks, HTTP/2 offered before HTTP/1.1 when `h2`; `Err`: why not.
+pub(crate) fn client_config(
+    roots: &RootCerts,
+    insecure: bool,
+    cert: Option<&ClientCert>,
+    h2: bool,
+) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match insecure {
+        true => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified(provider))),
+        false => builder.with_root_certificates(root_store(roots)),
+    };
+    let mut config = match cert {
+        None => builder.with_no_client_auth(),
+        Some(cert) => builder
+            .with_client_auth_cert(cert.chain.clone(), cert.key.clone_key())
+            .map_err(|e| format!("client certificate: {e}"))?,
+    };
+    config.alpn_protocols = match h2 {
+        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
+    config.resumption = Resumption::in_memory_sessions(SESSIONS);
+    Ok(Arc::new(config))
+}
+
+fn root_store(roots: &RootCerts) -> RootCertStore {
+    match roots {
+        RootCerts::Specific(certs) => {
+            let mut store = RootCertStore::empty();
+            store.add_parsable_certificates(certs.iter().cloned());
+            store
+        }
+        RootCerts::Bundled => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    }
+}
 
 /// The certificate authorities trusted.
 #[derive(Debug, Clone)]
@@ -129,6 +181,17 @@ impl ServerCertVerifier for Unverified {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_offers_h2_then_http_1_1_or_http_1_1_alone() {
+        let config = client_config(&RootCerts::Bundled, false, None, true).unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        let config = client_config(&RootCerts::Bundled, true, None, false).unwrap();
+        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+    }
 
     #[test]
     fn given_pem_must_hold_certificates() {

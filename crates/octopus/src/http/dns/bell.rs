@@ -1,16 +1,18 @@
 //! A bell: how a lookup that waits for another (the one asking for its name, or one
-//! freeing a place among the names asked at once) is told, on no thread. It is an eventfd
-//! the waiting lookup watches (in the waiting set, or in `poll`), and what it is told.
+//! freeing a place among the names asked at once) is told, on no thread. It is a bell of
+//! `http/bell.rs` (an eventfd) the waiting lookup watches (in the waiting set, or in
+//! `poll`), and what it is told.
 //!
 //! Invariants: a bell is told at most once (the first telling stands); once told, its
 //! descriptor stays readable (nothing reads it), so a wait begun after the telling ends at
 //! once and no telling is missed.
 
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::os::fd::RawFd;
+use std::sync::{Arc, Mutex};
 
 use super::DnsError;
+use crate::http::bell::Bell as Ring;
 
 /// What a waiting lookup is told.
 #[derive(Debug, Clone)]
@@ -24,28 +26,22 @@ pub(super) enum Told {
 /// One waiting lookup's bell.
 #[derive(Debug)]
 pub(super) struct Bell {
-    fd: OwnedFd,
+    ring: Arc<Ring>,
     told: Mutex<Option<Told>>,
 }
 
 impl Bell {
     /// A new bell, not told; an error when no eventfd can be made.
     pub fn new() -> std::io::Result<Bell> {
-        // SAFETY: a plain system call; the descriptor is owned from here on.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         Ok(Bell {
-            // SAFETY: `fd` was just made and is owned by nothing else.
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            ring: Ring::new()?,
             told: Mutex::new(None),
         })
     }
 
     /// The descriptor to wait on: readable once told.
     pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.ring.fd()
     }
 
     /// Tell the bell's lookup `what` (unless it was told already), and wake it.
@@ -56,9 +52,8 @@ impl Bell {
         }
         *told = Some(what);
         drop(told);
-        let one = 1u64.to_ne_bytes();
-        // SAFETY: writes 8 bytes from a live buffer to an eventfd we own.
-        let _ = unsafe { libc::write(self.fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        // Never quieted: it stays readable.
+        self.ring.ring();
     }
 
     /// What the bell was told, if it was.

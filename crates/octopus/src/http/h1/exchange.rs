@@ -129,7 +129,8 @@ impl Sending {
         } = self;
         let deadline = Some(deadline);
         let (version, status, headers) = read_head(&mut socket, deadline)?;
-        let timings = timings(&socket, made);
+        let mut timings = Made::timings(made, &socket);
+        timings.ttfb = socket.time_to_first_byte();
         let bodiless = head || matches!(status.as_u16(), 204 | 304);
         let framing = Framing::of(&headers, bodiless)?;
         let reusable =
@@ -142,19 +143,6 @@ impl Sending {
         *response.headers_mut() = headers;
         Ok(Answered { response, timings })
     }
-}
-
-/// Where the time of a request on `socket` went, its head read (`made`: a new connection).
-fn timings(socket: &Socket, made: Option<Made>) -> Timings {
-    let mut timings = Timings::default();
-    if let Some(made) = made {
-        timings.dns = made.dns;
-        timings.connect = Some(made.connect);
-        timings.proxy = made.proxy;
-        timings.tls = socket.handshake_time();
-    }
-    timings.ttfb = socket.time_to_first_byte();
-    timings
 }
 
 /// `host:port`, the port always given: what connections are kept under.

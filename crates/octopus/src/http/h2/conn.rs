@@ -22,13 +22,12 @@
 //! crate.
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -36,9 +35,10 @@ use h2::client::{Connection, SendRequest};
 
 use crate::http::bell::Bell;
 use crate::http::connect::socket::Socket;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::Error;
 use crate::http::h2::io::Io;
-use crate::http::wire::{Watch, wait_any};
+use crate::http::h2::wake::{Kick, StreamWake, control, poller, wait_for};
+use crate::http::wire::Watch;
 
 /// A stream's receive window: large enough that a body is not held back by round trips
 /// (the spec's 64 KiB is what hyper found too small), released as the body is read.
@@ -349,109 +349,5 @@ impl Drop for Slot {
         // of the next stream, never a lost one.
         self.bell.quiet();
         inner.spare.push(Arc::clone(&self.bell));
-    }
-}
-
-/// Which stream watches the connection, and the bell in the connection's epoll set that
-/// wakes it.
-#[derive(Debug)]
-struct Kick {
-    /// The driver's token (0: none).
-    driver: AtomicU64,
-    bell: Arc<Bell>,
-}
-
-/// A stream's waker: rings its bell, and the connection's kick when the stream is the
-/// driver (it watches the connection, not its bell).
-struct StreamWake {
-    bell: Arc<Bell>,
-    token: u64,
-    kick: Arc<Kick>,
-}
-
-impl Wake for StreamWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.bell.ring();
-        if self.kick.driver.load(Ordering::SeqCst) == self.token {
-            self.kick.bell.ring();
-        }
-    }
-}
-
-/// The connection's own epoll set: the socket `fd` and the kick's bell, each readable.
-fn poller(fd: RawFd, kick: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: a plain system call; the descriptor is owned from here on.
-    let poller = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if poller < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `poller` was just made and is owned by nothing else.
-    let poller = unsafe { OwnedFd::from_raw_fd(poller) };
-    control(&poller, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN)?;
-    control(&poller, libc::EPOLL_CTL_ADD, kick, libc::EPOLLIN)?;
-    Ok(poller)
-}
-
-/// Add or change `fd` in `poller`, level-triggered, for `events`.
-fn control(poller: &OwnedFd, op: libc::c_int, fd: RawFd, events: libc::c_int) -> io::Result<()> {
-    let mut event = libc::epoll_event {
-        events: events as u32,
-        u64: fd as u64,
-    };
-    // SAFETY: `event` is valid for the call; both descriptors are open.
-    match unsafe { libc::epoll_ctl(poller.as_raw_fd(), op, fd, &mut event) } {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
-}
-
-/// Wait on this thread until `fd` is readable (or writable, when `write`) or `bell` is
-/// rung, or `deadline` passes (the request's timeout).
-pub(crate) fn wait_for_either(
-    (fd, write): (RawFd, bool),
-    bell: &Bell,
-    deadline: Instant,
-) -> Result<(), Error> {
-    let events = match write {
-        true => libc::POLLIN | libc::POLLOUT,
-        false => libc::POLLIN,
-    };
-    let mut fds = [
-        libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: bell.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    wait_any(&mut fds, Some(deadline)).map_err(|e| timed_out(e, Timeout::Global))
-}
-
-/// Wait on this thread until `fd` is writable (`write`) or readable, until `deadline`.
-fn wait_for(fd: RawFd, write: bool, deadline: Instant) -> Result<(), Error> {
-    let events = match write {
-        true => libc::POLLOUT,
-        false => libc::POLLIN,
-    };
-    let mut fds = [libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }];
-    wait_any(&mut fds, Some(deadline)).map_err(|e| timed_out(e, Timeout::Global))
-}
-
-fn timed_out(e: std::io::Error, reason: Timeout) -> Error {
-    match e.kind() {
-        std::io::ErrorKind::TimedOut => Error::Timeout(reason),
-        _ => Error::Io(e),
     }
 }

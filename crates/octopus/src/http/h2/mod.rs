@@ -1,7 +1,7 @@
 //! The HTTP/2 exchange, beside `h1/` over the same connections and the same request and
-//! response types: a connection shared by many streams (`conn.rs`) on the socket the
-//! `h2` crate reads and writes without waiting (`io.rs`), a stream's request sent and its
-//! answer and body read (`stream.rs`), and the connections of each origin that have room
+//! response types: a connection shared by many streams (`conn.rs`, and how they are woken:
+//! `wake.rs`) on the socket the `h2` crate reads and writes without waiting (`io.rs`), a
+//! stream's request sent and its answer and body read (`stream.rs`), and the connections of each origin that have room
 //! for another stream, or are being made (`pool.rs`).
 //!
 //! Why the `h2` crate: the implementation hyper, reqwest and tonic speak HTTP/2 with,
@@ -16,6 +16,7 @@ pub(crate) mod conn;
 pub(crate) mod io;
 pub(crate) mod pool;
 pub(crate) mod stream;
+pub(crate) mod wake;
 
 use h2::Reason;
 

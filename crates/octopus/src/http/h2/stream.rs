@@ -19,8 +19,9 @@ use http::{HeaderName, HeaderValue, Method, header};
 
 use crate::http::error::{Error, Timeout};
 use crate::http::h1::head::{Outgoing, basic_credentials};
-use crate::http::h2::conn::{Slot, wait_for_either};
+use crate::http::h2::conn::Slot;
 use crate::http::h2::error;
+use crate::http::h2::wake::wait_for_either;
 use crate::http::wire::Watch;
 use crate::input::push_host;
 use crate::timings::Timings;

@@ -34,6 +34,7 @@ use crate::http::dns::resolver::{OctopusResolver, Resolution, Resolving};
 use crate::http::error::{Error, Timeout};
 use crate::http::route::proxy::{Form, Greeting, Target, Via};
 use crate::http::wire::Watch;
+use crate::timings::Timings;
 
 /// Where an exchange's connections come from and go back to.
 pub(crate) struct Route<'a> {
@@ -67,6 +68,21 @@ pub(crate) struct Made {
     pub dns: Option<Duration>,
     pub connect: Duration,
     pub proxy: Option<Duration>,
+}
+
+impl Made {
+    /// Where the time of a request on the connection `socket` went before it was sent:
+    /// the connection's steps for a new one (`made`), nothing for a kept one.
+    pub fn timings(made: Option<Made>, socket: &Socket) -> Timings {
+        let mut timings = Timings::default();
+        if let Some(made) = made {
+            timings.dns = made.dns;
+            timings.connect = Some(made.connect);
+            timings.proxy = made.proxy;
+            timings.tls = socket.handshake_time();
+        }
+        timings
+    }
 }
 
 /// A connection for a request: ready, or on its way.
