@@ -403,3 +403,31 @@ fn robots_txts_sitemaps_are_read_only_with_follow_sitemaps() {
     let followed = crawl(&["--follow-sitemaps"]);
     assert!(followed.contains(&s.url("/calendar/1000")), "{followed:?}");
 }
+
+#[test]
+fn a_crawl_over_http2_finds_the_same_pages() {
+    let s = octopus_testserver::H2Server::start_h2c(Default::default()).unwrap();
+    let out = octopus()
+        .args(["crawl", "--json", "-c", "8", "--http2-prior-knowledge"])
+        .arg(s.url("/site/0"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one broken link: {}",
+        stderr(&out)
+    );
+    let records = records(&out);
+    // No robots.txt here (404): the private pages are crawled too.
+    assert_eq!(
+        records.len(),
+        46,
+        "15 pages, 15 private, 15 images, one broken link"
+    );
+    assert!(
+        records.iter().all(|r| r["http_version"] == "2"),
+        "{records:?}"
+    );
+    assert!(s.connections() <= 2, "{} connections", s.connections());
+}

@@ -227,3 +227,17 @@ fn redirects_decoding_limits_and_captures_work_on_streams() {
     let big = fetch_urls(&small, &[s.url("/bytes/5000")]).remove(0);
     assert_eq!(big.error().map(|e| e.kind()), Some(ErrorKind::BodyTooLarge));
 }
+
+#[test]
+fn per_host_counts_streams() {
+    let ca = Ca::new("Octopus test CA");
+    let s = h2_server(&ca, H2Options::default());
+    let otto = ca.builder().concurrency(50).per_host(5).build().unwrap();
+    let responses = fetch_urls(&otto, &paths(&s, "/delay/50", 100));
+    assert!(statuses(&responses).iter().all(|s| *s == Some(200)));
+    assert_eq!(
+        s.most_streams(),
+        5,
+        "at most 5 requests at once on the host's connection"
+    );
+}
