@@ -173,6 +173,31 @@ fn each_verification_failure_is_tls_naming_its_cause() {
     assert_eq!(one(&otto, s.url("/")).status(), Some(200));
 }
 
+#[test]
+fn a_chain_verified_for_one_name_still_checks_the_next_names() {
+    // One certificate for a.test and b.test: once verified for a.test, its chain is
+    // remembered; b.test is accepted, c.test (not named in it) still refused.
+    let ca = Ca::new("Octopus test CA");
+    let s = Server::start_tls(ca.server(&["a.test", "b.test"], false, &[])).unwrap();
+    let port = s.addr().port();
+    let mut otto = ca.builder().concurrency(1);
+    for name in ["a.test", "b.test", "c.test"] {
+        otto = otto.resolve(name, port, [127, 0, 0, 1].into());
+    }
+    let otto = otto.build().unwrap();
+    let url = |name: &str| format!("https://{name}:{port}/");
+    assert_eq!(one(&otto, url("a.test")).status(), Some(200));
+    assert_eq!(one(&otto, url("b.test")).status(), Some(200));
+    let refused = one(&otto, url("c.test"));
+    let failure = refused.error().expect("c.test is not in the certificate");
+    assert_eq!(failure.kind(), ErrorKind::Tls, "{failure}");
+    assert!(
+        failure.message().contains("not valid for name"),
+        "{failure}"
+    );
+    assert_eq!(s.handshakes(), 2, "a.test and b.test; c.test's was refused");
+}
+
 /// A listener that accepts connections and hands each to `then` on its own thread.
 fn listener(then: fn(std::net::TcpStream)) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,7 +2,8 @@
 //! buffer (`socket.rs`, `buffers.rs`, over the system calls of `http/wire.rs`), a host's
 //! addresses connected to as Happy Eyeballs does (`eyeballs.rs`), TLS driven on a
 //! non-blocking socket (`tls.rs`, its errors in words by `tls_words.rs`, trusted roots and
-//! client certificates by `trust.rs`), and the idle connections kept for reuse
+//! client certificates by `trust.rs`, chains verified once remembered for a minute by
+//! `verified.rs`), and the idle connections kept for reuse
 //! (`pool.rs`).
 //!
 //! Invariants: nothing here knows HTTP or proxies (it imports only `http/error.rs` and
@@ -15,3 +16,4 @@ pub(crate) mod socket;
 pub(crate) mod tls;
 pub(crate) mod tls_words;
 pub(crate) mod trust;
+pub(crate) mod verified;
