@@ -158,12 +158,25 @@ impl Shared {
     }
 
     /// A stream's place on the connection, if it has room: fewer streams open than the
-    /// server takes at once.
+    /// server takes at once, and none held back by the `h2` crate.
     pub fn reserve(self: &Arc<Self>) -> Option<Slot> {
         let mut inner = self.lock();
         let most = inner.send.current_max_send_streams();
         if inner.ended.is_some() || inner.open >= most {
             return None;
+        }
+        // The `h2` crate frees a stream's place only once the stream is released, which
+        // can be after ours: while it holds a stream back for want of room, so do we.
+        match inner
+            .send
+            .poll_ready(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Ok(())) => {}
+            Poll::Pending => return None,
+            Poll::Ready(Err(e)) => {
+                inner.ended = Some(super::error(&e).to_string());
+                return None;
+            }
         }
         let bell = match inner.spare.pop() {
             Some(bell) => bell,
