@@ -37,7 +37,7 @@ use crate::http::bell::Bell;
 use crate::http::connect::socket::Socket;
 use crate::http::error::Error;
 use crate::http::h2::io::Io;
-use crate::http::h2::wake::{Kick, StreamWake, control, poller, wait_for};
+use crate::http::h2::wake::{Kick, StreamWake, control, poller, wait_on};
 use crate::http::wire::Watch;
 
 /// A stream's receive window: large enough that a body is not held back by round trips
@@ -118,7 +118,7 @@ impl Shared {
                 .poll(&mut Context::from_waker(Waker::noop()))
             {
                 Poll::Ready(made) => break made.map_err(|e| super::error(&e))?,
-                Poll::Pending => wait_for(fd, true, deadline)?,
+                Poll::Pending => wait_on(fd, libc::POLLOUT, None, deadline)?,
             }
         };
         Ok(Arc::new(Shared {

@@ -15,6 +15,7 @@ use std::task::Wake;
 use std::time::Instant;
 
 use crate::http::bell::Bell;
+use crate::http::connect::socket::io_error;
 use crate::http::error::{Error, Timeout};
 use crate::http::wire::wait_any;
 
@@ -91,38 +92,26 @@ pub(crate) fn wait_for_either(
         true => libc::POLLIN | libc::POLLOUT,
         false => libc::POLLIN,
     };
-    let mut fds = [
-        libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: bell.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    wait_any(&mut fds, Some(deadline)).map_err(|e| timed_out(e, Timeout::Global))
+    wait_on(fd, events, Some(bell), deadline)
 }
 
-/// Wait on this thread until `fd` is writable (`write`) or readable, until `deadline`.
-pub(super) fn wait_for(fd: RawFd, write: bool, deadline: Instant) -> Result<(), Error> {
-    let events = match write {
-        true => libc::POLLOUT,
-        false => libc::POLLIN,
-    };
-    let mut fds = [libc::pollfd {
+/// Wait on this thread until `fd` is ready for `events` or `bell` (if any) is rung, or
+/// `deadline` passes (the request's timeout).
+pub(super) fn wait_on(
+    fd: RawFd,
+    events: libc::c_short,
+    bell: Option<&Bell>,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let pollfd = |fd, events| libc::pollfd {
         fd,
         events,
         revents: 0,
-    }];
-    wait_any(&mut fds, Some(deadline)).map_err(|e| timed_out(e, Timeout::Global))
-}
-
-fn timed_out(e: std::io::Error, reason: Timeout) -> Error {
-    match e.kind() {
-        std::io::ErrorKind::TimedOut => Error::Timeout(reason),
-        _ => Error::Io(e),
-    }
+    };
+    // `poll` passes over an entry whose descriptor is negative: no bell.
+    let mut fds = [
+        pollfd(fd, events),
+        pollfd(bell.map_or(-1, |bell| bell.fd()), libc::POLLIN),
+    ];
+    wait_any(&mut fds, Some(deadline)).map_err(|e| io_error(e, Timeout::Global))
 }
