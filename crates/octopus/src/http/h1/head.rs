@@ -7,7 +7,6 @@
 //! body); a response head over `MAX_HEAD` is refused (`HeadTooLarge`), any number of
 //! header lines within it is read; 1xx responses are passed over.
 
-use std::io::Write;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -45,6 +44,39 @@ pub(crate) fn basic_credentials(url: &Url) -> Option<HeaderValue> {
     basic(&user, &decoded(url.password().unwrap_or_default()))
 }
 
+impl<'a, H> Outgoing<'a, H>
+where
+    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
+{
+    /// Whether a header named `name` is given.
+    pub fn gives(&self, name: &HeaderName) -> bool {
+        self.headers.clone().any(|(given, _)| given == name)
+    }
+
+    /// What every exchange adds to the headers given, HTTP/1.1's and HTTP/2's alike:
+    /// `Authorization` from the URL's credentials, and the body's `Content-Length` (a body
+    /// set, even an empty one, says its length: RFC 9110, 8.6; `-d ''` is a POST of no
+    /// content, and servers that require the length answer 411 without it), each unless
+    /// given. A body on a HEAD or CONNECT is refused.
+    pub fn added(&self) -> Result<[Option<(HeaderName, HeaderValue)>; 2], Error> {
+        let body = self.body.unwrap_or_default();
+        if !body.is_empty() && matches!(*self.method, Method::HEAD | Method::CONNECT) {
+            return Err(Error::protocol(format!(
+                "a {} request cannot carry a body",
+                self.method
+            )));
+        }
+        let authorization = basic_credentials(self.url)
+            .filter(|_| !self.gives(&header::AUTHORIZATION))
+            .map(|basic| (header::AUTHORIZATION, basic));
+        let length = self.body.is_some()
+            && !self.gives(&header::CONTENT_LENGTH)
+            && !self.gives(&header::TRANSFER_ENCODING);
+        let length = length.then(|| (header::CONTENT_LENGTH, HeaderValue::from(body.len())));
+        Ok([authorization, length])
+    }
+}
+
 /// The request as it goes out: request line, headers (with those ureq would add), blank
 /// line, body. Through a proxy (`via`), the request line's target is in absolute-form
 /// (scheme and authority too, no userinfo or fragment) and `Proxy-Authorization` is added.
@@ -58,12 +90,8 @@ where
     let (method, url) = (request.method, request.url);
     let via = via.filter(|via| via.form == Form::Forward);
     let body = request.body.unwrap_or_default();
-    if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
-        return Err(Error::protocol(format!(
-            "a {method} request cannot carry a body"
-        )));
-    }
-    let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
+    let added = request.added()?;
+    let given = |name: &HeaderName| request.gives(name);
     let mut out = Vec::with_capacity(256 + body.len());
     let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
     out.extend_from_slice(method.as_str().as_bytes());
@@ -89,19 +117,11 @@ where
         push_host(&mut out, url);
         out.extend_from_slice(b"\r\n");
     }
-    if let Some(basic) = basic_credentials(url).filter(|_| !given(&header::AUTHORIZATION)) {
-        out.extend_from_slice(b"authorization: ");
-        out.extend_from_slice(basic.as_bytes());
+    for (name, value) in added.iter().flatten() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
-    }
-    // A body set, even an empty one, says its length (RFC 9110, 8.6: `-d ''` is a POST of
-    // no content, and servers that require the length answer 411 without it).
-    if request.body.is_some()
-        && !given(&header::CONTENT_LENGTH)
-        && !given(&header::TRANSFER_ENCODING)
-    {
-        // Writing to a Vec does not fail.
-        let _ = write!(out, "content-length: {}\r\n", body.len());
     }
     for (name, value) in request.headers.clone() {
         out.extend_from_slice(name.as_str().as_bytes());

@@ -15,10 +15,10 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 use h2::RecvStream;
 use h2::client::ResponseFuture;
-use http::{HeaderName, HeaderValue, Method, header};
+use http::{HeaderName, HeaderValue, header};
 
 use crate::http::error::{Error, Timeout};
-use crate::http::h1::head::{Outgoing, basic_credentials};
+use crate::http::h1::head::Outgoing;
 use crate::http::h2::conn::Slot;
 use crate::http::h2::error;
 use crate::http::h2::wake::wait_for_either;
@@ -86,13 +86,7 @@ where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
 {
     let (method, url) = (request.method, request.url);
-    let body = request.body.unwrap_or_default();
-    if !body.is_empty() && matches!(*method, Method::HEAD | Method::CONNECT) {
-        return Err(Error::protocol(format!(
-            "a {method} request cannot carry a body"
-        )));
-    }
-    let given = |name: &HeaderName| request.headers.clone().any(|(n, _)| n == name);
+    let added = request.added()?;
     let host = (request.headers.clone())
         .find(|(name, _)| *name == header::HOST)
         .and_then(|(_, value)| value.to_str().ok().map(str::to_string));
@@ -115,12 +109,8 @@ where
         }
         head.headers.append(name.clone(), value.clone());
     }
-    if let Some(basic) = basic_credentials(url).filter(|_| !given(&header::AUTHORIZATION)) {
-        head.headers.insert(header::AUTHORIZATION, basic);
-    }
-    if request.body.is_some() && !given(&header::CONTENT_LENGTH) {
-        head.headers
-            .insert(header::CONTENT_LENGTH, body.len().into());
+    for (name, value) in added.into_iter().flatten() {
+        head.headers.insert(name, value);
     }
     let body = request.body.map(Bytes::copy_from_slice);
     Ok((http::Request::from_parts(head, ()), body))
