@@ -22,12 +22,11 @@ use crate::failure::Failure;
 use crate::http::client::classify::{cannot_reach, classify, is_stale};
 use crate::http::client::dispatch::{Answered, Begun, Toward, send};
 use crate::http::client::follow::Followed;
-use crate::http::client::hops::{Chain, MAX_RESENT, merged};
+use crate::http::client::hops::{Chain, merged};
 use crate::http::client::pending::{OnTheWire, Pending, Stage, Started};
 use crate::http::client::redirect::Hop;
 use crate::http::client::{Client, sendable};
 use crate::http::connect::pool::{going_out_on, noting_connections, peer};
-use crate::http::error::Error;
 use crate::http::h1::head::Outgoing;
 use crate::input::Shape;
 
@@ -86,7 +85,7 @@ impl Client {
     /// Go on with a fetch whose hop was sent, once its answer is there (or its deadline
     /// passed): the redirect chain followed as `start` does.
     pub fn resume(&self, pending: Pending) -> Started {
-        let Pending { chain, stage } = pending;
+        let Pending { mut chain, stage } = pending;
         let OnTheWire {
             at,
             mut sending,
@@ -119,11 +118,7 @@ impl Client {
         });
         let response = match read {
             Ok(response) => response,
-            Err(Error::Refused(_)) if chain.resent < MAX_RESENT => {
-                let mut again = chain;
-                again.resent += 1;
-                return self.drive(again, Toward::Start);
-            }
+            Err(e) if chain.resends(&e) => return self.drive(chain, Toward::Start),
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
                 match self.send_here(&chain) {
                     Ok(response) => response,
@@ -234,10 +229,7 @@ impl Client {
                 let stage = Stage::Awaiting(bell);
                 return Answer::Waiting(Pending { chain, stage });
             }
-            Err(Error::Refused(_)) if chain.resent < MAX_RESENT => {
-                chain.resent += 1;
-                return Answer::Again(chain);
-            }
+            Err(e) if chain.resends(&e) => return Answer::Again(chain),
             // The blocking path tries the host's other kept connections, then a new one.
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
             Err(e) => {

@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::failure::Failure;
 use crate::http::client::redirect::Hop;
+use crate::http::error::Error;
 use crate::http::route::proxy::Chosen;
 
 /// A fetch's redirect chain so far.
@@ -42,9 +43,17 @@ pub(crate) struct Chain {
 }
 
 /// A hop the server did not take is sent again this many times at most.
-pub(super) const MAX_RESENT: u32 = 10;
+const MAX_RESENT: u32 = 10;
 
 impl Chain {
+    /// Whether the hop, which `e` ended, is sent again: the server did not take it (HTTP/2),
+    /// and it was not sent again `MAX_RESENT` times yet (counted here).
+    pub(super) fn resends(&mut self, e: &Error) -> bool {
+        let again = matches!(e, Error::Refused(_)) && self.resent < MAX_RESENT;
+        self.resent += u32::from(again);
+        again
+    }
+
     /// The proxy the hop goes through, as shown (no credentials).
     pub(crate) fn proxy_shown(&self) -> Option<String> {
         self.proxy.as_ref().map(|chosen| chosen.proxy.to_string())
