@@ -205,6 +205,11 @@ impl Shared {
         body: Option<Bytes>,
     ) -> Result<h2::client::ResponseFuture, Error> {
         let mut inner = self.lock();
+        // Ended since the stream's place was taken: nothing would send it (the connection
+        // is no longer driven), so it goes elsewhere.
+        if let Some(why) = &inner.ended {
+            return Err(Error::Refused(format!("the connection ended ({why})")));
+        }
         let mut cx = Context::from_waker(Waker::noop());
         let sent = match inner.send.poll_ready(&mut cx) {
             Poll::Ready(Ok(())) => inner.send.send_request(request, body.is_none()),
