@@ -53,6 +53,18 @@ impl Error {
     }
 }
 
+/// Whether `io` says the connection was closed under the request: reset, aborted, a broken
+/// pipe, or its end before an answer.
+pub(crate) fn closed_under(io: &io::Error) -> bool {
+    matches!(
+        io.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
+}
+
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {

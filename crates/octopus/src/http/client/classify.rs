@@ -7,7 +7,7 @@ use std::io;
 
 use crate::failure::{ErrorKind, Failure};
 use crate::http::connect::tls_words::tls_message;
-use crate::http::error::{Error as E, Timeout};
+use crate::http::error::{Error as E, Timeout, closed_under};
 use crate::http::route::proxy::ProxyError;
 use crate::input::mask_userinfo;
 
@@ -93,13 +93,7 @@ fn message(error: &E) -> String {
 /// Whether a request failed as one on a connection the server had already closed does:
 /// reset, broken pipe, or the end of the stream before a response.
 pub(crate) fn is_stale(error: &E) -> bool {
-    matches!(error, E::Io(io) if matches!(
-        io.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::UnexpectedEof
-    ))
+    matches!(error, E::Io(io) if closed_under(io))
 }
 
 #[cfg(test)]

@@ -18,9 +18,11 @@ pub(crate) mod pool;
 pub(crate) mod stream;
 pub(crate) mod wake;
 
+use std::io::ErrorKind;
+
 use h2::Reason;
 
-use crate::http::error::Error;
+use crate::http::error::{Error, closed_under};
 
 /// `e` as the exchange's error: what the server did not take (refused, or above the last
 /// stream a GOAWAY kept) is `Refused`; an I/O error is one; the rest is said in words.
@@ -33,7 +35,18 @@ pub(crate) fn error(e: &h2::Error) -> Error {
         ));
     }
     if let Some(io) = e.get_io() {
-        return Error::Io(std::io::Error::new(io.kind(), io.to_string()));
+        // A connection lost under its streams is their failure, retried by the usual rules
+        // (RFC 9113: they may have been processed). Not a kept HTTP/1.1 connection found
+        // closed before the request was read, which `classify.rs` calls stale and which is
+        // sent again on this thread: its kind of error is not passed on.
+        let kind = match closed_under(io) {
+            true => ErrorKind::Other,
+            false => io.kind(),
+        };
+        return Error::Io(std::io::Error::new(
+            kind,
+            format!("the HTTP/2 connection was lost: {io}"),
+        ));
     }
     match (e.is_reset(), e.is_go_away(), e.is_remote()) {
         (true, _, true) => Error::protocol(format!("the server reset the stream ({})", reason(e))),
