@@ -576,13 +576,20 @@ fn http2_prior_knowledge_shares_one_connection_and_records_say_2() {
 
 #[test]
 fn http1_1_and_http2_prior_knowledge_are_curls_flags() {
-    let s = server();
+    // An HTTP/1.1 server whose ALPN would agree to h2 if offered: --http1.1 must not offer it.
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = cert.signing_key.serialize_der();
+    let alpn: &[&[u8]] = &[b"h2", b"http/1.1"];
+    let config = octopus_testserver::tls_config(vec![cert.cert.der().clone()], key, alpn);
+    let secure = octopus_testserver::Server::start_tls(config).unwrap();
     let output = octopus()
-        .args(["--json", "--http1.1", &s.url("/a")])
+        .args(["--json", "-k", "--http1.1", &secure.url("/a")])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(records(&output)[0]["http_version"], "1.1");
+    assert_eq!(secure.alpn_agreed(), [Some(b"http/1.1".to_vec())]);
+    let s = server();
     let clash = octopus()
         .args(["--http1.1", "--http2-prior-knowledge", &s.url("/a")])
         .output()
