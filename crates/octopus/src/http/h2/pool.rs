@@ -72,10 +72,16 @@ impl Multiplexed {
     /// What a request to `key`'s origin does now.
     pub fn claim(self: &Arc<Self>, key: &Key) -> io::Result<Claim> {
         let mut origins = self.lock();
-        if origins.len() >= ORIGINS && !origins.contains_key(key) {
-            origins.retain(|_, origin| !origin.is_idle());
+        // Every https request asks: the key is copied only for an origin not met yet.
+        if !origins.contains_key(key) {
+            if origins.len() >= ORIGINS {
+                origins.retain(|_, origin| !origin.is_idle());
+            }
+            origins.insert(key.clone(), Origin::default());
         }
-        let origin = origins.entry(key.clone()).or_default();
+        let Some(origin) = origins.get_mut(key) else {
+            return Ok(Claim::Dial(None));
+        };
         origin.conns.retain(|conn| conn.usable());
         if let Some(slot) = origin.conns.iter().find_map(Shared::reserve) {
             return Ok(Claim::Stream(slot));
