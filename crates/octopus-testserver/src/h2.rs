@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -204,6 +204,7 @@ where
             counts: Arc::clone(&counts),
             open: Arc::clone(&open),
             kill: Arc::clone(&kill),
+            ended: AtomicBool::new(false),
         };
         tokio::spawn(stream.answer(request, respond));
         if !going_away
@@ -223,15 +224,26 @@ struct Stream {
     counts: Arc<Counts>,
     open: Arc<AtomicU64>,
     kill: Arc<Notify>,
+    /// No longer counted as open.
+    ended: AtomicBool,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::SeqCst);
+        self.end();
     }
 }
 
 impl Stream {
+    /// Counts the stream as no longer open, once: called just before its last frame is
+    /// handed to the connection, since the client may open its next stream as soon as that
+    /// frame arrives (before this task would get to drop the stream).
+    fn end(&self) {
+        if !self.ended.swap(true, Ordering::SeqCst) {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     async fn answer(self, request: http::Request<RecvStream>, mut respond: SendResponse<Bytes>) {
         let (parts, mut incoming) = request.into_parts();
         let mut body = Vec::new();
@@ -248,12 +260,15 @@ impl Stream {
         let number = |prefix: &str| route.strip_prefix(prefix).and_then(|n| n.parse().ok());
         if let Some(ms) = number("/delay/") {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+            self.end();
             send(&mut respond, 200, Vec::new(), Bytes::from_static(b"ok\n"));
         } else if let Some(n) = number("/trickle/") {
             self.trickle(&mut respond, n).await;
         } else if route.starts_with("/h2/refuse-once/") && self.counts.asked_before(route) == 0 {
+            self.end();
             respond.send_reset(Reason::REFUSED_STREAM);
         } else if route == "/h2/reset" {
+            self.end();
             respond.send_reset(Reason::INTERNAL_ERROR);
         } else if route == "/h2/kill-once" && self.counts.asked_before(route) == 0 {
             self.kill.notify_one();
@@ -268,11 +283,17 @@ impl Stream {
             .status(200)
             .body(())
             .unwrap_or_default();
+        if n == 0 {
+            self.end();
+        }
         let Ok(mut out) = respond.send_response(head, n == 0) else {
             return;
         };
         for i in 0..n {
             tokio::time::sleep(Duration::from_millis(200)).await;
+            if i + 1 == n {
+                self.end();
+            }
             if out.send_data(Bytes::from_static(b"x"), i + 1 == n).is_err() {
                 return;
             }
@@ -313,6 +334,7 @@ impl Stream {
         })
         .await
         .unwrap_or_default();
+        self.end();
         match parse(&answered) {
             Some((status, headers, body)) => send(respond, status, headers, body),
             None => respond.send_reset(Reason::INTERNAL_ERROR),
