@@ -169,6 +169,10 @@ fn a_stalled_server_times_out() {
     assert_eq!(out.status.code(), Some(1));
     let r = &records(&out)[0];
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "deadline passed (timeout) waiting for the response head"
+    );
 }
 
 #[test]
@@ -187,6 +191,10 @@ fn the_timeout_is_a_deadline_for_the_whole_body() {
         .unwrap();
     let r = &records(&out)[0];
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "deadline passed (timeout) reading the body"
+    );
 }
 
 #[test]
@@ -217,6 +225,10 @@ fn an_upload_the_server_never_reads_times_out() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = &records(&out)[0];
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "deadline passed (timeout) sending the request"
+    );
     holder.join().unwrap();
 }
 

@@ -142,3 +142,38 @@ fn a_request_that_says_connection_close_leaves_its_connection_unkept() {
     assert!(responses.iter().all(|r| r.status() == Some(200)));
     assert_eq!(s.connections(), 20, "one connection per request");
 }
+
+#[test]
+fn a_connect_that_stalls_is_named_with_whose_timeout_ran_out() {
+    // 127.0.0.2:port accepts nothing and its queue is full: the connect's SYN goes
+    // unanswered.
+    let (port, _hole) = (0..10)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.2:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            black_hole(port).ok().map(|hole| (port, hole))
+        })
+        .expect("a free port on 127.0.0.2");
+    let stalled = |connect_timeout: u64, timeout: u64| {
+        let otto = builder()
+            .connect_timeout(std::time::Duration::from_millis(connect_timeout))
+            .timeout(std::time::Duration::from_millis(timeout))
+            .build()
+            .unwrap();
+        let responses = fetch(&otto, vec![format!("http://127.0.0.2:{port}/")]);
+        let failure = responses[0].error().cloned().expect("no answer");
+        assert_eq!(failure.kind(), ErrorKind::Timeout, "{failure}");
+        failure.message().to_string()
+    };
+    assert_eq!(
+        stalled(300, 20_000),
+        "no connection in time (connect-timeout) during the TCP connect"
+    );
+    assert_eq!(
+        stalled(20_000, 300),
+        "deadline passed (timeout) during the TCP connect"
+    );
+}

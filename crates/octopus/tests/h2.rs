@@ -194,6 +194,10 @@ fn the_deadline_holds_on_a_trickling_stream() {
         .unwrap();
     let r = fetch_urls(&otto, &[s.url("/trickle/100")]).remove(0);
     assert_eq!(r.error().map(|e| e.kind()), Some(ErrorKind::Timeout));
+    assert_eq!(
+        r.error().map(|e| e.message()),
+        Some("deadline passed (timeout) reading the body")
+    );
 }
 
 #[test]

@@ -13,13 +13,58 @@ use std::io;
 /// The largest response head read (status line and headers), with any number of lines.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
-/// Whose timeout ran out.
+/// Whose timeout ran out, and during which step of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timeout {
     /// The request's (`timeout`).
-    Global,
-    /// The connection's (`connect_timeout`: connect, proxy handshake, TLS handshake).
+    Global(Step),
+    /// The connection's (`connect_timeout`: the TCP connect, the proxy's handshake, the TLS
+    /// handshake, once begun).
+    Connect(Step),
+}
+
+/// The step of an exchange a timeout ran out in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Looking up the name (the host's, or the proxy's).
+    Lookup,
+    /// The TCP connect.
     Connect,
+    /// The proxy's handshake (TLS to the proxy, CONNECT, SOCKS).
+    Proxy,
+    /// The TLS handshake with the origin (or, for HTTP/2, the connection's preface).
+    Tls,
+    /// Waiting for a connection another request is making (HTTP/2: its protocol decides).
+    Connection,
+    /// Before the request went out, or while it did.
+    Send,
+    /// Waiting for the response head.
+    Head,
+    /// Reading the body.
+    Body,
+}
+
+impl Step {
+    /// The step, as a message says it.
+    fn said(self) -> &'static str {
+        match self {
+            Step::Lookup => "during the name lookup",
+            Step::Connect => "during the TCP connect",
+            Step::Proxy => "during the proxy's handshake",
+            Step::Tls => "during the TLS handshake",
+            Step::Connection => "waiting for a connection being made",
+            Step::Send => "sending the request",
+            Step::Head => "waiting for the response head",
+            Step::Body => "reading the body",
+        }
+    }
+}
+
+impl Timeout {
+    /// The request's timeout, run out in `step`.
+    pub fn request(step: Step) -> Error {
+        Error::Timeout(Timeout::Global(step))
+    }
 }
 
 /// What went wrong with an exchange.
@@ -82,9 +127,11 @@ impl From<io::Error> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Timeout(Timeout::Global) => f.write_str("deadline passed (timeout)"),
-            Error::Timeout(Timeout::Connect) => {
-                f.write_str("no connection in time (connect-timeout)")
+            Error::Timeout(Timeout::Global(step)) => {
+                write!(f, "deadline passed (timeout) {}", step.said())
+            }
+            Error::Timeout(Timeout::Connect(step)) => {
+                write!(f, "no connection in time (connect-timeout) {}", step.said())
             }
             Error::Io(e) => write!(f, "{e}"),
             Error::BadUri(why) => write!(f, "URL cannot be sent: {why}"),

@@ -40,7 +40,7 @@ pub(crate) fn cannot_reach(error: &E) -> bool {
 /// Whether the error happened while reaching the first hop (with a proxy: the proxy).
 fn reaching(kind: ErrorKind, error: &E) -> bool {
     matches!(kind, ErrorKind::Connect | ErrorKind::Dns)
-        || matches!(error, E::Timeout(Timeout::Connect))
+        || matches!(error, E::Timeout(Timeout::Connect(_)))
 }
 
 fn kind(error: &E) -> ErrorKind {

@@ -17,7 +17,7 @@ use http::{HeaderName, HeaderValue, Version};
 
 use crate::http::bell::Bell;
 use crate::http::connect::pool::going_out_on;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::body_reader::BodyReader;
 use crate::http::h1::exchange::{self as h1, key};
 use crate::http::h1::head::Outgoing;
@@ -101,22 +101,24 @@ where
 {
     let mut toward = Toward::Start;
     loop {
-        let watch = match send(route, h2, request.clone(), deadline, toward)? {
+        // A connection's step past its own time (the connect timeout) says so when sent on.
+        let (watch, until, during) = match send(route, h2, request.clone(), deadline, toward)? {
             Begun::Sent(sending) => return sending.response(deadline),
             Begun::Underway(mut underway, opening) => {
                 let watch = (underway.watch(), underway.deadline(deadline));
+                let during = underway.step();
                 toward = Toward::Dialing(underway, opening);
-                watch
+                (watch.0, watch.1, during)
             }
             Begun::Awaiting(bell) => {
                 toward = Toward::Awaited;
-                (bell.watch(), deadline)
+                (bell.watch(), deadline, Step::Connection)
             }
         };
-        if Instant::now() >= watch.1 {
-            return Err(Error::Timeout(Timeout::Global));
+        if Instant::now() >= deadline {
+            return Err(Timeout::request(during));
         }
-        wait_watch(watch.0, watch.1);
+        wait_watch(watch, until);
     }
 }
 
@@ -136,9 +138,12 @@ where
     let (underway, opening) = match (toward, h2) {
         (Toward::Dialing(underway, opening), _) => (Some(underway), opening),
         (Toward::Start | Toward::Awaited, None) => (None, None),
-        (Toward::Start | Toward::Awaited, Some(h2)) => {
+        (toward @ (Toward::Start | Toward::Awaited), Some(h2)) => {
             if Instant::now() >= deadline {
-                return Err(Error::Timeout(Timeout::Global));
+                return Err(Timeout::request(match toward {
+                    Toward::Awaited => Step::Connection,
+                    _ => Step::Send,
+                }));
             }
             match h2.pool.claim(&key).map_err(Error::Io)? {
                 Claim::Stream(slot) => return on_stream(route, slot, request, Timings::default()),

@@ -47,6 +47,7 @@ use crate::http::connect::trust::client_config;
 use crate::http::connect::trust::{RootCerts, system_roots};
 use crate::http::dns::Dns;
 use crate::http::dns::resolver::OctopusResolver;
+use crate::http::error::{Step, Timeout};
 use crate::http::h1::head::Outgoing;
 use crate::http::h2::pool::Multiplexed;
 use crate::http::route::dial::{Counts, Route};
@@ -247,10 +248,8 @@ impl Client {
         let shown = proxy.map(ToString::to_string);
         for _ in 0..=self.cfg.idle_per_shard {
             if Instant::now() >= deadline {
-                return Err(Failure::new(
-                    ErrorKind::Timeout,
-                    "deadline passed (timeout)",
-                ));
+                let late = Timeout::request(Step::Send);
+                return Err(Failure::new(ErrorKind::Timeout, late.to_string()));
             }
             let request = Outgoing {
                 method: &hop.method,

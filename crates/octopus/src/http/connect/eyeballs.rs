@@ -258,6 +258,7 @@ fn concerns_one_address(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::error::Step;
 
     fn addrs(list: &[&str]) -> Vec<SocketAddr> {
         list.iter().map(|a| a.parse().unwrap()).collect()
@@ -281,7 +282,12 @@ mod tests {
             probe.local_addr().unwrap()
         };
         let open = listener.local_addr().unwrap();
-        let stream = connect(&[closed, open], Duration::from_secs(30), Timeout::Connect).unwrap();
+        let stream = connect(
+            &[closed, open],
+            Duration::from_secs(30),
+            Timeout::Connect(Step::Connect),
+        )
+        .unwrap();
         assert_eq!(stream.peer_addr().unwrap(), open);
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::http::connect::buffers::SocketBuffers;
 use crate::http::connect::tls::{Progress, Tls, Under};
 use crate::http::error::MAX_HEAD;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::wire::{peek_says_open, recv_now, send_all, send_now, wait_ready};
 
 /// The most a connection reads ahead: more than `MAX_HEAD`, so that a head over the limit
@@ -237,11 +237,12 @@ impl Socket {
         }
     }
 
-    /// What a timeout now is reported as: the connect timeout's when a TLS handshake ran
-    /// out of its time, else `usual`.
+    /// What a timeout now is reported as: while a TLS handshake is not done, one during
+    /// it (the connect timeout's when that ran out), else `usual`.
     pub fn timeout_reason(&self, usual: Timeout) -> Timeout {
         match self.tls.as_ref() {
-            Some(tls) if tls.handshake_late() => Timeout::Connect,
+            Some(tls) if tls.handshake_late() => Timeout::Connect(Step::Tls),
+            Some(tls) if tls.handshaking() => Timeout::Global(Step::Tls),
             _ => usual,
         }
     }

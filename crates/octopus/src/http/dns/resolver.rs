@@ -18,7 +18,7 @@ use std::time::Instant;
 use url::{Host, Url};
 
 use crate::http::dns::{Dns, DnsError, Looked, Lookup};
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 
 /// The most addresses of a host tried.
 const MOST_ADDRESSES: usize = 16;
@@ -143,7 +143,7 @@ fn resolved(looked: Looked, port: u16) -> Result<Resolution, Error> {
 /// A lookup's failure as an error (`classify.rs` finds the `DnsError` in it).
 fn dns_error(e: DnsError) -> Error {
     match e {
-        DnsError::Deadline => Error::Timeout(Timeout::Global),
+        DnsError::Deadline => Timeout::request(Step::Lookup),
         other => Error::Io(std::io::Error::other(other)),
     }
 }

@@ -16,7 +16,7 @@ use http::{HeaderMap, header};
 
 use crate::http::connect::pool::{Key, Parked, Resting};
 use crate::http::connect::socket::{Socket, io_error};
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 
 /// The longest chunk-size or trailer line read.
 const MAX_LINE: usize = 8 * 1024;
@@ -161,7 +161,7 @@ impl BodyReader {
         match self.socket.as_mut() {
             Some(socket) => socket
                 .fill(deadline)
-                .map_err(|e| io_error(e, Timeout::Global).into_io()),
+                .map_err(|e| io_error(e, Timeout::Global(Step::Body)).into_io()),
             None => Ok(0),
         }
     }

@@ -25,7 +25,7 @@ use crate::timings::Timings;
 
 use crate::http::connect::pool::{Key, Parked};
 use crate::http::connect::socket::{Socket, io_error};
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::body_reader::{Back, BodyReader, Framing};
 use crate::http::h1::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
 use crate::http::route::dial::{Made, Route};
@@ -71,7 +71,7 @@ where
         .any(|(name, value)| name == header::CONNECTION && says_close(value));
     socket
         .send(&bytes, Some(deadline))
-        .map_err(|e| io_error(e, Timeout::Global))?;
+        .map_err(|e| io_error(e, socket.timeout_reason(Timeout::Global(Step::Send))))?;
     route.counts.sent.fetch_add(1, Ordering::Relaxed);
     Ok(Sending {
         socket,

@@ -17,7 +17,7 @@ use crate::input::push_host;
 
 use crate::http::connect::socket::{Socket, io_error};
 use crate::http::error::MAX_HEAD;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::body_reader::disconnected;
 use crate::http::route::proxy::{Form, Via, basic};
 
@@ -159,7 +159,7 @@ pub(crate) fn read_head(
             }
             None => {}
         }
-        let reason = socket.timeout_reason(Timeout::Global);
+        let reason = socket.timeout_reason(Timeout::Global(Step::Head));
         let read = socket.fill(deadline).map_err(|e| io_error(e, reason))?;
         if read == 0 {
             return Err(disconnected(match socket.buffers().input().is_empty() {

@@ -35,7 +35,7 @@ use h2::client::{Connection, SendRequest};
 
 use crate::http::bell::Bell;
 use crate::http::connect::socket::Socket;
-use crate::http::error::Error;
+use crate::http::error::{Error, Step};
 use crate::http::h2::io::Io;
 use crate::http::h2::wake::{Kick, StreamWake, control, poller, wait_on};
 use crate::http::wire::Watch;
@@ -118,7 +118,7 @@ impl Shared {
                 .poll(&mut Context::from_waker(Waker::noop()))
             {
                 Poll::Ready(made) => break made.map_err(|e| super::error(&e))?,
-                Poll::Pending => wait_on(fd, libc::POLLOUT, None, deadline)?,
+                Poll::Pending => wait_on(fd, libc::POLLOUT, None, deadline, Step::Tls)?,
             }
         };
         Ok(Arc::new(Shared {

@@ -17,7 +17,7 @@ use h2::RecvStream;
 use h2::client::ResponseFuture;
 use http::{HeaderName, HeaderValue, header};
 
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::head::Outgoing;
 use crate::http::h2::conn::Slot;
 use crate::http::h2::error;
@@ -147,9 +147,9 @@ impl Sending {
     pub fn response(mut self, deadline: Instant) -> Result<Answered, Error> {
         while !self.ready() {
             if Instant::now() >= deadline {
-                return Err(Error::Timeout(Timeout::Global));
+                return Err(Timeout::request(Step::Head));
             }
-            wait_for_either(self.slot.conn.fd(), &self.slot.bell, deadline)?;
+            wait_for_either(self.slot.conn.fd(), &self.slot.bell, deadline, Step::Head)?;
         }
         let Some(answer) = self.answer.take() else {
             return Err(Error::protocol("no answer"));
@@ -207,9 +207,9 @@ impl Read for StreamBody {
                 Poll::Ready(Some(Err(e))) => return Err(error(&e).into_io()),
                 Poll::Pending => {
                     if Instant::now() >= self.deadline {
-                        return Err(Error::Timeout(Timeout::Global).into_io());
+                        return Err(Timeout::request(Step::Body).into_io());
                     }
-                    wait_for_either(slot.conn.fd(), &slot.bell, self.deadline)
+                    wait_for_either(slot.conn.fd(), &slot.bell, self.deadline, Step::Body)
                         .map_err(Error::into_io)?;
                 }
             }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::http::bell::Bell;
 use crate::http::connect::socket::io_error;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::wire::wait_any;
 
 /// Which stream watches the connection, and the bell in the connection's epoll set that
@@ -82,26 +82,28 @@ pub(super) fn control(
 }
 
 /// Wait on this thread until `fd` is readable (or writable, when `write`) or `bell` is
-/// rung, or `deadline` passes (the request's timeout).
+/// rung, or `deadline` passes (the request's timeout, run out `during` that step).
 pub(crate) fn wait_for_either(
     (fd, write): (RawFd, bool),
     bell: &Bell,
     deadline: Instant,
+    during: Step,
 ) -> Result<(), Error> {
     let events = match write {
         true => libc::POLLIN | libc::POLLOUT,
         false => libc::POLLIN,
     };
-    wait_on(fd, events, Some(bell), deadline)
+    wait_on(fd, events, Some(bell), deadline, during)
 }
 
 /// Wait on this thread until `fd` is ready for `events` or `bell` (if any) is rung, or
-/// `deadline` passes (the request's timeout).
+/// `deadline` passes (the request's timeout, run out `during` that step).
 pub(super) fn wait_on(
     fd: RawFd,
     events: libc::c_short,
     bell: Option<&Bell>,
     deadline: Instant,
+    during: Step,
 ) -> Result<(), Error> {
     let pollfd = |fd, events| libc::pollfd {
         fd,
@@ -113,5 +115,5 @@ pub(super) fn wait_on(
         pollfd(fd, events),
         pollfd(bell.map_or(-1, |bell| bell.fd()), libc::POLLIN),
     ];
-    wait_any(&mut fds, Some(deadline)).map_err(|e| io_error(e, Timeout::Global))
+    wait_any(&mut fds, Some(deadline)).map_err(|e| io_error(e, Timeout::Global(during)))
 }

@@ -31,7 +31,7 @@ use crate::http::connect::pool::{Key, MAX_IDLE_AGE, Parked, going_out_on};
 use crate::http::connect::socket::Socket;
 use crate::http::connect::tls::{Tls, server_name};
 use crate::http::dns::resolver::{OctopusResolver, Resolution, Resolving};
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{self, Error, Timeout};
 use crate::http::route::proxy::{Form, Greeting, Target, Via};
 use crate::http::wire::Watch;
 use crate::timings::Timings;
@@ -136,7 +136,7 @@ impl Dialing {
     /// ends before the request's.
     fn handshake_by(&self) -> Option<Instant> {
         match self.reason {
-            Timeout::Connect => self.began.checked_add(self.after),
+            Timeout::Connect(_) => self.began.checked_add(self.after),
             _ => None,
         }
     }
@@ -156,6 +156,16 @@ impl Underway {
             Step::Handshaking(socket, _) => {
                 Watch::read(socket.fd(), std::mem::replace(&mut socket.watched, true))
             }
+        }
+    }
+
+    /// The step it is at, as a timeout names it.
+    pub fn step(&self) -> error::Step {
+        match &self.step {
+            Step::Target(_) | Step::Looking(_) => error::Step::Lookup,
+            Step::Connecting(_) => error::Step::Connect,
+            Step::Greeting(..) => error::Step::Proxy,
+            Step::Handshaking(..) => error::Step::Tls,
         }
     }
 
@@ -256,7 +266,9 @@ pub(crate) fn connection(
                 }
                 let until = socket.deadline(Some(deadline)).unwrap_or(deadline);
                 if Instant::now() >= until {
-                    return Err(Error::Timeout(socket.timeout_reason(Timeout::Global)));
+                    return Err(Error::Timeout(
+                        socket.timeout_reason(Timeout::Global(error::Step::Tls)),
+                    ));
                 }
                 (Step::Handshaking(socket, made), false)
             }
@@ -347,11 +359,14 @@ fn ready(
 fn dial(route: &Route<'_>, addrs: &[SocketAddr], deadline: Instant) -> Result<Dialing, Error> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(Error::Timeout(Timeout::Global));
+        return Err(Timeout::request(error::Step::Connect));
     }
     let (after, reason) = match route.connect_timeout < left {
-        true => (route.connect_timeout, Timeout::Connect),
-        false => (left, Timeout::Global),
+        true => (
+            route.connect_timeout,
+            Timeout::Connect(error::Step::Connect),
+        ),
+        false => (left, Timeout::Global(error::Step::Connect)),
     };
     Ok(Dialing {
         connecting: Connecting::new(addrs, after, reason),

@@ -17,7 +17,7 @@ use url::Url;
 use crate::http::connect::socket::Socket;
 use crate::http::connect::tls::{Tls, server_name};
 use crate::http::connect::tls_words::tls_message;
-use crate::http::error::{Error, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::route::proxy::{Form, ProxyError, Scheme, Target, Via};
 use crate::http::route::socks::{Next, Socks};
 use crate::http::route::tunnel::{connect_reply, connect_request};
@@ -162,8 +162,8 @@ impl Greeting {
     /// The handshake ran out of time: the connect timeout's, or the request's.
     fn timed_out(&self) -> Error {
         match self.by.is_some_and(|by| Instant::now() >= by) {
-            true => Error::Timeout(Timeout::Connect),
-            false => Error::Timeout(Timeout::Global),
+            true => Error::Timeout(Timeout::Connect(Step::Proxy)),
+            false => Timeout::request(Step::Proxy),
         }
     }
 
