@@ -608,3 +608,46 @@ fn http1_1_and_http2_prior_knowledge_are_curls_flags() {
         .unwrap();
     assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
 }
+
+#[test]
+fn a_run_short_of_descriptors_closes_idle_connections_and_loses_nothing() {
+    // 60 origins (names of one h2c server) whose connections outlive their requests, at an
+    // open-file limit that fits the requests in flight and few idle connections: the
+    // descriptors run out mid-run, and every URL must still come back ok.
+    use std::os::unix::process::CommandExt;
+    let s = octopus_testserver::H2Server::start_h2c(Default::default()).unwrap();
+    let port = s.addr().port();
+    let names: Vec<String> = (0..60).map(|i| format!("n{i}.test")).collect();
+    let mut cmd = octopus_std();
+    cmd.args(["--json", "-c", "20", "--http2-prior-knowledge"]);
+    for name in &names {
+        cmd.args(["--resolve", &format!("{name}:{port}:127.0.0.1")]);
+    }
+    for i in 0..600 {
+        cmd.arg(format!("http://{}:{port}/delay/20?{i}", names[i % 60]));
+    }
+    // SAFETY: setrlimit with a valid, owned struct, in the child before it runs octopus.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 90,
+                rlim_max: 90,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let output = cmd.output().unwrap();
+    let records = records(&output);
+    let failed: Vec<_> = records.iter().filter(|r| r["status"] != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert_eq!(records.len(), 600);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

@@ -110,6 +110,11 @@ pub(crate) fn closed_under(io: &io::Error) -> bool {
     )
 }
 
+/// Whether `io` says the process (or the system) has no file descriptor left to open.
+pub(crate) fn out_of_descriptors(io: &io::Error) -> bool {
+    matches!(io.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {

@@ -118,7 +118,10 @@ impl Client {
         });
         let response = match read {
             Ok(response) => response,
-            Err(e) if chain.resends(&e) => return self.drive(chain, Toward::Start),
+            Err(e) if chain.resends(&e) => {
+                self.make_room(&e);
+                return self.drive(chain, Toward::Start);
+            }
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {
                 match self.send_here(&chain) {
                     Ok(response) => response,
@@ -229,7 +232,10 @@ impl Client {
                 let stage = Stage::Awaiting(bell);
                 return Answer::Waiting(Pending { chain, stage });
             }
-            Err(e) if chain.resends(&e) => return Answer::Again(chain),
+            Err(e) if chain.resends(&e) => {
+                self.make_room(&e);
+                return Answer::Again(chain);
+            }
             // The blocking path tries the host's other kept connections, then a new one.
             Err(e) if !connected && is_stale(&e) && chain.hop.method.is_idempotent() => {}
             Err(e) => {

@@ -7,7 +7,7 @@ use std::io;
 
 use crate::failure::{ErrorKind, Failure};
 use crate::http::connect::tls_words::tls_message;
-use crate::http::error::{Error as E, Timeout, closed_under};
+use crate::http::error::{Error as E, Timeout, closed_under, out_of_descriptors};
 use crate::http::route::proxy::ProxyError;
 use crate::input::mask_userinfo;
 
@@ -88,6 +88,21 @@ fn message(error: &E) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// Whether `error` says no descriptor was left to open (a socket, a lookup's, an
+/// eventfd): the request may go again once idle connections are closed.
+pub(crate) fn short_of_descriptors(error: &E) -> bool {
+    let E::Io(io) = error else {
+        return false;
+    };
+    out_of_descriptors(io)
+        || io.get_ref().is_some_and(|inner| {
+            matches!(
+                inner.downcast_ref::<crate::http::dns::DnsError>(),
+                Some(crate::http::dns::DnsError::NoDescriptors(_))
+            )
+        })
 }
 
 /// Whether a request failed as one on a connection the server had already closed does:

@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::failure::Failure;
+use crate::http::client::classify::short_of_descriptors;
 use crate::http::client::redirect::Hop;
 use crate::http::error::Error;
 use crate::http::route::proxy::Chosen;
@@ -47,9 +48,11 @@ const MAX_RESENT: u32 = 10;
 
 impl Chain {
     /// Whether the hop, which `e` ended, is sent again: the server did not take it (HTTP/2),
-    /// and it was not sent again `MAX_RESENT` times yet (counted here).
+    /// or no descriptor was left to make its connection with (idle ones are closed first,
+    /// `Client::make_room`), and it was not sent again `MAX_RESENT` times yet (counted here).
     pub(super) fn resends(&mut self, e: &Error) -> bool {
-        let again = matches!(e, Error::Refused(_)) && self.resent < MAX_RESENT;
+        let again =
+            (matches!(e, Error::Refused(_)) || short_of_descriptors(e)) && self.resent < MAX_RESENT;
         self.resent += u32::from(again);
         again
     }

@@ -35,7 +35,7 @@ use http::{self, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::failure::{ErrorKind, Failure};
-use crate::http::client::classify::{classify, is_stale};
+use crate::http::client::classify::{classify, is_stale, short_of_descriptors};
 use crate::http::client::decode::ACCEPT_ENCODING;
 use crate::http::client::dispatch::{Answered, H2, exchange};
 use crate::http::client::redirect::Hop;
@@ -47,7 +47,7 @@ use crate::http::connect::trust::client_config;
 use crate::http::connect::trust::{RootCerts, system_roots};
 use crate::http::dns::Dns;
 use crate::http::dns::resolver::OctopusResolver;
-use crate::http::error::{Step, Timeout};
+use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::head::Outgoing;
 use crate::http::h2::pool::Multiplexed;
 use crate::http::route::dial::{Counts, Route};
@@ -105,7 +105,7 @@ impl Client {
                     Arc::new(Parked::new(cfg.idle_per_shard, cfg.idle_per_shard, budget))
                 })
                 .collect(),
-            multiplexed: Arc::default(),
+            multiplexed: Arc::new(Multiplexed::new(budget)),
             resolver,
             counts: Counts::default(),
             tls: OnceLock::new(),
@@ -262,6 +262,7 @@ impl Client {
                 noting_connections(|| exchange(&route, h2, request, deadline));
             match result {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {}
+                Err(e) if short_of_descriptors(&e) => self.make_room(&e),
                 Err(e) => return Err(classify(&e, shown.as_deref())),
                 Ok(response) => return Ok(response),
             }
@@ -288,6 +289,18 @@ impl Client {
             head.headers.append(name, value.clone());
         }
         Ok(head)
+    }
+
+    /// When `e` says no descriptor was left, close some idle connections (one per pool of
+    /// HTTP/1.1 ones, as many HTTP/2 ones) so that the request, sent again, finds one:
+    /// not all of them, which the requests to come would have to make again.
+    pub(crate) fn make_room(&self, e: &Error) {
+        if short_of_descriptors(e) {
+            for pool in &self.direct {
+                pool.close_one();
+                self.multiplexed.close_idle();
+            }
+        }
     }
 
     /// The headers a request carries: those given, then each default that is not given.

@@ -13,8 +13,8 @@
 //!
 //! Invariants: at most `max_idle` connections parked per pool, `max_per_host` per
 //! key, and the `Budget`'s most over all the pools that share it (a new one then
-//! takes the place of its pool's oldest: a run over thousands of hosts keeps the newest
-//! connections, not one per host it ever saw); a connection parked longer than the
+//! takes the place of another of its pool's: a run over thousands of hosts does not keep
+//! one per host it ever saw); a connection parked longer than the
 //! idle age is never handed out; a handed-out connection was just probed open; the newest
 //! is handed out first (the least likely to have been closed by the server).
 
@@ -118,7 +118,13 @@ impl Budget {
             .is_ok()
     }
 
-    fn give_back(&self, n: usize) {
+    /// Count `n` more, room or not (a connection that carries requests is kept anyway);
+    /// whether the most is now passed.
+    pub fn charge(&self, n: usize) -> bool {
+        self.parked.fetch_add(n, Ordering::AcqRel) + n > self.most
+    }
+
+    pub fn give_back(&self, n: usize) {
         let _ = self
             .parked
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
@@ -207,9 +213,23 @@ impl<T> Parked<T> {
         (!expired).then_some(resting)
     }
 
+    /// Close one idle connection (`Idle::victim`), if the pool keeps any: its descriptor
+    /// is wanted. Whether one was closed.
+    pub fn close_one(&self) -> bool {
+        let mut idle = self.lock();
+        let Some(victim) = idle.victim() else {
+            return false;
+        };
+        idle.count -= 1;
+        drop(idle);
+        self.budget.give_back(1);
+        drop(victim);
+        true
+    }
+
     /// Keep `transport` for the next request to `key`, unless the pool or the host has as
     /// many as it may keep (then it is closed). When the budget is spent, it takes the
-    /// place of the pool's oldest (closed), or is closed if the pool keeps none.
+    /// place of another (closed, `Idle::victim`), or is closed if the pool keeps none.
     pub fn park(&self, key: Key, resting: Resting<T>) {
         let mut idle = self.lock();
         if idle.count >= self.max_idle
@@ -218,10 +238,10 @@ impl<T> Parked<T> {
             return;
         }
         if !self.budget.take() {
-            let Some(oldest) = idle.oldest() else {
+            let Some(victim) = idle.victim() else {
                 return;
             };
-            drop(oldest);
+            drop(victim);
             idle.count -= 1;
         }
         idle.by_key.entry(key).or_default().push(resting);
@@ -230,20 +250,19 @@ impl<T> Parked<T> {
 }
 
 impl<T> Idle<T> {
-    /// Out of the pool: its oldest idle connection, if it keeps any.
-    fn oldest(&mut self) -> Option<Resting<T>> {
-        let key = self
-            .by_key
-            .iter()
-            .filter_map(|(key, stack)| Some((key, stack.first()?.since)))
-            .min_by_key(|(_, since)| *since)
-            .map(|(key, _)| key.clone())?;
+    /// Out of the pool, to make room: the oldest connection of the first host in the map's
+    /// order, which has nothing to do with age. Closing the pool's oldest instead closes,
+    /// in a list that cycles over more hosts than are kept, each connection just before it
+    /// is wanted (none is ever reused: W-web, BENCHMARKS.md); this way the hosts that stay
+    /// keep theirs, and a run that moves on from its old hosts still replaces them.
+    fn victim(&mut self) -> Option<Resting<T>> {
+        let key = self.by_key.keys().next()?.clone();
         let stack = self.by_key.get_mut(&key)?;
-        let oldest = stack.remove(0);
+        let victim = (!stack.is_empty()).then(|| stack.remove(0));
         if stack.is_empty() {
             self.by_key.remove(&key);
         }
-        Some(oldest)
+        victim
     }
 }
 

@@ -68,22 +68,28 @@ fn the_pool_and_each_host_keep_no_more_than_their_bounds() {
 }
 
 #[test]
-fn pools_sharing_a_budget_keep_the_newest_within_it() {
+fn pools_sharing_a_budget_replace_within_it_and_keep_the_new_one() {
     let budget = Budget::new(3);
     let one: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     let two: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     one.park(key("a:80"), resting(1));
     one.park(key("b:80"), resting(2));
     two.park(key("c:80"), resting(3));
-    // The budget is spent: a new one in `one` takes the place of its oldest (a:80's)...
+    // The budget is spent: a new one in `one` takes the place of one of its own (a:80's or
+    // b:80's, whichever the map holds first), not of `two`'s...
     one.park(key("d:80"), resting(4));
-    assert!(
-        one.take(&key("a:80"), LONG).is_none(),
-        "the oldest was closed"
-    );
+    let kept = [key("a:80"), key("b:80")]
+        .iter()
+        .filter(|k| one.take(k, LONG).is_some())
+        .count();
+    assert_eq!(kept, 1, "one of a:80 and b:80 was closed");
     assert_eq!(
         which(one.take(&key("d:80"), LONG)),
         Some("Marked(4)".into())
+    );
+    assert_eq!(
+        which(two.take(&key("c:80"), LONG)),
+        Some("Marked(3)".into())
     );
     // ...and one taken out frees a place.
     two.park(key("e:80"), resting(5));
@@ -92,11 +98,30 @@ fn pools_sharing_a_budget_keep_the_newest_within_it() {
         Some("Marked(5)".into())
     );
     // A pool keeping none has nothing to give up: the new one is closed.
-    let three: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     one.park(key("f:80"), resting(6));
+    one.park(key("h:80"), resting(8));
+    two.park(key("i:80"), resting(9));
+    let three: Parked<Marked> = Parked::new(10, 10, Arc::clone(&budget));
     three.park(key("g:80"), resting(7));
     assert!(three.take(&key("g:80"), LONG).is_none());
     assert_eq!(budget.parked.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_list_cycling_over_more_hosts_than_kept_still_reuses_some() {
+    // 8 hosts in turn, room for 4: closing the oldest would close each host's connection
+    // just before it is wanted (none reused); closing the map's first keeps the others.
+    let budget = Budget::new(4);
+    let p: Parked<Marked> = Parked::new(10, 10, budget);
+    let mut reused = 0;
+    for round in 0..10 {
+        for host in 0..8 {
+            let k = key(&format!("h{host}:80"));
+            reused += usize::from(p.take(&k, LONG).is_some());
+            p.park(k, resting(round * 8 + host));
+        }
+    }
+    assert!(reused >= 2 * 9, "{reused} reused");
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::http::error::out_of_descriptors;
+
 /// Why a lookup found no address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DnsError {
@@ -19,6 +21,9 @@ pub(crate) enum DnsError {
     /// The server refused the query's datagrams (an ICMP "port unreachable": nothing
     /// listens there).
     Refused(std::net::SocketAddr),
+    /// No descriptor could be opened for the lookup (the open-file limit was reached):
+    /// the lookup may be tried again once some are closed.
+    NoDescriptors(String),
     /// Not a name that can be asked.
     BadName(String),
     /// The request's deadline passed first.
@@ -36,7 +41,7 @@ impl fmt::Display for DnsError {
                 if *tries == 1 { "try" } else { "tries" }
             ),
             DnsError::ServerFailed(code) => write!(f, "the DNS server failed to answer ({code})"),
-            DnsError::Unreachable(why) => write!(f, "{why}"),
+            DnsError::Unreachable(why) | DnsError::NoDescriptors(why) => write!(f, "{why}"),
             DnsError::Refused(server) => write!(f, "name server {server} refused the query"),
             DnsError::BadName(name) => write!(f, "'{name}' is not a name DNS can look up"),
             DnsError::Deadline => f.write_str("deadline passed during the name lookup (timeout)"),
@@ -49,6 +54,9 @@ impl DnsError {
     /// network gave.
     pub fn unreachable(server: std::net::SocketAddr, error: &std::io::Error) -> DnsError {
         match error.kind() {
+            _ if out_of_descriptors(error) => {
+                DnsError::NoDescriptors(format!("name server {server} cannot be asked ({error})"))
+            }
             std::io::ErrorKind::ConnectionRefused => DnsError::Refused(server),
             _ => DnsError::Unreachable(format!("name server {server} cannot be reached ({error})")),
         }

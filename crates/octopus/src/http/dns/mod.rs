@@ -30,6 +30,7 @@ mod known;
 pub(crate) mod resolver;
 mod window;
 
+use crate::http::error::out_of_descriptors;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
@@ -186,7 +187,10 @@ impl Dns {
         let bell = || {
             Bell::new()
                 .map(Arc::new)
-                .map_err(|e| DnsError::Unreachable(format!("no eventfd for the lookup ({e})")))
+                .map_err(|e| match out_of_descriptors(&e) {
+                    true => DnsError::NoDescriptors(format!("no eventfd for the lookup ({e})")),
+                    false => DnsError::Unreachable(format!("no eventfd for the lookup ({e})")),
+                })
         };
         if let Some(waiting) = state.flights.get_mut(&name) {
             let bell = bell()?;

@@ -28,7 +28,7 @@ use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use h2::client::{Connection, SendRequest};
@@ -87,7 +87,12 @@ struct Inner {
     /// Bells of streams that ended, for the next (an eventfd made, added to the engine's
     /// epoll set and closed per stream was a tenth of the system time on W14h2).
     spare: Vec<Arc<Bell>>,
+    /// Since when no stream is open (`None` while one is).
+    idle_since: Option<Instant>,
 }
+
+/// Bells kept for the next streams, at most: each is a descriptor.
+const SPARE_BELLS: usize = 16;
 
 impl Shared {
     /// An HTTP/2 connection on `socket`, its preface and SETTINGS sent (waiting for room
@@ -134,6 +139,7 @@ impl Shared {
                 open: 0,
                 next: 0,
                 spare: Vec::new(),
+                idle_since: Some(Instant::now()),
             }),
             fd,
             poller,
@@ -155,6 +161,13 @@ impl Shared {
     /// Whether the connection may take new streams.
     pub fn usable(&self) -> bool {
         self.lock().ended.is_none()
+    }
+
+    /// Whether no stream has been open on it for `age` (or more).
+    pub fn idle_for(&self, age: Duration) -> bool {
+        self.lock()
+            .idle_since
+            .is_some_and(|since| since.elapsed() >= age)
     }
 
     /// A stream's place on the connection, if it has room: fewer streams open than the
@@ -183,6 +196,7 @@ impl Shared {
             None => Bell::new().ok()?,
         };
         inner.open += 1;
+        inner.idle_since = None;
         inner.next += 1;
         let token = inner.next;
         let waker = Waker::from(Arc::new(StreamWake {
@@ -361,11 +375,19 @@ impl Drop for Slot {
         let mut inner = self.conn.lock();
         inner.drive();
         inner.open = inner.open.saturating_sub(1);
+        if inner.open == 0 {
+            inner.idle_since = Some(Instant::now());
+            // An idle connection keeps one bell: the descriptors of thousands of idle
+            // connections add up.
+            inner.spare.truncate(1);
+        }
         inner.stop_waiting(self.token, &self.conn.kick);
         inner.hand_off();
         // A waker of the stream the `h2` crate still holds may ring it: a spurious wake-up
         // of the next stream, never a lost one.
         self.bell.quiet();
-        inner.spare.push(Arc::clone(&self.bell));
+        if inner.spare.len() < SPARE_BELLS {
+            inner.spare.push(Arc::clone(&self.bell));
+        }
     }
 }
