@@ -88,6 +88,22 @@ struct Slot<T> {
     item: Option<(T, Instant)>,
 }
 
+/// What a poll gives back: the items whose deadline passed, and those whose event fired.
+pub(crate) struct Polled<T> {
+    pub due: Vec<T>,
+    pub fired: Vec<T>,
+}
+
+impl<T> Polled<T> {
+    /// Every item, the due first.
+    #[cfg(test)]
+    pub fn all(self) -> Vec<T> {
+        let mut all = self.due;
+        all.extend(self.fired);
+        all
+    }
+}
+
 impl<T> Waiting<T> {
     /// An empty set.
     pub fn new() -> io::Result<Self> {
@@ -205,7 +221,7 @@ impl<T> Waiting<T> {
     /// Wait until an item is readable or due, `until` passes (`None`: no bound but the
     /// items' deadlines), or `nudge` is called; the items readable or due, out of the set
     /// (possibly none). `until` in the past: does not wait.
-    pub fn poll(&self, until: Option<Instant>) -> Vec<T> {
+    pub fn poll(&self, until: Option<Instant>) -> Polled<T> {
         let due = match (self.slots().earliest, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -233,8 +249,9 @@ impl<T> Waiting<T> {
     }
 
     /// The items whose event fired or whose deadline passed, out of their slots.
-    fn take(&self, fired: &[libc::epoll_event]) -> Vec<T> {
+    fn take(&self, fired: &[libc::epoll_event]) -> Polled<T> {
         let mut ready = Vec::with_capacity(fired.len());
+        let mut due_now = Vec::new();
         let mut slots = self.slots();
         for event in fired {
             let data = event.u64;
@@ -261,7 +278,7 @@ impl<T> Waiting<T> {
             for index in 0..slots.items.len() {
                 match slots.items.get(index).and_then(|slot| slot.item.as_ref()) {
                     Some((_, due)) if *due <= now => {
-                        ready.extend(slots.release(index, None));
+                        due_now.extend(slots.release(index, None));
                     }
                     Some((_, due)) => {
                         let due = *due;
@@ -271,8 +288,12 @@ impl<T> Waiting<T> {
                 }
             }
         }
-        self.count.fetch_sub(ready.len(), Ordering::SeqCst);
-        ready
+        self.count
+            .fetch_sub(ready.len() + due_now.len(), Ordering::SeqCst);
+        Polled {
+            due: due_now,
+            fired: ready,
+        }
     }
 }
 
@@ -309,7 +330,7 @@ mod tests {
     fn next(waiting: &Waiting<&'static str>) -> Vec<&'static str> {
         let deadline = Instant::now() + LONG;
         loop {
-            let items = waiting.poll(Some(deadline));
+            let items = waiting.poll(Some(deadline)).all();
             if !items.is_empty() || Instant::now() >= deadline {
                 return items;
             }
@@ -330,7 +351,7 @@ mod tests {
             .unwrap();
         assert_eq!(next(&waiting), ["due"], "nothing to read: due");
         assert!(!waiting.is_empty());
-        assert_eq!(waiting.poll(Some(Instant::now())), Vec::<&str>::new());
+        assert_eq!(waiting.poll(Some(Instant::now())).all(), Vec::<&str>::new());
         a.write_all(b"x").unwrap();
         assert_eq!(next(&waiting), ["answered"]);
         assert!(waiting.is_empty());
@@ -363,7 +384,7 @@ mod tests {
         waiting
             .put(Watch::read(b.as_raw_fd(), true), far, "answered")
             .unwrap();
-        assert_eq!(waiting.poll(Some(Instant::now())), Vec::<&str>::new());
+        assert_eq!(waiting.poll(Some(Instant::now())).all(), Vec::<&str>::new());
         a.write_all(b"x").unwrap();
         assert_eq!(next(&waiting), ["answered"]);
     }
@@ -389,7 +410,7 @@ mod tests {
         a.write_all(b"late").unwrap();
         let soon = Instant::now() + Duration::from_millis(200);
         while Instant::now() < soon {
-            assert_eq!(waiting.poll(Some(soon)), Vec::<&str>::new());
+            assert_eq!(waiting.poll(Some(soon)).all(), Vec::<&str>::new());
         }
     }
 
@@ -407,7 +428,7 @@ mod tests {
             .unwrap();
         let (sender, polled) = std::sync::mpsc::channel();
         let polling = Arc::clone(&waiting);
-        std::thread::spawn(move || sender.send(polling.poll(None)));
+        std::thread::spawn(move || sender.send(polling.poll(None).all()));
         std::thread::sleep(Duration::from_millis(50));
         waiting.nudge();
         // It returns, with nothing (the item is neither readable nor due). A liveness

@@ -116,6 +116,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_descriptor_left_is_told_apart_wherever_it_came_from() {
+        let socket = E::Io(io::Error::from_raw_os_error(libc::EMFILE));
+        assert!(short_of_descriptors(&socket));
+        let system = E::Io(io::Error::from_raw_os_error(libc::ENFILE));
+        assert!(short_of_descriptors(&system));
+        let server = "127.0.0.1:53".parse().unwrap();
+        let asked = io::Error::from_raw_os_error(libc::EMFILE);
+        let lookup = crate::http::dns::DnsError::unreachable(server, &asked);
+        assert!(matches!(
+            lookup,
+            crate::http::dns::DnsError::NoDescriptors(_)
+        ));
+        assert!(short_of_descriptors(&E::Io(io::Error::other(lookup))));
+        let refused = E::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert!(!short_of_descriptors(&refused));
+        assert!(!short_of_descriptors(&E::Timeout(Timeout::Global(
+            crate::http::error::Step::Head
+        ))));
+    }
+
+    #[test]
     fn messages_do_not_repeat_the_kind_and_name_the_proxy() {
         let refused = E::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         let direct = classify(&refused, None);
