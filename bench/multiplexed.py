@@ -32,6 +32,9 @@ def nginx_h2_servers(cert, key):
     ssl_protocols TLSv1.3;
     ssl_session_cache shared:SSL2:20m;
     location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
+    location /missing/ {{ return 404; }}
+    location /to/ {{ rewrite ^/to/(.*)$ /delay/$1 redirect; }}
+    location /slow/ {{ echo_sleep 2; echo "ok"; }}
     location / {{ return 200 "ok\\n"; }}"""
     return f"""
   server {{

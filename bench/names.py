@@ -37,7 +37,8 @@ def host(i):
 class Namespace:
     """The network namespace, its resolv.conf, dnsmasq and the relay."""
 
-    def __init__(self, work):
+    def __init__(self, work, ttl=300, more=()):
+        """`ttl`: the answers' TTL; `more`: dnsmasq `--address` rules besides the hosts'."""
         self.stats = os.path.join(work, "dns-stats.json")
         self.dropped = 0
         subprocess.run(["ip", "netns", "add", NS], check=True)
@@ -46,10 +47,11 @@ class Namespace:
         with open(f"/etc/netns/{NS}/resolv.conf", "w") as f:
             f.write("nameserver 127.0.0.1\n")
         addresses = [f"--address=/h{k}.test/127.0.1.{k}" for k in range(1, HOSTS + 1)]
+        addresses += [f"--address={rule}" for rule in more]
         self.dnsmasq = subprocess.Popen(
             [*WRAP, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
              "--user=root", "--pid-file=", "--port=5300", "--listen-address=127.0.0.1",
-             "--bind-interfaces", "--local-ttl=300", "--dns-forward-max=10000",
+             "--bind-interfaces", f"--local-ttl={ttl}", "--dns-forward-max=10000",
              "--cache-size=10000", *addresses])
         relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dns_relay.py")
         self.relay = subprocess.Popen(

@@ -22,6 +22,7 @@ from from_python import from_python
 from harness import RUN_TIMEOUT, in_turns, measured, summarize, timed, write_lines
 from multiplexed import multiplexed, nginx_h2_servers
 from names import names
+from web import web
 from proxies import proxies
 from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
@@ -53,6 +54,8 @@ http {{
 {extra}
     location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
     location /to/ {{ rewrite ^/to/(.*)$ /delay/$1 redirect; }}
+    location /missing/ {{ return 404; }}
+    location /slow/ {{ echo_sleep 2; echo "ok"; }}
     location /w4/ {{ access_log {workdir}/access.log; echo_sleep 0.1; echo "ok"; }}
     location /files/ {{ root {workdir}/www; }}
     location = /nginx-status {{ stub_status; }}
@@ -232,7 +235,10 @@ def main():
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
                              "W3py", "W18", "W19", "W20", "W21", "W22", "W23", "W24", "W25",
-                             "W14h2"])
+                             "W14h2", "W-web"])
+    ap.add_argument("--web-curl-cap", dest="web_curl_cap", type=int, default=300,
+                    help="W-web: seconds after which curl --parallel is stopped (its records "
+                         "by then are counted)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="octopus-peers-")
@@ -306,6 +312,14 @@ def main():
             rows += names(args, work, w, Nginx)
         if w & {"W24", "W25", "W14h2"}:
             rows += multiplexed(args, work, base, nginx.ca, w)
+        if "W-web" in w:
+            # Its own nginx, inside the namespace: the harness's is stopped meanwhile (one
+            # nginx on the machine, so the servers' CPU is its alone).
+            nginx.stop()
+            try:
+                rows += web(args, work, Nginx)
+            finally:
+                nginx = Nginx()
         if w & {"W21", "W22", "W23"}:
             rows += proxies(args, work, base, nginx.ca, w)
         if {"W18", "W19", "W20"} & set(w):
@@ -327,6 +341,24 @@ def main():
                      f"{r['wall_s']:.2f} | {r['urls_per_s']:.0f} | {fmt(r.get('vs_octopus'), '.2f')} | "
                      f"{fmt(r.get('vs_ideal'), '.2f')} | {r['peak_rss_mb']:.0f} | "
                      f"{r.get('server_requests', '')}{seen_connections(r)} |")
+    webbed = [r for r in rows if r["workload"].startswith("W-web")]
+    if webbed:
+        table += ["", "| W-web | tool | wall s | floor s | × floor | CPU s | servers' CPU s | "
+                  "peak RSS MB | false failures | overrun p99 / max ms |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in webbed:
+            if "runs" not in r:
+                table.append(f"| {r['workload']} | {r['tool']} | {r['wall_s']:.0f} "
+                             f"(cut off: {r['cut_off']}) | | | {r['cpu_s']:.1f} | | "
+                             f"{r['peak_rss_mb']:.0f} | {r['finished']} URLs done | |")
+                continue
+            m = sorted(r["runs"], key=lambda x: x["wall_s"])[len(r["runs"]) // 2]
+            wrong = sum(m["false"].values()) + m["missing"]
+            table.append(f"| {r['workload']} | {r['tool']} | {m['wall_s']:.2f} | "
+                         f"{m['floor_s']:.2f} | {r['vs_floor']:.2f} | {m['cpu_s']:.1f} | "
+                         f"{m['servers_cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | {wrong} "
+                         f"{m['false'] or ''} | {m['overrun_p99_ms']:.0f} / "
+                         f"{m['overrun_max_ms']:.0f} |")
     scaled = [r for r in rows if "cpu_us_per_url" in r]
     if scaled:
         table += ["", "| W9 tool | c | URLs | median wall s | CPU s | CPU µs/URL | peak RSS MB | "

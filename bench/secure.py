@@ -52,6 +52,9 @@ def nginx_server(cert, key):
     ssl_session_cache shared:SSL:20m;
     ssl_session_tickets on;
     location /delay/ {{ echo_sleep 0.1; echo "ok"; }}
+    location /missing/ {{ return 404; }}
+    location /to/ {{ rewrite ^/to/(.*)$ /delay/$1 redirect; }}
+    location /slow/ {{ echo_sleep 2; echo "ok"; }}
     location / {{ return 200 "ok\\n"; }}
   }}
 """
