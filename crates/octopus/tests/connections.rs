@@ -147,16 +147,7 @@ fn a_request_that_says_connection_close_leaves_its_connection_unkept() {
 fn a_connect_that_stalls_is_named_with_whose_timeout_ran_out() {
     // 127.0.0.2:port accepts nothing and its queue is full: the connect's SYN goes
     // unanswered.
-    let (port, _hole) = (0..10)
-        .find_map(|_| {
-            let port = std::net::TcpListener::bind("127.0.0.2:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            black_hole(port).ok().map(|hole| (port, hole))
-        })
-        .expect("a free port on 127.0.0.2");
+    let (port, _hole) = unanswered_port();
     let stalled = |connect_timeout: u64, timeout: u64| {
         let otto = builder()
             .connect_timeout(std::time::Duration::from_millis(connect_timeout))

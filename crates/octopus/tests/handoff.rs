@@ -378,16 +378,7 @@ fn a_connect_waits_on_no_thread() {
     // N requests to a listener that answers no SYN (its queue is full): each connect waits
     // until the connect timeout. With a worker each, N workers would be running while they
     // wait; waiting in the set, a few.
-    let (port, _hole) = (0..10)
-        .find_map(|_| {
-            let port = std::net::TcpListener::bind("127.0.0.2:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            black_hole(port).ok().map(|hole| (port, hole))
-        })
-        .expect("a free port on 127.0.0.2");
+    let (port, _hole) = unanswered_port();
     let otto = builder()
         .concurrency(N)
         .connect_timeout(LIVENESS)

@@ -78,6 +78,20 @@ pub fn black_hole(port: u16) -> std::io::Result<BlackHole> {
     })
 }
 
+/// A port on 127.0.0.2 that answers no SYN (`black_hole`), found free in a few tries.
+pub fn unanswered_port() -> (u16, BlackHole) {
+    (0..10)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.2:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            black_hole(port).ok().map(|hole| (port, hole))
+        })
+        .expect("a free port on 127.0.0.2")
+}
+
 /// A private certificate authority.
 pub struct Ca {
     pub issuer: CertifiedIssuer<'static, KeyPair>,

@@ -124,6 +124,7 @@ impl Budget {
         self.parked.fetch_add(n, Ordering::AcqRel) + n > self.most
     }
 
+    /// Count `n` fewer (closed, or taken out to carry a request).
     pub fn give_back(&self, n: usize) {
         let _ = self
             .parked

@@ -5,8 +5,10 @@
 //! that a burst to one origin opens one connection, not one per request; only when every
 //! connection is full (and none is on its way with room for it) is another made.
 //!
-//! A connection on which no stream has been open for the idle age is closed (as idle
-//! HTTP/1.1 ones are), and idle ones when descriptors run out (`close_idle`).
+//! A connection on which no stream has been open for the idle age is not used again (as
+//! idle HTTP/1.1 ones are not): it is closed when its origin is next asked for. Idle ones
+//! are closed too when the budget of idle connections is spent or descriptors run out
+//! (`close_idle`).
 //!
 //! Invariants: a connection being made is counted until it is made (`Opening::made`),
 //! found to be HTTP/1.1 (`Opening::h1`), or fails (the `Opening` dropped), and each of these
@@ -32,9 +34,8 @@ const SCAN: usize = 256;
 /// It holds three descriptors (its socket, its epoll descriptor and its kick); counted as
 /// three, a few thousand origins' connections took the whole budget and no HTTP/1.1
 /// connection was kept (W-web: 161,000 connections made for 212,000 requests, against
-/// 121,000 counted as one). The two more are within the room left for requests in flight
-/// (`builder/fdlimit.rs`), and when descriptors do run out a request closes idle
-/// connections and goes again (`Client::make_room`).
+/// 121,000 counted as one). The two more are not counted anywhere: when descriptors do run
+/// out, a request closes idle connections and goes again (`Client::make_room`).
 const DESCRIPTORS: usize = 1;
 
 /// The HTTP/2 connections of a client, by origin, counted in the budget of idle
@@ -157,7 +158,7 @@ impl Multiplexed {
     }
 
     /// Keep `conn`, made to `key`'s origin, for the requests that come: counted in the
-    /// budget, and when that is spent, the idle connections are closed.
+    /// budget, and when that is spent, an idle one is closed (`close_one_idle`).
     pub fn add(&self, key: &Key, conn: &Arc<Shared>) {
         let mut origins = self.lock();
         self.keep(&mut origins, key, conn);
