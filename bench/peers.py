@@ -358,7 +358,8 @@ def main():
                          f"{m['floor_s']:.2f} | {r['vs_floor']:.2f} | {m['cpu_s']:.1f} | "
                          f"{m['servers_cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | {wrong} "
                          f"{m['false'] or ''} | {m['overrun_p99_ms']:.0f} / "
-                         f"{m['overrun_max_ms']:.0f} |")
+                         f"{m['overrun_max_ms']:.0f} (net {m['net_overrun_p99_ms']:.0f} / "
+                         f"{m['net_overrun_max_ms']:.0f}) |")
     scaled = [r for r in rows if "cpu_us_per_url" in r]
     if scaled:
         table += ["", "| W9 tool | c | URLs | median wall s | CPU s | CPU µs/URL | peak RSS MB | "
