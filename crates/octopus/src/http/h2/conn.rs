@@ -158,9 +158,11 @@ impl Shared {
         (self.fd, self.blocked.load(Ordering::Relaxed))
     }
 
-    /// Whether the connection may take new streams.
-    pub fn usable(&self) -> bool {
-        self.lock().ended.is_none()
+    /// Whether the connection may take new streams: not ended, and not idle for `age`
+    /// (one lock: every https request asks this of its origin's connections).
+    pub fn usable(&self, age: Duration) -> bool {
+        let inner = self.lock();
+        inner.ended.is_none() && inner.idle_since.is_none_or(|since| since.elapsed() < age)
     }
 
     /// Whether no stream has been open on it for `age` (or more).

@@ -110,9 +110,7 @@ impl Multiplexed {
             return Ok(Claim::Dial(None));
         };
         let before = origin.conns.len();
-        origin
-            .conns
-            .retain(|conn| conn.usable() && !conn.idle_for(MAX_IDLE_AGE));
+        origin.conns.retain(|conn| conn.usable(MAX_IDLE_AGE));
         self.budget
             .give_back((before - origin.conns.len()) * DESCRIPTORS);
         if let Some(slot) = origin.conns.iter().find_map(Shared::reserve) {
