@@ -374,6 +374,37 @@ fn a_name_lookup_waits_on_no_thread() {
 }
 
 #[test]
+fn a_name_lookup_holds_no_worker_while_its_answer_is_awaited() {
+    // N names whose queries are never answered: each lookup waits for its answer until the
+    // request's deadline. Waiting in the set, a few workers run; resumed at once after it
+    // began, each lookup held a worker (and the engine started another in its place).
+    let dns = octopus_testserver::DnsServer::start().unwrap();
+    dns.before(|_, _| false);
+    let otto = builder()
+        .concurrency(N)
+        .dns_concurrency(N)
+        .dns_server(dns.addr())
+        .timeout(LIVENESS)
+        .build()
+        .unwrap();
+    for i in 0..N {
+        otto.enqueue(format!("http://n{i}.silent.test/"), |_: &Response| {});
+    }
+    let started = std::time::Instant::now();
+    while otto.stats().in_flight < N && started.elapsed() < LIVENESS {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = otto.stats();
+    otto.stop();
+    assert_eq!(stats.in_flight, N, "every request started");
+    assert!(
+        stats.workers < N / 2,
+        "{} workers for {N} lookups under way",
+        stats.workers
+    );
+}
+
+#[test]
 fn a_connect_waits_on_no_thread() {
     // N requests to a listener that answers no SYN (its queue is full): each connect waits
     // until the connect timeout. With a worker each, N workers would be running while they

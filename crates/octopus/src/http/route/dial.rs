@@ -120,6 +120,14 @@ enum Step {
     Handshaking(Box<Socket>, Made),
 }
 
+impl Step {
+    /// Whether it waits for a lookup's answer (a lookup begun is resumed only once its
+    /// descriptor says so: resumed before, it waits on the caller's thread).
+    fn is_lookup(&self) -> bool {
+        matches!(self, Step::Target(_) | Step::Looking(_))
+    }
+}
+
 /// A connect under way, and what it is bounded by.
 #[derive(Debug)]
 struct Dialing {
@@ -202,7 +210,12 @@ pub(crate) fn connection(
                 going_out_on(resting.peer, false);
                 return Ok(Connection::Ready(resting.transport, None));
             }
-            begin(route, url, deadline)?
+            let underway = begin(route, url, deadline)?;
+            if underway.step.is_lookup() {
+                // Waited for in the set: resumed now, the lookup would wait on this thread.
+                return Ok(Connection::Underway(underway));
+            }
+            underway
         }
     };
     loop {
@@ -210,7 +223,9 @@ pub(crate) fn connection(
             Step::Target(resolving) => match route.resolver.resume(resolving, deadline)? {
                 Resolution::Ready(addrs) => {
                     underway.target = addrs.first().copied().map(Target::Addr);
-                    (look_up_endpoint(route, url, deadline)?, true)
+                    let step = look_up_endpoint(route, url, deadline)?;
+                    let go_on = !step.is_lookup();
+                    (step, go_on)
                 }
                 Resolution::Waiting(resolving) => (Step::Target(resolving), false),
             },
