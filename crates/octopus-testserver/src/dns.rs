@@ -35,6 +35,8 @@ struct Table {
     addresses: HashMap<String, Vec<IpAddr>>,
     /// Names answered with SERVFAIL.
     failing: HashSet<String>,
+    /// Queries still to answer with REFUSED, per name (a busy resolver).
+    to_refuse: HashMap<String, usize>,
     /// Names never answered.
     silent: HashSet<String>,
     /// Queries still to drop, per name.
@@ -120,6 +122,13 @@ impl DnsServer {
         self
     }
 
+    /// Answer the next `n` queries for `name` with REFUSED (as a resolver does when it is
+    /// too busy), then as usual.
+    pub fn refuse_next(&self, name: &str, n: usize) -> &Self {
+        self.table().to_refuse.insert(key(name), n);
+        self
+    }
+
     /// Queries received for `name` (of any type), dropped ones included.
     pub fn queries(&self, name: &str) -> usize {
         self.table().queries.get(&key(name)).copied().unwrap_or(0)
@@ -202,6 +211,11 @@ fn answer(query: &Message, table: &Mutex<Table>) -> Option<(Message, Duration)> 
     let owner = question.name().clone();
     if table.failing.contains(&name) {
         answer.metadata.response_code = ResponseCode::ServFail;
+        return Some((answer, table.delay));
+    }
+    if let Some(left) = table.to_refuse.get_mut(&name).filter(|left| **left > 0) {
+        *left -= 1;
+        answer.metadata.response_code = ResponseCode::Refused;
         return Some((answer, table.delay));
     }
     match table.addresses.get(&name) {

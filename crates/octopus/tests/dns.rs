@@ -109,12 +109,24 @@ fn a_failing_server_is_said_to_fail() {
     );
 }
 
+/// Rounds over the servers a lookup makes: resolv.conf's `attempts`, 2 when it does not
+/// say (the C library's default), at most 5.
+fn attempts() -> usize {
+    let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    conf.split_whitespace()
+        .filter_map(|word| word.strip_prefix("attempts:"))
+        .filter_map(|n| n.parse::<usize>().ok())
+        .next_back()
+        .map_or(2, |n| n.clamp(1, 5))
+}
+
 #[test]
-fn a_failing_server_is_asked_once_per_lookup_not_again_and_again() {
+fn a_failing_server_is_asked_once_a_round_not_again_and_again() {
     let (s, dns) = (server(), dns());
     dns.failing("broken.test");
     // A deadline far away: before, the failing server was asked again at once, over and
-    // over, until resolv.conf's whole wait had passed.
+    // over, until resolv.conf's whole wait had passed. Now once a round, as the C
+    // library's resolver asks it.
     let otto = builder()
         .dns_server(dns.addr())
         .timeout(Duration::from_secs(120))
@@ -122,7 +134,30 @@ fn a_failing_server_is_asked_once_per_lookup_not_again_and_again() {
         .unwrap();
     let response = &fetch(&otto, vec![url(&s, "broken.test", "/")])[0];
     assert_eq!(response.error().map(|f| f.kind()), Some(ErrorKind::Dns));
-    assert_eq!(dns.queries("broken.test"), 2, "one A and one AAAA query");
+    assert_eq!(
+        dns.queries("broken.test"),
+        2 * attempts(),
+        "one A and one AAAA query a round"
+    );
+}
+
+#[test]
+fn a_resolver_that_refuses_while_busy_is_asked_again() {
+    if attempts() < 2 {
+        eprintln!("skipped: resolv.conf says attempts:1 (one round, nothing asked again)");
+        return;
+    }
+    let (s, dns) = (server(), dns());
+    dns.add("busy.test", "127.0.0.1".parse().unwrap());
+    dns.refuse_next("busy.test", 2);
+    let otto = builder().dns_server(dns.addr()).build().unwrap();
+    let response = &fetch(&otto, vec![url(&s, "busy.test", "/")])[0];
+    assert!(response.ok(), "{:?}", response.error().map(|f| f.message()));
+    assert_eq!(
+        dns.queries("busy.test"),
+        4,
+        "both queries refused, then asked again"
+    );
 }
 
 #[test]
