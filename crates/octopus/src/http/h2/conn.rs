@@ -23,9 +23,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ use crate::http::bell::Bell;
 use crate::http::connect::socket::Socket;
 use crate::http::error::{Error, Step};
 use crate::http::h2::io::Io;
-use crate::http::h2::wake::{Kick, StreamWake, control, poller, wait_on};
+use crate::http::h2::wake::{StreamWake, Watcher, control, wait_on};
 use crate::http::wire::Watch;
 
 /// A stream's receive window: large enough that a body is not held back by round trips
@@ -55,9 +55,6 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
     /// The socket's descriptor.
     fd: RawFd,
-    /// The connection's own epoll set (the socket and `kick`), what the driver watches.
-    poller: OwnedFd,
-    kick: Arc<Kick>,
     /// A write is waiting for room in the socket.
     blocked: Arc<AtomicBool>,
     /// The address connected to, when known (for the archive).
@@ -76,10 +73,8 @@ struct Inner {
     driver: Option<u64>,
     /// The bells of the other streams waiting for their answer.
     waiting: Vec<(u64, Arc<Bell>)>,
-    /// The connection's epoll descriptor is in the engine's epoll set.
-    watched: bool,
-    /// The socket is watched for room to write too, in the connection's epoll set.
-    watching_out: bool,
+    /// What the driver watches, while a stream is open.
+    watcher: Option<Watcher>,
     /// Streams begun and not ended.
     open: usize,
     /// The next stream's number (ours, not the protocol's).
@@ -100,11 +95,6 @@ impl Shared {
     pub fn handshake(socket: Socket, deadline: Instant) -> Result<Arc<Shared>, Error> {
         let fd = socket.fd();
         let peer = socket.peer;
-        let kick = Arc::new(Kick {
-            driver: AtomicU64::new(0),
-            bell: Bell::new().map_err(Error::Io)?,
-        });
-        let poller = poller(fd, kick.bell.fd()).map_err(Error::Io)?;
         let blocked = Arc::new(AtomicBool::new(false));
         let io = Io {
             socket,
@@ -134,16 +124,13 @@ impl Shared {
                 ended: None,
                 driver: None,
                 waiting: Vec::new(),
-                watched: false,
-                watching_out: false,
+                watcher: None,
                 open: 0,
                 next: 0,
                 spare: Vec::new(),
                 idle_since: Some(Instant::now()),
             }),
             fd,
-            poller,
-            kick,
             blocked,
             peer,
         }))
@@ -197,6 +184,15 @@ impl Shared {
             Some(bell) => bell,
             None => Bell::new().ok()?,
         };
+        let kick = match &inner.watcher {
+            Some(watcher) => Arc::clone(&watcher.kick),
+            None => {
+                let watcher = Watcher::new(self.fd).ok()?;
+                let kick = Arc::clone(&watcher.kick);
+                inner.watcher = Some(watcher);
+                kick
+            }
+        };
         inner.open += 1;
         inner.idle_since = None;
         inner.next += 1;
@@ -204,7 +200,7 @@ impl Shared {
         let waker = Waker::from(Arc::new(StreamWake {
             bell: Arc::clone(&bell),
             token,
-            kick: Arc::clone(&self.kick),
+            kick,
         }));
         Some(Slot {
             conn: Arc::clone(self),
@@ -254,28 +250,32 @@ impl Shared {
     /// What the stream of `slot` waits for: the connection (its epoll descriptor), if no
     /// other stream watches it, else its own bell.
     pub fn watch_for(&self, slot: &Slot) -> Watch {
-        let mut inner = self.lock();
-        if inner.driver.is_none_or(|driver| driver == slot.token) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        // A stream's slot keeps the watcher: there is one while the stream is open.
+        if inner.driver.is_none_or(|driver| driver == slot.token)
+            && let Some(watcher) = inner.watcher.as_mut()
+        {
             inner.driver = Some(slot.token);
-            self.kick.driver.store(slot.token, Ordering::SeqCst);
+            watcher.kick.driver.store(slot.token, Ordering::SeqCst);
             // Rung before it watched the connection (its answer taken in between): the
             // connection's kick says so now. (Rung after the store above, its waker rings
             // the kick itself.)
             if slot.bell.is_rung() {
-                self.kick.bell.ring();
+                watcher.kick.bell.ring();
             }
             let out = self.blocked.load(Ordering::Relaxed);
-            if out != inner.watching_out {
+            if out != watcher.watching_out {
                 let events = match out {
                     true => libc::EPOLLIN | libc::EPOLLOUT,
                     false => libc::EPOLLIN,
                 };
-                if control(&self.poller, libc::EPOLL_CTL_MOD, self.fd, events).is_ok() {
-                    inner.watching_out = out;
+                if control(&watcher.poller, libc::EPOLL_CTL_MOD, self.fd, events).is_ok() {
+                    watcher.watching_out = out;
                 }
             }
-            let watched = std::mem::replace(&mut inner.watched, true);
-            return Watch::read(self.poller.as_raw_fd(), watched);
+            let watched = std::mem::replace(&mut watcher.watched, true);
+            return Watch::read(watcher.poller.as_raw_fd(), watched);
         }
         if !inner
             .waiting
@@ -297,10 +297,12 @@ impl Shared {
     ) -> Poll<T> {
         slot.bell.quiet();
         let mut inner = self.lock();
-        if inner.driver == Some(slot.token) {
-            self.kick.bell.quiet();
+        if inner.driver == Some(slot.token)
+            && let Some(watcher) = &inner.watcher
+        {
+            watcher.kick.bell.quiet();
         }
-        inner.stop_waiting(slot.token, &self.kick);
+        inner.stop_waiting(slot.token);
         let mut cx = Context::from_waker(&slot.waker);
         // What a stream was rung for is in already: the socket is read only when not.
         let mut polled = poll(&mut cx);
@@ -340,10 +342,12 @@ impl Inner {
     }
 
     /// The stream `token` neither watches the connection nor waits for its bell.
-    fn stop_waiting(&mut self, token: u64, kick: &Kick) {
+    fn stop_waiting(&mut self, token: u64) {
         if self.driver == Some(token) {
             self.driver = None;
-            kick.driver.store(0, Ordering::Relaxed);
+            if let Some(watcher) = &self.watcher {
+                watcher.kick.driver.store(0, Ordering::Relaxed);
+            }
         }
         self.waiting.retain(|(waiting, _)| *waiting != token);
     }
@@ -377,14 +381,16 @@ impl Drop for Slot {
         let mut inner = self.conn.lock();
         inner.drive();
         inner.open = inner.open.saturating_sub(1);
+        inner.stop_waiting(self.token);
+        inner.hand_off();
         if inner.open == 0 {
             inner.idle_since = Some(Instant::now());
-            // An idle connection keeps one bell: the descriptors of thousands of idle
-            // connections add up.
-            inner.spare.truncate(1);
+            // An idle connection keeps its socket alone (no stream waits: nothing watches
+            // the poller): the descriptors of thousands of idle connections add up.
+            inner.spare.clear();
+            inner.watcher = None;
+            return;
         }
-        inner.stop_waiting(self.token, &self.conn.kick);
-        inner.hand_off();
         // A waker of the stream the `h2` crate still holds may ring it: a spurious wake-up
         // of the next stream, never a lost one.
         self.bell.quiet();

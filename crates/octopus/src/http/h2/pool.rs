@@ -31,11 +31,10 @@ const ORIGINS: usize = 65_536;
 const SCAN: usize = 256;
 
 /// What an HTTP/2 connection counts in the budget: one, as an idle HTTP/1.1 connection.
-/// It holds three descriptors (its socket, its epoll descriptor and its kick); counted as
-/// three, a few thousand origins' connections took the whole budget and no HTTP/1.1
-/// connection was kept (W-web: 161,000 connections made for 212,000 requests, against
-/// 121,000 counted as one). The two more are not counted anywhere: when descriptors do run
-/// out, a request closes idle connections and goes again (`Client::make_room`).
+/// Idle, it holds one descriptor, its socket (its epoll descriptor and kick are made when
+/// a stream opens and closed when the last ends, `conn.rs`); while streams are open it
+/// holds those two more, and a bell per waiting stream, counted nowhere: when descriptors
+/// do run out, a request closes idle connections and goes again (`Client::make_room`).
 const DESCRIPTORS: usize = 1;
 
 /// The HTTP/2 connections of a client, by origin, counted in the budget of idle

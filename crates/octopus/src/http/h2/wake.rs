@@ -28,6 +28,36 @@ pub(super) struct Kick {
     pub bell: Arc<Bell>,
 }
 
+/// What the driver watches: the connection's own epoll set (its socket and the kick's
+/// bell). Made when a stream opens on an idle connection, closed when the last one ends:
+/// an idle connection holds its socket alone (thousands of them are kept).
+#[derive(Debug)]
+pub(super) struct Watcher {
+    pub poller: OwnedFd,
+    pub kick: Arc<Kick>,
+    /// The poller is in the engine's epoll set.
+    pub watched: bool,
+    /// The socket is watched for room to write too, in the poller.
+    pub watching_out: bool,
+}
+
+impl Watcher {
+    /// A watcher of the connection's socket `fd`.
+    pub fn new(fd: RawFd) -> io::Result<Watcher> {
+        let kick = Arc::new(Kick {
+            driver: AtomicU64::new(0),
+            bell: Bell::new()?,
+        });
+        let poller = poller(fd, kick.bell.fd())?;
+        Ok(Watcher {
+            poller,
+            kick,
+            watched: false,
+            watching_out: false,
+        })
+    }
+}
+
 /// A stream's waker: rings its bell, and the connection's kick when the stream is the
 /// driver (it watches the connection, not its bell).
 pub(super) struct StreamWake {
@@ -50,7 +80,7 @@ impl Wake for StreamWake {
 }
 
 /// The connection's own epoll set: the socket `fd` and the kick's bell, each readable.
-pub(super) fn poller(fd: RawFd, kick: RawFd) -> io::Result<OwnedFd> {
+fn poller(fd: RawFd, kick: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: a plain system call; the descriptor is owned from here on.
     let poller = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if poller < 0 {
