@@ -171,6 +171,7 @@ where
     }
     let slot = shared
         .reserve()
+        .map_err(Error::Io)?
         .ok_or_else(|| Error::Refused("the new connection took no stream".into()))?;
     on_stream(route, slot, request, timings)
 }

@@ -160,12 +160,13 @@ impl Shared {
     }
 
     /// A stream's place on the connection, if it has room: fewer streams open than the
-    /// server takes at once, and none held back by the `h2` crate.
-    pub fn reserve(self: &Arc<Self>) -> Option<Slot> {
+    /// server takes at once, and none held back by the `h2` crate. An error when the
+    /// stream's bell or the connection's watcher cannot be made (no descriptor left).
+    pub fn reserve(self: &Arc<Self>) -> std::io::Result<Option<Slot>> {
         let mut inner = self.lock();
         let most = inner.send.current_max_send_streams();
         if inner.ended.is_some() || inner.open >= most {
-            return None;
+            return Ok(None);
         }
         // The `h2` crate frees a stream's place only once the stream is released, which
         // can be after ours: while it holds a stream back for want of room, so do we.
@@ -174,20 +175,20 @@ impl Shared {
             .poll_ready(&mut Context::from_waker(Waker::noop()))
         {
             Poll::Ready(Ok(())) => {}
-            Poll::Pending => return None,
+            Poll::Pending => return Ok(None),
             Poll::Ready(Err(e)) => {
                 inner.ended = Some(super::error(&e).to_string());
-                return None;
+                return Ok(None);
             }
         }
         let bell = match inner.spare.pop() {
             Some(bell) => bell,
-            None => Bell::new().ok()?,
+            None => Bell::new()?,
         };
         let kick = match &inner.watcher {
             Some(watcher) => Arc::clone(&watcher.kick),
             None => {
-                let watcher = Watcher::new(self.fd).ok()?;
+                let watcher = Watcher::new(self.fd)?;
                 let kick = Arc::clone(&watcher.kick);
                 inner.watcher = Some(watcher);
                 kick
@@ -202,12 +203,12 @@ impl Shared {
             token,
             kick,
         }));
-        Some(Slot {
+        Ok(Some(Slot {
             conn: Arc::clone(self),
             token,
             bell,
             waker,
-        })
+        }))
     }
 
     /// Begin a stream with `request` (and its `body`) and send what can be sent.

@@ -112,8 +112,10 @@ impl Multiplexed {
         origin.conns.retain(|conn| conn.usable(MAX_IDLE_AGE));
         self.budget
             .give_back((before - origin.conns.len()) * DESCRIPTORS);
-        if let Some(slot) = origin.conns.iter().find_map(Shared::reserve) {
-            return Ok(Claim::Stream(slot));
+        for conn in &origin.conns {
+            if let Some(slot) = conn.reserve()? {
+                return Ok(Claim::Stream(slot));
+            }
         }
         if origin.h1 {
             return Ok(Claim::Dial(None));
