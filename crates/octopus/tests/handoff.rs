@@ -387,21 +387,8 @@ fn a_name_lookup_holds_no_worker_while_its_answer_is_awaited() {
         .timeout(LIVENESS)
         .build()
         .unwrap();
-    for i in 0..N {
-        otto.enqueue(format!("http://n{i}.silent.test/"), |_: &Response| {});
-    }
-    let started = std::time::Instant::now();
-    while otto.stats().in_flight < N && started.elapsed() < LIVENESS {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = otto.stats();
-    otto.stop();
-    assert_eq!(stats.in_flight, N, "every request started");
-    assert!(
-        stats.workers < N / 2,
-        "{} workers for {N} lookups under way",
-        stats.workers
-    );
+    let urls = (0..N).map(|i| format!("http://n{i}.silent.test/"));
+    assert_few_workers_while_all_wait(&otto, urls, "lookups");
 }
 
 #[test]
@@ -416,8 +403,20 @@ fn a_connect_waits_on_no_thread() {
         .timeout(LIVENESS * 2)
         .build()
         .unwrap();
-    for i in 0..N {
-        otto.enqueue(format!("http://127.0.0.2:{port}/{i}"), |_: &Response| {});
+    let urls = (0..N).map(|i| format!("http://127.0.0.2:{port}/{i}"));
+    assert_few_workers_while_all_wait(&otto, urls, "connects");
+}
+
+/// Enqueue the N `urls` (each waits long: the liveness bound), wait until all are in
+/// flight, and check that fewer than N/2 workers run meanwhile (with a worker each, N
+/// would); then stop.
+fn assert_few_workers_while_all_wait(
+    otto: &octopus::Octopus,
+    urls: impl Iterator<Item = String>,
+    what: &str,
+) {
+    for url in urls {
+        otto.enqueue(url, |_: &Response| {});
     }
     let started = std::time::Instant::now();
     while otto.stats().in_flight < N && started.elapsed() < LIVENESS {
@@ -428,7 +427,7 @@ fn a_connect_waits_on_no_thread() {
     assert_eq!(stats.in_flight, N, "every request started");
     assert!(
         stats.workers < N / 2,
-        "{} workers for {N} connects under way",
+        "{} workers for {N} {what} under way",
         stats.workers
     );
 }
