@@ -17,9 +17,8 @@
 //! under W-web's load, about once in 100,000 queries); one that refuses the datagrams (an
 //! ICMP error) or cannot be sent to is not asked again by this lookup; when no server is
 //! left the lookup fails at once with what the last one said (nothing is asked again in a
-//! loop); no try ends
-//! after the deadline; a new try's socket is opened
-//! before the last one closes (the waiting set never sees a descriptor number come back).
+//! loop); no try ends after the deadline; a new try's socket is opened before the last one
+//! closes (the waiting set never sees a descriptor number come back).
 
 use std::hash::BuildHasher;
 use std::net::{SocketAddr, UdpSocket};
