@@ -121,8 +121,8 @@ enum Step {
 }
 
 impl Step {
-    /// Whether it waits for a lookup's answer (a lookup begun is resumed only once its
-    /// descriptor says so: resumed before, it waits on the caller's thread).
+    /// Whether it waits for a lookup's answer (a lookup just begun has nothing to read
+    /// yet: it goes to the waiting set before it is resumed).
     fn is_lookup(&self) -> bool {
         matches!(self, Step::Target(_) | Step::Looking(_))
     }
@@ -212,7 +212,7 @@ pub(crate) fn connection(
             }
             let underway = begin(route, url, deadline)?;
             if underway.step.is_lookup() {
-                // Waited for in the set: resumed now, the lookup would wait on this thread.
+                // Waited for in the set: resumed now, it would find nothing yet.
                 return Ok(Connection::Underway(underway));
             }
             underway
