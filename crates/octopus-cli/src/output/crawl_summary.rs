@@ -1,48 +1,7 @@
 //! The end of `octopus crawl` on stderr: in text, what was crawled and what was not, and
 //! why; with `--json`, `fetch`'s summary line with the crawl's own counts under `crawl`.
 
-use serde::Serialize;
-
-use octopus::CrawlSummary;
-
-use super::summary::Summary;
-
-/// What a crawl did, as the JSON summary's `crawl` object says it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CrawlCounts {
-    /// URLs fetched (every page handled, those a resumed file records included).
-    pub pages: u64,
-    pub disallowed: u64,
-    /// URLs of hosts whose robots.txt could not be fetched: not fetched, reported broken.
-    pub robots_failed: u64,
-    pub out_of_scope: u64,
-    pub too_deep: u64,
-    pub over_limit: u64,
-    pub external: u64,
-    /// robots.txt files fetched (`null`: robots.txt ignored).
-    pub robots: Option<u64>,
-    pub sitemaps: u64,
-    pub crawl_delays: u64,
-    pub requeued: u64,
-}
-
-impl CrawlCounts {
-    pub fn new(s: &CrawlSummary, robots_ignored: bool) -> CrawlCounts {
-        CrawlCounts {
-            pages: s.pages,
-            disallowed: s.disallowed,
-            robots_failed: s.robots_failed,
-            out_of_scope: s.out_of_scope,
-            too_deep: s.too_deep,
-            over_limit: s.over_limit,
-            external: s.external,
-            robots: (!robots_ignored).then_some(s.robots),
-            sitemaps: s.sitemaps,
-            crawl_delays: s.crawl_delays,
-            requeued: s.requeued,
-        }
-    }
-}
+use super::summary::{CrawlCounts, Summary};
 
 /// `octopus: crawled 31 pages (30 ok, 1 failed) in 0.12 s; not fetched: …`.
 pub fn text(summary: &Summary, crawl: &CrawlCounts) -> String {

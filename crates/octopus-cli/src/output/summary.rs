@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use octopus::Response;
+use octopus::{CrawlSummary, Response};
 
 use super::stats::{Stats, StatsSummary};
 use crate::counts::{Counts, HTTP_STATUS, InputStats};
@@ -151,7 +151,7 @@ pub struct Summary {
     pub this_run: RunPart,
     /// What `octopus crawl` did besides fetching (absent for `fetch`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub crawl: Option<super::crawl_summary::CrawlCounts>,
+    pub crawl: Option<CrawlCounts>,
     /// How each proxy of a pool (`--proxy` given more than once, `--proxy-file`) was used
     /// (absent without a pool).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -264,5 +264,42 @@ pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     match n {
         1 => one,
         _ => many,
+    }
+}
+
+/// What a crawl did, as the JSON summary's `crawl` object says it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrawlCounts {
+    /// URLs fetched (every page handled, those a resumed file records included).
+    pub pages: u64,
+    pub disallowed: u64,
+    /// URLs of hosts whose robots.txt could not be fetched: not fetched, reported broken.
+    pub robots_failed: u64,
+    pub out_of_scope: u64,
+    pub too_deep: u64,
+    pub over_limit: u64,
+    pub external: u64,
+    /// robots.txt files fetched (`null`: robots.txt ignored).
+    pub robots: Option<u64>,
+    pub sitemaps: u64,
+    pub crawl_delays: u64,
+    pub requeued: u64,
+}
+
+impl CrawlCounts {
+    pub fn new(s: &CrawlSummary, robots_ignored: bool) -> CrawlCounts {
+        CrawlCounts {
+            pages: s.pages,
+            disallowed: s.disallowed,
+            robots_failed: s.robots_failed,
+            out_of_scope: s.out_of_scope,
+            too_deep: s.too_deep,
+            over_limit: s.over_limit,
+            external: s.external,
+            robots: (!robots_ignored).then_some(s.robots),
+            sitemaps: s.sitemaps,
+            crawl_delays: s.crawl_delays,
+            requeued: s.requeued,
+        }
     }
 }
