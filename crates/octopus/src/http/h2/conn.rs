@@ -152,11 +152,9 @@ impl Shared {
         inner.ended.is_none() && inner.idle_since.is_none_or(|since| since.elapsed() < age)
     }
 
-    /// Whether no stream has been open on it for `age` (or more).
-    pub fn idle_for(&self, age: Duration) -> bool {
-        self.lock()
-            .idle_since
-            .is_some_and(|since| since.elapsed() >= age)
+    /// Whether no stream is open on it.
+    pub fn is_idle(&self) -> bool {
+        self.lock().idle_since.is_some()
     }
 
     /// A stream's place on the connection, if it has room: fewer streams open than the

@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use crate::http::bell::Bell;
 use crate::http::connect::pool::{Budget, Key, MAX_IDLE_AGE};
@@ -147,7 +146,7 @@ impl Multiplexed {
     fn close_one_idle(&self, origins: &mut HashMap<Key, Origin>) -> bool {
         let with_conns = origins.values_mut().filter(|o| !o.conns.is_empty());
         for origin in with_conns.take(SCAN) {
-            if let Some(at) = origin.conns.iter().position(|c| c.idle_for(Duration::ZERO)) {
+            if let Some(at) = origin.conns.iter().position(|c| c.is_idle()) {
                 origin.conns.swap_remove(at);
                 self.budget.give_back(DESCRIPTORS);
                 return true;
