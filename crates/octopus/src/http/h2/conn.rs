@@ -25,7 +25,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ use h2::client::{Connection, SendRequest};
 use crate::http::bell::Bell;
 use crate::http::connect::socket::Socket;
 use crate::http::error::{Error, Step};
-use crate::http::h2::io::Io;
+use crate::http::h2::io::{Io, IoState};
 use crate::http::h2::wake::{StreamWake, Watcher, control, wait_on};
 use crate::http::wire::Watch;
 
@@ -55,8 +55,8 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
     /// The socket's descriptor.
     fd: RawFd,
-    /// A write is waiting for room in the socket.
-    blocked: Arc<AtomicBool>,
+    /// Whether a write waits for room in the socket (and reads are held back).
+    io: Arc<IoState>,
     /// The address connected to, when known (for the archive).
     pub peer: Option<SocketAddr>,
 }
@@ -65,6 +65,8 @@ pub(crate) struct Shared {
 struct Inner {
     conn: Connection<Io, Bytes>,
     send: SendRequest<Bytes>,
+    /// The socket's state, shared with `conn`'s `Io`.
+    io: Arc<IoState>,
     /// The connection's future has ended (it is not polled again).
     finished: bool,
     /// Why the connection takes no new stream, once it does not.
@@ -95,10 +97,10 @@ impl Shared {
     pub fn handshake(socket: Socket, deadline: Instant) -> Result<Arc<Shared>, Error> {
         let fd = socket.fd();
         let peer = socket.peer;
-        let blocked = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(IoState::default());
         let io = Io {
             socket,
-            blocked: Arc::clone(&blocked),
+            state: Arc::clone(&state),
         };
         let mut builder = h2::client::Builder::new();
         builder
@@ -120,6 +122,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 conn,
                 send,
+                io: Arc::clone(&state),
                 finished: false,
                 ended: None,
                 driver: None,
@@ -131,7 +134,7 @@ impl Shared {
                 idle_since: Some(Instant::now()),
             }),
             fd,
-            blocked,
+            io: state,
             peer,
         }))
     }
@@ -142,7 +145,7 @@ impl Shared {
 
     /// The descriptor, and whether a write waits for room in it.
     pub fn fd(&self) -> (RawFd, bool) {
-        (self.fd, self.blocked.load(Ordering::Relaxed))
+        (self.fd, self.io.blocked.load(Ordering::Relaxed))
     }
 
     /// Whether the connection may take new streams: not ended, and not idle for `age`
@@ -209,7 +212,8 @@ impl Shared {
         }))
     }
 
-    /// Begin a stream with `request` (and its `body`) and send what can be sent.
+    /// Begin a stream with `request` (and its `body`) and send what can be sent (nothing is
+    /// read: the answer cannot be in yet).
     pub fn begin(
         &self,
         request: http::Request<()>,
@@ -235,7 +239,7 @@ impl Shared {
         });
         match sent {
             Ok(response) => {
-                inner.drive();
+                inner.send_pending();
                 Ok(response)
             }
             Err(e) => {
@@ -263,7 +267,7 @@ impl Shared {
             if slot.bell.is_rung() {
                 watcher.kick.bell.ring();
             }
-            let out = self.blocked.load(Ordering::Relaxed);
+            let out = self.io.blocked.load(Ordering::Relaxed);
             if out != watcher.watching_out {
                 let events = match out {
                     true => libc::EPOLLIN | libc::EPOLLOUT,
@@ -286,12 +290,15 @@ impl Shared {
         slot.bell.watch()
     }
 
-    /// Drive the connection, then poll what the stream of `slot` waits for (`poll`, with
-    /// the stream's waker). The stream watches nothing from here on; once what it waited
-    /// for came, the connection passes to another stream if no other watches it.
+    /// Poll what the stream of `slot` waits for (`poll`, with the stream's waker), after
+    /// driving the connection if it is not in yet and `drive` says so (not for the first
+    /// poll after a stream begins: it only leaves the stream's waker with the `h2` crate).
+    /// The stream watches nothing from here on; once what it waited for came, the
+    /// connection passes to another stream if no other watches it.
     pub fn poll_stream<T>(
         &self,
         slot: &Slot,
+        drive: bool,
         mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
         slot.bell.quiet();
@@ -305,7 +312,7 @@ impl Shared {
         let mut cx = Context::from_waker(&slot.waker);
         // What a stream was rung for is in already: the socket is read only when not.
         let mut polled = poll(&mut cx);
-        if polled.is_pending() {
+        if polled.is_pending() && drive {
             inner.drive();
             // Rung by that drive (under the lock, as every ring is): seen by this poll.
             slot.bell.quiet();
@@ -317,9 +324,10 @@ impl Shared {
         polled
     }
 
-    /// Drive the connection (after a body's window was released: the update goes out).
-    pub fn drive(&self) {
-        self.lock().drive();
+    /// Send what the connection has to send (after a body's window was released: the
+    /// update goes out).
+    pub fn send_pending(&self) {
+        self.lock().send_pending();
     }
 }
 
@@ -338,6 +346,16 @@ impl Inner {
         };
         self.finished = true;
         self.ended.get_or_insert(why);
+    }
+
+    /// Send what is to be sent (a request begun, a window released, a stream's end) without
+    /// reading the socket: what came in is read by a stream waiting for it (the driver's
+    /// poller is level-triggered; a thread reading a body waits on the socket itself).
+    /// (Every drive read the socket: 5.4 reads a URL on W14h2, 1.6 now.)
+    fn send_pending(&mut self) {
+        self.io.sending_only.store(true, Ordering::Relaxed);
+        self.drive();
+        self.io.sending_only.store(false, Ordering::Relaxed);
     }
 
     /// The stream `token` neither watches the connection nor waits for its bell.
@@ -378,7 +396,7 @@ impl Drop for Slot {
     /// want of room) goes out now, not when something next comes in.
     fn drop(&mut self) {
         let mut inner = self.conn.lock();
-        inner.drive();
+        inner.send_pending();
         inner.open = inner.open.saturating_sub(1);
         inner.stop_waiting(self.token);
         inner.hand_off();

@@ -5,7 +5,9 @@
 //! waits for its descriptor instead, then drives the connection again (`conn.rs`).
 //!
 //! Invariants: nothing here blocks; `blocked` says that a write is waiting for room, so
-//! that the wait is for the descriptor to be writable too.
+//! that the wait is for the descriptor to be writable too; while `sending_only` is set, a
+//! read finds nothing without asking the socket (the connection is driven to send: what
+//! came in stays in the socket, where whoever waits for it sees it).
 
 use std::io;
 use std::pin::Pin;
@@ -21,9 +23,17 @@ use crate::http::connect::socket::Socket;
 #[derive(Debug)]
 pub(crate) struct Io {
     pub socket: Socket,
-    /// A write found no room: wait for the socket to be writable (shared with the
-    /// connection, which the `h2` crate keeps this in).
-    pub blocked: Arc<AtomicBool>,
+    /// Shared with the connection, which the `h2` crate keeps this in.
+    pub state: Arc<IoState>,
+}
+
+/// What the connection knows of its socket, and tells it.
+#[derive(Debug, Default)]
+pub(crate) struct IoState {
+    /// A write found no room: wait for the socket to be writable.
+    pub blocked: AtomicBool,
+    /// Reads are held back: the connection is driven only to send what it has to.
+    pub sending_only: AtomicBool,
 }
 
 impl AsyncRead for Io {
@@ -33,6 +43,9 @@ impl AsyncRead for Io {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let io = self.get_mut();
+        if io.state.sending_only.load(Ordering::Relaxed) {
+            return Poll::Pending;
+        }
         match io.socket.read_into_now(buf.initialize_unfilled()) {
             Ok(Some(amount)) => {
                 buf.advance(amount);
@@ -53,11 +66,11 @@ impl AsyncWrite for Io {
         let io = self.get_mut();
         match io.socket.write_now(buf) {
             Ok(amount) => {
-                io.blocked.store(false, Ordering::Relaxed);
+                io.state.blocked.store(false, Ordering::Relaxed);
                 Poll::Ready(Ok(amount))
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                io.blocked.store(true, Ordering::Relaxed);
+                io.state.blocked.store(true, Ordering::Relaxed);
                 Poll::Pending
             }
             Err(e) => Poll::Ready(Err(e)),
@@ -68,11 +81,11 @@ impl AsyncWrite for Io {
         let io = self.get_mut();
         match io.socket.flush_now() {
             Ok(true) => {
-                io.blocked.store(false, Ordering::Relaxed);
+                io.state.blocked.store(false, Ordering::Relaxed);
                 Poll::Ready(Ok(()))
             }
             Ok(false) => {
-                io.blocked.store(true, Ordering::Relaxed);
+                io.state.blocked.store(true, Ordering::Relaxed);
                 Poll::Pending
             }
             Err(e) => Poll::Ready(Err(e)),

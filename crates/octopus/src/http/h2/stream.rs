@@ -76,7 +76,7 @@ where
     };
     // Polled once now, so that its waker is known before it waits: another thread may take
     // its answer in first.
-    sending.ready();
+    sending.poll(false);
     Ok(sending)
 }
 
@@ -129,12 +129,17 @@ impl Sending {
 
     /// Whether the answer is there (or the stream failed): the connection is driven first.
     pub fn ready(&mut self) -> bool {
+        self.poll(true)
+    }
+
+    /// Whether the answer is there, the connection driven first if `drive`.
+    fn poll(&mut self, drive: bool) -> bool {
         if self.answer.is_some() {
             return true;
         }
         let response = &mut self.response;
         let polled =
-            (self.slot.conn).poll_stream(&self.slot, |cx| Pin::new(&mut *response).poll(cx));
+            (self.slot.conn).poll_stream(&self.slot, drive, |cx| Pin::new(&mut *response).poll(cx));
         if let Poll::Ready(answer) = polled {
             self.timings.ttfb = Some(self.sent_at.elapsed());
             self.answer = Some(answer.map_err(|e| error(&e)));
@@ -196,11 +201,11 @@ impl Read for StreamBody {
                 return Ok(0);
             }
             let StreamBody { slot, recv, .. } = self;
-            match slot.conn.poll_stream(slot, |cx| recv.poll_data(cx)) {
+            match slot.conn.poll_stream(slot, true, |cx| recv.poll_data(cx)) {
                 Poll::Ready(Some(Ok(data))) => {
                     // The window reopens as the body is read; the update goes out now.
                     let _ = recv.flow_control().release_capacity(data.len());
-                    slot.conn.drive();
+                    slot.conn.send_pending();
                     self.chunk = data;
                 }
                 Poll::Ready(None) => self.ended = true,
