@@ -44,6 +44,19 @@ pub enum Command {
 trust. The same as `octopus` with no command."
     )]
     Fetch(Box<FetchArgs>),
+    /// Add URLs to a job shared through Redis (`fetch --queue`), from anywhere
+    #[command(
+        long_about = "Add URLs (arguments, files of URLs, or stdin) to a job shared \
+through Redis, from any machine: processes running `octopus fetch --queue QUEUE` take them. \
+Each URL keeps its input's name and line number in the records. Unless --more is given, the \
+job's input is then marked whole: once every URL is done, its processes exit."
+    )]
+    Enqueue(EnqueueArgs),
+    /// Look at a job shared through Redis (`fetch --queue`)
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Follow links from seeds within their hosts, robots.txt honoured: one record per page
     #[command(
         after_help = exit_codes::help(),
@@ -461,9 +474,53 @@ pub struct FetchArgs {
           value_parser = parse::duration, requires = "redis", help_heading = "Many machines")]
     pub redis_outage: Duration,
 
+    /// Take part in a job shared through Redis (redis://HOST[:PORT]/JOB): the first process
+    /// given INPUTs feeds them to the job, every process takes batches of it until it is
+    /// over; a dead process's batches go to the living
+    #[arg(long, value_name = "URL", help_heading = "Many machines",
+          conflicts_with_all = ["shard", "resume", "keep_order"])]
+    pub queue: Option<String>,
+
+    /// With --queue: how long a dead process's batches wait before the living take them
+    /// (and how long Redis may stay unreachable before the run stops with status 75)
+    #[arg(long, value_name = "DUR", default_value = show_duration(defaults::QUEUE_LEASE),
+          value_parser = parse::duration, requires = "queue", help_heading = "Many machines")]
+    pub queue_lease: Duration,
+
     /// What is reported, where and how.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `octopus enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The job: redis://HOST[:PORT]/JOB
+    #[arg(value_name = "QUEUE")]
+    pub queue: String,
+
+    /// URLs, files of URLs, or `-` for stdin (none: stdin)
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// More URLs will be added later: do not mark the job's input whole
+    #[arg(long)]
+    pub more: bool,
+}
+
+/// `octopus queue …`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Where a job stands: URLs added, pending, done and dead, and whether its input is whole
+    Status {
+        /// The job: redis://HOST[:PORT]/JOB
+        #[arg(value_name = "QUEUE")]
+        queue: String,
+
+        /// One JSON object instead of a line of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `--shard-by`.

@@ -6,8 +6,9 @@ pub const SUCCESS: i32 = 0;
 pub const SOME_FAILED: i32 = 1;
 /// Usage error or unreadable input.
 pub const USAGE: i32 = 2;
-/// The shared limiter's Redis stayed unreachable past `--redis-outage` (sysexits'
-/// EX_TEMPFAIL: try again later, e.g. with `--resume`).
+/// The shared limiter's Redis stayed unreachable past `--redis-outage`, or the shared job's
+/// past `--queue-lease` (sysexits' EX_TEMPFAIL: try again later, e.g. with `--resume`, or
+/// the same `--queue`).
 pub const LIMITER_LOST: i32 = 75;
 /// The reader of the output went away (`| head`), as for a process killed by SIGPIPE.
 pub const OUTPUT_CLOSED: i32 = 141;
@@ -32,7 +33,7 @@ pub const MEANINGS: [(i32, &str); 7] = [
     ),
     (
         LIMITER_LOST,
-        "--redis stayed unreachable past --redis-outage: what had not started was not fetched",
+        "--redis stayed unreachable past --redis-outage, or --queue past --queue-lease: what had not started was not fetched",
     ),
     (INTERRUPTED, "interrupted by Ctrl-C (SIGINT)"),
     (

@@ -18,6 +18,7 @@ use super::output::progress::Progress;
 use super::output::select::Selection;
 use super::output::summary::Tally;
 use super::output::{Format, Output};
+use super::queue::{Feeder, Marks};
 use super::settings::{FetchSettings, describe};
 use super::stop::{Stop, StopReason};
 
@@ -36,6 +37,13 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&describe(&e)),
     };
+    let queue = match &settings.queue {
+        Some((url, lease)) => match super::queue::open(url, *lease) {
+            Ok(queue) => Some(queue),
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
     let (stream, fresh, prior): (Box<dyn Write>, bool, _) = match &settings.output {
         Some((path, mode)) => {
             match journal::open(path, *mode, settings.style.format, &settings.sources) {
@@ -50,7 +58,7 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         true => Progress::new(&settings.sources, resumed),
         false => Progress::hidden(),
     };
-    let stop = Arc::new(Stop::new(octopus.clone()));
+    let stop = Arc::new(Stop::new(octopus.clone()).with_queue(queue.clone()));
     let tell = settings.summary;
     if let Err(e) = Stop::install_signal_handlers(Arc::clone(&stop), progress.clone(), tell) {
         return fail(&format!("cannot install signal handlers: {e}"));
@@ -75,17 +83,26 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         stop: &stop,
         told_save: false,
         limiter: settings.redis.is_some().then(|| (false, Instant::now())),
+        marks: queue.clone().map(Marks::new),
     };
-    let (input, feed) = Input::new(settings.sources.clone(), prior.clone(), order);
-    match octopus.fetch_all(feed) {
-        Ok(mut responses) => receive(&mut responses, &mut sink),
-        Err(e) => return fail(&describe(&e)),
-    }
-    progress.finish();
+    let input = match queue {
+        Some(queue) => match from_queue(&settings, &octopus, queue, &mut sink) {
+            Ok(input) => input,
+            Err(e) => return fail(&e),
+        },
+        None => {
+            let (input, feed) = Input::new(settings.sources.clone(), prior.clone(), order);
+            match octopus.fetch_all(feed) {
+                Ok(mut responses) => receive(&mut responses, &mut sink),
+                Err(e) => return fail(&describe(&e)),
+            }
+            progress.finish();
+            input.finish(stop.is_stopped())
+        }
+    };
     if octopus.stats().limiter_lost {
         stop.request(StopReason::LimiterLost);
     }
-    let input = input.finish(stop.is_stopped());
     if let Some((path, _)) = &settings.output
         && let Some(unmatched) = prior.as_ref().map(|p| p.unmatched()).filter(|&n| n > 0)
         && input.complete
@@ -97,6 +114,36 @@ pub fn fetch(args: &FetchArgs) -> i32 {
         );
     }
     report(&settings, &octopus, &sink.tally, &input, &stop)
+}
+
+/// Fetch this process's part of a shared job (`--queue`): the input fed to the job if this
+/// process gets the feeder's role, the batches taken until the job is over, each URL marked
+/// done once its record is out. What the summary says of the input.
+fn from_queue(
+    settings: &FetchSettings,
+    octopus: &Octopus,
+    queue: octopus::queue::Queue,
+    sink: &mut Sink<'_, impl Write>,
+) -> Result<InputStats, String> {
+    let feeder = Feeder::start(&queue, settings.sources.clone())?;
+    let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Arc::clone(&taken);
+    let requests = queue.take().inspect(move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    match octopus.fetch_all(requests) {
+        Ok(mut responses) => receive(&mut responses, sink),
+        Err(e) => return Err(describe(&e)),
+    }
+    sink.progress.finish();
+    if queue.finish().is_err() || queue.lost() {
+        sink.stop.request(StopReason::QueueLost);
+    }
+    Ok(InputStats {
+        lines: taken.load(std::sync::atomic::Ordering::Relaxed),
+        complete: !queue.lost() && !sink.stop.is_stopped(),
+        errors: feeder.finish(),
+    })
 }
 
 /// Print the input errors and the summary; the exit status.
@@ -182,6 +229,10 @@ fn receive(responses: &mut Responses, sink: &mut Sink<'_, impl Write>) {
     sink.idle();
 }
 
+/// With `--queue`: records written, at most, before the output is flushed and they are
+/// marked done.
+const MARKS_AT_ONCE: usize = 256;
+
 /// Receives each response: count it, advance the bar, write it.
 struct Sink<'a, W: Write> {
     octopus: &'a Octopus,
@@ -198,6 +249,8 @@ struct Sink<'a, W: Write> {
     told_save: bool,
     /// The shared limiter: whether its Redis was last seen down, and when it was looked at.
     limiter: Option<(bool, Instant)>,
+    /// With `--queue`: the URLs to mark done once their records are out.
+    marks: Option<Marks>,
 }
 
 impl<W: Write> Sink<'_, W> {
@@ -218,6 +271,12 @@ impl<W: Write> Sink<'_, W> {
             }
             None if shown => self.print(response),
             None => {}
+        }
+        if let Some(marks) = &mut self.marks
+            && marks.handed(response) >= MARKS_AT_ONCE
+        {
+            // Under a steady stream of responses the receiver is never idle: flush anyway.
+            self.idle();
         }
     }
 
@@ -285,6 +344,8 @@ impl<W: Write> Sink<'_, W> {
         };
         if !open {
             self.stop.request(StopReason::OutputClosed);
+        } else if let Some(marks) = &mut self.marks {
+            marks.flushed();
         }
     }
 }

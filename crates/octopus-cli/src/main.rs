@@ -2,7 +2,8 @@
 //! (`args.rs`, `report_args.rs`, their parsers in `parse.rs`), settings from them
 //! (`settings.rs`), the `fetch` command (`fetch.rs`, with its input in `feed.rs`, its
 //! printing in `output/`, its output file and `--resume` in `journal.rs`, `--keep-order` in
-//! `order.rs`, and its stopping in `stop.rs`), `crawl` (`crawl.rs`, on the same settings and
+//! `order.rs`, its part in a job shared through Redis and `enqueue` and `queue status` in
+//! `queue.rs`, and its stopping in `stop.rs`), `crawl` (`crawl.rs`, on the same settings and
 //! printers), `bench` (`bench.rs`), shell completions and
 //! the man page (`generate.rs`), and exit codes. Everything else is the library's.
 
@@ -19,11 +20,12 @@ mod journal;
 mod order;
 mod output;
 mod parse;
+mod queue;
 mod report_args;
 mod settings;
 mod stop;
 
-use args::{Cli, Command};
+use args::{Cli, Command, QueueCommand};
 use clap::{CommandFactory, Parser};
 
 fn main() {
@@ -104,6 +106,10 @@ fn run(cli: Cli) -> i32 {
         Some(Command::Fetch(args)) => fetch::fetch(&args),
         Some(Command::Crawl(args)) => crawl::crawl(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Enqueue(args)) => queue::enqueue(&args),
+        Some(Command::Queue {
+            command: QueueCommand::Status { queue, json },
+        }) => queue::status(&queue, json),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man { command }) => generate::man_page(command.as_deref()),
         None => fetch::fetch(&cli.fetch),

@@ -37,12 +37,18 @@ pub struct FetchSettings {
     pub shard: Option<String>,
     /// The shared limiter's Redis (`--redis`), if any.
     pub redis: Option<String>,
+    /// The shared job (`--queue`) and its batches' lease.
+    pub queue: Option<(String, std::time::Duration)>,
 }
 
 impl FetchSettings {
     /// Read the command line. `Err` is a usage message (exit status 2).
     pub fn from_args(args: &FetchArgs) -> Result<FetchSettings, String> {
-        let sources = sources(&args.inputs)?;
+        let sources = match (&args.queue, args.inputs.is_empty()) {
+            // A worker of a shared job needs no input of its own: stdin is not read then.
+            (Some(_), true) => Vec::new(),
+            _ => sources(&args.inputs)?,
+        };
         for (i, source) in sources.iter().enumerate() {
             source.check().map_err(|e| match i {
                 // `octopus fecth urls.txt`: the first INPUT may be a command mistyped.
@@ -85,6 +91,7 @@ impl FetchSettings {
             stats: report.stats,
             shard: args.shard.as_ref().map(|s| s.replace(' ', "")),
             redis: args.redis.clone(),
+            queue: args.queue.clone().map(|url| (url, args.queue_lease)),
             output: report.output.clone().map(|path| (path, mode)),
             builder,
             sources,

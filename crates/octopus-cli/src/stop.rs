@@ -1,5 +1,6 @@
 //! Stopping a run early: Ctrl-C, SIGTERM, stdout closed by the reader of our output, or the
-//! shared limiter's Redis lost (the engine stops itself then; the reason is noted here).
+//! shared limiter's or the shared job's Redis lost (the engine stops itself, or the job's
+//! requests end; the reason is noted here).
 //!
 //! Invariants: the first reason wins and is never overwritten; a stop stops the `Octopus`
 //! or the crawl (no new request starts; requests in flight finish within their deadline;
@@ -10,6 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use octopus::queue::Queue;
 use octopus::{CrawlStop, Octopus};
 
 use super::output::progress::Progress;
@@ -21,6 +23,7 @@ pub enum StopReason {
     Terminate,
     OutputClosed,
     LimiterLost,
+    QueueLost,
 }
 
 impl StopReason {
@@ -31,7 +34,7 @@ impl StopReason {
             StopReason::Interrupt => super::exit_codes::INTERRUPTED,
             StopReason::Terminate => super::exit_codes::TERMINATED,
             StopReason::OutputClosed => super::exit_codes::OUTPUT_CLOSED,
-            StopReason::LimiterLost => super::exit_codes::LIMITER_LOST,
+            StopReason::LimiterLost | StopReason::QueueLost => super::exit_codes::LIMITER_LOST,
         }
     }
 
@@ -41,6 +44,7 @@ impl StopReason {
             StopReason::Terminate => "terminated",
             StopReason::OutputClosed => "output_closed",
             StopReason::LimiterLost => "limiter_unreachable",
+            StopReason::QueueLost => "queue_unreachable",
         }
     }
 
@@ -50,6 +54,7 @@ impl StopReason {
             StopReason::Terminate => 2,
             StopReason::OutputClosed => 3,
             StopReason::LimiterLost => 4,
+            StopReason::QueueLost => 5,
         }
     }
 }
@@ -64,6 +69,8 @@ enum Run {
 pub struct Stop {
     reason: AtomicU8,
     run: Run,
+    /// The shared job a fetch takes its requests from (`--queue`): it stops taking too.
+    queue: Option<Queue>,
 }
 
 impl Stop {
@@ -71,7 +78,13 @@ impl Stop {
         Stop {
             reason: AtomicU8::new(0),
             run: Run::Fetch(octopus),
+            queue: None,
         }
+    }
+
+    /// For a fetch taking its requests from `queue`.
+    pub fn with_queue(self, queue: Option<Queue>) -> Self {
+        Stop { queue, ..self }
     }
 
     /// For a crawl.
@@ -79,6 +92,7 @@ impl Stop {
         Stop {
             reason: AtomicU8::new(0),
             run: Run::Crawl(crawl),
+            queue: None,
         }
     }
 
@@ -91,6 +105,9 @@ impl Stop {
             Run::Fetch(octopus) => octopus.stop(),
             Run::Crawl(crawl) => crawl.stop(),
         }
+        if let Some(queue) = &self.queue {
+            queue.stop();
+        }
     }
 
     pub fn reason(&self) -> Option<StopReason> {
@@ -99,6 +116,7 @@ impl Stop {
             2 => Some(StopReason::Terminate),
             3 => Some(StopReason::OutputClosed),
             4 => Some(StopReason::LimiterLost),
+            5 => Some(StopReason::QueueLost),
             _ => None,
         }
     }

@@ -114,75 +114,6 @@ fn bad_shards_are_usage_errors() {
 
 // ---- Limits shared through a real Redis ----
 
-/// A `redis-server` of this test's own, on a free loopback port; stopped when dropped.
-struct Redis {
-    child: Option<std::process::Child>,
-    port: u16,
-}
-
-impl Redis {
-    /// Start one, or say why not (and the test skips).
-    fn start() -> Option<Redis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        Redis::on(port)
-    }
-
-    fn on(port: u16) -> Option<Redis> {
-        let started = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        let Ok(child) = started else {
-            panic!("redis-server not found, though the build found it: rebuild");
-        };
-        let redis = Redis {
-            child: Some(child),
-            port,
-        };
-        for _ in 0..200 {
-            if redis.ping() {
-                return Some(redis);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        panic!("redis-server on port {port} did not answer");
-    }
-
-    fn ping(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let mut answer = [0u8; 7];
-        conn.write_all(b"PING\r\n").is_ok()
-            && conn.read_exact(&mut answer).is_ok()
-            && &answer == b"+PONG\r\n"
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// Stop it (SIGKILL: as if the machine it ran on went away).
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// `n` distinct slow URLs of the server, tagged `tag`, in a file.
 fn slow_list(s: &Server, dir: &Dir, tag: &str, n: usize, delay_ms: u64) -> String {
     let urls: Vec<String> = (0..n)
@@ -345,7 +276,7 @@ fn redis_lost_mid_run_stops_the_run_and_resume_finishes_it() {
     );
     // Nothing was fetched without its limit meanwhile, and a resumed run finishes the list.
     let requests_before = s.requests();
-    let _redis = Redis::on(redis.port).unwrap();
+    let _redis = Redis::on(redis.port, None).unwrap();
     let out = octopus()
         .args(args)
         .arg(&journal)

@@ -79,3 +79,6 @@ pub const REDIS_LEASE: Duration = Duration::from_secs(30);
 
 /// [`Builder::redis_outage`](crate::Builder::redis_outage).
 pub const REDIS_OUTAGE: Duration = Duration::from_secs(60);
+
+/// [`QueueSettings::lease`](crate::queue::QueueSettings::lease).
+pub const QUEUE_LEASE: Duration = Duration::from_secs(30);

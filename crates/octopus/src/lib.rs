@@ -69,6 +69,7 @@ mod fetched;
 mod http;
 pub mod input;
 mod policy;
+pub mod queue;
 mod record;
 mod response;
 mod run;

@@ -309,4 +309,9 @@ impl Response {
     pub fn line(&self) -> Option<u64> {
         self.origin.as_ref().map(|o| o.line)
     }
+
+    /// Where it sits in the shared job it was taken from, if it was.
+    pub(crate) fn queued(&self) -> Option<&crate::input::Queued> {
+        self.origin.as_ref().and_then(|o| o.queued.as_ref())
+    }
 }

@@ -8,6 +8,10 @@ use std::process::{Child, ChildStdout, Output, Stdio};
 
 pub use octopus_testserver::Server;
 
+pub mod redis;
+#[allow(unused_imports)]
+pub use redis::Redis;
+
 /// The `octopus` binary, with proxy variables removed so traffic stays on loopback.
 pub fn octopus() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_octopus"));

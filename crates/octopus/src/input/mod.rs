@@ -10,7 +10,7 @@ mod target;
 
 pub use lines::{InputError, Line, LineError, Lines, MAX_LINE, Source, count_lines};
 pub use request::Request;
-pub(crate) use request::{Origin, Shape};
+pub(crate) use request::{Origin, Queued, Shape};
 pub use shard::{Shard, ShardBy};
 pub(crate) use target::{mask_userinfo, push_host};
 pub use target::{parse_target, redact};

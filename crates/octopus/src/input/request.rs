@@ -55,11 +55,22 @@ pub(crate) struct Shape {
     pub max_redirects: Option<u32>,
 }
 
-/// Where a request came from: an input's name and a line number in it.
+/// Where a request came from: an input's name and a line number in it, and for a request
+/// taken from a shared job (`queue/`), where it sits in the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub input: Arc<str>,
     pub line: u64,
+    pub queued: Option<Queued>,
+}
+
+/// Where a request taken from a shared job sits in it: its batch (the stream entry's id), its
+/// index in the batch and the batch's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Queued {
+    pub batch: Arc<str>,
+    pub index: u32,
+    pub size: u32,
 }
 
 /// A request read: the URL to fetch (or why there is none), how to show it, where it came from.
@@ -128,8 +139,40 @@ impl Request {
         self.origin = Some(Origin {
             input: input.into(),
             line,
+            queued: None,
         });
         self
+    }
+
+    /// A request taken from a shared job: `text` from `input`'s line `line`, at `queued`.
+    pub(crate) fn queued(text: String, input: Arc<str>, line: u64, queued: Queued) -> Self {
+        Request {
+            text: Ok(text),
+            origin: Some(Origin {
+                input,
+                line,
+                queued: Some(queued),
+            }),
+            shape: None,
+        }
+    }
+
+    /// The text as given (a line that could not be read: what a record shows of it).
+    pub(crate) fn text(&self) -> &str {
+        match &self.text {
+            Ok(text) => text,
+            Err((_, raw)) => raw,
+        }
+    }
+
+    /// Whether it asks otherwise than the settings say (its method, headers, body...).
+    pub(crate) fn has_shape(&self) -> bool {
+        self.shape.is_some()
+    }
+
+    /// Its input's name and line number, if given.
+    pub(crate) fn origin_parts(&self) -> Option<(&Arc<str>, u64)> {
+        self.origin.as_ref().map(|o| (&o.input, o.line))
     }
 
     /// The input this request came from, if it was given ([`Request::with_origin`]).
@@ -209,6 +252,7 @@ impl From<Line> for Request {
             origin: Some(Origin {
                 input: line.input,
                 line: line.number,
+                queued: None,
             }),
             shape: None,
         }

@@ -8,7 +8,7 @@
 //! to ask, and does not wait: a held request goes back to the scheduler with when to ask
 //! again; every lease granted is released when its request ends, or expires.
 
-mod pool;
+pub(crate) mod pool;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

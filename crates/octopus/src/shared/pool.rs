@@ -9,9 +9,9 @@ use redis::{Client, Connection, RedisResult};
 /// Connections kept idle, at most.
 const IDLE: usize = 16;
 /// Deadline to connect, and to wait for an answer.
-pub(super) const TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) struct Pool {
+pub(crate) struct Pool {
     client: Client,
     idle: Mutex<Vec<Connection>>,
 }
