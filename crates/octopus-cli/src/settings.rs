@@ -81,6 +81,9 @@ impl FetchSettings {
                 retry_failed: report.retry_failed,
             }),
             (false, true) => Mode::Append,
+            // A worker of a shared job started again keeps the records its file has: the
+            // job, not the file, says what is left.
+            (false, false) if args.queue.is_some() => Mode::Append,
             (false, false) => Mode::Replace,
         };
         // A slow line holds back what the engine may have in hand anyway: its look-ahead

@@ -113,7 +113,7 @@ fn three_processes_share_one_list_each_url_once() {
     not(has_redis),
     ignore = "redis-server not found: apt-get install redis-server"
 )]
-fn a_worker_killed_mid_batch_loses_nothing() {
+fn a_worker_killed_mid_batch_loses_nothing_and_its_file_is_kept_when_started_again() {
     let (s, dir) = (server(), Dir::new("queue-kill"));
     let redis = Redis::start().expect("redis-server answers");
     let job = redis.job("kill");
@@ -131,8 +131,12 @@ fn a_worker_killed_mid_batch_loses_nothing() {
     }
     victim.kill().unwrap();
     let _ = victim.wait();
-    let out = finished(survivor);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Started again with the same command: its file keeps what the first run wrote.
+    let again = worker(&job, &dir, "victim.jsonl", &[&urls]);
+    for child in [survivor, again] {
+        let out = finished(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
     let seen = lines_recorded(&dir, &["victim.jsonl", "survivor.jsonl"]);
     assert_eq!(seen.len(), 200, "every line recorded by one or the other");
     // What the victim had taken and not marked: at most its batch (50) and what was in its
