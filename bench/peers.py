@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer benchmark: octopus against curl --parallel, wget2, xargs+curl, the original
 octopus-http, aria2c (W10, keeping.py), wget --warc-file (W11, keeping.py), and its own
-in-process limiter against limits shared through Redis (W12, sharing.py), every workload
+in-process limiter against limits shared through Redis (W12, sharing.py), one list shared
+by several processes through Redis (W26, W27, queued.py), every workload
 with every peer in the same run, against nginx on 127.0.0.1.
 
 Started by bench/peers.sh (which installs the tools). All traffic goes to 127.0.0.0/8.
@@ -28,6 +29,7 @@ from keeping import W10_FILES, W10_SIZE, archive_list, download_list
 from scale import scale
 from secure import make_pki, nginx_server, secure
 from sharing import shared_limits
+from queued import queued
 
 PORT = 18090
 HOSTS_W6 = 200
@@ -235,7 +237,7 @@ def main():
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
                              "W3py", "W18", "W19", "W20", "W21", "W22", "W23", "W24", "W25",
-                             "W14h2", "W-web"])
+                             "W14h2", "W-web", "W26", "W27"])
     ap.add_argument("--web-curl-cap", dest="web_curl_cap", type=int, default=300,
                     help="W-web: seconds after which curl --parallel is stopped (its records "
                          "by then are counted)")
@@ -320,6 +322,8 @@ def main():
                 rows += web(args, work, Nginx)
             finally:
                 nginx = Nginx()
+        if w & {"W26", "W27"}:
+            rows += queued(args, work, w, PORT)
         if w & {"W21", "W22", "W23"}:
             rows += proxies(args, work, base, nginx.ca, w)
         if {"W18", "W19", "W20"} & set(w):
