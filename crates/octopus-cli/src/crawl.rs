@@ -27,8 +27,7 @@ use octopus::{BrokenLink, Crawl, CrawlProgress, CrawlStop, Response, Scope, Visi
 
 use super::args::{CrawlArgs, CrawlReport, ScopeArg};
 use super::counts::{Counts, InputStats};
-use super::exit_codes;
-use super::fetch::fail;
+use super::exit_codes::{self, fail};
 use super::journal::{self, Mode, url_hash};
 use super::output::crawl_summary;
 use super::output::progress::Progress;

@@ -51,3 +51,10 @@ pub fn help() -> String {
     }
     text
 }
+
+/// A usage error (or an input that cannot be read): `message` said on stderr; the status.
+pub fn fail(message: &str) -> i32 {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "octopus: {message}");
+    USAGE
+}

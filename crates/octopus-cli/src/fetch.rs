@@ -10,7 +10,7 @@ use octopus::{ErrorKind, Octopus, Response, Responses};
 
 use super::args::FetchArgs;
 use super::counts::InputStats;
-use super::exit_codes;
+use super::exit_codes::{self, fail};
 use super::feed::Input;
 use super::journal;
 use super::order::{Held, Order};
@@ -21,11 +21,6 @@ use super::output::{Format, Output};
 use super::queue::{Feeder, Marks};
 use super::settings::{FetchSettings, describe};
 use super::stop::{Stop, StopReason};
-
-pub fn fail(message: &str) -> i32 {
-    let _ = writeln!(io::stderr(), "octopus: {message}");
-    exit_codes::USAGE
-}
 
 /// `octopus fetch`.
 pub fn fetch(args: &FetchArgs) -> i32 {

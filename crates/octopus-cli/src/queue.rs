@@ -15,8 +15,7 @@ use octopus::input::{Lines, Source};
 use octopus::queue::{Feeding, Queue, QueueSettings};
 use octopus::{ErrorKind, Request, Response};
 
-use super::exit_codes;
-use super::fetch::fail;
+use super::exit_codes::{self, fail};
 
 /// Join the job `url` names, its batches' lease `lease`.
 pub fn open(url: &str, lease: Duration) -> Result<Queue, String> {
