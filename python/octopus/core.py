@@ -208,3 +208,23 @@ def fetch_all(urls: Iterable[str], concurrency: int = 64, timeout: float = 10.0,
     engine = _octopus.Engine(concurrency=concurrency, timeout=timeout, **settings)
     for r in engine.fetch_all(urls):
         yield Response._from_engine(r)
+
+
+def fetch_queue(queue: str, urls: Optional[Iterable[str]] = None, concurrency: int = 64,
+                timeout: float = 10.0, lease: Optional[float] = None,
+                **settings: Any) -> Iterator[Response]:
+    """Take part in the job ``queue`` shared through Redis (``redis://HOST[:PORT]/JOB``, as
+    ``octopus fetch --queue``): feed it ``urls`` if given and this process is the first to
+    claim the job, then fetch batches of it, ``concurrency`` at once, until the job is over,
+    yielding this process's ``Response``s as they complete. Each is marked done when the
+    next is asked for (a process killed while handling one has not marked it: another
+    process fetches it again). ``lease``: seconds a dead process's batches wait before the
+    living take them. The engine's settings as for ``fetch_all``."""
+    job = _octopus.Queue(queue, lease)
+    if urls is not None:
+        feeder = threading.Thread(target=job.feed, args=(urls,), daemon=True,
+                                  name="octopus-feeder")
+        feeder.start()
+    engine = _octopus.Engine(concurrency=concurrency, timeout=timeout, **settings)
+    for r in engine.fetch_queue(job):
+        yield Response._from_engine(r)

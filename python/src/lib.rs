@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 mod keywords;
+mod queue;
 
 use keywords::{setting_example, setting_named, setting_value, settings};
 
@@ -232,6 +233,20 @@ impl Engine {
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Responses {
             inner: std::sync::Mutex::new(responses),
+            job: None,
+        })
+    }
+
+    /// Fetch this process's part of the shared job `queue`, yielding the responses as they
+    /// complete; each is marked done when the next is asked for (handled by then).
+    fn fetch_queue(&self, py: Python<'_>, queue: &queue::Queue) -> PyResult<Responses> {
+        let taken = queue.inner.take();
+        let responses = py
+            .detach(|| self.otto.fetch_all(taken))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Responses {
+            inner: std::sync::Mutex::new(responses),
+            job: Some(queue::Handed::new(queue.inner.clone())),
         })
     }
 }
@@ -268,6 +283,8 @@ impl Iterator for PyUrls {
 #[pyclass(module = "octopus._octopus", frozen)]
 struct Responses {
     inner: std::sync::Mutex<octopus::Responses>,
+    /// From a shared job (`fetch_queue`): what is owed to it.
+    job: Option<queue::Handed>,
 }
 
 #[pymethods]
@@ -277,6 +294,9 @@ impl Responses {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Response>> {
+        if let Some(job) = &self.job {
+            job.next_asked();
+        }
         loop {
             // Waits for the next in slices, so that Ctrl-C is seen.
             let next = py.detach(|| {
@@ -284,8 +304,18 @@ impl Responses {
                 inner.next_timeout(SIGNAL_CHECK)
             });
             match next {
-                Some(Some(response)) => return Response::new(py, &response).map(Some),
-                Some(None) => return Ok(None),
+                Some(Some(response)) => {
+                    if let Some(job) = &self.job {
+                        job.handing(&response);
+                    }
+                    return Response::new(py, &response).map(Some);
+                }
+                Some(None) => {
+                    if let Some(job) = &self.job {
+                        py.detach(|| job.ended())?;
+                    }
+                    return Ok(None);
+                }
                 None => py.check_signals()?,
             }
         }
@@ -381,6 +411,7 @@ fn _octopus(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Engine>()?;
     module.add_class::<Response>()?;
     module.add_class::<Responses>()?;
+    module.add_class::<queue::Queue>()?;
     module.add_function(wrap_pyfunction!(settings, module)?)?;
     module.add_function(wrap_pyfunction!(setting_example, module)?)?;
     Ok(())
