@@ -68,6 +68,12 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     if settings.shard.is_some() {
         return fail("crawl does not take --shard: a crawl's seen-set is one process's");
     }
+    if settings.queue.is_some() {
+        return fail(
+            "crawl does not take --queue yet: a crawl's seen-set is one process's \
+             (fetch --queue shares a list)",
+        );
+    }
     settings.style.crawl = true;
     if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {
         return fail(&format!("--sitemap {bad}: not a URL"));

@@ -272,6 +272,15 @@ fn queue_usage_errors_say_what_is_wrong() {
             vec!["--queue", "redis://127.0.0.1:1/j"],
             "cannot reach Redis",
         ),
+        (
+            vec![
+                "crawl",
+                "--queue",
+                "redis://127.0.0.1:1/j",
+                "http://127.0.0.1:1/",
+            ],
+            "crawl does not take --queue",
+        ),
     ] {
         let out = octopus().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
