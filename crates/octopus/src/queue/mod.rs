@@ -287,8 +287,8 @@ impl Inner {
             if since.elapsed() >= self.settings.lease {
                 self.lost.store(true, Ordering::SeqCst);
                 return Err(QueueError(format!(
-                    "Redis could not be reached for {:?}: {error}",
-                    self.settings.lease
+                    "Redis could not be reached for {} s (the lease): {error}",
+                    self.settings.lease.as_secs_f64()
                 )));
             }
             std::thread::sleep(pause);
