@@ -131,8 +131,16 @@ fn from_queue(
         Err(e) => return Err(describe(&e)),
     }
     sink.progress.finish();
-    if queue.finish().is_err() || queue.lost() {
+    let finished = queue.finish();
+    if finished.is_err() || queue.lost() {
         sink.stop.request(StopReason::QueueLost);
+        let why = finished
+            .err()
+            .map_or_else(String::new, |e| format!(" ({e})"));
+        sink.progress.notice(&format!(
+            "octopus: --queue: Redis could not be reached past --queue-lease{why}: what was \
+             not done stays in the job, and the same command goes on with it"
+        ));
     }
     Ok(InputStats {
         lines: taken.load(std::sync::atomic::Ordering::Relaxed),

@@ -246,6 +246,11 @@ fn redis_lost_past_the_lease_exits_75_and_a_second_run_finishes() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        stderr(&out).contains("Redis could not be reached"),
+        "{}",
+        stderr(&out)
+    );
     redis.restart();
     // The same command again: what the first run left (its batches, after their lease)
     // is fetched now.
