@@ -310,3 +310,79 @@ fn a_worker_waiting_for_work_stops_on_ctrl_c() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert_eq!(json_summary(&out)["stopped"], "interrupted");
 }
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_lapsed_batch_behind_many_held_ones_is_taken() {
+    let (s, dir) = (server(), Dir::new("queue-behind"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("behind");
+    let urls = list(&s, &dir, 13 * 50, 0);
+    let out = octopus().args(["enqueue", &job, &urls]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stream = "octopus:job:behind:stream";
+    let ids = |words: Vec<String>| -> Vec<String> {
+        let id = |w: &String| {
+            w.split_once('-')
+                .is_some_and(|(a, b)| a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok())
+        };
+        words.into_iter().filter(|w| id(w)).collect()
+    };
+    // Twelve batches held by a process that lives (their leases kept fresh), the last one
+    // by a process that died: ahead of it, more pending entries than one look covers.
+    let held = ids(redis.command(&[
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "alive",
+        "COUNT",
+        "12",
+        "STREAMS",
+        stream,
+        ">",
+    ]));
+    assert_eq!(held.len(), 12, "{held:?}");
+    let died = ids(redis.command(&[
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "died",
+        "COUNT",
+        "1",
+        "STREAMS",
+        stream,
+        ">",
+    ]));
+    assert_eq!(died.len(), 1);
+    let keep = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let keeper = {
+        let (keep, port, held) = (keep.clone(), redis.port, held.clone());
+        std::thread::spawn(move || {
+            let redis = Redis::attach(port);
+            while keep.load(std::sync::atomic::Ordering::SeqCst) {
+                let mut words = vec!["XCLAIM", stream, "workers", "alive", "0"];
+                words.extend(held.iter().map(String::as_str));
+                words.push("JUSTID");
+                redis.command(&words);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut taker = worker(&job, &dir, "w.jsonl", &[]);
+    let start = Instant::now();
+    while lines_recorded(&dir, &["w.jsonl"]).len() < 50 && start.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = taker.kill();
+    let _ = taker.wait();
+    keep.store(false, std::sync::atomic::Ordering::SeqCst);
+    keeper.join().unwrap();
+    let seen = lines_recorded(&dir, &["w.jsonl"]);
+    assert_eq!(seen.len(), 50, "the dead process's batch, and only it");
+    assert!(seen.keys().all(|&line| line > 12 * 50), "{seen:?}");
+}

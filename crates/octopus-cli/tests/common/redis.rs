@@ -53,6 +53,15 @@ impl Redis {
         panic!("redis-server on port {port} did not answer");
     }
 
+    /// One started elsewhere, on `port` (commands only: dropping it stops nothing).
+    pub fn attach(port: u16) -> Redis {
+        Redis {
+            child: None,
+            port,
+            dir: None,
+        }
+    }
+
     /// Start it again on its port (and its file), after `kill`.
     pub fn restart(&mut self) {
         let again = Redis::on(self.port, self.dir.clone()).expect("redis-server restarted");

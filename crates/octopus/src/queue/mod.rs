@@ -135,6 +135,8 @@ struct Inner {
     marks: Mutex<marks::Marks>,
     /// Held while marks are being sent.
     flushing: Mutex<()>,
+    /// Where in the pending entries the look for lapsed batches goes on from.
+    lapsed: Mutex<String>,
     /// Redis stayed unreachable past the lease.
     lost: AtomicBool,
     /// Nothing more is to be taken (`Queue::stop`).
@@ -198,6 +200,7 @@ impl Queue {
             },
             marks: Mutex::new(marks::Marks::default()),
             flushing: Mutex::new(()),
+            lapsed: Mutex::new("0-0".into()),
             lost: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             down_since: Mutex::new(None),

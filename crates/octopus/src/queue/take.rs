@@ -81,9 +81,13 @@ impl Inner {
             .arg(GROUP)
             .arg(&self.me)
             .arg(self.settings.lease.as_millis() as u64)
-            .arg(self.settings.deliveries);
+            .arg(self.settings.deliveries)
+            .arg(self.lapsed_from());
         let answer: Vec<Value> = self.call(|conn| invocation.invoke(conn))?;
-        let [id, input, urls, size, done, _deliveries] = answer.as_slice() else {
+        if let Some(cursor) = answer.last().and_then(text) {
+            *self.lapsed_cursor() = cursor;
+        }
+        let [id, input, urls, size, done, _deliveries, _cursor] = answer.as_slice() else {
             return Ok(None);
         };
         let (Some(id), Some(input), Some(urls), Some(done)) =
@@ -99,6 +103,15 @@ impl Inner {
         self.lock_marks()
             .hold(Arc::clone(&batch), requests.len() as u32);
         Ok(Some(requests))
+    }
+
+    /// Where the look for lapsed batches goes on from (`take.lua`).
+    fn lapsed_cursor(&self) -> std::sync::MutexGuard<'_, String> {
+        self.lapsed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lapsed_from(&self) -> String {
+        self.lapsed_cursor().clone()
     }
 
     /// Whether the job is over and nothing of it is left here (marks sent first).
