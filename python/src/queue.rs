@@ -39,7 +39,7 @@ impl Queue {
         }
         let inner = py
             .detach(|| octopus::queue::Queue::open_with(url, settings))
-            .map_err(|e| match e.to_string().starts_with("--queue") {
+            .map_err(|e| match e.is_bad_url() {
                 true => PyValueError::new_err(e.to_string()),
                 false => failed(e),
             })?;

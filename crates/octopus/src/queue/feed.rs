@@ -110,7 +110,7 @@ impl Inner {
         let mut added = 0;
         for (position, request) in requests.enumerate() {
             if request.has_shape() {
-                return Err(QueueError(format!(
+                return Err(QueueError::new(format!(
                     "{}: a request with its own method, headers, body, timeout or redirect \
                      limit cannot be queued",
                     request.text()

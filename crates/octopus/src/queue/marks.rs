@@ -104,7 +104,7 @@ pub(super) fn keep(inner: &Arc<Inner>) -> Result<(), QueueError> {
         .name("octopus-queue".into())
         .spawn(move || keep_while_alive(&weak))
         .map(|_| ())
-        .map_err(|e| QueueError(format!("cannot start the queue's thread: {e}")))
+        .map_err(|e| QueueError::new(format!("cannot start the queue's thread: {e}")))
 }
 
 fn keep_while_alive(weak: &Weak<Inner>) {

@@ -95,11 +95,35 @@ impl QueueStatus {
 
 /// Why a shared job cannot be used: a bad URL, or Redis not reachable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueError(String);
+pub struct QueueError {
+    message: String,
+    bad_url: bool,
+}
+
+impl QueueError {
+    fn new(message: impl Into<String>) -> QueueError {
+        QueueError {
+            message: message.into(),
+            bad_url: false,
+        }
+    }
+
+    fn bad_url(message: String) -> QueueError {
+        QueueError {
+            message,
+            bad_url: true,
+        }
+    }
+
+    /// Whether the job's URL is what is wrong (not Redis).
+    pub fn is_bad_url(&self) -> bool {
+        self.bad_url
+    }
+}
 
 impl std::fmt::Display for QueueError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -173,7 +197,7 @@ impl Queue {
     pub fn open_with(url: &str, settings: QueueSettings) -> Result<Queue, QueueError> {
         let (server, job) = parse_url(url)?;
         let client = redis::Client::open(server.as_str())
-            .map_err(|e| QueueError(format!("--queue {url}: {e}")))?;
+            .map_err(|e| QueueError::bad_url(format!("--queue {url}: {e}")))?;
         let base = format!("octopus:job:{job}:");
         let keys = Keys {
             stream: format!("{base}stream"),
@@ -217,7 +241,7 @@ impl Queue {
         match created {
             Ok(()) => {}
             Err(e) if e.code() == Some("BUSYGROUP") => {}
-            Err(e) => return Err(QueueError(format!("cannot reach Redis ({url}): {e}"))),
+            Err(e) => return Err(QueueError::new(format!("cannot reach Redis ({url}): {e}"))),
         }
         marks::keep(&inner)?;
         Ok(Queue { inner })
@@ -270,7 +294,7 @@ impl Inner {
         let mut pause = Duration::from_millis(50);
         loop {
             if self.lost.load(Ordering::SeqCst) {
-                return Err(QueueError("Redis could not be reached".into()));
+                return Err(QueueError::new("Redis could not be reached"));
             }
             let error = match self.pool.with(&f) {
                 Ok(answer) => {
@@ -280,7 +304,7 @@ impl Inner {
                 Err(e) => e,
             };
             if !(error.is_io_error() || error.is_connection_dropped() || error.is_timeout()) {
-                return Err(QueueError(format!("Redis refused: {error}")));
+                return Err(QueueError::new(format!("Redis refused: {error}")));
             }
             let since = *self
                 .down_since
@@ -289,7 +313,7 @@ impl Inner {
                 .get_or_insert_with(Instant::now);
             if since.elapsed() >= self.settings.lease {
                 self.lost.store(true, Ordering::SeqCst);
-                return Err(QueueError(format!(
+                return Err(QueueError::new(format!(
                     "Redis could not be reached for {} s (the lease): {error}",
                     self.settings.lease.as_secs_f64()
                 )));
@@ -320,7 +344,8 @@ impl Inner {
 
 /// The Redis server's URL and the job's name in `url` (`redis://HOST[:PORT]/JOB[?db=N]`).
 fn parse_url(url: &str) -> Result<(String, String), QueueError> {
-    let bad = |why: &str| QueueError(format!("--queue {url}: {why} (redis://HOST[:PORT]/JOB)"));
+    let bad =
+        |why: &str| QueueError::bad_url(format!("--queue {url}: {why} (redis://HOST[:PORT]/JOB)"));
     let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
     if !matches!(parsed.scheme(), "redis" | "rediss") {
         return Err(bad("not a redis:// URL"));

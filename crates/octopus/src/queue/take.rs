@@ -93,8 +93,8 @@ impl Inner {
         let (Some(id), Some(input), Some(urls), Some(done)) =
             (text(id), text(input), text(urls), bytes(done))
         else {
-            return Err(QueueError(
-                "Redis answered a batch in a form not expected".into(),
+            return Err(QueueError::new(
+                "Redis answered a batch in a form not expected",
             ));
         };
         let batch: Arc<str> = Arc::from(id.as_str());
