@@ -50,6 +50,19 @@ fn lines_recorded(dir: &Dir, outs: &[&str]) -> BTreeMap<u64, usize> {
     seen
 }
 
+/// Wait until `out` of `dir` holds `n` records (a bound on the wait, not on speed: 30 s);
+/// whether it does.
+fn records_reach(dir: &Dir, out: &str, n: usize) -> bool {
+    let start = Instant::now();
+    while lines_recorded(dir, &[out]).len() < n {
+        if start.elapsed() > Duration::from_secs(30) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 fn status(job: &str) -> Value {
     let out = octopus()
         .args(["queue", "status", "--json", job])
@@ -121,14 +134,10 @@ fn a_worker_killed_mid_batch_loses_nothing_and_its_file_is_kept_when_started_aga
     let mut victim = worker(&job, &dir, "victim.jsonl", &[&urls]);
     let survivor = worker(&job, &dir, "survivor.jsonl", &[]);
     // Killed once it has recorded something, in the middle of its batches.
-    let start = Instant::now();
-    while lines_recorded(&dir, &["victim.jsonl"]).len() < 20 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the victim records"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        records_reach(&dir, "victim.jsonl", 20),
+        "the victim records"
+    );
     victim.kill().unwrap();
     let _ = victim.wait();
     // Started again with the same command: its file keeps what the first run wrote.
@@ -211,9 +220,7 @@ fn redis_killed_and_started_again_within_the_lease_loses_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    while lines_recorded(&dir, &["w.jsonl"]).len() < 10 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(records_reach(&dir, "w.jsonl", 10), "the worker records");
     redis.kill();
     std::thread::sleep(Duration::from_millis(500));
     redis.restart();
@@ -235,9 +242,10 @@ fn redis_lost_past_the_lease_exits_75_and_a_second_run_finishes() {
     let job = redis.job("lost");
     let urls = list(&s, &dir, 120, 30);
     let child = worker(&job, &dir, "first.jsonl", &[&urls]);
-    while lines_recorded(&dir, &["first.jsonl"]).len() < 10 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        records_reach(&dir, "first.jsonl", 10),
+        "the first run records"
+    );
     redis.kill();
     let out = finished(child);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
@@ -373,11 +381,8 @@ fn a_lapsed_batch_behind_many_held_ones_is_taken() {
     };
     std::thread::sleep(Duration::from_millis(1200));
     let mut taker = worker(&job, &dir, "w.jsonl", &[]);
-    let start = Instant::now();
-    while lines_recorded(&dir, &["w.jsonl"]).len() < 50 && start.elapsed() < Duration::from_secs(20)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Its 50 URLs, or the assertion below says what came instead.
+    let _ = records_reach(&dir, "w.jsonl", 50);
     let _ = taker.kill();
     let _ = taker.wait();
     keep.store(false, std::sync::atomic::Ordering::SeqCst);
