@@ -8,7 +8,6 @@
 //! this process's; a mark is sent once, or lost with the queue.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -112,7 +111,7 @@ fn keep_while_alive(weak: &Weak<Inner>) {
     loop {
         std::thread::sleep(SEND_EVERY);
         let Some(inner) = weak.upgrade() else { return };
-        if inner.lost.load(Ordering::SeqCst) {
+        if inner.link.is_lost() {
             return;
         }
         // A failure is the queue's loss (`Inner::call`), seen by the taker and the finish.

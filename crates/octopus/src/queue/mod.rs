@@ -27,19 +27,20 @@
 //! pending in Redis for the next run.
 
 mod feed;
+mod link;
 mod marks;
 mod take;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::{Connection, RedisResult, Script};
 
 use crate::response::Response;
-use crate::shared::pool::Pool;
 
 pub use feed::Feeding;
+pub(crate) use link::Link;
 pub use take::Taken;
 
 /// The consumer group every process of a job reads through.
@@ -98,26 +99,43 @@ impl QueueStatus {
 pub struct QueueError {
     message: String,
     bad_url: bool,
+    lost: bool,
 }
 
 impl QueueError {
-    fn new(message: impl Into<String>) -> QueueError {
+    pub(crate) fn new(message: impl Into<String>) -> QueueError {
         QueueError {
             message: message.into(),
             bad_url: false,
+            lost: false,
         }
     }
 
-    fn bad_url(message: String) -> QueueError {
+    pub(crate) fn lost(message: String) -> QueueError {
+        QueueError {
+            message,
+            bad_url: false,
+            lost: true,
+        }
+    }
+
+    pub(crate) fn bad_url(message: String) -> QueueError {
         QueueError {
             message,
             bad_url: true,
+            lost: false,
         }
     }
 
     /// Whether the job's URL is what is wrong (not Redis).
     pub fn is_bad_url(&self) -> bool {
         self.bad_url
+    }
+
+    /// Whether Redis, reached before, then stayed unreachable past the lease: what was not
+    /// done stays in the job, for the same command to go on with.
+    pub fn is_lost(&self) -> bool {
+        self.lost
     }
 }
 
@@ -149,7 +167,7 @@ pub struct Queue {
 }
 
 struct Inner {
-    pool: Pool,
+    link: Link,
     job: String,
     keys: Keys,
     /// This process's name in the consumer group.
@@ -161,12 +179,8 @@ struct Inner {
     flushing: Mutex<()>,
     /// Where in the pending entries the look for lapsed batches goes on from.
     lapsed: Mutex<String>,
-    /// Redis stayed unreachable past the lease.
-    lost: AtomicBool,
     /// Nothing more is to be taken (`Queue::stop`).
     stopped: AtomicBool,
-    /// Since when Redis has not answered, if it has not.
-    down_since: Mutex<Option<Instant>>,
 }
 
 struct Scripts {
@@ -196,8 +210,7 @@ impl Queue {
     /// Join the job `url` names with `settings`: one round trip proves Redis answers.
     pub fn open_with(url: &str, settings: QueueSettings) -> Result<Queue, QueueError> {
         let (server, job) = parse_url(url)?;
-        let client = redis::Client::open(server.as_str())
-            .map_err(|e| QueueError::bad_url(format!("--queue {url}: {e}")))?;
+        let link = Link::open(&server, url, settings.lease)?;
         let base = format!("octopus:job:{job}:");
         let keys = Keys {
             stream: format!("{base}stream"),
@@ -207,7 +220,7 @@ impl Queue {
             feeder: format!("{base}feeder"),
         };
         let inner = Arc::new(Inner {
-            pool: Pool::new(client),
+            link,
             job,
             keys,
             me: consumer_name(),
@@ -225,11 +238,9 @@ impl Queue {
             marks: Mutex::new(marks::Marks::default()),
             flushing: Mutex::new(()),
             lapsed: Mutex::new("0-0".into()),
-            lost: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
-            down_since: Mutex::new(None),
         });
-        let created = inner.pool.with(|conn| {
+        let created = inner.link.once(|conn| {
             redis::cmd("XGROUP")
                 .arg("CREATE")
                 .arg(&inner.keys.stream)
@@ -273,7 +284,7 @@ impl Queue {
     /// Whether Redis stayed unreachable past the lease: nothing more was taken, and what was
     /// not marked done stays pending for the next run.
     pub fn lost(&self) -> bool {
-        self.inner.lost.load(Ordering::SeqCst)
+        self.inner.link.is_lost()
     }
 
     /// Take nothing more: [`Queue::take`]'s requests end now, even while the job goes on
@@ -284,43 +295,12 @@ impl Queue {
 }
 
 impl Inner {
-    fn lock_marks(&self) -> std::sync::MutexGuard<'_, marks::Marks> {
-        self.marks.lock().unwrap_or_else(|p| p.into_inner())
+    fn call<T>(&self, f: impl Fn(&mut Connection) -> RedisResult<T>) -> Result<T, QueueError> {
+        self.link.call(f)
     }
 
-    /// Run `f` on a connection, again and again while Redis cannot be reached, until the
-    /// lease has passed since it last answered: the queue is lost then.
-    fn call<T>(&self, f: impl Fn(&mut Connection) -> RedisResult<T>) -> Result<T, QueueError> {
-        let mut pause = Duration::from_millis(50);
-        loop {
-            if self.lost.load(Ordering::SeqCst) {
-                return Err(QueueError::new("Redis could not be reached"));
-            }
-            let error = match self.pool.with(&f) {
-                Ok(answer) => {
-                    *self.down_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                    return Ok(answer);
-                }
-                Err(e) => e,
-            };
-            if !(error.is_io_error() || error.is_connection_dropped() || error.is_timeout()) {
-                return Err(QueueError::new(format!("Redis refused: {error}")));
-            }
-            let since = *self
-                .down_since
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert_with(Instant::now);
-            if since.elapsed() >= self.settings.lease {
-                self.lost.store(true, Ordering::SeqCst);
-                return Err(QueueError::new(format!(
-                    "Redis could not be reached for {} s (the lease): {error}",
-                    self.settings.lease.as_secs_f64()
-                )));
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
-        }
+    fn lock_marks(&self) -> std::sync::MutexGuard<'_, marks::Marks> {
+        self.marks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn status(&self) -> Result<QueueStatus, QueueError> {
@@ -343,7 +323,7 @@ impl Inner {
 }
 
 /// The Redis server's URL and the job's name in `url` (`redis://HOST[:PORT]/JOB[?db=N]`).
-fn parse_url(url: &str) -> Result<(String, String), QueueError> {
+pub(crate) fn parse_url(url: &str) -> Result<(String, String), QueueError> {
     let bad =
         |why: &str| QueueError::bad_url(format!("--queue {url}: {why} (redis://HOST[:PORT]/JOB)"));
     let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -371,7 +351,7 @@ fn parse_url(url: &str) -> Result<(String, String), QueueError> {
 
 /// A name for this process in the job's consumer group: its host, its process id and the
 /// time it started (a restarted process is a new consumer).
-fn consumer_name() -> String {
+pub(crate) fn consumer_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".into());
