@@ -30,7 +30,7 @@
 //! | `/html` | 200 with a small HTML page (`text/html`) |
 //! | `/sitemap.xml`, `/sitemap-index.xml` | a sitemap (`/calendar/1000`, `/calendar/2000?a=1&b=2` and a URL of `away.test`; with a query `?/a,/b`, those paths of this host), and an index naming it twice |
 //! | `/links/MS?HREF,HREF` | an HTML page linking to each HREF (verbatim), after MS milliseconds |
-//! | `/web/N` | a page of a larger site (N < 1000): links to `/web/M` for M = N+1, 7N+1, 13N+5 and 31N+17 (mod 1000) |
+//! | `/web/N` | a page of a larger site (N < 1000): links to `/web/M` for M = N+1, 7N+1, 13N+5 and 31N+17 (mod 1000); with `?ports=P,Q,…`, page M on `127.0.0.1` at the (M mod k)th port, the query kept (one site over k servers) |
 //! | `/site/N` | a page of a small site (N < 15, a binary tree): links to `/site/2N+1` and `/site/2N+2` (those under 15), `/private/N`, `/status/404`, `http://away.test:PORT/status/410` (N even) or `…/html` (N odd), an image `/img/N.png`, a form to `/search` |
 //! | `/calendar/N` | a page linking to `/calendar/N+1` (a crawl trap) |
 //! | `/robots.txt` | as `Server::set_robots` says; 404 until then |

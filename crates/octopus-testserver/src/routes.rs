@@ -115,8 +115,19 @@ pub(crate) fn respond(req: &Request, out: &mut impl Write, state: &State) -> io:
         ("web", Some(n)) if n < WEB_PAGES => {
             let links = [n + 1, n * 7 + 1, n * 13 + 5, n * 31 + 17].map(|m| m % WEB_PAGES);
             let mut page = format!("<title>web {n}</title>");
+            // `?ports=P,Q,…`: page M lives on the loopback server of port number M mod k.
+            let ports = req.path.split_once("?ports=").map(|(_, ports)| ports);
+            let hosts: Vec<&str> = ports.map_or(Vec::new(), |p| p.split(',').collect());
             for m in links {
-                page += &format!("<a href=\"/web/{m}\">{m}</a>");
+                match hosts.get((m as usize) % hosts.len().max(1)) {
+                    Some(port) => {
+                        let (ports, m) = (ports.unwrap_or(""), m);
+                        page += &format!(
+                            "<a href=\"http://127.0.0.1:{port}/web/{m}?ports={ports}\">{m}</a>"
+                        );
+                    }
+                    None => page += &format!("<a href=\"/web/{m}\">{m}</a>"),
+                }
             }
             html(out, req, &page)
         }

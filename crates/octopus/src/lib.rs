@@ -81,7 +81,9 @@ mod warc;
 
 pub use builder::{Builder, Error, Setting, SettingValue};
 pub use capture::{Hash, Layout, Link, LinkKind, Saved, normalise};
-pub use crawl::{BrokenLink, Crawl, CrawlProgress, CrawlStop, CrawlSummary, Scope, Visit};
+pub use crawl::{
+    BrokenLink, Crawl, CrawlKept, CrawlProgress, CrawlStop, CrawlSummary, Scope, Visit,
+};
 pub use defaults::{MAX_CONCURRENCY, MAX_DURATION};
 pub use failure::{ErrorKind, Failure};
 pub use http::{HttpVersion, ProxyPick, ProxyUse};

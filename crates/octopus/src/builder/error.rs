@@ -43,6 +43,9 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A crawl shared through Redis ([`crate::Crawl::queue`]) cannot go on: its URL is
+    /// not one, or Redis could not be reached (at the start, or past the lease).
+    Queue(crate::queue::QueueError),
     /// A crawl's state file could not be opened, read or written.
     CrawlState {
         /// The file.
@@ -90,6 +93,7 @@ impl fmt::Display for Error {
             Error::CrawlState { path, reason } => {
                 write!(f, "crawl state {}: {reason}", path.display())
             }
+            Error::Queue(e) => write!(f, "{e}"),
         }
     }
 }
@@ -98,6 +102,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::OpenFileLimit(e) | Error::Thread(e) => Some(e),
+            Error::Queue(e) => Some(e),
             _ => None,
         }
     }

@@ -114,6 +114,11 @@ impl Builder {
         self.shard
     }
 
+    /// The delay between two requests to a host (a shared crawl keeps it across processes).
+    pub(crate) fn delay_set(&self) -> Option<std::time::Duration> {
+        self.delay
+    }
+
     /// The concurrency set (a crawl sizes its window by it).
     pub(crate) fn concurrency_set(&self) -> usize {
         self.concurrency

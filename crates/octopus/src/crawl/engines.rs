@@ -7,6 +7,7 @@ use std::sync::mpsc::SyncSender;
 
 use url::Url;
 
+use super::partitions::Leases;
 use super::robots::Rules as RobotsRules;
 use super::sitemap::{self, Sitemap};
 use super::store::Failed;
@@ -37,6 +38,9 @@ pub(super) enum Event {
     Sitemap(SitemapRead),
     /// A page was not fetched: the crawl was stopped first (it stays in the frontier).
     Cancelled,
+    /// A page of a shared crawl was not handed on: its partition is no longer this
+    /// process's (another fetches it again).
+    Lost(i64),
 }
 
 /// A sitemap read, and where it was named.
@@ -55,6 +59,8 @@ pub(super) struct Shared {
     pub handler: Handler,
     pub forms: bool,
     pub events: SyncSender<Event>,
+    /// The partitions this process holds, in a shared crawl.
+    pub leases: Option<Arc<Leases>>,
 }
 
 impl Shared {
@@ -88,6 +94,12 @@ impl Shared {
         let cancelled = response.error().map(|f| f.kind()) == Some(ErrorKind::Cancelled);
         if cancelled && self.stop.is_stopped() {
             return self.tell(Event::Cancelled);
+        }
+        // A stale holder writes nothing: the page is another process's now.
+        if let (Some(leases), Some(partition)) = (&self.leases, visit.partition)
+            && !leases.holds(partition)
+        {
+            return self.tell(Event::Lost(visit.id));
         }
         // Fetched again for its links only: its handler saw it the first time.
         if !visit.again {

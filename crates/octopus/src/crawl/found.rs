@@ -27,6 +27,8 @@ pub struct Visit {
     pub(super) external: bool,
     /// Fetched again for its links only (found closer to a seed): not handed to the handler.
     pub(super) again: bool,
+    /// Its partition, in a crawl shared through Redis: handed on only while it is held.
+    pub(super) partition: Option<u16>,
 }
 
 impl Visit {
@@ -79,6 +81,12 @@ pub struct CrawlSummary {
     pub crawl_delays: u64,
     /// Sitemaps read (from robots.txt's `Sitemap:` lines and [`Crawl::sitemap`](crate::Crawl::sitemap)).
     pub sitemaps: u64,
+    /// In a shared crawl ([`Crawl::queue`](crate::Crawl::queue)): pages this process
+    /// fetched but did not mark done, their hosts' partition having passed to another
+    /// process meanwhile (that one fetches them again).
+    pub lost: u64,
+    /// In a shared crawl: URLs a process that died had in flight, taken over by this one.
+    pub taken_over: u64,
     /// How each proxy of a pool ([`Builder::proxies`](crate::Builder::proxies)) carried the
     /// pages' requests; empty without a pool.
     pub proxies: Vec<crate::ProxyUse>,

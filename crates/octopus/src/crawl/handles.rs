@@ -1,8 +1,10 @@
 //! Handles on a running crawl, for other threads: `CrawlStop` stops it, `CrawlProgress` says
-//! how far it is.
+//! how far it is, `CrawlKept` says which pages' work was kept.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::Visit;
 
 /// Stops a running crawl from another thread (on Ctrl-C, say): no new request starts;
 /// requests in flight finish and their pages are handled; the rest stays in the frontier,
@@ -46,5 +48,32 @@ impl CrawlProgress {
 
     pub(super) fn set_frontier(&self, n: u64) {
         self.0.store(n, Ordering::Relaxed);
+    }
+}
+
+/// Says which pages' work the program kept, for a crawl shared through Redis
+/// ([`Crawl::kept_with`](crate::Crawl::kept_with)): a page is marked done in Redis only
+/// once its work is kept, so that a process killed at any moment leaves no page done
+/// without, say, its record written (the others fetch it again). Cloned, it tells the same
+/// crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlKept(Arc<Mutex<Vec<i64>>>);
+
+impl CrawlKept {
+    /// A handle for [`Crawl::kept_with`](crate::Crawl::kept_with).
+    pub fn new() -> CrawlKept {
+        CrawlKept::default()
+    }
+
+    /// The work of the page `visit` (as its handler saw it) is kept.
+    pub fn keep(&self, visit: &Visit) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(visit.id);
+    }
+
+    pub(super) fn drain(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

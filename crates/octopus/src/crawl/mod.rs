@@ -11,7 +11,9 @@
 mod crawler;
 mod engines;
 mod found;
+mod frontier;
 mod handles;
+mod partitions;
 mod recent;
 mod robots;
 mod scope;
@@ -31,7 +33,10 @@ use crate::input::parse_target;
 use crate::response::Response;
 use crawler::{Crawler, Engines, Plan};
 pub use found::{BrokenLink, CrawlSummary, Visit};
-pub use handles::{CrawlProgress, CrawlStop};
+use frontier::Frontier;
+pub use handles::{CrawlKept, CrawlProgress, CrawlStop};
+pub use partitions::PARTITIONS;
+use partitions::Partitions;
 use scope::Rules;
 pub use scope::Scope;
 use store::Store;
@@ -83,6 +88,9 @@ pub struct Crawl {
     report: Option<Report>,
     stop: CrawlStop,
     progress: Option<CrawlProgress>,
+    /// The shared job's URL and lease.
+    queue: Option<(String, Duration)>,
+    kept: Option<CrawlKept>,
 }
 
 impl std::fmt::Debug for Crawl {
@@ -118,6 +126,8 @@ impl Crawl {
             report: None,
             stop: CrawlStop::default(),
             progress: None,
+            queue: None,
+            kept: None,
         }
     }
 
@@ -213,6 +223,30 @@ impl Crawl {
         self
     }
 
+    /// Be one process of the crawl `url` names (`redis://HOST[:PORT]/JOB`), shared by any
+    /// number of processes on any machines: the frontier and the seen-set live in Redis,
+    /// each host's URLs are fetched by the one process that holds its partition (a lease,
+    /// passed to the living when its holder dies), and [`Crawl::run`] returns when no
+    /// process has anything left. Each process's handler sees the pages it fetched; give
+    /// every process the same settings and seeds (seeds already seen are not fetched
+    /// again). Not with [`Crawl::state`], [`Crawl::recorded`], [`Crawl::broken_links`] or
+    /// sitemaps. `lease`: how long a dead process's partitions wait before the living take
+    /// them, and how long Redis may stay unreachable before the crawl stops with
+    /// [`Error::Queue`].
+    pub fn queue(mut self, url: &str, lease: Duration) -> Crawl {
+        self.queue = Some((url.to_string(), lease));
+        self
+    }
+
+    /// With [`Crawl::queue`]: mark a page done in Redis only once `kept` says its work is
+    /// kept ([`CrawlKept::keep`], for every page the handler sees), not when its handler
+    /// returns, so that a process killed at any moment leaves no page done without its
+    /// work (a record written after a flush, say).
+    pub fn kept_with(mut self, kept: CrawlKept) -> Crawl {
+        self.kept = Some(kept);
+        self
+    }
+
     /// Let `progress` tell another thread how far the crawl is.
     pub fn progress_with(mut self, progress: CrawlProgress) -> Crawl {
         self.progress = Some(progress);
@@ -278,14 +312,7 @@ impl Crawl {
         for seed in &seeds {
             rules.seed(seed);
         }
-        let mut store = match &self.state {
-            Some(path) => Store::open(path)?,
-            None => Store::temporary()?,
-        };
-        let requeued = match &self.recorded {
-            Some(recorded) => store.requeue_unrecorded(recorded.as_ref())?,
-            None => 0,
-        };
+        let (frontier, requeued) = self.frontier()?;
         // The seen-set fetches each URL once: a cache would only hold responses (and
         // their links) for nothing.
         let builder = self.builder.cache_ttl(Duration::ZERO);
@@ -320,15 +347,61 @@ impl Crawl {
             files,
             stop: self.stop,
             progress: self.progress,
+            kept: self.kept,
         };
-        let mut crawler = Crawler::new(plan, store, engines, Arc::new(handler));
-        crawler.run(seeds)?;
-        if let Some(mut report) = self.report {
-            crawler.store.broken(&mut report)?;
-        }
+        let mut crawler = Crawler::new(plan, frontier, engines, Arc::new(handler));
+        let ran = crawler.run(seeds);
         let mut summary = crawler.summary.clone();
+        if let Frontier::Shared(partitions) = &crawler.frontier {
+            summary.taken_over = partitions.given_back;
+        }
+        ran?;
+        if let (Some(mut report), Some(store)) = (self.report, crawler.frontier.local()) {
+            store.broken(&mut report)?;
+        }
         summary.requeued = requeued;
         summary.proxies = counted.proxy_uses();
         Ok(summary)
+    }
+}
+
+impl Crawl {
+    /// Where the crawl's frontier lives (and pages requeued, continuing a crawl whose work
+    /// was lost): shared through Redis, a state file, or a temporary one.
+    fn frontier(&self) -> Result<(Frontier, u64), Error> {
+        let Some((url, lease)) = &self.queue else {
+            let mut store = match &self.state {
+                Some(path) => Store::open(path)?,
+                None => Store::temporary()?,
+            };
+            let requeued = match &self.recorded {
+                Some(recorded) => store.requeue_unrecorded(recorded.as_ref())?,
+                None => 0,
+            };
+            return Ok((Frontier::Local(store), requeued));
+        };
+        let alone = [
+            (
+                self.state.is_some(),
+                "a state file (the job in Redis is the state)",
+            ),
+            (
+                self.recorded.is_some(),
+                "recorded (the job in Redis is the state)",
+            ),
+            (self.report.is_some(), "the broken-link report (not yet)"),
+            (
+                !self.sitemaps.is_empty() || self.follow_sitemaps,
+                "sitemaps (not yet)",
+            ),
+        ];
+        if let Some((_, what)) = alone.iter().find(|(set, _)| *set) {
+            let reason = format!("a crawl shared through Redis does not take {what}");
+            return Err(Error::Queue(crate::queue::QueueError::bad_url(reason)));
+        }
+        let calm = self.builder.delay_set().unwrap_or(Duration::ZERO);
+        let partitions = Partitions::open(url, *lease, calm, self.depth, self.max_pages)
+            .map_err(Error::Queue)?;
+        Ok((Frontier::Shared(partitions), 0))
     }
 }

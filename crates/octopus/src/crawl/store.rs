@@ -122,10 +122,12 @@ pub(super) struct Entry {
     pub external: bool,
     /// Fetched before, and again for its links only (found closer to a seed since).
     pub again: bool,
+    /// Its partition, in a crawl shared through Redis.
+    pub partition: Option<u16>,
 }
 
 /// What became of a URL offered to the store.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Admitted {
     /// New: queued.
     Queued,
@@ -406,6 +408,7 @@ impl Store {
                         parent_id: row.get(4)?,
                         external: row.get(5)?,
                         again: row.get::<_, i64>(6)? == AGAIN,
+                        partition: None,
                     })
                 })
                 .map_err(|e| self.failed(e))?;

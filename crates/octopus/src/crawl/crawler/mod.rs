@@ -10,20 +10,23 @@
 //! the frontier is empty; the store's first error stops both engines and is what the crawl
 //! returns.
 
-use std::collections::HashSet;
+mod shared;
+mod sitemaps;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::engines::{Event, Handler, Shared, SitemapRead};
+use super::engines::{Event, Handler, Shared};
+use super::frontier::Frontier;
 use super::robots::{Origins, Rules as RobotsRules, Verdict};
 use super::scope::Rules;
-use super::store::{Admitted, Entry, Failed, Store};
-use super::{CrawlProgress, CrawlStop, CrawlSummary, Visit};
+use super::store::{Admitted, Entry, Failed};
+use super::{CrawlKept, CrawlProgress, CrawlStop, CrawlSummary, Visit};
 use crate::builder::Error;
-use crate::capture::normalise;
 use crate::run::Octopus;
 
 /// How often a crawl waiting for pages looks whether it was stopped.
@@ -62,13 +65,24 @@ pub(super) struct Engines {
     pub files: Option<Octopus>,
     pub stop: CrawlStop,
     pub progress: Option<CrawlProgress>,
+    /// Pages whose handler's work the program says it kept (a shared crawl marks a page
+    /// done only then); `None`: kept when the handler returns.
+    pub kept: Option<CrawlKept>,
 }
 
-pub(super) struct Crawler {
+/// A page handled, waiting for the program to say its work is kept.
+struct Parked {
+    visit: Visit,
+    links: Vec<Url>,
+    reached: Option<String>,
+    failed: Option<Failed>,
+}
+
+pub(in crate::crawl) struct Crawler {
     plan: Plan,
     shared: Arc<Shared>,
     events: Receiver<Event>,
-    pub store: Store,
+    pub frontier: Frontier,
     origins: Origins,
     pub summary: CrawlSummary,
     /// URLs handed to the engines and not yet handled.
@@ -82,11 +96,22 @@ pub(super) struct Crawler {
     stopping: bool,
     /// Where the crawl's progress is told, and when it was last.
     progress: Option<(CrawlProgress, Instant)>,
+    kept: Option<CrawlKept>,
+    /// Pages handled, waiting for `kept` (shared crawls only).
+    parked: HashMap<i64, Parked>,
+    /// Pages said kept before their event arrived.
+    kept_early: HashSet<i64>,
 }
 
 impl Crawler {
-    pub fn new(plan: Plan, mut store: Store, engines: Engines, handler: Handler) -> Crawler {
-        store.limits(plan.max_pages, plan.depth);
+    pub fn new(plan: Plan, mut frontier: Frontier, engines: Engines, handler: Handler) -> Crawler {
+        if let Some(store) = frontier.local() {
+            store.limits(plan.max_pages, plan.depth);
+        }
+        let leases = match &frontier {
+            Frontier::Shared(partitions) => Some(partitions.leases()),
+            Frontier::Local(_) => None,
+        };
         // Bounded: an engine's thread waits when the crawl lags. The crawl's own thread never
         // sends, so it never waits for itself.
         let (events, receiver) = sync_channel(plan.window.max(64));
@@ -97,12 +122,13 @@ impl Crawler {
             handler,
             forms: plan.forms,
             events,
+            leases,
         };
         Crawler {
             plan,
             shared: Arc::new(shared),
             events: receiver,
-            store,
+            frontier,
             origins: Origins::default(),
             summary: CrawlSummary::default(),
             in_flight: 0,
@@ -113,27 +139,31 @@ impl Crawler {
             progress: engines
                 .progress
                 .map(|p| (p, Instant::now() - PROGRESS_EVERY)),
+            kept: engines.kept,
+            parked: HashMap::new(),
+            kept_early: HashSet::new(),
         }
     }
 
     /// Crawl from `seeds` until nothing is left (or the store fails).
     pub fn run(&mut self, seeds: Vec<Url>) -> Result<(), Error> {
-        for seed in seeds {
-            let admitted = self.store.admit(seed.as_str(), 0, None, false);
-            self.count(admitted);
-        }
+        self.seed(&seeds);
         for sitemap in std::mem::take(&mut self.plan.sitemaps) {
             self.ask_sitemap(sitemap.as_str(), false);
         }
         self.refill();
-        while self.in_flight > 0 || self.sitemaps_in_flight > 0 {
+        while self.in_flight > 0 || self.sitemaps_in_flight > 0 || !self.over() {
             if self.shared.stop.is_stopped() && !self.stopping {
                 self.halt();
             }
             self.tell_progress();
             let event = match self.events.recv_timeout(STOP_CHECK) {
                 Ok(event) => event,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.settle();
+                    self.refill();
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             match event {
@@ -142,13 +172,13 @@ impl Crawler {
                     links,
                     reached,
                     failed,
-                } => {
-                    self.handled(&visit, &links, reached, failed);
-                }
+                } => self.page(visit, links, reached, failed),
                 Event::Robots { origin, rules } => self.answered(&origin, rules),
                 Event::Sitemap(sitemap) => self.read(sitemap),
                 Event::Cancelled => self.in_flight -= 1,
+                Event::Lost(id) => self.lost(id),
             }
+            self.settle();
             self.refill();
         }
         if let Some(files) = &self.shared.files {
@@ -157,7 +187,7 @@ impl Crawler {
         self.shared.pages.wait();
         match self.failed.take() {
             Some(e) => Err(e),
-            None => self.store.commit(),
+            None => self.frontier.commit(),
         }
     }
 
@@ -170,7 +200,7 @@ impl Crawler {
             return;
         }
         *told = Instant::now();
-        if let Ok(waiting) = self.store.frontier() {
+        if let Ok(waiting) = self.frontier.waiting() {
             progress.set_frontier(waiting + self.in_flight as u64);
         }
     }
@@ -220,7 +250,7 @@ impl Crawler {
             if room == 0 || !worth || self.failed.is_some() || self.stopping {
                 return;
             }
-            let entries = match self.store.take(room) {
+            let entries = match self.frontier.take(room) {
                 Ok(entries) if entries.is_empty() => return,
                 Ok(entries) => entries,
                 Err(e) => return self.fail(e),
@@ -264,7 +294,7 @@ impl Crawler {
             Some(_) => self.summary.robots_failed += 1,
             None => self.summary.disallowed += 1,
         }
-        match self.store.disallowed(visit.id, unanswered) {
+        match self.frontier.disallowed(visit.id, unanswered) {
             Ok(true) => self.summary.over_limit = self.summary.over_limit.saturating_sub(1),
             Ok(false) => {}
             Err(e) => self.fail(e),
@@ -318,13 +348,20 @@ impl Crawler {
         if !visit.again {
             self.summary.pages += 1;
         }
+        if let Frontier::Shared(_) = self.frontier {
+            return self.handled_shared(visit, links, reached);
+        }
         let mut result = Ok(());
         if visit.external {
             self.summary.external += 1;
         } else {
             result = self.admit_links(visit, links, reached);
         }
-        if let Err(e) = result.and_then(|()| self.store.done(visit.id, failed)) {
+        let done = match self.frontier.local() {
+            Some(store) => result.and_then(|()| store.done(visit.id, failed)),
+            None => result,
+        };
+        if let Err(e) = done {
             self.fail(e);
         }
     }
@@ -335,14 +372,17 @@ impl Crawler {
         links: &[Url],
         reached: Option<String>,
     ) -> Result<(), Error> {
+        let Some(store) = self.frontier.local() else {
+            return Ok(());
+        };
         if let Some(reached) = reached {
             let follows = Url::parse(&reached).is_ok_and(|url| self.plan.rules.follows(&url));
             if follows {
-                self.store.reached(&reached, visit.depth, visit.parent_id)?;
+                store.reached(&reached, visit.depth, visit.parent_id)?;
             }
         }
         // Found closer to a seed while it was in flight: its links are that much closer.
-        let depth = self.store.closer(visit.id).unwrap_or(visit.depth) + 1;
+        let depth = store.closer(visit.id).unwrap_or(visit.depth) + 1;
         for link in links {
             self.admit_link(link, depth, visit.id)?;
         }
@@ -352,70 +392,25 @@ impl Crawler {
     /// Offer `link`, found on page `page` (or a page the sitemap `page` lists), at `depth`.
     fn admit_link(&mut self, link: &Url, depth: u32, page: i64) -> Result<(), Error> {
         let (url, follows) = (link.as_str(), self.plan.rules.follows(link));
+        let Some(store) = self.frontier.local() else {
+            return Ok(());
+        };
         if !follows && !self.plan.check_external {
-            if self.store.out_of_scope(url)? {
+            if store.out_of_scope(url)? {
                 self.summary.out_of_scope += 1;
             }
             return Ok(());
         }
-        let admitted = self.store.admit(url, depth, Some(page), !follows);
+        let admitted = store.admit(url, depth, Some(page), !follows);
         let kept = matches!(
             admitted,
             Ok(Admitted::Queued | Admitted::Seen | Admitted::NoLongerTooDeep { over: false })
         );
-        self.count(admitted);
         if kept && self.plan.keep_links {
-            self.store.link(page, url)?;
+            store.link(page, url)?;
         }
+        self.count(admitted);
         Ok(())
-    }
-}
-
-impl Crawler {
-    /// Read the sitemap at `url` (named by a robots.txt: `from_robots`), unless it was
-    /// asked for (or too many were).
-    fn ask_sitemap(&mut self, url: &str, from_robots: bool) {
-        let Ok(mut url) = Url::parse(url) else { return };
-        normalise(&mut url);
-        if self.sitemaps.len() >= MAX_SITEMAPS || !self.sitemaps.insert(url.to_string()) {
-            return;
-        }
-        let Some(files) = &self.shared.files else {
-            return;
-        };
-        self.sitemaps_in_flight += 1;
-        self.summary.sitemaps += 1;
-        self.shared.ask_sitemap(files, url, from_robots);
-    }
-
-    /// A sitemap was read: its pages admitted (those in scope; found on the sitemap, for
-    /// the report), its sitemaps asked for. A sitemap asked for ([`super::Crawl::sitemap`])
-    /// lists seeds (depth 0); one a robots.txt named lists links of its site's root (depth
-    /// 1), so that `--depth` and the seeds' scope hold for them.
-    fn read(&mut self, read: SitemapRead) {
-        self.sitemaps_in_flight -= 1;
-        let SitemapRead {
-            url,
-            from_robots,
-            sitemap,
-        } = read;
-        for nested in &sitemap.sitemaps {
-            self.ask_sitemap(nested, from_robots);
-        }
-        let depth = u32::from(from_robots);
-        let result = self.store.sitemap(&url).and_then(|parent| {
-            for page in &sitemap.pages {
-                let Ok(mut url) = Url::parse(page) else {
-                    continue;
-                };
-                normalise(&mut url);
-                self.admit_link(&url, depth, parent)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            self.fail(e);
-        }
     }
 }
 
@@ -428,6 +423,7 @@ fn visit_of(entry: Entry) -> (Option<Url>, Visit) {
         parent_id: entry.parent_id,
         external: entry.external,
         again: entry.again,
+        partition: entry.partition,
     };
     (Url::parse(&entry.url).ok(), visit)
 }

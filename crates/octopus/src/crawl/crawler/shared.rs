@@ -1,0 +1,142 @@
+//! What a crawl does differently when its frontier is shared through Redis
+//! (`partitions/`): seeds and a page's links admitted in one step each, the page done in the
+//! same step and only once the program kept its work (`CrawlKept`), a page whose partition
+//! passed to another process dropped, and the crawl over only when no process has
+//! anything left.
+
+use url::Url;
+
+use super::super::frontier::Frontier;
+use super::super::partitions::{Offer, Tally};
+use super::super::store::Failed;
+use super::{Crawler, Parked};
+use crate::crawl::Visit;
+
+impl Crawler {
+    /// Admit the seeds.
+    pub(super) fn seed(&mut self, seeds: &[Url]) {
+        let admitted: Vec<_> = match &mut self.frontier {
+            Frontier::Local(store) => seeds
+                .iter()
+                .map(|seed| store.admit(seed.as_str(), 0, None, false))
+                .collect(),
+            Frontier::Shared(partitions) => match partitions.seed(seeds) {
+                Ok(tally) => tally.admitted.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(crate::builder::Error::Queue(e))],
+            },
+        };
+        for admitted in admitted {
+            self.count(admitted);
+        }
+    }
+
+    /// Whether nothing more can come: the crawl failed or was stopped, or no process of
+    /// it has anything left (at once for a crawl of one process).
+    pub(super) fn over(&mut self) -> bool {
+        if self.failed.is_some() || self.stopping {
+            return true;
+        }
+        match self.frontier.over() {
+            Ok(over) => over,
+            Err(e) => {
+                self.fail(e);
+                true
+            }
+        }
+    }
+
+    /// A page was fetched and handed on: handled now, or, in a shared crawl whose program
+    /// says when a page's work is kept, once it is.
+    pub(super) fn page(
+        &mut self,
+        visit: Visit,
+        links: Vec<Url>,
+        reached: Option<String>,
+        failed: Option<Failed>,
+    ) {
+        let shared = matches!(self.frontier, Frontier::Shared(_));
+        if shared && self.kept.is_some() && !visit.again && !self.kept_early.remove(&visit.id) {
+            let parked = Parked {
+                visit,
+                links,
+                reached,
+                failed,
+            };
+            self.parked.insert(parked.visit.id, parked);
+            return;
+        }
+        self.handled(&visit, &links, reached, failed);
+    }
+
+    /// Handle the parked pages whose work the program kept. A page may be said kept before
+    /// its event arrives here (the handler runs first): it is handled when it arrives.
+    pub(super) fn settle(&mut self) {
+        let Some(kept) = &self.kept else { return };
+        for id in kept.drain() {
+            match self.parked.remove(&id) {
+                Some(parked) => {
+                    let Parked {
+                        visit,
+                        links,
+                        reached,
+                        failed,
+                    } = parked;
+                    self.handled(&visit, &links, reached, failed);
+                }
+                None => {
+                    self.kept_early.insert(id);
+                }
+            }
+        }
+    }
+
+    /// Page `id` was not handed on: its partition passed to another process first.
+    pub(super) fn lost(&mut self, id: i64) {
+        self.in_flight -= 1;
+        self.summary.lost += 1;
+        if let Frontier::Shared(partitions) = &mut self.frontier {
+            partitions.forget(id);
+        }
+    }
+
+    /// A page of a shared crawl handled: its links (and the end of its redirects) admitted
+    /// and the page done, in one step.
+    pub(super) fn handled_shared(&mut self, visit: &Visit, links: &[Url], reached: Option<String>) {
+        let rules = &self.plan.rules;
+        let offers: Vec<Offer<'_>> = match visit.external {
+            true => Vec::new(),
+            false => links
+                .iter()
+                .map(
+                    |link| match (rules.follows(link), self.plan.check_external) {
+                        (true, _) => Offer::Follow(link),
+                        (false, true) => Offer::External(link),
+                        (false, false) => Offer::Out(link),
+                    },
+                )
+                .collect(),
+        };
+        let reached = reached
+            .and_then(|r| Url::parse(&r).ok())
+            .filter(|url| !visit.external && rules.follows(url));
+        let Frontier::Shared(partitions) = &mut self.frontier else {
+            return;
+        };
+        match partitions.handled(visit.id, reached.as_ref(), &offers) {
+            Ok(Some(Tally {
+                admitted,
+                out_of_scope,
+            })) => {
+                if visit.external {
+                    self.summary.external += 1;
+                }
+                self.summary.out_of_scope += out_of_scope;
+                for admitted in admitted {
+                    self.count(Ok(admitted));
+                }
+            }
+            Ok(None) => self.summary.lost += 1,
+            Err(e) => self.fail(crate::builder::Error::Queue(e)),
+        }
+    }
+}

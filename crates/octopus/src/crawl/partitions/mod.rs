@@ -1,0 +1,363 @@
+//! A crawl shared by many processes through Redis (`Crawl::queue`): the frontier and the
+//! seen-set live in Redis, under `octopus:crawl:JOB:`, and every change is one Lua script.
+//!
+//! - `seen:XXXX`: the seen-set, exact and compact: a URL's key is the first 10 bytes of its
+//!   SHA-256, the first 2 naming one of 65,536 hashes (`XXXX` in hex), the other 8 its
+//!   field; the value is `depth * 8 + state` (queued, done, too deep, other, over the page
+//!   limit). About 16 bytes a URL while a hash stays under Redis's
+//!   `hash-max-listpack-entries` (128: about 6 million URLs a job).
+//! - `front:N`: partition N's URLs waiting, in the order admitted; `fly:N`: those taken and
+//!   not yet handled (by key); `owner:N`: the process holding the partition, a lease.
+//!   A URL's partition is the hash of its host and port, one of [`PARTITIONS`].
+//! - `over`: URLs held back by the page limit; `counts`: `admitted`, `pages`, `seeded`;
+//!   `members`: the processes alive (a sorted set of lease ends); `calm:N`: a released
+//!   partition no one may take for the politeness delay.
+//!
+//! Invariants: a URL is queued if and only if it was not seen, in the same step
+//! (`admit.lua`), so no URL is queued twice and none is seen without being queued (or
+//! counted: too deep, over the limit, out of scope); a page's links are admitted and the
+//! page marked done in one step, only by the partition's holder (a stale owner writes
+//! nothing); a partition taken from a dead process gets its URLs in flight back first
+//! (`take.lua`): duplicates are bounded by what the dead had in flight; the crawl is over
+//! exactly when it was seeded and no partition has a URL waiting or in flight.
+
+mod leases;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::{Script, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::store::{Admitted, Entry};
+use crate::queue::{Link, QueueError, consumer_name, parse_url};
+pub(crate) use leases::Leases;
+
+/// Partitions of a shared crawl's hosts: many more than the processes that share it.
+pub const PARTITIONS: u32 = 64;
+
+/// A URL's key in the seen-set (see the module's header).
+type Key = [u8; 10];
+
+/// What the crawl offers for one link of a page.
+pub(super) enum Offer<'a> {
+    /// In the scope: followed.
+    Follow(&'a Url),
+    /// Out of the scope, checked (`check_external`).
+    External(&'a Url),
+    /// Out of the scope, only counted (once).
+    Out(&'a Url),
+}
+
+/// What came of the URLs offered in one step.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub admitted: Vec<Admitted>,
+    /// Links out of the scope met for the first time.
+    pub out_of_scope: u64,
+}
+
+/// A URL taken, until it is handled.
+struct Held {
+    partition: u16,
+    key: Key,
+    url: String,
+}
+
+/// This process's part in a shared crawl.
+pub(super) struct Partitions {
+    link: Arc<Link>,
+    prefix: String,
+    me: String,
+    lease: Duration,
+    /// How long a released partition stays untaken (the politeness delay).
+    calm: Duration,
+    max_depth: u32,
+    max_pages: Option<u64>,
+    scripts: Scripts,
+    held: HashMap<i64, Held>,
+    next_id: i64,
+    /// Where the next look for partitions to claim starts (spread over processes).
+    start: u32,
+    leases: Arc<Leases>,
+    /// URLs a dead process had in flight, given back to this one.
+    pub given_back: u64,
+}
+
+struct Scripts {
+    admit: Script,
+    take: Script,
+    disallowed: Script,
+    over: Script,
+}
+
+impl Partitions {
+    /// Join the crawl `url` names (`redis://HOST[:PORT]/JOB`); `calm`: the delay between two
+    /// requests to a host, kept when a partition passes to another process.
+    pub fn open(
+        url: &str,
+        lease: Duration,
+        calm: Duration,
+        max_depth: u32,
+        max_pages: Option<u64>,
+    ) -> Result<Partitions, QueueError> {
+        let (server, job) = parse_url(url)?;
+        let link = Arc::new(Link::open(&server, url, lease)?);
+        link.once(|conn| redis::cmd("PING").query::<()>(conn))
+            .map_err(|e| QueueError::new(format!("cannot reach Redis ({url}): {e}")))?;
+        let prefix = format!("octopus:crawl:{job}:");
+        let me = consumer_name();
+        let leases = Arc::new(Leases::new(lease));
+        leases::keep(&leases, &link, prefix.clone(), me.clone());
+        let start = u32::from_le_bytes(key_of(&me)[..4].try_into().unwrap_or([0; 4]));
+        Ok(Partitions {
+            link,
+            prefix,
+            me,
+            lease,
+            calm,
+            max_depth,
+            max_pages,
+            scripts: Scripts {
+                admit: Script::new(include_str!("admit.lua")),
+                take: Script::new(include_str!("take.lua")),
+                disallowed: Script::new(include_str!("disallowed.lua")),
+                over: Script::new(include_str!("over.lua")),
+            },
+            held: HashMap::new(),
+            next_id: 1,
+            start: start % PARTITIONS,
+            leases,
+            given_back: 0,
+        })
+    }
+
+    /// The leases, for the engines' threads to check before a page is handed on.
+    pub fn leases(&self) -> Arc<Leases> {
+        Arc::clone(&self.leases)
+    }
+
+    fn max_pages_arg(&self) -> i64 {
+        self.max_pages
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    /// Admit `seeds` at depth 0 (seeds another process admitted are seen: any process may
+    /// be given them).
+    pub fn seed(&mut self, seeds: &[Url]) -> Result<Tally, QueueError> {
+        let offers: Vec<Offer<'_>> = seeds.iter().map(Offer::Follow).collect();
+        self.admit("seed", None, None, &offers)
+            .map(|tally| tally.unwrap_or_default())
+    }
+
+    /// Page `id` was handled: `reached` (where its redirects ended) and its links admitted,
+    /// the page done, in one step. `None` when its partition is no longer this process's:
+    /// nothing was written (another process fetches the page again).
+    pub fn handled(
+        &mut self,
+        id: i64,
+        reached: Option<&Url>,
+        links: &[Offer<'_>],
+    ) -> Result<Option<Tally>, QueueError> {
+        let Some(held) = self.held.remove(&id) else {
+            return Ok(Some(Tally::default()));
+        };
+        self.admit("page", Some(&held), reached, links)
+    }
+
+    fn admit(
+        &self,
+        mode: &str,
+        page: Option<&Held>,
+        reached: Option<&Url>,
+        offers: &[Offer<'_>],
+    ) -> Result<Option<Tally>, QueueError> {
+        let mut invocation = self.scripts.admit.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(&self.me)
+            .arg(self.max_depth)
+            .arg(self.max_pages_arg())
+            .arg(mode);
+        match page {
+            Some(page) => invocation
+                .arg(page.partition)
+                .arg(&page.key[..])
+                .arg(&page.url),
+            None => invocation.arg(0).arg("").arg(""),
+        };
+        match reached {
+            Some(url) => invocation
+                .arg(&key_of(url.as_str())[..])
+                .arg(partition_of(url)),
+            None => invocation.arg("").arg(0),
+        };
+        for offer in offers {
+            let (url, kind) = match offer {
+                Offer::Follow(url) => (url, "f"),
+                Offer::External(url) => (url, "e"),
+                Offer::Out(url) => (url, "o"),
+            };
+            invocation
+                .arg(&key_of(url.as_str())[..])
+                .arg(partition_of(url))
+                .arg(kind)
+                .arg(url.as_str());
+        }
+        let counts: Vec<u64> = self.link.call(|conn| invocation.invoke(conn))?;
+        let count = |i: usize| counts.get(i).copied().unwrap_or(0);
+        if count(6) == 1 {
+            return Ok(None);
+        }
+        let mut admitted = Vec::new();
+        let kinds = [
+            Admitted::Queued,
+            Admitted::TooDeep,
+            Admitted::OverLimit,
+            Admitted::NoLongerTooDeep { over: false },
+            Admitted::NoLongerTooDeep { over: true },
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            for _ in 0..count(i) {
+                admitted.push(kind.clone());
+            }
+        }
+        Ok(Some(Tally {
+            admitted,
+            out_of_scope: count(5),
+        }))
+    }
+
+    /// Up to `n` URLs of the partitions this process holds (claiming more when it has
+    /// room for them), taken.
+    pub fn take(&mut self, n: usize) -> Result<Vec<Entry>, QueueError> {
+        let asked = Instant::now();
+        let mut invocation = self.scripts.take.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(&self.me)
+            .arg(self.lease.as_millis() as u64)
+            .arg(n)
+            .arg(self.start)
+            .arg(PARTITIONS)
+            .arg(self.calm.as_millis() as u64);
+        let answer: Vec<Value> = self.link.call(|conn| invocation.invoke(conn))?;
+        let mut answer = answer.into_iter();
+        let owned: Vec<u16> = answer
+            .next()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .unwrap_or_default();
+        let given_back: u64 = answer
+            .next()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .unwrap_or(0);
+        self.given_back += given_back;
+        for p in 0..PARTITIONS as u16 {
+            match owned.contains(&p) {
+                true => self.leases.granted(p, asked),
+                false => self.leases.lost(p),
+            }
+        }
+        let mut entries = Vec::new();
+        while let (Some(partition), Some(depth), Some(entry)) =
+            (answer.next(), answer.next(), answer.next())
+        {
+            let (Ok(partition), Ok(depth), Ok(entry)) = (
+                redis::from_redis_value::<u16>(partition),
+                redis::from_redis_value::<u32>(depth),
+                redis::from_redis_value::<Vec<u8>>(entry),
+            ) else {
+                continue;
+            };
+            if let Some(entry) = self.entry(partition, depth, &entry) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// An entry of `front:N` as the crawl's, held under a new id.
+    fn entry(&mut self, partition: u16, depth: u32, raw: &[u8]) -> Option<Entry> {
+        let key: Key = raw.get(..10)?.try_into().ok()?;
+        let flag = raw.get(10).copied().unwrap_or(b'0').wrapping_sub(b'0');
+        let text = String::from_utf8_lossy(raw.get(11..)?);
+        let (parent, url) = text.split_once('\n')?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.held.insert(
+            id,
+            Held {
+                partition,
+                key,
+                url: url.to_string(),
+            },
+        );
+        Some(Entry {
+            id,
+            url: url.to_string(),
+            depth,
+            parent: (!parent.is_empty()).then(|| parent.to_string()),
+            parent_id: None,
+            external: flag & 1 == 1,
+            again: flag & 2 == 2,
+            partition: Some(partition),
+        })
+    }
+
+    /// robots.txt disallows page `id` (or could not be fetched): handled, never fetched;
+    /// whether a URL held back by the page limit was queued in its place.
+    pub fn disallowed(&mut self, id: i64) -> Result<bool, QueueError> {
+        let Some(held) = self.held.remove(&id) else {
+            return Ok(false);
+        };
+        let mut invocation = self.scripts.disallowed.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(&self.me)
+            .arg(held.partition)
+            .arg(&held.key[..])
+            .arg(self.max_pages_arg());
+        let promoted: i64 = self.link.call(|conn| invocation.invoke(conn))?;
+        Ok(promoted == 1)
+    }
+
+    /// Page `id` will not be handled here (its partition was lost before its handler).
+    pub fn forget(&mut self, id: i64) {
+        self.held.remove(&id);
+    }
+
+    /// Whether the crawl is over (for every process), and how many URLs wait.
+    pub fn over(&self) -> Result<(bool, u64), QueueError> {
+        let mut invocation = self.scripts.over.prepare_invoke();
+        invocation.arg(&self.prefix).arg(PARTITIONS);
+        let (over, waiting): (u8, u64) = self.link.call(|conn| invocation.invoke(conn))?;
+        Ok((over == 1, waiting))
+    }
+}
+
+impl Drop for Partitions {
+    fn drop(&mut self) {
+        self.leases.end();
+    }
+}
+
+/// A URL's key: the first 10 bytes of its SHA-256.
+fn key_of(url: &str) -> Key {
+    let digest = Sha256::digest(url.as_bytes());
+    let mut key = [0; 10];
+    key.copy_from_slice(&digest[..10]);
+    key
+}
+
+/// A URL's partition: the hash of its host and port (a host as `per_host` counts them).
+pub(super) fn partition_of(url: &Url) -> u16 {
+    let host = format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    );
+    let key = key_of(&host);
+    (u32::from_le_bytes([key[0], key[1], key[2], key[3]]) % PARTITIONS) as u16
+}
