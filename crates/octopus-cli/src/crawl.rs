@@ -13,8 +13,16 @@
 //! Ctrl-C (or SIGTERM) stops the crawl: pages in flight finish and are recorded, the rest
 //! stays in the frontier (`--resume` continues it); a second one quits at once.
 //!
+//! With `--queue redis://HOST/JOB` the crawl is shared by every process given it: the
+//! library keeps its frontier and seen-set in Redis; this process writes the records of
+//! the pages it fetched (`-o` appends) and tells the library a page's work is kept only
+//! once its record was flushed (`CrawlKept`), so a process killed at any moment leaves no
+//! page done without its record. Redis lost past `--queue-lease`: exit 75.
+//!
 //! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's),
-//! `--shard` (its seen-set is one process's).
+//! `--shard` (its seen-set is one process's: `--queue` shares a crawl); with `--queue`,
+//! `--report`, `--sitemap`, `--follow-sitemaps` and `--resume` (the job in Redis is the
+//! state).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -23,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
 use octopus::input::{Lines, parse_target};
-use octopus::{BrokenLink, Crawl, CrawlProgress, CrawlStop, Response, Scope, Visit};
+use octopus::{BrokenLink, Crawl, CrawlKept, CrawlProgress, CrawlStop, Response, Scope, Visit};
 
 use super::args::{CrawlArgs, CrawlReport, ScopeArg};
 use super::counts::{Counts, InputStats};
@@ -68,11 +76,8 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     if settings.shard.is_some() {
         return fail("crawl does not take --shard: a crawl's seen-set is one process's");
     }
-    if settings.queue.is_some() {
-        return fail(
-            "crawl does not take --queue yet: a crawl's seen-set is one process's \
-             (fetch --queue shares a list)",
-        );
+    if let Some(e) = shared_conflict(&settings, args) {
+        return fail(&e);
     }
     settings.style.crawl = true;
     if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {
@@ -89,6 +94,10 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     let mut crawl = configure(Crawl::new(settings.builder.clone()), args);
     if let Some(state) = state {
         crawl = crawl.state(state);
+    }
+    let kept = settings.queue.as_ref().map(|_| CrawlKept::new());
+    if let (Some((url, lease)), Some(kept)) = (&settings.queue, &kept) {
+        crawl = crawl.queue(url, *lease).kept_with(kept.clone());
     }
     if let Some(recorded) = outputs.recorded.clone() {
         crawl = crawl.recorded(move |url| recorded.contains(&url_hash(url)));
@@ -119,13 +128,21 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
             let _ = sender.send(Message::Page(response.clone(), visit.clone()));
         })
     });
-    let printed = print(&messages, &settings, &mut outputs, &progress);
+    let printed = print(&messages, &settings, &mut outputs, &progress, kept.as_ref());
     progress.finish();
     let Some(tally) = printed else {
         return exit_codes::OUTPUT_CLOSED;
     };
     let crawled = match running.join() {
         Ok(Ok(summary)) => summary,
+        Ok(Err(octopus::Error::Queue(e))) if e.is_lost() => {
+            let _ = writeln!(
+                io::stderr(),
+                "octopus: --queue: {e}: what was not done stays in the job, and the same \
+                 command goes on with it"
+            );
+            return exit_codes::LIMITER_LOST;
+        }
         Ok(Err(e)) => return fail(&describe(&e)),
         Err(_) => return fail("the crawl stopped on an internal error"),
     };
@@ -136,7 +153,7 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
         errors: Vec::new(),
     };
     let mut summary = tally.finish(&input, reason, None, None);
-    let crawl = CrawlCounts::new(&crawled, args.ignore_robots);
+    let crawl = CrawlCounts::new(&crawled, args.ignore_robots, settings.queue.is_some());
     summary.crawl = Some(crawl.clone());
     summary.proxies = crawled.proxies.clone();
     if settings.summary {
@@ -175,19 +192,29 @@ fn stop_on_signals(
 }
 
 /// Write what the crawl sends until it ends, flushing whenever nothing waits; the tally of
-/// this run's pages (those a resumed file records aside), or `None` if stdout closed.
+/// this run's pages (those a resumed file records aside), or `None` if stdout closed. With
+/// `kept` (a shared crawl), the pages are said kept after each flush that wrote them.
 fn print(
     messages: &mpsc::Receiver<Message>,
     settings: &FetchSettings,
     outputs: &mut Outputs,
     progress: &Progress,
+    kept: Option<&CrawlKept>,
 ) -> Option<Tally> {
     let mut tally = Tally::start(Counts::default(), Stats::default());
+    let mut unflushed: Vec<Visit> = Vec::new();
+    let flush = |outputs: &mut Outputs, unflushed: &mut Vec<Visit>| {
+        progress.suspend(|| outputs.flush())?;
+        if let Some(kept) = kept {
+            unflushed.drain(..).for_each(|visit| kept.keep(&visit));
+        }
+        Some(())
+    };
     loop {
         let message = match messages.try_recv() {
             Ok(message) => message,
             Err(mpsc::TryRecvError::Empty) => {
-                progress.suspend(|| outputs.flush())?;
+                flush(outputs, &mut unflushed)?;
                 match messages.recv() {
                     Ok(message) => message,
                     Err(_) => break,
@@ -203,13 +230,17 @@ fn print(
                 }
                 tally.add(&response);
                 progress.inc(response.ok());
-                match &mut outputs.records {
+                let written = match &mut outputs.records {
                     Some(out) if settings.selection.shows(&response) => {
                         tally.printed();
                         out.write(&response, Some(&visit))
                     }
                     _ => true,
+                };
+                if kept.is_some() {
+                    unflushed.push(visit);
                 }
+                written
             }
             Message::Broken(page, links) => match &mut outputs.report {
                 Some(out) => {
@@ -223,7 +254,7 @@ fn print(
             return None;
         }
     }
-    outputs.flush()?;
+    flush(outputs, &mut unflushed)?;
     Some(tally)
 }
 
@@ -256,9 +287,12 @@ fn outputs(settings: &FetchSettings, report: bool) -> Result<(Outputs, Option<Pa
             None,
         ));
     };
-    let state = state_of(path);
-    if !matches!(mode, Mode::Resume(_)) {
-        remove_state(&state)?;
+    // A shared crawl's state is the job in Redis.
+    let state = (settings.queue.is_none()).then(|| state_of(path));
+    if let Some(state) = &state
+        && !matches!(mode, Mode::Resume(_))
+    {
+        remove_state(state)?;
     }
     let (file, fresh, recorded) = journal::open_crawl(path, *mode, style.format)?;
     let file: Box<dyn Write> = Box::new(file);
@@ -267,7 +301,24 @@ fn outputs(settings: &FetchSettings, report: bool) -> Result<(Outputs, Option<Pa
         report: report.then(stdout),
         recorded: recorded.map(Arc::new),
     };
-    Ok((outputs, Some(state)))
+    Ok((outputs, state))
+}
+
+/// What a shared crawl (`--queue`) does not take, said before anything starts.
+fn shared_conflict(settings: &FetchSettings, args: &CrawlArgs) -> Option<String> {
+    settings.queue.as_ref()?;
+    let resumed = matches!(&settings.output, Some((_, Mode::Resume(_))));
+    let conflicts = [
+        (args.report.is_some(), "--report (not yet)"),
+        (!args.sitemap.is_empty(), "--sitemap (not yet)"),
+        (args.follow_sitemaps, "--follow-sitemaps (not yet)"),
+        (
+            resumed,
+            "--resume (the job in Redis is the state: run the same command again)",
+        ),
+    ];
+    let (_, what) = conflicts.iter().find(|(set, _)| *set)?;
+    Some(format!("crawl --queue does not take {what}"))
 }
 
 /// Where a crawl recorded in `output` keeps its state.

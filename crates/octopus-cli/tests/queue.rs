@@ -292,7 +292,7 @@ fn queue_usage_errors_say_what_is_wrong() {
                 "redis://127.0.0.1:1/j",
                 "http://127.0.0.1:1/",
             ],
-            "crawl does not take --queue",
+            "cannot reach Redis",
         ),
     ] {
         let out = octopus().args(&args).output().unwrap();

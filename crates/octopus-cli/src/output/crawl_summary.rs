@@ -44,6 +44,12 @@ pub fn text(summary: &Summary, crawl: &CrawlCounts) -> String {
             crawl.requeued
         );
     }
+    if let Some(shared) = crawl.shared.as_ref().filter(|s| s.taken_over + s.lost > 0) {
+        line += &format!(
+            "; {} URLs taken over from a process that died, {} pages given up to another",
+            shared.taken_over, shared.lost
+        );
+    }
     if let Some(why) = summary.stopped {
         line += &format!("; stopped ({}) before the end", why.replace('_', " "));
     }

@@ -284,10 +284,24 @@ pub struct CrawlCounts {
     pub sitemaps: u64,
     pub crawl_delays: u64,
     pub requeued: u64,
+    /// With `--queue` only: what this process took over and gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedCounts>,
+}
+
+/// A process's part in a crawl shared through Redis (`crawl --queue`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedCounts {
+    /// URLs a process that died had in flight, fetched by this one.
+    pub taken_over: u64,
+    /// Pages fetched here whose hosts passed to another process before they were done
+    /// (fetched again there; nothing written here for those not yet recorded).
+    pub lost: u64,
 }
 
 impl CrawlCounts {
-    pub fn new(s: &CrawlSummary, robots_ignored: bool) -> CrawlCounts {
+    /// `shared`: the crawl was shared through Redis.
+    pub fn new(s: &CrawlSummary, robots_ignored: bool, shared: bool) -> CrawlCounts {
         CrawlCounts {
             pages: s.pages,
             disallowed: s.disallowed,
@@ -300,6 +314,10 @@ impl CrawlCounts {
             sitemaps: s.sitemaps,
             crawl_delays: s.crawl_delays,
             requeued: s.requeued,
+            shared: shared.then_some(SharedCounts {
+                taken_over: s.taken_over,
+                lost: s.lost,
+            }),
         }
     }
 }

@@ -1,0 +1,290 @@
+//! One crawl shared by several processes through a real `redis-server` (`crawl --queue`):
+//! the test server's 1,000-page site spread over three servers (three hosts, so three
+//! partitions); the page set of a shared crawl is exactly one process's; a process killed
+//! with SIGKILL, or stalled past its lease, loses nothing, and a stalled one writes nothing
+//! for the pages it no longer holds; Redis lost past the lease is exit 75.
+
+mod common;
+use common::*;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Three servers and the seed of the site spread over them (page M on the (M mod 3)th).
+fn site() -> ([Server; 3], String) {
+    let servers = [server(), server(), server()];
+    let ports: Vec<String> = servers
+        .iter()
+        .map(|s| s.url("").rsplit(':').next().unwrap().to_string())
+        .collect();
+    let seed = servers[0].url(&format!("/web/0?ports={}", ports.join(",")));
+    (servers, seed)
+}
+
+/// A `crawl --queue` process, its records in `out` of `dir`.
+fn worker(job: &str, dir: &Dir, out: &str, seed: &str, extra: &[&str]) -> Child {
+    octopus_std()
+        .args([
+            "crawl", "--json", "--depth", "100", "--scope", "any", "-c", "8",
+        ])
+        .args(["--queue", job, "--queue-lease", "1s", "-o"])
+        .arg(dir.0.join(out))
+        .args(extra)
+        .arg(seed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The URLs recorded in the files `outs` of `dir`, each with how many times.
+fn pages(dir: &Dir, outs: &[&str]) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for out in outs {
+        let text = std::fs::read_to_string(dir.0.join(out)).unwrap_or_default();
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).expect("a whole JSON record");
+            assert_eq!(record["status"], 200, "{record}");
+            *seen
+                .entry(record["url"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Wait until `out` of `dir` holds `n` records (a bound on the wait, not on speed: 30 s).
+fn records_reach(dir: &Dir, out: &str, n: usize) -> bool {
+    let start = Instant::now();
+    while pages(dir, &[out]).values().sum::<usize>() < n {
+        if start.elapsed() > Duration::from_secs(30) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+fn finished(child: Child) -> Output {
+    child.wait_with_output().unwrap()
+}
+
+/// The summary's `crawl.shared` object of a finished worker.
+fn shared_counts(out: &Output) -> Value {
+    let last = stderr(out).lines().last().unwrap_or("").to_string();
+    let summary: Value = serde_json::from_str(&last).unwrap_or(Value::Null);
+    summary["crawl"]["shared"].clone()
+}
+
+/// The pages one process alone finds from `seed`.
+fn alone(seed: &str) -> BTreeSet<String> {
+    let out = octopus()
+        .args([
+            "crawl", "--json", "--depth", "100", "--scope", "any", "-c", "8",
+        ])
+        .arg(seed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let urls: BTreeSet<String> = records(&out)
+        .iter()
+        .map(|r| r["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(urls.len(), 1000);
+    urls
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn three_processes_crawl_exactly_the_pages_of_one_each_once() {
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-three"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("three");
+    let outs = ["a.jsonl", "b.jsonl", "c.jsonl"];
+    let children: Vec<Child> = outs
+        .iter()
+        .map(|out| worker(&job, &dir, out, &seed, &["--delay", "5ms"]))
+        .collect();
+    for child in children {
+        let out = finished(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(shared_counts(&out)["lost"], 0, "{}", stderr(&out));
+    }
+    let seen = pages(&dir, &outs);
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "no page twice while all live"
+    );
+    let shared: BTreeSet<String> = seen.into_keys().collect();
+    assert_eq!(shared, alone(&seed), "the page set of one process");
+    for out in outs {
+        assert!(!pages(&dir, &[out]).is_empty(), "{out} took a part");
+    }
+    // The seen-set is in Redis, a hash per bucket of keys, not a key per URL.
+    let buckets = redis.command(&["KEYS", "octopus:crawl:three:seen:*"]).len();
+    assert!(
+        (1..1000).contains(&buckets),
+        "{buckets} keys for 1,000 URLs"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_process_killed_mid_crawl_loses_nothing() {
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-kill"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("kill");
+    let slow = ["--delay", "10ms"];
+    let mut victim = worker(&job, &dir, "victim.jsonl", &seed, &slow);
+    let others = [
+        worker(&job, &dir, "b.jsonl", &seed, &slow),
+        worker(&job, &dir, "c.jsonl", &seed, &slow),
+    ];
+    assert!(
+        records_reach(&dir, "victim.jsonl", 30),
+        "the victim records"
+    );
+    victim.kill().unwrap();
+    let _ = victim.wait();
+    // Started again with the same command: it takes a part again.
+    let again = worker(&job, &dir, "victim.jsonl", &seed, &slow);
+    let mut taken_over = 0;
+    for child in others.into_iter().chain([again]) {
+        let out = finished(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        taken_over += shared_counts(&out)["taken_over"].as_u64().unwrap_or(0);
+    }
+    let seen = pages(&dir, &["victim.jsonl", "b.jsonl", "c.jsonl"]);
+    assert_eq!(seen.len(), 1000, "every page recorded by some process");
+    // Twice only what the victim had recorded and not yet marked done (marks follow the
+    // records' flush within a tenth of a second: a few pages at 10 ms a page).
+    let twice = seen.values().filter(|&&n| n > 1).count();
+    assert!(twice <= 30, "{twice} pages recorded twice");
+    assert!(
+        taken_over > 0,
+        "the victim's URLs in flight were taken over"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_stalled_owner_writes_nothing_once_its_lease_has_passed() {
+    // One server: one host, one partition, held by one process at a time.
+    let (s, dir) = (server(), Dir::new("shared-stale"));
+    let seed = s.url("/web/0");
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("stale");
+    let slow = ["--delay", "5ms"];
+    let first = worker(&job, &dir, "first.jsonl", &seed, &slow);
+    assert!(
+        records_reach(&dir, "first.jsonl", 30),
+        "the first holds the host"
+    );
+    let second = worker(&job, &dir, "second.jsonl", &seed, &slow);
+    // Stalled past its lease (1 s): the second takes the partition over.
+    let pid = first.id().to_string();
+    let signal = |name: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    signal("-STOP");
+    assert!(
+        records_reach(&dir, "second.jsonl", 30),
+        "the second took over"
+    );
+    let stalled_at = pages(&dir, &["first.jsonl"]).values().sum::<usize>();
+    signal("-CONT");
+    let (first, second) = (finished(first), finished(second));
+    for out in [&first, &second] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    }
+    // Woken, the stale owner handed on none of the pages it had taken: the second did.
+    let lost = shared_counts(&first)["lost"].as_u64().unwrap_or(0);
+    assert!(lost > 0, "{}", stderr(&first));
+    let after = pages(&dir, &["first.jsonl"]).values().sum::<usize>();
+    assert!(
+        after <= stalled_at + 8,
+        "{} records written after the stall",
+        after - stalled_at
+    );
+    let seen = pages(&dir, &["first.jsonl", "second.jsonl"]);
+    assert_eq!(seen.len(), 1000, "every page recorded");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn redis_lost_past_the_lease_is_exit_75_and_the_same_command_finishes() {
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-lost"));
+    let mut redis = Redis::durable(dir.0.clone()).expect("redis-server answers");
+    let port = redis.port;
+    let job = redis.job("lost");
+    let child = worker(&job, &dir, "w.jsonl", &seed, &["--delay", "10ms"]);
+    assert!(records_reach(&dir, "w.jsonl", 20), "it records");
+    redis.kill();
+    let out = finished(child);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the same command goes on with it"),
+        "{}",
+        stderr(&out)
+    );
+    let _redis = Redis::on(port, Some(dir.0.clone())).expect("redis-server answers again");
+    let out = finished(worker(&job, &dir, "w.jsonl", &seed, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(pages(&dir, &["w.jsonl"]).len(), 1000, "every page recorded");
+}
+
+#[test]
+fn what_a_shared_crawl_does_not_take_is_said_at_once() {
+    let job = "redis://127.0.0.1:1/job";
+    for (extra, said) in [
+        (&["--report", "broken"][..], "--report"),
+        (
+            &["--sitemap", "http://127.0.0.1:1/sitemap.xml"][..],
+            "--sitemap",
+        ),
+        (&["--follow-sitemaps"][..], "--follow-sitemaps"),
+    ] {
+        let out = octopus()
+            .args(["crawl", "--queue", job])
+            .args(extra)
+            .arg("http://127.0.0.1:1/")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(
+            stderr(&out).contains(&format!("crawl --queue does not take {said}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = octopus()
+        .args([
+            "crawl",
+            "--queue",
+            "redis://127.0.0.1:1/a b",
+            "http://127.0.0.1:1/",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--queue"), "{}", stderr(&out));
+}
