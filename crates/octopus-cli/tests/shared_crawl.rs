@@ -24,13 +24,19 @@ fn site() -> ([Server; 3], String) {
     (servers, seed)
 }
 
-/// A `crawl --queue` process, its records in `out` of `dir`.
+/// A `crawl --queue` process (a lease of 1 s unless `extra` says), its records in `out`.
 fn worker(job: &str, dir: &Dir, out: &str, seed: &str, extra: &[&str]) -> Child {
+    let lease = match extra.contains(&"--queue-lease") {
+        true => &[][..],
+        false => &["--queue-lease", "1s"][..],
+    };
     octopus_std()
         .args([
             "crawl", "--json", "--depth", "100", "--scope", "any", "-c", "8",
         ])
-        .args(["--queue", job, "--queue-lease", "1s", "-o"])
+        .args(["--queue", job])
+        .args(lease)
+        .arg("-o")
         .arg(dir.0.join(out))
         .args(extra)
         .arg(seed)
@@ -250,6 +256,43 @@ fn redis_lost_past_the_lease_is_exit_75_and_the_same_command_finishes() {
     let out = finished(worker(&job, &dir, "w.jsonl", &seed, &[]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(pages(&dir, &["w.jsonl"]).len(), 1000, "every page recorded");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_worker_stopped_by_ctrl_c_lets_its_hosts_go_at_once() {
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-interrupt"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("interrupt");
+    // A lease far longer than the test: only a release can hand the hosts on.
+    let slow = ["--delay", "10ms", "--queue-lease", "1h"];
+    let first = worker(&job, &dir, "first.jsonl", &seed, &slow);
+    assert!(records_reach(&dir, "first.jsonl", 30), "it records");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = finished(first);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let held = redis.command(&["KEYS", "octopus:crawl:interrupt:owner:*"]);
+    assert!(held.iter().all(String::is_empty), "still held: {held:?}");
+    assert_eq!(
+        redis.command(&["ZCARD", "octopus:crawl:interrupt:members"]),
+        ["0"]
+    );
+    // Another process finishes the crawl, without waiting for the first one's leases.
+    let out = finished(worker(&job, &dir, "second.jsonl", &seed, &slow));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = pages(&dir, &["first.jsonl", "second.jsonl"]);
+    assert_eq!(seen.len(), 1000, "every page recorded");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "none twice: the first marked what it recorded"
+    );
 }
 
 #[test]

@@ -85,7 +85,8 @@ pub struct CrawlSummary {
     /// fetched but did not mark done, their hosts' partition having passed to another
     /// process meanwhile (that one fetches them again).
     pub lost: u64,
-    /// In a shared crawl: URLs a process that died had in flight, taken over by this one.
+    /// In a shared crawl: URLs another process had taken and not finished (it died, or was
+    /// stopped), taken over by this one.
     pub taken_over: u64,
     /// How each proxy of a pool ([`Builder::proxies`](crate::Builder::proxies)) carried the
     /// pages' requests; empty without a pool.

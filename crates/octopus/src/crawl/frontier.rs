@@ -4,6 +4,9 @@
 //! differs (a page's links admitted one by one, or in one step with the page done) is in
 //! `Crawler::handled`.
 
+use std::time::Duration;
+
+use super::Crawl;
 use super::partitions::Partitions;
 use super::store::{Entry, Store};
 use crate::builder::Error;
@@ -62,5 +65,46 @@ impl Frontier {
             Frontier::Local(store) => Some(store),
             Frontier::Shared(_) => None,
         }
+    }
+}
+
+impl Crawl {
+    /// Where the crawl's frontier lives (and pages requeued, continuing a crawl whose work
+    /// was lost): shared through Redis, a state file, or a temporary one.
+    pub(super) fn frontier(&self) -> Result<(Frontier, u64), Error> {
+        let Some((url, lease)) = &self.queue else {
+            let mut store = match &self.state {
+                Some(path) => Store::open(path)?,
+                None => Store::temporary()?,
+            };
+            let requeued = match &self.recorded {
+                Some(recorded) => store.requeue_unrecorded(recorded.as_ref())?,
+                None => 0,
+            };
+            return Ok((Frontier::Local(store), requeued));
+        };
+        let alone = [
+            (
+                self.state.is_some(),
+                "a state file (the job in Redis is the state)",
+            ),
+            (
+                self.recorded.is_some(),
+                "recorded (the job in Redis is the state)",
+            ),
+            (self.report.is_some(), "the broken-link report (not yet)"),
+            (
+                !self.sitemaps.is_empty() || self.follow_sitemaps,
+                "sitemaps (not yet)",
+            ),
+        ];
+        if let Some((_, what)) = alone.iter().find(|(set, _)| *set) {
+            let reason = format!("a crawl shared through Redis does not take {what}");
+            return Err(Error::Queue(crate::queue::QueueError::bad_url(reason)));
+        }
+        let calm = self.builder.delay_set().unwrap_or(Duration::ZERO);
+        let partitions = Partitions::open(url, *lease, calm, self.depth, self.max_pages)
+            .map_err(Error::Queue)?;
+        Ok((Frontier::Shared(partitions), 0))
     }
 }

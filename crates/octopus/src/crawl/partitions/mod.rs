@@ -147,9 +147,16 @@ impl Partitions {
     /// Admit `seeds` at depth 0 (seeds another process admitted are seen: any process may
     /// be given them).
     pub fn seed(&mut self, seeds: &[Url]) -> Result<Tally, QueueError> {
-        let offers: Vec<Offer<'_>> = seeds.iter().map(Offer::Follow).collect();
-        self.admit("seed", None, None, &offers)
-            .map(|tally| tally.unwrap_or_default())
+        let mut tally = Tally::default();
+        // A step a thousand: Redis runs nothing else during a script.
+        for chunk in seeds.chunks(1000) {
+            let offers: Vec<Offer<'_>> = chunk.iter().map(Offer::Follow).collect();
+            if let Some(more) = self.admit("seed", None, None, &offers)? {
+                tally.admitted.extend(more.admitted);
+                tally.out_of_scope += more.out_of_scope;
+            }
+        }
+        Ok(tally)
     }
 
     /// Page `id` was handled: `reached` (where its redirects ended) and its links admitted,
@@ -338,8 +345,17 @@ impl Partitions {
 }
 
 impl Drop for Partitions {
+    /// Leave the crawl: the partitions held are released at once (one try: if Redis does
+    /// not answer, their leases lapse and the others take them then).
     fn drop(&mut self) {
         self.leases.end();
+        if self.link.is_lost() {
+            return;
+        }
+        let leave = Script::new(include_str!("leave.lua"));
+        let mut invocation = leave.prepare_invoke();
+        invocation.arg(&self.prefix).arg(&self.me).arg(PARTITIONS);
+        let _ = self.link.once(|conn| invocation.invoke::<i64>(conn));
     }
 }
 
