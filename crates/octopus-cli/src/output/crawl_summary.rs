@@ -46,7 +46,7 @@ pub fn text(summary: &Summary, crawl: &CrawlCounts) -> String {
     }
     if let Some(shared) = crawl.shared.as_ref().filter(|s| s.taken_over + s.lost > 0) {
         line += &format!(
-            "; {} URLs taken over from a process that died, {} pages given up to another",
+            "; {} URLs taken over from another process, {} pages given up to another",
             shared.taken_over, shared.lost
         );
     }

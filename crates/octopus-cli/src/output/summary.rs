@@ -292,7 +292,7 @@ pub struct CrawlCounts {
 /// A process's part in a crawl shared through Redis (`crawl --queue`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SharedCounts {
-    /// URLs a process that died had in flight, fetched by this one.
+    /// URLs another process had taken and not finished (it died, or was stopped), fetched by this one.
     pub taken_over: u64,
     /// Pages fetched here whose hosts passed to another process before they were done
     /// (fetched again there; nothing written here for those not yet recorded).
