@@ -296,15 +296,50 @@ fn a_worker_stopped_by_ctrl_c_lets_its_hosts_go_at_once() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_sitemap_given_to_every_process_seeds_the_crawl_once() {
+    let (s, dir) = (server(), Dir::new("shared-sitemap"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("sitemap");
+    let children: Vec<Child> = ["a.jsonl", "b.jsonl"]
+        .iter()
+        .map(|out| {
+            octopus_std()
+                .args(["crawl", "--json", "--depth", "0", "--ignore-robots"])
+                .args(["--queue", &job, "--sitemap", &s.url("/sitemap.xml"), "-o"])
+                .arg(dir.0.join(out))
+                .arg(s.url("/site/0"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = finished(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let seen = pages(&dir, &["a.jsonl", "b.jsonl"]);
+    let expected = ["/calendar/1000", "/calendar/2000?a=1&b=2", "/site/0"].map(|p| s.url(p));
+    assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), expected);
+    assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+}
+
+#[test]
 fn what_a_shared_crawl_does_not_take_is_said_at_once() {
     let job = "redis://127.0.0.1:1/job";
     for (extra, said) in [
-        (&["--report", "broken"][..], "--report"),
         (
-            &["--sitemap", "http://127.0.0.1:1/sitemap.xml"][..],
-            "--sitemap",
+            &["--report", "broken"][..],
+            "crawl --queue does not take --report",
         ),
-        (&["--follow-sitemaps"][..], "--follow-sitemaps"),
+        (
+            &["--resume", "-o", "out.jsonl"][..],
+            "cannot be used with '--resume'",
+        ),
     ] {
         let out = octopus()
             .args(["crawl", "--queue", job])
@@ -313,11 +348,7 @@ fn what_a_shared_crawl_does_not_take_is_said_at_once() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
-        assert!(
-            stderr(&out).contains(&format!("crawl --queue does not take {said}")),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
     }
     let out = octopus()
         .args([

@@ -93,10 +93,6 @@ impl Crawl {
                 "recorded (the job in Redis is the state)",
             ),
             (self.report.is_some(), "the broken-link report (not yet)"),
-            (
-                !self.sitemaps.is_empty() || self.follow_sitemaps,
-                "sitemaps (not yet)",
-            ),
         ];
         if let Some((_, what)) = alone.iter().find(|(set, _)| *set) {
             let reason = format!("a crawl shared through Redis does not take {what}");

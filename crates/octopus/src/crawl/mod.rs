@@ -227,9 +227,9 @@ impl Crawl {
     /// passed to the living when its holder dies), and [`Crawl::run`] returns when no
     /// process has anything left. Each process's handler sees the pages it fetched; give
     /// every process the same settings and seeds (seeds already seen are not fetched
-    /// again). Not with [`Crawl::state`], [`Crawl::recorded`], [`Crawl::broken_links`] or
-    /// sitemaps. `lease`: how long a dead process's partitions wait before the living take
-    /// them, and how long Redis may stay unreachable before the crawl stops with
+    /// again). Not with [`Crawl::state`], [`Crawl::recorded`] or [`Crawl::broken_links`]
+    /// (not yet). `lease`: how long a dead process's partitions wait before the living
+    /// take them, and how long Redis may stay unreachable before the crawl stops with
     /// [`Error::Queue`].
     pub fn queue(mut self, url: &str, lease: Duration) -> Crawl {
         self.queue = Some((url.to_string(), lease));

@@ -1,5 +1,5 @@
 //! What a crawl does differently when its frontier is shared through Redis
-//! (`partitions/`): seeds and a page's links admitted in one step each, the page done in the
+//! (`partitions/`): seeds, a sitemap's pages and a page's links admitted in one step each, the page done in the
 //! same step and only once the program kept its work (`CrawlKept`), a page whose partition
 //! passed to another process dropped, and the crawl over only when no process has
 //! anything left.
@@ -11,6 +11,7 @@ use super::super::partitions::{Offer, Tally};
 use super::super::store::Failed;
 use super::{Crawler, Parked};
 use crate::crawl::Visit;
+use crate::queue::QueueError;
 
 impl Crawler {
     /// Admit the seeds.
@@ -20,10 +21,13 @@ impl Crawler {
                 .iter()
                 .map(|seed| store.admit(seed.as_str(), 0, None, false))
                 .collect(),
-            Frontier::Shared(partitions) => match partitions.seed(seeds) {
-                Ok(tally) => tally.admitted.into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(crate::builder::Error::Queue(e))],
-            },
+            Frontier::Shared(partitions) => {
+                let offers: Vec<Offer<'_>> = seeds.iter().map(Offer::Follow).collect();
+                match partitions.listed("", 0, &offers) {
+                    Ok(tally) => tally.admitted.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(crate::builder::Error::Queue(e))],
+                }
+            }
         };
         for admitted in admitted {
             self.count(admitted);
@@ -99,37 +103,56 @@ impl Crawler {
         }
     }
 
+    /// How each of `links` is offered to a shared frontier: followed, checked (external)
+    /// or only counted, as the scope and the patterns say.
+    fn offers<'a>(&self, links: &'a [Url]) -> Vec<Offer<'a>> {
+        let rules = &self.plan.rules;
+        let check = self.plan.check_external;
+        let offer = |link| match (rules.follows(link), check) {
+            (true, _) => Offer::Follow(link),
+            (false, true) => Offer::External(link),
+            (false, false) => Offer::Out(link),
+        };
+        links.iter().map(offer).collect()
+    }
+
     /// A page of a shared crawl handled: its links (and the end of its redirects) admitted
     /// and the page done, in one step.
     pub(super) fn handled_shared(&mut self, visit: &Visit, links: &[Url], reached: Option<String>) {
-        let rules = &self.plan.rules;
-        let offers: Vec<Offer<'_>> = match visit.external {
+        let offers = match visit.external {
             true => Vec::new(),
-            false => links
-                .iter()
-                .map(
-                    |link| match (rules.follows(link), self.plan.check_external) {
-                        (true, _) => Offer::Follow(link),
-                        (false, true) => Offer::External(link),
-                        (false, false) => Offer::Out(link),
-                    },
-                )
-                .collect(),
+            false => self.offers(links),
         };
         let reached = reached
             .and_then(|r| Url::parse(&r).ok())
-            .filter(|url| !visit.external && rules.follows(url));
+            .filter(|url| !visit.external && self.plan.rules.follows(url));
         let Frontier::Shared(partitions) = &mut self.frontier else {
             return;
         };
-        match partitions.handled(visit.id, reached.as_ref(), &offers) {
+        let handled = partitions.handled(visit.id, reached.as_ref(), &offers);
+        if visit.external && matches!(handled, Ok(Some(_))) {
+            self.summary.external += 1;
+        }
+        self.tally(handled);
+    }
+
+    /// The pages a sitemap of a shared crawl lists, admitted at `depth`.
+    pub(super) fn listed_shared(&mut self, sitemap: &str, depth: u32, pages: &[Url]) {
+        let offers = self.offers(pages);
+        let Frontier::Shared(partitions) = &mut self.frontier else {
+            return;
+        };
+        let listed = partitions.listed(sitemap, depth, &offers).map(Some);
+        self.tally(listed);
+    }
+
+    /// Count what came of a step's URLs (`None`: the step was refused, its partition lost).
+    fn tally(&mut self, step: Result<Option<Tally>, QueueError>) {
+        match step {
             Ok(Some(Tally {
                 admitted,
                 out_of_scope,
             })) => {
-                if visit.external {
-                    self.summary.external += 1;
-                }
                 self.summary.out_of_scope += out_of_scope;
                 for admitted in admitted {
                     self.count(Ok(admitted));

@@ -1,5 +1,6 @@
 //! A crawl's sitemaps: asked for (each once), read, their pages admitted as seeds or as
-//! links of their site's root. A crawl of one process only (a shared crawl refuses them).
+//! links of their site's root (in a shared crawl, by each process given or finding them:
+//! their pages are seen once whoever reads them).
 
 use url::Url;
 
@@ -39,17 +40,22 @@ impl Crawler {
             self.ask_sitemap(nested, from_robots);
         }
         let depth = u32::from(from_robots);
+        let pages: Vec<Url> = sitemap
+            .pages
+            .iter()
+            .filter_map(|page| {
+                let mut url = Url::parse(page).ok()?;
+                normalise(&mut url);
+                Some(url)
+            })
+            .collect();
         let parent = match self.frontier.local().map(|store| store.sitemap(&url)) {
             Some(Ok(parent)) => parent,
             Some(Err(e)) => return self.fail(e),
-            None => return,
+            None => return self.listed_shared(&url, depth, &pages),
         };
-        for page in &sitemap.pages {
-            let Ok(mut url) = Url::parse(page) else {
-                continue;
-            };
-            normalise(&mut url);
-            if let Err(e) = self.admit_link(&url, depth, parent) {
+        for page in &pages {
+            if let Err(e) = self.admit_link(page, depth, parent) {
                 return self.fail(e);
             }
         }

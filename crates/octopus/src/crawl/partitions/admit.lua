@@ -1,6 +1,7 @@
--- Admit URLs to a shared crawl's frontier, each at most once: seeds (ARGV[5] 'seed'), or
--- the links of a page handled by this process ('page'), with the page marked done in the
--- same step. A URL is new if and only if its 10-byte key is not in the seen-set (a hash per
+-- Admit URLs to a shared crawl's frontier, each at most once: URLs listed (ARGV[5]
+-- 'listed': seeds, at depth ARGV[6], or a sitemap's pages, their parent ARGV[8]), or the
+-- links of a page handled by this process ('page'), with the page marked done in the same
+-- step. A URL is new if and only if its 10-byte key is not in the seen-set (a hash per
 -- 2-byte bucket, `seen:XXXX`, field the 8 bytes after, value depth * 8 + state), and a
 -- new URL is queued (its entry pushed on its partition's list `front:N`) in the same step
 -- as it is marked seen. An entry is KEY (10 bytes), a flag (bit 0: external, bit 1:
@@ -47,6 +48,7 @@ if mode == 'page' then
     end
   end
 else
+  depth = tonumber(ARGV[6])
   redis.call('HSET', counts, 'seeded', 1)
 end
 

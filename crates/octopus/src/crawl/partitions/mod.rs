@@ -59,6 +59,14 @@ pub(super) struct Tally {
     pub out_of_scope: u64,
 }
 
+/// Where the URLs of one admission step come from.
+enum Step<'a> {
+    /// A page handled here (marked done in the same step).
+    Page(&'a Held),
+    /// Seeds (`parent` ""), or a sitemap's pages.
+    Listed { parent: &'a str, depth: u32 },
+}
+
 /// A URL taken, until it is handled.
 struct Held {
     partition: u16,
@@ -144,14 +152,19 @@ impl Partitions {
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
     }
 
-    /// Admit `seeds` at depth 0 (seeds another process admitted are seen: any process may
-    /// be given them).
-    pub fn seed(&mut self, seeds: &[Url]) -> Result<Tally, QueueError> {
+    /// Admit URLs listed by `parent` (a sitemap; "" for seeds) at `depth`: seeds and the
+    /// pages of a sitemap. URLs another process admitted are seen: any process may be given
+    /// the same seeds or read the same sitemap.
+    pub fn listed(
+        &mut self,
+        parent: &str,
+        depth: u32,
+        offers: &[Offer<'_>],
+    ) -> Result<Tally, QueueError> {
         let mut tally = Tally::default();
         // A step a thousand: Redis runs nothing else during a script.
-        for chunk in seeds.chunks(1000) {
-            let offers: Vec<Offer<'_>> = chunk.iter().map(Offer::Follow).collect();
-            if let Some(more) = self.admit("seed", None, None, &offers)? {
+        for chunk in offers.chunks(1000) {
+            if let Some(more) = self.admit(Step::Listed { parent, depth }, None, chunk)? {
                 tally.admitted.extend(more.admitted);
                 tally.out_of_scope += more.out_of_scope;
             }
@@ -171,13 +184,12 @@ impl Partitions {
         let Some(held) = self.held.remove(&id) else {
             return Ok(Some(Tally::default()));
         };
-        self.admit("page", Some(&held), reached, links)
+        self.admit(Step::Page(&held), reached, links)
     }
 
     fn admit(
         &self,
-        mode: &str,
-        page: Option<&Held>,
+        step: Step<'_>,
         reached: Option<&Url>,
         offers: &[Offer<'_>],
     ) -> Result<Option<Tally>, QueueError> {
@@ -186,14 +198,16 @@ impl Partitions {
             .arg(&self.prefix)
             .arg(&self.me)
             .arg(self.max_depth)
-            .arg(self.max_pages_arg())
-            .arg(mode);
-        match page {
-            Some(page) => invocation
+            .arg(self.max_pages_arg());
+        match step {
+            Step::Page(page) => invocation
+                .arg("page")
                 .arg(page.partition)
                 .arg(&page.key[..])
                 .arg(&page.url),
-            None => invocation.arg(0).arg("").arg(""),
+            Step::Listed { parent, depth } => {
+                invocation.arg("listed").arg(depth).arg("").arg(parent)
+            }
         };
         match reached {
             Some(url) => invocation
