@@ -21,7 +21,8 @@
 //!
 //! Not taken, and said so at once: `--keep-order` (a crawl's order is the frontier's),
 //! `--shard` (its seen-set is one process's: `--queue` shares a crawl); with `--queue`,
-//! `--report` (not yet) and `--resume` (the job in Redis is the state).
+//! `--resume` (the job in Redis is the state). With `--queue --report broken`, each
+//! process reports the pages it fetched (their failed links, wherever those were fetched).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -74,9 +75,6 @@ pub fn crawl(args: &CrawlArgs) -> i32 {
     }
     if settings.shard.is_some() {
         return fail("crawl does not take --shard: a crawl's seen-set is one process's");
-    }
-    if let Some(e) = shared_conflict(&settings, args) {
-        return fail(&e);
     }
     settings.style.crawl = true;
     if let Some(bad) = args.sitemap.iter().find(|s| parse_target(s).is_err()) {
@@ -301,14 +299,6 @@ fn outputs(settings: &FetchSettings, report: bool) -> Result<(Outputs, Option<Pa
         recorded: recorded.map(Arc::new),
     };
     Ok((outputs, state))
-}
-
-/// What a shared crawl (`--queue`) does not take, said before anything starts (`--resume`
-/// is refused with `--queue` by the arguments' parser, as for `fetch`).
-fn shared_conflict(settings: &FetchSettings, args: &CrawlArgs) -> Option<String> {
-    settings.queue.as_ref()?;
-    let not_yet = "crawl --queue does not take --report (not yet)";
-    args.report.is_some().then(|| not_yet.to_string())
 }
 
 /// Where a crawl recorded in `output` keeps its state.

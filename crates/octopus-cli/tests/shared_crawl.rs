@@ -329,36 +329,85 @@ fn a_sitemap_given_to_every_process_seeds_the_crawl_once() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn the_broken_link_report_of_a_shared_crawl_is_one_process_s() {
+    let (s, dir) = (server(), Dir::new("shared-report"));
+    s.set_robots(200, "User-agent: *\nDisallow: /private/\n");
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("report");
+    // Two hosts (the site, and away.test's checked links): two partitions.
+    let resolve = format!("away.test:{}:127.0.0.1", s.addr().port());
+    let run = |queue: Option<&str>, out: &str| {
+        let mut command = octopus_std();
+        command
+            .args([
+                "crawl",
+                "--json",
+                "--report",
+                "broken",
+                "--check-external",
+                "-c",
+                "8",
+            ])
+            .args(["--resolve", &resolve, "-o"])
+            .arg(dir.0.join(out));
+        if let Some(job) = queue {
+            command.args(["--queue", job, "--queue-lease", "1s"]);
+        }
+        command
+            .arg(s.url("/site/0"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Each page with its broken links, over the reports of `outputs`.
+    let reported = |outputs: &[Output]| -> BTreeMap<String, BTreeSet<String>> {
+        let mut pages = BTreeMap::new();
+        for out in outputs {
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+            for report in records(out) {
+                let page = report["page"].as_str().unwrap().to_string();
+                let broken = report["broken"].as_array().unwrap().iter();
+                let links: BTreeSet<String> = broken.map(|b| b.to_string()).collect();
+                assert!(pages.insert(page, links).is_none(), "a page reported twice");
+            }
+        }
+        pages
+    };
+    let alone = reported(&[finished(run(None, "alone.jsonl"))]);
+    assert_eq!(alone.len(), 15, "every page links to /status/404");
+    let shared = [run(Some(&job), "a.jsonl"), run(Some(&job), "b.jsonl")].map(finished);
+    assert_eq!(reported(&shared), alone);
+}
+
+#[test]
 fn what_a_shared_crawl_does_not_take_is_said_at_once() {
-    let job = "redis://127.0.0.1:1/job";
-    for (extra, said) in [
-        (
-            &["--report", "broken"][..],
-            "crawl --queue does not take --report",
-        ),
-        (
-            &["--resume", "-o", "out.jsonl"][..],
-            "cannot be used with '--resume'",
-        ),
-    ] {
-        let out = octopus()
+    let shared_crawl = |job: &str, extra: &[&str]| {
+        octopus()
             .args(["crawl", "--queue", job])
             .args(extra)
             .arg("http://127.0.0.1:1/")
             .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+            .unwrap()
+    };
+    // The job in Redis is the state: no --resume (run the same command again).
+    let out = shared_crawl("redis://127.0.0.1:1/job", &["--resume", "-o", "out.jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be used with '--resume'"),
+        "{}",
+        stderr(&out)
+    );
+    for (job, said) in [
+        ("redis://127.0.0.1:1/a b", "--queue redis://127.0.0.1:1/a b"),
+        ("redis://127.0.0.1:1/job", "cannot reach Redis"),
+    ] {
+        let out = shared_crawl(job, &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains(said), "{}", stderr(&out));
     }
-    let out = octopus()
-        .args([
-            "crawl",
-            "--queue",
-            "redis://127.0.0.1:1/a b",
-            "http://127.0.0.1:1/",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--queue"), "{}", stderr(&out));
 }

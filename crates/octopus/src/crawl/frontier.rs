@@ -30,7 +30,9 @@ impl Frontier {
     pub fn disallowed(&mut self, id: i64, unreachable: Option<&str>) -> Result<bool, Error> {
         match self {
             Frontier::Local(store) => store.disallowed(id, unreachable),
-            Frontier::Shared(partitions) => partitions.disallowed(id).map_err(Error::Queue),
+            Frontier::Shared(partitions) => {
+                partitions.disallowed(id, unreachable).map_err(Error::Queue)
+            }
         }
     }
 
@@ -92,7 +94,6 @@ impl Crawl {
                 self.recorded.is_some(),
                 "recorded (the job in Redis is the state)",
             ),
-            (self.report.is_some(), "the broken-link report (not yet)"),
         ];
         if let Some((_, what)) = alone.iter().find(|(set, _)| *set) {
             let reason = format!("a crawl shared through Redis does not take {what}");

@@ -38,6 +38,7 @@ pub use handles::{CrawlKept, CrawlProgress, CrawlStop};
 pub use partitions::PARTITIONS;
 use scope::Rules;
 pub use scope::Scope;
+use store::Store;
 
 /// How deep a crawl goes unless told: the seeds are at depth 0 (wget's `-r` default).
 pub const DEPTH: u32 = 5;
@@ -227,8 +228,9 @@ impl Crawl {
     /// passed to the living when its holder dies), and [`Crawl::run`] returns when no
     /// process has anything left. Each process's handler sees the pages it fetched; give
     /// every process the same settings and seeds (seeds already seen are not fetched
-    /// again). Not with [`Crawl::state`], [`Crawl::recorded`] or [`Crawl::broken_links`]
-    /// (not yet). `lease`: how long a dead process's partitions wait before the living
+    /// again). Not with [`Crawl::state`] or [`Crawl::recorded`] (the job in Redis is the
+    /// state); [`Crawl::broken_links`] reports the pages this process fetched, once the
+    /// whole crawl is over (their links that failed, wherever they were fetched). `lease`: how long a dead process's partitions wait before the living
     /// take them, and how long Redis may stay unreachable before the crawl stops with
     /// [`Error::Queue`].
     pub fn queue(mut self, url: &str, lease: Duration) -> Crawl {
@@ -347,15 +349,19 @@ impl Crawl {
             progress: self.progress,
             kept: self.kept,
         };
+        let shared = matches!(frontier, Frontier::Shared(_));
         let mut crawler = Crawler::new(plan, frontier, engines, Arc::new(handler));
+        if shared && self.report.is_some() {
+            crawler.links = Some(Store::temporary()?);
+        }
         let ran = crawler.run(seeds);
         let mut summary = crawler.summary.clone();
         if let Frontier::Shared(partitions) = &crawler.frontier {
             summary.taken_over = partitions.given_back;
         }
         ran?;
-        if let (Some(mut report), Some(store)) = (self.report, crawler.frontier.local()) {
-            store.broken(&mut report)?;
+        if let Some(mut report) = self.report {
+            crawler.report(&mut report)?;
         }
         summary.requeued = requeued;
         summary.proxies = counted.proxy_uses();

@@ -5,7 +5,7 @@
 use rusqlite::params;
 
 use super::super::BrokenLink;
-use super::{BLOCKED, DONE, Store, state_error};
+use super::{BLOCKED, DONE, OUT, Store, state_error};
 use crate::builder::Error;
 
 /// What a failed page ended with.
@@ -59,5 +59,48 @@ impl Store {
             each(&url, links);
         }
         Ok(())
+    }
+
+    /// A shared crawl's page handled here, and its links (for the report at the end: the
+    /// rest of the crawl's state is in Redis).
+    pub(in crate::crawl) fn page_links(&mut self, page: &str, links: &[&str]) -> Result<(), Error> {
+        let id: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 0) \
+                 ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
+            )
+            .and_then(|mut upsert| upsert.query_row(params![page, DONE], |row| row.get(0)))
+            .map_err(|e| self.failed(e))?;
+        for link in links {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 0) \
+                     ON CONFLICT (url) DO NOTHING",
+                )
+                .and_then(|mut insert| insert.execute(params![link, OUT]))
+                .map_err(|e| self.failed(e))?;
+            self.link(id, link)?;
+        }
+        self.uncommitted += 1;
+        if self.uncommitted >= super::BATCH {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// URL `url` of a shared crawl failed (wherever it was fetched): `status`, or the kind
+    /// of its failure.
+    pub(in crate::crawl) fn failed_elsewhere(
+        &mut self,
+        url: &str,
+        status: Option<u16>,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
+        self.conn
+            .prepare_cached("UPDATE page SET state = ?2, status = ?3, error = ?4 WHERE url = ?1")
+            .and_then(|mut update| update.execute(params![url, DONE, status, error]))
+            .map(drop)
+            .map_err(|e| self.failed(e))
     }
 }

@@ -101,6 +101,8 @@ pub(in crate::crawl) struct Crawler {
     parked: HashMap<i64, Parked>,
     /// Pages said kept before their event arrived.
     kept_early: HashSet<i64>,
+    /// A shared crawl's pages handled here and their links, for the broken-link report.
+    pub links: Option<super::store::Store>,
 }
 
 impl Crawler {
@@ -142,6 +144,7 @@ impl Crawler {
             kept: engines.kept,
             parked: HashMap::new(),
             kept_early: HashSet::new(),
+            links: None,
         }
     }
 
@@ -349,7 +352,7 @@ impl Crawler {
             self.summary.pages += 1;
         }
         if let Frontier::Shared(_) = self.frontier {
-            return self.handled_shared(visit, links, reached);
+            return self.handled_shared(visit, links, reached, failed);
         }
         let mut result = Ok(());
         if visit.external {

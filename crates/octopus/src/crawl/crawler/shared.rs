@@ -118,7 +118,13 @@ impl Crawler {
 
     /// A page of a shared crawl handled: its links (and the end of its redirects) admitted
     /// and the page done, in one step.
-    pub(super) fn handled_shared(&mut self, visit: &Visit, links: &[Url], reached: Option<String>) {
+    pub(super) fn handled_shared(
+        &mut self,
+        visit: &Visit,
+        links: &[Url],
+        reached: Option<String>,
+        failed: Option<Failed>,
+    ) {
         let offers = match visit.external {
             true => Vec::new(),
             false => self.offers(links),
@@ -129,11 +135,47 @@ impl Crawler {
         let Frontier::Shared(partitions) = &mut self.frontier else {
             return;
         };
-        let handled = partitions.handled(visit.id, reached.as_ref(), &offers);
+        let page = partitions.url_of(visit.id).map(str::to_string);
+        let handled = partitions.handled(visit.id, reached.as_ref(), failed.as_ref(), &offers);
+        if matches!(handled, Ok(Some(_)))
+            && let (Some(store), Some(page)) = (&mut self.links, page)
+        {
+            let kept: Vec<&str> = (offers.iter())
+                .filter_map(|offer| match offer {
+                    Offer::Follow(url) | Offer::External(url) => Some(url.as_str()),
+                    Offer::Out(_) => None,
+                })
+                .collect();
+            if let Err(e) = store.page_links(&page, &kept) {
+                self.fail(e);
+            }
+        }
         if visit.external && matches!(handled, Ok(Some(_))) {
             self.summary.external += 1;
         }
         self.tally(handled);
+    }
+
+    /// Call `each` with every page that links to URLs that failed, and those: from the
+    /// store of a crawl of one process; in a shared crawl, for the pages handled here, the
+    /// failures (wherever they were fetched) read from Redis once the crawl is over.
+    pub(in crate::crawl) fn report(
+        &mut self,
+        each: &mut dyn FnMut(&str, Vec<crate::crawl::BrokenLink>),
+    ) -> Result<(), crate::builder::Error> {
+        let failures = match &mut self.frontier {
+            Frontier::Local(store) => return store.broken(each),
+            Frontier::Shared(partitions) => partitions
+                .failures()
+                .map_err(crate::builder::Error::Queue)?,
+        };
+        let Some(store) = &mut self.links else {
+            return Ok(());
+        };
+        for (url, status, error) in failures {
+            store.failed_elsewhere(&url, status, error.as_deref())?;
+        }
+        store.broken(each)
     }
 
     /// The pages a sitemap of a shared crawl lists, admitted at `depth`.

@@ -31,7 +31,7 @@ use redis::{Script, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::store::{Admitted, Entry};
+use super::store::{Admitted, Entry, Failed};
 use crate::queue::{Link, QueueError, consumer_name, parse_url};
 pub(crate) use leases::Leases;
 
@@ -40,6 +40,9 @@ pub const PARTITIONS: u32 = 64;
 
 /// A URL's key in the seen-set (see the module's header).
 type Key = [u8; 10];
+
+/// A URL that failed: its status, or the kind of its failure.
+pub(super) type Failure = (String, Option<u16>, Option<String>);
 
 /// What the crawl offers for one link of a page.
 pub(super) enum Offer<'a> {
@@ -61,8 +64,8 @@ pub(super) struct Tally {
 
 /// Where the URLs of one admission step come from.
 enum Step<'a> {
-    /// A page handled here (marked done in the same step).
-    Page(&'a Held),
+    /// A page handled here (marked done in the same step), and how it failed.
+    Page(&'a Held, Option<&'a Failed>),
     /// Seeds (`parent` ""), or a sitemap's pages.
     Listed { parent: &'a str, depth: u32 },
 }
@@ -179,12 +182,33 @@ impl Partitions {
         &mut self,
         id: i64,
         reached: Option<&Url>,
+        failed: Option<&Failed>,
         links: &[Offer<'_>],
     ) -> Result<Option<Tally>, QueueError> {
         let Some(held) = self.held.remove(&id) else {
             return Ok(Some(Tally::default()));
         };
-        self.admit(Step::Page(&held), reached, links)
+        self.admit(Step::Page(&held, failed), reached, links)
+    }
+
+    /// The URL of page `id`, taken here and not yet handled.
+    pub fn url_of(&self, id: i64) -> Option<&str> {
+        self.held.get(&id).map(|held| held.url.as_str())
+    }
+
+    /// Every URL of the crawl that failed, wherever it was fetched: its status, or the kind
+    /// of its failure (for the broken-link report, once the crawl is over).
+    pub fn failures(&self) -> Result<Vec<Failure>, QueueError> {
+        let failed = format!("{}failed", self.prefix);
+        let all: Vec<(String, String)> = self
+            .link
+            .call(|conn| redis::cmd("HGETALL").arg(&failed).query(conn))?;
+        let read = |(url, how): (String, String)| {
+            let (status, kind) = how.split_once('|').unwrap_or((&how, ""));
+            let kind = (!kind.is_empty()).then(|| kind.to_string());
+            (url, status.parse().ok(), kind)
+        };
+        Ok(all.into_iter().map(read).collect())
     }
 
     fn admit(
@@ -200,7 +224,7 @@ impl Partitions {
             .arg(self.max_depth)
             .arg(self.max_pages_arg());
         match step {
-            Step::Page(page) => invocation
+            Step::Page(page, _) => invocation
                 .arg("page")
                 .arg(page.partition)
                 .arg(&page.key[..])
@@ -214,6 +238,13 @@ impl Partitions {
                 .arg(&key_of(url.as_str())[..])
                 .arg(partition_of(url)),
             None => invocation.arg("").arg(0),
+        };
+        match step {
+            Step::Page(_, Some(failed)) => {
+                let status = failed.status.map_or(String::new(), |s| s.to_string());
+                invocation.arg(format!("{status}|{}", failed.error.unwrap_or("")))
+            }
+            _ => invocation.arg(""),
         };
         for offer in offers {
             let (url, kind) = match offer {
@@ -329,7 +360,7 @@ impl Partitions {
 
     /// robots.txt disallows page `id` (or could not be fetched): handled, never fetched;
     /// whether a URL held back by the page limit was queued in its place.
-    pub fn disallowed(&mut self, id: i64) -> Result<bool, QueueError> {
+    pub fn disallowed(&mut self, id: i64, unreachable: Option<&str>) -> Result<bool, QueueError> {
         let Some(held) = self.held.remove(&id) else {
             return Ok(false);
         };
@@ -339,7 +370,9 @@ impl Partitions {
             .arg(&self.me)
             .arg(held.partition)
             .arg(&held.key[..])
-            .arg(self.max_pages_arg());
+            .arg(self.max_pages_arg())
+            .arg(unreachable.unwrap_or(""))
+            .arg(&held.url);
         let promoted: i64 = self.link.call(|conn| invocation.invoke(conn))?;
         Ok(promoted == 1)
     }
