@@ -93,6 +93,8 @@ pub(super) struct Partitions {
     next_id: i64,
     /// Where the next look for partitions to claim starts (spread over processes).
     start: u32,
+    /// When this process last looked for partitions to claim.
+    looked: Option<std::time::Instant>,
     leases: Arc<Leases>,
     /// URLs a dead process had in flight, given back to this one.
     pub given_back: u64,
@@ -141,6 +143,7 @@ impl Partitions {
             held: HashMap::new(),
             next_id: 1,
             start: start % PARTITIONS,
+            looked: None,
             leases,
             given_back: 0,
         })

@@ -8,55 +8,66 @@
 -- is released, calm for ARGV[7] ms (no other process starts on its hosts sooner: the
 -- politeness delay holds across processes).
 -- ARGV: 1 the job's prefix, 2 this process, 3 the lease (ms), 4 how many, 5 where to start
--- looking for partitions to claim, 6 the partitions, 7 calm (ms).
+-- looking for partitions to claim, 6 the partitions, 7 calm (ms), 8 whether to look for
+-- partitions to claim ('1'; a look reads every partition: a process does it a few times a
+-- second) or only take from those it holds ('0'), 9… the partitions it holds.
 -- Returns {owned partitions, URLs given back from the dead, then per URL: partition,
 -- depth, entry}.
 local prefix, me, lease, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local start, parts, calm = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local QUEUED = 0
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local members = prefix .. 'members'
-redis.call('ZADD', members, now + lease, me)
-redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
-local alive = math.max(redis.call('ZCARD', members), 1)
-
--- The partitions with work (held, or with URLs waiting or in flight), shared fairly among
--- the processes alive: this one claims up to its share, and gives back what is over it
--- (it takes nothing more from those, and releases each once its URLs in flight are done).
-local owned, busy, given_back = {}, 0, 0
-for p = 0, parts - 1 do
-  local owner = redis.call('GET', prefix .. 'owner:' .. p)
-  if owner == me then
-    owned[#owned + 1] = p
-    busy = busy + 1
-  elseif owner then
-    busy = busy + 1
-  elseif redis.call('LLEN', prefix .. 'front:' .. p) > 0
-      or redis.call('EXISTS', prefix .. 'fly:' .. p) == 1 then
-    busy = busy + 1
-  end
-end
-local fair = math.max(1, math.ceil(busy / alive))
-for i = 0, parts - 1 do
-  if #owned >= fair then break end
-  local p = (start + i) % parts
-  local owner = prefix .. 'owner:' .. p
-  if redis.call('EXISTS', owner) == 0 and redis.call('EXISTS', prefix .. 'calm:' .. p) == 0 then
-    local front, fly = prefix .. 'front:' .. p, prefix .. 'fly:' .. p
-    if redis.call('LLEN', front) > 0 or redis.call('EXISTS', fly) == 1 then
-      redis.call('SET', owner, me, 'PX', lease)
-      local flying = redis.call('HVALS', fly)
-      for j = #flying, 1, -1 do redis.call('LPUSH', front, flying[j]) end
-      redis.call('DEL', fly)
-      given_back = given_back + #flying
-      owned[#owned + 1] = p
+local owned, given_back, draining = {}, 0, {}
+if ARGV[8] == '0' then
+  -- Between looks for partitions to claim: the ones this process knows it holds, checked.
+  for i = 9, #ARGV do
+    if redis.call('GET', prefix .. 'owner:' .. ARGV[i]) == me then
+      owned[#owned + 1] = tonumber(ARGV[i])
     end
   end
+else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local members = prefix .. 'members'
+  redis.call('ZADD', members, now + lease, me)
+  redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
+  local alive = math.max(redis.call('ZCARD', members), 1)
+
+  -- The partitions with work (held, or with URLs waiting or in flight), shared fairly among
+  -- the processes alive: this one claims up to its share, and gives back what is over it
+  -- (it takes nothing more from those, and releases each once its URLs in flight are done).
+  local busy = 0
+  for p = 0, parts - 1 do
+    local owner = redis.call('GET', prefix .. 'owner:' .. p)
+    if owner == me then
+      owned[#owned + 1] = p
+      busy = busy + 1
+    elseif owner then
+      busy = busy + 1
+    elseif redis.call('LLEN', prefix .. 'front:' .. p) > 0
+        or redis.call('EXISTS', prefix .. 'fly:' .. p) == 1 then
+      busy = busy + 1
+    end
+  end
+  local fair = math.max(1, math.ceil(busy / alive))
+  for i = 0, parts - 1 do
+    if #owned >= fair then break end
+    local p = (start + i) % parts
+    local owner = prefix .. 'owner:' .. p
+    if redis.call('EXISTS', owner) == 0 and redis.call('EXISTS', prefix .. 'calm:' .. p) == 0 then
+      local front, fly = prefix .. 'front:' .. p, prefix .. 'fly:' .. p
+      if redis.call('LLEN', front) > 0 or redis.call('EXISTS', fly) == 1 then
+        redis.call('SET', owner, me, 'PX', lease)
+        local flying = redis.call('HVALS', fly)
+        for j = #flying, 1, -1 do redis.call('LPUSH', front, flying[j]) end
+        redis.call('DEL', fly)
+        given_back = given_back + #flying
+        owned[#owned + 1] = p
+      end
+    end
+  end
+  for i = fair + 1, #owned do draining[owned[i]] = true end
 end
-local draining = {}
-for i = fair + 1, #owned do draining[owned[i]] = true end
 
 local taken = {}
 local open = {}

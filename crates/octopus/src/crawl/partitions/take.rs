@@ -2,7 +2,7 @@
 //! says after the step (their leases counted from before it), and each URL taken held here
 //! under an id of this process until it is handled.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
@@ -10,11 +10,17 @@ use super::{Held, Key, PARTITIONS, Partitions};
 use crate::crawl::store::Entry;
 use crate::queue::QueueError;
 
+/// How often a process looks for partitions to claim (and gives back those over its fair
+/// share); in between it only takes from those it holds (a look reads every partition).
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
 impl Partitions {
     /// Up to `n` URLs of the partitions this process holds (claiming more when it has
     /// room for them), taken.
     pub fn take(&mut self, n: usize) -> Result<Vec<Entry>, QueueError> {
         let asked = Instant::now();
+        let held = self.leases.held();
+        let look = held.is_empty() || self.looked.is_none_or(|at| at.elapsed() >= LOOK_EVERY);
         let mut invocation = self.scripts.take.prepare_invoke();
         invocation
             .arg(&self.prefix)
@@ -23,7 +29,13 @@ impl Partitions {
             .arg(n)
             .arg(self.start)
             .arg(PARTITIONS)
-            .arg(self.calm.as_millis() as u64);
+            .arg(self.calm.as_millis() as u64)
+            .arg(u8::from(look));
+        if look {
+            self.looked = Some(asked);
+        } else {
+            invocation.arg(held);
+        }
         let answer: Vec<Value> = self.link.call(|conn| invocation.invoke(conn))?;
         let mut answer = answer.into_iter();
         let owned: Vec<u16> = answer
