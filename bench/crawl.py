@@ -79,10 +79,8 @@ def expected(n):
     return pages, redirects, missing
 
 
-def nginx_conf(work, root, port, late):
-    site = (f"location /site/ {{ default_type text/html; echo_sleep {LATENCY}; "
-            f"echo_exec /files$uri; }}\n    location /files/ {{ internal; alias {root}/; }}"
-            if late else "")
+def nginx_main(work, http):
+    """An nginx configuration for a generated site: `http` inside its http block."""
     return f"""
 load_module {ECHO_MODULE};
 worker_processes 2;
@@ -91,17 +89,24 @@ error_log {work}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
   include /etc/nginx/mime.types;
-  access_log {work}/access.log;
   keepalive_requests 1000000;
   etag off;
+{http}
+}}
+"""
+
+
+def nginx_conf(work, root, port, late):
+    site = (f"location /site/ {{ default_type text/html; echo_sleep {LATENCY}; "
+            f"echo_exec /files$uri; }}\n    location /files/ {{ internal; alias {root}/; }}"
+            if late else "")
+    return nginx_main(work, f"""  access_log {work}/access.log;
   server {{
     listen 127.0.0.1:{port} backlog=4096;
     root {root};
     location /r/ {{ rewrite ^/r/(.*)$ /site/p$1.html permanent; }}
     {site}
-  }}
-}}
-"""
+  }}""")
 
 
 class Site:

@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 import time
 
-from crawl import ECHO_MODULE, links_of
+from crawl import links_of, nginx_main
 from harness import measured
 from queued import reap, redis_call, redis_cpu, redis_memory
 from sharing import REDIS_PORT, redis_server
@@ -70,21 +70,8 @@ def nginx_conf(work, root):
     root {root};
     location /r/ {{ rewrite ^/r/(.*)$ /site/p$1.html permanent; }}
   }}""" for k in range(HOSTS))
-    return f"""
-load_module {ECHO_MODULE};
-worker_processes 2;
-pid {work}/nginx.pid;
-error_log {work}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  include /etc/nginx/mime.types;
-  log_format timed '$msec $request_time $server_port $status $request_uri';
-  access_log {work}/access.log timed;
-  keepalive_requests 1000000;
-  etag off;
-{servers}
-}}
-"""
+    return nginx_main(work, f"""  log_format timed '$msec $request_time $server_port $status $request_uri';
+  access_log {work}/access.log timed;{servers}""")
 
 
 def recorded(paths):

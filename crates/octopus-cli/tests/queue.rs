@@ -38,16 +38,7 @@ fn worker(job: &str, dir: &Dir, out: &str, extra: &[&str]) -> Child {
 
 /// Every record of the files `outs` of `dir`, counted by line.
 fn lines_recorded(dir: &Dir, outs: &[&str]) -> BTreeMap<u64, usize> {
-    let mut seen = BTreeMap::new();
-    for out in outs {
-        let text = std::fs::read_to_string(dir.0.join(out)).unwrap_or_default();
-        for line in text.lines() {
-            let record: Value = serde_json::from_str(line).expect("a whole JSON record");
-            assert_eq!(record["status"], 200, "{record}");
-            *seen.entry(record["line"].as_u64().unwrap()).or_insert(0) += 1;
-        }
-    }
-    seen
+    counted_in_files(dir, outs, |record| record["line"].as_u64().unwrap())
 }
 
 /// Wait until `out` of `dir` holds `n` records (a bound on the wait, not on speed: 30 s);

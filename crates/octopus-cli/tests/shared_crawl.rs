@@ -48,18 +48,9 @@ fn worker(job: &str, dir: &Dir, out: &str, seed: &str, extra: &[&str]) -> Child 
 
 /// The URLs recorded in the files `outs` of `dir`, each with how many times.
 fn pages(dir: &Dir, outs: &[&str]) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for out in outs {
-        let text = std::fs::read_to_string(dir.0.join(out)).unwrap_or_default();
-        for line in text.lines() {
-            let record: Value = serde_json::from_str(line).expect("a whole JSON record");
-            assert_eq!(record["status"], 200, "{record}");
-            *seen
-                .entry(record["url"].as_str().unwrap().to_string())
-                .or_insert(0) += 1;
-        }
-    }
-    seen
+    counted_in_files(dir, outs, |record| {
+        record["url"].as_str().unwrap().to_string()
+    })
 }
 
 /// Wait until `out` of `dir` holds `n` records (a bound on the wait, not on speed: 30 s).

@@ -79,6 +79,26 @@ pub fn records(output: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// How many times each `key(record)` was recorded over the JSON Lines files `outs` of
+/// `dir` (a file not there yet holds none); every record must have status 200.
+pub fn counted_in_files<K: Ord>(
+    dir: &Dir,
+    outs: &[&str],
+    key: impl Fn(&serde_json::Value) -> K,
+) -> std::collections::BTreeMap<K, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for out in outs {
+        let text = std::fs::read_to_string(dir.0.join(out)).unwrap_or_default();
+        for line in text.lines() {
+            let record: serde_json::Value =
+                serde_json::from_str(line).expect("a whole JSON record");
+            assert_eq!(record["status"], 200, "{record}");
+            *seen.entry(key(&record)).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
 /// The one record for `line` (panics if there is not exactly one).
 pub fn record_for_line(records: &[serde_json::Value], line: u64) -> serde_json::Value {
     let found: Vec<_> = records.iter().filter(|r| r["line"] == line).collect();

@@ -359,13 +359,18 @@ impl Store {
 
     /// The row of the sitemap at `url` (a parent for the pages it lists).
     pub fn sitemap(&mut self, url: &str) -> Result<i64, Error> {
+        self.row(url, SITEMAP)
+    }
+
+    /// The row of `url`, made in `state` if there is none.
+    fn row(&mut self, url: &str, state: i64) -> Result<i64, Error> {
         let id = self
             .conn
             .prepare_cached(
                 "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 0) \
                  ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
             )
-            .and_then(|mut upsert| upsert.query_row(params![url, SITEMAP], |row| row.get(0)))
+            .and_then(|mut upsert| upsert.query_row(params![url, state], |row| row.get(0)))
             .map_err(|e| self.failed(e))?;
         self.last_id = self.last_id.max(id);
         Ok(id)

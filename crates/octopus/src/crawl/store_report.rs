@@ -64,14 +64,7 @@ impl Store {
     /// A shared crawl's page handled here, and its links (for the report at the end: the
     /// rest of the crawl's state is in Redis).
     pub(in crate::crawl) fn page_links(&mut self, page: &str, links: &[&str]) -> Result<(), Error> {
-        let id: i64 = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO page (url, depth, state, external) VALUES (?1, 0, ?2, 0) \
-                 ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
-            )
-            .and_then(|mut upsert| upsert.query_row(params![page, DONE], |row| row.get(0)))
-            .map_err(|e| self.failed(e))?;
+        let id = self.row(page, DONE)?;
         for link in links {
             self.conn
                 .prepare_cached(
