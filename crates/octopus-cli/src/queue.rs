@@ -172,6 +172,11 @@ pub fn enqueue(args: &super::args::EnqueueArgs) -> i32 {
 
 /// `octopus queue status QUEUE`.
 pub fn status(url: &str, json: bool) -> i32 {
+    match octopus::crawl::shared_status(url) {
+        Ok(Some(crawl)) => return crawl_status(url, &crawl, json),
+        Ok(None) => {}
+        Err(e) => return fail(&e.to_string()),
+    }
     let status = match open(url, QueueSettings::default().lease).and_then(|q| {
         q.status()
             .map(|s| (q.job().to_string(), s))
@@ -198,6 +203,29 @@ pub fn status(url: &str, json: bool) -> i32 {
             } else {
                 "still coming"
             },
+            if s.is_over() { "; over" } else { "" },
+        ),
+    };
+    let _ = writeln!(io::stdout(), "{line}");
+    exit_codes::SUCCESS
+}
+
+/// `octopus queue status` of a shared crawl (`crawl --queue`).
+fn crawl_status(url: &str, s: &octopus::crawl::SharedCrawlStatus, json: bool) -> i32 {
+    let job = url.rsplit('/').next().and_then(|j| j.split('?').next());
+    let job = job.unwrap_or(url);
+    let line = match json {
+        true => serde_json::json!({
+            "job": job, "crawl": true, "admitted": s.admitted, "waiting": s.waiting,
+            "in_flight": s.in_flight, "pages": s.pages, "over": s.is_over(),
+        })
+        .to_string(),
+        false => format!(
+            "{job} (a crawl): {} URLs admitted, {} waiting, {} in flight, {} pages done{}",
+            s.admitted,
+            s.waiting,
+            s.in_flight,
+            s.pages,
             if s.is_over() { "; over" } else { "" },
         ),
     };

@@ -123,6 +123,18 @@ fn three_processes_crawl_exactly_the_pages_of_one_each_once() {
     for out in outs {
         assert!(!pages(&dir, &[out]).is_empty(), "{out} took a part");
     }
+    // Where the crawl stands, from anywhere.
+    let out = octopus()
+        .args(["queue", "status", "--json", &job])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({"job": "three", "crawl": true, "admitted": 1000, "waiting": 0,
+                           "in_flight": 0, "pages": 1000, "over": true})
+    );
     // The seen-set is in Redis, a hash per bucket of keys, not a key per URL.
     let buckets = redis.command(&["KEYS", "octopus:crawl:three:seen:*"]).len();
     assert!(

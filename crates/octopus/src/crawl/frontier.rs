@@ -40,7 +40,7 @@ impl Frontier {
     pub fn waiting(&self) -> Result<u64, Error> {
         match self {
             Frontier::Local(store) => store.frontier(),
-            Frontier::Shared(partitions) => Ok(partitions.over().map_err(Error::Queue)?.1),
+            Frontier::Shared(partitions) => Ok(partitions.status().map_err(Error::Queue)?.waiting),
         }
     }
 
@@ -49,7 +49,9 @@ impl Frontier {
     pub fn over(&self) -> Result<bool, Error> {
         match self {
             Frontier::Local(_) => Ok(true),
-            Frontier::Shared(partitions) => Ok(partitions.over().map_err(Error::Queue)?.0),
+            Frontier::Shared(partitions) => {
+                Ok(partitions.status().map_err(Error::Queue)?.is_over())
+            }
         }
     }
 

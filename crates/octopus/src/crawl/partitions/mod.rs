@@ -104,7 +104,7 @@ struct Scripts {
     admit: Script,
     take: Script,
     disallowed: Script,
-    over: Script,
+    status: Script,
 }
 
 impl Partitions {
@@ -138,7 +138,7 @@ impl Partitions {
                 admit: Script::new(include_str!("admit.lua")),
                 take: Script::new(include_str!("take.lua")),
                 disallowed: Script::new(include_str!("disallowed.lua")),
-                over: Script::new(include_str!("over.lua")),
+                status: Script::new(include_str!("status.lua")),
             },
             held: HashMap::new(),
             next_id: 1,
@@ -310,13 +310,68 @@ impl Partitions {
         self.held.remove(&id);
     }
 
-    /// Whether the crawl is over (for every process), and how many URLs wait.
-    pub fn over(&self) -> Result<(bool, u64), QueueError> {
-        let mut invocation = self.scripts.over.prepare_invoke();
-        invocation.arg(&self.prefix).arg(PARTITIONS);
-        let (over, waiting): (u8, u64) = self.link.call(|conn| invocation.invoke(conn))?;
-        Ok((over == 1, waiting))
+    /// Where the crawl stands (for every process).
+    pub fn status(&self) -> Result<SharedCrawlStatus, QueueError> {
+        read_status(&self.link, &self.scripts.status, &self.prefix)
     }
+}
+
+/// Where a crawl shared through Redis ([`crate::Crawl::queue`]) stands, for every process
+/// of it (`octopus queue status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SharedCrawlStatus {
+    /// Whether some process admitted its seeds.
+    pub seeded: bool,
+    /// URLs waiting to be taken.
+    pub waiting: u64,
+    /// URLs taken by a process and not yet handled.
+    pub in_flight: u64,
+    /// URLs admitted (what the page limit counts).
+    pub admitted: u64,
+    /// Pages handled.
+    pub pages: u64,
+}
+
+impl SharedCrawlStatus {
+    /// Whether the crawl is over: seeded, nothing waiting or in flight.
+    pub fn is_over(&self) -> bool {
+        self.seeded && self.waiting == 0 && self.in_flight == 0
+    }
+}
+
+/// Where the crawl `url` names (`redis://HOST[:PORT]/JOB`) stands; `None` if Redis holds no
+/// crawl of that name. One round trip: nothing is written.
+pub fn shared_status(url: &str) -> Result<Option<SharedCrawlStatus>, QueueError> {
+    let (server, job) = parse_url(url)?;
+    let link = Link::open(&server, url, crate::defaults::QUEUE_LEASE)?;
+    let prefix = format!("octopus:crawl:{job}:");
+    let script = Script::new(include_str!("status.lua"));
+    let counts = format!("{prefix}counts");
+    let known: bool = link
+        .once(|conn| redis::cmd("EXISTS").arg(&counts).query(conn))
+        .map_err(|e| QueueError::new(format!("cannot reach Redis ({url}): {e}")))?;
+    match known {
+        true => read_status(&link, &script, &prefix).map(Some),
+        false => Ok(None),
+    }
+}
+
+fn read_status(
+    link: &Link,
+    script: &Script,
+    prefix: &str,
+) -> Result<SharedCrawlStatus, QueueError> {
+    let mut invocation = script.prepare_invoke();
+    invocation.arg(prefix).arg(PARTITIONS);
+    let (seeded, waiting, in_flight, admitted, pages): (u8, u64, u64, u64, u64) =
+        link.call(|conn| invocation.invoke(conn))?;
+    Ok(SharedCrawlStatus {
+        seeded: seeded == 1,
+        waiting,
+        in_flight,
+        admitted,
+        pages,
+    })
 }
 
 impl Drop for Partitions {
