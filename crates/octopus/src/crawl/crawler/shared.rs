@@ -94,12 +94,15 @@ impl Crawler {
         }
     }
 
-    /// Page `id` was not handed on: its partition passed to another process first.
+    /// Page `id` was not handed on: its lease looked lapsed (another process may hold its
+    /// partition now; if not, it goes back in the partition's list).
     pub(super) fn lost(&mut self, id: i64) {
         self.in_flight -= 1;
         self.summary.lost += 1;
-        if let Frontier::Shared(partitions) = &mut self.frontier {
-            partitions.forget(id);
+        if let Frontier::Shared(partitions) = &mut self.frontier
+            && let Err(e) = partitions.give_back(id)
+        {
+            self.fail(crate::builder::Error::Queue(e));
         }
     }
 

@@ -105,6 +105,7 @@ struct Scripts {
     take: Script,
     disallowed: Script,
     status: Script,
+    give_back: Script,
 }
 
 impl Partitions {
@@ -139,6 +140,7 @@ impl Partitions {
                 take: Script::new(include_str!("take.lua")),
                 disallowed: Script::new(include_str!("disallowed.lua")),
                 status: Script::new(include_str!("status.lua")),
+                give_back: Script::new(include_str!("give_back.lua")),
             },
             held: HashMap::new(),
             next_id: 1,
@@ -305,9 +307,22 @@ impl Partitions {
         Ok(promoted == 1)
     }
 
-    /// Page `id` will not be handled here (its partition was lost before its handler).
-    pub fn forget(&mut self, id: i64) {
-        self.held.remove(&id);
+    /// Page `id` will not be handled here (its lease looked lapsed before its handler): put
+    /// back in its partition's list if the partition is still this process's (a lease
+    /// renewed late), so that it is not left in flight for ever.
+    pub fn give_back(&mut self, id: i64) -> Result<(), QueueError> {
+        let Some(held) = self.held.remove(&id) else {
+            return Ok(());
+        };
+        let mut invocation = self.scripts.give_back.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(&self.me)
+            .arg(held.partition)
+            .arg(&held.key[..]);
+        self.link
+            .call(|conn| invocation.invoke::<i64>(conn))
+            .map(drop)
     }
 
     /// Where the crawl stands (for every process).
