@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::Crawl;
-use super::partitions::Partitions;
+use super::partitions::{Limits, Partitions};
 use super::store::{Entry, Store};
 use crate::builder::Error;
 
@@ -101,9 +101,13 @@ impl Crawl {
             let reason = format!("a crawl shared through Redis does not take {what}");
             return Err(Error::Queue(crate::queue::QueueError::bad_url(reason)));
         }
-        let calm = self.builder.delay_set().unwrap_or(Duration::ZERO);
-        let partitions = Partitions::open(url, *lease, calm, self.depth, self.max_pages)
-            .map_err(Error::Queue)?;
+        let limits = Limits {
+            calm: self.builder.delay_set().unwrap_or(Duration::ZERO),
+            max_depth: self.depth,
+            max_pages: self.max_pages,
+            concurrency: self.builder.concurrency_set(),
+        };
+        let partitions = Partitions::open(url, *lease, limits).map_err(Error::Queue)?;
         Ok((Frontier::Shared(partitions), 0))
     }
 }

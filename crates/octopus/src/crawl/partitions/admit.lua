@@ -9,9 +9,9 @@
 -- ARGV: 1 the job's prefix, 2 this process, 3 the depth at most, 4 the pages at most (-1:
 -- no limit), 5 mode, 6 the page's partition, 7 its key, 8 its URL, 9 where its redirects
 -- ended (a key, or ''), 10 that URL's partition, 11 how the page failed ('STATUS|KIND', or
--- '' if it did not: kept in `failed` for the broken-link report), then four a URL: key,
--- partition, kind ('f' followed, 'e' external to check, 'o' out of scope, counted once),
--- URL.
+-- '' if it did not: kept in `failed` for the broken-link report), 12 '1' if the page was
+-- fetched again for its links only (not counted again), then four a URL: key, partition,
+-- kind ('f' followed, 'e' external to check, 'o' out of scope, counted once), URL.
 -- Returns {queued, too deep, over the limit, no longer too deep, no longer too deep but
 -- over, out of scope (new), lost}: lost = 1 when the page's partition is no longer this
 -- process's (nothing was written).
@@ -36,7 +36,8 @@ if mode == 'page' then
   depth = math.floor(v / 8)
   redis.call('HSET', bucket(page_key), field(page_key), depth * 8 + DONE)
   redis.call('HDEL', prefix .. 'fly:' .. page_p, page_key)
-  redis.call('HINCRBY', counts, 'pages', 1)
+  -- A page fetched again for its links only is not a page more.
+  if ARGV[12] ~= '1' then redis.call('HINCRBY', counts, 'pages', 1) end
   if ARGV[11] ~= '' then redis.call('HSET', prefix .. 'failed', page_url, ARGV[11]) end
   depth = depth + 1
   local reached = ARGV[9]
@@ -71,7 +72,7 @@ local function queue(key, p, flag, url, d, seen)
   return true
 end
 
-for i = 12, #ARGV, 4 do
+for i = 13, #ARGV, 4 do
   local key, p, kind, url = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local b, f = bucket(key), field(key)
   local seen = redis.call('HGET', b, f)

@@ -63,6 +63,16 @@ pub(super) struct Tally {
     pub out_of_scope: u64,
 }
 
+/// What a process of a shared crawl keeps to (every process should be given the same).
+pub(super) struct Limits {
+    /// The delay between two requests to a host, kept when a partition changes hands.
+    pub calm: Duration,
+    pub max_depth: u32,
+    pub max_pages: Option<u64>,
+    /// Requests in flight at most: no partition has more URLs in flight.
+    pub concurrency: usize,
+}
+
 /// Where the URLs of one admission step come from.
 enum Step<'a> {
     /// A page handled here (marked done in the same step), and how it failed.
@@ -76,6 +86,8 @@ struct Held {
     partition: u16,
     key: Key,
     url: String,
+    /// Fetched again for its links only: not a page more.
+    again: bool,
 }
 
 /// This process's part in a shared crawl.
@@ -95,6 +107,8 @@ pub(super) struct Partitions {
     start: u32,
     /// When this process last looked for partitions to claim.
     looked: Option<std::time::Instant>,
+    /// URLs a partition may have in flight, at most (the concurrency).
+    in_flight_most: usize,
     leases: Arc<Leases>,
     /// URLs a dead process had in flight, given back to this one.
     pub given_back: u64,
@@ -109,15 +123,9 @@ struct Scripts {
 }
 
 impl Partitions {
-    /// Join the crawl `url` names (`redis://HOST[:PORT]/JOB`); `calm`: the delay between two
-    /// requests to a host, kept when a partition passes to another process.
-    pub fn open(
-        url: &str,
-        lease: Duration,
-        calm: Duration,
-        max_depth: u32,
-        max_pages: Option<u64>,
-    ) -> Result<Partitions, QueueError> {
+    /// Join the crawl `url` names (`redis://HOST[:PORT]/JOB`), its partitions held under
+    /// `lease`, keeping to `limits`.
+    pub fn open(url: &str, lease: Duration, limits: Limits) -> Result<Partitions, QueueError> {
         let (server, job) = parse_url(url)?;
         let link = Arc::new(Link::open(&server, url, lease)?);
         link.once(|conn| redis::cmd("PING").query::<()>(conn))
@@ -132,9 +140,9 @@ impl Partitions {
             prefix,
             me,
             lease,
-            calm,
-            max_depth,
-            max_pages,
+            calm: limits.calm,
+            max_depth: limits.max_depth,
+            max_pages: limits.max_pages,
             scripts: Scripts {
                 admit: Script::new(include_str!("admit.lua")),
                 take: Script::new(include_str!("take.lua")),
@@ -146,6 +154,7 @@ impl Partitions {
             next_id: 1,
             start: start % PARTITIONS,
             looked: None,
+            in_flight_most: limits.concurrency.max(1),
             leases,
             given_back: 0,
         })
@@ -252,6 +261,7 @@ impl Partitions {
             }
             _ => invocation.arg(""),
         };
+        invocation.arg(u8::from(matches!(step, Step::Page(held, _) if held.again)));
         for offer in offers {
             let (url, kind) = match offer {
                 Offer::Follow(url) => (url, "f"),

@@ -8,9 +8,10 @@
 -- is released, calm for ARGV[7] ms (no other process starts on its hosts sooner: the
 -- politeness delay holds across processes).
 -- ARGV: 1 the job's prefix, 2 this process, 3 the lease (ms), 4 how many, 5 where to start
--- looking for partitions to claim, 6 the partitions, 7 calm (ms), 8 whether to look for
--- partitions to claim ('1'; a look reads every partition: a process does it a few times a
--- second) or only take from those it holds ('0'), 9… the partitions it holds.
+-- looking for partitions to claim, 6 the partitions, 7 calm (ms), 8 URLs a partition may
+-- have in flight, at most, 9 whether to look for partitions to claim ('1'; a look reads
+-- every partition: a process does it a few times a second) or only take from those it
+-- holds ('0'), 10… the partitions it holds.
 -- Returns {owned partitions, URLs given back from the dead, then per URL: partition,
 -- depth, entry}.
 local prefix, me, lease, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -18,9 +19,10 @@ local start, parts, calm = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7
 local QUEUED = 0
 
 local owned, given_back, draining = {}, 0, {}
-if ARGV[8] == '0' then
+local most = tonumber(ARGV[8])
+if ARGV[9] == '0' then
   -- Between looks for partitions to claim: the ones this process knows it holds, checked.
-  for i = 9, #ARGV do
+  for i = 10, #ARGV do
     if redis.call('GET', prefix .. 'owner:' .. ARGV[i]) == me then
       owned[#owned + 1] = tonumber(ARGV[i])
     end
@@ -70,9 +72,12 @@ else
 end
 
 local taken = {}
-local open = {}
+-- A partition has at most `most` URLs in flight: what its holder can fetch at once, so that
+-- a partition passed on (drained, or its holder dead) carries little in flight with it.
+local open, room = {}, {}
 for _, p in ipairs(owned) do
-  if not draining[p] then open[#open + 1] = p end
+  room[p] = most - redis.call('HLEN', prefix .. 'fly:' .. p)
+  if not draining[p] and room[p] > 0 then open[#open + 1] = p end
 end
 while #taken < 3 * n and #open > 0 do
   local still = {}
@@ -80,11 +85,12 @@ while #taken < 3 * n and #open > 0 do
     if #taken >= 3 * n then break end
     local entry = redis.call('LPOP', prefix .. 'front:' .. p)
     if entry then
-      still[#still + 1] = p
+      if room[p] > 1 then still[#still + 1] = p end
       local key = string.sub(entry, 1, 10)
       local b = prefix .. 'seen:' .. string.format('%02x%02x', string.byte(key, 1, 2))
       local v = tonumber(redis.call('HGET', b, string.sub(key, 3, 10)) or '-1')
       if v >= 0 and v % 8 == QUEUED then
+        room[p] = room[p] - 1
         redis.call('HSET', prefix .. 'fly:' .. p, key, entry)
         taken[#taken + 1] = p
         taken[#taken + 1] = math.floor(v / 8)

@@ -30,6 +30,7 @@ impl Partitions {
             .arg(self.start)
             .arg(PARTITIONS)
             .arg(self.calm.as_millis() as u64)
+            .arg(self.in_flight_most)
             .arg(u8::from(look));
         if look {
             self.looked = Some(asked);
@@ -85,6 +86,7 @@ impl Partitions {
                 partition,
                 key,
                 url: url.to_string(),
+                again: flag & 2 == 2,
             },
         );
         Some(Entry {
