@@ -474,15 +474,17 @@ pub struct FetchArgs {
           value_parser = parse::duration, requires = "redis", help_heading = "Many machines")]
     pub redis_outage: Duration,
 
-    /// Take part in a job shared through Redis (redis://HOST[:PORT]/JOB): the first process
-    /// given INPUTs feeds them to the job, every process takes batches of it until it is
-    /// over; a dead process's batches go to the living
+    /// Take part in a job shared through Redis (redis://HOST[:PORT]/JOB). fetch: the first
+    /// process given INPUTs feeds them to the job, every process takes batches of it until
+    /// it is over. crawl: the frontier and the seen-set are shared, each host fetched by one
+    /// process at a time. A dead process's part goes to the living
     #[arg(long, value_name = "URL", help_heading = "Many machines",
           conflicts_with_all = ["shard", "resume", "keep_order"])]
     pub queue: Option<String>,
 
-    /// With --queue: how long a dead process's batches wait before the living take them
-    /// (and how long Redis may stay unreachable before the run stops with status 75)
+    /// With --queue: how long a dead process's batches (a crawl's hosts) wait before the
+    /// living take them (and how long Redis may stay unreachable before the run stops with
+    /// status 75)
     #[arg(long, value_name = "DUR", default_value = show_duration(defaults::QUEUE_LEASE),
           value_parser = parse::duration, requires = "queue", help_heading = "Many machines")]
     pub queue_lease: Duration,

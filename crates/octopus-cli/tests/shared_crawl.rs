@@ -148,6 +148,31 @@ fn three_processes_crawl_exactly_the_pages_of_one_each_once() {
     not(has_redis),
     ignore = "redis-server not found: apt-get install redis-server"
 )]
+fn a_process_that_joins_late_is_given_hosts() {
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-late"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("late");
+    let slow = ["--delay", "10ms"];
+    // Alone at first, the first process holds all three hosts.
+    let first = worker(&job, &dir, "first.jsonl", &seed, &slow);
+    assert!(records_reach(&dir, "first.jsonl", 30), "the first records");
+    let late = worker(&job, &dir, "late.jsonl", &seed, &slow);
+    for child in [first, late] {
+        let out = finished(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let seen = pages(&dir, &["first.jsonl", "late.jsonl"]);
+    assert_eq!(seen.len(), 1000, "every page recorded");
+    assert!(seen.values().all(|&n| n == 1), "none twice");
+    let given = pages(&dir, &["late.jsonl"]).len();
+    assert!(given > 0, "the late process was given no host");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
 fn a_process_killed_mid_crawl_loses_nothing() {
     let ((_servers, seed), dir) = (site(), Dir::new("shared-kill"));
     let redis = Redis::start().expect("redis-server answers");

@@ -109,6 +109,8 @@ pub(super) struct Partitions {
     looked: Option<std::time::Instant>,
     /// URLs a partition may have in flight, at most (the concurrency).
     in_flight_most: usize,
+    /// Partitions held over the fair share, being given back (see `take.lua`).
+    giving: Vec<u16>,
     leases: Arc<Leases>,
     /// URLs a dead process had in flight, given back to this one.
     pub given_back: u64,
@@ -155,6 +157,7 @@ impl Partitions {
             start: start % PARTITIONS,
             looked: None,
             in_flight_most: limits.concurrency.max(1),
+            giving: Vec::new(),
             leases,
             given_back: 0,
         })

@@ -11,9 +11,10 @@
 -- looking for partitions to claim, 6 the partitions, 7 calm (ms), 8 URLs a partition may
 -- have in flight, at most, 9 whether to look for partitions to claim ('1'; a look reads
 -- every partition: a process does it a few times a second) or only take from those it
--- holds ('0'), 10… the partitions it holds.
--- Returns {owned partitions, URLs given back from the dead, then per URL: partition,
--- depth, entry}.
+-- holds ('0'), 10… the partitions it holds ('dN' for one it is giving back).
+-- Returns {owned partitions, URLs given back from the dead, partitions being given back
+-- (over the fair share: nothing more taken from them until they are released), then per
+-- URL: partition, depth, entry}.
 local prefix, me, lease, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local start, parts, calm = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local QUEUED = 0
@@ -21,10 +22,14 @@ local QUEUED = 0
 local owned, given_back, draining = {}, 0, {}
 local most = tonumber(ARGV[8])
 if ARGV[9] == '0' then
-  -- Between looks for partitions to claim: the ones this process knows it holds, checked.
+  -- Between looks for partitions to claim: the ones this process knows it holds, checked
+  -- ('dN': partition N, being given back since the last look).
   for i = 10, #ARGV do
-    if redis.call('GET', prefix .. 'owner:' .. ARGV[i]) == me then
-      owned[#owned + 1] = tonumber(ARGV[i])
+    local given = string.sub(ARGV[i], 1, 1) == 'd'
+    local p = tonumber(given and string.sub(ARGV[i], 2) or ARGV[i])
+    if redis.call('GET', prefix .. 'owner:' .. p) == me then
+      owned[#owned + 1] = p
+      if given then draining[p] = true end
     end
   end
 else
@@ -101,7 +106,7 @@ while #taken < 3 * n and #open > 0 do
   open = still
 end
 
-local kept = {}
+local kept, giving = {}, {}
 for _, p in ipairs(owned) do
   local front, fly = prefix .. 'front:' .. p, prefix .. 'fly:' .. p
   local idle = redis.call('EXISTS', fly) == 0
@@ -111,9 +116,10 @@ for _, p in ipairs(owned) do
   else
     redis.call('PEXPIRE', prefix .. 'owner:' .. p, lease)
     kept[#kept + 1] = p
+    if draining[p] then giving[#giving + 1] = p end
   end
 end
 
-local answer = {kept, given_back}
+local answer = {kept, given_back, giving}
 for _, v in ipairs(taken) do answer[#answer + 1] = v end
 return answer

@@ -35,7 +35,12 @@ impl Partitions {
         if look {
             self.looked = Some(asked);
         } else {
-            invocation.arg(held);
+            for p in held {
+                match self.giving.contains(&p) {
+                    true => invocation.arg(format!("d{p}")),
+                    false => invocation.arg(p),
+                };
+            }
         }
         let answer: Vec<Value> = self.link.call(|conn| invocation.invoke(conn))?;
         let mut answer = answer.into_iter();
@@ -48,6 +53,11 @@ impl Partitions {
             .and_then(|v| redis::from_redis_value(v).ok())
             .unwrap_or(0);
         self.given_back += given_back;
+        // Over the fair share (as the last look found): nothing more taken from these.
+        self.giving = answer
+            .next()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .unwrap_or_default();
         for p in 0..PARTITIONS as u16 {
             match owned.contains(&p) {
                 true => self.leases.granted(p, asked),
