@@ -357,7 +357,7 @@ impl Crawl {
         let ran = crawler.run(seeds);
         let mut summary = crawler.summary.clone();
         if let Frontier::Shared(partitions) = &crawler.frontier {
-            summary.taken_over = partitions.given_back;
+            summary.taken_over = partitions.taken_over;
         }
         ran?;
         if let Some(mut report) = self.report {

@@ -138,7 +138,10 @@ impl Crawler {
         let Frontier::Shared(partitions) = &mut self.frontier else {
             return;
         };
-        let page = partitions.url_of(visit.id).map(str::to_string);
+        // The page's URL, only for the broken-link report's store of links.
+        let page = (self.links.is_some())
+            .then(|| partitions.url_of(visit.id).map(str::to_string))
+            .flatten();
         let handled = partitions.handled(visit.id, reached.as_ref(), failed.as_ref(), &offers);
         if matches!(handled, Ok(Some(_)))
             && let (Some(store), Some(page)) = (&mut self.links, page)

@@ -96,10 +96,8 @@ pub(super) struct Partitions {
     prefix: String,
     me: String,
     lease: Duration,
-    /// How long a released partition stays untaken (the politeness delay).
-    calm: Duration,
-    max_depth: u32,
-    max_pages: Option<u64>,
+    /// What this process keeps to.
+    limits: Limits,
     scripts: Scripts,
     held: HashMap<i64, Held>,
     next_id: i64,
@@ -107,13 +105,11 @@ pub(super) struct Partitions {
     start: u32,
     /// When this process last looked for partitions to claim.
     looked: Option<std::time::Instant>,
-    /// URLs a partition may have in flight, at most (the concurrency).
-    in_flight_most: usize,
     /// Partitions held over the fair share, being given back (see `take.lua`).
     giving: Vec<u16>,
     leases: Arc<Leases>,
-    /// URLs a dead process had in flight, given back to this one.
-    pub given_back: u64,
+    /// URLs another process had taken and not finished, taken over by this one.
+    pub taken_over: u64,
 }
 
 struct Scripts {
@@ -142,9 +138,7 @@ impl Partitions {
             prefix,
             me,
             lease,
-            calm: limits.calm,
-            max_depth: limits.max_depth,
-            max_pages: limits.max_pages,
+            limits,
             scripts: Scripts {
                 admit: Script::new(include_str!("admit.lua")),
                 take: Script::new(include_str!("take.lua")),
@@ -156,10 +150,9 @@ impl Partitions {
             next_id: 1,
             start: start % PARTITIONS,
             looked: None,
-            in_flight_most: limits.concurrency.max(1),
             giving: Vec::new(),
             leases,
-            given_back: 0,
+            taken_over: 0,
         })
     }
 
@@ -169,7 +162,8 @@ impl Partitions {
     }
 
     fn max_pages_arg(&self) -> i64 {
-        self.max_pages
+        self.limits
+            .max_pages
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
     }
 
@@ -239,7 +233,7 @@ impl Partitions {
         invocation
             .arg(&self.prefix)
             .arg(&self.me)
-            .arg(self.max_depth)
+            .arg(self.limits.max_depth)
             .arg(self.max_pages_arg());
         match step {
             Step::Page(page, _) => invocation

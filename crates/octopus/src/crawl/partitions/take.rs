@@ -29,8 +29,8 @@ impl Partitions {
             .arg(n)
             .arg(self.start)
             .arg(PARTITIONS)
-            .arg(self.calm.as_millis() as u64)
-            .arg(self.in_flight_most)
+            .arg(self.limits.calm.as_millis() as u64)
+            .arg(self.limits.concurrency.max(1))
             .arg(u8::from(look));
         if look {
             self.looked = Some(asked);
@@ -52,7 +52,7 @@ impl Partitions {
             .next()
             .and_then(|v| redis::from_redis_value(v).ok())
             .unwrap_or(0);
-        self.given_back += given_back;
+        self.taken_over += given_back;
         // Over the fair share (as the last look found): nothing more taken from these.
         self.giving = answer
             .next()
