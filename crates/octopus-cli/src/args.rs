@@ -352,7 +352,7 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N/s", help_heading = "Politeness")]
     pub rate: Option<String>,
 
-    /// At least DUR between two request starts to the same host
+    /// At least DUR between two requests to the same host, from when the last went out
     #[arg(long, value_name = "DUR", value_parser = parse::duration, help_heading = "Politeness")]
     pub delay: Option<Duration>,
 

@@ -153,6 +153,35 @@ fn delay_spaces_starts_to_the_same_host_only() {
 }
 
 #[test]
+fn delay_counts_from_when_a_request_went_out() {
+    // The name takes longer to look up than the delay: the second request starts only once
+    // the first went out (else it joins the lookup and both arrive together), the third a
+    // delay after the second.
+    let s = server();
+    s.keep_arrivals();
+    let dns = octopus_testserver::DnsServer::start().unwrap();
+    dns.add("slow.test", "127.0.0.1".parse().unwrap())
+        .delay(Duration::from_millis(400));
+    let port = s.addr().port();
+    let out = octopus()
+        .args(["--json", "--dns-server", &dns.addr().to_string()])
+        .args(["--delay", "150ms", "-c", "3"])
+        .args((0..3).map(|i| format!("http://slow.test:{port}/d/{i}")))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let times = s.arrivals(&format!("slow.test:{port}"));
+    assert_eq!(times.len(), 3);
+    // Arrivals are stamped by the server's threads: room for a wake-up.
+    assert!(
+        gaps(&times)
+            .iter()
+            .all(|g| *g >= Duration::from_millis(120)),
+        "{times:?}"
+    );
+}
+
+#[test]
 fn failures_are_retried_and_attempts_counted() {
     let h = Hosts::new();
     let flaky = h.url("a.test", "/flaky/2/x");

@@ -63,7 +63,7 @@ pub(crate) struct Policy {
     pub limits: Vec<PrefixLimit>,
     /// The gap between two request starts (from the rate), overall.
     pub interval: Option<Duration>,
-    /// The gap between two request starts to the same host.
+    /// The gap between two requests to the same host (from when the last went out).
     pub delay: Option<Duration>,
     pub retry: RetryPolicy,
     /// URLs the scheduler looks at, past ones that have to wait.

@@ -247,7 +247,8 @@ settings! {
     /// At most `per_second` request starts per second, overall (fractions allowed).
     some rate: f64 => Rate "rate", check rate;
 
-    /// At least `gap` between two request starts to the same host.
+    /// At least `gap` between two requests to the same host, counted from when the last
+    /// went out (after its connection was made).
     some delay: Duration => Delay "delay", check bounded;
 
     /// How many waiting URLs are looked at for one that may start now (default

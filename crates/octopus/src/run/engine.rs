@@ -311,7 +311,18 @@ impl Engine {
         }
     }
 
-    /// Start nothing more; what waits is delivered (see `Scheduler::stop`).
+    /// `job`'s request went out `at`: its host's delay counts from then (see
+    /// `Limits::went_out`). Told once per attempt, only for a host spaced by a delay.
+    pub(super) fn went_out(&self, job: &mut Job, at: Instant) {
+        if std::mem::take(&mut job.spaced)
+            && let Some(host) = job.host.as_deref()
+        {
+            self.lock().scheduler.went_out(host, at);
+        }
+    }
+
+    /// At least `delay` between two requests to `host` from now on (see
+    /// `Scheduler::delay_host`).
     pub fn delay_host(self: &Arc<Self>, host: &str, delay: Duration) {
         let mut state = self.lock();
         state.scheduler.delay_host(host, delay);
@@ -319,6 +330,7 @@ impl Engine {
         self.nudge(state);
     }
 
+    /// Start nothing more; what waits is delivered (see `Scheduler::stop`).
     pub fn stop(self: &Arc<Self>) {
         let mut state = self.lock();
         state.scheduler.stop(Instant::now());

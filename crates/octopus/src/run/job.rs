@@ -117,6 +117,9 @@ pub(crate) struct Job {
     pub held: bool,
     /// Whether it was started and leads its URL (repeats wait for its outcome).
     pub leads: bool,
+    /// Started to a host spaced by a delay, and not told yet when its request went out
+    /// (`Engine::went_out`).
+    pub spaced: bool,
     pub effort: Effort,
     /// The last attempt's outcome, while it waits for a retry.
     pub last: Option<Shared>,
@@ -142,6 +145,7 @@ impl Job {
             queued,
             held: false,
             leads: false,
+            spaced: false,
             effort: Effort::default(),
             last: None,
             shape: None,

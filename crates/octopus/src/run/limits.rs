@@ -1,10 +1,12 @@
 //! The limiter: how many requests are in flight per host and per URL prefix, when the rate
-//! lets the next request start, when each host last got one (for the delay), and what the
-//! shared limiter (Redis) holds back, until when.
+//! lets the next request start, when each host's last request went out (for the delay), and
+//! what the shared limiter (Redis) holds back, until when.
 //!
 //! Invariants: counts go up when a request starts and down when that attempt ends, so a
-//! limit is never exceeded; no clock of its own (`now` is passed in); with no limit set,
-//! every check passes and nothing is stored.
+//! limit is never exceeded; a host's delay counts from when its last request went out (not
+//! from its start: its connection may take longer than the delay), and the next does not
+//! start before it has; no clock of its own (`now` is passed in); with no limit set, every
+//! check passes and nothing is stored.
 
 use foldhash::HashMap;
 use std::time::{Duration, Instant};
@@ -21,12 +23,22 @@ pub(crate) struct Limits {
     host_delays: HashMap<String, Duration>,
     in_host: HashMap<String, usize>,
     in_prefix: Vec<usize>,
-    last_start: HashMap<String, Instant>,
+    /// For hosts spaced by a delay: their last request.
+    last: HashMap<String, Last>,
     next_start: Option<Instant>,
     /// Until when the shared limiter holds a host, a prefix, or everything it decides.
     held_hosts: HashMap<String, Instant>,
     held_prefixes: Vec<Option<Instant>>,
     held_shared: Option<Instant>,
+}
+
+/// A host's last request, for its delay.
+#[derive(Debug, Clone, Copy)]
+enum Last {
+    /// Started at this time, not gone out yet: the next waits until it has.
+    Leaving(Instant),
+    /// Went out at this time: the next may start the delay later.
+    Out(Instant),
 }
 
 /// Hosts remembered for the delay before old ones are forgotten.
@@ -42,7 +54,7 @@ impl Limits {
             host_delays: HashMap::default(),
             in_host: HashMap::default(),
             in_prefix: vec![0; policy.limits.len()],
-            last_start: HashMap::default(),
+            last: HashMap::default(),
             next_start: None,
             held_hosts: HashMap::default(),
             held_prefixes: vec![None; policy.limits.len()],
@@ -67,6 +79,19 @@ impl Limits {
         self.delay.max(own)
     }
 
+    /// The last request to `host`, started with `start` (which said it is spaced), went
+    /// out `at` (or ended without being told so: `at` is then its end): the delay to the next
+    /// counts from then, so that the server sees requests at least the delay apart however
+    /// long one took to leave (its connection made first, a TLS handshake, a worker
+    /// descheduled between the start and the send).
+    pub fn went_out(&mut self, host: &str, at: Instant) {
+        if let Some(last) = self.last.get_mut(host) {
+            *last = Last::Out(match *last {
+                Last::Leaving(started) | Last::Out(started) => started.max(at),
+            });
+        }
+    }
+
     /// When the rate lets the next request start, if that is later than `now`.
     pub fn rate_gate(&self, now: Instant) -> Option<Instant> {
         self.next_start.filter(|&t| t > now)
@@ -74,7 +99,7 @@ impl Limits {
 
     /// Whether a request to `host` under prefix limit `limit` (decided by the shared limiter
     /// too when `shared`) may start at `now`. If not, when it may (for a delay or a hold), or
-    /// `None` when it must wait for a request to end.
+    /// `None` when it must wait for a request to end (or, for a delay, to go out).
     pub fn check(
         &self,
         host: Option<&str>,
@@ -102,30 +127,40 @@ impl Limits {
         }
         if let Some(host) = host
             && let Some(gap) = self.gap(host)
-            && let Some(last) = self.last_start.get(host)
         {
-            let next = last.checked_add(gap).unwrap_or(*last);
-            if next > now {
-                return Err(Some(next));
+            match self.last.get(host) {
+                Some(Last::Leaving(_)) => return Err(None),
+                Some(Last::Out(out)) => {
+                    let next = out.checked_add(gap).unwrap_or(*out);
+                    if next > now {
+                        return Err(Some(next));
+                    }
+                }
+                None => {}
             }
         }
         Ok(())
     }
 
-    /// Count a request starting at `now`.
-    pub fn start(&mut self, host: Option<&str>, limit: Option<usize>, now: Instant) {
+    /// Count a request starting at `now`. Returns whether its host is spaced by a delay:
+    /// `went_out` must then be told when it went out (or ended).
+    pub fn start(&mut self, host: Option<&str>, limit: Option<usize>, now: Instant) -> bool {
+        let mut spaced = false;
         if let Some(host) = host {
             if self.per_host.is_some() {
                 *self.in_host.entry(host.to_string()).or_default() += 1;
             }
             if self.gap(host).is_some() {
-                if self.last_start.len() > REMEMBERED_HOSTS {
+                if self.last.len() > REMEMBERED_HOSTS {
                     let longest = self.host_delays.values().copied().max();
                     let gap = self.delay.max(longest).unwrap_or_default();
-                    self.last_start
-                        .retain(|_, t| now.saturating_duration_since(*t) < gap);
+                    self.last.retain(|_, last| match last {
+                        Last::Leaving(_) => true,
+                        Last::Out(t) => now.saturating_duration_since(*t) < gap,
+                    });
                 }
-                self.last_start.insert(host.to_string(), now);
+                self.last.insert(host.to_string(), Last::Leaving(now));
+                spaced = true;
             }
         }
         if let Some(l) = limit {
@@ -135,6 +170,7 @@ impl Limits {
             let from = self.next_start.map_or(now, |t| t.max(now));
             self.next_start = Some(from.checked_add(interval).unwrap_or(from));
         }
+        spaced
     }
 
     /// The shared limiter held a request back until `until`: hold back the others it would
@@ -223,7 +259,8 @@ mod tests {
         assert!(l.delays_hosts());
         for host in ["http://slow", "http://fast"] {
             assert_eq!(l.check(Some(host), None, false, t0), Ok(()));
-            l.start(Some(host), None, t0);
+            assert!(l.start(Some(host), None, t0), "spaced");
+            l.went_out(host, t0);
         }
         let slow = l.check(Some("http://slow"), None, false, t0 + 200 * MS);
         assert_eq!(slow, Err(Some(t0 + 500 * MS)));
@@ -247,6 +284,7 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(l.rate_gate(t0), None);
         l.start(Some("http://a"), None, t0);
+        l.went_out("http://a", t0);
         assert_eq!(l.rate_gate(t0), Some(t0 + 100 * MS));
         assert_eq!(l.rate_gate(t0 + 100 * MS), None);
         assert_eq!(
@@ -301,6 +339,35 @@ mod tests {
             l.start(Some("http://a"), None, t);
         }
         assert_eq!(l.check(Some("http://a"), None, false, t), Ok(()));
-        assert!(l.in_host.is_empty() && l.last_start.is_empty());
+        assert!(l.in_host.is_empty() && l.last.is_empty());
+    }
+
+    #[test]
+    fn a_delay_counts_from_when_the_last_request_went_out() {
+        let mut p = policy();
+        p.delay = Some(100 * MS);
+        let mut l = Limits::new(&p);
+        let t0 = Instant::now();
+        assert!(l.start(Some("http://a"), None, t0));
+        // Its connection is being made: the next waits for it to go out, however long.
+        let later = t0 + 300 * MS;
+        assert_eq!(l.check(Some("http://a"), None, false, later), Err(None));
+        assert_eq!(l.check(Some("http://b"), None, false, later), Ok(()));
+        l.went_out("http://a", later);
+        assert_eq!(
+            l.check(Some("http://a"), None, false, later),
+            Err(Some(later + 100 * MS)),
+            "the delay counts from when it went out, not from its start"
+        );
+        assert_eq!(
+            l.check(Some("http://a"), None, false, later + 100 * MS),
+            Ok(())
+        );
+        // Told late (a poller's turn later), the earlier time does not move it back.
+        l.went_out("http://a", t0);
+        assert_eq!(
+            l.check(Some("http://a"), None, false, later),
+            Err(Some(later + 100 * MS))
+        );
     }
 }

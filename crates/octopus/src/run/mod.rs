@@ -205,7 +205,7 @@ impl Octopus {
         self.engine().stop();
     }
 
-    /// From now on, at least `delay` between two request starts to `origin` (`scheme://host`
+    /// From now on, at least `delay` between two requests to `origin` (`scheme://host`
     /// with a port when it is not the scheme's default, as [`url::Origin`] serialises it):
     /// what a robots.txt's `Crawl-delay` asks. The longer of this and the builder's `delay`
     /// applies; requests already started are not affected.

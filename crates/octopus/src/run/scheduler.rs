@@ -212,7 +212,7 @@ impl Scheduler {
     /// Start the job at `i`: it holds its limits, and leads the repeats of its URL.
     fn start(&mut self, i: usize, now: Instant) -> Option<Job> {
         let mut job = self.leave_window(i, now)?;
-        self.limits.start(job.host.as_deref(), job.limit, now);
+        job.spaced = self.limits.start(job.host.as_deref(), job.limit, now);
         self.fetching += 1;
         job.effort.attempts += 1;
         if let Some(key) = &job.key {
@@ -224,6 +224,13 @@ impl Scheduler {
 
     /// A fetch ended. Returns the job's delivery, or `None` when it will be retried.
     pub fn finished(&mut self, mut job: Job, outcome: Outcome, now: Instant) -> Option<Delivery> {
+        if std::mem::take(&mut job.spaced)
+            && let Some(host) = job.host.as_deref()
+        {
+            // Not told when it went out (it failed before, or was answered at once): the
+            // delay counts from its end.
+            self.limits.went_out(host, now);
+        }
         self.limits.release(job.host.as_deref(), job.limit);
         self.fetching -= 1;
         if matches!(outcome, Outcome::Skipped(_)) {
@@ -289,6 +296,13 @@ impl Scheduler {
             }
         }
         job.settle(outcome, now, &self.ok_status)
+    }
+
+    /// A request to `host` spaced by a delay went out `at` (later than it was started: its
+    /// connection was being made, or its worker was slow to send it): the host's delay
+    /// counts from then, and the host's next request may start then.
+    pub fn went_out(&mut self, host: &str, at: Instant) {
+        self.limits.went_out(host, at);
     }
 
     /// At least `delay` between two starts to `host` (`scheme://host:port`) from now on.

@@ -231,10 +231,22 @@ fn the_delay_holds_one_host_only() {
     b.admit("http://a/1", t0);
     b.admit("http://a/2", t0);
     b.admit("http://b/1", t0);
-    b.fetch(t0);
+    let first = b.fetch(t0);
+    assert!(first.spaced, "its worker tells when it went out");
     assert_eq!(b.fetch(t0).url.as_str(), "http://b/1");
-    assert_eq!(b.idle(t0 + 100 * MS), Some(t0 + 250 * MS));
-    assert_eq!(b.fetch(t0 + 250 * MS).url.as_str(), "http://a/2");
+    assert_eq!(b.idle(t0 + 100 * MS), None, "a/1 has not gone out yet");
+    b.s.went_out("http://a", t0 + 10 * MS);
+    assert_eq!(b.idle(t0 + 100 * MS), Some(t0 + 260 * MS));
+    let second = b.fetch(t0 + 260 * MS);
+    assert_eq!(second.url.as_str(), "http://a/2");
+    let _ = b.s.finished(first, answer(200), t0 + 300 * MS);
+    // Ended without being told it went out (a failure before it did): the delay counts
+    // from its end.
+    b.admit("http://a/3", t0 + 300 * MS);
+    let refused = Failure::new(ErrorKind::Connect, "refused");
+    let _ =
+        b.s.finished(second, Outcome::Failed(refused), t0 + 400 * MS);
+    assert_eq!(b.idle(t0 + 400 * MS), Some(t0 + 650 * MS));
 }
 
 #[test]

@@ -156,6 +156,11 @@ fn carry(
             }
             Started::Waiting(pending) => pending,
         };
+        if job.spaced
+            && let Some(at) = pending.went_out()
+        {
+            engine.went_out(&mut job, at);
+        }
         let resumable = Box::new(Resumable {
             job,
             pending,

@@ -212,6 +212,14 @@ impl Sending {
         }
     }
 
+    /// When the request went out, once it has (see `Socket::went_out`).
+    pub fn went_out(&self) -> Option<Instant> {
+        match self {
+            Sending::H1(sending) => sending.went_out(),
+            Sending::H2(sending) => Some(sending.sent_at()),
+        }
+    }
+
     /// When the wait for the answer must end.
     pub fn deadline(&self, deadline: Instant) -> Instant {
         match self {

@@ -70,6 +70,15 @@ impl Pending {
         }
     }
 
+    /// When the hop's request went out, once it has: not while its connection is on its
+    /// way, nor while a new TLS connection's handshake is not done.
+    pub fn went_out(&self) -> Option<Instant> {
+        match &self.stage {
+            Stage::Sent(sent) => sent.sending.went_out(),
+            Stage::Underway(..) | Stage::Awaiting(_) => None,
+        }
+    }
+
     /// When the wait must end: when the whole fetch must, or earlier while a TLS
     /// handshake is not done (the connect timeout bounds it) or a lookup's try is not.
     pub fn deadline(&self) -> Instant {

@@ -109,16 +109,18 @@ impl Socket {
     /// Send all of `bytes`, waiting for room in the socket until `deadline`. With TLS, what
     /// the handshake does not let go yet is queued and sent as it goes on.
     pub fn send(&mut self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
-        self.sent_at = Some(Instant::now());
         self.first_byte = None;
-        match self.tls.as_mut() {
+        let sent = match self.tls.as_mut() {
             Some(tls) => tls.send(
                 &mut under(&mut self.outer, &self.stream, deadline),
                 bytes,
                 deadline,
             ),
             None => send_all(&self.stream, bytes, deadline),
-        }
+        };
+        // Once it is out (the time to first byte and `--delay`'s spacing count from then).
+        self.sent_at = Some(Instant::now());
+        sent
     }
 
     /// Read what has come into the input buffer, without waiting: how many bytes (0 at the
@@ -226,6 +228,16 @@ impl Socket {
             None => sent,
         };
         Some(self.first_byte?.saturating_duration_since(out))
+    }
+
+    /// When the request last sent went out: when it was sent, or, on a new TLS connection,
+    /// when the handshake ended (`None` while it has not).
+    pub fn went_out(&self) -> Option<Instant> {
+        let sent = self.sent_at?;
+        match self.tls.as_ref() {
+            Some(tls) => tls.done_at().map(|done| sent.max(done)),
+            None => Some(sent),
+        }
     }
 
     /// When a wait for this connection must end: `deadline`, or earlier while a TLS

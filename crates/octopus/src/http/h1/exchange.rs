@@ -110,6 +110,12 @@ impl Sending {
         self.socket.ready(Some(deadline))
     }
 
+    /// When the request went out (`None` while a new TLS connection's handshake is not
+    /// done).
+    pub fn went_out(&self) -> Option<Instant> {
+        self.socket.went_out()
+    }
+
     /// When the wait for the answer must end: `deadline`, or earlier while the TLS
     /// handshake is not done (the connect timeout bounds it).
     pub fn deadline(&self, deadline: Instant) -> Instant {

@@ -117,6 +117,11 @@ where
 }
 
 impl Sending {
+    /// When the stream's request was handed to its connection.
+    pub fn sent_at(&self) -> Instant {
+        self.sent_at
+    }
+
     /// What to wait for: the connection's descriptor, or this stream's bell (`conn.rs`).
     pub fn watch(&mut self) -> Watch {
         if self.answer.is_some() {
