@@ -3,7 +3,7 @@
 octopus-http, aria2c (W10, keeping.py), wget --warc-file (W11, keeping.py), and its own
 in-process limiter against limits shared through Redis (W12, sharing.py), one list shared
 by several processes through Redis (W26, W27, queued.py), one crawl shared through Redis
-(W28, shared_crawl.py), every workload
+(W28, shared_crawl.py), `--delay` as the server sees it (W29, spacing.py), every workload
 with every peer in the same run, against nginx on 127.0.0.1.
 
 Started by bench/peers.sh (which installs the tools). All traffic goes to 127.0.0.0/8.
@@ -32,6 +32,7 @@ from secure import make_pki, nginx_server, secure
 from sharing import shared_limits
 from queued import queued
 from shared_crawl import shared_crawl
+from spacing import spacing
 
 PORT = 18090
 HOSTS_W6 = 200
@@ -239,7 +240,7 @@ def main():
                     default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "W11",
                              "W12", "W13", "W14", "W15", "W16", "W17", "W1py", "W2py",
                              "W3py", "W18", "W19", "W20", "W21", "W22", "W23", "W24", "W25",
-                             "W14h2", "W-web", "W26", "W27", "W28"])
+                             "W14h2", "W-web", "W26", "W27", "W28", "W29"])
     ap.add_argument("--web-curl-cap", dest="web_curl_cap", type=int, default=300,
                     help="W-web: seconds after which curl --parallel is stopped (its records "
                          "by then are counted)")
@@ -328,6 +329,8 @@ def main():
             rows += queued(args, work, w, PORT)
         if "W28" in w:
             rows += shared_crawl(args, work)
+        if "W29" in w:
+            rows += spacing(args, work)
         if w & {"W21", "W22", "W23"}:
             rows += proxies(args, work, base, nginx.ca, w)
         if {"W18", "W19", "W20"} & set(w):
