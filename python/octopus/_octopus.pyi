@@ -64,6 +64,31 @@ class Queue:
     def status(self) -> dict[str, Any]: ...
     def stop(self) -> None: ...
 
+class Crawling(Iterator[tuple[Response, int, Optional[str], bool]]):
+    """A crawl running: its pages as ``(response, depth, parent, external)``."""
+
+    def __init__(
+        self,
+        seeds: list[str],
+        scope: str = "host",
+        depth: Optional[int] = None,
+        max_pages: Optional[int] = None,
+        include: list[str] = ...,
+        exclude: list[str] = ...,
+        robots: bool = True,
+        check_external: bool = False,
+        sitemaps: list[str] = ...,
+        follow_sitemaps: bool = False,
+        queue: Optional[str] = None,
+        lease: Optional[float] = None,
+        **settings: Any,
+    ) -> None: ...
+    def __iter__(self) -> "Crawling": ...
+    def __next__(self) -> tuple[Response, int, Optional[str], bool]: ...
+    @property
+    def summary(self) -> Optional[dict[str, Any]]: ...
+    def stop(self) -> None: ...
+
 def settings() -> list[tuple[str, str]]:
     """Every keyword ``Engine`` takes, with what it takes in words."""
     ...

@@ -17,6 +17,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+mod crawl;
 mod keywords;
 mod queue;
 mod responses;
@@ -98,6 +99,21 @@ struct Engine {
     otto: octopus::Octopus,
 }
 
+/// A builder with these settings (see `Engine::new`).
+fn builder(settings: Option<&Bound<'_, PyDict>>) -> PyResult<octopus::Builder> {
+    let mut builder = octopus::Octopus::builder();
+    for (name, value) in settings.into_iter().flatten() {
+        if !value.is_none() {
+            let name = name.extract::<String>()?;
+            let setting = setting_named(&name)?;
+            builder = builder
+                .set(setting, setting_value(&name, &value)?)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        }
+    }
+    Ok(builder)
+}
+
 /// Seconds as a `Duration`, refusing what is not a positive finite number.
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value)
@@ -120,17 +136,7 @@ impl Engine {
     #[pyo3(signature = (**settings))]
     fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         free_ended(py);
-        let mut builder = octopus::Octopus::builder();
-        for (name, value) in settings.into_iter().flatten() {
-            if !value.is_none() {
-                let name = name.extract::<String>()?;
-                let setting = setting_named(&name)?;
-                builder = builder
-                    .set(setting, setting_value(&name, &value)?)
-                    .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            }
-        }
-        let otto = builder
+        let otto = builder(settings)?
             .build()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Engine { otto })
@@ -372,6 +378,7 @@ fn _octopus(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Response>()?;
     module.add_class::<Responses>()?;
     module.add_class::<queue::Queue>()?;
+    module.add_class::<crawl::Crawling>()?;
     module.add_function(wrap_pyfunction!(settings, module)?)?;
     module.add_function(wrap_pyfunction!(setting_example, module)?)?;
     Ok(())

@@ -2,8 +2,9 @@
 
 An HTTP server (Python's own, one thread per connection): `/ok`, `/status/N`,
 `/delay/MS/…`, `/redirect` (302 to `/ok`), `/cookie` (sets two cookies), `/slow/…` (100 ms,
-counting how many are served at once), and `/echo…` for any method (the request as JSON:
-method, path, headers, body). And a `redis-server` of its own on a free port, for the
+counting how many are served at once), `/site/N` (a site of `SITE_PAGES` HTML pages, page N
+linking to pages 2N+1 and 2N+2), and `/echo…` for any method (the request as JSON: method,
+path, headers, body). And a `redis-server` of its own on a free port, for the
 Redis limiter's tests (skipped, saying why, where there is no redis-server or redis-py).
 The proxy variables of the environment are removed for every test (traffic stays on
 loopback; the proxy tests set their own).
@@ -20,6 +21,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+#: Pages of the `/site/N` site.
+SITE_PAGES = 40
 
 PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
               "ALL_PROXY", "no_proxy", "NO_PROXY")
@@ -71,11 +75,11 @@ def _handler(server):
             # waits for the client's delayed ACK.
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def answer(self, status, body=b"ok", headers=()):
+        def answer(self, status, body=b"ok", headers=(), kind="text/plain"):
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -113,6 +117,11 @@ def _handler(server):
             elif parts[0] == "cookie":
                 self.answer(200, "héllo".encode(), [("Set-Cookie", "a=1; Path=/"),
                                                     ("Set-Cookie", "b=two")])
+            elif parts[0] == "site" and len(parts) == 2 and parts[1].isdigit():
+                n = int(parts[1])
+                links = "".join(f'<a href="/site/{m}">{m}</a>'
+                                for m in (2 * n + 1, 2 * n + 2) if m < SITE_PAGES)
+                self.answer(200, f"<html><body>{links}</body></html>".encode(), kind="text/html")
             elif parts[0] == "slow":
                 with server.lock:
                     server.now += 1

@@ -439,3 +439,39 @@ fn what_a_shared_crawl_does_not_take_is_said_at_once() {
         assert!(stderr(&out).contains(said), "{}", stderr(&out));
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server"
+)]
+fn a_program_going_away_leaves_the_pages_it_did_not_keep() {
+    use octopus::{Crawl, CrawlKept, Scope};
+    use std::sync::{Arc, Mutex};
+    let ((_servers, seed), dir) = (site(), Dir::new("shared-closed"));
+    let redis = Redis::start().expect("redis-server answers");
+    let job = redis.job("closed");
+    // A program of the library's that takes its first page and goes away without
+    // handling it (as the Python package's crawl does when its iteration is dropped).
+    let marks = CrawlKept::new();
+    let handed = Arc::new(Mutex::new(Vec::new()));
+    let (m, h) = (marks.clone(), Arc::clone(&handed));
+    let summary = Crawl::new(octopus::Octopus::builder().concurrency(2))
+        .scope(Scope::Any)
+        .depth(100)
+        .queue(&job, Duration::from_secs(1))
+        .kept_with(marks)
+        .run([seed.as_str()], move |response, _visit| {
+            h.lock().unwrap().push(response.url().to_string());
+            m.close();
+        })
+        .expect("it returns (it waited for ever for the page to be kept)");
+    assert!(summary.stopped);
+    assert_eq!(*handed.lock().unwrap(), std::slice::from_ref(&seed));
+    // The seed was not done: the next process crawls the whole site, the seed included.
+    let out = finished(worker(&job, &dir, "b.jsonl", &seed, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = pages(&dir, &["b.jsonl"]);
+    assert!(seen.contains_key(&seed), "the seed fetched again");
+    assert_eq!(seen.len(), 1000);
+}

@@ -57,7 +57,15 @@ impl CrawlProgress {
 /// without, say, its record written (the others fetch it again). Cloned, it tells the same
 /// crawl.
 #[derive(Debug, Clone, Default)]
-pub struct CrawlKept(Arc<Mutex<Vec<i64>>>);
+pub struct CrawlKept(Arc<Mutex<Marks>>);
+
+#[derive(Debug, Default)]
+struct Marks {
+    /// Pages said kept since the crawl last looked.
+    kept: Vec<i64>,
+    /// The program keeps nothing more.
+    closed: bool,
+}
 
 impl CrawlKept {
     /// A handle for [`Crawl::kept_with`](crate::Crawl::kept_with).
@@ -67,13 +75,24 @@ impl CrawlKept {
 
     /// The work of the page `visit` (as its handler saw it) is kept.
     pub fn keep(&self, visit: &Visit) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(visit.id);
+        self.marks().kept.push(visit.id);
     }
 
-    pub(super) fn drain(&self) -> Vec<i64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    /// The program will say no more pages kept (it goes away without handling what it was
+    /// given): the crawl stops (as [`CrawlStop::stop`] does), and the pages handed to it
+    /// and not said kept are not done: they go back to their partitions for whichever
+    /// process holds them next.
+    pub fn close(&self) {
+        self.marks().closed = true;
+    }
+
+    /// The pages said kept since the last call, and whether the program keeps no more.
+    pub(super) fn drain(&self) -> (Vec<i64>, bool) {
+        let mut marks = self.marks();
+        (std::mem::take(&mut marks.kept), marks.closed)
+    }
+
+    fn marks(&self) -> std::sync::MutexGuard<'_, Marks> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

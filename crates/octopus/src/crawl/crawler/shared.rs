@@ -73,10 +73,13 @@ impl Crawler {
     }
 
     /// Handle the parked pages whose work the program kept. A page may be said kept before
-    /// its event arrives here (the handler runs first): it is handled when it arrives.
+    /// its event arrives here (the handler runs first): it is handled when it arrives. Once
+    /// the program keeps nothing more (`CrawlKept::close`), the crawl stops and the parked
+    /// pages go back.
     pub(super) fn settle(&mut self) {
         let Some(kept) = &self.kept else { return };
-        for id in kept.drain() {
+        let (ids, closed) = kept.drain();
+        for id in ids {
             match self.parked.remove(&id) {
                 Some(parked) => {
                     let Parked {
@@ -92,13 +95,29 @@ impl Crawler {
                 }
             }
         }
+        if closed {
+            if !self.stopping {
+                self.halt();
+            }
+            let given_up: Vec<i64> = self.parked.keys().copied().collect();
+            for id in given_up {
+                self.parked.remove(&id);
+                self.give_back(id);
+            }
+        }
     }
 
     /// Page `id` was not handed on: its lease looked lapsed (another process may hold its
     /// partition now; if not, it goes back in the partition's list).
     pub(super) fn lost(&mut self, id: i64) {
-        self.in_flight -= 1;
         self.summary.lost += 1;
+        self.give_back(id);
+    }
+
+    /// Page `id` is not done here: back in its partition's list if the partition is still
+    /// this process's.
+    fn give_back(&mut self, id: i64) {
+        self.in_flight -= 1;
         if let Frontier::Shared(partitions) = &mut self.frontier
             && let Err(e) = partitions.give_back(id)
         {
