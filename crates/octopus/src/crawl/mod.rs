@@ -35,7 +35,7 @@ use crawler::{Crawler, Engines, Plan};
 pub use found::{BrokenLink, CrawlSummary, Visit};
 use frontier::Frontier;
 pub use handles::{CrawlKept, CrawlProgress, CrawlStop};
-pub use partitions::{PARTITIONS, SharedCrawlStatus, shared_status};
+pub use partitions::{PARTITIONS, SharedCrawlStatus, partition, shared_status};
 use scope::Rules;
 pub use scope::Scope;
 use store::Store;

@@ -419,6 +419,18 @@ fn key_of(url: &str) -> Key {
     key
 }
 
+/// The partition of `url`'s host in a shared crawl (below [`PARTITIONS`]): hosts of one
+/// partition are fetched by one process at a time. `None` if `url` is not a URL.
+///
+/// ```
+/// let p = octopus::crawl::partition("http://example.org:8080/a").expect("a URL");
+/// assert_eq!(octopus::crawl::partition("http://example.org:8080/b"), Some(p));
+/// assert!(u32::from(p) < octopus::crawl::PARTITIONS);
+/// ```
+pub fn partition(url: &str) -> Option<u16> {
+    Url::parse(url).ok().map(|url| partition_of(&url))
+}
+
 /// A URL's partition: the hash of its host and port (a host as `per_host` counts them).
 pub(super) fn partition_of(url: &Url) -> u16 {
     let host = format!(
