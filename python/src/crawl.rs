@@ -47,43 +47,24 @@ pub struct Crawling {
     summary: Mutex<Option<Py<PyDict>>>,
 }
 
-/// The crawl's own keywords, apart from the engine's settings.
-struct Plan {
-    scope: Scope,
-    depth: Option<u32>,
-    max_pages: Option<u64>,
-    include: Vec<String>,
-    exclude: Vec<String>,
-    robots: bool,
-    check_external: bool,
-    sitemaps: Vec<String>,
-    follow_sitemaps: bool,
-}
-
-impl Plan {
-    fn crawl(self, crawl: Crawl) -> Crawl {
-        let mut crawl = crawl
-            .scope(self.scope)
-            .robots(self.robots)
-            .check_external(self.check_external)
-            .follow_sitemaps(self.follow_sitemaps);
-        if let Some(depth) = self.depth {
-            crawl = crawl.depth(depth);
-        }
-        if let Some(n) = self.max_pages {
-            crawl = crawl.max_pages(n);
-        }
-        for pattern in &self.include {
-            crawl = crawl.include(pattern);
-        }
-        for pattern in &self.exclude {
-            crawl = crawl.exclude(pattern);
-        }
-        for sitemap in &self.sitemaps {
-            crawl = crawl.sitemap(sitemap);
-        }
-        crawl
+/// `crawl` following only URLs matching a pattern of `include` (if any) and none of
+/// `exclude`, with the pages of `sitemaps` as seeds.
+fn patterns(
+    mut crawl: Crawl,
+    include: &[String],
+    exclude: &[String],
+    sitemaps: &[String],
+) -> Crawl {
+    for pattern in include {
+        crawl = crawl.include(pattern);
     }
+    for pattern in exclude {
+        crawl = crawl.exclude(pattern);
+    }
+    for sitemap in sitemaps {
+        crawl = crawl.sitemap(sitemap);
+    }
+    crawl
 }
 
 fn scope_named(name: &str) -> PyResult<Scope> {
@@ -122,19 +103,20 @@ impl Crawling {
         lease: Option<f64>,
         settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let plan = Plan {
-            scope: scope_named(scope)?,
-            depth,
-            max_pages,
-            include,
-            exclude,
-            robots,
-            check_external,
-            sitemaps,
-            follow_sitemaps,
-        };
         let stop = CrawlStop::new();
-        let mut crawl = plan.crawl(Crawl::new(builder(settings)?).stop_with(stop.clone()));
+        let crawl = Crawl::new(builder(settings)?)
+            .scope(scope_named(scope)?)
+            .robots(robots)
+            .check_external(check_external)
+            .follow_sitemaps(follow_sitemaps)
+            .stop_with(stop.clone());
+        let mut crawl = patterns(crawl, &include, &exclude, &sitemaps);
+        if let Some(depth) = depth {
+            crawl = crawl.depth(depth);
+        }
+        if let Some(n) = max_pages {
+            crawl = crawl.max_pages(n);
+        }
         let mut kept = None;
         if let Some(url) = queue {
             let lease = lease.map_or(Ok(LEASE), |l| seconds("lease", l))?;
