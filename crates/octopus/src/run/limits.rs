@@ -92,6 +92,15 @@ impl Limits {
         }
     }
 
+    /// The last request to `host`, started with `start` (spaced), was not sent after all
+    /// (the shared limiter held it back): the host is as it was before (its request before
+    /// went out the delay ago at least, or there was none).
+    pub fn not_sent(&mut self, host: &str) {
+        if matches!(self.last.get(host), Some(Last::Leaving(_))) {
+            self.last.remove(host);
+        }
+    }
+
     /// When the rate lets the next request start, if that is later than `now`.
     pub fn rate_gate(&self, now: Instant) -> Option<Instant> {
         self.next_start.filter(|&t| t > now)

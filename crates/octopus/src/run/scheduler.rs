@@ -261,6 +261,11 @@ impl Scheduler {
     /// goes back to the front of the window, and what the hold names waits with it. Returns
     /// its delivery when the run was stopped meanwhile.
     pub fn defer(&mut self, mut job: Job, hold: Hold, now: Instant) -> Option<Delivery> {
+        if std::mem::take(&mut job.spaced)
+            && let Some(host) = job.host.as_deref()
+        {
+            self.limits.not_sent(host);
+        }
         self.limits.release(job.host.as_deref(), job.limit);
         self.fetching -= 1;
         job.effort.attempts -= 1;

@@ -415,3 +415,23 @@ fn a_start_the_shared_limiter_refuses_waits_without_a_worker_and_others_pass_it(
     assert_eq!(response.waited(), 20 * MS, "the hold counts as waiting");
     assert_eq!(b.s.shared_waits(), 1);
 }
+
+#[test]
+fn a_start_the_shared_limiter_refuses_does_not_hold_its_host_for_the_delay() {
+    use crate::shared::{Hold, Holding};
+    let t0 = Instant::now();
+    let mut p = policy();
+    p.delay = Some(100 * MS);
+    let mut b = Bench::new(p, false);
+    b.admit("http://a/1", t0);
+    let a1 = b.fetch(t0);
+    assert!(a1.spaced);
+    let hold = Hold {
+        after: 20 * MS,
+        what: Holding::Host,
+    };
+    assert!(b.s.defer(a1, hold, t0).is_none());
+    // It was not sent: only the hold keeps it back (not a departure that never comes).
+    assert_eq!(b.idle(t0), Some(t0 + 20 * MS));
+    assert_eq!(b.fetch(t0 + 20 * MS).url.as_str(), "http://a/1");
+}
