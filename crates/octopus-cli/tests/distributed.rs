@@ -352,3 +352,47 @@ fn the_rate_is_shared_too() {
     let span = arrivals[11].duration_since(arrivals[0]);
     assert!(span >= std::time::Duration::from_millis(450), "{span:?}");
 }
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server (.ci/run does), then rebuild"
+)]
+fn the_delay_is_shared_too() {
+    let redis = Redis::start().expect("redis-server answers on its port");
+    let s = server();
+    s.keep_arrivals();
+    let dir = Dir::new("redis-delay");
+    let mut children: Vec<std::process::Child> = (0..2)
+        .map(|p| {
+            octopus_std()
+                .args(["-q", "-c", "4", "--delay", "50ms", "--redis", &redis.url()])
+                .arg(slow_list(&s, &dir, &format!("d{p}"), 6, 0))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // A start Redis holds back goes back to wait (its host not kept for a departure that
+    // never comes): both end. A bound on the wait, not on speed.
+    let started = std::time::Instant::now();
+    for child in &mut children {
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    }
+    let arrivals = s.arrivals(&format!("127.0.0.1:{}", s.addr().port()));
+    assert_eq!(arrivals.len(), 12);
+    // 12 requests 50 ms apart between the two processes: 11 gaps (alone, each process's
+    // 6 would take 5).
+    let span = arrivals[11].duration_since(arrivals[0]);
+    assert!(span >= std::time::Duration::from_millis(450), "{span:?}");
+}
