@@ -314,9 +314,7 @@ impl Engine {
     /// `job`'s request went out `at`: its host's delay counts from then (see
     /// `Limits::went_out`). Told once per attempt, only for a host spaced by a delay.
     pub(super) fn went_out(&self, job: &mut Job, at: Instant) {
-        if std::mem::take(&mut job.spaced)
-            && let Some(host) = job.host.as_deref()
-        {
+        if let Some(host) = job.leaving_host() {
             self.lock().scheduler.went_out(host, at);
         }
     }

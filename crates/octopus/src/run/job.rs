@@ -128,6 +128,15 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// Its host, once, while the scheduler is owed word of when its request went out
+    /// (`spaced`): told then, it is owed no more.
+    pub fn leaving_host(&mut self) -> Option<&str> {
+        match std::mem::take(&mut self.spaced) {
+            true => self.host.as_deref(),
+            false => None,
+        }
+    }
+
     /// A job for `url`; `keyed`: cached and merged by its URL; `shared`: a shared limiter
     /// decides limited requests.
     pub fn new(ticket: Ticket, url: Url, policy: &Policy, keyed: bool, shared: bool) -> Job {

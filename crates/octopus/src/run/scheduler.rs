@@ -224,9 +224,7 @@ impl Scheduler {
 
     /// A fetch ended. Returns the job's delivery, or `None` when it will be retried.
     pub fn finished(&mut self, mut job: Job, outcome: Outcome, now: Instant) -> Option<Delivery> {
-        if std::mem::take(&mut job.spaced)
-            && let Some(host) = job.host.as_deref()
-        {
+        if let Some(host) = job.leaving_host() {
             // Not told when it went out (it failed before, or was answered at once): the
             // delay counts from its end.
             self.limits.went_out(host, now);
@@ -261,9 +259,7 @@ impl Scheduler {
     /// goes back to the front of the window, and what the hold names waits with it. Returns
     /// its delivery when the run was stopped meanwhile.
     pub fn defer(&mut self, mut job: Job, hold: Hold, now: Instant) -> Option<Delivery> {
-        if std::mem::take(&mut job.spaced)
-            && let Some(host) = job.host.as_deref()
-        {
+        if let Some(host) = job.leaving_host() {
             self.limits.not_sent(host);
         }
         self.limits.release(job.host.as_deref(), job.limit);
