@@ -351,3 +351,120 @@ fn no_tls_message_shows_rust_debug_text() {
         }
     }
 }
+
+/// `openssl s_server` (OpenSSL's own server, nginx's TLS library) on a free loopback port
+/// with `cert` and `key` (PEM), answering every `GET /` with a page that says whether the
+/// session was resumed; `None` when no `openssl` program is installed.
+struct OpensslServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OpensslServer {
+    fn start(cert: &str, key: &str) -> Option<OpensslServer> {
+        let installed = std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !installed {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("octopus-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert).unwrap();
+        std::fs::write(dir.join("key.pem"), key).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-tls1_3"])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(dir.join("cert.pem"))
+            .arg("-key")
+            .arg(dir.join("key.pem"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = OpensslServer { child, port, dir };
+        // A liveness bound on the server's start, not a timing.
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "s_server starts"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_session_resumes_under_another_name_its_certificate_covers() {
+    let ca = Ca::new("Octopus test CA");
+    let key = KeyPair::generate().unwrap();
+    let params = CertificateParams::new(vec!["*.a.test".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    let Some(s) = OpensslServer::start(&cert.pem(), &key.serialize_pem()) else {
+        eprintln!("skipped: no `openssl` program to serve TLS sessions across names");
+        return;
+    };
+    let names = ["u1.a.test", "u2.a.test", "u3.a.test"];
+    let mut otto = ca.builder().concurrency(1);
+    for name in names {
+        otto = otto.resolve(name, s.port, [127, 0, 0, 1].into());
+    }
+    let otto = otto.build().unwrap();
+    let handshakes: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let page = one(&otto, format!("https://{name}:{}/", s.port));
+            assert_eq!(page.status(), Some(200), "{:?}", page.error());
+            let text = page.text().unwrap_or_default();
+            let line = text.lines().find(|line| line.contains(", TLSv1.3, Cipher"));
+            line.unwrap_or("no handshake line").to_string()
+        })
+        .collect();
+    assert!(handshakes[0].starts_with("New,"), "{handshakes:?}");
+    assert!(
+        handshakes[1..].iter().all(|h| h.starts_with("Reused,")),
+        "u2 and u3 resume u1's session: {handshakes:?}"
+    );
+}
+
+#[test]
+fn a_server_that_resumes_only_its_own_names_sessions_still_resumes_them() {
+    // rustls's server resumes a session only under the name it began with (RFC 6066's
+    // rule): u2.a.test is offered u1's ticket and refused; u1 is offered its own again.
+    let ca = Ca::new("Octopus test CA");
+    let s = Server::start_tls(ca.server(&["*.a.test"], false, &[])).unwrap();
+    let port = s.addr().port();
+    let mut otto = ca.builder().concurrency(1);
+    for name in ["u1.a.test", "u2.a.test"] {
+        otto = otto.resolve(name, port, [127, 0, 0, 1].into());
+    }
+    let otto = otto.build().unwrap();
+    for name in ["u1.a.test", "u2.a.test", "u1.a.test"] {
+        let page = one(&otto, format!("https://{name}:{port}/close/{name}"));
+        assert_eq!(page.status(), Some(200), "{:?}", page.error());
+    }
+    assert_eq!(s.handshakes(), 3);
+    assert_eq!(
+        s.resumed(),
+        1,
+        "u1's second connection, with its own ticket"
+    );
+}

@@ -20,9 +20,11 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use crate::http::connect::tickets::{Chains, Tickets};
 use crate::http::connect::verified::Remembering;
 
-/// TLS sessions kept for resumption, across hosts (rustls's default is 256).
+/// Names whose TLS sessions are kept by name (rustls's default is 256; most TLS 1.3
+/// tickets are kept by certificate: `tickets.rs`).
 const SESSIONS: usize = 4096;
 
 /// rustls's default cryptography (aws-lc), AES-128-GCM with SHA-256 first among TLS 1.3's
@@ -46,6 +48,7 @@ pub(crate) fn client_config(
     h2: bool,
 ) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(provider());
+    let chains = Arc::new(Chains::default());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -59,10 +62,14 @@ pub(crate) fn client_config(
                 WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
                     .build()
                     .map_err(|e| e.to_string())?;
-            // Chains verified once are remembered for a minute (`verified.rs`).
+            // Chains verified once are remembered for a minute (`verified.rs`), and told to
+            // the session store (`tickets.rs`).
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Remembering::new(verifier)))
+                .with_custom_certificate_verifier(Arc::new(Remembering::new(
+                    verifier,
+                    Arc::clone(&chains),
+                )))
         }
     };
     let mut config = match cert {
@@ -75,7 +82,7 @@ pub(crate) fn client_config(
         true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         false => vec![b"http/1.1".to_vec()],
     };
-    config.resumption = Resumption::in_memory_sessions(SESSIONS);
+    config.resumption = Resumption::store(Arc::new(Tickets::new(chains, SESSIONS)));
     Ok(Arc::new(config))
 }
 

@@ -25,6 +25,8 @@ use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 
+use crate::http::connect::tickets::Chains;
+
 /// How long a verified chain is trusted without verifying it again.
 const FOR: Duration = Duration::from_secs(60);
 
@@ -37,14 +39,17 @@ pub(crate) struct Remembering {
     inner: Arc<WebPkiServerVerifier>,
     /// The chains accepted, by their digest, and when.
     accepted: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Told which chain each name presented (for its session tickets: `tickets.rs`).
+    chains: Arc<Chains>,
 }
 
 impl Remembering {
-    /// `inner`'s verification, remembered.
-    pub fn new(inner: Arc<WebPkiServerVerifier>) -> Remembering {
+    /// `inner`'s verification, remembered; `chains` told what each name presented.
+    pub fn new(inner: Arc<WebPkiServerVerifier>, chains: Arc<Chains>) -> Remembering {
         Remembering {
             inner,
             accepted: Mutex::new(HashMap::new()),
+            chains,
         }
     }
 
@@ -89,6 +94,7 @@ impl ServerCertVerifier for Remembering {
         let digest = digest(end_entity, intermediates);
         if self.recalls(&digest) {
             verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+            self.chains.presented(server_name, digest, end_entity);
             return Ok(ServerCertVerified::assertion());
         }
         let verified = self.inner.verify_server_cert(
@@ -99,6 +105,7 @@ impl ServerCertVerifier for Remembering {
             now,
         )?;
         self.remember(digest);
+        self.chains.presented(server_name, digest, end_entity);
         Ok(verified)
     }
 
@@ -152,7 +159,7 @@ mod tests {
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .unwrap();
-        Remembering::new(inner)
+        Remembering::new(inner, Arc::default())
     }
 
     fn verify(v: &Remembering, leaf: &CertificateDer<'_>, name: &str) -> bool {
