@@ -1,5 +1,6 @@
 """Helpers of the peer harness (bench/peers.py and its workload modules): timed runs with
 peak RSS, and URL lists written to files."""
+import os
 import statistics
 import subprocess
 import sys
@@ -78,3 +79,23 @@ def summarize(name, runs, urls, c, ideal):
         r["vs_octopus"] = r["wall_s"] / base if base else None
         r["vs_ideal"] = r["wall_s"] / ideal if ideal else None
     return rows
+
+
+def servers_cpu(pids):
+    """CPU seconds used so far by nginx and dnsmasq (every such process: only the harness's
+    run here) and by the processes `pids`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        if comm in ("nginx", "dnsmasq") or int(pid) in pids:
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick

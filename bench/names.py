@@ -10,7 +10,8 @@ a 20 ms lookup).
 W17: 5,000 names x 10 URLs (each name's URLs spread through the list), c=5000 (ideal
 1.0 s).
 
-Besides time and memory, each run reports what the relay was asked (queries, names, the
+Besides time and memory (and the CPU of octopus and of the servers: nginx, dnsmasq and the
+relay), each run reports what the relay was asked (queries, names, the
 most queries of one name), the queries the kernel dropped at the relay's socket (UDP
 receive-buffer errors), and, for octopus, its failed records by kind.
 """
@@ -18,11 +19,12 @@ import collections
 import json
 import os
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
 
-from harness import in_turns, measured, summarize, write_lines
+from harness import in_turns, measured, servers_cpu, summarize, write_lines
 from secure import HOSTS, TLS_PORT
 
 NS = "octopus-bench"
@@ -119,12 +121,18 @@ def workload(name, args, work, ns, ca, urls, c, ideal):
     asked = {}
     ns.asked()
 
+    servers = {}
+
     def run(tool_cmd):
         tool, cmd = tool_cmd
+        before = servers_cpu({ns.relay.pid})
         result = measured([*WRAP, *cmd])
+        spent = servers_cpu({ns.relay.pid}) - before
+        servers.setdefault(tool, []).append(spent)
         said = ns.asked()
         asked.setdefault(tool, []).append(said)
-        print(f"    {name} {tool}: {result[0]:.2f}s; DNS {said}", flush=True)
+        print(f"    {name} {tool}: {result[0]:.2f}s cpu {result[3]:.2f}s, servers' cpu "
+              f"{spent:.2f}s; DNS {said}", flush=True)
         return result
 
     # Peers take minutes here (wget2 over 3): they run once, octopus `--repeat` times.
@@ -133,6 +141,9 @@ def workload(name, args, work, ns, ca, urls, c, ideal):
     rows = summarize(name, runs, len(urls), c, ideal)
     for row in rows:
         row["dns"] = asked.get(row["tool"])
+        row["servers_cpu_s"] = statistics.median(servers.get(row["tool"]) or [float("nan")])
+        print(f"  {name} {row['tool']}: servers' cpu (nginx, dnsmasq, the relay) median "
+              f"{row['servers_cpu_s']:.2f}s", flush=True)
     kinds = failures(args, ca, https_file, c)
     print(f"  {name} octopus failed records by kind: {kinds or 'none'}", flush=True)
     for row in rows:

@@ -32,7 +32,7 @@ import statistics
 import subprocess
 import time
 
-from harness import in_turns, measured, write_lines
+from harness import in_turns, measured, servers_cpu, write_lines
 from multiplexed import H2_PORT
 from names import DNS_DELAY, WRAP, Namespace
 from secure import HOSTS, TLS_PORT
@@ -101,26 +101,6 @@ def tail_floor(urls, cpu_floor):
     n = len(urls)
     return max(cpu_floor * max(0, i - C) / n + duration
                for i, (_, _, duration) in enumerate(urls))
-
-
-def servers_cpu(pids):
-    """CPU seconds used so far by nginx and dnsmasq (every such process: only the harness's
-    run here) and by the processes `pids`."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        if comm in ("nginx", "dnsmasq") or int(pid) in pids:
-            fields = stat[stat.rindex(")") + 2:].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
 
 
 def classify(record):
