@@ -12,11 +12,12 @@
 //! every ticket with `--insecure` (nothing verified, so nothing known to be covered), stay
 //! with the name that got them, as rustls keeps them (`by_name`).
 //!
-//! Invariants: a ticket is filed under a chain only when every verification of its name
-//! in this run presented that chain (a name seen with two chains keeps its tickets to
-//! itself: a ticket cannot be filed under a chain its own session did not present); a
-//! ticket is offered to another name only after webpki says the chain's certificate
-//! covers that name; each ticket is taken once. Bounded: `NAMES` names, `CHAINS` chains,
+//! Invariants: a ticket is filed under a chain only when every session of its name in
+//! this run has had that chain (each full handshake presented it, each resumption took a
+//! ticket of it), so it is its own session's chain whichever connection delivers it; a
+//! name seen with two chains keeps its tickets to itself, by name. A ticket is offered to
+//! another name only after webpki says the chain's certificate covers that name; each
+//! ticket is taken once. Bounded: `NAMES` names, `CHAINS` chains,
 //! `PER_CHAIN` tickets a chain and `TICKETS` in all.
 
 use std::collections::{HashMap, VecDeque};
@@ -93,10 +94,12 @@ impl<T> Pool<T> {
 
 #[derive(Debug)]
 struct Known<T> {
+    /// The chains each name's sessions have had: presented in a full handshake, or
+    /// resumed from a ticket taken for it.
     names: HashMap<String, Presented>,
     /// Names given another name's ticket, whose handshake has not said yet whether the
-    /// server took it: the chain it came from.
-    offered: HashMap<String, Presented>,
+    /// server took it: the chain it came from (for `Pool::refused` and `accepted` only).
+    offered: HashMap<String, Digest>,
     /// A name or wildcard a chain's certificate lists → the chains that list it.
     listed: HashMap<String, Vec<Digest>>,
     pools: HashMap<Digest, Pool<T>>,
@@ -151,40 +154,33 @@ impl<T> Chains<T> {
         }
         let key = key(name);
         // A full handshake: a ticket of another name offered to it was refused.
-        if let Some(Presented::One(from)) = known.offered.remove(&key)
+        if let Some(from) = known.offered.remove(&key)
             && let Some(pool) = known.pools.get_mut(&from)
         {
             pool.refused += 1;
         }
-        let room = known.names.len() < NAMES;
-        match known.names.get_mut(&key) {
-            Some(seen) if *seen != Presented::One(digest) => *seen = Presented::Several,
-            Some(_) => {}
-            None if room => {
-                known.names.insert(key, Presented::One(digest));
-            }
-            None => {}
-        }
+        known.met(key, digest);
     }
 
     /// File `ticket`, which a session with `name` left, under the chain of that session:
-    /// the chain of the ticket it resumed (another name's), else the one its
-    /// verifications presented; `Err(ticket)` when that chain is not known for certain.
+    /// the one chain every session of the name has had (presented, or resumed from a
+    /// ticket taken); `Err(ticket)` when that is not one chain.
     fn file(&self, name: &ServerName<'_>, ticket: T) -> Result<(), T> {
         let mut known = self.known();
         let known = &mut *known;
         let key = key(name);
-        let resumed = known.offered.remove(&key);
-        let chain = resumed.or_else(|| known.names.get(&key).copied());
-        let Some(Presented::One(digest)) = chain else {
+        // A session resumed with another name's ticket: its server takes them.
+        if let Some(from) = known.offered.remove(&key)
+            && let Some(pool) = known.pools.get_mut(&from)
+        {
+            pool.accepted += 1;
+        }
+        let Some(Presented::One(digest)) = known.names.get(&key).copied() else {
             return Err(ticket);
         };
         let Some(pool) = known.pools.get_mut(&digest) else {
             return Err(ticket);
         };
-        if resumed.is_some() {
-            pool.accepted += 1;
-        }
         if pool.tickets.len() >= PER_CHAIN || known.held >= TICKETS {
             match pool.tickets.pop_front() {
                 Some(_) => known.held -= 1,
@@ -203,21 +199,21 @@ impl<T> Chains<T> {
         let known = &mut *known;
         let key = key(name);
         let digest = known.covering(name, |pool| pool.offers(&key))?;
+        if !known.names.contains_key(&key) && known.names.len() >= NAMES {
+            // Which chain this name's session will have could not be kept.
+            return None;
+        }
         let pool = known.pools.get_mut(&digest)?;
         let own = pool.tickets.iter().rposition(|(from, _)| *from == key);
         let (_, ticket) = match own {
             Some(at) => pool.tickets.remove(at)?,
-            // Another name's, if where it came from can be kept until the handshake ends.
-            None if known.offered.len() < NAMES => pool.tickets.pop_back()?,
-            None => return None,
+            None => pool.tickets.pop_back()?,
         };
         known.held -= 1;
-        if own.is_none() {
-            let from = known.offered.entry(key).or_insert(Presented::One(digest));
-            if *from != Presented::One(digest) {
-                *from = Presented::Several;
-            }
+        if own.is_none() && known.offered.len() < NAMES {
+            known.offered.insert(key.clone(), digest);
         }
+        known.met(key, digest);
         Some(ticket)
     }
 
@@ -240,6 +236,19 @@ impl<T> Chains<T> {
 }
 
 impl<T> Known<T> {
+    /// A session of `key` has (or will have, resumed) the chain of `digest`.
+    fn met(&mut self, key: String, digest: Digest) {
+        let room = self.names.len() < NAMES;
+        match self.names.get_mut(&key) {
+            Some(seen) if *seen != Presented::One(digest) => *seen = Presented::Several,
+            Some(_) => {}
+            None if room => {
+                self.names.insert(key, Presented::One(digest));
+            }
+            None => {}
+        }
+    }
+
     /// A known chain whose certificate covers `name` and whose pool is `wanted`: the one
     /// the name presented itself, else one that lists it or its wildcard, as webpki
     /// confirms.

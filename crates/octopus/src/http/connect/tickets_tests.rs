@@ -166,3 +166,17 @@ fn a_session_resumed_from_another_names_ticket_files_its_tickets_under_that_chai
         "refusals after an acceptance: still offered"
     );
 }
+
+#[test]
+fn a_name_whose_sessions_had_two_chains_keeps_its_tickets_to_itself() {
+    // u1 presented one chain, then is given a ticket of another (both cover it): a ticket
+    // it leaves now may be of either session, so it is filed under neither.
+    let chains = Chains::<u32>::default();
+    let (first, one) = leaf(&["*.a.test"], 1);
+    let (second, two) = leaf(&["*.a.test"], 2);
+    chains.presented(&name("u0.a.test"), one, &first);
+    assert_eq!(chains.file(&name("u0.a.test"), 1), Ok(()));
+    chains.presented(&name("u1.a.test"), two, &second);
+    assert_eq!(chains.take(&name("u1.a.test")), Some(1), "the other chain's");
+    assert_eq!(chains.file(&name("u1.a.test"), 2), Err(2));
+}
