@@ -177,6 +177,10 @@ fn a_name_whose_sessions_had_two_chains_keeps_its_tickets_to_itself() {
     chains.presented(&name("u0.a.test"), one, &first);
     assert_eq!(chains.file(&name("u0.a.test"), 1), Ok(()));
     chains.presented(&name("u1.a.test"), two, &second);
-    assert_eq!(chains.take(&name("u1.a.test")), Some(1), "the other chain's");
+    assert_eq!(
+        chains.take(&name("u1.a.test")),
+        Some(1),
+        "the other chain's"
+    );
     assert_eq!(chains.file(&name("u1.a.test"), 2), Err(2));
 }
