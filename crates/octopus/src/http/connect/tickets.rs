@@ -12,14 +12,16 @@
 //! every ticket with `--insecure` (nothing verified, so nothing known to be covered), stay
 //! with the name that got them, as rustls keeps them (`by_name`).
 //!
-//! Invariants: a ticket is filed under a chain only when every session of its name in
-//! this run has had that chain (each full handshake presented it, each resumption took a
-//! ticket of it), so it is its own session's chain whichever connection delivers it; a
-//! name seen with two chains keeps its tickets to itself, by name. A ticket is offered to
-//! another name only after webpki says the chain's certificate covers that name; each
-//! ticket is taken once. Bounded: `NAMES` names, `CHAINS` chains,
-//! `PER_CHAIN` tickets a chain and `TICKETS` in all.
+//! Invariants: a ticket is filed under the chain of the session that left it, as its own
+//! connection knows it (`during`: the chain verified in its handshake, or, resumed, the
+//! chain its session carries, which rustls reports as the peer's certificates); a ticket
+//! whose connection's chain is not known (`--insecure`, a chain never verified here) is
+//! kept by name. A ticket is offered to another name only after webpki says the chain's
+//! certificate covers that name; each ticket is taken once. Bounded: `CHAINS` chains,
+//! `PER_CHAIN` tickets a chain and `TICKETS` in all; the names remembered (where to look
+//! first, refusals) are forgotten past `NAMES`.
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -28,8 +30,9 @@ use rustls::client::{
     ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue,
 };
 use rustls::pki_types::{CertificateDer, ServerName};
+use sha2::{Digest as _, Sha256};
 
-/// Names whose certificate is known at most (after that, a new name's tickets stay its own).
+/// Names remembered at most (all forgotten when full: they only say where to look first).
 const NAMES: usize = 100_000;
 /// Chains known at most (all forgotten when full).
 const CHAINS: usize = 4096;
@@ -43,22 +46,46 @@ const TICKETS: usize = 8192;
 /// not to resume across names.
 const REFUSALS: u32 = 4;
 
-/// A chain's identity: the SHA-256 of every certificate the server sent (`verified.rs`).
+/// A chain's identity: the SHA-256 of every certificate the server sent (`digest`).
 pub(crate) type Digest = [u8; 32];
+
+/// The digest of a chain: each certificate's length and bytes, in order.
+pub(crate) fn digest(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Digest {
+    let mut hash = Sha256::new();
+    for cert in std::iter::once(end_entity).chain(intermediates) {
+        hash.update((cert.len() as u64).to_be_bytes());
+        hash.update(cert.as_ref());
+    }
+    hash.finalize().into()
+}
+
+thread_local! {
+    /// The chain of the session whose records this thread is processing (`during`).
+    static SESSION: Cell<Option<Digest>> = const { Cell::new(None) };
+}
+
+/// Run `process`, rustls's processing of one connection's records (where its tickets reach
+/// the store), with `chain` as its session's chain; a chain verified during it (`verified`)
+/// is left in `chain`.
+pub(crate) fn during<R>(chain: &mut Option<Digest>, process: impl FnOnce() -> R) -> R {
+    let outer = SESSION.replace(*chain);
+    let processed = process();
+    *chain = SESSION.replace(outer);
+    processed
+}
+
+/// The connection being processed (`during`) presented the chain of `digest`, verified.
+pub(crate) fn verified(digest: Digest) {
+    SESSION.set(Some(digest));
+}
 
 /// Which chains names presented, and the tickets each chain's sessions left.
 #[derive(Debug)]
 pub(crate) struct Chains<T = Tls13ClientSessionValue> {
     known: Mutex<Known<T>>,
-}
-
-/// What a name's verifications presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Presented {
-    /// This chain, every time.
-    One(Digest),
-    /// More than one chain: its tickets are kept by name.
-    Several,
 }
 
 /// One chain's certificate and what its sessions left.
@@ -94,11 +121,10 @@ impl<T> Pool<T> {
 
 #[derive(Debug)]
 struct Known<T> {
-    /// The chains each name's sessions have had: presented in a full handshake, or
-    /// resumed from a ticket taken for it.
-    names: HashMap<String, Presented>,
+    /// The chain each name presented last: where its own tickets are looked for first.
+    names: HashMap<String, Digest>,
     /// Names given another name's ticket, whose handshake has not said yet whether the
-    /// server took it: the chain it came from (for `Pool::refused` and `accepted` only).
+    /// server took it: the chain it came from (for `Pool::refused` and `accepted`).
     offered: HashMap<String, Digest>,
     /// A name or wildcard a chain's certificate lists → the chains that list it.
     listed: HashMap<String, Vec<Digest>>,
@@ -126,7 +152,8 @@ impl<T> Chains<T> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `name`'s verification accepted the chain of `digest`, whose certificate is `leaf`.
+    /// `name`'s verification accepted the chain of `digest`, whose certificate is `leaf`
+    /// (a full handshake: a ticket of another name offered to it was refused).
     pub fn presented(&self, name: &ServerName<'_>, digest: Digest, leaf: &CertificateDer<'_>) {
         let mut known = self.known();
         let known = &mut *known;
@@ -153,19 +180,20 @@ impl<T> Chains<T> {
             known.pools.insert(digest, pool);
         }
         let key = key(name);
-        // A full handshake: a ticket of another name offered to it was refused.
         if let Some(from) = known.offered.remove(&key)
             && let Some(pool) = known.pools.get_mut(&from)
         {
             pool.refused += 1;
         }
-        known.met(key, digest);
+        if known.names.len() >= NAMES {
+            known.names.clear();
+        }
+        known.names.insert(key, digest);
     }
 
-    /// File `ticket`, which a session with `name` left, under the chain of that session:
-    /// the one chain every session of the name has had (presented, or resumed from a
-    /// ticket taken); `Err(ticket)` when that is not one chain.
-    fn file(&self, name: &ServerName<'_>, ticket: T) -> Result<(), T> {
+    /// File `ticket`, which a session with `name` left, under that session's chain, if
+    /// known (`chain`); `Err(ticket)` otherwise.
+    fn file(&self, name: &ServerName<'_>, ticket: T, chain: Option<Digest>) -> Result<(), T> {
         let mut known = self.known();
         let known = &mut *known;
         let key = key(name);
@@ -175,10 +203,7 @@ impl<T> Chains<T> {
         {
             pool.accepted += 1;
         }
-        let Some(Presented::One(digest)) = known.names.get(&key).copied() else {
-            return Err(ticket);
-        };
-        let Some(pool) = known.pools.get_mut(&digest) else {
+        let Some(pool) = chain.and_then(|digest| known.pools.get_mut(&digest)) else {
             return Err(ticket);
         };
         if pool.tickets.len() >= PER_CHAIN || known.held >= TICKETS {
@@ -199,10 +224,6 @@ impl<T> Chains<T> {
         let known = &mut *known;
         let key = key(name);
         let digest = known.covering(name, |pool| pool.offers(&key))?;
-        if !known.names.contains_key(&key) && known.names.len() >= NAMES {
-            // Which chain this name's session will have could not be kept.
-            return None;
-        }
         let pool = known.pools.get_mut(&digest)?;
         let own = pool.tickets.iter().rposition(|(from, _)| *from == key);
         let (_, ticket) = match own {
@@ -210,17 +231,21 @@ impl<T> Chains<T> {
             None => pool.tickets.pop_back()?,
         };
         known.held -= 1;
-        if own.is_none() && known.offered.len() < NAMES {
-            known.offered.insert(key.clone(), digest);
+        if own.is_none() {
+            if known.offered.len() >= NAMES {
+                known.offered.clear();
+            }
+            known.offered.insert(key, digest);
         }
-        known.met(key, digest);
         Some(ticket)
     }
 
-    /// Remember that the server of `name`'s chain chose `group` for its key exchange.
-    fn chose(&self, name: &ServerName<'_>, group: NamedGroup) {
+    /// Remember that the server of the session's chain (`chain`, else the one `name`
+    /// presented last) chose `group` for its key exchange.
+    fn chose(&self, name: &ServerName<'_>, chain: Option<Digest>, group: NamedGroup) {
         let mut known = self.known();
-        if let Some(Presented::One(digest)) = known.names.get(&key(name)).copied()
+        let known = &mut *known;
+        if let Some(digest) = chain.or_else(|| known.names.get(&key(name)).copied())
             && let Some(pool) = known.pools.get_mut(&digest)
         {
             pool.kx = Some(group);
@@ -236,26 +261,13 @@ impl<T> Chains<T> {
 }
 
 impl<T> Known<T> {
-    /// A session of `key` has (or will have, resumed) the chain of `digest`.
-    fn met(&mut self, key: String, digest: Digest) {
-        let room = self.names.len() < NAMES;
-        match self.names.get_mut(&key) {
-            Some(seen) if *seen != Presented::One(digest) => *seen = Presented::Several,
-            Some(_) => {}
-            None if room => {
-                self.names.insert(key, Presented::One(digest));
-            }
-            None => {}
-        }
-    }
-
     /// A known chain whose certificate covers `name` and whose pool is `wanted`: the one
     /// the name presented itself, else one that lists it or its wildcard, as webpki
     /// confirms.
     fn covering(&self, name: &ServerName<'_>, wanted: impl Fn(&Pool<T>) -> bool) -> Option<Digest> {
         let key = key(name);
         let wanted = |digest: &Digest| self.pools.get(digest).is_some_and(&wanted);
-        if let Some(Presented::One(digest)) = self.names.get(&key)
+        if let Some(digest) = self.names.get(&key)
             && wanted(digest)
         {
             return Some(*digest);
@@ -306,7 +318,7 @@ impl Tickets {
 
 impl ClientSessionStore for Tickets {
     fn set_kx_hint(&self, name: ServerName<'static>, group: NamedGroup) {
-        self.chains.chose(&name, group);
+        self.chains.chose(&name, SESSION.get(), group);
         self.by_name.set_kx_hint(name, group);
     }
 
@@ -327,7 +339,7 @@ impl ClientSessionStore for Tickets {
     }
 
     fn insert_tls13_ticket(&self, name: ServerName<'static>, value: Tls13ClientSessionValue) {
-        if let Err(value) = self.chains.file(&name, value) {
+        if let Err(value) = self.chains.file(&name, value, SESSION.get()) {
             self.by_name.insert_tls13_ticket(name, value);
         }
     }

@@ -22,7 +22,10 @@ fn a_ticket_goes_to_the_names_its_certificate_covers_once_each() {
     let (cert, digest) = leaf(&["*.a.test", "b.test"], 1);
     chains.presented(&name("u1.a.test"), digest, &cert);
     for ticket in 1..=4 {
-        assert_eq!(chains.file(&name("u1.a.test"), ticket), Ok(()));
+        assert_eq!(
+            chains.file(&name("u1.a.test"), ticket, Some(digest)),
+            Ok(())
+        );
     }
     assert_eq!(
         chains.take(&name("u2.a.test")),
@@ -47,36 +50,11 @@ fn a_ticket_goes_to_the_names_its_certificate_covers_once_each() {
 }
 
 #[test]
-fn a_name_that_presented_two_chains_keeps_its_tickets_to_itself() {
-    let chains = Chains::<u32>::default();
-    let (old, first) = leaf(&["*.a.test"], 1);
-    let (new, second) = leaf(&["*.a.test"], 2);
-    chains.presented(&name("u1.a.test"), first, &old);
-    assert_eq!(chains.file(&name("u1.a.test"), 1), Ok(()));
-    chains.presented(&name("u1.a.test"), second, &new);
-    assert_eq!(
-        chains.file(&name("u1.a.test"), 2),
-        Err(2),
-        "not known which chain its session presented"
-    );
-    assert_eq!(
-        chains.file(&name("never.a.test"), 3),
-        Err(3),
-        "never verified"
-    );
-    assert_eq!(
-        chains.take(&name("u2.a.test")),
-        Some(1),
-        "filed before: still good"
-    );
-}
-
-#[test]
 fn an_address_resumes_only_a_chain_it_presented_itself() {
     let chains = Chains::<u32>::default();
     let (cert, digest) = leaf(&["*.a.test"], 1);
     chains.presented(&name("u1.a.test"), digest, &cert);
-    assert_eq!(chains.file(&name("u1.a.test"), 1), Ok(()));
+    assert_eq!(chains.file(&name("u1.a.test"), 1, Some(digest)), Ok(()));
     assert_eq!(chains.take(&name("127.0.0.1")), None);
     chains.presented(&name("127.0.0.1"), digest, &cert);
     assert_eq!(chains.take(&name("127.0.0.1")), Some(1));
@@ -88,7 +66,7 @@ fn the_key_exchange_a_chains_server_chose_is_the_hint_for_the_names_it_covers() 
     let (cert, digest) = leaf(&["*.a.test"], 1);
     chains.presented(&name("u1.a.test"), digest, &cert);
     assert_eq!(chains.kx(&name("u2.a.test")), None);
-    chains.chose(&name("u1.a.test"), NamedGroup::X25519);
+    chains.chose(&name("u1.a.test"), None, NamedGroup::X25519);
     assert_eq!(chains.kx(&name("u2.a.test")), Some(NamedGroup::X25519));
     assert_eq!(chains.kx(&name("u2.b.test")), None);
 }
@@ -99,7 +77,7 @@ fn a_chain_keeps_its_newest_tickets() {
     let (cert, digest) = leaf(&["a.test"], 1);
     chains.presented(&name("a.test"), digest, &cert);
     for ticket in 0..PER_CHAIN + 10 {
-        assert_eq!(chains.file(&name("a.test"), ticket), Ok(()));
+        assert_eq!(chains.file(&name("a.test"), ticket, Some(digest)), Ok(()));
     }
     let mut taken = Vec::new();
     while let Some(ticket) = chains.take(&name("a.test")) {
@@ -116,8 +94,8 @@ fn a_name_resumes_its_own_sessions_ticket_first() {
     let (cert, digest) = leaf(&["*.a.test"], 1);
     chains.presented(&name("u1.a.test"), digest, &cert);
     chains.presented(&name("u2.a.test"), digest, &cert);
-    assert_eq!(chains.file(&name("u1.a.test"), 1), Ok(()));
-    assert_eq!(chains.file(&name("u2.a.test"), 2), Ok(()));
+    assert_eq!(chains.file(&name("u1.a.test"), 1, Some(digest)), Ok(()));
+    assert_eq!(chains.file(&name("u2.a.test"), 2, Some(digest)), Ok(()));
     assert_eq!(chains.take(&name("u1.a.test")), Some(1), "not the newer 2");
 }
 
@@ -127,7 +105,10 @@ fn a_server_that_refuses_other_names_tickets_is_offered_only_their_own() {
     let (cert, digest) = leaf(&["*.a.test"], 1);
     chains.presented(&name("u0.a.test"), digest, &cert);
     for ticket in 0..10 {
-        assert_eq!(chains.file(&name("u0.a.test"), ticket), Ok(()));
+        assert_eq!(
+            chains.file(&name("u0.a.test"), ticket, Some(digest)),
+            Ok(())
+        );
     }
     for i in 1..=REFUSALS {
         let other = name(&format!("u{i}.a.test"));
@@ -143,21 +124,17 @@ fn a_server_that_refuses_other_names_tickets_is_offered_only_their_own() {
 }
 
 #[test]
-fn a_session_resumed_from_another_names_ticket_files_its_tickets_under_that_chain() {
+fn once_a_server_took_another_names_ticket_its_refusals_do_not_stop_the_offers() {
     let chains = Chains::<u32>::default();
     let (cert, digest) = leaf(&["*.a.test"], 1);
     chains.presented(&name("u0.a.test"), digest, &cert);
-    assert_eq!(chains.file(&name("u0.a.test"), 1), Ok(()));
+    assert_eq!(chains.file(&name("u0.a.test"), 1, Some(digest)), Ok(()));
     assert_eq!(chains.take(&name("u1.a.test")), Some(1));
     // Resumed: no verification, then the server's new ticket.
-    assert_eq!(
-        chains.file(&name("u1.a.test"), 2),
-        Ok(()),
-        "its session's chain"
-    );
+    assert_eq!(chains.file(&name("u1.a.test"), 2, Some(digest)), Ok(()));
     for i in 2..=REFUSALS + 2 {
         let other = name(&format!("u{i}.a.test"));
-        assert_eq!(chains.file(&name("u0.a.test"), 3), Ok(()));
+        assert_eq!(chains.file(&name("u0.a.test"), 3, Some(digest)), Ok(()));
         assert!(chains.take(&other).is_some());
         chains.presented(&other, digest, &cert);
     }
@@ -168,19 +145,42 @@ fn a_session_resumed_from_another_names_ticket_files_its_tickets_under_that_chai
 }
 
 #[test]
-fn a_name_whose_sessions_had_two_chains_keeps_its_tickets_to_itself() {
-    // u1 presented one chain, then is given a ticket of another (both cover it): a ticket
-    // it leaves now may be of either session, so it is filed under neither.
+fn a_ticket_is_filed_under_its_own_sessions_chain_or_kept_by_name() {
     let chains = Chains::<u32>::default();
     let (first, one) = leaf(&["*.a.test"], 1);
     let (second, two) = leaf(&["*.a.test"], 2);
     chains.presented(&name("u0.a.test"), one, &first);
-    assert_eq!(chains.file(&name("u0.a.test"), 1), Ok(()));
-    chains.presented(&name("u1.a.test"), two, &second);
+    chains.presented(&name("u0.a.test"), two, &second);
+    // Its name last presented the second chain; this session had the first.
+    assert_eq!(chains.file(&name("u0.a.test"), 1, Some(one)), Ok(()));
     assert_eq!(
-        chains.take(&name("u1.a.test")),
-        Some(1),
-        "the other chain's"
+        chains.file(&name("u0.a.test"), 2, None),
+        Err(2),
+        "chain unknown"
     );
-    assert_eq!(chains.file(&name("u1.a.test"), 2), Err(2));
+    assert_eq!(
+        chains.file(&name("u0.a.test"), 3, Some([9; 32])),
+        Err(3),
+        "never verified"
+    );
+    let known = chains.known();
+    assert_eq!(known.pools[&one].tickets.len(), 1);
+    assert!(known.pools[&two].tickets.is_empty());
+}
+
+#[test]
+fn the_session_being_processed_is_the_one_each_connection_says() {
+    let (mut outer, mut inner) = (Some([1; 32]), None);
+    let seen = during(&mut outer, || {
+        // A TLS connection inside another's (an https proxy's tunnel): each its own.
+        during(&mut inner, || {
+            assert_eq!(SESSION.get(), None);
+            verified([2; 32]);
+        });
+        SESSION.get()
+    });
+    assert_eq!(seen, Some([1; 32]));
+    assert_eq!(inner, Some([2; 32]), "verified inside: kept");
+    assert_eq!(outer, Some([1; 32]));
+    assert_eq!(SESSION.get(), None, "nothing left behind");
 }

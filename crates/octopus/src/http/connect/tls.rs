@@ -24,9 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection};
+use rustls::{ClientConfig, ClientConnection, IoState};
 use url::{Host, Url};
 
+use crate::http::connect::tickets::{self, Digest};
 use crate::http::wire::{Wire, wait_ready};
 
 /// The name `url`'s server is asked for and checked against: its host, a name or an
@@ -56,6 +57,9 @@ pub(crate) struct Tls {
     /// When the handshake began, and when it was seen done.
     began: Instant,
     done: Option<Instant>,
+    /// The session's certificate chain, once known: where its tickets are filed
+    /// (`tickets.rs`).
+    chain: Option<Digest>,
 }
 
 /// What `advance` found.
@@ -85,6 +89,7 @@ impl Tls {
             handshake_by,
             began: Instant::now(),
             done: None,
+            chain: None,
         })
     }
 
@@ -183,7 +188,7 @@ impl Tls {
             return Err(failed);
         }
         loop {
-            let state = match self.conn.process_new_packets() {
+            let state = match self.process() {
                 Ok(state) => state,
                 Err(e) => {
                     // Tell the server why (the alert rustls queued), if it still listens.
@@ -253,9 +258,20 @@ impl Tls {
 
     /// Whether plaintext that was not read yet is held (then the connection cannot be kept).
     pub fn holds_plaintext(&mut self) -> bool {
-        self.conn
-            .process_new_packets()
+        self.process()
             .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
+    }
+
+    /// rustls's processing of the records read, with the session's chain known to the
+    /// ticket store (`tickets::during`); a resumed session's chain is the one it carries.
+    fn process(&mut self) -> Result<IoState, rustls::Error> {
+        let conn = &mut self.conn;
+        let state = tickets::during(&mut self.chain, || conn.process_new_packets());
+        if self.chain.is_none() && !self.conn.is_handshaking() {
+            let certs = self.conn.peer_certificates().and_then(<[_]>::split_first);
+            self.chain = certs.map(|(end_entity, rest)| tickets::digest(end_entity, rest));
+        }
+        state
     }
 }
 

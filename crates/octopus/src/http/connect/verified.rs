@@ -23,9 +23,8 @@ use rustls::client::{WebPkiServerVerifier, verify_server_name};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use sha2::{Digest, Sha256};
 
-use crate::http::connect::tickets::Chains;
+use crate::http::connect::tickets::{self, Chains, digest};
 
 /// How long a verified chain is trusted without verifying it again.
 const FOR: Duration = Duration::from_secs(60);
@@ -72,16 +71,6 @@ impl Remembering {
     }
 }
 
-/// The digest of a chain: each certificate's length and bytes, in order.
-fn digest(end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    for cert in std::iter::once(end_entity).chain(intermediates) {
-        hash.update((cert.len() as u64).to_be_bytes());
-        hash.update(cert.as_ref());
-    }
-    hash.finalize().into()
-}
-
 impl ServerCertVerifier for Remembering {
     fn verify_server_cert(
         &self,
@@ -95,6 +84,7 @@ impl ServerCertVerifier for Remembering {
         if self.recalls(&digest) {
             verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
             self.chains.presented(server_name, digest, end_entity);
+            tickets::verified(digest);
             return Ok(ServerCertVerified::assertion());
         }
         let verified = self.inner.verify_server_cert(
@@ -106,6 +96,7 @@ impl ServerCertVerifier for Remembering {
         )?;
         self.remember(digest);
         self.chains.presented(server_name, digest, end_entity);
+        tickets::verified(digest);
         Ok(verified)
     }
 
