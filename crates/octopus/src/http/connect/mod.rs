@@ -3,9 +3,9 @@
 //! addresses connected to as Happy Eyeballs does (`eyeballs.rs`), TLS driven on a
 //! non-blocking socket (`tls.rs`, its errors in words by `tls_words.rs`, trusted roots and
 //! client certificates by `trust.rs`, chains verified once remembered for a minute by
-//! `verified.rs`, session tickets kept by the chain they were issued under by `tickets.rs`, told by each
-//! connection which chain its session has),
-//! and the idle connections kept for reuse (`pool.rs`).
+//! `verified.rs`, session tickets kept by the chain they were issued under by `tickets.rs`,
+//! told by each connection which chain its session has), and the idle connections kept for
+//! reuse (`pool.rs`).
 //!
 //! Invariants: nothing here knows HTTP or proxies (it imports only `http/error.rs` and
 //! `http/wire.rs` from outside); every wait ends by its deadline; nothing blocks but `poll`.
