@@ -121,7 +121,8 @@ impl<T> Pool<T> {
 
 #[derive(Debug)]
 struct Known<T> {
-    /// The chain each name presented last: where its own tickets are looked for first.
+    /// The chain each name's session had last (presented, or resumed from a ticket taken
+    /// for it): where its own tickets and its key exchange are looked for first.
     names: HashMap<String, Digest>,
     /// Names given another name's ticket, whose handshake has not said yet whether the
     /// server took it: the chain it came from (for `Pool::refused` and `accepted`).
@@ -185,10 +186,7 @@ impl<T> Chains<T> {
         {
             pool.refused += 1;
         }
-        if known.names.len() >= NAMES {
-            known.names.clear();
-        }
-        known.names.insert(key, digest);
+        known.remember(key, digest);
     }
 
     /// File `ticket`, which a session with `name` left, under that session's chain, if
@@ -223,7 +221,7 @@ impl<T> Chains<T> {
         let mut known = self.known();
         let known = &mut *known;
         let key = key(name);
-        let digest = known.covering(name, |pool| pool.offers(&key))?;
+        let digest = known.covering(name, &key, |pool| pool.offers(&key))?;
         let pool = known.pools.get_mut(&digest)?;
         let own = pool.tickets.iter().rposition(|(from, _)| *from == key);
         let (_, ticket) = match own {
@@ -235,7 +233,9 @@ impl<T> Chains<T> {
             if known.offered.len() >= NAMES {
                 known.offered.clear();
             }
-            known.offered.insert(key, digest);
+            known.offered.insert(key.clone(), digest);
+            // The key exchange hint that follows looks here first, not through the listing.
+            known.remember(key, digest);
         }
         Some(ticket)
     }
@@ -255,19 +255,32 @@ impl<T> Chains<T> {
     /// The key exchange the server of a chain covering `name` chose last.
     fn kx(&self, name: &ServerName<'_>) -> Option<NamedGroup> {
         let known = self.known();
-        let digest = known.covering(name, |pool| pool.kx.is_some())?;
+        let digest = known.covering(name, &key(name), |pool| pool.kx.is_some())?;
         known.pools.get(&digest)?.kx
     }
 }
 
 impl<T> Known<T> {
+    /// `key`'s session has the chain of `digest` (presented, or resumed from): where its
+    /// own tickets and its key exchange are looked for first.
+    fn remember(&mut self, key: String, digest: Digest) {
+        if self.names.len() >= NAMES {
+            self.names.clear();
+        }
+        self.names.insert(key, digest);
+    }
+
     /// A known chain whose certificate covers `name` and whose pool is `wanted`: the one
     /// the name presented itself, else one that lists it or its wildcard, as webpki
     /// confirms.
-    fn covering(&self, name: &ServerName<'_>, wanted: impl Fn(&Pool<T>) -> bool) -> Option<Digest> {
-        let key = key(name);
+    fn covering(
+        &self,
+        name: &ServerName<'_>,
+        key: &str,
+        wanted: impl Fn(&Pool<T>) -> bool,
+    ) -> Option<Digest> {
         let wanted = |digest: &Digest| self.pools.get(digest).is_some_and(&wanted);
-        if let Some(digest) = self.names.get(&key)
+        if let Some(digest) = self.names.get(key)
             && wanted(digest)
         {
             return Some(*digest);
@@ -276,7 +289,7 @@ impl<T> Known<T> {
             return None;
         };
         let wildcard = key.split_once('.').map(|(_, parent)| format!("*.{parent}"));
-        [Some(key), wildcard]
+        [Some(key.to_string()), wildcard]
             .into_iter()
             .flatten()
             .filter_map(|listed| self.listed.get(&listed))

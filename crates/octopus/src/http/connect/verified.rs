@@ -83,21 +83,19 @@ impl ServerCertVerifier for Remembering {
         let digest = digest(end_entity, intermediates);
         if self.recalls(&digest) {
             verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
-            self.chains.presented(server_name, digest, end_entity);
-            tickets::verified(digest);
-            return Ok(ServerCertVerified::assertion());
+        } else {
+            self.inner.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )?;
+            self.remember(digest);
         }
-        let verified = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )?;
-        self.remember(digest);
         self.chains.presented(server_name, digest, end_entity);
         tickets::verified(digest);
-        Ok(verified)
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
