@@ -322,59 +322,25 @@ fn redis_down_at_start_is_a_usage_error() {
     );
 }
 
-#[test]
-#[cfg_attr(
-    not(has_redis),
-    ignore = "redis-server not found: apt-get install redis-server (.ci/run does), then rebuild"
-)]
-fn the_rate_is_shared_too() {
+/// Two processes sharing their limits (`limit`) through a Redis of their own, six URLs
+/// each to one server: each must end, and well (within 60 s: a bound on a process that
+/// stalls, not on speed); the server's arrivals, all twelve.
+fn two_sharing(tag: &str, limit: &[&str]) -> Vec<std::time::Instant> {
     let redis = Redis::start().expect("redis-server answers on its port");
     let s = server();
     s.keep_arrivals();
-    let dir = Dir::new("redis-rate");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|p| {
-            octopus_std()
-                .args(["-q", "--rate", "20/s", "--redis", &redis.url()])
-                .arg(slow_list(&s, &dir, &format!("r{p}"), 6, 0))
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        assert!(child.wait_with_output().unwrap().status.success());
-    }
-    let arrivals = s.arrivals(&format!("127.0.0.1:{}", s.addr().port()));
-    assert_eq!(arrivals.len(), 12);
-    // 12 starts at 20/s between the two processes take 11 intervals of 50 ms: a lower bound
-    // (a slow machine only makes it longer); alone, each process would allow twice as many.
-    let span = arrivals[11].duration_since(arrivals[0]);
-    assert!(span >= std::time::Duration::from_millis(450), "{span:?}");
-}
-
-#[test]
-#[cfg_attr(
-    not(has_redis),
-    ignore = "redis-server not found: apt-get install redis-server (.ci/run does), then rebuild"
-)]
-fn the_delay_is_shared_too() {
-    let redis = Redis::start().expect("redis-server answers on its port");
-    let s = server();
-    s.keep_arrivals();
-    let dir = Dir::new("redis-delay");
+    let dir = Dir::new(tag);
     let mut children: Vec<std::process::Child> = (0..2)
         .map(|p| {
             octopus_std()
-                .args(["-q", "-c", "4", "--delay", "50ms", "--redis", &redis.url()])
-                .arg(slow_list(&s, &dir, &format!("d{p}"), 6, 0))
+                .args(["-q", "--redis", &redis.url()])
+                .args(limit)
+                .arg(slow_list(&s, &dir, &format!("{tag}{p}"), 6, 0))
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    // A start Redis holds back goes back to wait (its host not kept for a departure that
-    // never comes): both end. A bound on the wait, not on speed.
     let started = std::time::Instant::now();
     for child in &mut children {
         let status = loop {
@@ -391,6 +357,31 @@ fn the_delay_is_shared_too() {
     }
     let arrivals = s.arrivals(&format!("127.0.0.1:{}", s.addr().port()));
     assert_eq!(arrivals.len(), 12);
+    arrivals
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server (.ci/run does), then rebuild"
+)]
+fn the_rate_is_shared_too() {
+    let arrivals = two_sharing("redis-rate", &["--rate", "20/s"]);
+    // 12 starts at 20/s between the two processes take 11 intervals of 50 ms: a lower bound
+    // (a slow machine only makes it longer); alone, each process would allow twice as many.
+    let span = arrivals[11].duration_since(arrivals[0]);
+    assert!(span >= std::time::Duration::from_millis(450), "{span:?}");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "redis-server not found: apt-get install redis-server (.ci/run does), then rebuild"
+)]
+fn the_delay_is_shared_too() {
+    // A start Redis holds back goes back to wait (its host not kept for a departure that
+    // never comes): both end.
+    let arrivals = two_sharing("redis-delay", &["-c", "4", "--delay", "50ms"]);
     // 12 requests 50 ms apart between the two processes: 11 gaps (alone, each process's
     // 6 would take 5).
     let span = arrivals[11].duration_since(arrivals[0]);

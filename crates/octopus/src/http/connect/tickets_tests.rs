@@ -16,6 +16,14 @@ fn name(s: &str) -> ServerName<'static> {
     ServerName::try_from(s.to_string()).unwrap()
 }
 
+/// A store that has seen `first` present a chain for `*.a.test`.
+fn wildcard(first: &str) -> (Chains<u32>, CertificateDer<'static>, Digest) {
+    let chains = Chains::default();
+    let (cert, digest) = leaf(&["*.a.test"], 1);
+    chains.presented(&name(first), digest, &cert);
+    (chains, cert, digest)
+}
+
 #[test]
 fn a_ticket_goes_to_the_names_its_certificate_covers_once_each() {
     let chains = Chains::<u32>::default();
@@ -51,9 +59,7 @@ fn a_ticket_goes_to_the_names_its_certificate_covers_once_each() {
 
 #[test]
 fn an_address_resumes_only_a_chain_it_presented_itself() {
-    let chains = Chains::<u32>::default();
-    let (cert, digest) = leaf(&["*.a.test"], 1);
-    chains.presented(&name("u1.a.test"), digest, &cert);
+    let (chains, cert, digest) = wildcard("u1.a.test");
     assert_eq!(chains.file(&name("u1.a.test"), 1, Some(digest)), Ok(()));
     assert_eq!(chains.take(&name("127.0.0.1")), None);
     chains.presented(&name("127.0.0.1"), digest, &cert);
@@ -62,9 +68,7 @@ fn an_address_resumes_only_a_chain_it_presented_itself() {
 
 #[test]
 fn the_key_exchange_a_chains_server_chose_is_the_hint_for_the_names_it_covers() {
-    let chains = Chains::<u32>::default();
-    let (cert, digest) = leaf(&["*.a.test"], 1);
-    chains.presented(&name("u1.a.test"), digest, &cert);
+    let (chains, _, _) = wildcard("u1.a.test");
     assert_eq!(chains.kx(&name("u2.a.test")), None);
     chains.chose(&name("u1.a.test"), None, NamedGroup::X25519);
     assert_eq!(chains.kx(&name("u2.a.test")), Some(NamedGroup::X25519));
@@ -90,9 +94,7 @@ fn a_chain_keeps_its_newest_tickets() {
 
 #[test]
 fn a_name_resumes_its_own_sessions_ticket_first() {
-    let chains = Chains::<u32>::default();
-    let (cert, digest) = leaf(&["*.a.test"], 1);
-    chains.presented(&name("u1.a.test"), digest, &cert);
+    let (chains, cert, digest) = wildcard("u1.a.test");
     chains.presented(&name("u2.a.test"), digest, &cert);
     assert_eq!(chains.file(&name("u1.a.test"), 1, Some(digest)), Ok(()));
     assert_eq!(chains.file(&name("u2.a.test"), 2, Some(digest)), Ok(()));
@@ -101,9 +103,7 @@ fn a_name_resumes_its_own_sessions_ticket_first() {
 
 #[test]
 fn a_server_that_refuses_other_names_tickets_is_offered_only_their_own() {
-    let chains = Chains::<u32>::default();
-    let (cert, digest) = leaf(&["*.a.test"], 1);
-    chains.presented(&name("u0.a.test"), digest, &cert);
+    let (chains, cert, digest) = wildcard("u0.a.test");
     for ticket in 0..10 {
         assert_eq!(
             chains.file(&name("u0.a.test"), ticket, Some(digest)),
@@ -125,9 +125,7 @@ fn a_server_that_refuses_other_names_tickets_is_offered_only_their_own() {
 
 #[test]
 fn once_a_server_took_another_names_ticket_its_refusals_do_not_stop_the_offers() {
-    let chains = Chains::<u32>::default();
-    let (cert, digest) = leaf(&["*.a.test"], 1);
-    chains.presented(&name("u0.a.test"), digest, &cert);
+    let (chains, cert, digest) = wildcard("u0.a.test");
     assert_eq!(chains.file(&name("u0.a.test"), 1, Some(digest)), Ok(()));
     assert_eq!(chains.take(&name("u1.a.test")), Some(1));
     // Resumed: no verification, then the server's new ticket.
