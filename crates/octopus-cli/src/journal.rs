@@ -1,7 +1,7 @@
 //! `-o FILE`, `--append` and `--resume`: records written to a file, which may be the run's
 //! state. Without `--append` or `--resume` the file is replaced, as curl's and wget's are.
-//! Appending checks the file holds records of the format written. Resuming reads the file
-//! first: a torn last line (a run killed mid-write) is cut off, records to refetch
+//! Appending checks the file holds records of the format written, and cuts a torn last
+//! line (a run killed mid-write) off. Resuming reads the file first: records to refetch
 //! (`--retry-failed`, `--max-age`) are dropped by rewriting the file through a temporary
 //! one, and what is kept becomes `Prior`: which input lines are done, and their counts for
 //! the summary.
@@ -17,7 +17,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -137,19 +137,42 @@ fn prepare(path: &Path, mode: Mode, format: Format) -> Result<bool, String> {
     Ok(held)
 }
 
-/// The file opened for writing as `mode` says; whether it is empty.
+/// The file opened for writing as `mode` says; whether it is empty. Added to, it ends
+/// with a whole line: a torn last line (the last write of a killed run; `--resume` has
+/// cut it already) is cut off, so that the next record does not run on from it.
 fn open_file(path: &Path, mode: Mode) -> Result<(File, bool), String> {
     let mut options = OpenOptions::new();
     match mode {
         Mode::Replace => options.write(true).truncate(true),
-        Mode::Append | Mode::Resume(_) => options.append(true),
+        Mode::Append | Mode::Resume(_) => options.read(true).append(true),
     };
-    let file = options
-        .create(true)
-        .open(path)
-        .map_err(|e| format!("--output {}: {e}", path.display()))?;
+    let failed = |e: std::io::Error| format!("--output {}: {e}", path.display());
+    let mut file = options.create(true).open(path).map_err(failed)?;
+    if !matches!(mode, Mode::Replace) {
+        let whole = whole_lines(&mut file).map_err(failed)?;
+        if whole < file.metadata().map_err(failed)?.len() {
+            file.set_len(whole).map_err(failed)?;
+        }
+    }
     let fresh = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
     Ok((file, fresh))
+}
+
+/// The length of `file` up to and including its last newline: its whole lines.
+fn whole_lines(file: &mut File) -> std::io::Result<u64> {
+    let mut end = file.metadata()?.len();
+    let mut chunk = vec![0; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let piece = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(piece)?;
+        if let Some(at) = piece.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + at as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// The format of the records a file holds, by its first line: a JSON object, the CSV header,
@@ -195,30 +218,20 @@ fn read(path: &Path, rules: Resume) -> Result<Prior, String> {
     Ok(prior)
 }
 
-/// Call `keep` with each whole record of the file that `rules` keep; drop the others (and
-/// a torn last line) from the file.
+/// Call `keep` with each whole record of the file that `rules` keep; drop the others from
+/// the file (a torn last line is not a record: `open_file` cuts it, and its line is
+/// fetched again).
 fn read_kept(path: &Path, rules: Resume, mut keep: impl FnMut(&Value)) -> Result<(), String> {
     let shown = path.display();
     let now = SystemTime::now();
-    let mut whole = 0u64;
     let mut dropped = false;
-    for_each_record(path, |record, line| {
-        match rules.refetch(record, now) {
-            true => dropped = true,
-            false => keep(record),
-        }
-        whole += line.len() as u64;
+    for_each_record(path, |record, _| match rules.refetch(record, now) {
+        true => dropped = true,
+        false => keep(record),
     })?;
-    let cut = |e: std::io::Error| format!("--resume {shown}: cannot rewrite it: {e}");
     if dropped {
-        rewrite(path, rules, now).map_err(cut)?;
-    } else if std::fs::metadata(path).map_err(cut)?.len() > whole {
-        // A torn last line: the last write of a killed run. Its line is fetched again.
-        OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|f| f.set_len(whole))
-            .map_err(cut)?;
+        rewrite(path, rules, now)
+            .map_err(|e| format!("--resume {shown}: cannot rewrite it: {e}"))?;
     }
     Ok(())
 }

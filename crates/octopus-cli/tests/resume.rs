@@ -1,7 +1,8 @@
 //! `-o FILE` and `--resume`: the output file is the run's state. Killed with SIGKILL at
 //! random moments and resumed, a run ends with exactly one whole record per input line; a
-//! torn last line is dropped and refetched; a changed input is refused; `--retry-failed`
-//! and `--max-age` refetch what they name, and only that.
+//! torn last line is dropped and refetched (and cut before `--append` adds records); a
+//! changed input is refused; `--retry-failed` and `--max-age` refetch what they name, and
+//! only that.
 
 mod common;
 use common::*;
@@ -101,6 +102,33 @@ fn records_of_another_format_are_not_appended() {
             "{more:?}: unchanged"
         );
     }
+}
+
+#[test]
+fn a_torn_last_line_is_cut_before_records_are_appended() {
+    // A run killed mid-write (a worker of a shared job, or any run, then `--append`):
+    // the next record must not run on from the torn line.
+    let s = server();
+    let dir = Dir::new("append-torn");
+    let out_file = dir.0.join("r.jsonl");
+    let run = |path: &str| {
+        octopus()
+            .args(["-q", "--json", "--append", "-o"])
+            .arg(&out_file)
+            .arg(s.url(path))
+            .assert()
+            .success();
+    };
+    run("/a");
+    let mut torn = std::fs::read(&out_file).unwrap();
+    torn.extend_from_slice(br#"{"url":"http://torn.test/","final_url":"#);
+    std::fs::write(&out_file, &torn).unwrap();
+    run("/b");
+    let urls: Vec<Value> = journal(&out_file)
+        .iter()
+        .map(|r| r["url"].clone())
+        .collect();
+    assert_eq!(urls, [json!(s.url("/a")), json!(s.url("/b"))]);
 }
 
 #[test]
