@@ -10,6 +10,11 @@
 //! | `/h2/refuse-once/…` | the stream reset with `REFUSED_STREAM` the first time this path is asked, then 200 |
 //! | `/h2/reset` | the stream reset with `INTERNAL_ERROR` |
 //! | `/h2/kill-once` | the first time: the whole connection closed at once (every stream on it lost); then 200 |
+//! | `/h2/names` | 200, `authority NAME sni NAME`: the request's authority and the name the connection's TLS was for |
+//!
+//! With `H2Options::only_its_own_name`, a request whose authority is not the name its
+//! connection's TLS was for is answered `421 Misdirected Request` (as Apache httpd does
+//! when the two name servers configured differently).
 //!
 //! It counts connections, requests, the most streams open at once on one connection, and
 //! the GOAWAYs it sent (`H2Options::requests_per_connection`, as nginx's
@@ -39,6 +44,8 @@ pub struct H2Options {
     /// Requests taken on a connection before it is told to go away (GOAWAY), as nginx's
     /// `keepalive_requests`; `None`: never.
     pub requests_per_connection: Option<u64>,
+    /// Answer `421` to a request for another name than the connection's TLS was for.
+    pub only_its_own_name: bool,
 }
 
 impl Default for H2Options {
@@ -46,6 +53,7 @@ impl Default for H2Options {
         H2Options {
             max_streams: 100,
             requests_per_connection: None,
+            only_its_own_name: false,
         }
     }
 }
@@ -113,10 +121,11 @@ impl H2Server {
                     match acceptor {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve(stream, counts, options).await;
+                                let sni = stream.get_ref().1.server_name().map(str::to_string);
+                                serve(stream, counts, options, sni).await;
                             }
                         }
-                        None => serve(stream, counts, options).await,
+                        None => serve(stream, counts, options, None).await,
                     }
                 });
             }
@@ -175,7 +184,7 @@ impl Drop for H2Server {
 }
 
 /// Serve one connection until it ends, or a stream kills it.
-async fn serve<T>(io: T, counts: Arc<Counts>, options: H2Options)
+async fn serve<T>(io: T, counts: Arc<Counts>, options: H2Options, sni: Option<String>)
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
@@ -185,6 +194,7 @@ where
         return;
     };
     let kill = Arc::new(Notify::new());
+    let sni: Arc<str> = Arc::from(sni.unwrap_or_default());
     let open = Arc::new(AtomicU64::new(0));
     let mut taken = 0u64;
     let mut going_away = false;
@@ -205,6 +215,8 @@ where
             open: Arc::clone(&open),
             kill: Arc::clone(&kill),
             ended: AtomicBool::new(false),
+            sni: Arc::clone(&sni),
+            only_its_own_name: options.only_its_own_name,
         };
         tokio::spawn(stream.answer(request, respond));
         if !going_away
@@ -226,6 +238,10 @@ struct Stream {
     kill: Arc<Notify>,
     /// No longer counted as open.
     ended: AtomicBool,
+    /// The name the connection's TLS was for (empty in clear, or without SNI).
+    sni: Arc<str>,
+    /// Requests for other names are answered `421`.
+    only_its_own_name: bool,
 }
 
 impl Drop for Stream {
@@ -258,7 +274,20 @@ impl Stream {
             .to_string();
         let route = path.split('?').next().unwrap_or("/");
         let number = |prefix: &str| route.strip_prefix(prefix).and_then(|n| n.parse().ok());
-        if let Some(ms) = number("/delay/") {
+        let authority = parts.uri.host().unwrap_or_default();
+        if self.only_its_own_name && !authority.eq_ignore_ascii_case(&self.sni) {
+            self.end();
+            send(
+                &mut respond,
+                421,
+                Vec::new(),
+                Bytes::from_static(b"misdirected\n"),
+            );
+        } else if route == "/h2/names" {
+            self.end();
+            let names = format!("authority {authority} sni {}", self.sni);
+            send(&mut respond, 200, Vec::new(), Bytes::from(names));
+        } else if let Some(ms) = number("/delay/") {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             self.end();
             send(&mut respond, 200, Vec::new(), Bytes::from_static(b"ok\n"));

@@ -2,7 +2,10 @@
 //! stream on an HTTP/2 connection of its origin that has room (`h2/pool.rs`), else a wait
 //! for the connection being made to it, else a connection of its own (`route/dial.rs`,
 //! on no thread: `Begun::Underway`), on which the protocol the server chose (ALPN, or
-//! prior knowledge) decides the exchange (`h1/`, `h2/`).
+//! prior knowledge) decides the exchange (`h1/`, `h2/`). Before a new `https` connection
+//! is made, once the host is looked up, a stream on an HTTP/2 connection another name made
+//! to one of its addresses, under a certificate valid for it too, is taken instead
+//! (`h2/coalesce.rs`); a `421` on it sends the request again on a connection of its own.
 //!
 //! Invariants: a request waits for another's connection only while that connection's
 //! protocol is not known; whatever the protocol, the answer is an `Answered` whose body
@@ -13,10 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use http::{HeaderName, HeaderValue, Version};
+use http::{HeaderName, HeaderValue, StatusCode, Version};
 
 use crate::http::bell::Bell;
-use crate::http::connect::pool::going_out_on;
+use crate::http::connect::pool::{Key, going_out_on};
+use crate::http::connect::tls::server_name;
 use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::body_reader::BodyReader;
 use crate::http::h1::exchange::{self as h1, key};
@@ -42,7 +46,15 @@ pub(crate) struct H2<'a> {
 #[derive(Debug)]
 pub(crate) enum Sending {
     H1(h1::Sending),
-    H2(h2::Sending),
+    /// On a stream; on a connection made for another name, where a `421` is to be told.
+    H2(h2::Sending, Option<Box<Borrowed>>),
+}
+
+/// A stream on a connection made for another name (`h2/coalesce.rs`).
+#[derive(Debug)]
+pub(crate) struct Borrowed {
+    pool: Arc<Multiplexed>,
+    key: Key,
 }
 
 /// How far `send` took a request.
@@ -146,15 +158,38 @@ where
                 }));
             }
             match h2.pool.claim(&key).map_err(Error::Io)? {
-                Claim::Stream(slot) => return on_stream(route, slot, request, Timings::default()),
+                Claim::Stream(slot) => {
+                    return on_stream(route, slot, request, Timings::default(), None);
+                }
                 Claim::Wait(bell) => return Ok(Begun::Awaiting(bell)),
                 Claim::Dial(opening) => (None, opening),
             }
         }
     };
-    let (socket, made) = match connection(route, &key, request.url, deadline, underway)? {
-        Connection::Ready(socket, made) => (socket, made),
-        Connection::Underway(underway) => return Ok(Begun::Underway(underway, opening)),
+    let mut underway = underway;
+    let (socket, made) = loop {
+        match connection(route, &key, request.url, deadline, underway)? {
+            Connection::Ready(socket, made) => break (socket, made),
+            Connection::Underway(underway) => return Ok(Begun::Underway(underway, opening)),
+            Connection::LookedUp(looked_up) => {
+                if let Some(h2) = h2
+                    && let Some(slot) = borrow(h2, &key, request.url, looked_up.addresses())?
+                {
+                    // Those waiting for this origin's connection find the borrowed one.
+                    drop(opening);
+                    let timings = Timings {
+                        dns: looked_up.lookup_time(),
+                        ..Timings::default()
+                    };
+                    let borrowed = Borrowed {
+                        pool: Arc::clone(h2.pool),
+                        key,
+                    };
+                    return on_stream(route, slot, request, timings, Some(Box::new(borrowed)));
+                }
+                underway = Some(looked_up);
+            }
+        }
     };
     let Some(h2) = h2.filter(|h2| h2.assumed || socket.speaks_h2()) else {
         if let Some(opening) = opening {
@@ -164,24 +199,47 @@ where
         return Ok(Begun::Sent(Sending::H1(sending)));
     };
     let timings = Made::timings(made, &socket);
+    let leaf = socket.leaf().filter(|_| route.coalesce);
     let shared = Shared::handshake(socket, deadline)?;
     match opening {
         Some(opening) => opening.made(&shared),
         None => h2.pool.add(&key, &shared),
     }
+    if let Some(leaf) = leaf {
+        h2.pool.offer(&shared, leaf);
+    }
     let slot = shared
         .reserve()
         .map_err(Error::Io)?
         .ok_or_else(|| Error::Refused("the new connection took no stream".into()))?;
-    on_stream(route, slot, request, timings)
+    on_stream(route, slot, request, timings, None)
 }
 
-/// Send `request` on the stream `slot`.
+/// A stream for a request to `url` (`key`'s origin, looked up as `addrs`) on an HTTP/2
+/// connection another name made (`h2/coalesce.rs`), if one may carry it; never on a
+/// connection spoken to without asking (prior knowledge).
+fn borrow(
+    h2: H2<'_>,
+    key: &Key,
+    url: &url::Url,
+    addrs: &[std::net::SocketAddr],
+) -> Result<Option<Slot>, Error> {
+    if h2.assumed || addrs.is_empty() {
+        return Ok(None);
+    }
+    let Ok(name) = server_name(url) else {
+        return Ok(None);
+    };
+    h2.pool.coalesce(key, &name, addrs).map_err(Error::Io)
+}
+
+/// Send `request` on the stream `slot` (of a connection made for another name: `borrowed`).
 fn on_stream<'a, H>(
     route: &Route<'_>,
     slot: Slot,
     request: Outgoing<'a, H>,
     timings: Timings,
+    borrowed: Option<Box<Borrowed>>,
 ) -> Result<Begun, Error>
 where
     H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + Clone,
@@ -189,7 +247,7 @@ where
     going_out_on(slot.conn.peer, timings.connect.is_some());
     let sending = h2::send(slot, request, timings)?;
     route.counts.sent.fetch_add(1, Ordering::Relaxed);
-    Ok(Begun::Sent(Sending::H2(sending)))
+    Ok(Begun::Sent(Sending::H2(sending, borrowed)))
 }
 
 impl Sending {
@@ -200,7 +258,7 @@ impl Sending {
                 let (fd, watched) = sending.watch();
                 Watch::read(fd, watched)
             }
-            Sending::H2(sending) => sending.watch(),
+            Sending::H2(sending, _) => sending.watch(),
         }
     }
 
@@ -208,7 +266,7 @@ impl Sending {
     pub fn ready(&mut self, deadline: Instant) -> bool {
         match self {
             Sending::H1(sending) => sending.ready(deadline),
-            Sending::H2(sending) => sending.ready(),
+            Sending::H2(sending, _) => sending.ready(),
         }
     }
 
@@ -216,7 +274,7 @@ impl Sending {
     pub fn went_out(&self) -> Option<Instant> {
         match self {
             Sending::H1(sending) => sending.went_out(),
-            Sending::H2(sending) => Some(sending.sent_at()),
+            Sending::H2(sending, _) => Some(sending.sent_at()),
         }
     }
 
@@ -224,7 +282,7 @@ impl Sending {
     pub fn deadline(&self, deadline: Instant) -> Instant {
         match self {
             Sending::H1(sending) => sending.deadline(deadline),
-            Sending::H2(_) => deadline,
+            Sending::H2(..) => deadline,
         }
     }
 
@@ -239,8 +297,18 @@ impl Sending {
                     timings: answered.timings,
                 })
             }
-            Sending::H2(sending) => {
+            Sending::H2(sending, borrowed) => {
                 let answered = sending.response(deadline)?;
+                if answered.response.status() == StatusCode::MISDIRECTED_REQUEST
+                    && let Some(borrowed) = borrowed
+                {
+                    borrowed.pool.misdirected(&borrowed.key);
+                    return Err(Error::Refused(
+                        "421: the server does not serve this name on a connection made for \
+                         another"
+                            .into(),
+                    ));
+                }
                 let (mut parts, body) = answered.response.into_parts();
                 parts.version = Version::HTTP_2;
                 Ok(Answered {

@@ -194,11 +194,15 @@ impl Client {
             .direct
             .get(shard(url, self.direct.len()))
             .ok_or_else(|| Failure::new(ErrorKind::Io, "no connection pool"))?;
+        let finish_tls = tls.is_some() && self.cfg.http_version != HttpVersion::Http1;
         Ok(Route {
             parked,
             resolver: &self.resolver,
             connect_timeout: self.cfg.connect_timeout,
-            finish_tls: tls.is_some() && self.cfg.http_version != HttpVersion::Http1,
+            finish_tls,
+            // HTTP/2 connections are shared across names only when the certificate that
+            // vouches for a name was verified, and not through a proxy.
+            coalesce: finish_tls && via.is_none() && !self.cfg.insecure,
             tls,
             via,
             proxy_tls,
@@ -262,6 +266,9 @@ impl Client {
                 noting_connections(|| exchange(&route, h2, request, deadline));
             match result {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {}
+                // Not taken by the server (HTTP/2: refused, a GOAWAY, a 421 on a connection
+                // made for another name): sent again, on another connection.
+                Err(Error::Refused(_)) => {}
                 Err(e) if short_of_descriptors(&e) => self.make_room(&e),
                 Err(e) => return Err(classify(&e, shown.as_deref())),
                 Ok(response) => return Ok(response),

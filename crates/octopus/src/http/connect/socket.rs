@@ -209,6 +209,11 @@ impl Socket {
         self.tls.as_ref().is_some_and(|tls| tls.speaks_h2())
     }
 
+    /// The server's own certificate, on a TLS connection whose handshake is done.
+    pub fn leaf(&self) -> Option<rustls::pki_types::CertificateDer<'static>> {
+        self.tls.as_ref()?.leaf()
+    }
+
     /// Whether a TLS handshake is under way (not begun or not done).
     pub fn handshaking(&self) -> bool {
         self.tls.as_ref().is_some_and(|tls| tls.handshaking())

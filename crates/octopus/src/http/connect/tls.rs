@@ -23,7 +23,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, IoState};
 use url::{Host, Url};
 
@@ -110,6 +110,11 @@ impl Tls {
     /// Whether the server chose HTTP/2 (ALPN `h2`).
     pub fn speaks_h2(&self) -> bool {
         self.conn.alpn_protocol() == Some(b"h2")
+    }
+
+    /// The server's own certificate (the first of its chain), once the handshake is done.
+    pub fn leaf(&self) -> Option<CertificateDer<'static>> {
+        Some(self.conn.peer_certificates()?.first()?.clone().into_owned())
     }
 
     /// Queue `bytes` (encrypted at once: the handshake is done) and send what the socket

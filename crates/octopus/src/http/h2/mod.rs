@@ -12,6 +12,7 @@
 //! stream) is `Error::Refused`, to be sent again; a stream's other failures are its own,
 //! and a connection's failures are every stream's on it.
 
+pub(crate) mod coalesce;
 pub(crate) mod conn;
 pub(crate) mod io;
 pub(crate) mod pool;

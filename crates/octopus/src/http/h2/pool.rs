@@ -10,6 +10,11 @@
 //! are closed too when the budget of idle connections is spent or descriptors run out
 //! (`close_idle`).
 //!
+//! A name with no connection of its own may borrow one made for another name
+//! (`coalesce.rs`): it is remembered under the name's origin too, as borrowed (neither
+//! counted in the budget nor kept open by it), until a `421` says the server does not
+//! serve the name on it (`misdirected`), after which the name makes its own.
+//!
 //! Invariants: a connection being made is counted until it is made (`Opening::made`),
 //! found to be HTTP/1.1 (`Opening::h1`), or fails (the `Opening` dropped), and each of these
 //! rings every request waiting for it; at most `FIRST_STREAMS` requests wait for each
@@ -17,10 +22,14 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::http::bell::Bell;
 use crate::http::connect::pool::{Budget, Key, MAX_IDLE_AGE};
+use crate::http::h2::coalesce::Peers;
 use crate::http::h2::conn::{FIRST_STREAMS, Shared, Slot};
 
 /// Origins remembered before those with nothing on them are forgotten.
@@ -42,6 +51,8 @@ const DESCRIPTORS: usize = 1;
 pub(crate) struct Multiplexed {
     origins: Mutex<HashMap<Key, Origin>>,
     budget: Arc<Budget>,
+    /// The connections other names may borrow, by address.
+    peers: Peers,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +64,10 @@ struct Origin {
     waiters: Vec<Arc<Bell>>,
     /// The server chose HTTP/1.1.
     h1: bool,
+    /// Connections made for other names that this one goes on too (`coalesce.rs`).
+    borrowed: Vec<Weak<Shared>>,
+    /// The server answered `421` on a borrowed connection: this name makes its own.
+    own_only: bool,
 }
 
 impl Origin {
@@ -87,6 +102,7 @@ impl Multiplexed {
         Multiplexed {
             origins: Mutex::default(),
             budget,
+            peers: Peers::default(),
         }
     }
 
@@ -116,6 +132,14 @@ impl Multiplexed {
                 return Ok(Claim::Stream(slot));
             }
         }
+        origin
+            .borrowed
+            .retain(|conn| conn.upgrade().is_some_and(|conn| conn.usable(MAX_IDLE_AGE)));
+        for conn in origin.borrowed.iter().filter_map(Weak::upgrade) {
+            if let Some(slot) = conn.reserve()? {
+                return Ok(Claim::Stream(slot));
+            }
+        }
         if origin.h1 {
             return Ok(Claim::Dial(None));
         }
@@ -130,6 +154,48 @@ impl Multiplexed {
             key: key.clone(),
             settled: false,
         })))
+    }
+
+    /// Offer `conn`, its chain verified and `leaf` its server's own certificate, to the
+    /// other names the certificate is valid for (`coalesce.rs`).
+    pub fn offer(&self, conn: &Arc<Shared>, leaf: CertificateDer<'static>) {
+        self.peers.offer(conn, leaf);
+    }
+
+    /// A stream for a request to `key`'s origin (`name`, looked up as `addrs`) on a
+    /// connection made for another name (`coalesce.rs`), remembered under the origin for
+    /// the requests that come; none once the server said it does not serve the name so.
+    pub fn coalesce(
+        &self,
+        key: &Key,
+        name: &ServerName<'_>,
+        addrs: &[SocketAddr],
+    ) -> io::Result<Option<Slot>> {
+        if self.lock().get(key).is_some_and(|origin| origin.own_only) {
+            return Ok(None);
+        }
+        let Some((conn, slot)) = self.peers.find(name, addrs, MAX_IDLE_AGE)? else {
+            return Ok(None);
+        };
+        let mut origins = self.lock();
+        let origin = origins.entry(key.clone()).or_default();
+        if !origin
+            .borrowed
+            .iter()
+            .any(|b| b.as_ptr() == Arc::as_ptr(&conn))
+        {
+            origin.borrowed.push(Arc::downgrade(&conn));
+        }
+        Ok(Some(slot))
+    }
+
+    /// The server answered `421 Misdirected Request` to a request to `key`'s origin on a
+    /// borrowed connection: the origin no longer borrows, and makes its own.
+    pub fn misdirected(&self, key: &Key) {
+        let mut origins = self.lock();
+        let origin = origins.entry(key.clone()).or_default();
+        origin.borrowed.clear();
+        origin.own_only = true;
     }
 
     /// Close an idle connection, if one is found (`close_one_idle`): its descriptors are

@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! [target looked up: SOCKS4/5 only] → endpoint looked up (`resolver.rs`, `dns/`)
+//!   → [https, HTTP/2 offered: the caller may go on a connection another name made to one
+//!      of the addresses instead (`Connection::LookedUp`, `h2/coalesce.rs`)]
 //!   → TCP connect, Happy Eyeballs (`connect.rs`)
 //!   → the proxy's handshake, if any (`proxy/greeting.rs`: TLS to an https:// proxy, CONNECT, SOCKS)
 //!   → TLS to the origin for `https` begun (`tls.rs`): finished here when HTTP/2 is offered
@@ -52,6 +54,11 @@ pub(crate) struct Route<'a> {
     pub finish_tls: bool,
     /// Where connections made and requests sent are counted.
     pub counts: &'a Counts,
+    /// Once its host is looked up, a new connection is first given back
+    /// (`Connection::LookedUp`): an HTTP/2 connection another name made to one of the
+    /// addresses may carry the request (direct `https` with HTTP/2 offered, the server's
+    /// certificate verified).
+    pub coalesce: bool,
 }
 
 /// Connections made and requests sent on them, over a client's life.
@@ -90,6 +97,9 @@ pub(crate) enum Connection {
     /// The connection, and for a new one how long making it took.
     Ready(Socket, Option<Made>),
     Underway(Underway),
+    /// Its host looked up and nothing connected yet (`Route::coalesce`): `connection`
+    /// again with it goes on to connect.
+    LookedUp(Underway),
 }
 
 /// A new connection on its way, held by no thread while it waits.
@@ -102,6 +112,8 @@ pub(crate) struct Underway {
     looked_up: bool,
     /// Where a SOCKS proxy is to connect.
     target: Option<Target>,
+    /// Given back once looked up (`Connection::LookedUp`).
+    offered: bool,
 }
 
 #[derive(Debug)]
@@ -137,6 +149,8 @@ struct Dialing {
     /// Its timeout, and whose it is (the connect timeout, or what was left of the request's).
     after: Duration,
     reason: Timeout,
+    /// The addresses, kept when the caller is to see them (`Route::coalesce`).
+    addrs: Vec<SocketAddr>,
 }
 
 impl Dialing {
@@ -151,6 +165,23 @@ impl Dialing {
 }
 
 impl Underway {
+    /// The addresses its host was looked up as, when they are to be seen
+    /// (`Connection::LookedUp`).
+    pub fn addresses(&self) -> &[SocketAddr] {
+        match &self.step {
+            Step::Connecting(dialing) => &dialing.addrs,
+            _ => &[],
+        }
+    }
+
+    /// How long its lookups took, when something was looked up.
+    pub fn lookup_time(&self) -> Option<Duration> {
+        let Step::Connecting(dialing) = &self.step else {
+            return None;
+        };
+        (self.looked_up).then(|| dialing.began.saturating_duration_since(self.asked))
+    }
+
     /// What to wait for: a lookup's descriptor (readable), the newest connect attempt's
     /// (writable), or the proxy's answer (readable).
     pub fn watch(&mut self) -> Watch {
@@ -230,11 +261,15 @@ pub(crate) fn connection(
                 Resolution::Waiting(resolving) => (Step::Target(resolving), false),
             },
             Step::Looking(resolving) => match route.resolver.resume(resolving, deadline)? {
-                Resolution::Ready(addrs) => {
-                    (Step::Connecting(dial(route, &addrs, deadline)?), true)
-                }
+                Resolution::Ready(addrs) => (Step::Connecting(dial(route, addrs, deadline)?), true),
                 Resolution::Waiting(resolving) => (Step::Looking(resolving), false),
             },
+            Step::Connecting(dialing)
+                if route.coalesce && !std::mem::replace(&mut underway.offered, true) =>
+            {
+                underway.step = Step::Connecting(dialing);
+                return Ok(Connection::LookedUp(underway));
+            }
             Step::Connecting(mut dialing) => {
                 let Some((stream, watched)) = dialing.connecting.advance()? else {
                     underway.step = Step::Connecting(dialing);
@@ -333,6 +368,7 @@ fn begin(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<Underway, Er
         asked,
         looked_up: endpoint_named || target_named,
         target,
+        offered: false,
     })
 }
 
@@ -343,7 +379,7 @@ fn look_up_endpoint(route: &Route<'_>, url: &Url, deadline: Instant) -> Result<S
         None => url,
     };
     Ok(match route.resolver.begin(endpoint, deadline)? {
-        Resolution::Ready(addrs) => Step::Connecting(dial(route, &addrs, deadline)?),
+        Resolution::Ready(addrs) => Step::Connecting(dial(route, addrs, deadline)?),
         Resolution::Waiting(resolving) => Step::Looking(resolving),
     })
 }
@@ -371,7 +407,7 @@ fn ready(
 }
 
 /// Begin connecting to `addrs`, within the connect timeout or what is left of `deadline`.
-fn dial(route: &Route<'_>, addrs: &[SocketAddr], deadline: Instant) -> Result<Dialing, Error> {
+fn dial(route: &Route<'_>, addrs: Vec<SocketAddr>, deadline: Instant) -> Result<Dialing, Error> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(Timeout::request(error::Step::Connect));
@@ -384,9 +420,10 @@ fn dial(route: &Route<'_>, addrs: &[SocketAddr], deadline: Instant) -> Result<Di
         false => (left, Timeout::Global(error::Step::Connect)),
     };
     Ok(Dialing {
-        connecting: Connecting::new(addrs, after, reason),
+        connecting: Connecting::new(&addrs, after, reason),
         began: Instant::now(),
         after,
         reason,
+        addrs: if route.coalesce { addrs } else { Vec::new() },
     })
 }
