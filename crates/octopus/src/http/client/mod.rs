@@ -201,8 +201,11 @@ impl Client {
             connect_timeout: self.cfg.connect_timeout,
             finish_tls,
             // HTTP/2 connections are shared across names only when the certificate that
-            // vouches for a name was verified, and not through a proxy.
-            coalesce: finish_tls && via.is_none() && !self.cfg.insecure,
+            // vouches for a name was verified, and not through a proxy (nor for an address).
+            coalesce: finish_tls
+                && via.is_none()
+                && !self.cfg.insecure
+                && matches!(url.host(), Some(url::Host::Domain(_))),
             tls,
             via,
             proxy_tls,
