@@ -107,6 +107,30 @@ fn a_421_sends_the_request_again_on_a_connection_of_its_own_name() {
 }
 
 #[test]
+fn a_burst_to_a_name_that_borrows_is_sent_again_whole_after_a_421() {
+    let ca = Ca::new("Octopus test CA");
+    let options = H2Options {
+        only_its_own_name: true,
+        ..H2Options::default()
+    };
+    let s = shared_server(&ca, options);
+    let otto = resolving(ca.builder(), &s, None)
+        .concurrency(20)
+        .build()
+        .unwrap();
+    fetched(&otto, url(&s, "a.test", "/h2/names"));
+    // The first of the burst borrows a.test's connection; those that waited for it take
+    // it from the name's origin: every 421 among them is sent again on b.test's own.
+    let urls: Vec<String> = (0..20)
+        .map(|i| url(&s, "b.test", &format!("/h2/names?{i}")))
+        .collect();
+    for r in fetch_urls(&otto, &urls) {
+        assert_eq!((r.status(), r.attempts()), (Some(200), 1), "{}", r.url());
+        assert_eq!(r.text(), Some("authority b.test sni b.test"));
+    }
+}
+
+#[test]
 fn a_name_whose_addresses_do_not_include_the_connections_makes_its_own() {
     let ca = Ca::new("Octopus test CA");
     let s = shared_server(&ca, H2Options::default());

@@ -57,6 +57,15 @@ pub(crate) struct Borrowed {
     key: Key,
 }
 
+impl Borrowed {
+    /// A stream of a request to `key`'s origin on a connection of `h2`'s pool made for
+    /// another name.
+    fn new(h2: H2<'_>, key: Key) -> Option<Box<Borrowed>> {
+        let pool = Arc::clone(h2.pool);
+        Some(Box::new(Borrowed { pool, key }))
+    }
+}
+
 /// How far `send` took a request.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Begun {
@@ -161,6 +170,10 @@ where
                 Claim::Stream(slot) => {
                     return on_stream(route, slot, request, Timings::default(), None);
                 }
+                Claim::Borrowed(slot) => {
+                    let borrowed = Borrowed::new(h2, key);
+                    return on_stream(route, slot, request, Timings::default(), borrowed);
+                }
                 Claim::Wait(bell) => return Ok(Begun::Awaiting(bell)),
                 Claim::Dial(opening) => (None, opening),
             }
@@ -181,11 +194,8 @@ where
                         dns: looked_up.lookup_time(),
                         ..Timings::default()
                     };
-                    let borrowed = Borrowed {
-                        pool: Arc::clone(h2.pool),
-                        key,
-                    };
-                    return on_stream(route, slot, request, timings, Some(Box::new(borrowed)));
+                    let borrowed = Borrowed::new(h2, key);
+                    return on_stream(route, slot, request, timings, borrowed);
                 }
                 underway = Some(looked_up);
             }

@@ -81,6 +81,8 @@ impl Origin {
 pub(crate) enum Claim {
     /// Go on a connection that has room.
     Stream(Slot),
+    /// Go on a connection made for another name that has room (`coalesce.rs`).
+    Borrowed(Slot),
     /// Wait for this bell: a connection being made may take it.
     Wait(Arc<Bell>),
     /// Make a connection (or take an idle HTTP/1.1 one); when the server's protocol is not
@@ -137,7 +139,7 @@ impl Multiplexed {
             .retain(|conn| conn.upgrade().is_some_and(|conn| conn.usable(MAX_IDLE_AGE)));
         for conn in origin.borrowed.iter().filter_map(Weak::upgrade) {
             if let Some(slot) = conn.reserve()? {
-                return Ok(Claim::Stream(slot));
+                return Ok(Claim::Borrowed(slot));
             }
         }
         if origin.h1 {
@@ -164,14 +166,15 @@ impl Multiplexed {
 
     /// A stream for a request to `key`'s origin (`name`, looked up as `addrs`) on a
     /// connection made for another name (`coalesce.rs`), remembered under the origin for
-    /// the requests that come; none once the server said it does not serve the name so.
+    /// the requests that come; none once the server said it does not serve the name so, or
+    /// chose HTTP/1.1 for it (it may serve the name otherwise than the other).
     pub fn coalesce(
         &self,
         key: &Key,
         name: &ServerName<'_>,
         addrs: &[SocketAddr],
     ) -> io::Result<Option<Slot>> {
-        if self.lock().get(key).is_some_and(|origin| origin.own_only) {
+        if (self.lock().get(key)).is_some_and(|origin| origin.own_only || origin.h1) {
             return Ok(None);
         }
         let Some((conn, slot)) = self.peers.find(name, addrs, MAX_IDLE_AGE)? else {
