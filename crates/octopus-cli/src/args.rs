@@ -251,6 +251,12 @@ pub struct FetchArgs {
     #[arg(long, conflicts_with = "http2")]
     pub http2_prior_knowledge: bool,
 
+    /// Give every host name its own HTTP/2 connections; by default a name goes on one made
+    /// for another name at the same address whose verified certificate covers it too (as
+    /// browsers do; a 421 from the server sends the request again on its own)
+    #[arg(long)]
+    pub no_coalesce: bool,
+
     /// Trust only the certificate authorities in FILE (PEM), like curl. Without it, the
     /// system's trusted roots (SSL_CERT_FILE and SSL_CERT_DIR override them)
     #[arg(long, value_name = "FILE")]

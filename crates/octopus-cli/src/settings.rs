@@ -162,6 +162,7 @@ fn tls(args: &FetchArgs, mut b: Builder) -> Result<Builder, String> {
         (false, false) => HttpVersion::Auto,
     });
     b = b.proxy_tunnel(args.proxy_tunnel);
+    b = b.coalesce_hosts(!args.no_coalesce);
     let mut proxies = args.proxy.clone();
     if let Some(file) = &args.proxy_file {
         let text = String::from_utf8_lossy(&read_file("--proxy-file", file)?).into_owned();

@@ -115,17 +115,23 @@ struct Pki {
 
 impl Pki {
     fn new() -> Pki {
+        Pki::for_names(&["secure.test"])
+    }
+
+    /// As `new`, with a server certificate for `names`.
+    fn for_names(names: &[&str]) -> Pki {
         use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let leaf = |name: &str| {
+        let leaf = |names: &[&str]| {
             let key = KeyPair::generate().unwrap();
-            let params = CertificateParams::new(vec![name.to_string()]).unwrap();
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let params = CertificateParams::new(names).unwrap();
             (params.signed_by(&key, &ca).unwrap(), key)
         };
-        let (server, server_key) = leaf("secure.test");
-        let (client, client_key) = leaf("client.test");
+        let (server, server_key) = leaf(names);
+        let (client, client_key) = leaf(&["client.test"]);
         let dir = std::env::temp_dir().join(format!(
             "octopus-pki-{}-{:?}",
             std::process::id(),
@@ -172,6 +178,15 @@ impl Pki {
             .with_single_cert(self.server_chain.clone(), key)
             .unwrap();
         serve(Arc::new(config))
+    }
+}
+
+impl Pki {
+    /// An HTTP/2 server (ALPN `h2`) with the CA-signed certificate.
+    fn h2_server(&self) -> octopus_testserver::H2Server {
+        let key = self.server_key.clone();
+        let config = octopus_testserver::tls_config(self.server_chain.clone(), key, &[b"h2"]);
+        octopus_testserver::H2Server::start_tls(config, Default::default()).unwrap()
     }
 }
 
@@ -265,4 +280,30 @@ fn an_ssl_cert_file_without_certificates_is_never_ignored() {
             .contains("SSL_CERT_FILE"),
         "{r}"
     );
+}
+
+#[test]
+fn names_a_certificate_covers_share_an_http2_connection_unless_no_coalesce() {
+    let pki = Pki::for_names(&["a.test", "b.test"]);
+    let s = pki.h2_server();
+    let port = s.addr().port();
+    let run = |extra: &[&str]| {
+        octopus()
+            .args(["--json", "-c", "1", "--cacert", &pki.file("ca.pem")])
+            .args(["--resolve", &format!("a.test:{port}:127.0.0.1")])
+            .args(["--resolve", &format!("b.test:{port}:127.0.0.1")])
+            .args(extra)
+            .arg(format!("https://a.test:{port}/h2/names"))
+            .arg(format!("https://b.test:{port}/h2/names"))
+            .output()
+            .unwrap()
+    };
+    let shared = run(&[]);
+    assert_eq!(shared.status.code(), Some(0), "{}", stderr(&shared));
+    assert!(records(&shared).iter().all(|r| r["http_version"] == "2"));
+    assert_eq!(json_summary(&shared)["connections"], 1);
+    let own = run(&["--no-coalesce"]);
+    assert_eq!(own.status.code(), Some(0), "{}", stderr(&own));
+    assert_eq!(json_summary(&own)["connections"], 2);
+    assert_eq!(s.connections(), 3);
 }

@@ -148,6 +148,23 @@ fn a_name_whose_addresses_do_not_include_the_connections_makes_its_own() {
 }
 
 #[test]
+fn coalesce_hosts_false_gives_every_name_its_own_connection() {
+    let ca = Ca::new("Octopus test CA");
+    let s = shared_server(&ca, H2Options::default());
+    let otto = resolving(ca.builder().coalesce_hosts(false), &s, None)
+        .build()
+        .unwrap();
+    for name in NAMES {
+        let r = fetched(&otto, url(&s, name, "/h2/names"));
+        assert_eq!(
+            r.text(),
+            Some(format!("authority {name} sni {name}").as_str())
+        );
+    }
+    assert_eq!(s.connections(), 3);
+}
+
+#[test]
 fn nothing_is_shared_across_names_when_certificates_are_not_verified() {
     let ca = Ca::new("Octopus test CA");
     let s = shared_server(&ca, H2Options::default());

@@ -120,6 +120,16 @@ settings! {
     /// streams at once.
     set http_version: HttpVersion = HttpVersion::Auto => HttpVersion "http-version";
 
+    /// Let a host name with no HTTP/2 connection of its own send its requests on one made
+    /// for another name, when it is connected to one of the addresses the name resolves to
+    /// and the certificate verified on it is valid for the name too (default: yes, as
+    /// browsers do; RFC 9113 §9.1.1). A server that does not serve a name so answers `421`,
+    /// and the request is sent again on a connection of its own. `false` gives every name
+    /// its own connections (for servers that route by the TLS name alone and answer
+    /// another name's requests without a `421`). Never under `accept_invalid_certs`,
+    /// through a proxy, or in clear.
+    set coalesce_hosts: bool = true => CoalesceHosts "coalesce-hosts";
+
     /// Addresses for names (`resolve(host, port, addr)`, repeatable).
     field resolve: Vec<(String, u16, IpAddr)> => Resolve "resolve";
 

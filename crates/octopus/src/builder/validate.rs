@@ -252,6 +252,7 @@ impl Builder {
             proxy_insecure: self.proxy_accept_invalid_certs,
             proxy_tunnel: self.proxy_tunnel,
             http_version: self.http_version,
+            coalesce_hosts: self.coalesce_hosts,
             resolve,
             dns_servers: self.dns_server.clone(),
             dns_concurrency: self.dns_concurrency,

@@ -33,6 +33,7 @@ fn settings(policy: Policy, cache: bool) -> Settings {
         proxy_insecure: false,
         proxy_tunnel: false,
         http_version: crate::HttpVersion::Auto,
+        coalesce_hosts: true,
         resolve: vec![],
         dns_servers: vec![],
         dns_concurrency: 1,

@@ -203,6 +203,7 @@ impl Client {
             // HTTP/2 connections are shared across names only when the certificate that
             // vouches for a name was verified, and not through a proxy (nor for an address).
             coalesce: finish_tls
+                && self.cfg.coalesce_hosts
                 && via.is_none()
                 && !self.cfg.insecure
                 && matches!(url.host(), Some(url::Host::Domain(_))),

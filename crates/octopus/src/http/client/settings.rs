@@ -74,6 +74,8 @@ pub(crate) struct ClientSettings {
     pub proxy_tunnel: bool,
     /// Which HTTP versions requests speak.
     pub http_version: HttpVersion,
+    /// HTTP/2 connections are shared across host names (`h2/coalesce.rs`).
+    pub coalesce_hosts: bool,
     pub resolve: Vec<ResolveRule>,
     /// Name servers asked instead of resolv.conf's (`dns_server`), if any.
     pub dns_servers: Vec<SocketAddr>,
