@@ -245,3 +245,34 @@ fn per_host_counts_streams() {
         "at most 5 requests at once on the host's connection"
     );
 }
+
+#[test]
+fn a_burst_whose_first_connection_fails_makes_its_own_connections_at_once() {
+    // A server that accepts and never answers: every TLS handshake runs out of the
+    // connect timeout. The burst waits for the first connection (its protocol unknown);
+    // when that fails, the others make their own at once, each ending at its own connect
+    // timeout: they used to wait in turn, one connection at a time, until their deadline.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let ca = Ca::new("Octopus test CA");
+    let otto = ca
+        .builder()
+        .concurrency(8)
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .timeout(std::time::Duration::from_secs(4))
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..8)
+        .map(|i| format!("https://127.0.0.1:{port}/{i}"))
+        .collect();
+    for r in fetch_urls(&otto, &urls) {
+        let error = r.error().expect("no answer");
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert!(
+            error.message().contains("connect-timeout"),
+            "{}: {}",
+            r.url(),
+            error.message()
+        );
+    }
+}

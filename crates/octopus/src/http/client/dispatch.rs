@@ -189,7 +189,9 @@ where
                     && let Some(slot) = borrow(h2, &key, request.url, looked_up.addresses())?
                 {
                     // Those waiting for this origin's connection find the borrowed one.
-                    drop(opening);
+                    if let Some(opening) = opening {
+                        opening.borrowed();
+                    }
                     let timings = Timings {
                         dns: looked_up.lookup_time(),
                         ..Timings::default()

@@ -18,7 +18,10 @@
 //! Invariants: a connection being made is counted until it is made (`Opening::made`),
 //! found to be HTTP/1.1 (`Opening::h1`), or fails (the `Opening` dropped), and each of these
 //! rings every request waiting for it; at most `FIRST_STREAMS` requests wait for each
-//! connection being made; an origin whose server chose HTTP/1.1 is not waited for again.
+//! connection being made; an origin whose server chose HTTP/1.1 is not waited for again,
+//! nor one whose last connection being made failed, until a connection to it is made (the
+//! requests that waited for it make their own at once, instead of waiting in turn, each
+//! for the next one's connect timeout).
 
 use std::collections::HashMap;
 use std::io;
@@ -64,6 +67,8 @@ struct Origin {
     waiters: Vec<Arc<Bell>>,
     /// The server chose HTTP/1.1.
     h1: bool,
+    /// The last connection being made to it failed, and none was made since.
+    failed: bool,
     /// Connections made for other names that this one goes on too (`coalesce.rs`).
     borrowed: Vec<Weak<Shared>>,
     /// The server answered `421` on a borrowed connection: this name makes its own.
@@ -142,7 +147,7 @@ impl Multiplexed {
                 return Ok(Claim::Borrowed(slot));
             }
         }
-        if origin.h1 {
+        if origin.h1 || origin.failed {
             return Ok(Claim::Dial(None));
         }
         if origin.waiters.len() < origin.opening * FIRST_STREAMS {
@@ -237,6 +242,7 @@ impl Multiplexed {
         }
         let origin = origins.entry(key.clone()).or_default();
         origin.h1 = false;
+        origin.failed = false;
         origin.conns.push(Arc::clone(conn));
     }
 }
@@ -244,34 +250,50 @@ impl Multiplexed {
 impl Opening {
     /// The connection was made and speaks HTTP/2: kept for the requests that come.
     pub fn made(mut self, conn: &Arc<Shared>) {
-        self.settle(Some(conn), false);
+        self.settle(Settled::Made(conn));
     }
 
     /// The server chose HTTP/1.1: requests to it make their own connections.
     pub fn h1(mut self) {
-        self.settle(None, true);
+        self.settle(Settled::H1);
     }
 
-    fn settle(&mut self, conn: Option<&Arc<Shared>>, h1: bool) {
+    /// None was made: the request went on a connection made for another name, which those
+    /// waiting find under the origin too (`Multiplexed::coalesce`).
+    pub fn borrowed(mut self) {
+        self.settle(Settled::Borrowed);
+    }
+
+    fn settle(&mut self, how: Settled<'_>) {
         if std::mem::replace(&mut self.settled, true) {
             return;
         }
         let mut origins = self.pool.lock();
-        if let Some(conn) = conn {
+        if let Settled::Made(conn) = how {
             self.pool.keep(&mut origins, &self.key, conn);
         }
         let origin = origins.entry(self.key.clone()).or_default();
         origin.opening = origin.opening.saturating_sub(1);
-        origin.h1 |= h1;
+        origin.h1 |= matches!(how, Settled::H1);
+        origin.failed = matches!(how, Settled::Failed);
         for bell in origin.waiters.drain(..) {
             bell.ring();
         }
     }
 }
 
+/// How a connection being made ended.
+enum Settled<'a> {
+    Made(&'a Arc<Shared>),
+    H1,
+    Borrowed,
+    Failed,
+}
+
 impl Drop for Opening {
-    /// Not made: the requests waiting for it go on (and make their own).
+    /// Not made (it failed, or its request ended first): the requests waiting for it go
+    /// on, and make their own.
     fn drop(&mut self) {
-        self.settle(None, false);
+        self.settle(Settled::Failed);
     }
 }
