@@ -60,9 +60,9 @@ pub(crate) struct Borrowed {
 impl Borrowed {
     /// A stream of a request to `key`'s origin on a connection of `h2`'s pool made for
     /// another name.
-    fn new(h2: H2<'_>, key: Key) -> Option<Box<Borrowed>> {
+    fn new(h2: H2<'_>, key: Key) -> Box<Borrowed> {
         let pool = Arc::clone(h2.pool);
-        Some(Box::new(Borrowed { pool, key }))
+        Box::new(Borrowed { pool, key })
     }
 }
 
@@ -171,7 +171,7 @@ where
                     return on_stream(route, slot, request, Timings::default(), None);
                 }
                 Claim::Borrowed(slot) => {
-                    let borrowed = Borrowed::new(h2, key);
+                    let borrowed = Some(Borrowed::new(h2, key));
                     return on_stream(route, slot, request, Timings::default(), borrowed);
                 }
                 Claim::Wait(bell) => return Ok(Begun::Awaiting(bell)),
@@ -196,7 +196,7 @@ where
                         dns: looked_up.lookup_time(),
                         ..Timings::default()
                     };
-                    let borrowed = Borrowed::new(h2, key);
+                    let borrowed = Some(Borrowed::new(h2, key));
                     return on_stream(route, slot, request, timings, borrowed);
                 }
                 underway = Some(looked_up);

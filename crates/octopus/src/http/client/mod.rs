@@ -254,6 +254,8 @@ impl Client {
             sendable(&hop.url, later_hop)?;
         }
         let shown = proxy.map(ToString::to_string);
+        // The last refusal, to say if every try was refused.
+        let mut refused = None;
         for _ in 0..=self.cfg.idle_per_shard {
             if Instant::now() >= deadline {
                 let late = Timeout::request(Step::Send);
@@ -272,16 +274,19 @@ impl Client {
                 Err(e) if !connected && is_stale(&e) && hop.method.is_idempotent() => {}
                 // Not taken by the server (HTTP/2: refused, a GOAWAY, a 421 on a connection
                 // made for another name): sent again, on another connection.
-                Err(Error::Refused(_)) => {}
+                Err(e @ Error::Refused(_)) => refused = Some(e),
                 Err(e) if short_of_descriptors(&e) => self.make_room(&e),
                 Err(e) => return Err(classify(&e, shown.as_deref())),
                 Ok(response) => return Ok(response),
             }
         }
-        Err(Failure::new(
-            ErrorKind::Io,
-            "every pooled connection to the host had been closed by the server",
-        ))
+        Err(match refused {
+            Some(e) => classify(&e, shown.as_deref()),
+            None => Failure::new(
+                ErrorKind::Io,
+                "every pooled connection to the host had been closed by the server",
+            ),
+        })
     }
 
     /// The request head for `hop`, as archived. The first hop's URL was checked sendable
