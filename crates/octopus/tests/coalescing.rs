@@ -147,13 +147,12 @@ fn a_name_whose_addresses_do_not_include_the_connections_makes_its_own() {
     assert_eq!(s.connections(), 1);
 }
 
-#[test]
-fn coalesce_hosts_false_gives_every_name_its_own_connection() {
+/// With the builder `made` for the server's CA, every name of `NAMES` gets its own
+/// connection (nothing is shared).
+fn each_name_its_own_connection(made: impl FnOnce(&Ca) -> octopus::Builder) {
     let ca = Ca::new("Octopus test CA");
     let s = shared_server(&ca, H2Options::default());
-    let otto = resolving(ca.builder().coalesce_hosts(false), &s, None)
-        .build()
-        .unwrap();
+    let otto = resolving(made(&ca), &s, None).build().unwrap();
     for name in NAMES {
         let r = fetched(&otto, url(&s, name, "/h2/names"));
         assert_eq!(
@@ -165,18 +164,11 @@ fn coalesce_hosts_false_gives_every_name_its_own_connection() {
 }
 
 #[test]
+fn coalesce_hosts_false_gives_every_name_its_own_connection() {
+    each_name_its_own_connection(|ca| ca.builder().coalesce_hosts(false));
+}
+
+#[test]
 fn nothing_is_shared_across_names_when_certificates_are_not_verified() {
-    let ca = Ca::new("Octopus test CA");
-    let s = shared_server(&ca, H2Options::default());
-    let otto = resolving(builder().accept_invalid_certs(true), &s, None)
-        .build()
-        .unwrap();
-    for name in NAMES {
-        let r = fetched(&otto, url(&s, name, "/h2/names"));
-        assert_eq!(
-            r.text(),
-            Some(format!("authority {name} sni {name}").as_str())
-        );
-    }
-    assert_eq!(s.connections(), 3);
+    each_name_its_own_connection(|_| builder().accept_invalid_certs(true));
 }
