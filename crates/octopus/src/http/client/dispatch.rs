@@ -28,7 +28,8 @@ use crate::http::h1::head::Outgoing;
 use crate::http::h2::conn::{Shared, Slot};
 use crate::http::h2::pool::{Claim, Multiplexed, Opening};
 use crate::http::h2::stream::{self as h2, StreamBody};
-use crate::http::route::dial::{Connection, Made, Route, Underway, connection};
+use crate::http::route::dial::{Connection, Route, Underway, connection};
+use crate::http::route::made::Made;
 use crate::http::wire::{Watch, wait_watch};
 use crate::timings::Timings;
 

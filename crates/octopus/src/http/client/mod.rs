@@ -50,7 +50,8 @@ use crate::http::dns::resolver::OctopusResolver;
 use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::head::Outgoing;
 use crate::http::h2::pool::Multiplexed;
-use crate::http::route::dial::{Counts, Route};
+use crate::http::route::dial::Route;
+use crate::http::route::made::Counts;
 use crate::http::route::proxy::{Form, Proxy, Scheme, Via};
 
 /// How many connection pools to spread hosts over. ureq's pool is one lock and its purge

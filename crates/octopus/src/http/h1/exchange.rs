@@ -28,7 +28,8 @@ use crate::http::connect::socket::{Socket, io_error};
 use crate::http::error::{Error, Step, Timeout};
 use crate::http::h1::body_reader::{Back, BodyReader, Framing};
 use crate::http::h1::head::{Outgoing, asks_to_close, read_head, request_bytes, says_close};
-use crate::http::route::dial::{Made, Route};
+use crate::http::route::dial::Route;
+use crate::http::route::made::Made;
 
 /// A response head read (its body left to its reader), and where the request's time went.
 pub(crate) struct Answered {

@@ -23,7 +23,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use url::Url;
@@ -34,9 +34,9 @@ use crate::http::connect::socket::Socket;
 use crate::http::connect::tls::{Tls, server_name};
 use crate::http::dns::resolver::{OctopusResolver, Resolution, Resolving};
 use crate::http::error::{self, Error, Timeout};
+use crate::http::route::made::{Counts, Made};
 use crate::http::route::proxy::{Form, Greeting, Target, Via};
 use crate::http::wire::Watch;
-use crate::timings::Timings;
 
 /// Where an exchange's connections come from and go back to.
 pub(crate) struct Route<'a> {
@@ -59,37 +59,6 @@ pub(crate) struct Route<'a> {
     /// addresses may carry the request (direct `https` with HTTP/2 offered, the server's
     /// certificate verified).
     pub coalesce: bool,
-}
-
-/// Connections made and requests sent on them, over a client's life.
-#[derive(Debug, Default)]
-pub(crate) struct Counts {
-    pub opened: AtomicU64,
-    pub sent: AtomicU64,
-}
-
-/// How long a new connection's steps took: the lookups (`None` when nothing was looked
-/// up), the TCP connect, the proxy's handshake.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Made {
-    pub dns: Option<Duration>,
-    pub connect: Duration,
-    pub proxy: Option<Duration>,
-}
-
-impl Made {
-    /// Where the time of a request on the connection `socket` went before it was sent:
-    /// the connection's steps for a new one (`made`), nothing for a kept one.
-    pub fn timings(made: Option<Made>, socket: &Socket) -> Timings {
-        let mut timings = Timings::default();
-        if let Some(made) = made {
-            timings.dns = made.dns;
-            timings.connect = Some(made.connect);
-            timings.proxy = made.proxy;
-            timings.tls = socket.handshake_time();
-        }
-        timings
-    }
 }
 
 /// A connection for a request: ready, or on its way.

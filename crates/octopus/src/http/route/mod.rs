@@ -4,13 +4,14 @@
 //! itself and the way through it (`proxy.rs`: absolute-form, a `CONNECT` tunnel, SOCKS),
 //! and the connection a request goes out on, made step by step on no thread (`dial.rs`:
 //! lookups, connect, the proxy's handshake of `greeting.rs` with `tunnel.rs` or
-//! `socks.rs`, TLS begun).
+//! `socks.rs`, TLS begun; what that took and how many were made, `made.rs`).
 //!
 //! Invariants: this layer knows the proxies' protocols, not HTTP exchanges (`h1/` is above
 //! it); the proxy's credentials go only to the proxy.
 
 pub(crate) mod dial;
 pub(crate) mod greeting;
+pub(crate) mod made;
 pub(crate) mod proxies;
 pub(crate) mod proxy;
 pub(crate) mod rules;
