@@ -3,7 +3,7 @@
 //! addresses connected to as Happy Eyeballs does (`eyeballs.rs`), TLS driven on a
 //! non-blocking socket (`tls.rs`, its errors in words by `tls_words.rs`, trusted roots and
 //! client certificates by `trust.rs`, chains verified once remembered for a minute by
-//! `verified.rs`, session tickets kept by the chain they were issued under by `tickets.rs`,
+//! `verified.rs`, a chain's identity and the names its certificate covers by `chain.rs`, session tickets kept by the chain they were issued under by `tickets.rs`,
 //! told by each connection which chain its session has), and the idle connections kept for
 //! reuse (`pool.rs`).
 //!
@@ -11,6 +11,7 @@
 //! `http/wire.rs` from outside); every wait ends by its deadline; nothing blocks but `poll`.
 
 pub(crate) mod buffers;
+pub(crate) mod chain;
 pub(crate) mod eyeballs;
 pub(crate) mod pool;
 pub(crate) mod socket;

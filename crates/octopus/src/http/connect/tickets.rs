@@ -30,7 +30,8 @@ use rustls::client::{
     ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue,
 };
 use rustls::pki_types::{CertificateDer, ServerName};
-use sha2::{Digest as _, Sha256};
+
+use crate::http::connect::chain::{Digest, covers};
 
 /// Names remembered at most (all forgotten when full: they only say where to look first).
 const NAMES: usize = 100_000;
@@ -45,22 +46,6 @@ const TICKETS: usize = 8192;
 /// Refusals of another name's ticket, none accepted, after which a chain's server is taken
 /// not to resume across names.
 const REFUSALS: u32 = 4;
-
-/// A chain's identity: the SHA-256 of every certificate the server sent (`digest`).
-pub(crate) type Digest = [u8; 32];
-
-/// The digest of a chain: each certificate's length and bytes, in order.
-pub(crate) fn digest(
-    end_entity: &CertificateDer<'_>,
-    intermediates: &[CertificateDer<'_>],
-) -> Digest {
-    let mut hash = Sha256::new();
-    for cert in std::iter::once(end_entity).chain(intermediates) {
-        hash.update((cert.len() as u64).to_be_bytes());
-        hash.update(cert.as_ref());
-    }
-    hash.finalize().into()
-}
 
 thread_local! {
     /// The chain of the session whose records this thread is processing (`during`).
@@ -296,10 +281,7 @@ impl<T> Known<T> {
             .flatten()
             .find(|digest| {
                 wanted(digest)
-                    && self.pools.get(*digest).is_some_and(|pool| {
-                        webpki::EndEntityCert::try_from(&pool.leaf)
-                            .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(name).is_ok())
-                    })
+                    && (self.pools.get(*digest)).is_some_and(|pool| covers(&pool.leaf, name))
             })
             .copied()
     }

@@ -27,7 +27,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, IoState};
 use url::{Host, Url};
 
-use crate::http::connect::tickets::{self, Digest};
+use crate::http::connect::chain::{self, Digest};
+use crate::http::connect::tickets;
 use crate::http::wire::{Wire, wait_ready};
 
 /// The name `url`'s server is asked for and checked against: its host, a name or an
@@ -274,7 +275,7 @@ impl Tls {
         let state = tickets::during(&mut self.chain, || conn.process_new_packets());
         if self.chain.is_none() && !self.conn.is_handshaking() {
             let certs = self.conn.peer_certificates().and_then(<[_]>::split_first);
-            self.chain = certs.map(|(end_entity, rest)| tickets::digest(end_entity, rest));
+            self.chain = certs.map(|(end_entity, rest)| chain::digest(end_entity, rest));
         }
         state
     }

@@ -24,7 +24,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::http::connect::tickets::{self, Chains, digest};
+use crate::http::connect::chain::digest;
+use crate::http::connect::tickets::{self, Chains};
 
 /// How long a verified chain is trusted without verifying it again.
 const FOR: Duration = Duration::from_secs(60);

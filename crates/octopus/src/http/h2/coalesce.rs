@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName};
 
+use crate::http::connect::chain::covers;
 use crate::http::h2::conn::{Shared, Slot};
 
 /// Addresses remembered before those whose connections are all gone are forgotten.
@@ -95,41 +96,5 @@ impl Peers {
             }
         }
         Ok(None)
-    }
-}
-
-/// Whether the certificate `leaf` is valid for `name` (its names, wildcards one label deep,
-/// as webpki checks them).
-fn covers(leaf: &CertificateDer<'_>, name: &ServerName<'_>) -> bool {
-    webpki::EndEntityCert::try_from(leaf)
-        .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(name).is_ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn leaf(names: &[&str]) -> CertificateDer<'static> {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let key = rcgen::KeyPair::generate().expect("a key");
-        let cert = rcgen::CertificateParams::new(names)
-            .and_then(|params| params.self_signed(&key))
-            .expect("a certificate");
-        cert.der().clone()
-    }
-
-    fn name(name: &str) -> ServerName<'static> {
-        ServerName::try_from(name.to_string()).expect("a name")
-    }
-
-    #[test]
-    fn a_certificate_covers_its_names_and_its_wildcards_one_label_deep() {
-        let leaf = leaf(&["a.test", "*.w.test"]);
-        for covered in ["a.test", "A.Test", "x.w.test"] {
-            assert!(covers(&leaf, &name(covered)), "{covered}");
-        }
-        for other in ["b.test", "w.test", "y.x.w.test", "127.0.0.1"] {
-            assert!(!covers(&leaf, &name(other)), "{other}");
-        }
     }
 }
