@@ -123,6 +123,11 @@ struct Dialing {
 }
 
 impl Dialing {
+    /// How long the lookups before it took (from `asked`), when something was looked up.
+    fn lookup_time(&self, asked: Instant, looked_up: bool) -> Option<Duration> {
+        looked_up.then(|| self.began.saturating_duration_since(asked))
+    }
+
     /// When the handshakes that follow the connect must be done, if the connect timeout
     /// ends before the request's.
     fn handshake_by(&self) -> Option<Instant> {
@@ -148,7 +153,7 @@ impl Underway {
         let Step::Connecting(dialing) = &self.step else {
             return None;
         };
-        (self.looked_up).then(|| dialing.began.saturating_duration_since(self.asked))
+        dialing.lookup_time(self.asked, self.looked_up)
     }
 
     /// What to wait for: a lookup's descriptor (readable), the newest connect attempt's
@@ -247,8 +252,7 @@ pub(crate) fn connection(
                 let mut socket = Socket::new(stream)?;
                 socket.watched = watched;
                 let made = Made {
-                    dns: (underway.looked_up)
-                        .then(|| dialing.began.saturating_duration_since(underway.asked)),
+                    dns: dialing.lookup_time(underway.asked, underway.looked_up),
                     connect: dialing.began.elapsed(),
                     proxy: None,
                 };
