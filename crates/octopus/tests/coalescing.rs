@@ -81,16 +81,25 @@ fn names_a_certificate_covers_on_one_address_share_its_connection() {
     assert_eq!(otto.stats().connections, 1);
 }
 
-#[test]
-fn a_421_sends_the_request_again_on_a_connection_of_its_own_name() {
+/// A server that answers `421` to other names than its connection's, and an `Octopus` at
+/// `concurrency` that has a.test's connection to it open.
+fn misdirecting(concurrency: usize) -> (H2Server, octopus::Octopus) {
     let ca = Ca::new("Octopus test CA");
     let options = H2Options {
         only_its_own_name: true,
         ..H2Options::default()
     };
     let s = shared_server(&ca, options);
-    let otto = resolving(ca.builder(), &s, None).build().unwrap();
+    let otto = resolving(ca.builder().concurrency(concurrency), &s, None)
+        .build()
+        .unwrap();
     fetched(&otto, url(&s, "a.test", "/h2/names"));
+    (s, otto)
+}
+
+#[test]
+fn a_421_sends_the_request_again_on_a_connection_of_its_own_name() {
+    let (s, otto) = misdirecting(1);
     let r = fetched(&otto, url(&s, "b.test", "/h2/names"));
     assert_eq!(r.text(), Some("authority b.test sni b.test"));
     assert_eq!(r.attempts(), 1, "a 421 is no retry");
@@ -108,17 +117,7 @@ fn a_421_sends_the_request_again_on_a_connection_of_its_own_name() {
 
 #[test]
 fn a_burst_to_a_name_that_borrows_is_sent_again_whole_after_a_421() {
-    let ca = Ca::new("Octopus test CA");
-    let options = H2Options {
-        only_its_own_name: true,
-        ..H2Options::default()
-    };
-    let s = shared_server(&ca, options);
-    let otto = resolving(ca.builder(), &s, None)
-        .concurrency(20)
-        .build()
-        .unwrap();
-    fetched(&otto, url(&s, "a.test", "/h2/names"));
+    let (s, otto) = misdirecting(20);
     // The first of the burst borrows a.test's connection; those that waited for it take
     // it from the name's origin: every 421 among them is sent again on b.test's own.
     let urls: Vec<String> = (0..20)
