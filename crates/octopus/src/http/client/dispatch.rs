@@ -212,7 +212,7 @@ where
         return Ok(Begun::Sent(Sending::H1(sending)));
     };
     let timings = Made::timings(made, &socket);
-    let leaf = socket.leaf().filter(|_| route.coalesce);
+    let leaf = route.coalesce.then(|| socket.leaf()).flatten();
     let shared = Shared::handshake(socket, deadline)?;
     match opening {
         Some(opening) => opening.made(&shared),
